@@ -1,0 +1,108 @@
+"""The application service: records events in children's cases, one atomic save per call."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.persistence import IntegrityError
+
+from ledger import payloads as p
+from ledger.case import ChildCase
+from ledger.commands import Command
+from ledger.errors import CaseNotFound, RecordingRefused
+from ledger.identity import case_id
+from ledger.store import Store
+
+Clock = Callable[[], datetime]
+
+
+@dataclass(frozen=True)
+class Recorded:
+    case_id: UUID
+    council: str
+    child_ref: str
+    seq: int
+    event_type: str
+
+
+class BatchRefused(RecordingRefused):
+    """One command of a batch was refused; nothing of the batch was recorded."""
+
+    def __init__(self, index: int, refusal: RecordingRefused) -> None:
+        super().__init__(refusal.field, refusal.problem)
+        self.index = index
+
+
+class CareLedger(Application[UUID]):
+    name = "careledger"
+    env = {"MAPPER_TOPIC": "ledger.mapper:PydanticMapper"}
+    save_attempts = 3
+
+    def __init__(self, store: Store, clock: Clock | None = None) -> None:
+        super().__init__(store.env)
+        self.store = store
+        self.clock: Clock = clock or (lambda: datetime.now(UTC))
+
+    def record(self, commands: Sequence[Command], recorded_by: p.Actor) -> list[Recorded]:
+        """Record every command or none. A concurrent writer to the same case makes the save
+        conflict (the library's IntegrityError); the batch is then replayed on fresh state."""
+        for attempt in range(1, self.save_attempts + 1):
+            cases, recorded = self._apply(commands, recorded_by)
+            try:
+                self.save(*cases.values())
+            except IntegrityError:
+                if attempt == self.save_attempts:
+                    raise
+                continue
+            return recorded
+        raise AssertionError("unreachable")
+
+    def case(self, council: str, child_ref: str) -> ChildCase:
+        try:
+            return self.repository.get(case_id(council, child_ref))  # type: ignore[return-value]
+        except AggregateNotFoundError:
+            raise CaseNotFound(council, child_ref) from None
+
+    def _apply(
+        self, commands: Sequence[Command], recorded_by: p.Actor
+    ) -> tuple[dict[UUID, ChildCase], list[Recorded]]:
+        now = self.clock()
+        cases: dict[UUID, ChildCase] = {}
+        recorded: list[Recorded] = []
+        for index, command in enumerate(commands):
+            try:
+                case = self._case_for(command, cases, now, recorded_by)
+            except RecordingRefused as refusal:
+                raise BatchRefused(index, refusal) from None
+            seq = case.version
+            recorded.append(
+                Recorded(case.id, case.council, case.child_ref, seq, type(command.payload).__name__)
+            )
+        return cases, recorded
+
+    def _case_for(
+        self, command: Command, cases: dict[UUID, ChildCase], now: datetime, actor: p.Actor
+    ) -> ChildCase:
+        cid = case_id(command.council, command.child_ref)
+        case = cases.get(cid)
+        if case is None:
+            try:
+                case = self.repository.get(cid)  # type: ignore[assignment]
+            except AggregateNotFoundError:
+                case = None
+        if case is None:
+            if not isinstance(command.payload, p.ChildBecameLookedAfter):
+                raise RecordingRefused(
+                    "child",
+                    f"no case for child '{command.child_ref}' of council '{command.council}': "
+                    "record ChildBecameLookedAfter first",
+                )
+            case = ChildCase.open(command.council, command.child_ref, command.payload, now, actor)
+        else:
+            case.record(command.payload, now, actor)
+        cases[cid] = case
+        return case

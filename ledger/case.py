@@ -1,0 +1,267 @@
+"""The child's case: one event-sourced aggregate per looked-after child.
+
+The aggregate refuses what cannot be recorded truthfully (a decision about a proposal that does
+not exist, a date in the future or before the child became looked after). It does not judge
+whether what happened was lawful: that is the projections' job (shared/architecture.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from functools import singledispatchmethod
+from typing import Any
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+from eventsourcing.domain import BaseAggregate
+
+from ledger import events as e
+from ledger import payloads as p
+from ledger.errors import RecordingRefused
+from ledger.identity import case_id
+from ledger.plan import Entry, SectionState, corrected, plan_as_of
+from ledger.vocabulary import AuthorityKind
+
+ENGLAND = ZoneInfo("Europe/London")
+
+
+@dataclass
+class Proposal:
+    section: str
+    approved_at: set[str] = field(default_factory=set)
+    rejected_at: set[str] = field(default_factory=set)
+    agreed_by_iro: bool = False
+
+
+class ChildCase(BaseAggregate[UUID]):
+    def __init__(self, council: str, child_ref: str) -> None:
+        self.council = council
+        self.child_ref = child_ref
+        self.looked_after_since: date | None = None
+        self.looked_after = False
+        self.proposals: dict[str, Proposal] = {}
+        self.reviews: dict[str, date] = {}
+        self.changes: set[str] = set()
+        self.challenges: set[str] = set()
+        self.recommendations: set[str] = set()
+        self.entries: dict[int, Entry] = {}
+
+    @staticmethod
+    def create_id(council: str, child_ref: str) -> UUID:
+        return case_id(council, child_ref)
+
+    @classmethod
+    def open(
+        cls,
+        council: str,
+        child_ref: str,
+        entry: p.ChildBecameLookedAfter,
+        recorded_at: datetime,
+        recorded_by: p.Actor,
+    ) -> ChildCase:
+        """A case starts when the child first becomes looked after (s.22(1))."""
+        _check_not_in_future(entry, recorded_at)
+        case = cls._create(
+            e.CaseOpened,
+            council=council,
+            child_ref=child_ref,
+            occurred_on=entry.occurred_on,
+            source=entry.source,
+            timestamp=recorded_at,
+            recorded_by=recorded_by,
+        )
+        case.record(entry, recorded_at, recorded_by)
+        return case
+
+    def record(self, payload: p.Payload, recorded_at: datetime, recorded_by: p.Actor) -> int:
+        """Check the payload against the case so far, then record it; returns its seq."""
+        _check_not_in_future(payload, recorded_at)
+        if not isinstance(payload, p.ChildBecameLookedAfter):
+            self._check_after_entry_to_care(payload)
+        self.check(payload)
+        event_class = e.EVENT_FOR_PAYLOAD[type(payload)]
+        self.trigger_event(
+            event_class, timestamp=recorded_at, recorded_by=recorded_by, **dict(payload)
+        )
+        return self.version
+
+    def current_plan(self) -> dict[Any, SectionState]:
+        return plan_as_of(self.entries.values())
+
+    # --- guards: what cannot be recorded truthfully -------------------------------------
+
+    def _check_after_entry_to_care(self, payload: p.Payload) -> None:
+        if self.looked_after_since and payload.occurred_on < self.looked_after_since:
+            raise RecordingRefused(
+                "occurred_on",
+                f"{payload.occurred_on} is before the child became looked after "
+                f"on {self.looked_after_since}",
+            )
+
+    @singledispatchmethod
+    def check(self, payload: p.Payload) -> None:
+        """Payload kinds with nothing to check against the case's history."""
+
+    @check.register
+    def _(self, payload: p.ChangeProposed) -> None:
+        self._check_new_id("proposal_id", payload.proposal_id, self.proposals)
+
+    @check.register
+    def _(self, payload: p.CarePlanSectionChanged) -> None:
+        self._check_new_id("change_id", payload.change_id, self.changes)
+        self._check_authority(payload.authority, str(payload.section))
+
+    @check.register
+    def _(self, payload: p.PlacementEnded) -> None:
+        self._check_new_id("change_id", payload.change_id, self.changes)
+        self._check_authority(payload.authority, "placement")
+
+    @check.register
+    def _(self, payload: p.CarePlanAgreed) -> None:
+        if payload.review_id is not None:
+            self._check_known("review_id", payload.review_id, self.reviews, "review")
+
+    @check.register
+    def _(self, payload: p.IROAgreedChange) -> None:
+        self._check_known("proposal_id", payload.proposal_id, self.proposals, "proposed change")
+
+    @check.register
+    def _(self, payload: p.ChallengeRaised) -> None:
+        self._check_new_id("challenge_id", payload.challenge_id, self.challenges)
+
+    @check.register
+    def _(self, payload: p.ReviewHeld) -> None:
+        self._check_new_id("review_id", payload.review_id, self.reviews)
+        recommendations = set(self.recommendations)
+        for i, decision in enumerate(payload.decisions):
+            where = f"decisions[{i}]"
+            if isinstance(decision, p.Approve | p.Reject):
+                self._check_known(
+                    f"{where}.proposal_id", decision.proposal_id, self.proposals, "proposed change"
+                )
+            elif isinstance(decision, p.Ratify):
+                self._check_known(f"{where}.change_id", decision.change_id, self.changes, "change")
+            else:
+                self._check_new_id(
+                    f"{where}.recommendation_id", decision.recommendation_id, recommendations
+                )
+                recommendations.add(decision.recommendation_id)
+
+    @check.register
+    def _(self, payload: p.CorrectionRecorded) -> None:
+        target = self.entries.get(payload.corrects_seq)
+        if target is None or isinstance(target.payload, p.CorrectionRecorded):
+            raise RecordingRefused(
+                "corrects_seq", f"event {payload.corrects_seq} is not a correctable event of this case"
+            )
+        known = type(target.payload).model_fields
+        for name in payload.corrected:
+            if name not in known:
+                raise RecordingRefused(f"corrected.{name}", "is not a field of the corrected event")
+            if name.endswith("_id"):
+                raise RecordingRefused(
+                    f"corrected.{name}", "identifiers cannot be corrected; record a new event"
+                )
+        try:
+            fixed = corrected(target.payload, payload)
+        except ValueError as error:
+            raise RecordingRefused("corrected", str(error)) from None
+        if not isinstance(fixed, p.ChildBecameLookedAfter):
+            self._check_after_entry_to_care(fixed)
+
+    def _check_authority(self, authority: p.Authority, section: str) -> None:
+        if authority.kind is AuthorityKind.REVIEW_DECISION:
+            assert authority.review_id and authority.proposal_id
+            self._check_known("authority.review_id", authority.review_id, self.reviews, "review")
+            proposal = self._check_known(
+                "authority.proposal_id", authority.proposal_id, self.proposals, "proposed change"
+            )
+            if authority.review_id not in proposal.approved_at:
+                raise RecordingRefused(
+                    "authority.proposal_id",
+                    f"proposal '{authority.proposal_id}' was not approved at review "
+                    f"'{authority.review_id}'",
+                )
+            if proposal.section != section:
+                raise RecordingRefused(
+                    "section", f"proposal '{authority.proposal_id}' was for section '{proposal.section}'"
+                )
+        elif authority.kind is AuthorityKind.IRO_AGREEMENT:
+            assert authority.proposal_id
+            proposal = self._check_known(
+                "authority.proposal_id", authority.proposal_id, self.proposals, "proposed change"
+            )
+            if not proposal.agreed_by_iro:
+                raise RecordingRefused(
+                    "authority.proposal_id",
+                    f"the IRO has not agreed proposal '{authority.proposal_id}'",
+                )
+
+    @staticmethod
+    def _check_new_id(name: str, value: str, existing: Any) -> None:
+        if value in existing:
+            raise RecordingRefused(name, f"'{value}' is already used in this case")
+
+    @staticmethod
+    def _check_known(name: str, value: str, known: dict[str, Any], what: str) -> Any:
+        if value not in known:
+            raise RecordingRefused(name, f"no {what} '{value}' in this case")
+        return known[value]
+
+    # --- evolution: how each event changes the case ------------------------------------
+
+    def evolve(self, event: e.CaseEvent) -> None:
+        payload = e.payload_of(event) if not isinstance(event, e.CaseOpened) else None
+        if payload is not None:
+            self.entries[event.seq] = Entry(event.seq, event.recorded_at, payload)
+            self._evolve(payload)
+
+    @singledispatchmethod
+    def _evolve(self, payload: p.Payload) -> None:
+        """Payload kinds that change nothing the guards need."""
+
+    @_evolve.register
+    def _(self, payload: p.ChildBecameLookedAfter) -> None:
+        if self.looked_after_since is None:
+            self.looked_after_since = payload.occurred_on
+        self.looked_after = True
+
+    @_evolve.register
+    def _(self, payload: p.ChildCeasedToBeLookedAfter) -> None:
+        self.looked_after = False
+
+    @_evolve.register
+    def _(self, payload: p.ChangeProposed) -> None:
+        self.proposals[payload.proposal_id] = Proposal(str(payload.section))
+
+    @_evolve.register
+    def _(self, payload: p.CarePlanSectionChanged | p.PlacementEnded) -> None:
+        self.changes.add(payload.change_id)
+
+    @_evolve.register
+    def _(self, payload: p.IROAgreedChange) -> None:
+        self.proposals[payload.proposal_id].agreed_by_iro = True
+
+    @_evolve.register
+    def _(self, payload: p.ChallengeRaised) -> None:
+        self.challenges.add(payload.challenge_id)
+
+    @_evolve.register
+    def _(self, payload: p.ReviewHeld) -> None:
+        self.reviews[payload.review_id] = payload.occurred_on
+        for decision in payload.decisions:
+            if isinstance(decision, p.Approve):
+                self.proposals[decision.proposal_id].approved_at.add(payload.review_id)
+            elif isinstance(decision, p.Reject):
+                self.proposals[decision.proposal_id].rejected_at.add(payload.review_id)
+            elif isinstance(decision, p.Recommend):
+                self.recommendations.add(decision.recommendation_id)
+
+
+def _check_not_in_future(payload: p.Payload, recorded_at: datetime) -> None:
+    today = recorded_at.astimezone(ENGLAND).date()
+    if payload.occurred_on > today:
+        raise RecordingRefused(
+            "occurred_on", f"{payload.occurred_on} is in the future (today is {today})"
+        )

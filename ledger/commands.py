@@ -1,0 +1,60 @@
+"""The input boundary: one JSON object per event, as in a JSON Lines file or CLI options.
+
+    {"type": "CarePlanSectionChanged", "council": "E10000099", "child": "C0101",
+     "occurred_on": "2025-03-03", "source": "LCS/NOTE/4412", ...the event's own fields}
+
+Every error names the field and the problem (pydantic's location, dotted).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+
+from ledger import payloads as p
+from ledger.errors import RecordingRefused
+
+ADDRESS_KEYS = ("type", "council", "child")
+
+
+@dataclass(frozen=True)
+class Command:
+    """Record `payload` in the case of child `child_ref` of council `council`."""
+
+    council: str
+    child_ref: str
+    payload: p.Payload
+
+
+def parse_command(data: Any) -> Command:
+    if not isinstance(data, dict):
+        raise RecordingRefused("(line)", "expected a JSON object")
+    for key in ADDRESS_KEYS:
+        value = data.get(key)
+        if not isinstance(value, str) or not value.strip():
+            raise RecordingRefused(key, "is required and must be a non-empty string")
+    kind = data["type"]
+    payload_class = p.PAYLOADS.get(kind)
+    if payload_class is None:
+        known = ", ".join(sorted(p.PAYLOADS))
+        raise RecordingRefused("type", f"unknown event type '{kind}' (known: {known})")
+    fields = {k: v for k, v in data.items() if k not in ADDRESS_KEYS}
+    try:
+        payload = payload_class.model_validate(fields)
+    except ValidationError as error:
+        raise refusal_from(error) from None
+    return Command(data["council"].strip(), data["child"].strip(), payload)
+
+
+def refusal_from(error: ValidationError) -> RecordingRefused:
+    """The first of pydantic's errors, as field and problem."""
+    first = error.errors()[0]
+    location = ".".join(str(part) for part in first["loc"]) or "(event)"
+    problem = first["msg"]
+    if first["type"] == "extra_forbidden":
+        problem = "is not a field of this event type"
+    elif first["type"] == "missing":
+        problem = "is required"
+    return RecordingRefused(location, problem)

@@ -1,0 +1,23 @@
+"""Errors the ledger reports to its callers: each names the field and the problem."""
+
+from __future__ import annotations
+
+
+class LedgerError(Exception):
+    """Base of every error careledger reports to a user."""
+
+
+class RecordingRefused(LedgerError):
+    """An event was refused: `field` names what is wrong, `problem` says why."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__(f"{field}: {problem}")
+        self.field = field
+        self.problem = problem
+
+
+class CaseNotFound(LedgerError):
+    def __init__(self, council: str, child_ref: str) -> None:
+        super().__init__(f"no case for child '{child_ref}' of council '{council}'")
+        self.council = council
+        self.child_ref = child_ref

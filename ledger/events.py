@@ -1,0 +1,122 @@
+"""The ledger's stored events: each is an envelope (case, sequence number, when and by whom it
+was recorded) around the caller's payload from `ledger.payloads`.
+
+Every class has `class_version`; a later schema change raises it and adds a static method
+`upcast_vN_vN+1(state: dict) -> None`, which `ledger.mapper.PydanticMapper` applies when
+it reads an older event. tests/fixtures/events holds a saved JSON example of every version.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, ClassVar
+from uuid import UUID
+
+from eventsourcing.domain import CanInitAggregate, CanMutateAggregate
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
+
+from ledger import payloads as p
+
+
+class CaseEvent(BaseModel, CanMutateAggregate[UUID]):
+    """The envelope. `recorded_at` comes from the ledger's clock, never from the caller.
+    The library names that field `timestamp`; it is stored under the name `recorded_at`."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+    class_version: ClassVar[int] = 1
+
+    originator_id: UUID
+    originator_version: int
+    timestamp: datetime = Field(
+        validation_alias=AliasChoices("timestamp", "recorded_at"), serialization_alias="recorded_at"
+    )
+    recorded_by: p.Actor
+
+    @property
+    def recorded_at(self) -> datetime:
+        return self.timestamp
+
+    @property
+    def seq(self) -> int:
+        """The event's place in its case, from 1: how corrections and reports refer to it."""
+        return self.originator_version
+
+    def apply(self, aggregate: Any) -> None:
+        aggregate.evolve(self)
+
+
+class CaseOpened(CaseEvent, p.Payload, CanInitAggregate[UUID]):
+    """The first event of every case: names the council and its child reference."""
+
+    originator_topic: str
+    council: p.Ref
+    child_ref: p.Ref
+
+
+class ChildBecameLookedAfter(CaseEvent, p.ChildBecameLookedAfter):
+    pass
+
+
+class ChildCeasedToBeLookedAfter(CaseEvent, p.ChildCeasedToBeLookedAfter):
+    pass
+
+
+class LegalStatusChanged(CaseEvent, p.LegalStatusChanged):
+    pass
+
+
+class IROAllocated(CaseEvent, p.IROAllocated):
+    pass
+
+
+class SocialWorkerAllocated(CaseEvent, p.SocialWorkerAllocated):
+    pass
+
+
+class CarePlanAgreed(CaseEvent, p.CarePlanAgreed):
+    pass
+
+
+class ChangeProposed(CaseEvent, p.ChangeProposed):
+    pass
+
+
+class CarePlanSectionChanged(CaseEvent, p.CarePlanSectionChanged):
+    pass
+
+
+class PlacementEnded(CaseEvent, p.PlacementEnded):
+    pass
+
+
+class ReviewHeld(CaseEvent, p.ReviewHeld):
+    pass
+
+
+class IROAgreedChange(CaseEvent, p.IROAgreedChange):
+    pass
+
+
+class ChallengeRaised(CaseEvent, p.ChallengeRaised):
+    pass
+
+
+class CorrectionRecorded(CaseEvent, p.CorrectionRecorded):
+    pass
+
+
+EVENT_FOR_PAYLOAD: dict[type[p.Payload], type[CaseEvent]] = {
+    base: cls
+    for cls in CaseEvent.__subclasses__()
+    for base in cls.__bases__
+    if base in p.PAYLOADS.values()
+}
+
+
+def payload_of(event: CaseEvent) -> p.Payload:
+    """The caller's part of a stored event, as its payload model."""
+    for base in type(event).__mro__:
+        if base in EVENT_FOR_PAYLOAD:
+            fields = base.model_fields
+            return base.model_construct(**{name: getattr(event, name) for name in fields})
+    raise TypeError(f"{type(event).__name__} has no payload model")

@@ -1,0 +1,239 @@
+"""What a caller supplies for each kind of event: pydantic models, validated at the boundary.
+
+The ledger adds the envelope (case, sequence, `recorded_at`, `recorded_by`) itself; see
+`ledger.events`. Rules that need the case's history (does this proposal exist?) are checked
+by the aggregate in `ledger.case`.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from ledger.vocabulary import (
+    CEASED_REASONS,
+    AuthorityKind,
+    ChallengeSubject,
+    LegalStatus,
+    Participation,
+    Role,
+    Section,
+)
+
+Text = Annotated[str, Field(min_length=1, max_length=20_000)]
+Ref = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Person(Model):
+    """Someone who took a decision, named with their role."""
+
+    name: Ref
+    role: Role
+
+
+class Actor(Model):
+    """Who recorded an event in the ledger (not necessarily who decided)."""
+
+    actor_id: Ref
+    role: Role
+
+
+class Payload(Model):
+    """Fields every event carries from its caller."""
+
+    occurred_on: date = Field(description="the business date of the decision or fact")
+    source: Ref = Field(description="reference of the record in the council's case system")
+
+
+class Authority(Model):
+    """The authority a plan change rests on (reg 32(2); domain.md §6)."""
+
+    kind: AuthorityKind
+    review_id: Ref | None = None
+    proposal_id: Ref | None = None
+    reason: Text | None = None
+
+    @model_validator(mode="after")
+    def _has_what_its_kind_needs(self) -> Authority:
+        needs: dict[AuthorityKind, tuple[str, ...]] = {
+            AuthorityKind.REVIEW_DECISION: ("review_id", "proposal_id"),
+            AuthorityKind.NOT_REASONABLY_PRACTICABLE: ("reason",),
+            AuthorityKind.IRO_AGREEMENT: ("proposal_id",),
+            AuthorityKind.NONE: (),
+        }
+        missing = [name for name in needs[self.kind] if getattr(self, name) is None]
+        if missing:
+            raise ValueError(f"authority of kind '{self.kind}' needs {', '.join(missing)}")
+        return self
+
+
+class ChildBecameLookedAfter(Payload):
+    legal_status: LegalStatus
+    placement: Ref | None = Field(default=None, description="SSDA903 PLACE code, if placed")
+
+
+class ChildCeasedToBeLookedAfter(Payload):
+    reason: str = Field(description="SSDA903 reason episode ceased (REC), not X1")
+    approved_by: Person | None = Field(
+        default=None, description="nominated officer or DCS approval (reg 39(4)-(5))"
+    )
+
+    @model_validator(mode="after")
+    def _reason_is_a_903_code(self) -> ChildCeasedToBeLookedAfter:
+        if self.reason not in CEASED_REASONS:
+            raise ValueError(f"reason '{self.reason}' is not an SSDA903 reason for ceasing care")
+        return self
+
+
+class LegalStatusChanged(Payload):
+    legal_status: LegalStatus
+    order_ref: Ref | None = None
+
+
+class IROAllocated(Payload):
+    """An IRO allocated to the child, or a new IRO in place of the last (s.25A)."""
+
+    iro_id: Ref
+    iro_name: Ref
+    reason: Text | None = None
+
+
+class SocialWorkerAllocated(Payload):
+    worker_id: Ref
+    worker_name: Ref
+    team: Ref
+    reason: Ref | None = Field(default=None, description="SSDA903 SW_REASON, if known")
+
+
+class CarePlanAgreed(Payload):
+    sections: dict[Section, Text] = Field(min_length=1)
+    decided_by: Person
+    review_id: Ref | None = Field(default=None, description="the review that agreed it, if any")
+
+
+class ChangeProposed(Payload):
+    proposal_id: Ref
+    section: Section
+    content: Text
+    significant: bool
+    proposed_by: Person
+    child_consulted: bool | None = Field(
+        default=None, description="whether the child's wishes and feelings were sought (s.22(4))"
+    )
+
+
+class CarePlanSectionChanged(Payload):
+    change_id: Ref
+    section: Section
+    content: Text
+    significant: bool
+    decided_by: Person
+    authority: Authority
+    child_consulted: bool | None = None
+
+
+class PlacementEnded(Payload):
+    """A placement brought to an end; reg 14 allows this only after a review, save for
+    immediate risk of significant harm to the child or of serious injury to others."""
+
+    change_id: Ref
+    reason: Text
+    decided_by: Person
+    authority: Authority
+    immediate_risk: Text | None = Field(
+        default=None, description="the reg 14(3) risk, when the placement ended without review"
+    )
+    child_consulted: bool | None = None
+
+
+class Approve(Model):
+    kind: Literal["approve"]
+    proposal_id: Ref
+
+
+class Reject(Model):
+    kind: Literal["reject"]
+    proposal_id: Ref
+    reason: Text
+
+
+class Ratify(Model):
+    kind: Literal["ratify"]
+    change_id: Ref
+
+
+class Recommend(Model):
+    kind: Literal["recommend"]
+    recommendation_id: Ref
+    text: Text
+    owner: Person
+    due_on: date
+
+
+Decision = Annotated[Approve | Reject | Ratify | Recommend, Field(discriminator="kind")]
+
+
+class ReviewHeld(Payload):
+    """A statutory review (regs 32-38): chaired by the IRO, its decisions recorded."""
+
+    review_id: Ref
+    chair: Person
+    attendees: list[Ref] = Field(default_factory=list)
+    participation: Participation
+    child_seen_before: bool | None = Field(
+        default=None, description="whether the IRO spoke with the child before it (reg 36)"
+    )
+    decisions: list[Decision] = Field(default_factory=list)
+
+
+class IROAgreedChange(Payload):
+    """The IRO agreeing a proposed change between reviews: a practice route, not reg 32(2)'s."""
+
+    proposal_id: Ref
+    iro: Person
+    reason: Text
+    review_brought_forward: bool = False
+
+
+class ChallengeRaised(Payload):
+    challenge_id: Ref
+    subject: ChallengeSubject
+    about: Ref | None = Field(default=None, description="the section, change or decision")
+    concern: Text
+    remedy_sought: Text | None = None
+    raised_by: Person
+
+
+class CorrectionRecorded(Payload):
+    """Corrects an earlier event of the same case. History is not edited: projections apply
+    the corrected values from the correction's recording onwards."""
+
+    corrects_seq: int = Field(ge=2, description="the case sequence number of the event")
+    reason: Text
+    corrected: dict[str, Any] = Field(min_length=1)
+
+
+PAYLOADS: dict[str, type[Payload]] = {
+    cls.__name__: cls
+    for cls in (
+        ChildBecameLookedAfter,
+        ChildCeasedToBeLookedAfter,
+        LegalStatusChanged,
+        IROAllocated,
+        SocialWorkerAllocated,
+        CarePlanAgreed,
+        ChangeProposed,
+        CarePlanSectionChanged,
+        PlacementEnded,
+        ReviewHeld,
+        IROAgreedChange,
+        ChallengeRaised,
+        CorrectionRecorded,
+    )
+}

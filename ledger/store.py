@@ -1,0 +1,58 @@
+"""Where the ledger is kept: a SQLite file (the default) or a PostgreSQL database, chosen by a
+single location string, turned here into the library's persistence settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlparse
+
+from ledger.errors import LedgerError
+
+DEFAULT_DB = "./careledger.db"
+
+
+@dataclass(frozen=True)
+class Store:
+    location: str
+    env: dict[str, str]
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.env["PERSISTENCE_MODULE"] == "eventsourcing.postgres"
+
+
+def store_for(location: str | None, *, create_tables: bool = False) -> Store:
+    """`location` is a SQLite file path or a `postgresql://user[:pw]@host[:port]/db[?schema=s]`
+    URL. Tables are created only when asked (`careledger init`): concurrent DDL at start-up
+    races on PostgreSQL (shared/eventsourcing-facts.md §8)."""
+    location = location or DEFAULT_DB
+    common = {"CREATE_TABLE": "yes" if create_tables else "no"}
+    if location.startswith(("postgresql://", "postgres://")):
+        return Store(location, common | _postgres_env(location))
+    if "://" in location:
+        raise LedgerError(f"--db: '{location}' is neither a SQLite file path nor a postgresql:// URL")
+    path = Path(location)
+    if not create_tables and not path.exists():
+        raise LedgerError(f"--db: no ledger at '{location}'; run 'careledger init' first")
+    return Store(
+        location, common | {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(path)}
+    )
+
+
+def _postgres_env(url: str) -> dict[str, str]:
+    parts = urlparse(url)
+    dbname = parts.path.lstrip("/")
+    if not dbname or not parts.hostname:
+        raise LedgerError(f"--db: '{url}' needs a host and a database name")
+    schema = parse_qs(parts.query).get("schema", ["public"])[0]
+    return {
+        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "POSTGRES_DBNAME": dbname,
+        "POSTGRES_HOST": parts.hostname,
+        "POSTGRES_PORT": str(parts.port or 5432),
+        "POSTGRES_USER": unquote(parts.username or "postgres"),
+        "POSTGRES_PASSWORD": unquote(parts.password or ""),
+        "POSTGRES_SCHEMA": schema,
+        "POSTGRES_CONNECT_TIMEOUT": "5",
+    }
