@@ -1,0 +1,188 @@
+"""Judging a case's plan changes against reg 32(2) and reg 14 (shared/domain.md §1, §6).
+
+The ledger records what happened; these rules say what it means. They read a case's events
+after corrections, so a corrected authority clears (or raises) a flag.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+
+from ledger import payloads as p
+from ledger.plan import Entry, effective
+from ledger.vocabulary import AuthorityKind, Section
+
+DEFAULT_PRESUMED_SIGNIFICANT = frozenset(
+    {Section.PLACEMENT, Section.PERMANENCE, Section.LEGAL_STATUS}
+)
+
+REG_32 = "CPPCR 2010 reg 32(2) (domain.md §1, §6)"
+REG_14 = "CPPCR 2010 reg 14(1) (domain.md §1, §6)"
+REG_14_RISK = "CPPCR 2010 reg 14(1), (3): immediate-risk exception (domain.md §1)"
+IRO_ROUTE = "IRO agreement outside a review: practice route, not reg 32(2) (domain.md §6)"
+S22 = "Children Act 1989 s.22(4)-(5) (domain.md §1)"
+
+
+class FlagKind(StrEnum):
+    WITHOUT_REVIEW = "made without review approval"
+    APPROVED_AFTER = "approved only after it took effect"
+    IRO_UNRATIFIED = "IRO agreement not yet ratified by a review"
+    NOT_PRACTICABLE = "review not reasonably practicable"
+    SIGNIFICANCE_QUESTIONED = "significance questioned"
+    PLACEMENT_ENDED = "placement ended without review"
+    IMMEDIATE_RISK = "placement ended for immediate risk"
+    CHILD_NOT_CONSULTED = "child not consulted"
+
+
+@dataclass(frozen=True)
+class Flag:
+    seq: int
+    section: Section
+    occurred_on: date
+    decided_by: p.Person
+    kind: FlagKind
+    why: str
+    rule: str
+
+
+@dataclass(frozen=True)
+class _Reviews:
+    held_on: dict[str, date]
+    ratified: dict[str, tuple[str, date]]
+
+    @classmethod
+    def of(cls, payloads: Iterable[p.Payload]) -> _Reviews:
+        held_on: dict[str, date] = {}
+        ratified: dict[str, tuple[str, date]] = {}
+        for payload in payloads:
+            if not isinstance(payload, p.ReviewHeld):
+                continue
+            held_on[payload.review_id] = payload.occurred_on
+            for decision in payload.decisions:
+                if isinstance(decision, p.Ratify) and decision.change_id not in ratified:
+                    ratified[decision.change_id] = (payload.review_id, payload.occurred_on)
+        return cls(held_on, ratified)
+
+
+Change = p.CarePlanSectionChanged | p.PlacementEnded
+
+
+def judge(
+    entries: Iterable[Entry],
+    presumed_significant: frozenset[Section] = DEFAULT_PRESUMED_SIGNIFICANT,
+) -> list[Flag]:
+    """Every flag the case's plan changes raise, in the order the changes were recorded."""
+    payloads = {seq: payload for seq, (payload, _) in effective(entries).items()}
+    reviews = _Reviews.of(payloads.values())
+    flags: list[Flag] = []
+    for seq, payload in sorted(payloads.items()):
+        if isinstance(payload, p.PlacementEnded):
+            found = _judge_placement_end(payload, reviews)
+        elif isinstance(payload, p.CarePlanSectionChanged):
+            found = _judge_change(payload, reviews, presumed_significant)
+        else:
+            continue
+        section = (
+            payload.section if isinstance(payload, p.CarePlanSectionChanged) else Section.PLACEMENT
+        )
+        significant = isinstance(payload, p.PlacementEnded) or payload.significant
+        if significant and payload.child_consulted is False:
+            found.append(
+                (
+                    FlagKind.CHILD_NOT_CONSULTED,
+                    "recorded as decided without seeking the child's wishes and feelings",
+                    S22,
+                )
+            )
+        flags.extend(
+            Flag(seq, section, payload.occurred_on, payload.decided_by, kind, why, rule)
+            for kind, why, rule in found
+        )
+    return flags
+
+
+def _judge_change(
+    change: p.CarePlanSectionChanged, reviews: _Reviews, presumed: frozenset[Section]
+) -> list[tuple[FlagKind, str, str]]:
+    authority = change.authority
+    found: list[tuple[FlagKind, str, str]] = []
+    ratified = reviews.ratified.get(change.change_id)
+    if authority.kind is AuthorityKind.REVIEW_DECISION:
+        found += _approved_late(change, authority.review_id or "", reviews)
+    elif authority.kind is AuthorityKind.NOT_REASONABLY_PRACTICABLE:
+        found.append((FlagKind.NOT_PRACTICABLE, f"reason recorded: {authority.reason}", REG_32))
+    elif authority.kind is AuthorityKind.IRO_AGREEMENT and ratified is None:
+        found.append(
+            (
+                FlagKind.IRO_UNRATIFIED,
+                f"agreed by the IRO (proposal {authority.proposal_id}); no later review has ratified it",
+                IRO_ROUTE,
+            )
+        )
+    elif authority.kind is AuthorityKind.NONE and change.significant:
+        if ratified is None:
+            found.append(
+                (
+                    FlagKind.WITHOUT_REVIEW,
+                    "significant change with no review decision and no reason why a review was not reasonably practicable",
+                    REG_32,
+                )
+            )
+        else:
+            found.append(
+                (
+                    FlagKind.APPROVED_AFTER,
+                    f"ratified at review {ratified[0]} on {ratified[1]}, after it took effect on {change.occurred_on}",
+                    REG_32,
+                )
+            )
+    if (
+        not change.significant
+        and change.section in presumed
+        and authority.kind is not AuthorityKind.REVIEW_DECISION
+    ):
+        found.append(
+            (
+                FlagKind.SIGNIFICANCE_QUESTIONED,
+                f"recorded as not significant, but changes to '{change.section}' are presumed significant",
+                REG_32,
+            )
+        )
+    return found
+
+
+def _judge_placement_end(
+    end: p.PlacementEnded, reviews: _Reviews
+) -> list[tuple[FlagKind, str, str]]:
+    authority = end.authority
+    if authority.kind is AuthorityKind.REVIEW_DECISION:
+        late = _approved_late(end, authority.review_id or "", reviews)
+        if not late:
+            return []
+    if end.immediate_risk:
+        return [(FlagKind.IMMEDIATE_RISK, f"risk recorded: {end.immediate_risk}", REG_14_RISK)]
+    return [
+        (
+            FlagKind.PLACEMENT_ENDED,
+            f"placement ended ({end.reason}) with no review beforehand and no immediate risk recorded",
+            REG_14,
+        )
+    ]
+
+
+def _approved_late(
+    change: Change, review_id: str, reviews: _Reviews
+) -> list[tuple[FlagKind, str, str]]:
+    held_on = reviews.held_on.get(review_id)
+    if held_on is not None and held_on > change.occurred_on:
+        return [
+            (
+                FlagKind.APPROVED_AFTER,
+                f"approved at review {review_id} on {held_on}, after it took effect on {change.occurred_on}",
+                REG_32,
+            )
+        ]
+    return []

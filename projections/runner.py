@@ -1,0 +1,89 @@
+"""Keeping the case views up to date: catch-up in batches, exactly once.
+
+The library's `ProjectionRunner` applies one event per transaction and cannot run on SQLite
+(no subscription there). Catch-up here pulls the notification log in batches and applies each
+batch with the tracking position of its last notification in one transaction
+(shared/eventsourcing-facts.md §2). `CaseViewsProjection` is the same work in the library's
+`Projection` form, for a live runner on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from eventsourcing.persistence import InfrastructureFactory, Tracking
+from eventsourcing.projection import Projection
+from eventsourcing.utils import Environment
+
+from ledger import events as e
+from ledger.application import CareLedger
+from projections.views import CaseViews, PostgresCaseViews, SQLiteCaseViews
+
+VIEWS_NAME = "careledger_views"
+Progress = Callable[[int, int], None]
+
+
+class CaseViewsProjection(Projection[CaseViews]):
+    name = VIEWS_NAME
+
+    def process_event(self, domain_event: Any, tracking: Tracking) -> None:
+        events = [domain_event] if isinstance(domain_event, e.CaseEvent) else []
+        self.view.apply_batch(events, tracking)
+
+
+@dataclass(frozen=True)
+class Status:
+    name: str
+    position: int
+    newest: int
+
+    @property
+    def lag(self) -> int:
+        return max(0, self.newest - self.position)
+
+
+def open_views(ledger: CareLedger) -> CaseViews:
+    """The views recorder in the ledger's own database, under the projection's name."""
+    env = Environment(VIEWS_NAME, ledger.store.env)
+    factory = InfrastructureFactory.construct(env)
+    view_class = PostgresCaseViews if ledger.store.is_postgres else SQLiteCaseViews
+    return factory.tracking_recorder(view_class)  # type: ignore[arg-type, no-any-return]
+
+
+class Projector:
+    def __init__(self, ledger: CareLedger, views: CaseViews, batch_size: int = 500) -> None:
+        self.ledger = ledger
+        self.views = views
+        self.batch_size = batch_size
+
+    def position(self) -> int:
+        return self.views.max_tracking_id(self.ledger.name) or 0  # type: ignore[attr-defined, no-any-return]
+
+    def status(self) -> Status:
+        return Status(VIEWS_NAME, self.position(), self.ledger.recorder.max_notification_id() or 0)
+
+    def catch_up(self, progress: Progress | None = None) -> int:
+        """Apply every event after the views' tracking position; returns how many."""
+        done = 0
+        newest = self.ledger.recorder.max_notification_id() or 0
+        position = self.position()
+        while True:
+            notifications = self.ledger.recorder.select_notifications(
+                start=position, limit=self.batch_size, inclusive_of_start=False
+            )
+            if not notifications:
+                return done
+            mapper = self.ledger.mapper
+            events = [mapper.to_domain_event(n) for n in notifications]
+            case_events = [event for event in events if isinstance(event, e.CaseEvent)]
+            position = notifications[-1].id
+            self.views.apply_batch(case_events, Tracking(self.ledger.name, position))
+            done += len(notifications)
+            if progress:
+                progress(done, max(newest - position + done, done))
+
+    def rebuild(self, progress: Progress | None = None) -> int:
+        self.views.reset(self.ledger.name)
+        return self.catch_up(progress)
