@@ -104,6 +104,18 @@ class ChildCase(BaseAggregate[UUID]):
         """Payload kinds with nothing to check against the case's history."""
 
     @check.register
+    def _(self, payload: p.ChildBecameLookedAfter) -> None:
+        if self.looked_after:
+            raise RecordingRefused(
+                "type", f"the child is already looked after (since {self.looked_after_since})"
+            )
+
+    @check.register
+    def _(self, payload: p.ChildCeasedToBeLookedAfter) -> None:
+        if not self.looked_after:
+            raise RecordingRefused("type", "the child is not looked after now")
+
+    @check.register
     def _(self, payload: p.ChangeProposed) -> None:
         self._check_new_id("proposal_id", payload.proposal_id, self.proposals)
 

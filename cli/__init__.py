@@ -1,0 +1,1 @@
+"""careledger's command line: parse, call the ledger or a query, render."""

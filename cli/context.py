@@ -1,0 +1,55 @@
+"""Opening the ledger and its views for a command, from --db / CARELEDGER_DB."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from eventsourcing.persistence import PersistenceError
+from rich.progress import Progress
+
+from ledger.errors import LedgerError
+from ledger.application import CareLedger
+from ledger.store import store_for
+from projections.runner import Projector, open_views
+from projections.views import CaseViews
+
+
+@dataclass
+class Opened:
+    ledger: CareLedger
+    views: CaseViews
+    projector: Projector
+
+    def catch_up(self, show_progress: bool = False) -> int:
+        if not show_progress:
+            return self.projector.catch_up()
+        with Progress(transient=True) as progress:
+            task = progress.add_task("updating projections", total=None)
+            return self.projector.catch_up(
+                lambda done, total: progress.update(task, completed=done, total=total)
+            )
+
+
+@contextmanager
+def opened(db: str | None, *, create_tables: bool = False) -> Iterator[Opened]:
+    store = store_for(db, create_tables=create_tables)
+    ledger = CareLedger(store)
+    try:
+        views = open_views(ledger)
+    except PersistenceError as error:
+        ledger.close()
+        raise LedgerError(f"--db: cannot open the ledger's views ({error}); run 'careledger init'")
+    try:
+        opened = Opened(ledger, views, Projector(ledger, views))
+        try:
+            opened.projector.status()
+        except PersistenceError as error:
+            raise LedgerError(
+                f"--db: '{store.location}' is not an initialised ledger; run 'careledger init'"
+            ) from error
+        yield opened
+    finally:
+        views.datastore.close()
+        ledger.close()

@@ -1,0 +1,82 @@
+"""`careledger demo`: a ledger of children's case histories modelled on shared/domain.md §7,
+loaded through the same path as `careledger record --file`, then its reports."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+from importlib.resources import files
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.progress import Progress
+
+from cli.context import opened
+from cli.render import render
+from ledger import payloads as p
+from ledger.commands import Command, parse_command
+from ledger.store import store_for
+from ledger.vocabulary import Role
+from projections import queries
+from projections.queries import Child
+
+DEMO_DB = "./careledger-demo.db"
+LOADER = p.Actor(actor_id="demo-loader", role=Role.ADMIN)
+
+
+def demo_commands() -> list[Command]:
+    text = files("cli").joinpath("demo/demo.jsonl").read_text(encoding="utf-8")
+    return [parse_command(json.loads(line)) for line in text.splitlines() if line.strip()]
+
+
+@click.command()
+@click.option("--db", default=DEMO_DB, show_default=True,
+              help="Where to build the demo ledger: a SQLite file (replaced) or an empty "
+                   "PostgreSQL database URL.")
+def demo(db: str) -> None:
+    """Load a demo ledger of several children's histories and print its reports."""
+    commands = demo_commands()
+    if not db.startswith(("postgresql://", "postgres://")):
+        for suffix in ("", "-wal", "-shm"):
+            Path(db + suffix).unlink(missing_ok=True)
+    store_for(db, create_tables=True)
+    with opened(db, create_tables=True) as o:
+        if o.ledger.recorder.max_notification_id():
+            raise click.ClickException(f"{db} already holds events: the demo needs an empty ledger")
+        with Progress(transient=True) as progress:
+            task = progress.add_task("recording the demo histories", total=len(commands))
+            for command in commands:
+                o.ledger.record([command], LOADER)
+                progress.advance(task)
+        o.catch_up(show_progress=True)
+        show_reports(o.views)
+    click.echo(f"\nThe demo ledger is in {db}; try: careledger history --db {db} "
+               "<COUNCIL:REF>, careledger plan --db {db} <COUNCIL:REF> --as-of 2023-06-01")
+
+
+def show_reports(views: queries.CaseViews) -> None:
+    console = Console()
+    children = queries.cases(views)
+    render(
+        [{"child": f"{c['council']}:{c['child_ref']}", "looked after since": c["looked_after_since"],
+          "still looked after": bool(c["looked_after"]), "legal status": c["legal_status"],
+          "IRO": c["iro"], "events": c["last_seq"]} for c in children],
+        "table", "Children in the demo ledger",
+    )
+    for c in children:
+        child = Child(c["council"], c["child_ref"])
+        console.rule(f"{child.council}:{child.child_ref}")
+        render(queries.plan(views, child), "table", f"Current care plan of {child.council}:{child.child_ref}")
+        earlier = _before_last_change(views, child)
+        if earlier:
+            render(queries.plan(views, child, on=earlier), "table",
+                   f"The plan as it stood on {earlier} (the day before its latest change)")
+    console.rule("Unapproved changes")
+    render(queries.unapproved(views), "table",
+           "Significant plan changes without review approval, and changes listed for the IRO")
+
+
+def _before_last_change(views: queries.CaseViews, child: Child) -> date | None:
+    dates = sorted({date.fromisoformat(r["since"]) for r in queries.plan(views, child)})
+    return dates[-1] - timedelta(days=1) if len(dates) > 1 else None

@@ -1,0 +1,234 @@
+"""The `careledger` command."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import Any
+
+import click
+
+from cli.context import opened
+from cli.demo import demo
+from cli.render import FORMATS, render
+from ledger import payloads as p
+from ledger.application import BatchRefused
+from ledger.commands import Command, parse_command
+from ledger.errors import LedgerError, RecordingRefused
+from ledger.vocabulary import Role
+from projections import queries
+from projections.queries import Child
+
+DB_OPTION = click.option(
+    "--db", envvar="CARELEDGER_DB", default=None,
+    help="SQLite file path or postgresql:// URL (env CARELEDGER_DB; default ./careledger.db).",
+)
+FORMAT_OPTION = click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+
+
+class LedgerGroup(click.Group):
+    """Turns the ledger's own errors into a clear message and exit status 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except LedgerError as error:
+            click.echo(f"error: {error}", err=True)
+            sys.exit(1)
+
+
+@click.group(cls=LedgerGroup)
+def cli() -> None:
+    """careledger: an append-only ledger of care-plan decisions for looked-after children."""
+
+
+def parse_child(value: str, council: str | None) -> Child:
+    """CHILD is COUNCIL:REF, or REF with --council (or env CARELEDGER_COUNCIL)."""
+    if ":" in value:
+        council_part, ref = value.split(":", 1)
+        return Child(council_part.strip(), ref.strip())
+    if not council:
+        raise LedgerError(f"CHILD: '{value}' needs a council: give COUNCIL:REF or --council")
+    return Child(council, value)
+
+
+CHILD_ARGUMENT = click.argument("child")
+COUNCIL_OPTION = click.option("--council", envvar="CARELEDGER_COUNCIL", default=None,
+                              help="Council code, when CHILD is given without one.")
+
+
+def parse_day(value: str | None, name: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise LedgerError(f"{name}: '{value}' is not a date (YYYY-MM-DD)") from None
+
+
+@cli.command()
+@DB_OPTION
+def init(db: str | None) -> None:
+    """Create the ledger's tables (events, projections). Safe to run again."""
+    with opened(db, create_tables=True) as o:
+        click.echo(f"ledger ready at {o.ledger.store.location}")
+
+
+@cli.command()
+@DB_OPTION
+@click.option("--actor", envvar="CARELEDGER_ACTOR", required=True,
+              help="Who is recording (env CARELEDGER_ACTOR).")
+@click.option("--role", envvar="CARELEDGER_ROLE", required=True,
+              type=click.Choice([r.value for r in Role]), help="Their role (env CARELEDGER_ROLE).")
+@click.option("--file", "path", type=click.Path(dir_okay=False, path_type=Path),
+              help="A JSON Lines file of events: all recorded, or none.")
+@click.option("--type", "kind", help="Event type, to record one event from options.")
+@click.option("--council", help="Council code, with --type.")
+@click.option("--child", help="Child reference, with --type.")
+@click.option("--set", "fields", multiple=True, metavar="FIELD=VALUE",
+              help="An event field, with --type; VALUE is read as JSON when it parses.")
+def record(db: str | None, actor: str, role: str, path: Path | None, kind: str | None,
+           council: str | None, child: str | None, fields: tuple[str, ...]) -> None:
+    """Record one event from options, or every event of a JSON Lines file."""
+    if (path is None) == (kind is None):
+        raise LedgerError("give either --file or --type (with --council, --child, --set)")
+    commands = read_lines(path) if path else [(0, command_from_options(kind, council, child, fields))]
+    recorded_by = p.Actor(actor_id=actor, role=Role(role))
+    with opened(db) as o:
+        try:
+            results = o.ledger.record([c for _, c in commands], recorded_by)
+        except BatchRefused as refusal:
+            line = commands[refusal.index][0]
+            where = f"line {line}, " if path else ""
+            raise LedgerError(f"{where}field '{refusal.field}': {refusal.problem}; nothing recorded") from None
+        o.catch_up(show_progress=len(results) > 500)
+    click.echo(f"recorded {len(results)} event(s)")
+
+
+def read_lines(path: Path) -> list[tuple[int, Command]]:
+    if not path.exists():
+        raise LedgerError(f"--file: '{path}' does not exist")
+    commands = []
+    with path.open(encoding="utf-8") as lines:
+        for number, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            try:
+                commands.append((number, parse_command(json.loads(line))))
+            except json.JSONDecodeError as error:
+                raise LedgerError(f"line {number}: not valid JSON ({error.msg}); nothing recorded") from None
+            except RecordingRefused as refusal:
+                raise LedgerError(
+                    f"line {number}, field '{refusal.field}': {refusal.problem}; nothing recorded"
+                ) from None
+    if not commands:
+        raise LedgerError(f"--file: '{path}' holds no events")
+    return commands
+
+
+def command_from_options(kind: str | None, council: str | None, child: str | None,
+                         fields: tuple[str, ...]) -> Command:
+    data: dict[str, Any] = {"type": kind, "council": council, "child": child}
+    for item in fields:
+        name, sep, raw = item.partition("=")
+        if not sep or not name:
+            raise LedgerError(f"--set: '{item}' is not FIELD=VALUE")
+        try:
+            data[name] = json.loads(raw)
+        except json.JSONDecodeError:
+            data[name] = raw
+    try:
+        return parse_command(data)
+    except RecordingRefused as refusal:
+        raise LedgerError(f"field '{refusal.field}': {refusal.problem}; nothing recorded") from None
+
+
+@cli.command()
+@DB_OPTION
+@CHILD_ARGUMENT
+@COUNCIL_OPTION
+@click.option("--as-of", help="The plan in force on this date (YYYY-MM-DD).")
+@click.option("--as-recorded-on", help="As the ledger knew it at the end of this date.")
+@FORMAT_OPTION
+def plan(db: str | None, child: str, council: str | None, as_of: str | None,
+         as_recorded_on: str | None, fmt: str) -> None:
+    """The child's care plan: each section, since when, decided by whom, on what authority."""
+    who = parse_child(child, council)
+    on = parse_day(as_of, "--as-of")
+    known = parse_day(as_recorded_on, "--as-recorded-on")
+    recorded_on = datetime.combine(known, time.max).astimezone() if known else None
+    with opened(db) as o:
+        o.catch_up()
+        rows = queries.plan(o.views, who, on, recorded_on)
+    title = f"Care plan of {who.council}:{who.child_ref}"
+    title += f" in force on {on}" if on else " (current)"
+    title += f", as recorded by the end of {known}" if known else ""
+    render(rows, fmt, title, "no plan recorded")
+
+
+@cli.command()
+@DB_OPTION
+@CHILD_ARGUMENT
+@COUNCIL_OPTION
+@FORMAT_OPTION
+def history(db: str | None, child: str, council: str | None, fmt: str) -> None:
+    """Every event of the child's case in order, with what it changed and its corrections."""
+    who = parse_child(child, council)
+    with opened(db) as o:
+        o.catch_up()
+        rows = queries.history(o.views, who)
+    render(rows, fmt, f"History of {who.council}:{who.child_ref}")
+
+
+@cli.command()
+@DB_OPTION
+@click.option("--child", "child", default=None, help="Only this child (COUNCIL:REF).")
+@COUNCIL_OPTION
+@FORMAT_OPTION
+def unapproved(db: str | None, child: str | None, council: str | None, fmt: str) -> None:
+    """Plan changes made without review approval, and those listed for the IRO's attention."""
+    who = parse_child(child, council) if child else None
+    with opened(db) as o:
+        o.catch_up()
+        rows = queries.unapproved(o.views, who)
+    render(rows, fmt, "Changes without review approval (reg 32(2), reg 14)", "none found")
+
+
+@cli.group()
+def projections() -> None:
+    """The read models: their lag behind the ledger, and rebuilding them."""
+
+
+@projections.command()
+@DB_OPTION
+@FORMAT_OPTION
+def status(db: str | None, fmt: str) -> None:
+    """Each projection's position against the newest event."""
+    with opened(db) as o:
+        s = o.projector.status()
+    render([{"projection": s.name, "position": s.position, "newest_event": s.newest, "lag": s.lag}],
+           fmt, "Projections")
+
+
+@projections.command()
+@DB_OPTION
+@click.argument("name", required=False)
+def rebuild(db: str | None, name: str | None) -> None:
+    """Rebuild projections from the first event (NAME: careledger_views, the only one now)."""
+    from projections.runner import VIEWS_NAME
+
+    if name not in (None, VIEWS_NAME):
+        raise LedgerError(f"NAME: no projection '{name}' (known: {VIEWS_NAME})")
+    with opened(db) as o:
+        o.projector.views.reset(o.ledger.name)
+        count = o.catch_up(show_progress=True)
+    click.echo(f"rebuilt {VIEWS_NAME} from {count} event(s)")
+
+
+cli.add_command(demo)
+
+
+def main() -> None:
+    cli()

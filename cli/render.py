@@ -1,0 +1,28 @@
+"""Every read command renders the same way for the same --format."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+FORMATS = click.Choice(["table", "json"])
+
+
+def render(rows: list[dict[str, Any]], fmt: str, title: str, empty: str = "none") -> None:
+    if fmt == "json":
+        click.echo(json.dumps(rows, indent=2, default=str))
+        return
+    console = Console()
+    if not rows:
+        console.print(f"[bold]{title}[/bold]: {empty}")
+        return
+    table = Table(title=title, show_lines=True, title_justify="left")
+    for column in rows[0]:
+        table.add_column(column.replace("_", " "), overflow="fold")
+    for row in rows:
+        table.add_row(*("" if v is None else str(v) for v in row.values()))
+    console.print(table)

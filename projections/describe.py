@@ -1,0 +1,100 @@
+"""One line saying what an event recorded, for histories and chronologies."""
+
+from __future__ import annotations
+
+from functools import singledispatch
+
+from ledger import payloads as p
+
+
+@singledispatch
+def describe(payload: p.Payload) -> str:
+    return type(payload).__name__
+
+
+@describe.register
+def _(x: p.ChildBecameLookedAfter) -> str:
+    where = f", placement {x.placement}" if x.placement else ""
+    return f"became looked after ({x.legal_status}{where})"
+
+
+@describe.register
+def _(x: p.ChildCeasedToBeLookedAfter) -> str:
+    approval = f", approved by {_who(x.approved_by)}" if x.approved_by else ", no approval recorded"
+    return f"ceased to be looked after (reason {x.reason}{approval})"
+
+
+@describe.register
+def _(x: p.LegalStatusChanged) -> str:
+    return f"legal status now {x.legal_status}" + (f" (order {x.order_ref})" if x.order_ref else "")
+
+
+@describe.register
+def _(x: p.IROAllocated) -> str:
+    return f"IRO allocated: {x.iro_name}" + (f" ({x.reason})" if x.reason else "")
+
+
+@describe.register
+def _(x: p.SocialWorkerAllocated) -> str:
+    return f"social worker allocated: {x.worker_name}, {x.team}"
+
+
+@describe.register
+def _(x: p.CarePlanAgreed) -> str:
+    sections = ", ".join(str(s) for s in x.sections)
+    return f"care plan agreed by {_who(x.decided_by)}: {sections}"
+
+
+@describe.register
+def _(x: p.ChangeProposed) -> str:
+    return f"proposed {x.proposal_id} ({x.section}): {x.content}"
+
+
+@describe.register
+def _(x: p.CarePlanSectionChanged) -> str:
+    size = "significant" if x.significant else "minor"
+    return (
+        f"{x.section} changed ({size}, {x.change_id}) by {_who(x.decided_by)}, "
+        f"authority {x.authority.kind}: {x.content}"
+    )
+
+
+@describe.register
+def _(x: p.PlacementEnded) -> str:
+    return f"placement ended ({x.change_id}) by {_who(x.decided_by)}, authority {x.authority.kind}: {x.reason}"
+
+
+@describe.register
+def _(x: p.ReviewHeld) -> str:
+    parts = []
+    for d in x.decisions:
+        if isinstance(d, p.Approve):
+            parts.append(f"approved {d.proposal_id}")
+        elif isinstance(d, p.Reject):
+            parts.append(f"rejected {d.proposal_id}")
+        elif isinstance(d, p.Ratify):
+            parts.append(f"ratified {d.change_id}")
+        else:
+            parts.append(f"recommended {d.recommendation_id} ({d.owner.name}, due {d.due_on})")
+    decided = "; ".join(parts) or "no decisions recorded"
+    return f"review {x.review_id} chaired by {_who(x.chair)}, {x.participation}: {decided}"
+
+
+@describe.register
+def _(x: p.IROAgreedChange) -> str:
+    return f"IRO {x.iro.name} agreed {x.proposal_id} outside a review: {x.reason}"
+
+
+@describe.register
+def _(x: p.ChallengeRaised) -> str:
+    return f"IRO challenge {x.challenge_id} raised ({x.subject}): {x.concern}"
+
+
+@describe.register
+def _(x: p.CorrectionRecorded) -> str:
+    fields = ", ".join(f"{k}={v}" for k, v in x.corrected.items())
+    return f"corrects event #{x.corrects_seq}: {fields} ({x.reason})"
+
+
+def _who(person: p.Person) -> str:
+    return f"{person.name} ({person.role})"
