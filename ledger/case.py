@@ -42,7 +42,7 @@ class ChildCase(BaseAggregate[UUID]):
         self.looked_after = False
         self.proposals: dict[str, Proposal] = {}
         self.reviews: dict[str, date] = {}
-        self.changes: set[str] = set()
+        self.changes: dict[str, date] = {}
         self.challenges: set[str] = set()
         self.recommendations: set[str] = set()
         self.entries: dict[int, Entry] = {}
@@ -249,7 +249,7 @@ class ChildCase(BaseAggregate[UUID]):
 
     @_evolve.register
     def _(self, payload: p.CarePlanSectionChanged | p.PlacementEnded) -> None:
-        self.changes.add(payload.change_id)
+        self.changes[payload.change_id] = payload.occurred_on
 
     @_evolve.register
     def _(self, payload: p.IROAgreedChange) -> None:
