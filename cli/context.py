@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from eventsourcing.persistence import PersistenceError
 from rich.progress import Progress
 
-from ledger.errors import LedgerError
 from ledger.application import CareLedger
+from ledger.errors import LedgerError
 from ledger.store import store_for
 from projections.runner import Projector, open_views
 from projections.views import CaseViews
@@ -40,7 +40,9 @@ def opened(db: str | None, *, create_tables: bool = False) -> Iterator[Opened]:
         views = open_views(ledger)
     except PersistenceError as error:
         ledger.close()
-        raise LedgerError(f"--db: cannot open the ledger's views ({error}); run 'careledger init'")
+        raise LedgerError(
+            f"--db: cannot open the ledger's views ({error}); run 'careledger init'"
+        ) from None
     try:
         opened = Opened(ledger, views, Projector(ledger, views))
         try:

@@ -20,6 +20,7 @@ from ledger.store import store_for
 from ledger.vocabulary import Role
 from projections import queries
 from projections.queries import Child
+from projections.views import CaseViews
 
 DEMO_DB = "./careledger-demo.db"
 LOADER = p.Actor(actor_id="demo-loader", role=Role.ADMIN)
@@ -31,9 +32,13 @@ def demo_commands() -> list[Command]:
 
 
 @click.command()
-@click.option("--db", default=DEMO_DB, show_default=True,
-              help="Where to build the demo ledger: a SQLite file (replaced) or an empty "
-                   "PostgreSQL database URL.")
+@click.option(
+    "--db",
+    default=DEMO_DB,
+    show_default=True,
+    help="Where to build the demo ledger: a SQLite file (replaced) or an empty "
+    "PostgreSQL database URL.",
+)
 def demo(db: str) -> None:
     """Load a demo ledger of several children's histories and print its reports."""
     commands = demo_commands()
@@ -51,32 +56,53 @@ def demo(db: str) -> None:
                 progress.advance(task)
         o.catch_up(show_progress=True)
         show_reports(o.views)
-    click.echo(f"\nThe demo ledger is in {db}; try: careledger history --db {db} "
-               "<COUNCIL:REF>, careledger plan --db {db} <COUNCIL:REF> --as-of 2023-06-01")
+    click.echo(
+        f"\nThe demo ledger is in {db}; try: careledger history --db {db} "
+        "<COUNCIL:REF>, careledger plan --db {db} <COUNCIL:REF> --as-of 2023-06-01"
+    )
 
 
-def show_reports(views: queries.CaseViews) -> None:
+def show_reports(views: CaseViews) -> None:
     console = Console()
     children = queries.cases(views)
     render(
-        [{"child": f"{c['council']}:{c['child_ref']}", "looked after since": c["looked_after_since"],
-          "still looked after": bool(c["looked_after"]), "legal status": c["legal_status"],
-          "IRO": c["iro"], "events": c["last_seq"]} for c in children],
-        "table", "Children in the demo ledger",
+        [
+            {
+                "child": f"{c['council']}:{c['child_ref']}",
+                "looked after since": c["looked_after_since"],
+                "still looked after": bool(c["looked_after"]),
+                "legal status": c["legal_status"],
+                "IRO": c["iro"],
+                "events": c["last_seq"],
+            }
+            for c in children
+        ],
+        "table",
+        "Children in the demo ledger",
     )
     for c in children:
         child = Child(c["council"], c["child_ref"])
         console.rule(f"{child.council}:{child.child_ref}")
-        render(queries.plan(views, child), "table", f"Current care plan of {child.council}:{child.child_ref}")
+        render(
+            queries.plan(views, child),
+            "table",
+            f"Current care plan of {child.council}:{child.child_ref}",
+        )
         earlier = _before_last_change(views, child)
         if earlier:
-            render(queries.plan(views, child, on=earlier), "table",
-                   f"The plan as it stood on {earlier} (the day before its latest change)")
+            render(
+                queries.plan(views, child, on=earlier),
+                "table",
+                f"The plan as it stood on {earlier} (the day before its latest change)",
+            )
     console.rule("Unapproved changes")
-    render(queries.unapproved(views), "table",
-           "Significant plan changes without review approval, and changes listed for the IRO")
+    render(
+        queries.unapproved(views),
+        "table",
+        "Significant plan changes without review approval, and changes listed for the IRO",
+    )
 
 
-def _before_last_change(views: queries.CaseViews, child: Child) -> date | None:
+def _before_last_change(views: CaseViews, child: Child) -> date | None:
     dates = sorted({date.fromisoformat(r["since"]) for r in queries.plan(views, child)})
     return dates[-1] - timedelta(days=1) if len(dates) > 1 else None

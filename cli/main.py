@@ -22,7 +22,9 @@ from projections import queries
 from projections.queries import Child
 
 DB_OPTION = click.option(
-    "--db", envvar="CARELEDGER_DB", default=None,
+    "--db",
+    envvar="CARELEDGER_DB",
+    default=None,
     help="SQLite file path or postgresql:// URL (env CARELEDGER_DB; default ./careledger.db).",
 )
 FORMAT_OPTION = click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
@@ -55,8 +57,12 @@ def parse_child(value: str, council: str | None) -> Child:
 
 
 CHILD_ARGUMENT = click.argument("child")
-COUNCIL_OPTION = click.option("--council", envvar="CARELEDGER_COUNCIL", default=None,
-                              help="Council code, when CHILD is given without one.")
+COUNCIL_OPTION = click.option(
+    "--council",
+    envvar="CARELEDGER_COUNCIL",
+    default=None,
+    help="Council code, when CHILD is given without one.",
+)
 
 
 def parse_day(value: str | None, name: str) -> date | None:
@@ -78,23 +84,51 @@ def init(db: str | None) -> None:
 
 @cli.command()
 @DB_OPTION
-@click.option("--actor", envvar="CARELEDGER_ACTOR", required=True,
-              help="Who is recording (env CARELEDGER_ACTOR).")
-@click.option("--role", envvar="CARELEDGER_ROLE", required=True,
-              type=click.Choice([r.value for r in Role]), help="Their role (env CARELEDGER_ROLE).")
-@click.option("--file", "path", type=click.Path(dir_okay=False, path_type=Path),
-              help="A JSON Lines file of events: all recorded, or none.")
+@click.option(
+    "--actor",
+    envvar="CARELEDGER_ACTOR",
+    required=True,
+    help="Who is recording (env CARELEDGER_ACTOR).",
+)
+@click.option(
+    "--role",
+    envvar="CARELEDGER_ROLE",
+    required=True,
+    type=click.Choice([r.value for r in Role]),
+    help="Their role (env CARELEDGER_ROLE).",
+)
+@click.option(
+    "--file",
+    "path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A JSON Lines file of events: all recorded, or none.",
+)
 @click.option("--type", "kind", help="Event type, to record one event from options.")
 @click.option("--council", help="Council code, with --type.")
 @click.option("--child", help="Child reference, with --type.")
-@click.option("--set", "fields", multiple=True, metavar="FIELD=VALUE",
-              help="An event field, with --type; VALUE is read as JSON when it parses.")
-def record(db: str | None, actor: str, role: str, path: Path | None, kind: str | None,
-           council: str | None, child: str | None, fields: tuple[str, ...]) -> None:
+@click.option(
+    "--set",
+    "fields",
+    multiple=True,
+    metavar="FIELD=VALUE",
+    help="An event field, with --type; VALUE is read as JSON when it parses.",
+)
+def record(
+    db: str | None,
+    actor: str,
+    role: str,
+    path: Path | None,
+    kind: str | None,
+    council: str | None,
+    child: str | None,
+    fields: tuple[str, ...],
+) -> None:
     """Record one event from options, or every event of a JSON Lines file."""
     if (path is None) == (kind is None):
         raise LedgerError("give either --file or --type (with --council, --child, --set)")
-    commands = read_lines(path) if path else [(0, command_from_options(kind, council, child, fields))]
+    commands = (
+        read_lines(path) if path else [(0, command_from_options(kind, council, child, fields))]
+    )
     recorded_by = p.Actor(actor_id=actor, role=Role(role))
     with opened(db) as o:
         try:
@@ -102,7 +136,9 @@ def record(db: str | None, actor: str, role: str, path: Path | None, kind: str |
         except BatchRefused as refusal:
             line = commands[refusal.index][0]
             where = f"line {line}, " if path else ""
-            raise LedgerError(f"{where}field '{refusal.field}': {refusal.problem}; nothing recorded") from None
+            raise LedgerError(
+                f"{where}field '{refusal.field}': {refusal.problem}; nothing recorded"
+            ) from None
         o.catch_up(show_progress=len(results) > 500)
     click.echo(f"recorded {len(results)} event(s)")
 
@@ -118,7 +154,9 @@ def read_lines(path: Path) -> list[tuple[int, Command]]:
             try:
                 commands.append((number, parse_command(json.loads(line))))
             except json.JSONDecodeError as error:
-                raise LedgerError(f"line {number}: not valid JSON ({error.msg}); nothing recorded") from None
+                raise LedgerError(
+                    f"line {number}: not valid JSON ({error.msg}); nothing recorded"
+                ) from None
             except RecordingRefused as refusal:
                 raise LedgerError(
                     f"line {number}, field '{refusal.field}': {refusal.problem}; nothing recorded"
@@ -128,8 +166,9 @@ def read_lines(path: Path) -> list[tuple[int, Command]]:
     return commands
 
 
-def command_from_options(kind: str | None, council: str | None, child: str | None,
-                         fields: tuple[str, ...]) -> Command:
+def command_from_options(
+    kind: str | None, council: str | None, child: str | None, fields: tuple[str, ...]
+) -> Command:
     data: dict[str, Any] = {"type": kind, "council": council, "child": child}
     for item in fields:
         name, sep, raw = item.partition("=")
@@ -152,8 +191,14 @@ def command_from_options(kind: str | None, council: str | None, child: str | Non
 @click.option("--as-of", help="The plan in force on this date (YYYY-MM-DD).")
 @click.option("--as-recorded-on", help="As the ledger knew it at the end of this date.")
 @FORMAT_OPTION
-def plan(db: str | None, child: str, council: str | None, as_of: str | None,
-         as_recorded_on: str | None, fmt: str) -> None:
+def plan(
+    db: str | None,
+    child: str,
+    council: str | None,
+    as_of: str | None,
+    as_recorded_on: str | None,
+    fmt: str,
+) -> None:
     """The child's care plan: each section, since when, decided by whom, on what authority."""
     who = parse_child(child, council)
     on = parse_day(as_of, "--as-of")
@@ -208,8 +253,11 @@ def status(db: str | None, fmt: str) -> None:
     """Each projection's position against the newest event."""
     with opened(db) as o:
         s = o.projector.status()
-    render([{"projection": s.name, "position": s.position, "newest_event": s.newest, "lag": s.lag}],
-           fmt, "Projections")
+    render(
+        [{"projection": s.name, "position": s.position, "newest_event": s.newest, "lag": s.lag}],
+        fmt,
+        "Projections",
+    )
 
 
 @projections.command()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import ClassVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
@@ -39,7 +40,7 @@ class BatchRefused(RecordingRefused):
 
 class CareLedger(Application[UUID]):
     name = "careledger"
-    env = {"MAPPER_TOPIC": "ledger.mapper:PydanticMapper"}
+    env: ClassVar[dict[str, str]] = {"MAPPER_TOPIC": "ledger.mapper:PydanticMapper"}
     save_attempts = 3
 
     def __init__(self, store: Store, clock: Clock | None = None) -> None:
@@ -63,7 +64,7 @@ class CareLedger(Application[UUID]):
 
     def case(self, council: str, child_ref: str) -> ChildCase:
         try:
-            return self.repository.get(case_id(council, child_ref))  # type: ignore[return-value]
+            return self.repository.get(case_id(council, child_ref))
         except AggregateNotFoundError:
             raise CaseNotFound(council, child_ref) from None
 
@@ -91,7 +92,7 @@ class CareLedger(Application[UUID]):
         case = cases.get(cid)
         if case is None:
             try:
-                case = self.repository.get(cid)  # type: ignore[assignment]
+                case = self.repository.get(cid)
             except AggregateNotFoundError:
                 case = None
         if case is None:

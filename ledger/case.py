@@ -165,7 +165,8 @@ class ChildCase(BaseAggregate[UUID]):
         target = self.entries.get(payload.corrects_seq)
         if target is None or isinstance(target.payload, p.CorrectionRecorded):
             raise RecordingRefused(
-                "corrects_seq", f"event {payload.corrects_seq} is not a correctable event of this case"
+                "corrects_seq",
+                f"event {payload.corrects_seq} is not a correctable event of this case",
             )
         known = type(target.payload).model_fields
         for name in payload.corrected:
@@ -197,7 +198,8 @@ class ChildCase(BaseAggregate[UUID]):
                 )
             if proposal.section != section:
                 raise RecordingRefused(
-                    "section", f"proposal '{authority.proposal_id}' was for section '{proposal.section}'"
+                    "section",
+                    f"proposal '{authority.proposal_id}' was for section '{proposal.section}'",
                 )
         elif authority.kind is AuthorityKind.IRO_AGREEMENT:
             assert authority.proposal_id

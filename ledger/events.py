@@ -13,12 +13,12 @@ from typing import Any, ClassVar
 from uuid import UUID
 
 from eventsourcing.domain import CanInitAggregate, CanMutateAggregate
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, ConfigDict, Field
 
 from ledger import payloads as p
 
 
-class CaseEvent(BaseModel, CanMutateAggregate[UUID]):
+class CaseEvent(p.Payload, CanMutateAggregate[UUID]):
     """The envelope. `recorded_at` comes from the ledger's clock, never from the caller.
     The library names that field `timestamp`; it is stored under the name `recorded_at`."""
 

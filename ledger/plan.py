@@ -100,7 +100,12 @@ def plan_as_of(
             continue
         for section, content in _section_contents(payload).items():
             plan[section] = SectionState(
-                section, content, payload.occurred_on, decided_by,
-                authority_label(payload), seq, corrected_by,
+                section,
+                content,
+                payload.occurred_on,
+                decided_by,
+                authority_label(payload),
+                seq,
+                corrected_by,
             )
     return dict(sorted(plan.items()))

@@ -31,12 +31,15 @@ def store_for(location: str | None, *, create_tables: bool = False) -> Store:
     if location.startswith(("postgresql://", "postgres://")):
         return Store(location, common | _postgres_env(location))
     if "://" in location:
-        raise LedgerError(f"--db: '{location}' is neither a SQLite file path nor a postgresql:// URL")
+        raise LedgerError(
+            f"--db: '{location}' is neither a SQLite file path nor a postgresql:// URL"
+        )
     path = Path(location)
     if not create_tables and not path.exists():
         raise LedgerError(f"--db: no ledger at '{location}'; run 'careledger init' first")
     return Store(
-        location, common | {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(path)}
+        location,
+        common | {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(path)},
     )
 
 

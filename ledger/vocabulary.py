@@ -104,5 +104,6 @@ class ChallengeSubject(StrEnum):
 # SSDA903 reason episode ceased (validator rule 149). X1 is not an end of care:
 # the next episode continues the same period.
 CEASED_REASONS: frozenset[str] = frozenset(
-    "E11 E12 E2 E3 E4A E4B E13 E41 E45 E46 E47 E48 E5 E6 E7 E8 E9 E14 E15 E16 E17".split()
+    {"E11", "E12", "E2", "E3", "E4A", "E4B", "E13", "E41", "E45", "E46", "E47", "E48"}
+    | {"E5", "E6", "E7", "E8", "E9", "E14", "E15", "E16", "E17"}
 )

@@ -61,7 +61,8 @@ def _(x: p.CarePlanSectionChanged) -> str:
 
 @describe.register
 def _(x: p.PlacementEnded) -> str:
-    return f"placement ended ({x.change_id}) by {_who(x.decided_by)}, authority {x.authority.kind}: {x.reason}"
+    by = _who(x.decided_by)
+    return f"placement ended ({x.change_id}) by {by}, authority {x.authority.kind}: {x.reason}"
 
 
 @describe.register

@@ -50,9 +50,12 @@ def plan(
     sections = plan_as_of(entries_from(views.case_rows(child.case_id)), on, recorded_on)
     return [
         {
-            "section": str(s.section), "content": s.content, "since": s.since.isoformat(),
+            "section": str(s.section),
+            "content": s.content,
+            "since": s.since.isoformat(),
             "decided_by": f"{s.decided_by.name} ({s.decided_by.role})",
-            "authority": s.authority, "event": s.seq,
+            "authority": s.authority,
+            "event": s.seq,
             "corrected_by": ",".join(map(str, s.corrected_by)),
         }
         for s in sections.values()
@@ -61,9 +64,13 @@ def plan(
 
 def _plan_row(row: Row) -> Row:
     return {
-        "section": row["section"], "content": row["content"], "since": row["since"],
+        "section": row["section"],
+        "content": row["content"],
+        "since": row["since"],
         "decided_by": f"{row['decided_by']} ({row['decided_role']})",
-        "authority": row["authority"], "event": row["seq"], "corrected_by": row["corrected_by"],
+        "authority": row["authority"],
+        "event": row["seq"],
+        "corrected_by": row["corrected_by"],
     }
 
 
@@ -80,14 +87,20 @@ def history(views: CaseViews, child: Child) -> list[Row]:
             corrected_by.setdefault(target, []).append(entry.seq)
     result = []
     for row in rows:
-        entry = entries.get(row["seq"])
-        what = describe(entry.payload) if entry else "case opened"
-        result.append({
-            "event": row["seq"], "type": row["event_type"], "occurred_on": row["occurred_on"],
-            "recorded_at": row["recorded_at"], "recorded_by": f"{row['recorded_by']} ({row['recorded_role']})",
-            "source": row["source"], "what": what,
-            "corrected_by": ",".join(map(str, corrected_by.get(row["seq"], []))),
-        })
+        found = entries.get(row["seq"])
+        what = describe(found.payload) if found else "case opened"
+        result.append(
+            {
+                "event": row["seq"],
+                "type": row["event_type"],
+                "occurred_on": row["occurred_on"],
+                "recorded_at": row["recorded_at"],
+                "recorded_by": f"{row['recorded_by']} ({row['recorded_role']})",
+                "source": row["source"],
+                "what": what,
+                "corrected_by": ",".join(map(str, corrected_by.get(row["seq"], []))),
+            }
+        )
     return result
 
 
@@ -96,14 +109,22 @@ def unapproved(views: CaseViews, child: Child | None = None) -> list[Row]:
     if child:
         require_case(views, child)
     rows = views.fetch(
-        "SELECT * FROM {s}cl_unapproved " + where + " ORDER BY council, child_ref, occurred_on, seq, kind",
+        "SELECT * FROM {s}cl_unapproved "
+        + where
+        + " ORDER BY council, child_ref, occurred_on, seq, kind",
         params,
     )
     return [
         {
-            "council": r["council"], "child": r["child_ref"], "event": r["seq"], "section": r["section"],
-            "date": r["occurred_on"], "decided_by": f"{r['decided_by']} ({r['decided_role']})",
-            "kind": r["kind"], "why": r["why"], "rule": r["rule"],
+            "council": r["council"],
+            "child": r["child_ref"],
+            "event": r["seq"],
+            "section": r["section"],
+            "date": r["occurred_on"],
+            "decided_by": f"{r['decided_by']} ({r['decided_role']})",
+            "kind": r["kind"],
+            "why": r["why"],
+            "rule": r["rule"],
         }
         for r in rows
     ]

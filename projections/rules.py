@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
+from typing import NamedTuple
 
 from ledger import payloads as p
 from ledger.plan import Entry, effective
@@ -70,6 +71,12 @@ class _Reviews:
 Change = p.CarePlanSectionChanged | p.PlacementEnded
 
 
+class Finding(NamedTuple):
+    kind: FlagKind
+    why: str
+    rule: str = REG_32
+
+
 def judge(
     entries: Iterable[Entry],
     presumed_significant: frozenset[Section] = DEFAULT_PRESUMED_SIGNIFICANT,
@@ -90,13 +97,8 @@ def judge(
         )
         significant = isinstance(payload, p.PlacementEnded) or payload.significant
         if significant and payload.child_consulted is False:
-            found.append(
-                (
-                    FlagKind.CHILD_NOT_CONSULTED,
-                    "recorded as decided without seeking the child's wishes and feelings",
-                    S22,
-                )
-            )
+            why = "recorded as decided without seeking the child's wishes and feelings"
+            found.append(Finding(FlagKind.CHILD_NOT_CONSULTED, why, S22))
         flags.extend(
             Flag(seq, section, payload.occurred_on, payload.decided_by, kind, why, rule)
             for kind, why, rule in found
@@ -106,83 +108,52 @@ def judge(
 
 def _judge_change(
     change: p.CarePlanSectionChanged, reviews: _Reviews, presumed: frozenset[Section]
-) -> list[tuple[FlagKind, str, str]]:
+) -> list[Finding]:
     authority = change.authority
-    found: list[tuple[FlagKind, str, str]] = []
+    found: list[Finding] = []
     ratified = reviews.ratified.get(change.change_id)
     if authority.kind is AuthorityKind.REVIEW_DECISION:
         found += _approved_late(change, authority.review_id or "", reviews)
     elif authority.kind is AuthorityKind.NOT_REASONABLY_PRACTICABLE:
-        found.append((FlagKind.NOT_PRACTICABLE, f"reason recorded: {authority.reason}", REG_32))
+        found.append(Finding(FlagKind.NOT_PRACTICABLE, f"reason recorded: {authority.reason}"))
     elif authority.kind is AuthorityKind.IRO_AGREEMENT and ratified is None:
-        found.append(
-            (
-                FlagKind.IRO_UNRATIFIED,
-                f"agreed by the IRO (proposal {authority.proposal_id}); no later review has ratified it",
-                IRO_ROUTE,
-            )
+        why = f"agreed by the IRO (proposal {authority.proposal_id}); no review has ratified it"
+        found.append(Finding(FlagKind.IRO_UNRATIFIED, why, IRO_ROUTE))
+    elif authority.kind is AuthorityKind.NONE and change.significant and ratified is None:
+        why = "significant change with no review decision and no reason recorded why a review "
+        found.append(Finding(FlagKind.WITHOUT_REVIEW, why + "was not reasonably practicable"))
+    elif authority.kind is AuthorityKind.NONE and change.significant and ratified is not None:
+        review_id, held_on = ratified
+        why = f"ratified at review {review_id} on {held_on}, after it took effect"
+        found.append(Finding(FlagKind.APPROVED_AFTER, f"{why} on {change.occurred_on}"))
+    presumed_significant = change.section in presumed
+    if presumed_significant and not change.significant and not _reviewed(authority):
+        why = (
+            f"recorded as not significant, but '{change.section}' changes are presumed significant"
         )
-    elif authority.kind is AuthorityKind.NONE and change.significant:
-        if ratified is None:
-            found.append(
-                (
-                    FlagKind.WITHOUT_REVIEW,
-                    "significant change with no review decision and no reason why a review was not reasonably practicable",
-                    REG_32,
-                )
-            )
-        else:
-            found.append(
-                (
-                    FlagKind.APPROVED_AFTER,
-                    f"ratified at review {ratified[0]} on {ratified[1]}, after it took effect on {change.occurred_on}",
-                    REG_32,
-                )
-            )
-    if (
-        not change.significant
-        and change.section in presumed
-        and authority.kind is not AuthorityKind.REVIEW_DECISION
-    ):
-        found.append(
-            (
-                FlagKind.SIGNIFICANCE_QUESTIONED,
-                f"recorded as not significant, but changes to '{change.section}' are presumed significant",
-                REG_32,
-            )
-        )
+        found.append(Finding(FlagKind.SIGNIFICANCE_QUESTIONED, why))
     return found
 
 
-def _judge_placement_end(
-    end: p.PlacementEnded, reviews: _Reviews
-) -> list[tuple[FlagKind, str, str]]:
+def _reviewed(authority: p.Authority) -> bool:
+    return authority.kind is AuthorityKind.REVIEW_DECISION
+
+
+def _judge_placement_end(end: p.PlacementEnded, reviews: _Reviews) -> list[Finding]:
+    """reg 14: a placement ends only after a review, save for immediate risk (reg 14(3))."""
     authority = end.authority
-    if authority.kind is AuthorityKind.REVIEW_DECISION:
-        late = _approved_late(end, authority.review_id or "", reviews)
-        if not late:
-            return []
+    if _reviewed(authority) and not _approved_late(end, authority.review_id or "", reviews):
+        return []
     if end.immediate_risk:
-        return [(FlagKind.IMMEDIATE_RISK, f"risk recorded: {end.immediate_risk}", REG_14_RISK)]
-    return [
-        (
-            FlagKind.PLACEMENT_ENDED,
-            f"placement ended ({end.reason}) with no review beforehand and no immediate risk recorded",
-            REG_14,
-        )
-    ]
+        why = f"risk recorded: {end.immediate_risk}"
+        return [Finding(FlagKind.IMMEDIATE_RISK, why, REG_14_RISK)]
+    why = f"placement ended ({end.reason}) with no review before it and no immediate risk recorded"
+    return [Finding(FlagKind.PLACEMENT_ENDED, why, REG_14)]
 
 
-def _approved_late(
-    change: Change, review_id: str, reviews: _Reviews
-) -> list[tuple[FlagKind, str, str]]:
+def _approved_late(change: Change, review_id: str, reviews: _Reviews) -> list[Finding]:
     held_on = reviews.held_on.get(review_id)
-    if held_on is not None and held_on > change.occurred_on:
-        return [
-            (
-                FlagKind.APPROVED_AFTER,
-                f"approved at review {review_id} on {held_on}, after it took effect on {change.occurred_on}",
-                REG_32,
-            )
-        ]
-    return []
+    if held_on is None or held_on <= change.occurred_on:
+        return []
+    why = f"approved at review {review_id} on {held_on}, after it took effect"
+    return [Finding(FlagKind.APPROVED_AFTER, f"{why} on {change.occurred_on}")]

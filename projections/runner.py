@@ -16,9 +16,13 @@ from typing import Any
 from eventsourcing.persistence import InfrastructureFactory, Tracking
 from eventsourcing.projection import Projection
 from eventsourcing.utils import Environment
+from pydantic import ValidationError
 
 from ledger import events as e
 from ledger.application import CareLedger
+from ledger.commands import refusal_from
+from ledger.errors import LedgerError
+from projections.settings import PolicySettings
 from projections.views import CaseViews, PostgresCaseViews, SQLiteCaseViews
 
 VIEWS_NAME = "careledger_views"
@@ -49,7 +53,14 @@ def open_views(ledger: CareLedger) -> CaseViews:
     env = Environment(VIEWS_NAME, ledger.store.env)
     factory = InfrastructureFactory.construct(env)
     view_class = PostgresCaseViews if ledger.store.is_postgres else SQLiteCaseViews
-    return factory.tracking_recorder(view_class)  # type: ignore[arg-type, no-any-return]
+    try:
+        policy = PolicySettings()
+    except ValidationError as error:
+        raise LedgerError(f"policy settings: {refusal_from(error)}") from None
+    views = factory.tracking_recorder(view_class)
+    assert isinstance(views, CaseViews)
+    views.presumed_significant = policy.presumed_significant
+    return views
 
 
 class Projector:
@@ -59,7 +70,7 @@ class Projector:
         self.batch_size = batch_size
 
     def position(self) -> int:
-        return self.views.max_tracking_id(self.ledger.name) or 0  # type: ignore[attr-defined, no-any-return]
+        return self.views.max_tracking_id(self.ledger.name) or 0
 
     def status(self) -> Status:
         return Status(VIEWS_NAME, self.position(), self.ledger.recorder.max_notification_id() or 0)

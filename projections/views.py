@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-from eventsourcing.persistence import Tracking
+from eventsourcing.persistence import Tracking, TrackingRecorder
 from eventsourcing.postgres import PostgresTrackingRecorder
 from eventsourcing.sqlite import SQLiteTrackingRecorder
 from psycopg.sql import SQL
@@ -21,7 +21,7 @@ from ledger import events as e
 from ledger import payloads as p
 from ledger.plan import Entry, plan_as_of
 from projections import schema
-from projections.rules import judge
+from projections.rules import DEFAULT_PRESUMED_SIGNIFICANT, judge
 from projections.summary import summarise
 
 Row = dict[str, Any]
@@ -29,13 +29,22 @@ Row = dict[str, Any]
 
 def event_row(event: e.CaseEvent) -> tuple[Any, ...]:
     if isinstance(event, e.CaseOpened):
-        kind, body = "CaseOpened", json.dumps({"council": event.council, "child_ref": event.child_ref})
+        kind, body = (
+            "CaseOpened",
+            json.dumps({"council": event.council, "child_ref": event.child_ref}),
+        )
     else:
         kind, body = type(event).__name__, e.payload_of(event).model_dump_json()
     return (
-        str(event.originator_id), event.seq, kind, event.occurred_on.isoformat(),
-        event.recorded_at.isoformat(), event.recorded_by.actor_id, str(event.recorded_by.role),
-        event.source, body,
+        str(event.originator_id),
+        event.seq,
+        kind,
+        event.occurred_on.isoformat(),
+        event.recorded_at.isoformat(),
+        event.recorded_by.actor_id,
+        str(event.recorded_by.role),
+        event.source,
+        body,
     )
 
 
@@ -53,18 +62,18 @@ def entries_from(rows: Iterable[Row]) -> list[Entry]:
     return entries
 
 
-class CaseViews:
+class CaseViews(TrackingRecorder):
     """SQL shared by both stores; subclasses say how to name tables and mark parameters."""
 
     datastore: Any
     schema_prefix = ""
     marker = "?"
 
-    if TYPE_CHECKING:  # provided by the library's tracking recorders
+    presumed_significant = DEFAULT_PRESUMED_SIGNIFICANT
+
+    if TYPE_CHECKING:  # provided by the library's tracking recorders of each store
 
         def _insert_tracking(self, cursor: Any, tracking: Tracking) -> None: ...
-
-        def max_tracking_id(self, application_name: str) -> int | None: ...
 
     def q(self, sql: str) -> str:
         return sql.replace("{s}", self.schema_prefix).replace("?", self.marker)
@@ -93,10 +102,14 @@ class CaseViews:
 
     def _refresh_case(self, cursor: Any, case_id: str) -> None:
         """Recompute the case's current plan, flags and summary from its events."""
-        cursor.execute(self.q("SELECT * FROM {s}cl_events WHERE case_id=? ORDER BY seq"), (case_id,))
+        cursor.execute(
+            self.q("SELECT * FROM {s}cl_events WHERE case_id=? ORDER BY seq"), (case_id,)
+        )
         rows = cursor.fetchall()
         entries = entries_from(rows)
-        cursor.execute(self.q("SELECT council, child_ref FROM {s}cl_cases WHERE case_id=?"), (case_id,))
+        cursor.execute(
+            self.q("SELECT council, child_ref FROM {s}cl_cases WHERE case_id=?"), (case_id,)
+        )
         case = cursor.fetchone()
         council, child_ref = case["council"], case["child_ref"]
         for table in ("cl_current_plan", "cl_unapproved"):
@@ -105,17 +118,37 @@ class CaseViews:
         cursor.executemany(
             self.q("INSERT INTO {s}cl_current_plan VALUES (?,?,?,?,?,?,?,?,?)"),
             [
-                (case_id, str(s.section), s.content, s.since.isoformat(), s.decided_by.name,
-                 str(s.decided_by.role), s.authority, s.seq, ",".join(map(str, s.corrected_by)))
+                (
+                    case_id,
+                    str(s.section),
+                    s.content,
+                    s.since.isoformat(),
+                    s.decided_by.name,
+                    str(s.decided_by.role),
+                    s.authority,
+                    s.seq,
+                    ",".join(map(str, s.corrected_by)),
+                )
                 for s in plan.values()
             ],
         )
         cursor.executemany(
             self.q("INSERT INTO {s}cl_unapproved VALUES (?,?,?,?,?,?,?,?,?,?,?)"),
             [
-                (case_id, f.seq, str(f.kind), council, child_ref, str(f.section),
-                 f.occurred_on.isoformat(), f.decided_by.name, str(f.decided_by.role), f.why, f.rule)
-                for f in judge(entries)
+                (
+                    case_id,
+                    f.seq,
+                    str(f.kind),
+                    council,
+                    child_ref,
+                    str(f.section),
+                    f.occurred_on.isoformat(),
+                    f.decided_by.name,
+                    str(f.decided_by.role),
+                    f.why,
+                    f.rule,
+                )
+                for f in judge(entries, self.presumed_significant)
             ],
         )
         summary = summarise(entries)
@@ -126,8 +159,11 @@ class CaseViews:
             ),
             (
                 summary.looked_after_since.isoformat() if summary.looked_after_since else None,
-                int(summary.looked_after), summary.legal_status, summary.iro,
-                rows[-1]["seq"], case_id,
+                int(summary.looked_after),
+                summary.legal_status,
+                summary.iro,
+                rows[-1]["seq"],
+                case_id,
             ),
         )
 
@@ -137,8 +173,10 @@ class CaseViews:
         with self.datastore.transaction(commit=True) as cursor:
             for table in schema.TABLES:
                 cursor.execute(self.q(f"DELETE FROM {{s}}{table}"))
-            cursor.execute(self.q(f"DELETE FROM {self.tracking_table} WHERE application_name=?"),
-                           (application_name,))
+            cursor.execute(
+                self.q(f"DELETE FROM {self.tracking_table} WHERE application_name=?"),
+                (application_name,),
+            )
 
     @property
     def tracking_table(self) -> str:
@@ -150,7 +188,9 @@ class CaseViews:
             return [dict(row) for row in cursor.fetchall()]
 
     def case_rows(self, case_id: UUID) -> list[Row]:
-        return self.fetch("SELECT * FROM {s}cl_events WHERE case_id=? ORDER BY seq", (str(case_id),))
+        return self.fetch(
+            "SELECT * FROM {s}cl_events WHERE case_id=? ORDER BY seq", (str(case_id),)
+        )
 
 
 class SQLiteCaseViews(CaseViews, SQLiteTrackingRecorder):
@@ -168,7 +208,7 @@ class PostgresCaseViews(CaseViews, PostgresTrackingRecorder):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.schema_prefix = f'"{self.datastore.schema}".'
-        self.sql_create_statements.extend(SQL(s) for s in self.view_statements())  # type: ignore[arg-type, misc]
+        self.sql_create_statements.extend(SQL(s) for s in self.view_statements())  # type: ignore[misc]
 
     @property
     def tracking_table(self) -> str:

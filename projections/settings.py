@@ -1,0 +1,30 @@
+"""Policy settings of the projections, read from the environment (prefix CARELEDGER_).
+
+The regulations do not define "significant" (domain.md §1): which sections' changes are
+presumed significant is a council's policy choice, so it is a setting. Changing it changes
+what the projections judge; run `careledger projections rebuild` afterwards.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from ledger.vocabulary import Section
+
+
+class PolicySettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CARELEDGER_", frozen=True)
+
+    presumed_significant: Annotated[frozenset[Section], NoDecode] = frozenset(
+        {Section.PLACEMENT, Section.PERMANENCE, Section.LEGAL_STATUS}
+    )
+
+    @field_validator("presumed_significant", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return frozenset(part.strip() for part in value.split(",") if part.strip())
+        return value
