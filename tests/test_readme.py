@@ -1,0 +1,45 @@
+"""The README's JSON Lines examples are recorded as they stand, so the documentation stays
+true; each event type has an example there."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from cli.main import cli
+from ledger import payloads as p
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def readme_lines() -> list[str]:
+    block = re.search(r"```jsonl\n(.*?)```", README.read_text(encoding="utf-8"), re.S)
+    assert block, "README has no jsonl block"
+    return [line for line in block.group(1).splitlines() if line.strip()]
+
+
+def test_readme_has_an_example_of_every_event_type() -> None:
+    shown = {re.search(r'"type": "(\w+)"', line).group(1) for line in readme_lines()}  # type: ignore[union-attr]
+    assert shown == set(p.PAYLOADS)
+
+
+def test_readme_examples_record_and_are_flagged_as_documented(db: str, tmp_path: Path) -> None:
+    events = tmp_path / "readme.jsonl"
+    events.write_text("\n".join(readme_lines()) + "\n", encoding="utf-8")
+    env = {"CARELEDGER_ACTOR": "readme", "CARELEDGER_ROLE": "ADMIN"}
+    runner = CliRunner()
+    assert runner.invoke(cli, ["init", "--db", db]).exit_code == 0
+    result = runner.invoke(cli, ["record", "--db", db, "--file", str(events)], env=env)
+    assert result.exit_code == 0, result.output
+    assert f"recorded {len(readme_lines())} event(s)" in result.output
+    flagged = runner.invoke(cli, ["unapproved", "--db", db, "--format", "json"])
+    kinds = {row["kind"] for row in json.loads(flagged.output)}
+    assert kinds == {
+        "IRO agreement not yet ratified by a review",
+        "review not reasonably practicable",
+        "placement ended without review",
+        "child not consulted",
+    }
