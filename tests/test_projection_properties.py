@@ -39,8 +39,14 @@ class Child:
 
     def line(self, kind: str, day: date, **fields: Any) -> dict[str, Any]:
         self.seq += 1
-        return {"type": kind, "council": "E10000001", "child": self.ref,
-                "occurred_on": day.isoformat(), "source": f"SRC/{self.ref}/{self.seq}", **fields}
+        return {
+            "type": kind,
+            "council": "E10000001",
+            "child": self.ref,
+            "occurred_on": day.isoformat(),
+            "source": f"SRC/{self.ref}/{self.seq}",
+            **fields,
+        }
 
 
 @st.composite
@@ -74,8 +80,15 @@ def _next_line(draw: st.DrawFn, child: Child, day: date) -> dict[str, Any]:
         pid = f"prop-{len(child.proposals)}"
         child.proposals.append(pid)
         child.proposal_sections[pid] = section
-        return child.line("ChangeProposed", day, proposal_id=pid, section=section, content=text,
-                          significant=draw(st.booleans()), proposed_by=TM)
+        return child.line(
+            "ChangeProposed",
+            day,
+            proposal_id=pid,
+            section=section,
+            content=text,
+            significant=draw(st.booleans()),
+            proposed_by=TM,
+        )
     if kind == "review":
         child.reviews += 1
         rid = f"rev-{child.reviews}"
@@ -83,24 +96,37 @@ def _next_line(draw: st.DrawFn, child: Child, day: date) -> dict[str, Any]:
         decisions: list[dict[str, Any]] = [{"kind": "approve", "proposal_id": pid}]
         child.approved.append((pid, rid))
         if child.changes and draw(st.booleans()):
-            decisions.append({"kind": "ratify", "change_id": draw(st.sampled_from(child.changes))[0]})
-        return child.line("ReviewHeld", day, review_id=rid, chair=IRO, participation="PN1",
-                          decisions=decisions)
+            decisions.append(
+                {"kind": "ratify", "change_id": draw(st.sampled_from(child.changes))[0]}
+            )
+        return child.line(
+            "ReviewHeld", day, review_id=rid, chair=IRO, participation="PN1", decisions=decisions
+        )
     if kind == "iro_agree":
         pid = draw(st.sampled_from(child.proposals))
         child.iro_agreed.append(pid)
         return child.line("IROAgreedChange", day, proposal_id=pid, iro=IRO, reason="urgent")
     if kind == "correct":
         _, target = draw(st.sampled_from(child.changes))
-        corrected = draw(st.sampled_from([{"content": "Corrected text"}, {"significant": True},
-                                          {"occurred_on": (day - timedelta(days=1)).isoformat()}]))
+        corrected = draw(
+            st.sampled_from(
+                [
+                    {"content": "Corrected text"},
+                    {"significant": True},
+                    {"occurred_on": (day - timedelta(days=1)).isoformat()},
+                ]
+            )
+        )
         if "occurred_on" in corrected and day - timedelta(days=1) < START:
             corrected = {"content": "Corrected text"}
-        return child.line("CorrectionRecorded", day, corrects_seq=target, reason="typo",
-                          corrected=corrected)
+        return child.line(
+            "CorrectionRecorded", day, corrects_seq=target, reason="typo", corrected=corrected
+        )
     cid = f"chg-{len(child.changes)}"
-    authority: dict[str, Any] = {"kind": draw(st.sampled_from(["none", "not_reasonably_practicable"])),
-                                 "reason": "emergency"}
+    authority: dict[str, Any] = {
+        "kind": draw(st.sampled_from(["none", "not_reasonably_practicable"])),
+        "reason": "emergency",
+    }
     if kind == "by_review":
         pid, rid = draw(st.sampled_from(child.approved))
         section = child.proposal_sections[pid]
@@ -109,8 +135,16 @@ def _next_line(draw: st.DrawFn, child: Child, day: date) -> dict[str, Any]:
         pid = draw(st.sampled_from(child.iro_agreed))
         authority = {"kind": "iro_agreement", "proposal_id": pid}
     child.changes.append((cid, child.seq + 1))
-    return child.line("CarePlanSectionChanged", day, change_id=cid, section=section, content=text,
-                      significant=draw(st.booleans()), decided_by=TM, authority=authority)
+    return child.line(
+        "CarePlanSectionChanged",
+        day,
+        change_id=cid,
+        section=section,
+        content=text,
+        significant=draw(st.booleans()),
+        decided_by=TM,
+        authority=authority,
+    )
 
 
 TABLES = {
@@ -130,9 +164,10 @@ def snapshot(views: Any) -> dict[str, list[dict[str, Any]]]:
 def test_incremental_equals_rebuilt_equals_aggregate_replay(
     history: list[Command], data: st.DataObject
 ) -> None:
-    with tempfile.TemporaryDirectory() as folder, opened(
-        os.path.join(folder, "prop.db"), create_tables=True
-    ) as o:
+    with (
+        tempfile.TemporaryDirectory() as folder,
+        opened(os.path.join(folder, "prop.db"), create_tables=True) as o,
+    ):
         remaining = list(history)
         while remaining:
             size = data.draw(st.integers(1, len(remaining)), label="chunk")
@@ -152,12 +187,14 @@ def test_incremental_equals_rebuilt_equals_aggregate_replay(
             ]
             projected_plan = [
                 (r["section"], r["content"], r["since"], r["seq"])
-                for r in incremental["cl_current_plan"] if r["case_id"] == case["case_id"]
+                for r in incremental["cl_current_plan"]
+                if r["case_id"] == case["case_id"]
             ]
             assert projected_plan == replayed_plan
             replayed_flags = sorted((f.seq, str(f.kind)) for f in judge(aggregate.entries.values()))
             projected_flags = sorted(
-                (r["seq"], r["kind"]) for r in incremental["cl_unapproved"]
+                (r["seq"], r["kind"])
+                for r in incremental["cl_unapproved"]
                 if r["case_id"] == case["case_id"]
             )
             assert projected_flags == replayed_flags
