@@ -57,8 +57,8 @@ def demo(db: str) -> None:
         o.catch_up(show_progress=True)
         show_reports(o.views)
     click.echo(
-        f"\nThe demo ledger is in {db}; try: careledger history --db {db} "
-        "<COUNCIL:REF>, careledger plan --db {db} <COUNCIL:REF> --as-of 2023-06-01"
+        f"\nThe demo ledger is in {db}; try: careledger history --db {db} COUNCIL:REF, "
+        f"or careledger plan --db {db} COUNCIL:REF --as-of 2023-06-01"
     )
 
 

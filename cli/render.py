@@ -17,6 +17,8 @@ def render(rows: list[dict[str, Any]], fmt: str, title: str, empty: str = "none"
         click.echo(json.dumps(rows, indent=2, default=str))
         return
     console = Console()
+    if not console.is_terminal:
+        console = Console(width=max(console.width, 160))
     if not rows:
         console.print(f"[bold]{title}[/bold]: {empty}")
         return
