@@ -7,6 +7,7 @@ whether what happened was lawful: that is the projections' job (shared/architect
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import singledispatchmethod
@@ -15,13 +16,15 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from eventsourcing.domain import BaseAggregate
+from pydantic import ValidationError
 
 from ledger import events as e
 from ledger import payloads as p
+from ledger.commands import refusal_from
 from ledger.errors import RecordingRefused
 from ledger.identity import case_id
 from ledger.plan import Entry, SectionState, corrected, plan_as_of
-from ledger.vocabulary import AuthorityKind
+from ledger.vocabulary import AuthorityKind, Role
 
 ENGLAND = ZoneInfo("Europe/London")
 
@@ -75,11 +78,20 @@ class ChildCase(BaseAggregate[UUID]):
         return case
 
     def record(self, payload: p.Payload, recorded_at: datetime, recorded_by: p.Actor) -> int:
-        """Check the payload against the case so far, then record it; returns its seq."""
-        _check_not_in_future(payload, recorded_at)
-        if not isinstance(payload, p.ChildBecameLookedAfter):
-            self._check_after_entry_to_care(payload)
-        self.check(payload)
+        """Check the payload against the case so far, then record it; returns its seq.
+
+        A correction is checked as the corrected event would be: the values it puts in
+        place must pass every check the original had to pass."""
+        checked = self._corrected_by(payload) if isinstance(payload, p.CorrectionRecorded) else None
+        for candidate in (payload, checked):
+            if candidate is None:
+                continue
+            _check_not_in_future(candidate, recorded_at)
+            if not isinstance(candidate, p.ChildBecameLookedAfter):
+                self._check_after_entry_to_care(candidate)
+        if checked is None:
+            self.check_new(payload)
+        self.check_references(checked or payload)
         event_class = e.EVENT_FOR_PAYLOAD[type(payload)]
         self.trigger_event(
             event_class, timestamp=recorded_at, recorded_by=recorded_by, **dict(payload)
@@ -99,77 +111,16 @@ class ChildCase(BaseAggregate[UUID]):
                 f"on {self.looked_after_since}",
             )
 
-    @singledispatchmethod
-    def check(self, payload: p.Payload) -> None:
-        """Payload kinds with nothing to check against the case's history."""
-
-    @check.register
-    def _(self, payload: p.ChildBecameLookedAfter) -> None:
-        if self.looked_after:
-            raise RecordingRefused(
-                "type", f"the child is already looked after (since {self.looked_after_since})"
-            )
-
-    @check.register
-    def _(self, payload: p.ChildCeasedToBeLookedAfter) -> None:
-        if not self.looked_after:
-            raise RecordingRefused("type", "the child is not looked after now")
-
-    @check.register
-    def _(self, payload: p.ChangeProposed) -> None:
-        self._check_new_id("proposal_id", payload.proposal_id, self.proposals)
-
-    @check.register
-    def _(self, payload: p.CarePlanSectionChanged) -> None:
-        self._check_new_id("change_id", payload.change_id, self.changes)
-        self._check_authority(payload.authority, str(payload.section))
-
-    @check.register
-    def _(self, payload: p.PlacementEnded) -> None:
-        self._check_new_id("change_id", payload.change_id, self.changes)
-        self._check_authority(payload.authority, "placement")
-
-    @check.register
-    def _(self, payload: p.CarePlanAgreed) -> None:
-        if payload.review_id is not None:
-            self._check_known("review_id", payload.review_id, self.reviews, "review")
-
-    @check.register
-    def _(self, payload: p.IROAgreedChange) -> None:
-        self._check_known("proposal_id", payload.proposal_id, self.proposals, "proposed change")
-
-    @check.register
-    def _(self, payload: p.ChallengeRaised) -> None:
-        self._check_new_id("challenge_id", payload.challenge_id, self.challenges)
-
-    @check.register
-    def _(self, payload: p.ReviewHeld) -> None:
-        self._check_new_id("review_id", payload.review_id, self.reviews)
-        recommendations = set(self.recommendations)
-        for i, decision in enumerate(payload.decisions):
-            where = f"decisions[{i}]"
-            if isinstance(decision, p.Approve | p.Reject):
-                self._check_known(
-                    f"{where}.proposal_id", decision.proposal_id, self.proposals, "proposed change"
-                )
-            elif isinstance(decision, p.Ratify):
-                self._check_known(f"{where}.change_id", decision.change_id, self.changes, "change")
-            else:
-                self._check_new_id(
-                    f"{where}.recommendation_id", decision.recommendation_id, recommendations
-                )
-                recommendations.add(decision.recommendation_id)
-
-    @check.register
-    def _(self, payload: p.CorrectionRecorded) -> None:
-        target = self.entries.get(payload.corrects_seq)
+    def _corrected_by(self, correction: p.CorrectionRecorded) -> p.Payload:
+        """The event a correction targets, with the corrected values in place."""
+        target = self.entries.get(correction.corrects_seq)
         if target is None or isinstance(target.payload, p.CorrectionRecorded):
             raise RecordingRefused(
                 "corrects_seq",
-                f"event {payload.corrects_seq} is not a correctable event of this case",
+                f"event {correction.corrects_seq} is not a correctable event of this case",
             )
         known = type(target.payload).model_fields
-        for name in payload.corrected:
+        for name in correction.corrected:
             if name not in known:
                 raise RecordingRefused(f"corrected.{name}", "is not a field of the corrected event")
             if name.endswith("_id"):
@@ -177,13 +128,89 @@ class ChildCase(BaseAggregate[UUID]):
                     f"corrected.{name}", "identifiers cannot be corrected; record a new event"
                 )
         try:
-            fixed = corrected(target.payload, payload)
-        except ValueError as error:
-            raise RecordingRefused("corrected", str(error)) from None
-        if not isinstance(fixed, p.ChildBecameLookedAfter):
-            self._check_after_entry_to_care(fixed)
+            return corrected(target.payload, correction)
+        except ValidationError as error:
+            refusal = refusal_from(error)
+            raise RecordingRefused(f"corrected.{refusal.field}", refusal.problem) from None
 
-    def _check_authority(self, authority: p.Authority, section: str) -> None:
+    @singledispatchmethod
+    def check_new(self, payload: p.Payload) -> None:
+        """What a new event may not repeat or contradict (ids, entry to and exit from care)."""
+
+    @check_new.register
+    def _(self, payload: p.ChildBecameLookedAfter) -> None:
+        if self.looked_after:
+            raise RecordingRefused(
+                "type", f"the child is already looked after (since {self.looked_after_since})"
+            )
+
+    @check_new.register
+    def _(self, payload: p.ChildCeasedToBeLookedAfter) -> None:
+        if not self.looked_after:
+            raise RecordingRefused("type", "the child is not looked after now")
+
+    @check_new.register
+    def _(self, payload: p.ChangeProposed) -> None:
+        self._check_new_id("proposal_id", payload.proposal_id, self.proposals)
+
+    @check_new.register
+    def _(self, payload: p.CarePlanSectionChanged | p.PlacementEnded) -> None:
+        self._check_new_id("change_id", payload.change_id, self.changes)
+
+    @check_new.register
+    def _(self, payload: p.ChallengeRaised) -> None:
+        self._check_new_id("challenge_id", payload.challenge_id, self.challenges)
+
+    @check_new.register
+    def _(self, payload: p.ReviewHeld) -> None:
+        self._check_new_id("review_id", payload.review_id, self.reviews)
+        recommendations = set(self.recommendations)
+        for i, decision in enumerate(payload.decisions):
+            if isinstance(decision, p.Recommend):
+                name = f"decisions[{i}].recommendation_id"
+                self._check_new_id(name, decision.recommendation_id, recommendations)
+                recommendations.add(decision.recommendation_id)
+
+    @singledispatchmethod
+    def check_references(self, payload: p.Payload) -> None:
+        """What an event refers to must exist in the case (and say what is claimed of it)."""
+
+    @check_references.register
+    def _(self, payload: p.CarePlanSectionChanged) -> None:
+        self._check_authority(payload.authority, str(payload.section), "section")
+
+    @check_references.register
+    def _(self, payload: p.PlacementEnded) -> None:
+        self._check_authority(payload.authority, "placement", "authority.proposal_id")
+
+    @check_references.register
+    def _(self, payload: p.CarePlanAgreed) -> None:
+        if payload.review_id is not None:
+            self._check_known("review_id", payload.review_id, self.reviews, "review")
+
+    @check_references.register
+    def _(self, payload: p.IROAgreedChange) -> None:
+        self._check_known("proposal_id", payload.proposal_id, self.proposals, "proposed change")
+        if payload.iro.role not in (Role.IRO, Role.IRO_MANAGER):
+            raise RecordingRefused(
+                "iro.role", f"must be IRO or IRO_MANAGER, not {payload.iro.role}"
+            )
+
+    @check_references.register
+    def _(self, payload: p.ReviewHeld) -> None:
+        decided: set[str] = set()
+        for i, decision in enumerate(payload.decisions):
+            where = f"decisions[{i}]"
+            if isinstance(decision, p.Approve | p.Reject):
+                name = f"{where}.proposal_id"
+                self._check_known(name, decision.proposal_id, self.proposals, "proposed change")
+                if decision.proposal_id in decided:
+                    raise RecordingRefused(name, "this review has already decided that proposal")
+                decided.add(decision.proposal_id)
+            elif isinstance(decision, p.Ratify):
+                self._check_known(f"{where}.change_id", decision.change_id, self.changes, "change")
+
+    def _check_authority(self, authority: p.Authority, section: str, section_field: str) -> None:
         if authority.kind is AuthorityKind.REVIEW_DECISION:
             assert authority.review_id and authority.proposal_id
             self._check_known("authority.review_id", authority.review_id, self.reviews, "review")
@@ -198,7 +225,7 @@ class ChildCase(BaseAggregate[UUID]):
                 )
             if proposal.section != section:
                 raise RecordingRefused(
-                    "section",
+                    section_field,
                     f"proposal '{authority.proposal_id}' was for section '{proposal.section}'",
                 )
         elif authority.kind is AuthorityKind.IRO_AGREEMENT:
@@ -213,7 +240,7 @@ class ChildCase(BaseAggregate[UUID]):
                 )
 
     @staticmethod
-    def _check_new_id(name: str, value: str, existing: Any) -> None:
+    def _check_new_id(name: str, value: str, existing: Collection[str]) -> None:
         if value in existing:
             raise RecordingRefused(name, f"'{value}' is already used in this case")
 

@@ -51,8 +51,9 @@ def parse_command(data: Any) -> Command:
 def refusal_from(error: ValidationError) -> RecordingRefused:
     """The first of pydantic's errors, as field and problem."""
     first = error.errors()[0]
-    location = ".".join(str(part) for part in first["loc"]) or "(event)"
-    problem = first["msg"]
+    parts = [str(part) for part in first["loc"] if part != "[key]"]
+    location = ".".join(parts) or "(event)"
+    problem = first["msg"].removeprefix("Value error, ")
     if first["type"] == "extra_forbidden":
         problem = "is not a field of this event type"
     elif first["type"] == "missing":

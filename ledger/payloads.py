@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ledger.vocabulary import (
     CEASED_REASONS,
@@ -84,11 +84,12 @@ class ChildCeasedToBeLookedAfter(Payload):
         default=None, description="nominated officer or DCS approval (reg 39(4)-(5))"
     )
 
-    @model_validator(mode="after")
-    def _reason_is_a_903_code(self) -> ChildCeasedToBeLookedAfter:
-        if self.reason not in CEASED_REASONS:
-            raise ValueError(f"reason '{self.reason}' is not an SSDA903 reason for ceasing care")
-        return self
+    @field_validator("reason")
+    @classmethod
+    def _reason_is_a_903_end_of_care(cls, reason: str) -> str:
+        if reason not in CEASED_REASONS:
+            raise ValueError(f"'{reason}' is not an SSDA903 reason for ceasing to be looked after")
+        return reason
 
 
 class LegalStatusChanged(Payload):
