@@ -15,6 +15,7 @@ from cli.demo import demo
 from cli.render import FORMATS, render
 from ledger import payloads as p
 from ledger.application import BatchRefused
+from ledger.case import ENGLAND
 from ledger.commands import Command, parse_command
 from ledger.errors import LedgerError, RecordingRefused
 from ledger.vocabulary import Role
@@ -203,7 +204,7 @@ def plan(
     who = parse_child(child, council)
     on = parse_day(as_of, "--as-of")
     known = parse_day(as_recorded_on, "--as-recorded-on")
-    recorded_on = datetime.combine(known, time.max).astimezone() if known else None
+    recorded_on = datetime.combine(known, time.max, tzinfo=ENGLAND) if known else None
     with opened(db) as o:
         o.catch_up()
         rows = queries.plan(o.views, who, on, recorded_on)

@@ -23,7 +23,7 @@ from ledger import payloads as p
 from ledger.commands import refusal_from
 from ledger.errors import RecordingRefused
 from ledger.identity import case_id
-from ledger.plan import Entry, SectionState, corrected, plan_as_of
+from ledger.plan import Entry, SectionState, corrected, effective, plan_as_of
 from ledger.vocabulary import AuthorityKind, Role
 
 ENGLAND = ZoneInfo("Europe/London")
@@ -41,6 +41,11 @@ class ChildCase(BaseAggregate[UUID]):
     def __init__(self, council: str, child_ref: str) -> None:
         self.council = council
         self.child_ref = child_ref
+        self.entries: dict[int, Entry] = {}
+        self._forget_history()
+
+    def _forget_history(self) -> None:
+        """The state the guards read, before any event is applied."""
         self.looked_after_since: date | None = None
         self.looked_after = False
         self.proposals: dict[str, Proposal] = {}
@@ -48,7 +53,6 @@ class ChildCase(BaseAggregate[UUID]):
         self.changes: dict[str, date] = {}
         self.challenges: set[str] = set()
         self.recommendations: set[str] = set()
-        self.entries: dict[int, Entry] = {}
 
     @staticmethod
     def create_id(council: str, child_ref: str) -> UUID:
@@ -208,7 +212,14 @@ class ChildCase(BaseAggregate[UUID]):
                     raise RecordingRefused(name, "this review has already decided that proposal")
                 decided.add(decision.proposal_id)
             elif isinstance(decision, p.Ratify):
-                self._check_known(f"{where}.change_id", decision.change_id, self.changes, "change")
+                name = f"{where}.change_id"
+                took_effect = self._check_known(name, decision.change_id, self.changes, "change")
+                if took_effect > payload.occurred_on:
+                    raise RecordingRefused(
+                        name,
+                        f"change '{decision.change_id}' took effect on {took_effect}, "
+                        f"after this review",
+                    )
 
     def _check_authority(self, authority: p.Authority, section: str, section_field: str) -> None:
         if authority.kind is AuthorityKind.REVIEW_DECISION:
@@ -254,8 +265,19 @@ class ChildCase(BaseAggregate[UUID]):
 
     def evolve(self, event: e.CaseEvent) -> None:
         payload = e.payload_of(event) if not isinstance(event, e.CaseOpened) else None
-        if payload is not None:
-            self.entries[event.seq] = Entry(event.seq, event.recorded_at, payload)
+        if payload is None:
+            return
+        self.entries[event.seq] = Entry(event.seq, event.recorded_at, payload)
+        if isinstance(payload, p.CorrectionRecorded):
+            self._reapply_corrected_history()
+        else:
+            self._evolve(payload)
+
+    def _reapply_corrected_history(self) -> None:
+        """A correction may change what earlier events said (a review's decisions, a date):
+        the guards then read the history as corrected."""
+        self._forget_history()
+        for payload, _ in effective(self.entries.values()).values():
             self._evolve(payload)
 
     @singledispatchmethod

@@ -27,7 +27,8 @@ Ref = Annotated[str, Field(min_length=1, max_length=200)]
 
 
 class Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # A reference such as a source or an id may arrive as a bare number (12345).
+    model_config = ConfigDict(frozen=True, extra="forbid", coerce_numbers_to_str=True)
 
 
 class Person(Model):

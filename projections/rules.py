@@ -51,21 +51,33 @@ class Flag:
 
 @dataclass(frozen=True)
 class _Reviews:
+    """What the case's reviews decided, as corrected."""
+
     held_on: dict[str, date]
-    ratified: dict[str, tuple[str, date]]
+    approved: set[tuple[str, str]]
+    ratified: dict[str, list[tuple[str, date]]]
 
     @classmethod
     def of(cls, payloads: Iterable[p.Payload]) -> _Reviews:
-        held_on: dict[str, date] = {}
-        ratified: dict[str, tuple[str, date]] = {}
+        reviews = cls({}, set(), {})
         for payload in payloads:
-            if not isinstance(payload, p.ReviewHeld):
-                continue
-            held_on[payload.review_id] = payload.occurred_on
-            for decision in payload.decisions:
-                if isinstance(decision, p.Ratify) and decision.change_id not in ratified:
-                    ratified[decision.change_id] = (payload.review_id, payload.occurred_on)
-        return cls(held_on, ratified)
+            if isinstance(payload, p.ReviewHeld):
+                reviews._add(payload)
+        return reviews
+
+    def _add(self, review: p.ReviewHeld) -> None:
+        self.held_on[review.review_id] = review.occurred_on
+        for decision in review.decisions:
+            if isinstance(decision, p.Approve):
+                self.approved.add((review.review_id, decision.proposal_id))
+            elif isinstance(decision, p.Ratify):
+                entry = (review.review_id, review.occurred_on)
+                self.ratified.setdefault(decision.change_id, []).append(entry)
+
+    def ratification(self, change: Change) -> tuple[str, date] | None:
+        """The first review held on or after the change's date that ratified it."""
+        later = [r for r in self.ratified.get(change.change_id, []) if r[1] >= change.occurred_on]
+        return min(later, key=lambda r: r[1]) if later else None
 
 
 Change = p.CarePlanSectionChanged | p.PlacementEnded
@@ -111,8 +123,11 @@ def _judge_change(
 ) -> list[Finding]:
     authority = change.authority
     found: list[Finding] = []
-    ratified = reviews.ratified.get(change.change_id)
-    if authority.kind is AuthorityKind.REVIEW_DECISION:
+    ratified = reviews.ratification(change)
+    if authority.kind is AuthorityKind.REVIEW_DECISION and not _approved(authority, reviews):
+        why = f"review {authority.review_id}, as recorded now, did not approve"
+        found.append(Finding(FlagKind.WITHOUT_REVIEW, f"{why} proposal {authority.proposal_id}"))
+    elif authority.kind is AuthorityKind.REVIEW_DECISION:
         found += _approved_late(change, authority.review_id or "", reviews)
     elif authority.kind is AuthorityKind.NOT_REASONABLY_PRACTICABLE:
         found.append(Finding(FlagKind.NOT_PRACTICABLE, f"reason recorded: {authority.reason}"))
@@ -139,10 +154,15 @@ def _reviewed(authority: p.Authority) -> bool:
     return authority.kind is AuthorityKind.REVIEW_DECISION
 
 
+def _approved(authority: p.Authority, reviews: _Reviews) -> bool:
+    return (authority.review_id or "", authority.proposal_id or "") in reviews.approved
+
+
 def _judge_placement_end(end: p.PlacementEnded, reviews: _Reviews) -> list[Finding]:
     """reg 14: a placement ends only after a review, save for immediate risk (reg 14(3))."""
     authority = end.authority
-    if _reviewed(authority) and not _approved_late(end, authority.review_id or "", reviews):
+    approved = _reviewed(authority) and _approved(authority, reviews)
+    if approved and not _approved_late(end, authority.review_id or "", reviews):
         return []
     if end.immediate_risk:
         why = f"risk recorded: {end.immediate_risk}"

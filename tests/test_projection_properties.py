@@ -33,7 +33,7 @@ class Child:
         self.proposals: list[str] = []
         self.approved: list[tuple[str, str]] = []
         self.iro_agreed: list[str] = []
-        self.changes: list[tuple[str, int]] = []
+        self.changes: list[tuple[str, int, date]] = []
         self.reviews = 0
         self.proposal_sections: dict[str, str] = {}
 
@@ -95,10 +95,9 @@ def _next_line(draw: st.DrawFn, child: Child, day: date) -> dict[str, Any]:
         pid = draw(st.sampled_from(child.proposals))
         decisions: list[dict[str, Any]] = [{"kind": "approve", "proposal_id": pid}]
         child.approved.append((pid, rid))
-        if child.changes and draw(st.booleans()):
-            decisions.append(
-                {"kind": "ratify", "change_id": draw(st.sampled_from(child.changes))[0]}
-            )
+        earlier = [cid for cid, _, on in child.changes if on <= day]
+        if earlier and draw(st.booleans()):
+            decisions.append({"kind": "ratify", "change_id": draw(st.sampled_from(earlier))})
         return child.line(
             "ReviewHeld", day, review_id=rid, chair=IRO, participation="PN1", decisions=decisions
         )
@@ -107,7 +106,7 @@ def _next_line(draw: st.DrawFn, child: Child, day: date) -> dict[str, Any]:
         child.iro_agreed.append(pid)
         return child.line("IROAgreedChange", day, proposal_id=pid, iro=IRO, reason="urgent")
     if kind == "correct":
-        _, target = draw(st.sampled_from(child.changes))
+        _, target, _ = draw(st.sampled_from(child.changes))
         corrected = draw(
             st.sampled_from(
                 [
@@ -134,7 +133,7 @@ def _next_line(draw: st.DrawFn, child: Child, day: date) -> dict[str, Any]:
     elif kind == "by_iro":
         pid = draw(st.sampled_from(child.iro_agreed))
         authority = {"kind": "iro_agreement", "proposal_id": pid}
-    child.changes.append((cid, child.seq + 1))
+    child.changes.append((cid, child.seq + 1, day))
     return child.line(
         "CarePlanSectionChanged",
         day,
