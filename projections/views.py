@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
@@ -50,8 +51,6 @@ def event_row(event: e.CaseEvent) -> tuple[Any, ...]:
 
 def entries_from(rows: Iterable[Row]) -> list[Entry]:
     """A case's events from its projection rows, as the plan and the rules read them."""
-    from datetime import datetime
-
     entries = []
     for row in rows:
         payload_class = p.PAYLOADS.get(row["event_type"])
