@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -40,7 +41,16 @@ class BatchRefused(RecordingRefused):
 
 class CareLedger(Application[UUID]):
     name = "careledger"
-    env: ClassVar[dict[str, str]] = {"MAPPER_TOPIC": "ledger.mapper:PydanticMapper"}
+    env: ClassVar[dict[str, str]] = {
+        "MAPPER_TOPIC": "ledger.mapper:PydanticMapper",
+        # Recently used cases stay in memory; each read fast-forwards from the store, so
+        # another writer's events are never missed.
+        "AGGREGATE_CACHE_MAXSIZE": "1000",
+        "AGGREGATE_CACHE_FASTFORWARD": "y",
+        # Cases are used from the cache without a deep copy (a copy of a long history costs
+        # more than replaying it); a batch that fails evicts every case it touched.
+        "DEEPCOPY_FROM_AGGREGATE_CACHE": "n",
+    }
     save_attempts = 3
 
     def __init__(self, store: Store, clock: Clock | None = None) -> None:
@@ -52,15 +62,28 @@ class CareLedger(Application[UUID]):
         """Record every command or none. A concurrent writer to the same case makes the save
         conflict (the library's IntegrityError); the batch is then replayed on fresh state."""
         for attempt in range(1, self.save_attempts + 1):
-            cases, recorded = self._apply(commands, recorded_by)
+            cases: dict[UUID, ChildCase] = {}
             try:
+                recorded = self._apply(commands, recorded_by, cases)
                 self.save(*cases.values())
             except IntegrityError:
+                self._evict(cases)
                 if attempt == self.save_attempts:
                     raise
                 continue
+            except BaseException:
+                self._evict(cases)
+                raise
             return recorded
         raise AssertionError("unreachable")
+
+    def _evict(self, cases: dict[UUID, ChildCase]) -> None:
+        """Forget cached cases that hold events which were not saved."""
+        cache = self.repository.cache
+        for cid in cases:
+            if cache is not None:
+                with contextlib.suppress(KeyError):
+                    cache.get(cid, evict=True)
 
     def case(self, council: str, child_ref: str) -> ChildCase:
         try:
@@ -69,10 +92,9 @@ class CareLedger(Application[UUID]):
             raise CaseNotFound(council, child_ref) from None
 
     def _apply(
-        self, commands: Sequence[Command], recorded_by: p.Actor
-    ) -> tuple[dict[UUID, ChildCase], list[Recorded]]:
+        self, commands: Sequence[Command], recorded_by: p.Actor, cases: dict[UUID, ChildCase]
+    ) -> list[Recorded]:
         now = self.clock()
-        cases: dict[UUID, ChildCase] = {}
         recorded: list[Recorded] = []
         for index, command in enumerate(commands):
             try:
@@ -83,7 +105,7 @@ class CareLedger(Application[UUID]):
             recorded.append(
                 Recorded(case.id, case.council, case.child_ref, seq, type(command.payload).__name__)
             )
-        return cases, recorded
+        return recorded
 
     def _case_for(
         self, command: Command, cases: dict[UUID, ChildCase], now: datetime, actor: p.Actor

@@ -123,7 +123,7 @@ class ChildCase(BaseAggregate[UUID]):
                 "corrects_seq",
                 f"event {correction.corrects_seq} is not a correctable event of this case",
             )
-        known = type(target.payload).model_fields
+        known = e.payload_fields(target.payload)
         for name in correction.corrected:
             if name not in known:
                 raise RecordingRefused(f"corrected.{name}", "is not a field of the corrected event")
@@ -264,14 +264,14 @@ class ChildCase(BaseAggregate[UUID]):
     # --- evolution: how each event changes the case ------------------------------------
 
     def evolve(self, event: e.CaseEvent) -> None:
-        payload = e.payload_of(event) if not isinstance(event, e.CaseOpened) else None
-        if payload is None:
+        if isinstance(event, e.CaseOpened):
             return
-        self.entries[event.seq] = Entry(event.seq, event.recorded_at, payload)
-        if isinstance(payload, p.CorrectionRecorded):
+        # Every event is an instance of its payload class: it is its own payload.
+        self.entries[event.seq] = Entry(event.seq, event.recorded_at, event)
+        if isinstance(event, p.CorrectionRecorded):
             self._reapply_corrected_history()
         else:
-            self._evolve(payload)
+            self._evolve(event)
 
     def _reapply_corrected_history(self) -> None:
         """A correction may change what earlier events said (a review's decisions, a date):

@@ -35,7 +35,8 @@ def event_row(event: e.CaseEvent) -> tuple[Any, ...]:
             json.dumps({"council": event.council, "child_ref": event.child_ref}),
         )
     else:
-        kind, body = type(event).__name__, e.payload_of(event).model_dump_json()
+        kind = type(event).__name__
+        body = event.model_dump_json(include=e.payload_fields(event))
     return (
         str(event.originator_id),
         event.seq,
@@ -90,27 +91,30 @@ class CaseViews(TrackingRecorder):
                 self.q("INSERT INTO {s}cl_events VALUES (?,?,?,?,?,?,?,?,?)"),
                 [event_row(event) for event in events],
             )
+            by_case: dict[str, list[e.CaseEvent]] = {}
             for event in events:
-                if isinstance(event, e.CaseOpened):
-                    cursor.execute(
-                        self.q("INSERT INTO {s}cl_cases VALUES (?,?,?,NULL,0,NULL,NULL,1)"),
-                        (str(event.originator_id), event.council, event.child_ref),
-                    )
-            for case_id in dict.fromkeys(str(event.originator_id) for event in events):
-                self._refresh_case(cursor, case_id)
+                by_case.setdefault(str(event.originator_id), []).append(event)
+            for case_id, case_events in by_case.items():
+                self._refresh_case(cursor, case_id, case_events)
 
-    def _refresh_case(self, cursor: Any, case_id: str) -> None:
-        """Recompute the case's current plan, flags and summary from its events."""
-        cursor.execute(
-            self.q("SELECT * FROM {s}cl_events WHERE case_id=? ORDER BY seq"), (case_id,)
-        )
-        rows = cursor.fetchall()
-        entries = entries_from(rows)
-        cursor.execute(
-            self.q("SELECT council, child_ref FROM {s}cl_cases WHERE case_id=?"), (case_id,)
-        )
-        case = cursor.fetchone()
-        council, child_ref = case["council"], case["child_ref"]
+    def _refresh_case(self, cursor: Any, case_id: str, new: list[e.CaseEvent]) -> None:
+        """Recompute the case's current plan, flags and summary from its events: those of
+        this batch as they are, the earlier ones from the case's rows."""
+        first = new[0]
+        if isinstance(first, e.CaseOpened):
+            council, child_ref = first.council, first.child_ref
+            earlier: list[Entry] = []
+            cursor.execute(
+                self.q("INSERT INTO {s}cl_cases VALUES (?,?,?,NULL,0,NULL,NULL,1)"),
+                (case_id, council, child_ref),
+            )
+        else:
+            council, child_ref, earlier = self._earlier(cursor, case_id, first.seq)
+        entries = earlier + [
+            Entry(event.seq, event.recorded_at, event)
+            for event in new
+            if not isinstance(event, e.CaseOpened)
+        ]
         for table in ("cl_current_plan", "cl_unapproved"):
             cursor.execute(self.q(f"DELETE FROM {{s}}{table} WHERE case_id=?"), (case_id,))
         plan = plan_as_of(entries)
@@ -161,10 +165,21 @@ class CaseViews(TrackingRecorder):
                 int(summary.looked_after),
                 summary.legal_status,
                 summary.iro,
-                rows[-1]["seq"],
+                new[-1].seq,
                 case_id,
             ),
         )
+
+    def _earlier(self, cursor: Any, case_id: str, before: int) -> tuple[str, str, list[Entry]]:
+        cursor.execute(
+            self.q("SELECT council, child_ref FROM {s}cl_cases WHERE case_id=?"), (case_id,)
+        )
+        case = cursor.fetchone()
+        cursor.execute(
+            self.q("SELECT * FROM {s}cl_events WHERE case_id=? AND seq<? ORDER BY seq"),
+            (case_id, before),
+        )
+        return case["council"], case["child_ref"], entries_from(cursor.fetchall())
 
     def reset(self, application_name: str) -> None:
         """Empty every projection table and forget the tracking position, atomically, so the
