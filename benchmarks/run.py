@@ -25,14 +25,14 @@ from urllib.parse import urlsplit, urlunsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import psycopg  # noqa: E402
-from eventsourcing.application import Application  # noqa: E402
-from eventsourcing.domain import Aggregate, event  # noqa: E402
+import psycopg
+from eventsourcing.application import Application
+from eventsourcing.domain import Aggregate, event
 
-from cli.context import opened  # noqa: E402
-from ledger import payloads as p  # noqa: E402
-from ledger.commands import Command, parse_command  # noqa: E402
-from ledger.store import store_for  # noqa: E402
+from cli.context import opened
+from ledger import payloads as p
+from ledger.commands import Command, parse_command
+from ledger.store import store_for
 
 ACTOR = p.Actor(actor_id="bench", role="ADMIN")
 TM = {"name": "Team Manager", "role": "TM"}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
@@ -20,10 +21,11 @@ from psycopg.sql import SQL
 
 from ledger import events as e
 from ledger import payloads as p
-from ledger.plan import Entry, plan_as_of
+from ledger.plan import Entry, SectionState, plan_as_of
+from ledger.vocabulary import Section
 from projections import schema
-from projections.rules import DEFAULT_PRESUMED_SIGNIFICANT, judge
-from projections.summary import summarise
+from projections.rules import DEFAULT_PRESUMED_SIGNIFICANT, Flag, judge
+from projections.summary import CaseSummary, summarise
 
 Row = dict[str, Any]
 
@@ -62,6 +64,70 @@ def entries_from(rows: Iterable[Row]) -> list[Entry]:
     return entries
 
 
+def _existing(events: list[e.CaseEvent]) -> bool:
+    return not isinstance(events[0], e.CaseOpened)
+
+
+@dataclass(frozen=True)
+class CaseView:
+    """What the views hold for one case, ready to be written."""
+
+    case_id: str
+    council: str
+    child_ref: str
+    last_seq: int
+    plan: dict[Section, SectionState]
+    flags: list[Flag]
+    summary: CaseSummary
+
+    def plan_rows(self) -> list[tuple[Any, ...]]:
+        return [
+            (
+                self.case_id,
+                str(s.section),
+                s.content,
+                s.since.isoformat(),
+                s.decided_by.name,
+                str(s.decided_by.role),
+                s.authority,
+                s.seq,
+                ",".join(map(str, s.corrected_by)),
+            )
+            for s in self.plan.values()
+        ]
+
+    def flag_rows(self) -> list[tuple[Any, ...]]:
+        return [
+            (
+                self.case_id,
+                f.seq,
+                str(f.kind),
+                self.council,
+                self.child_ref,
+                str(f.section),
+                f.occurred_on.isoformat(),
+                f.decided_by.name,
+                str(f.decided_by.role),
+                f.why,
+                f.rule,
+            )
+            for f in self.flags
+        ]
+
+    def case_row(self) -> tuple[Any, ...]:
+        since = self.summary.looked_after_since
+        return (
+            self.case_id,
+            self.council,
+            self.child_ref,
+            since.isoformat() if since else None,
+            int(self.summary.looked_after),
+            self.summary.legal_status,
+            self.summary.iro,
+            self.last_seq,
+        )
+
+
 class CaseViews(TrackingRecorder):
     """SQL shared by both stores; subclasses say how to name tables and mark parameters."""
 
@@ -82,104 +148,89 @@ class CaseViews(TrackingRecorder):
         return [self.q(statement) for statement in schema.CREATE]
 
     def apply_batch(self, events: Sequence[e.CaseEvent], tracking: Tracking) -> None:
-        """Apply events (in notification order) and record `tracking`, atomically."""
+        """Apply events (in notification order) and record `tracking`, atomically.
+
+        Each touched case is recomputed once per batch, and each table is written with one
+        statement per batch: round trips, not rows, are what a batch costs on PostgreSQL."""
         with self.datastore.transaction(commit=True) as cursor:
             self._insert_tracking(cursor, tracking)
             if not events:
                 return
+            by_case: dict[str, list[e.CaseEvent]] = {}
+            for event in events:
+                by_case.setdefault(str(event.originator_id), []).append(event)
+            known = self._known_cases(cursor, [c for c, evs in by_case.items() if _existing(evs)])
             cursor.executemany(
                 self.q("INSERT INTO {s}cl_events VALUES (?,?,?,?,?,?,?,?,?)"),
                 [event_row(event) for event in events],
             )
-            by_case: dict[str, list[e.CaseEvent]] = {}
-            for event in events:
-                by_case.setdefault(str(event.originator_id), []).append(event)
-            for case_id, case_events in by_case.items():
-                self._refresh_case(cursor, case_id, case_events)
+            views = [self._case_view(case_id, new, known) for case_id, new in by_case.items()]
+            self._write(cursor, views)
 
-    def _refresh_case(self, cursor: Any, case_id: str, new: list[e.CaseEvent]) -> None:
-        """Recompute the case's current plan, flags and summary from its events: those of
-        this batch as they are, the earlier ones from the case's rows."""
+    def _known_cases(self, cursor: Any, case_ids: list[str]) -> dict[str, tuple[Row, list[Row]]]:
+        """Each already-projected case's row and its events before this batch."""
+        if not case_ids:
+            return {}
+        marks = ",".join("?" * len(case_ids))
+        cursor.execute(self.q(f"SELECT * FROM {{s}}cl_cases WHERE case_id IN ({marks})"), case_ids)
+        known: dict[str, tuple[Row, list[Row]]] = {r["case_id"]: (r, []) for r in cursor.fetchall()}
+        cursor.execute(
+            self.q(
+                f"SELECT * FROM {{s}}cl_events WHERE case_id IN ({marks}) ORDER BY case_id, seq"
+            ),
+            case_ids,
+        )
+        for row in cursor.fetchall():
+            known[row["case_id"]][1].append(row)
+        return known
+
+    def _case_view(
+        self, case_id: str, new: list[e.CaseEvent], known: dict[str, tuple[Row, list[Row]]]
+    ) -> CaseView:
+        """The case's plan, flags and summary, from its earlier rows and this batch's events."""
         first = new[0]
         if isinstance(first, e.CaseOpened):
             council, child_ref = first.council, first.child_ref
             earlier: list[Entry] = []
-            cursor.execute(
-                self.q("INSERT INTO {s}cl_cases VALUES (?,?,?,NULL,0,NULL,NULL,1)"),
-                (case_id, council, child_ref),
-            )
         else:
-            council, child_ref, earlier = self._earlier(cursor, case_id, first.seq)
+            case, rows = known[case_id]
+            council, child_ref, earlier = case["council"], case["child_ref"], entries_from(rows)
         entries = earlier + [
             Entry(event.seq, event.recorded_at, event)
             for event in new
             if not isinstance(event, e.CaseOpened)
         ]
+        return CaseView(
+            case_id,
+            council,
+            child_ref,
+            new[-1].seq,
+            plan_as_of(entries),
+            judge(entries, self.presumed_significant),
+            summarise(entries),
+        )
+
+    def _write(self, cursor: Any, views: list[CaseView]) -> None:
+        ids = [(view.case_id,) for view in views]
         for table in ("cl_current_plan", "cl_unapproved"):
-            cursor.execute(self.q(f"DELETE FROM {{s}}{table} WHERE case_id=?"), (case_id,))
-        plan = plan_as_of(entries)
+            cursor.executemany(self.q(f"DELETE FROM {{s}}{table} WHERE case_id=?"), ids)
         cursor.executemany(
             self.q("INSERT INTO {s}cl_current_plan VALUES (?,?,?,?,?,?,?,?,?)"),
-            [
-                (
-                    case_id,
-                    str(s.section),
-                    s.content,
-                    s.since.isoformat(),
-                    s.decided_by.name,
-                    str(s.decided_by.role),
-                    s.authority,
-                    s.seq,
-                    ",".join(map(str, s.corrected_by)),
-                )
-                for s in plan.values()
-            ],
+            [row for view in views for row in view.plan_rows()],
         )
         cursor.executemany(
             self.q("INSERT INTO {s}cl_unapproved VALUES (?,?,?,?,?,?,?,?,?,?,?)"),
-            [
-                (
-                    case_id,
-                    f.seq,
-                    str(f.kind),
-                    council,
-                    child_ref,
-                    str(f.section),
-                    f.occurred_on.isoformat(),
-                    f.decided_by.name,
-                    str(f.decided_by.role),
-                    f.why,
-                    f.rule,
-                )
-                for f in judge(entries, self.presumed_significant)
-            ],
+            [row for view in views for row in view.flag_rows()],
         )
-        summary = summarise(entries)
-        cursor.execute(
+        cursor.executemany(
             self.q(
-                "UPDATE {s}cl_cases SET looked_after_since=?, looked_after=?, legal_status=?, "
-                "iro=?, last_seq=? WHERE case_id=?"
+                "INSERT INTO {s}cl_cases VALUES (?,?,?,?,?,?,?,?) ON CONFLICT (case_id) DO UPDATE "
+                "SET looked_after_since=excluded.looked_after_since, "
+                "looked_after=excluded.looked_after, legal_status=excluded.legal_status, "
+                "iro=excluded.iro, last_seq=excluded.last_seq"
             ),
-            (
-                summary.looked_after_since.isoformat() if summary.looked_after_since else None,
-                int(summary.looked_after),
-                summary.legal_status,
-                summary.iro,
-                new[-1].seq,
-                case_id,
-            ),
+            [view.case_row() for view in views],
         )
-
-    def _earlier(self, cursor: Any, case_id: str, before: int) -> tuple[str, str, list[Entry]]:
-        cursor.execute(
-            self.q("SELECT council, child_ref FROM {s}cl_cases WHERE case_id=?"), (case_id,)
-        )
-        case = cursor.fetchone()
-        cursor.execute(
-            self.q("SELECT * FROM {s}cl_events WHERE case_id=? AND seq<? ORDER BY seq"),
-            (case_id, before),
-        )
-        return case["council"], case["child_ref"], entries_from(cursor.fetchall())
 
     def reset(self, application_name: str) -> None:
         """Empty every projection table and forget the tracking position, atomically, so the

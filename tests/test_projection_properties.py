@@ -106,7 +106,8 @@ def _next_line(draw: st.DrawFn, child: Child, day: date) -> dict[str, Any]:
         child.iro_agreed.append(pid)
         return child.line("IROAgreedChange", day, proposal_id=pid, iro=IRO, reason="urgent")
     if kind == "correct":
-        _, target, _ = draw(st.sampled_from(child.changes))
+        index = draw(st.integers(0, len(child.changes) - 1))
+        cid, target, _ = child.changes[index]
         corrected = draw(
             st.sampled_from(
                 [
@@ -118,6 +119,8 @@ def _next_line(draw: st.DrawFn, child: Child, day: date) -> dict[str, Any]:
         )
         if "occurred_on" in corrected and day - timedelta(days=1) < START:
             corrected = {"content": "Corrected text"}
+        if "occurred_on" in corrected:  # later reviews may only ratify it from its new date
+            child.changes[index] = (cid, target, day - timedelta(days=1))
         return child.line(
             "CorrectionRecorded", day, corrects_seq=target, reason="typo", corrected=corrected
         )
