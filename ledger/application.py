@@ -17,6 +17,7 @@ from ledger.case import ChildCase
 from ledger.commands import Command
 from ledger.errors import CaseNotFound, RecordingRefused
 from ledger.identity import case_id
+from ledger.recorders import PostgresLedgerRecorder, SQLiteLedgerRecorder
 from ledger.store import Store
 
 Clock = Callable[[], datetime]
@@ -96,9 +97,11 @@ class CareLedger(Application[UUID]):
     ) -> list[Recorded]:
         now = self.clock()
         recorded: list[Recorded] = []
+        existing = self._existing_cases({case_id(c.council, c.child_ref) for c in commands})
+
         for index, command in enumerate(commands):
             try:
-                case = self._case_for(command, cases, now, recorded_by)
+                case = self._case_for(command, cases, existing, now, recorded_by)
             except RecordingRefused as refusal:
                 raise BatchRefused(index, refusal) from None
             seq = case.version
@@ -107,12 +110,26 @@ class CareLedger(Application[UUID]):
             )
         return recorded
 
+    def _existing_cases(self, case_ids: set[UUID]) -> set[UUID] | None:
+        """Which of these cases the store holds, asked once for a batch of several cases
+        (None for one case: looking it up is then the same single query)."""
+        if len(case_ids) < 2:
+            return None
+        recorder = self.recorder
+        assert isinstance(recorder, SQLiteLedgerRecorder | PostgresLedgerRecorder)
+        return recorder.existing_cases(sorted(case_ids))
+
     def _case_for(
-        self, command: Command, cases: dict[UUID, ChildCase], now: datetime, actor: p.Actor
+        self,
+        command: Command,
+        cases: dict[UUID, ChildCase],
+        existing: set[UUID] | None,
+        now: datetime,
+        actor: p.Actor,
     ) -> ChildCase:
         cid = case_id(command.council, command.child_ref)
         case = cases.get(cid)
-        if case is None:
+        if case is None and (existing is None or cid in existing):
             try:
                 case = self.repository.get(cid)
             except AggregateNotFoundError:

@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from functools import singledispatchmethod
 from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
@@ -21,6 +20,7 @@ from pydantic import ValidationError
 from ledger import events as e
 from ledger import payloads as p
 from ledger.commands import refusal_from
+from ledger.dispatch import on_payload
 from ledger.errors import RecordingRefused
 from ledger.identity import case_id
 from ledger.plan import Entry, SectionState, corrected, effective, plan_as_of
@@ -137,7 +137,7 @@ class ChildCase(BaseAggregate[UUID]):
             refusal = refusal_from(error)
             raise RecordingRefused(f"corrected.{refusal.field}", refusal.problem) from None
 
-    @singledispatchmethod
+    @on_payload
     def check_new(self, payload: p.Payload) -> None:
         """What a new event may not repeat or contradict (ids, entry to and exit from care)."""
 
@@ -175,7 +175,7 @@ class ChildCase(BaseAggregate[UUID]):
                 self._check_new_id(name, decision.recommendation_id, recommendations)
                 recommendations.add(decision.recommendation_id)
 
-    @singledispatchmethod
+    @on_payload
     def check_references(self, payload: p.Payload) -> None:
         """What an event refers to must exist in the case (and say what is claimed of it)."""
 
@@ -280,7 +280,7 @@ class ChildCase(BaseAggregate[UUID]):
         for payload, _ in effective(self.entries.values()).values():
             self._evolve(payload)
 
-    @singledispatchmethod
+    @on_payload
     def _evolve(self, payload: p.Payload) -> None:
         """Payload kinds that change nothing the guards need."""
 

@@ -29,7 +29,8 @@ def store_for(location: str | None, *, create_tables: bool = False) -> Store:
     location = location or DEFAULT_DB
     common = {"CREATE_TABLE": "yes" if create_tables else "no"}
     if location.startswith(("postgresql://", "postgres://")):
-        return Store(location, common | _postgres_env(location))
+        recorder = {"APPLICATION_RECORDER_TOPIC": "ledger.recorders:PostgresLedgerRecorder"}
+        return Store(location, common | recorder | _postgres_env(location))
     if "://" in location:
         raise LedgerError(
             f"--db: '{location}' is neither a SQLite file path nor a postgresql:// URL"
@@ -39,7 +40,12 @@ def store_for(location: str | None, *, create_tables: bool = False) -> Store:
         raise LedgerError(f"--db: no ledger at '{location}'; run 'careledger init' first")
     return Store(
         location,
-        common | {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(path)},
+        common
+        | {
+            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+            "SQLITE_DBNAME": str(path),
+            "APPLICATION_RECORDER_TOPIC": "ledger.recorders:SQLiteLedgerRecorder",
+        },
     )
 
 
