@@ -1,0 +1,107 @@
+"""careledger extends the library's application recorders (ledger/recorders.py); they must
+still honour the library's own contract suites, on a real SQLite file and on PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import uuid
+
+import psycopg
+from eventsourcing.postgres import PostgresDatastore
+from eventsourcing.sqlite import SQLiteDatastore
+from eventsourcing.tests.persistence import (
+    ApplicationRecorderTestCase,
+    NonInterleavingNotificationIDsBaseCase,
+)
+
+from ledger.recorders import PostgresLedgerRecorder, SQLiteLedgerRecorder
+from ledger.store import _postgres_env
+from tests.conftest import postgres_url
+
+
+class SQLiteStore:
+    def setUp(self) -> None:
+        self.folder = tempfile.mkdtemp()
+        self.datastore = SQLiteDatastore(db_name=os.path.join(self.folder, "contract.db"))
+
+    def tearDown(self) -> None:
+        self.datastore.close()
+        shutil.rmtree(self.folder)
+
+    def create_recorder(self) -> SQLiteLedgerRecorder:
+        recorder = SQLiteLedgerRecorder(self.datastore)
+        recorder.create_table()
+        return recorder
+
+
+class PostgresStore:
+    def setUp(self) -> None:
+        self.schema = f"cl_contract_{uuid.uuid4().hex[:10]}"
+        with psycopg.connect(postgres_url(), autocommit=True) as admin:
+            admin.execute(f'CREATE SCHEMA "{self.schema}"')
+        env = _postgres_env(postgres_url())
+        self.datastore = PostgresDatastore(
+            dbname=env["POSTGRES_DBNAME"],
+            host=env["POSTGRES_HOST"],
+            port=env["POSTGRES_PORT"],
+            user=env["POSTGRES_USER"],
+            password=env["POSTGRES_PASSWORD"],
+            schema=self.schema,
+            pool_size=12,
+        )
+
+    def tearDown(self) -> None:
+        self.datastore.close()
+        with psycopg.connect(postgres_url(), autocommit=True) as admin:
+            admin.execute(f'DROP SCHEMA "{self.schema}" CASCADE')
+
+    def create_recorder(self) -> PostgresLedgerRecorder:
+        recorder = PostgresLedgerRecorder(self.datastore, events_table_name="careledger_events")
+        recorder.create_table()
+        return recorder
+
+
+class TestSQLiteLedgerRecorder(SQLiteStore, ApplicationRecorderTestCase[SQLiteLedgerRecorder]):
+    pass
+
+
+class TestSQLiteNonInterleaving(SQLiteStore, NonInterleavingNotificationIDsBaseCase):
+    pass
+
+
+class TestPostgresLedgerRecorder(
+    PostgresStore, ApplicationRecorderTestCase[PostgresLedgerRecorder]
+):
+    pass
+
+
+class TestPostgresNonInterleaving(PostgresStore, NonInterleavingNotificationIDsBaseCase):
+    pass
+
+
+del ApplicationRecorderTestCase, NonInterleavingNotificationIDsBaseCase
+
+
+def test_existing_cases_names_exactly_the_cases_in_the_store(db: str) -> None:
+    from cli.context import opened
+    from ledger import payloads as p
+    from ledger.commands import parse_command
+    from ledger.identity import case_id
+
+    with opened(db, create_tables=True) as o:
+        entry = {
+            "type": "ChildBecameLookedAfter",
+            "council": "E10000099",
+            "child": "AX-1",
+            "occurred_on": "2024-03-04",
+            "source": "LCS/EPI/1",
+            "legal_status": "V2",
+        }
+        o.ledger.record([parse_command(entry)], p.Actor(actor_id="sw", role="SW"))
+        known, unknown = case_id("E10000099", "AX-1"), case_id("E10000099", "AX-2")
+        recorder = o.ledger.recorder
+        assert isinstance(recorder, SQLiteLedgerRecorder | PostgresLedgerRecorder)
+        assert recorder.existing_cases([known, unknown]) == {known}
+        assert recorder.existing_cases([]) == set()
