@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from rich.progress import Progress
 
 from cli.context import opened
 from cli.demo import demo
@@ -133,7 +134,9 @@ def record(
     recorded_by = p.Actor(actor_id=actor, role=Role(role))
     with opened(db) as o:
         try:
-            results = o.ledger.record([c for _, c in commands], recorded_by)
+            with Progress(transient=True) as progress:
+                progress.add_task(f"recording {len(commands)} event(s)", total=None)
+                results = o.ledger.record([c for _, c in commands], recorded_by)
         except BatchRefused as refusal:
             line = commands[refusal.index][0]
             where = f"line {line}, " if path else ""
@@ -148,8 +151,10 @@ def read_lines(path: Path) -> list[tuple[int, Command]]:
     if not path.exists():
         raise LedgerError(f"--file: '{path}' does not exist")
     commands = []
-    with path.open(encoding="utf-8") as lines:
+    with path.open(encoding="utf-8") as lines, Progress(transient=True) as progress:
+        task = progress.add_task("checking events", total=path.stat().st_size)
         for number, line in enumerate(lines, start=1):
+            progress.advance(task, len(line.encode("utf-8")))
             if not line.strip():
                 continue
             try:
