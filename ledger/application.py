@@ -143,6 +143,7 @@ class CareLedger(Application[UUID]):
                 )
             case = ChildCase.open(command.council, command.child_ref, command.payload, now, actor)
         else:
+            cases[cid] = case  # first, so that a failure below evicts it from the cache
             case.record(command.payload, now, actor)
         cases[cid] = case
         return case

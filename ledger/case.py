@@ -47,6 +47,8 @@ class ChildCase(BaseAggregate[UUID]):
     def _forget_history(self) -> None:
         """The state the guards read, before any event is applied."""
         self.looked_after_since: date | None = None
+        self.entered_on: date | None = None  # the current (or last) period of care
+        self.ceased_on: date | None = None
         self.looked_after = False
         self.proposals: dict[str, Proposal] = {}
         self.reviews: dict[str, date] = {}
@@ -95,7 +97,10 @@ class ChildCase(BaseAggregate[UUID]):
                 self._check_after_entry_to_care(candidate)
         if checked is None:
             self.check_new(payload)
-        self.check_references(checked or payload)
+            self.check_references(payload)
+        else:
+            assert isinstance(payload, p.CorrectionRecorded)
+            self._as_before(payload.corrects_seq).check_references(checked)
         event_class = e.EVENT_FOR_PAYLOAD[type(payload)]
         self.trigger_event(
             event_class, timestamp=recorded_at, recorded_by=recorded_by, **dict(payload)
@@ -114,6 +119,14 @@ class ChildCase(BaseAggregate[UUID]):
                 f"{payload.occurred_on} is before the child became looked after "
                 f"on {self.looked_after_since}",
             )
+
+    def _as_before(self, seq: int) -> ChildCase:
+        """The case as it stood before event `seq`: what a corrected event may refer to."""
+        earlier = object.__new__(ChildCase)  # a shell for the guards only: no events, no id
+        earlier.__init__(self.council, self.child_ref)  # type: ignore[misc]
+        earlier.entries = {s: entry for s, entry in self.entries.items() if s < seq}
+        earlier._reapply_corrected_history()
+        return earlier
 
     def _corrected_by(self, correction: p.CorrectionRecorded) -> p.Payload:
         """The event a correction targets, with the corrected values in place."""
@@ -147,11 +160,22 @@ class ChildCase(BaseAggregate[UUID]):
             raise RecordingRefused(
                 "type", f"the child is already looked after (since {self.looked_after_since})"
             )
+        if self.ceased_on and payload.occurred_on < self.ceased_on:
+            raise RecordingRefused(
+                "occurred_on",
+                f"{payload.occurred_on} is before the child ceased to be looked after "
+                f"on {self.ceased_on}",
+            )
 
     @check_new.register
     def _(self, payload: p.ChildCeasedToBeLookedAfter) -> None:
         if not self.looked_after:
             raise RecordingRefused("type", "the child is not looked after now")
+        if self.entered_on and payload.occurred_on < self.entered_on:
+            raise RecordingRefused(
+                "occurred_on",
+                f"{payload.occurred_on} is before this period of care began on {self.entered_on}",
+            )
 
     @check_new.register
     def _(self, payload: p.ChangeProposed) -> None:
@@ -234,11 +258,6 @@ class ChildCase(BaseAggregate[UUID]):
                     f"proposal '{authority.proposal_id}' was not approved at review "
                     f"'{authority.review_id}'",
                 )
-            if proposal.section != section:
-                raise RecordingRefused(
-                    section_field,
-                    f"proposal '{authority.proposal_id}' was for section '{proposal.section}'",
-                )
         elif authority.kind is AuthorityKind.IRO_AGREEMENT:
             assert authority.proposal_id
             proposal = self._check_known(
@@ -248,6 +267,13 @@ class ChildCase(BaseAggregate[UUID]):
                 raise RecordingRefused(
                     "authority.proposal_id",
                     f"the IRO has not agreed proposal '{authority.proposal_id}'",
+                )
+        if authority.kind in (AuthorityKind.REVIEW_DECISION, AuthorityKind.IRO_AGREEMENT):
+            proposal = self.proposals[authority.proposal_id or ""]
+            if proposal.section != section:
+                raise RecordingRefused(
+                    section_field,
+                    f"proposal '{authority.proposal_id}' was for section '{proposal.section}'",
                 )
 
     @staticmethod
@@ -289,10 +315,12 @@ class ChildCase(BaseAggregate[UUID]):
         if self.looked_after_since is None:
             self.looked_after_since = payload.occurred_on
         self.looked_after = True
+        self.entered_on = payload.occurred_on
 
     @_evolve.register
     def _(self, payload: p.ChildCeasedToBeLookedAfter) -> None:
         self.looked_after = False
+        self.ceased_on = payload.occurred_on
 
     @_evolve.register
     def _(self, payload: p.ChangeProposed) -> None:
@@ -304,7 +332,8 @@ class ChildCase(BaseAggregate[UUID]):
 
     @_evolve.register
     def _(self, payload: p.IROAgreedChange) -> None:
-        self.proposals[payload.proposal_id].agreed_by_iro = True
+        if payload.proposal_id in self.proposals:
+            self.proposals[payload.proposal_id].agreed_by_iro = True
 
     @_evolve.register
     def _(self, payload: p.ChallengeRaised) -> None:
@@ -314,9 +343,9 @@ class ChildCase(BaseAggregate[UUID]):
     def _(self, payload: p.ReviewHeld) -> None:
         self.reviews[payload.review_id] = payload.occurred_on
         for decision in payload.decisions:
-            if isinstance(decision, p.Approve):
+            if isinstance(decision, p.Approve) and decision.proposal_id in self.proposals:
                 self.proposals[decision.proposal_id].approved_at.add(payload.review_id)
-            elif isinstance(decision, p.Reject):
+            elif isinstance(decision, p.Reject) and decision.proposal_id in self.proposals:
                 self.proposals[decision.proposal_id].rejected_at.add(payload.review_id)
             elif isinstance(decision, p.Recommend):
                 self.recommendations.add(decision.recommendation_id)

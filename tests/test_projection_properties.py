@@ -135,6 +135,7 @@ def _next_line(draw: st.DrawFn, child: Child, day: date) -> dict[str, Any]:
         authority = {"kind": "review_decision", "review_id": rid, "proposal_id": pid}
     elif kind == "by_iro":
         pid = draw(st.sampled_from(child.iro_agreed))
+        section = child.proposal_sections[pid]
         authority = {"kind": "iro_agreement", "proposal_id": pid}
     child.changes.append((cid, child.seq + 1, day))
     return child.line(
