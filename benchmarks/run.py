@@ -1,47 +1,86 @@
 """Throughput of careledger against bare `eventsourcing` on the same store, in the same run.
 
-    .venv/bin/python benchmarks/run.py [--store sqlite|postgres|both] [--children N]
+    .venv/bin/python benchmarks/run.py [--store sqlite|postgres|both] [--events N]
+                                       [--rounds R] [--profile]
 
-Prints, per store: single recording (events/s), bulk recording (events/s) and projection
-catch-up (events/s), each beside its baseline and the ratio, with the issue's target.
-PostgreSQL comes from CARELEDGER_TEST_POSTGRES (default: the local server); the run uses a
-schema of its own and drops it.
+For each store (a temporary SQLite file; a PostgreSQL schema of its own, created and dropped,
+on CARELEDGER_TEST_POSTGRES or the local server) it prints a table of three measures, each
+beside a baseline measured in the same run on the same kind of store, with the ratio and the
+target:
+
+1. single recording: `CareLedger.record` of one event per call on existing children, against
+   a bare `eventsourcing` Application saving one event of a trivial Aggregate per `save`;
+2. bulk recording: 100 children of 10 commands per `record` call, against 100 trivial
+   aggregates of as many stored events per `save`;
+3. projection catch-up: `Projector.rebuild()` over the whole log, against a bare read of the
+   notification log (`select_notifications`, 500 at a time).
+
+Rates count stored events (a new child's case also stores `CaseOpened`). Each measure runs
+R rounds, careledger and baseline alternating (and alternating which goes first); the table
+shows the medians and the range of the per-round ratios. Everything is warmed up once first.
+`--profile` adds cProfile's hot spots in careledger's own code for bulk recording and catch-up.
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
+import gc
 import os
+import platform
+import pstats
+import statistics
 import sys
 import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import date, timedelta
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import psycopg
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
 
-from cli.context import opened
-from ledger import payloads as p
-from ledger.commands import Command, parse_command
-from ledger.store import store_for
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # run as a script from anywhere, even without the editable install
+    sys.path.insert(0, str(ROOT))
 
+from cli.context import Opened, opened  # noqa: E402
+from ledger import payloads as p  # noqa: E402
+from ledger.commands import Command, parse_command  # noqa: E402
+from ledger.store import store_for  # noqa: E402
+
+DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
+COUNCIL = "E10000001"
 ACTOR = p.Actor(actor_id="bench", role="ADMIN")
 TM = {"name": "Team Manager", "role": "TM"}
 IRO = {"name": "Reviewing Officer", "role": "IRO"}
 START = date(2023, 1, 9)
+COMMANDS_PER_CHILD = 10
+EVENTS_PER_CHILD = COMMANDS_PER_CHILD + 1  # + CaseOpened
+CHILDREN_PER_CALL = 100
+SINGLE_POOL = 50  # existing children (and bare aggregates) the single recordings cycle over
+OWN_CODE = tuple(str(ROOT / package) + os.sep for package in ("ledger", "projections", "cli"))
+
+TARGETS = {"single": 0.67, "bulk": 0.6, "catch_up": 0.5}
+LABELS = {
+    "single": "single recording (events/s)",
+    "bulk": "bulk recording (events/s)",
+    "catch_up": "projection catch-up (events/s)",
+}
+
+
+# --- the bare baseline ---------------------------------------------------------------------
 
 
 class Counter(Aggregate):
-    """The bare baseline's trivial aggregate."""
+    """The baseline's trivial aggregate."""
 
     @event("Started")
     def __init__(self) -> None:
@@ -52,123 +91,302 @@ class Counter(Aggregate):
         self.n += 1
 
 
-class Bare(Application[uuid.UUID]):
-    name = "bare"
+class BareApp(Application[uuid.UUID]):
+    name = "benchbare"  # its own tables: benchbare_events on PostgreSQL, its own file on SQLite
 
 
-def child_history(ref: str) -> list[Command]:
-    """Ten events of a realistic case: entry, IRO, social worker, plan, a change approved at a
-    review, a change without review, a challenge."""
+class BareReader(Application[uuid.UUID]):
+    """The library's own recorder on careledger's events table (same name, no extensions)."""
 
-    def line(kind: str, days: int, **fields: Any) -> Command:
-        on = (START + timedelta(days=days)).isoformat()
-        return parse_command({"type": kind, "council": "E10000001", "child": ref,
-                              "occurred_on": on, "source": f"B/{ref}/{kind}/{days}", **fields})
+    name = "careledger"
 
-    return [
-        line("ChildBecameLookedAfter", 0, legal_status="C2", placement="U4"),
-        line("IROAllocated", 2, iro_id="IRO-1", iro_name="R. Officer"),
-        line("SocialWorkerAllocated", 2, worker_id="SW-1", worker_name="S. Worker", team="CiC"),
-        line("CarePlanAgreed", 9, sections={"placement": "Foster carers", "health": "IHA"},
+
+# --- the workload --------------------------------------------------------------------------
+
+
+def line(ref: str, kind: str, days: int, **fields: Any) -> dict[str, Any]:
+    """One JSON Lines object, as `careledger record --file` reads it."""
+    on = (START + timedelta(days=days)).isoformat()
+    return {"type": kind, "council": COUNCIL, "child": ref, "occurred_on": on,
+            "source": f"B/{ref}/{kind}/{days}", **fields}
+
+
+def child_history(ref: str) -> list[dict[str, Any]]:
+    """Ten events of a realistic case: entry to care, IRO and social worker, a plan, a change
+    proposed and approved at a review then made, a change made without review, a challenge."""
+    history = [
+        line(ref, "ChildBecameLookedAfter", 0, legal_status="C2", placement="U4"),
+        line(ref, "IROAllocated", 2, iro_id="IRO-1", iro_name="R. Officer"),
+        line(ref, "SocialWorkerAllocated", 2, worker_id="SW-1", worker_name="S. Worker",
+             team="CiC"),
+        line(ref, "CarePlanAgreed", 9, sections={"placement": "Foster carers", "health": "IHA"},
              decided_by=TM),
-        line("ChangeProposed", 20, proposal_id="P1", section="permanence",
+        line(ref, "ChangeProposed", 20, proposal_id="P1", section="permanence",
              content="Long-term fostering", significant=True, proposed_by=TM),
-        line("ReviewHeld", 27, review_id="R1", chair=IRO, participation="PN1",
+        line(ref, "ReviewHeld", 27, review_id="R1", chair=IRO, participation="PN1",
+             attendees=["child", "carer", "SW-1"],
              decisions=[{"kind": "approve", "proposal_id": "P1"}]),
-        line("CarePlanSectionChanged", 28, change_id="C1", section="permanence",
+        line(ref, "CarePlanSectionChanged", 28, change_id="C1", section="permanence",
              content="Long-term fostering", significant=True, decided_by=TM,
              authority={"kind": "review_decision", "review_id": "R1", "proposal_id": "P1"}),
-        line("ChangeProposed", 60, proposal_id="P2", section="education",
+        line(ref, "ChangeProposed", 60, proposal_id="P2", section="education",
              content="New school", significant=True, proposed_by=TM),
-        line("CarePlanSectionChanged", 70, change_id="C2", section="placement",
+        line(ref, "CarePlanSectionChanged", 70, change_id="C2", section="placement",
              content="Residential", significant=True, decided_by=TM, authority={"kind": "none"}),
-        line("ChallengeRaised", 75, challenge_id="CH1", subject="care_planning",
+        line(ref, "ChallengeRaised", 75, challenge_id="CH1", subject="care_planning",
              concern="Moved without review", raised_by=IRO),
     ]
+    assert len(history) == COMMANDS_PER_CHILD
+    return history
 
 
-def rate(count: int, seconds: float) -> float:
-    return count / seconds if seconds else float("inf")
+def bulk_calls(prefix: str, children: int) -> list[list[Command]]:
+    """`children` new children's histories, parsed, in calls of 100 children each."""
+    calls = []
+    for first in range(0, children, CHILDREN_PER_CALL):
+        refs = [f"{prefix}-{i:07d}" for i in range(first, min(first + CHILDREN_PER_CALL, children))]
+        calls.append([parse_command(obj) for ref in refs for obj in child_history(ref)])
+    return calls
 
 
-def timed(action: Callable[[], Any]) -> float:
+def single_commands(start: int, count: int) -> list[Command]:
+    """One event per call on existing children: an IRO allocated, or a section changed with
+    authority `none`, alternately."""
+    commands = []
+    for i in range(start, start + count):
+        ref = f"S-{i % SINGLE_POOL:03d}"
+        days = 30 + i // SINGLE_POOL
+        if i % 2:
+            obj = line(ref, "IROAllocated", days, iro_id=f"IRO-{i}", iro_name="R. Officer",
+                       source=f"S/{i}")
+        else:
+            obj = line(ref, "CarePlanSectionChanged", days, change_id=f"S{i}", section="health",
+                       content=f"Health plan {i}", significant=False, decided_by=TM,
+                       authority={"kind": "none"}, source=f"S/{i}")
+        commands.append(parse_command(obj))
+    return commands
+
+
+# --- measuring -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Sizes:
+    rounds: int
+    singles: int  # events recorded one by one, per round, by each side
+    children: int  # new children recorded in bulk, per round, by each side
+
+    @classmethod
+    def scaled(cls, events: int, rounds: int) -> Sizes:
+        """`events` stored events recorded in bulk by careledger over all rounds (the same
+        again by the baseline); single recordings are a twentieth of that."""
+        per_round = max(1, round(events / EVENTS_PER_CHILD / rounds / CHILDREN_PER_CALL))
+        return cls(rounds, max(50, events // 20 // rounds), per_round * CHILDREN_PER_CALL)
+
+
+@dataclass
+class Measure:
+    ours: list[float] = field(default_factory=list)  # events/s per round
+    theirs: list[float] = field(default_factory=list)
+
+    @property
+    def ratio(self) -> float:
+        return statistics.median(self.ours) / statistics.median(self.theirs)
+
+    def ratio_range(self) -> str:
+        ratios = [o / t for o, t in zip(self.ours, self.theirs, strict=True)]
+        return f"{min(ratios):.2f}-{max(ratios):.2f}"
+
+
+def timed(action: Callable[[], Any]) -> tuple[float, Any]:
+    gc.collect()
     started = time.perf_counter()
-    action()
-    return time.perf_counter() - started
+    result = action()
+    return time.perf_counter() - started, result
 
 
-def bench_single(db: str, bare_env: dict[str, str], n: int) -> tuple[float, float]:
-    with opened(db) as o:
-        o.ledger.record(child_history("S-0")[:1], ACTOR)
-        commands = [
-            parse_command({"type": "IROAllocated", "council": "E10000001", "child": "S-0",
-                           "occurred_on": "2024-01-02", "source": f"S/{i}", "iro_id": f"I{i}",
-                           "iro_name": "R. Officer"})
-            for i in range(n)
-        ]
-        ours = timed(lambda: [o.ledger.record([c], ACTOR) for c in commands])
-    app = Bare(bare_env)
-    counter = Counter()
-    app.save(counter)
-
-    def bare_saves() -> None:
-        for _ in range(n):
-            counter.count()
-            app.save(counter)
-
-    theirs = timed(bare_saves)
-    app.close()
-    return rate(n, ours), rate(n, theirs)
+def alternate(round_no: int, ours: Callable[[], float], theirs: Callable[[], float],
+              measure: Measure) -> None:
+    """One round of each, careledger first in even rounds and the baseline first in odd."""
+    if round_no % 2:
+        measure.theirs.append(theirs())
+        measure.ours.append(ours())
+    else:
+        measure.ours.append(ours())
+        measure.theirs.append(theirs())
 
 
-def bench_bulk(db: str, bare_env: dict[str, str], children: int) -> tuple[float, float, int]:
-    histories = [child_history(f"B-{i:06d}") for i in range(children)]
-    stored = sum(len(h) + 1 for h in histories)  # + CaseOpened each
-    with opened(db) as o:
+class Bench:
+    def __init__(self, o: Opened, bare: BareApp, reader: BareReader, sizes: Sizes) -> None:
+        self.o = o
+        self.bare = bare
+        self.reader = reader
+        self.sizes = sizes
+        self.single_next = 0
+        self.bulk_next = 0
+        self.pool: list[Counter] = []
 
-        def record_bulk() -> None:
-            for first in range(0, children, 100):
-                batch = [c for h in histories[first:first + 100] for c in h]
-                o.ledger.record(batch, ACTOR)
+    # setup, not timed
+    def prepare(self) -> None:
+        openings = [parse_command(line(f"S-{i:03d}", "ChildBecameLookedAfter", 0,
+                                       legal_status="V2")) for i in range(SINGLE_POOL)]
+        self.o.ledger.record(openings, ACTOR)
+        self.pool = [Counter() for _ in range(SINGLE_POOL)]
+        self.bare.save(*self.pool)
 
-        ours = timed(record_bulk)
-    app = Bare(bare_env)
+    def warm_up(self) -> None:
+        self.ours_single(20)
+        self.theirs_single(20)
+        self.ours_bulk(CHILDREN_PER_CALL)
+        self.theirs_bulk(CHILDREN_PER_CALL)
+        self.ours_catch_up()
+        self.theirs_catch_up()
+        self.decode_log()
 
-    def bare_bulk() -> None:
-        for _ in range(0, children, 100):
-            aggregates = []
-            for _ in range(100):
-                counter = Counter()
-                for _ in range(10):
-                    counter.count()
-                aggregates.append(counter)
-            app.save(*aggregates)
+    # 1. single recording
+    def ours_single(self, count: int) -> float:
+        commands = single_commands(self.single_next, count)
+        self.single_next += count
+        record = self.o.ledger.record
+        seconds, _ = timed(lambda: [record([command], ACTOR) for command in commands])
+        return count / seconds
 
-    bare_events = (children // 100) * 100 * 11
-    theirs = timed(bare_bulk)
-    app.close()
-    return rate(stored, ours), rate(bare_events, theirs), stored
+    def theirs_single(self, count: int) -> float:
+        pool, save = self.pool, self.bare.save
 
+        def saves() -> None:
+            for i in range(count):
+                counter = pool[i % SINGLE_POOL]
+                counter.count()
+                save(counter)
 
-def bench_catch_up(db: str) -> tuple[float, float, int]:
-    with opened(db) as o:
-        total = o.ledger.recorder.max_notification_id() or 0
-        ours = timed(o.projector.rebuild)
+        seconds, _ = timed(saves)
+        return count / seconds
 
-        def read_log() -> None:
-            position = 0
-            while batch := o.ledger.recorder.select_notifications(
-                start=position, limit=500, inclusive_of_start=False
-            ):
+    # 2. bulk recording
+    def ours_bulk(self, children: int) -> float:
+        calls = bulk_calls(f"B{self.bulk_next}", children)
+        self.bulk_next += 1
+        record = self.o.ledger.record
+        seconds, _ = timed(lambda: [record(commands, ACTOR) for commands in calls])
+        return children * EVENTS_PER_CHILD / seconds
+
+    def theirs_bulk(self, children: int) -> float:
+        save = self.bare.save
+
+        def saves() -> None:
+            for first in range(0, children, CHILDREN_PER_CALL):
+                aggregates = []
+                for _ in range(min(CHILDREN_PER_CALL, children - first)):
+                    counter = Counter()
+                    for _ in range(EVENTS_PER_CHILD - 1):
+                        counter.count()
+                    aggregates.append(counter)
+                save(*aggregates)
+
+        seconds, _ = timed(saves)
+        return children * EVENTS_PER_CHILD / seconds
+
+    # 3. projection catch-up
+    def ours_catch_up(self) -> float:
+        seconds, done = timed(self.o.projector.rebuild)
+        assert done == self.log_size(), (done, self.log_size())
+        return done / seconds
+
+    def read_log(self) -> int:
+        select = self.reader.recorder.select_notifications
+        position, read = 0, 0
+        while batch := select(position, limit=500, inclusive_of_start=False):
+            position = batch[-1].id
+            read += len(batch)
+        return read
+
+    def theirs_catch_up(self) -> float:
+        seconds, read = timed(self.read_log)
+        assert read == self.log_size(), (read, self.log_size())
+        return read / seconds
+
+    def decode_log(self) -> float:
+        """For information: reading the log and turning it into careledger's events (the
+        mapper's work, which every projection of these events has to do)."""
+        select = self.reader.recorder.select_notifications
+        to_event = self.o.ledger.mapper.to_domain_event
+
+        def read_and_decode() -> int:
+            position, read = 0, 0
+            while batch := select(position, limit=500, inclusive_of_start=False):
                 position = batch[-1].id
+                read += len([to_event(n) for n in batch])
+            return read
 
-        theirs = timed(read_log)
-    return rate(total, ours), rate(total, theirs), total
+        seconds, read = timed(read_and_decode)
+        return read / seconds
+
+    def log_size(self) -> int:
+        return self.reader.recorder.max_notification_id() or 0  # no conflicts here: no gaps
+
+    def run(self) -> tuple[dict[str, Measure], float]:
+        measures = {name: Measure() for name in TARGETS}
+        sizes = self.sizes
+        for r in range(sizes.rounds):
+            alternate(r, lambda: self.ours_single(sizes.singles),
+                      lambda: self.theirs_single(sizes.singles), measures["single"])
+        for r in range(sizes.rounds):
+            alternate(r, lambda: self.ours_bulk(sizes.children),
+                      lambda: self.theirs_bulk(sizes.children), measures["bulk"])
+        for r in range(sizes.rounds):
+            alternate(r, self.ours_catch_up, self.theirs_catch_up, measures["catch_up"])
+        return measures, self.decode_log()
+
+    def profile(self, top: int) -> None:
+        calls = bulk_calls("P", max(CHILDREN_PER_CALL, self.sizes.children))
+        events = sum(len(c) for c in calls) // COMMANDS_PER_CHILD * EVENTS_PER_CHILD
+        record = self.o.ledger.record
+        show_profile(f"bulk recording ({events} events)",
+                     lambda: [record(commands, ACTOR) for commands in calls], top)
+        show_profile(f"catch-up (rebuild over {self.log_size()} events)",
+                     self.o.projector.rebuild, top)
+
+
+def show_profile(title: str, action: Callable[[], Any], top: int) -> None:
+    profiler = cProfile.Profile()
+    gc.collect()
+    profiler.enable()
+    action()
+    profiler.disable()
+    stats = pstats.Stats(profiler)
+    raw: dict[Any, Any] = stats.stats  # type: ignore[attr-defined]
+    # the profiled call's own cumulative time: profiler overhead makes the sum of own times
+    # (`total_tt`) a little less than that
+    total = max(ct for (_, _, _, ct, _) in raw.values())
+    own = [(ct, tt, nc, f"{Path(f).relative_to(ROOT)}:{line}:{fn}")
+           for (f, line, fn), (_, nc, tt, ct, _) in raw.items() if f.startswith(OWN_CODE)]
+    print(f"\n  profile: {title}, {total:.2f} s under cProfile")
+    print(f"  {'careledger function':<62}{'cum %':>7}{'self %':>8}{'calls':>10}")
+    for ct, tt, nc, name in sorted(own, reverse=True)[:top]:
+        print(f"  {name:<62}{100 * ct / total:>6.1f}%{100 * tt / total:>7.1f}%{nc:>10}")
+    print(f"  {'all code, by own time':<62}{'':>7}{'self %':>8}{'calls':>10}")
+    rows = sorted(((tt, nc, f"{_short(f)}:{line}:{fn}") for (f, line, fn), (_, nc, tt, _, _)
+                   in raw.items()), reverse=True)[:top]
+    for tt, nc, name in rows:
+        print(f"  {name[:62]:<62}{'':>7}{100 * tt / total:>7.1f}%{nc:>10}")
+
+
+def _short(filename: str) -> str:
+    for marker in ("site-packages" + os.sep, str(ROOT) + os.sep, "lib" + os.sep):
+        if marker in filename:
+            return filename.split(marker, 1)[1]
+    return filename
+
+
+# --- stores --------------------------------------------------------------------------------
 
 
 @contextmanager
 def sqlite_store() -> Iterator[tuple[str, dict[str, str]]]:
-    with tempfile.TemporaryDirectory() as folder:
+    """The ledger's file and the baseline's settings: a file of its own beside it (SQLite's
+    table names are fixed, one application per file)."""
+    with tempfile.TemporaryDirectory(prefix="careledger-bench-") as folder:
         yield (os.path.join(folder, "ledger.db"),
                {"PERSISTENCE_MODULE": "eventsourcing.sqlite",
                 "SQLITE_DBNAME": os.path.join(folder, "bare.db")})
@@ -176,50 +394,103 @@ def sqlite_store() -> Iterator[tuple[str, dict[str, str]]]:
 
 @contextmanager
 def postgres_store() -> Iterator[tuple[str, dict[str, str]]]:
-    url = os.environ.get("CARELEDGER_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
+    """A fresh schema for the ledger and the baseline (different application names, so
+    different tables), dropped afterwards; the baseline gets the ledger's own connection
+    settings without careledger's recorder."""
+    url = os.environ.get("CARELEDGER_TEST_POSTGRES", DEFAULT_POSTGRES)
     schema = f"cl_bench_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(url, autocommit=True) as admin:
+    parts = urlsplit(url)
+    with psycopg.connect(urlunsplit((*parts[:3], "", "")), autocommit=True) as admin:
         admin.execute(f'CREATE SCHEMA "{schema}"')
         try:
-            parts = urlsplit(url)
             db = urlunsplit((parts.scheme, parts.netloc, parts.path, f"schema={schema}", ""))
-            bare = store_for(db, create_tables=True).env
-            yield db, bare
+            env = dict(store_for(db).env)
+            del env["APPLICATION_RECORDER_TOPIC"]
+            yield db, env
         finally:
             admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
-def run(store: str, children: int, singles: int) -> None:
+def run_store(store: str, sizes: Sizes, profile: int) -> None:
     context = sqlite_store() if store == "sqlite" else postgres_store()
+    started = time.perf_counter()
     with context as (db, bare_env):
-        bare_env = {**bare_env, "CREATE_TABLE": "yes"}
-        with opened(db, create_tables=True):
+        with opened(db, create_tables=True):  # `careledger init`
             pass
-        single = bench_single(db, bare_env, singles)
-        bulk = bench_bulk(db, bare_env, children)
-        catch_up = bench_catch_up(db)
-    print(f"\n== {store}: {singles} single saves; {children} children, {bulk[2]} events in bulk; "
-          f"catch-up over {catch_up[2]} events")
-    print(f"{'measure':<34}{'careledger':>14}{'bare':>14}{'ratio':>8}{'target':>8}  met")
-    for label, (ours, theirs), target in (
-        ("single recording (events/s)", single, 0.67),
-        ("bulk recording (events/s)", bulk[:2], 0.6),
-        ("projection catch-up (events/s)", catch_up[:2], 0.5),
-    ):
-        ratio = ours / theirs
-        met = "yes" if ratio >= target else "NO"
-        print(f"{label:<34}{ours:>14,.0f}{theirs:>14,.0f}{ratio:>8.2f}{target:>8.2f}  {met}")
+        bare = BareApp({**bare_env, "CREATE_TABLE": "yes"})
+        reader_env = {k: v for k, v in store_for(db).env.items()
+                      if k != "APPLICATION_RECORDER_TOPIC"}
+        reader = BareReader(reader_env)
+        try:
+            with opened(db) as o:
+                bench = Bench(o, bare, reader, sizes)
+                bench.prepare()
+                bench.warm_up()
+                measures, decode_rate = bench.run()
+                log_size = bench.log_size()
+                report(store, db, sizes, measures, decode_rate, log_size,
+                       time.perf_counter() - started)
+                if profile:
+                    bench.profile(profile)
+        finally:
+            reader.close()
+            bare.close()
+
+
+def report(store: str, db: str, sizes: Sizes, measures: dict[str, Measure], decode_rate: float,
+           log_size: int, seconds: float) -> None:
+    where = "temporary file" if store == "sqlite" else db.split("@")[-1]
+    print(f"\n== {store} ({where}); {seconds:.0f} s")
+    print(f"   per round and side: {sizes.singles} single recordings; "
+          f"{sizes.children} children x {COMMANDS_PER_CHILD} commands "
+          f"= {sizes.children * EVENTS_PER_CHILD} stored events in calls of "
+          f"{CHILDREN_PER_CALL} children; {sizes.rounds} rounds; "
+          f"catch-up over the whole log ({log_size} events)")
+    header = (f"   {'measure':<32}{'careledger':>12}{'baseline':>12}{'ratio':>8}"
+              f"{'rounds':>12}{'target':>8}  met")
+    print(header)
+    print("   " + "-" * (len(header) - 3))
+    for name, measure in measures.items():
+        ours, theirs = statistics.median(measure.ours), statistics.median(measure.theirs)
+        met = "yes" if measure.ratio >= TARGETS[name] else "NO"
+        print(f"   {LABELS[name]:<32}{ours:>12,.0f}{theirs:>12,.0f}{measure.ratio:>8.2f}"
+              f"{measure.ratio_range():>12}{TARGETS[name]:>8.2f}  {met}")
+    print(f"   (info) log read + decode into careledger events: {decode_rate:,.0f} events/s, "
+          f"{decode_rate / statistics.median(measures['catch_up'].theirs):.2f} of the bare "
+          "read: the ceiling for any projection of these events")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--store", choices=["sqlite", "postgres", "both"], default="both")
-    parser.add_argument("--children", type=int, default=2000, help="children in the bulk run")
-    parser.add_argument("--singles", type=int, default=300, help="events recorded one by one")
+    parser.add_argument("--events", type=int, default=66_000,
+                        help="stored events careledger records in bulk over all rounds "
+                             "(the baseline as many again); sets every other size")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds per measure")
+    parser.add_argument("--children", type=int, help="override: children in bulk, per round")
+    parser.add_argument("--singles", type=int, help="override: single recordings, per round")
+    parser.add_argument("--profile", nargs="?", type=int, const=12, default=0, metavar="TOP",
+                        help="also profile bulk recording and catch-up (top TOP functions)")
     args = parser.parse_args()
-    stores = ["sqlite", "postgres"] if args.store == "both" else [args.store]
-    for store in stores:
-        run(store, args.children, args.singles)
+    if args.events < 1 or args.rounds < 1:
+        parser.error("--events and --rounds must be positive")
+    sizes = Sizes.scaled(args.events, args.rounds)
+    if args.children:
+        sizes = Sizes(sizes.rounds, sizes.singles, args.children)
+    if args.singles:
+        sizes = Sizes(sizes.rounds, args.singles, sizes.children)
+    print(f"careledger benchmark: Python {platform.python_version()}, eventsourcing "
+          f"{version('eventsourcing')}, pydantic {version('pydantic')}, psycopg "
+          f"{psycopg.__version__} ({psycopg.pq.__impl__}), SQLite {_sqlite_version()}, "
+          f"{os.cpu_count()} CPUs")
+    for store in ["sqlite", "postgres"] if args.store == "both" else [args.store]:
+        run_store(store, sizes, args.profile)
+
+
+def _sqlite_version() -> str:
+    import sqlite3
+
+    return sqlite3.sqlite_version
 
 
 if __name__ == "__main__":

@@ -97,7 +97,14 @@ def judge(
     payloads = {seq: payload for seq, (payload, _) in effective(entries).items()}
     reviews = _Reviews.of(payloads.values())
     flags: list[Flag] = []
+    agreed: dict[Section, str] = {}
     for seq, payload in sorted(payloads.items()):
+        if isinstance(payload, p.CarePlanAgreed):
+            flags += _judge_reagreed_plan(seq, payload, agreed, presumed_significant)
+            agreed.update(payload.sections)
+            continue
+        if isinstance(payload, p.CarePlanSectionChanged):
+            agreed[payload.section] = payload.content
         if isinstance(payload, p.PlacementEnded):
             found = _judge_placement_end(payload, reviews)
         elif isinstance(payload, p.CarePlanSectionChanged):
@@ -116,6 +123,21 @@ def judge(
             for kind, why, rule in found
         )
     return flags
+
+
+def _judge_reagreed_plan(
+    seq: int, plan: p.CarePlanAgreed, agreed: dict[Section, str], presumed: frozenset[Section]
+) -> list[Flag]:
+    """A plan agreed again, not at a review, that alters a section presumed significant, is a
+    significant change made without review (the first plan is made under reg 4, not 32)."""
+    if not agreed or plan.review_id is not None:
+        return []
+    altered = [s for s, text in plan.sections.items() if s in presumed and agreed.get(s) != text]
+    why = "care plan agreed again outside a review, altering a section presumed significant"
+    return [
+        Flag(seq, section, plan.occurred_on, plan.decided_by, FlagKind.WITHOUT_REVIEW, why, REG_32)
+        for section in altered
+    ]
 
 
 def _judge_change(

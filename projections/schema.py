@@ -25,5 +25,5 @@ CREATE = (
         case_id TEXT NOT NULL, seq INTEGER NOT NULL, kind TEXT NOT NULL,
         council TEXT NOT NULL, child_ref TEXT NOT NULL, section TEXT NOT NULL,
         occurred_on TEXT NOT NULL, decided_by TEXT NOT NULL, decided_role TEXT NOT NULL,
-        why TEXT NOT NULL, rule TEXT NOT NULL, PRIMARY KEY (case_id, seq, kind))""",
+        why TEXT NOT NULL, rule TEXT NOT NULL, PRIMARY KEY (case_id, seq, kind, section))""",
 )

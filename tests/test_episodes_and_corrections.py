@@ -147,3 +147,31 @@ def test_correction_cannot_make_a_review_decide_a_later_proposal(roy: Any) -> No
         authority={"kind": "none"},
     )
     assert refusal(roy, duplicate) == ("change_id", "'CH-1' is already used in this case")
+
+
+def test_plan_agreed_again_outside_a_review_that_moves_the_child_is_flagged(roy: Any) -> None:
+    from projections import queries
+
+    roy.ledger.record(
+        [
+            cmd("ChildBecameLookedAfter", "2024-11-04", legal_status="V2"),
+            cmd(
+                "CarePlanAgreed",
+                "2024-11-15",
+                decided_by=TM,
+                sections={"placement": "Foster carers Mr and Mrs Hale", "health": "CAMHS"},
+            ),
+            cmd(
+                "CarePlanAgreed",
+                "2025-01-10",
+                decided_by={"name": "Sam Ode", "role": "SW"},
+                sections={"placement": "Residential unit 200 miles away", "health": "CAMHS"},
+            ),
+        ],
+        ACTOR,
+    )
+    roy.catch_up()
+    rows = queries.unapproved(roy.views, queries.Child("E10000099", "RY-16"))
+    assert [(r["section"], r["date"], r["kind"], r["decided_by"]) for r in rows] == [
+        ("placement", "2025-01-10", "made without review approval", "Sam Ode (SW)")
+    ]
