@@ -35,6 +35,8 @@ def parse_command(data: Any) -> Command:
         value = data.get(key)
         if not isinstance(value, str) or not value.strip():
             raise RecordingRefused(key, "is required and must be a non-empty string")
+        if ":" in value or any(ord(ch) < 32 for ch in value.strip()):
+            raise RecordingRefused(key, "must not contain ':' or control characters")
     kind = data["type"]
     payload_class = p.PAYLOADS.get(kind)
     if payload_class is None:

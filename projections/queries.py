@@ -33,7 +33,9 @@ def require_case(views: CaseViews, child: Child) -> Row:
 
 
 def cases(views: CaseViews) -> list[Row]:
-    return views.fetch("SELECT * FROM {s}cl_cases ORDER BY council, child_ref")
+    # Sorted here, not by the database: collations differ between SQLite and PostgreSQL.
+    rows = views.fetch("SELECT * FROM {s}cl_cases")
+    return sorted(rows, key=lambda r: (r["council"], r["child_ref"]))
 
 
 def plan(
@@ -108,12 +110,8 @@ def unapproved(views: CaseViews, child: Child | None = None) -> list[Row]:
     where, params = ("WHERE case_id=?", (str(child.case_id),)) if child else ("", ())
     if child:
         require_case(views, child)
-    rows = views.fetch(
-        "SELECT * FROM {s}cl_unapproved "
-        + where
-        + " ORDER BY council, child_ref, occurred_on, seq, kind",
-        params,
-    )
+    rows = views.fetch("SELECT * FROM {s}cl_unapproved " + where, params)
+    rows.sort(key=lambda r: (r["council"], r["child_ref"], r["occurred_on"], r["seq"], r["kind"]))
     return [
         {
             "council": r["council"],

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from eventsourcing.persistence import InfrastructureFactory, Tracking
+from eventsourcing.persistence import InfrastructureFactory, IntegrityError, Tracking
 from eventsourcing.projection import Projection
 from eventsourcing.utils import Environment
 from pydantic import ValidationError
@@ -89,8 +89,16 @@ class Projector:
             mapper = self.ledger.mapper
             events = [mapper.to_domain_event(n) for n in notifications]
             case_events = [event for event in events if isinstance(event, e.CaseEvent)]
+            try:
+                self.views.apply_batch(
+                    case_events, Tracking(self.ledger.name, notifications[-1].id)
+                )
+            except IntegrityError:
+                # Another process applied these events first (the tracking row refused ours):
+                # carry on from wherever the views now stand.
+                position = self.position()
+                continue
             position = notifications[-1].id
-            self.views.apply_batch(case_events, Tracking(self.ledger.name, position))
             done += len(notifications)
             if progress:
                 progress(done, max(newest - position + done, done))

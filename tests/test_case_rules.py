@@ -1006,3 +1006,12 @@ def test_first_event_for_an_unknown_child_must_be_entry_to_care(ledger: CareLedg
     field, problem = refused(excinfo)
     assert field == "child"
     assert problem.startswith(f"no case for child '{LINDA}' of council '{COUNCIL}'")
+
+
+def test_council_or_child_with_a_separator_or_control_character_is_refused() -> None:
+    # The case id hashes council and child with a control character between them: neither may
+    # contain one, or two councils' children could be made to collide.
+    line = {**_line("ChangeProposed", **PROPOSAL), "council": "E10000099\x1fX"}
+    assert parse_refused(line) == ("council", "must not contain ':' or control characters")
+    line = {**_line("ChangeProposed", **PROPOSAL), "child": "E1:C0733"}
+    assert parse_refused(line) == ("child", "must not contain ':' or control characters")
