@@ -95,8 +95,12 @@ class Projector:
                 )
             except IntegrityError:
                 # Another process applied these events first (the tracking row refused ours):
-                # carry on from wherever the views now stand.
-                position = self.position()
+                # carry on from wherever the views now stand. If they have not moved on, the
+                # refusal had another cause: report it rather than loop.
+                moved_to = self.position()
+                if moved_to <= position:
+                    raise
+                position = moved_to
                 continue
             position = notifications[-1].id
             done += len(notifications)

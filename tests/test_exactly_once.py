@@ -207,3 +207,28 @@ def test_catch_up_in_batches_of_one_or_of_500_gives_identical_tables(db: str) ->
         o.views.reset(o.ledger.name)
         Projector(o.ledger, o.views, batch_size=500).catch_up()
         assert tables(o) == uneven
+
+
+def test_a_projector_that_loses_the_race_to_another_carries_on_from_where_the_views_stand(
+    db: str,
+) -> None:
+    """Two read commands catching up at once: the slower one's batch is refused by the
+    tracking row, and it continues from the views' new position instead of failing."""
+
+    class Stale(Projector):
+        """Believes, once, that nothing has been applied yet."""
+
+        stale = True
+
+        def position(self) -> int:
+            if self.stale:
+                self.stale = False
+                return 0
+            return super().position()
+
+    with opened(db, create_tables=True) as o:
+        load(o, ["SR-1", "SR-2"])
+        o.projector.catch_up()
+        before = tables(o)
+        assert Stale(o.ledger, o.views).catch_up() == 0
+        assert tables(o) == before
