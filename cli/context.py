@@ -33,7 +33,9 @@ class Opened:
 
 
 @contextmanager
-def opened(db: str | None, *, create_tables: bool = False) -> Iterator[Opened]:
+def opened(
+    db: str | None, *, create_tables: bool = False, check_policy: bool = True
+) -> Iterator[Opened]:
     store = store_for(db, create_tables=create_tables)
     ledger = CareLedger(store)
     try:
@@ -51,6 +53,8 @@ def opened(db: str | None, *, create_tables: bool = False) -> Iterator[Opened]:
             raise LedgerError(
                 f"--db: '{store.location}' is not an initialised ledger; run 'careledger init'"
             ) from error
+        if check_policy:
+            views.check_policy()
         yield opened
     finally:
         views.datastore.close()

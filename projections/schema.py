@@ -26,4 +26,7 @@ CREATE = (
         council TEXT NOT NULL, child_ref TEXT NOT NULL, section TEXT NOT NULL,
         occurred_on TEXT NOT NULL, decided_by TEXT NOT NULL, decided_role TEXT NOT NULL,
         why TEXT NOT NULL, rule TEXT NOT NULL, PRIMARY KEY (case_id, seq, kind, section))""",
+    # The policy the views were built under: judging some cases under one setting and some
+    # under another would give flags that a rebuild does not reproduce.
+    """CREATE TABLE IF NOT EXISTS {s}cl_policy (name TEXT PRIMARY KEY, value TEXT NOT NULL)""",
 )

@@ -21,6 +21,7 @@ from psycopg.sql import SQL
 
 from ledger import events as e
 from ledger import payloads as p
+from ledger.errors import LedgerError
 from ledger.plan import Entry, SectionState, plan_as_of
 from ledger.vocabulary import Section
 from projections import schema
@@ -28,6 +29,7 @@ from projections.rules import DEFAULT_PRESUMED_SIGNIFICANT, Flag, judge
 from projections.summary import CaseSummary, summarise
 
 Row = dict[str, Any]
+POLICY = "presumed_significant"
 
 
 def event_row(event: e.CaseEvent) -> tuple[Any, ...]:
@@ -154,6 +156,10 @@ class CaseViews(TrackingRecorder):
         statement per batch: round trips, not rows, are what a batch costs on PostgreSQL."""
         with self.datastore.transaction(commit=True) as cursor:
             self._insert_tracking(cursor, tracking)
+            cursor.execute(
+                self.q("INSERT INTO {s}cl_policy VALUES (?, ?) ON CONFLICT (name) DO NOTHING"),
+                (POLICY, self.policy()),
+            )
             if not events:
                 return
             by_case: dict[str, list[e.CaseEvent]] = {}
@@ -232,11 +238,23 @@ class CaseViews(TrackingRecorder):
             [view.case_row() for view in views],
         )
 
+    def policy(self) -> str:
+        return ",".join(sorted(str(section) for section in self.presumed_significant))
+
+    def check_policy(self) -> None:
+        """Refuse to extend views built under another presumed-significant setting."""
+        rows = self.fetch("SELECT value FROM {s}cl_policy WHERE name=?", (POLICY,))
+        if rows and rows[0]["value"] != self.policy():
+            raise LedgerError(
+                f"CARELEDGER_PRESUMED_SIGNIFICANT is '{self.policy()}' but the projections were "
+                f"built with '{rows[0]['value']}': run 'careledger projections rebuild'"
+            )
+
     def reset(self, application_name: str) -> None:
         """Empty every projection table and forget the tracking position, atomically, so the
         next catch-up rebuilds from the first event."""
         with self.datastore.transaction(commit=True) as cursor:
-            for table in schema.TABLES:
+            for table in (*schema.TABLES, "cl_policy"):
                 cursor.execute(self.q(f"DELETE FROM {{s}}{table}"))
             cursor.execute(
                 self.q(f"DELETE FROM {self.tracking_table} WHERE application_name=?"),
