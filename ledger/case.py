@@ -103,7 +103,7 @@ class ChildCase(BaseAggregate[UUID]):
             self._as_before(payload.corrects_seq).check_references(checked)
         event_class = e.EVENT_FOR_PAYLOAD[type(payload)]
         self.trigger_event(
-            event_class, timestamp=recorded_at, recorded_by=recorded_by, **dict(payload)
+            event_class, timestamp=recorded_at, recorded_by=recorded_by, **payload.__dict__
         )
         return self.version
 

@@ -9,6 +9,7 @@ it reads an older event. tests/fixtures/events holds a saved JSON example of eve
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 from typing import Any, ClassVar
 from uuid import UUID
 
@@ -113,9 +114,14 @@ EVENT_FOR_PAYLOAD: dict[type[p.Payload], type[CaseEvent]] = {
 }
 
 
-def payload_fields(event: p.Payload) -> set[str]:
+def payload_fields(event: p.Payload) -> frozenset[str]:
     """The names of the caller's fields of an event (or payload): not the envelope's."""
-    return set(p.PAYLOADS[type(event).__name__].model_fields)
+    return _payload_fields(type(event).__name__)
+
+
+@lru_cache
+def _payload_fields(name: str) -> frozenset[str]:
+    return frozenset(p.PAYLOADS[name].model_fields)
 
 
 def payload_of(event: CaseEvent) -> p.Payload:
