@@ -40,7 +40,7 @@ def event_row(event: e.CaseEvent) -> tuple[Any, ...]:
         )
     else:
         kind = type(event).__name__
-        body = event.model_dump_json(include=e.payload_fields(event))
+        body = event.model_dump_json(include=set(e.payload_fields(event)))
     return (
         str(event.originator_id),
         event.seq,
