@@ -21,15 +21,18 @@ class PydanticMapper(Mapper[UUID]):
     def to_stored_event(self, domain_event: DomainEventProtocol[UUID]) -> StoredEvent:
         if not isinstance(domain_event, BaseModel):
             return super().to_stored_event(domain_event)
-        state = domain_event.model_dump(mode="json", by_alias=True, exclude=set(ENVELOPE_KEYS))
         class_version = getattr(type(domain_event), "class_version", 1)
         if class_version > 1:
+            state = domain_event.model_dump(mode="json", by_alias=True, exclude=set(ENVELOPE_KEYS))
             state["class_version"] = class_version
+            data = self.transcoder.encode(state)
+        else:  # pydantic writes the JSON itself: the same document, without a detour via dict
+            data = domain_event.model_dump_json(by_alias=True, exclude=set(ENVELOPE_KEYS)).encode()
         return StoredEvent(
             originator_id=domain_event.originator_id,
             originator_version=domain_event.originator_version,
             topic=get_topic(type(domain_event)),
-            state=self.encode_state(state),
+            state=self.protect(data),
         )
 
     def to_domain_event(self, stored_event: StoredEvent) -> DomainEventProtocol[UUID]:
@@ -41,8 +44,8 @@ class PydanticMapper(Mapper[UUID]):
         state["originator_version"] = stored_event.originator_version
         return cast(DomainEventProtocol[UUID], cls.model_validate(state))
 
-    def encode_state(self, state: dict[str, Any]) -> bytes:
-        data = self.transcoder.encode(state)
+    def protect(self, data: bytes) -> bytes:
+        """Compress and encrypt encoded state, as the library's settings ask."""
         if self.compressor:
             data = self.compressor.compress(data)
         if self.cipher:
