@@ -13,6 +13,7 @@ from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import Mapper, StoredEvent
 from eventsourcing.utils import get_topic, resolve_topic
 from pydantic import BaseModel
+from pydantic_core import from_json
 
 ENVELOPE_KEYS = frozenset({"originator_id", "originator_version"})
 
@@ -58,7 +59,8 @@ class PydanticMapper(Mapper[UUID]):
             data = self.cipher.decrypt(data)
         if self.compressor:
             data = self.compressor.decompress(data)
-        return cast(dict[str, Any], self.transcoder.decode(data))
+        # The state is plain JSON written by pydantic (no library transcodings inside it).
+        return cast(dict[str, Any], from_json(data))
 
 
 def upcast(cls: type[Any], state: dict[str, Any]) -> dict[str, Any]:
