@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -12,6 +12,7 @@ from rich.progress import Progress
 from ledger.application import CareLedger
 from ledger.errors import LedgerError
 from ledger.store import store_for
+from projections.runner import Progress as ProgressCallback
 from projections.runner import Projector, open_views
 from projections.views import CaseViews
 
@@ -25,11 +26,16 @@ class Opened:
     def catch_up(self, show_progress: bool = False) -> int:
         if not show_progress:
             return self.projector.catch_up()
+        return self._showing_progress("updating projections", self.projector.catch_up)
+
+    def rebuild(self) -> int:
+        return self._showing_progress("rebuilding projections", self.projector.rebuild)
+
+    @staticmethod
+    def _showing_progress(what: str, run: Callable[[ProgressCallback], int]) -> int:
         with Progress(transient=True) as progress:
-            task = progress.add_task("updating projections", total=None)
-            return self.projector.catch_up(
-                lambda done, total: progress.update(task, completed=done, total=total)
-            )
+            task = progress.add_task(what, total=None)
+            return run(lambda done, total: progress.update(task, completed=done, total=total))
 
 
 @contextmanager

@@ -16,7 +16,6 @@ from cli.context import opened
 from cli.render import render
 from ledger import payloads as p
 from ledger.commands import Command, parse_command
-from ledger.store import store_for
 from ledger.vocabulary import Role
 from projections import queries
 from projections.queries import Child
@@ -45,7 +44,6 @@ def demo(db: str) -> None:
     if not db.startswith(("postgresql://", "postgres://")):
         for suffix in ("", "-wal", "-shm"):
             Path(db + suffix).unlink(missing_ok=True)
-    store_for(db, create_tables=True)
     with opened(db, create_tables=True) as o:
         if o.ledger.recorder.max_notification_id():
             raise click.ClickException(f"{db} already holds events: the demo needs an empty ledger")

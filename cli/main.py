@@ -276,8 +276,7 @@ def rebuild(db: str | None, name: str | None) -> None:
     if name not in (None, VIEWS_NAME):
         raise LedgerError(f"NAME: no projection '{name}' (known: {VIEWS_NAME})")
     with opened(db, check_policy=False) as o:
-        o.projector.views.reset(o.ledger.name)
-        count = o.catch_up(show_progress=True)
+        count = o.rebuild()
     click.echo(f"rebuilt {VIEWS_NAME} from {count} event(s)")
 
 

@@ -67,13 +67,10 @@ class CareLedger(Application[UUID]):
             try:
                 recorded = self._apply(commands, recorded_by, cases)
                 self.save(*cases.values())
-            except IntegrityError:
+            except BaseException as error:
                 self._evict(cases)
-                if attempt == self.save_attempts:
-                    raise
-                continue
-            except BaseException:
-                self._evict(cases)
+                if isinstance(error, IntegrityError) and attempt < self.save_attempts:
+                    continue
                 raise
             return recorded
         raise AssertionError("unreachable")
@@ -81,10 +78,11 @@ class CareLedger(Application[UUID]):
     def _evict(self, cases: dict[UUID, ChildCase]) -> None:
         """Forget cached cases that hold events which were not saved."""
         cache = self.repository.cache
+        if cache is None:
+            return
         for cid in cases:
-            if cache is not None:
-                with contextlib.suppress(KeyError):
-                    cache.get(cid, evict=True)
+            with contextlib.suppress(KeyError):
+                cache.get(cid, evict=True)
 
     def case(self, council: str, child_ref: str) -> ChildCase:
         try:
@@ -142,8 +140,8 @@ class CareLedger(Application[UUID]):
                     "record ChildBecameLookedAfter first",
                 )
             case = ChildCase.open(command.council, command.child_ref, command.payload, now, actor)
+            cases[cid] = case
         else:
             cases[cid] = case  # first, so that a failure below evicts it from the cache
             case.record(command.payload, now, actor)
-        cases[cid] = case
         return case

@@ -33,7 +33,6 @@ ENGLAND = ZoneInfo("Europe/London")
 class Proposal:
     section: str
     approved_at: set[str] = field(default_factory=set)
-    rejected_at: set[str] = field(default_factory=set)
     agreed_by_iro: bool = False
 
 
@@ -89,9 +88,7 @@ class ChildCase(BaseAggregate[UUID]):
         A correction is checked as the corrected event would be: the values it puts in
         place must pass every check the original had to pass."""
         checked = self._corrected_by(payload) if isinstance(payload, p.CorrectionRecorded) else None
-        for candidate in (payload, checked):
-            if candidate is None:
-                continue
+        for candidate in [payload] if checked is None else [payload, checked]:
             _check_not_in_future(candidate, recorded_at)
             if not isinstance(candidate, p.ChildBecameLookedAfter):
                 self._check_after_entry_to_care(candidate)
@@ -246,35 +243,27 @@ class ChildCase(BaseAggregate[UUID]):
                     )
 
     def _check_authority(self, authority: p.Authority, section: str, section_field: str) -> None:
+        """A review decision or an IRO agreement must be one that was given, for this section."""
+        if authority.kind not in (AuthorityKind.REVIEW_DECISION, AuthorityKind.IRO_AGREEMENT):
+            return
         if authority.kind is AuthorityKind.REVIEW_DECISION:
-            assert authority.review_id and authority.proposal_id
+            assert authority.review_id
             self._check_known("authority.review_id", authority.review_id, self.reviews, "review")
-            proposal = self._check_known(
-                "authority.proposal_id", authority.proposal_id, self.proposals, "proposed change"
+        pid = authority.proposal_id or ""
+        proposal = self._check_known(
+            "authority.proposal_id", pid, self.proposals, "proposed change"
+        )
+        if authority.kind is AuthorityKind.REVIEW_DECISION:
+            given = authority.review_id in proposal.approved_at
+            refusal = f"proposal '{pid}' was not approved at review '{authority.review_id}'"
+        else:
+            given, refusal = proposal.agreed_by_iro, f"the IRO has not agreed proposal '{pid}'"
+        if not given:
+            raise RecordingRefused("authority.proposal_id", refusal)
+        if proposal.section != section:
+            raise RecordingRefused(
+                section_field, f"proposal '{pid}' was for section '{proposal.section}'"
             )
-            if authority.review_id not in proposal.approved_at:
-                raise RecordingRefused(
-                    "authority.proposal_id",
-                    f"proposal '{authority.proposal_id}' was not approved at review "
-                    f"'{authority.review_id}'",
-                )
-        elif authority.kind is AuthorityKind.IRO_AGREEMENT:
-            assert authority.proposal_id
-            proposal = self._check_known(
-                "authority.proposal_id", authority.proposal_id, self.proposals, "proposed change"
-            )
-            if not proposal.agreed_by_iro:
-                raise RecordingRefused(
-                    "authority.proposal_id",
-                    f"the IRO has not agreed proposal '{authority.proposal_id}'",
-                )
-        if authority.kind in (AuthorityKind.REVIEW_DECISION, AuthorityKind.IRO_AGREEMENT):
-            proposal = self.proposals[authority.proposal_id or ""]
-            if proposal.section != section:
-                raise RecordingRefused(
-                    section_field,
-                    f"proposal '{authority.proposal_id}' was for section '{proposal.section}'",
-                )
 
     @staticmethod
     def _check_new_id(name: str, value: str, existing: Collection[str]) -> None:
@@ -345,8 +334,6 @@ class ChildCase(BaseAggregate[UUID]):
         for decision in payload.decisions:
             if isinstance(decision, p.Approve) and decision.proposal_id in self.proposals:
                 self.proposals[decision.proposal_id].approved_at.add(payload.review_id)
-            elif isinstance(decision, p.Reject) and decision.proposal_id in self.proposals:
-                self.proposals[decision.proposal_id].rejected_at.add(payload.review_id)
             elif isinstance(decision, p.Recommend):
                 self.recommendations.add(decision.recommendation_id)
 

@@ -42,12 +42,14 @@ def corrected(original: p.Payload, correction: p.CorrectionRecorded) -> p.Payloa
     return type(original).model_validate(data)
 
 
-def effective(
-    entries: Iterable[Entry], recorded_on: datetime | None = None
-) -> dict[int, tuple[p.Payload, tuple[int, ...]]]:
+Effective = dict[int, tuple[p.Payload, tuple[int, ...]]]
+PlanDecision = p.CarePlanAgreed | p.CarePlanSectionChanged | p.PlacementEnded
+
+
+def effective(entries: Iterable[Entry], recorded_on: datetime | None = None) -> Effective:
     """Each event's payload after the corrections recorded up to `recorded_on` (all if None),
     with the sequence numbers of the corrections applied to it."""
-    result: dict[int, tuple[p.Payload, tuple[int, ...]]] = {}
+    result: Effective = {}
     for entry in sorted(entries, key=lambda e: e.seq):
         if recorded_on is not None and entry.recorded_at > recorded_on:
             continue
@@ -72,7 +74,8 @@ def authority_label(payload: p.Payload) -> str:
     return ""
 
 
-def _section_contents(payload: p.Payload) -> Mapping[Section, str]:
+def section_contents(payload: p.Payload) -> Mapping[Section, str]:
+    """What a decision puts in each plan section it touches (nothing, for other events)."""
     if isinstance(payload, p.CarePlanAgreed):
         return payload.sections
     if isinstance(payload, p.CarePlanSectionChanged):
@@ -89,21 +92,22 @@ def plan_as_of(
 
     Within a section the decision with the latest `occurred_on` wins; on the same date the one
     recorded later wins, so a backdated record takes its proper place in the history."""
+    return plan_in_force(effective(entries, recorded_on), on)
+
+
+def plan_in_force(payloads: Effective, on: date | None = None) -> dict[Section, SectionState]:
+    """`plan_as_of` over payloads already corrected (see `effective`)."""
     plan: dict[Section, SectionState] = {}
-    payloads = effective(entries, recorded_on)
     ordered = sorted(payloads.items(), key=lambda item: (item[1][0].occurred_on, item[0]))
     for seq, (payload, corrected_by) in ordered:
-        if on is not None and payload.occurred_on > on:
+        if not isinstance(payload, PlanDecision) or (on is not None and payload.occurred_on > on):
             continue
-        decided_by = getattr(payload, "decided_by", None)
-        if decided_by is None:
-            continue
-        for section, content in _section_contents(payload).items():
+        for section, content in section_contents(payload).items():
             plan[section] = SectionState(
                 section,
                 content,
                 payload.occurred_on,
-                decided_by,
+                payload.decided_by,
                 authority_label(payload),
                 seq,
                 corrected_by,

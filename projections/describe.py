@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import singledispatch
 
 from ledger import payloads as p
+from ledger.plan import authority_label
 
 
 @singledispatch
@@ -55,14 +56,14 @@ def _(x: p.CarePlanSectionChanged) -> str:
     size = "significant" if x.significant else "minor"
     return (
         f"{x.section} changed ({size}, {x.change_id}) by {_who(x.decided_by)}, "
-        f"authority {x.authority.kind}: {x.content}"
+        f"authority {authority_label(x)}: {x.content}"
     )
 
 
 @describe.register
 def _(x: p.PlacementEnded) -> str:
     by = _who(x.decided_by)
-    return f"placement ended ({x.change_id}) by {by}, authority {x.authority.kind}: {x.reason}"
+    return f"placement ended ({x.change_id}) by {by}, authority {authority_label(x)}: {x.reason}"
 
 
 @describe.register

@@ -13,7 +13,7 @@ from enum import StrEnum
 from typing import NamedTuple
 
 from ledger import payloads as p
-from ledger.plan import Entry, effective
+from ledger.plan import Effective, Entry, effective, section_contents
 from ledger.vocabulary import AuthorityKind, Section
 
 DEFAULT_PRESUMED_SIGNIFICANT = frozenset(
@@ -94,35 +94,42 @@ def judge(
     presumed_significant: frozenset[Section] = DEFAULT_PRESUMED_SIGNIFICANT,
 ) -> list[Flag]:
     """Every flag the case's plan changes raise, in the order the changes were recorded."""
-    payloads = {seq: payload for seq, (payload, _) in effective(entries).items()}
+    return judge_payloads(effective(entries), presumed_significant)
+
+
+def judge_payloads(
+    corrected: Effective, presumed_significant: frozenset[Section] = DEFAULT_PRESUMED_SIGNIFICANT
+) -> list[Flag]:
+    """`judge` over payloads already corrected (see `ledger.plan.effective`)."""
+    payloads = {seq: payload for seq, (payload, _) in corrected.items()}
     reviews = _Reviews.of(payloads.values())
     flags: list[Flag] = []
-    agreed: dict[Section, str] = {}
+    plan_so_far: dict[Section, str] = {}
     for seq, payload in sorted(payloads.items()):
         if isinstance(payload, p.CarePlanAgreed):
-            flags += _judge_reagreed_plan(seq, payload, agreed, presumed_significant)
-            agreed.update(payload.sections)
-            continue
-        if isinstance(payload, p.CarePlanSectionChanged):
-            agreed[payload.section] = payload.content
-        if isinstance(payload, p.PlacementEnded):
-            found = _judge_placement_end(payload, reviews)
-        elif isinstance(payload, p.CarePlanSectionChanged):
-            found = _judge_change(payload, reviews, presumed_significant)
-        else:
-            continue
-        section = (
-            payload.section if isinstance(payload, p.CarePlanSectionChanged) else Section.PLACEMENT
-        )
-        significant = isinstance(payload, p.PlacementEnded) or payload.significant
-        if significant and payload.child_consulted is False:
-            why = "recorded as decided without seeking the child's wishes and feelings"
-            found.append(Finding(FlagKind.CHILD_NOT_CONSULTED, why, S22))
-        flags.extend(
-            Flag(seq, section, payload.occurred_on, payload.decided_by, kind, why, rule)
-            for kind, why, rule in found
-        )
+            flags += _judge_reagreed_plan(seq, payload, plan_so_far, presumed_significant)
+        elif isinstance(payload, Change):
+            flags += _judge_decision(seq, payload, reviews, presumed_significant)
+        plan_so_far.update(section_contents(payload))
     return flags
+
+
+def _judge_decision(
+    seq: int, change: Change, reviews: _Reviews, presumed: frozenset[Section]
+) -> list[Flag]:
+    if isinstance(change, p.PlacementEnded):
+        section, significant = Section.PLACEMENT, True
+        found = _judge_placement_end(change, reviews)
+    else:
+        section, significant = change.section, change.significant
+        found = _judge_change(change, reviews, presumed)
+    if significant and change.child_consulted is False:
+        why = "recorded as decided without seeking the child's wishes and feelings"
+        found.append(Finding(FlagKind.CHILD_NOT_CONSULTED, why, S22))
+    return [
+        Flag(seq, section, change.occurred_on, change.decided_by, kind, why, rule)
+        for kind, why, rule in found
+    ]
 
 
 def _judge_reagreed_plan(

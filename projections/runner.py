@@ -3,18 +3,15 @@
 The library's `ProjectionRunner` applies one event per transaction and cannot run on SQLite
 (no subscription there). Catch-up here pulls the notification log in batches and applies each
 batch with the tracking position of its last notification in one transaction
-(shared/eventsourcing-facts.md §2). `CaseViewsProjection` is the same work in the library's
-`Projection` form, for a live runner on PostgreSQL.
+(shared/eventsourcing-facts.md §2). Every read command catches up before it answers.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from eventsourcing.persistence import InfrastructureFactory, IntegrityError, Tracking
-from eventsourcing.projection import Projection
 from eventsourcing.utils import Environment
 from pydantic import ValidationError
 
@@ -27,14 +24,6 @@ from projections.views import CaseViews, PostgresCaseViews, SQLiteCaseViews
 
 VIEWS_NAME = "careledger_views"
 Progress = Callable[[int, int], None]
-
-
-class CaseViewsProjection(Projection[CaseViews]):
-    name = VIEWS_NAME
-
-    def process_event(self, domain_event: Any, tracking: Tracking) -> None:
-        events = [domain_event] if isinstance(domain_event, e.CaseEvent) else []
-        self.view.apply_batch(events, tracking)
 
 
 @dataclass(frozen=True)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
 from ledger import payloads as p
-from ledger.plan import Entry, effective
+from ledger.plan import Effective
 
 
 @dataclass(frozen=True)
@@ -18,12 +17,13 @@ class CaseSummary:
     iro: str | None
 
 
-def summarise(entries: Iterable[Entry]) -> CaseSummary:
+def summarise(payloads: Effective) -> CaseSummary:
+    """The headline facts, from a case's corrected payloads (see `ledger.plan.effective`)."""
     since: date | None = None
     looked_after = False
     legal_status: str | None = None
     iro: str | None = None
-    ordered = sorted(effective(entries).items(), key=lambda i: (i[1][0].occurred_on, i[0]))
+    ordered = sorted(payloads.items(), key=lambda i: (i[1][0].occurred_on, i[0]))
     for _, (payload, _) in ordered:
         if isinstance(payload, p.ChildBecameLookedAfter):
             since = since or payload.occurred_on

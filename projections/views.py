@@ -22,10 +22,10 @@ from psycopg.sql import SQL
 from ledger import events as e
 from ledger import payloads as p
 from ledger.errors import LedgerError
-from ledger.plan import Entry, SectionState, plan_as_of
+from ledger.plan import Entry, SectionState, effective, plan_in_force
 from ledger.vocabulary import Section
 from projections import schema
-from projections.rules import DEFAULT_PRESUMED_SIGNIFICANT, Flag, judge
+from projections.rules import DEFAULT_PRESUMED_SIGNIFICANT, Flag, judge_payloads
 from projections.summary import CaseSummary, summarise
 
 Row = dict[str, Any]
@@ -206,14 +206,15 @@ class CaseViews(TrackingRecorder):
             for event in new
             if not isinstance(event, e.CaseOpened)
         ]
+        corrected = effective(entries)  # once: the plan, the flags and the summary share it
         return CaseView(
             case_id,
             council,
             child_ref,
             new[-1].seq,
-            plan_as_of(entries),
-            judge(entries, self.presumed_significant),
-            summarise(entries),
+            plan_in_force(corrected),
+            judge_payloads(corrected, self.presumed_significant),
+            summarise(corrected),
         )
 
     def _write(self, cursor: Any, views: list[CaseView]) -> None:
