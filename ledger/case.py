@@ -36,6 +36,12 @@ class Proposal:
     agreed_by_iro: bool = False
 
 
+@dataclass
+class Recommendation:
+    made_on: date
+    closed_on: date | None = None
+
+
 class ChildCase(BaseAggregate[UUID]):
     def __init__(self, council: str, child_ref: str) -> None:
         self.council = council
@@ -53,7 +59,7 @@ class ChildCase(BaseAggregate[UUID]):
         self.reviews: dict[str, date] = {}
         self.changes: dict[str, date] = {}
         self.challenges: set[str] = set()
-        self.recommendations: set[str] = set()
+        self.recommendations: dict[str, Recommendation] = {}
 
     @staticmethod
     def create_id(council: str, child_ref: str) -> UUID:
@@ -187,6 +193,16 @@ class ChildCase(BaseAggregate[UUID]):
         self._check_new_id("challenge_id", payload.challenge_id, self.challenges)
 
     @check_new.register
+    def _(self, payload: p.RecommendationCompleted | p.RecommendationOvertaken) -> None:
+        closed = self.recommendations.get(payload.recommendation_id)
+        if closed is not None and closed.closed_on is not None:
+            raise RecordingRefused(
+                "recommendation_id",
+                f"recommendation '{payload.recommendation_id}' was already completed or "
+                f"overtaken on {closed.closed_on}",
+            )
+
+    @check_new.register
     def _(self, payload: p.ReviewHeld) -> None:
         self._check_new_id("review_id", payload.review_id, self.reviews)
         recommendations = set(self.recommendations)
@@ -241,6 +257,19 @@ class ChildCase(BaseAggregate[UUID]):
                         f"change '{decision.change_id}' took effect on {took_effect}, "
                         f"after this review",
                     )
+
+    @check_references.register
+    def _(self, payload: p.RecommendationCompleted | p.RecommendationOvertaken) -> None:
+        made = self._check_known(
+            "recommendation_id", payload.recommendation_id, self.recommendations, "recommendation"
+        )
+        if payload.occurred_on < made.made_on:
+            raise RecordingRefused(
+                "occurred_on",
+                f"{payload.occurred_on} is before the recommendation was made on {made.made_on}",
+            )
+        if isinstance(payload, p.RecommendationOvertaken) and payload.review_id is not None:
+            self._check_known("review_id", payload.review_id, self.reviews, "review")
 
     def _check_authority(self, authority: p.Authority, section: str, section_field: str) -> None:
         """A review decision or an IRO agreement must be one that was given, for this section."""
@@ -335,7 +364,14 @@ class ChildCase(BaseAggregate[UUID]):
             if isinstance(decision, p.Approve) and decision.proposal_id in self.proposals:
                 self.proposals[decision.proposal_id].approved_at.add(payload.review_id)
             elif isinstance(decision, p.Recommend):
-                self.recommendations.add(decision.recommendation_id)
+                self.recommendations[decision.recommendation_id] = Recommendation(
+                    payload.occurred_on
+                )
+
+    @_evolve.register
+    def _(self, payload: p.RecommendationCompleted | p.RecommendationOvertaken) -> None:
+        if payload.recommendation_id in self.recommendations:
+            self.recommendations[payload.recommendation_id].closed_on = payload.occurred_on
 
 
 def _check_not_in_future(payload: p.Payload, recorded_at: datetime) -> None:

@@ -91,6 +91,19 @@ class PlacementEnded(CaseEvent, p.PlacementEnded):
 
 
 class ReviewHeld(CaseEvent, p.ReviewHeld):
+    class_version: ClassVar[int] = 2
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        """v2 adds why the IRO did not speak with the child before the review (reg 36)."""
+        state["child_not_seen_reason"] = None
+
+
+class RecommendationCompleted(CaseEvent, p.RecommendationCompleted):
+    pass
+
+
+class RecommendationOvertaken(CaseEvent, p.RecommendationOvertaken):
     pass
 
 

@@ -191,7 +191,34 @@ class ReviewHeld(Payload):
     child_seen_before: bool | None = Field(
         default=None, description="whether the IRO spoke with the child before it (reg 36)"
     )
+    child_not_seen_reason: Text | None = Field(
+        default=None,
+        description="why the IRO did not: the child refused, or their age made it inappropriate",
+    )
     decisions: list[Decision] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _reason_only_when_not_seen(self) -> ReviewHeld:
+        if self.child_not_seen_reason is not None and self.child_seen_before is not False:
+            raise ValueError("child_not_seen_reason is given only when child_seen_before is false")
+        return self
+
+
+class RecommendationCompleted(Payload):
+    """A review recommendation carried out (reg 37: the council implements review decisions)."""
+
+    recommendation_id: Ref
+    completed_by: Person
+    evidence: Text | None = Field(default=None, description="what shows it was done")
+
+
+class RecommendationOvertaken(Payload):
+    """A recommendation no longer to be carried out because a later decision replaced it."""
+
+    recommendation_id: Ref
+    decided_by: Person
+    reason: Text
+    review_id: Ref | None = Field(default=None, description="the later review that decided it")
 
 
 class IROAgreedChange(Payload):
@@ -234,6 +261,8 @@ PAYLOADS: dict[str, type[Payload]] = {
         CarePlanSectionChanged,
         PlacementEnded,
         ReviewHeld,
+        RecommendationCompleted,
+        RecommendationOvertaken,
         IROAgreedChange,
         ChallengeRaised,
         CorrectionRecorded,

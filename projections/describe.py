@@ -79,7 +79,28 @@ def _(x: p.ReviewHeld) -> str:
         else:
             parts.append(f"recommended {d.recommendation_id} ({d.owner.name}, due {d.due_on})")
     decided = "; ".join(parts) or "no decisions recorded"
-    return f"review {x.review_id} chaired by {_who(x.chair)}, {x.participation}: {decided}"
+    seen = {True: "child seen before", False: "child not seen before", None: ""}[
+        x.child_seen_before
+    ]
+    if x.child_not_seen_reason:
+        seen += f" ({x.child_not_seen_reason})"
+    voice = f"{x.participation}, {seen}" if seen else str(x.participation)
+    return f"review {x.review_id} chaired by {_who(x.chair)}, {voice}: {decided}"
+
+
+@describe.register
+def _(x: p.RecommendationCompleted) -> str:
+    evidence = f": {x.evidence}" if x.evidence else ""
+    return f"recommendation {x.recommendation_id} completed by {_who(x.completed_by)}{evidence}"
+
+
+@describe.register
+def _(x: p.RecommendationOvertaken) -> str:
+    at = f" at review {x.review_id}" if x.review_id else ""
+    return (
+        f"recommendation {x.recommendation_id} overtaken{at}, "
+        f"decided by {_who(x.decided_by)}: {x.reason}"
+    )
 
 
 @describe.register

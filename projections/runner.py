@@ -49,6 +49,7 @@ def open_views(ledger: CareLedger) -> CaseViews:
     views = factory.tracking_recorder(view_class)
     assert isinstance(views, CaseViews)
     views.presumed_significant = policy.presumed_significant
+    views.short_breaks = policy.short_breaks_timetable
     return views
 
 

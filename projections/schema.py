@@ -3,7 +3,18 @@ so that they sort and compare alike on both."""
 
 from __future__ import annotations
 
-TABLES = ("cl_events", "cl_cases", "cl_current_plan", "cl_unapproved")
+# The follow-up tables (issue 3) hold each case's facts from `projections.followup`; every row
+# says from which day (known_from) until which day (known_until, exclusive) it was the record,
+# and the fact's own recording date, so a report as of a past date reads what was known then.
+FOLLOWUP_TABLES = (
+    "cl_periods",
+    "cl_reviews",
+    "cl_recommendations",
+    "cl_allocations",
+    "cl_lags",
+    "cl_permanence",
+)
+TABLES = ("cl_events", "cl_cases", "cl_current_plan", "cl_unapproved", *FOLLOWUP_TABLES)
 
 CREATE = (
     """CREATE TABLE IF NOT EXISTS {s}cl_events (
@@ -26,6 +37,38 @@ CREATE = (
         council TEXT NOT NULL, child_ref TEXT NOT NULL, section TEXT NOT NULL,
         occurred_on TEXT NOT NULL, decided_by TEXT NOT NULL, decided_role TEXT NOT NULL,
         why TEXT NOT NULL, rule TEXT NOT NULL, PRIMARY KEY (case_id, seq, kind, section))""",
+    """CREATE TABLE IF NOT EXISTS {s}cl_periods (
+        case_id TEXT NOT NULL, known_from TEXT NOT NULL, known_until TEXT NOT NULL,
+        period_no INTEGER NOT NULL, started_on TEXT NOT NULL, start_recorded_on TEXT NOT NULL,
+        regime TEXT NOT NULL, ended_on TEXT, end_recorded_on TEXT,
+        PRIMARY KEY (case_id, known_from, period_no))""",
+    """CREATE TABLE IF NOT EXISTS {s}cl_reviews (
+        case_id TEXT NOT NULL, known_from TEXT NOT NULL, known_until TEXT NOT NULL,
+        period_no INTEGER NOT NULL, review_no INTEGER NOT NULL, due_on TEXT NOT NULL,
+        held_on TEXT, held_recorded_on TEXT, review_id TEXT, days_late INTEGER,
+        participation TEXT, child_seen INTEGER, not_seen_reason TEXT, chair TEXT,
+        PRIMARY KEY (case_id, known_from, period_no, review_no))""",
+    """CREATE TABLE IF NOT EXISTS {s}cl_recommendations (
+        case_id TEXT NOT NULL, known_from TEXT NOT NULL, known_until TEXT NOT NULL,
+        recommendation_id TEXT NOT NULL, review_id TEXT NOT NULL, text TEXT NOT NULL,
+        owner TEXT NOT NULL, owner_role TEXT NOT NULL, made_on TEXT NOT NULL,
+        made_recorded_on TEXT NOT NULL, due_on TEXT NOT NULL, closed_on TEXT,
+        closed_recorded_on TEXT, closed_how TEXT,
+        PRIMARY KEY (case_id, known_from, recommendation_id))""",
+    """CREATE TABLE IF NOT EXISTS {s}cl_allocations (
+        case_id TEXT NOT NULL, known_from TEXT NOT NULL, known_until TEXT NOT NULL,
+        kind TEXT NOT NULL, number INTEGER NOT NULL, person_id TEXT NOT NULL,
+        name TEXT NOT NULL, team TEXT, from_on TEXT NOT NULL, recorded_on TEXT NOT NULL,
+        PRIMARY KEY (case_id, known_from, kind, number))""",
+    """CREATE TABLE IF NOT EXISTS {s}cl_lags (
+        case_id TEXT NOT NULL, known_from TEXT NOT NULL, known_until TEXT NOT NULL,
+        seq INTEGER NOT NULL, event_type TEXT NOT NULL, occurred_on TEXT NOT NULL,
+        recorded_on TEXT NOT NULL, working_days INTEGER NOT NULL,
+        PRIMARY KEY (case_id, known_from, seq))""",
+    """CREATE TABLE IF NOT EXISTS {s}cl_permanence (
+        case_id TEXT NOT NULL, known_from TEXT NOT NULL, known_until TEXT NOT NULL,
+        seq INTEGER NOT NULL, occurred_on TEXT NOT NULL, recorded_on TEXT NOT NULL,
+        PRIMARY KEY (case_id, known_from, seq))""",
     # The policy the views were built under: judging some cases under one setting and some
     # under another would give flags that a rebuild does not reproduce.
     """CREATE TABLE IF NOT EXISTS {s}cl_policy (name TEXT PRIMARY KEY, value TEXT NOT NULL)""",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import field_validator
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from ledger.vocabulary import Section
@@ -20,6 +20,12 @@ class PolicySettings(BaseSettings):
 
     presumed_significant: Annotated[frozenset[Section], NoDecode] = frozenset(
         {Section.PLACEMENT, Section.PERMANENCE, Section.LEGAL_STATUS}
+    )
+
+    short_breaks_timetable: bool = Field(
+        default=True,
+        description="review periods of short breaks (V3/V4) on reg 48's timetable: first "
+        "within three months, then six-monthly (domain.md: unverified)",
     )
 
     @field_validator("presumed_significant", mode="before")

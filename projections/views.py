@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
@@ -25,11 +25,11 @@ from ledger.errors import LedgerError
 from ledger.plan import Entry, SectionState, effective, plan_in_force
 from ledger.vocabulary import Section
 from projections import schema
+from projections.followup import Version, versions
 from projections.rules import DEFAULT_PRESUMED_SIGNIFICANT, Flag, judge_payloads
 from projections.summary import CaseSummary, summarise
 
 Row = dict[str, Any]
-POLICY = "presumed_significant"
 
 
 def event_row(event: e.CaseEvent) -> tuple[Any, ...]:
@@ -66,6 +66,14 @@ def entries_from(rows: Iterable[Row]) -> list[Entry]:
     return entries
 
 
+def _d(day: date | None) -> str | None:
+    return day.isoformat() if day else None
+
+
+def _flag(value: bool | None) -> int | None:
+    return None if value is None else int(value)
+
+
 def _existing(events: list[e.CaseEvent]) -> bool:
     return not isinstance(events[0], e.CaseOpened)
 
@@ -81,6 +89,7 @@ class CaseView:
     plan: dict[Section, SectionState]
     flags: list[Flag]
     summary: CaseSummary
+    followup: list[Version]
 
     def plan_rows(self) -> list[tuple[Any, ...]]:
         return [
@@ -116,6 +125,55 @@ class CaseView:
             for f in self.flags
         ]
 
+    def followup_rows(self) -> dict[str, list[tuple[Any, ...]]]:
+        """The rows of each follow-up table (projections.schema.FOLLOWUP_TABLES)."""
+        rows: dict[str, list[tuple[Any, ...]]] = {t: [] for t in schema.FOLLOWUP_TABLES}
+        for version in self.followup:
+            key = (self.case_id, version.known_from, version.known_until)
+            f = version.facts
+            rows["cl_periods"] += [
+                (
+                    *key,
+                    *(x.number, _d(x.started_on), _d(x.start_recorded_on), str(x.regime)),
+                    *(_d(x.ended_on), _d(x.end_recorded_on)),
+                )
+                for x in f.periods
+            ]
+            rows["cl_reviews"] += [
+                (
+                    *key,
+                    *(r.period, r.slot.number, _d(r.slot.due_on), _d(r.slot.held_on)),
+                    *(_d(r.recorded_on), r.slot.review_id, r.slot.days_late, r.participation),
+                    *(_flag(r.child_seen), r.not_seen_reason, r.chair),
+                )
+                for r in f.reviews
+            ]
+            rows["cl_recommendations"] += [
+                (
+                    *key,
+                    *(r.recommendation_id, r.review_id, r.text, r.owner.name, str(r.owner.role)),
+                    *(_d(r.made_on), _d(r.made_recorded_on), _d(r.due_on), _d(r.closed_on)),
+                    *(_d(r.closed_recorded_on), r.closed_how),
+                )
+                for r in f.recommendations
+            ]
+            rows["cl_allocations"] += [
+                (
+                    *key,
+                    *(a.kind, a.number, a.person_id, a.name, a.team),
+                    *(_d(a.from_on), _d(a.recorded_on)),
+                )
+                for a in f.allocations
+            ]
+            rows["cl_lags"] += [
+                (*key, x.seq, x.event_type, _d(x.occurred_on), _d(x.recorded_on), x.working_days)
+                for x in f.lags
+            ]
+            rows["cl_permanence"] += [
+                (*key, seq, _d(on), _d(recorded_on)) for seq, on, recorded_on in f.permanence
+            ]
+        return rows
+
     def case_row(self) -> tuple[Any, ...]:
         since = self.summary.looked_after_since
         return (
@@ -138,6 +196,7 @@ class CaseViews(TrackingRecorder):
     marker = "?"
 
     presumed_significant = DEFAULT_PRESUMED_SIGNIFICANT
+    short_breaks = True
 
     if TYPE_CHECKING:  # provided by the library's tracking recorders of each store
 
@@ -156,9 +215,9 @@ class CaseViews(TrackingRecorder):
         statement per batch: round trips, not rows, are what a batch costs on PostgreSQL."""
         with self.datastore.transaction(commit=True) as cursor:
             self._insert_tracking(cursor, tracking)
-            cursor.execute(
+            cursor.executemany(
                 self.q("INSERT INTO {s}cl_policy VALUES (?, ?) ON CONFLICT (name) DO NOTHING"),
-                (POLICY, self.policy()),
+                list(self.policy().items()),
             )
             if not events:
                 return
@@ -215,12 +274,19 @@ class CaseViews(TrackingRecorder):
             plan_in_force(corrected),
             judge_payloads(corrected, self.presumed_significant),
             summarise(corrected),
+            list(versions(entries, corrected, self.short_breaks)),
         )
 
     def _write(self, cursor: Any, views: list[CaseView]) -> None:
         ids = [(view.case_id,) for view in views]
-        for table in ("cl_current_plan", "cl_unapproved"):
+        for table in ("cl_current_plan", "cl_unapproved", *schema.FOLLOWUP_TABLES):
             cursor.executemany(self.q(f"DELETE FROM {{s}}{table} WHERE case_id=?"), ids)
+        followup = [view.followup_rows() for view in views]
+        for table in schema.FOLLOWUP_TABLES:
+            rows = [row for tables in followup for row in tables[table]]
+            if rows:
+                marks = ",".join("?" * len(rows[0]))
+                cursor.executemany(self.q(f"INSERT INTO {{s}}{table} VALUES ({marks})"), rows)
         cursor.executemany(
             self.q("INSERT INTO {s}cl_current_plan VALUES (?,?,?,?,?,?,?,?,?)"),
             [row for view in views for row in view.plan_rows()],
@@ -239,17 +305,22 @@ class CaseViews(TrackingRecorder):
             [view.case_row() for view in views],
         )
 
-    def policy(self) -> str:
-        return ",".join(sorted(str(section) for section in self.presumed_significant))
+    def policy(self) -> dict[str, str]:
+        """The settings the views are judged under, by the name of their setting."""
+        return {
+            "presumed_significant": ",".join(sorted(map(str, self.presumed_significant))),
+            "short_breaks_timetable": str(self.short_breaks).lower(),
+        }
 
     def check_policy(self) -> None:
-        """Refuse to extend views built under another presumed-significant setting."""
-        rows = self.fetch("SELECT value FROM {s}cl_policy WHERE name=?", (POLICY,))
-        if rows and rows[0]["value"] != self.policy():
-            raise LedgerError(
-                f"CARELEDGER_PRESUMED_SIGNIFICANT is '{self.policy()}' but the projections were "
-                f"built with '{rows[0]['value']}': run 'careledger projections rebuild'"
-            )
+        """Refuse to extend views built under other settings."""
+        built = {r["name"]: r["value"] for r in self.fetch("SELECT * FROM {s}cl_policy")}
+        for name, value in self.policy().items():
+            if name in built and built[name] != value:
+                raise LedgerError(
+                    f"CARELEDGER_{name.upper()} is '{value}' but the projections were "
+                    f"built with '{built[name]}': run 'careledger projections rebuild'"
+                )
 
     def reset(self, application_name: str) -> None:
         """Empty every projection table and forget the tracking position, atomically, so the

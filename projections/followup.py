@@ -1,0 +1,316 @@
+"""What a case's history says about reviews and their follow-up: the facts the drift report
+counts (issue 3), derived once per case when its events are projected.
+
+Every fact keeps the date the ledger learned it (`recorded_on`, the England date of
+`recorded_at`), so a report "as of" a past date counts only what was recorded by then. A
+correction changes facts from the day it was recorded: `versions` gives the facts as they
+stood before each correction's day and from it on, so the report for any date reads the
+history as corrected up to that date, and no later.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from itertools import pairwise
+
+from ledger import payloads as p
+from ledger.case import ENGLAND
+from ledger.plan import Effective, Entry, effective, section_contents
+from ledger.vocabulary import LegalStatus, Section
+from projections.timetable import Regime, Slot, timetable, working_days_between
+
+BEGINNING = date.min.isoformat()  # "0001-01-01": known from the start
+FOREVER = date.max.isoformat()  # "9999-12-31": still known now
+SHORT_BREAKS = frozenset({LegalStatus.V3, LegalStatus.V4})
+
+
+@dataclass(frozen=True)
+class Period:
+    """A period of care: from becoming looked after to ceasing to be (s.22(1))."""
+
+    number: int
+    started_on: date
+    start_recorded_on: date
+    regime: Regime
+    ended_on: date | None = None
+    end_recorded_on: date | None = None
+
+
+@dataclass(frozen=True)
+class Review:
+    """A slot of a period's timetable; for a held review, what it recorded of the child's
+    voice (SSDA903 REVIEW_CODE; reg 36: the IRO speaks with the child first)."""
+
+    period: int
+    slot: Slot
+    recorded_on: date | None = None
+    participation: str | None = None
+    child_seen: bool | None = None
+    not_seen_reason: str | None = None
+    chair: str | None = None
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    recommendation_id: str
+    review_id: str
+    text: str
+    owner: p.Person
+    made_on: date
+    made_recorded_on: date
+    due_on: date
+    closed_on: date | None = None
+    closed_recorded_on: date | None = None
+    closed_how: str | None = None  # "completed" or "overtaken"
+
+
+@dataclass(frozen=True)
+class Allocation:
+    """An IRO or social worker allocated to the child; `number` counts from 1 per kind, so
+    every allocation after the first is a change of worker."""
+
+    kind: str  # "iro" or "sw"
+    number: int
+    person_id: str
+    name: str
+    team: str | None
+    from_on: date
+    recorded_on: date
+
+
+@dataclass(frozen=True)
+class Lag:
+    """How long after the event a record was made, in working days."""
+
+    seq: int
+    event_type: str
+    occurred_on: date
+    recorded_on: date
+    working_days: int
+
+
+@dataclass(frozen=True)
+class Facts:
+    periods: list[Period] = field(default_factory=list)
+    reviews: list[Review] = field(default_factory=list)
+    recommendations: list[Recommendation] = field(default_factory=list)
+    allocations: list[Allocation] = field(default_factory=list)
+    lags: list[Lag] = field(default_factory=list)
+    permanence: list[tuple[int, date, date]] = field(default_factory=list)  # seq, on, recorded
+
+
+@dataclass(frozen=True)
+class Version:
+    """The facts as they stood from `known_from` (ISO date) until the day before
+    `known_until`."""
+
+    known_from: str
+    known_until: str
+    facts: Facts
+
+
+def recorded_day(entry: Entry) -> date:
+    return entry.recorded_at.astimezone(ENGLAND).date()
+
+
+def versions(
+    entries: list[Entry], corrected: Effective | None = None, short_breaks: bool = True
+) -> Iterator[Version]:
+    """The case's facts before the first correction, and from each correction's day on.
+
+    `corrected` (the effective history of all entries) saves recomputing the last version;
+    `short_breaks` chooses reg 48's timetable for periods of short breaks (V3/V4)."""
+    recorded = {entry.seq: recorded_day(entry) for entry in entries}
+    days = sorted(
+        {recorded[x.seq] for x in entries if isinstance(x.payload, p.CorrectionRecorded)}
+    )
+    bounds = [BEGINNING, *(d.isoformat() for d in days), FOREVER]
+    for i, (start, end) in enumerate(pairwise(bounds)):
+        if i == len(days) and corrected is not None:
+            history = corrected
+        else:
+            history = effective(x for x in entries if _known_by(x, recorded, start))
+        yield Version(start, end, facts(history, recorded, short_breaks))
+
+
+def _known_by(entry: Entry, recorded: dict[int, date], day: str) -> bool:
+    """Corrections count from their day; other events are filtered later, fact by fact."""
+    if not isinstance(entry.payload, p.CorrectionRecorded):
+        return True
+    return recorded[entry.seq].isoformat() <= day
+
+
+def facts(history: Effective, recorded: dict[int, date], short_breaks: bool = True) -> Facts:
+    """The follow-up facts of a case, from its corrected payloads."""
+    ordered = sorted(history.items(), key=lambda item: (item[1][0].occurred_on, item[0]))
+    payloads = [(seq, payload) for seq, (payload, _) in ordered]
+    periods = _periods(payloads, recorded, short_breaks)
+    reviews, recommendations = _reviews(payloads, periods, recorded)
+    return Facts(
+        periods=periods,
+        reviews=reviews,
+        recommendations=recommendations,
+        allocations=list(_allocations(payloads, recorded)),
+        lags=list(_lags(payloads, recorded)),
+        permanence=[
+            (seq, payload.occurred_on, recorded[seq])
+            for seq, payload in payloads
+            if Section.PERMANENCE in section_contents(payload)
+        ],
+    )
+
+
+def _periods(
+    payloads: list[tuple[int, p.Payload]], recorded: dict[int, date], short_breaks: bool
+) -> list[Period]:
+    periods: list[Period] = []
+    for seq, payload in payloads:
+        if isinstance(payload, p.ChildBecameLookedAfter):
+            regime = Regime.STANDARD
+            if short_breaks and payload.legal_status in SHORT_BREAKS:
+                regime = Regime.SHORT_BREAKS
+            periods.append(Period(len(periods) + 1, payload.occurred_on, recorded[seq], regime))
+        elif isinstance(payload, p.ChildCeasedToBeLookedAfter) and periods:
+            last = periods[-1]
+            periods[-1] = Period(
+                last.number,
+                last.started_on,
+                last.start_recorded_on,
+                last.regime,
+                payload.occurred_on,
+                recorded[seq],
+            )
+    return periods
+
+
+def _reviews(
+    payloads: list[tuple[int, p.Payload]], periods: list[Period], recorded: dict[int, date]
+) -> tuple[list[Review], list[Recommendation]]:
+    held: dict[int, list[tuple[int, p.ReviewHeld]]] = {period.number: [] for period in periods}
+    for seq, payload in payloads:
+        if isinstance(payload, p.ReviewHeld) and periods:
+            held[_period_of(payload.occurred_on, periods)].append((seq, payload))
+    reviews: list[Review] = []
+    made: dict[str, Recommendation] = {}
+    for period in periods:
+        by_id = {review.review_id: (seq, review) for seq, review in held[period.number]}
+        dates = [(review.occurred_on, review.review_id) for _, review in held[period.number]]
+        for slot in timetable(period.started_on, dates, period.regime):
+            if slot.review_id is None:
+                reviews.append(Review(period.number, slot))
+                continue
+            seq, review = by_id[slot.review_id]
+            reviews.append(_held(period.number, slot, review, recorded[seq]))
+            for decision in review.decisions:
+                if isinstance(decision, p.Recommend):
+                    made[decision.recommendation_id] = Recommendation(
+                        decision.recommendation_id,
+                        review.review_id,
+                        decision.text,
+                        decision.owner,
+                        review.occurred_on,
+                        recorded[seq],
+                        decision.due_on,
+                    )
+    _close(made, payloads, recorded)
+    return reviews, list(made.values())
+
+
+def _period_of(day: date, periods: list[Period]) -> int:
+    """The period a review belongs to: the last that began on or before it."""
+    number = periods[0].number
+    for period in periods:
+        if period.started_on <= day:
+            number = period.number
+    return number
+
+
+def _held(period: int, slot: Slot, review: p.ReviewHeld, recorded_on: date) -> Review:
+    return Review(
+        period,
+        slot,
+        recorded_on,
+        str(review.participation),
+        review.child_seen_before,
+        review.child_not_seen_reason,
+        review.chair.name,
+    )
+
+
+def _close(
+    made: dict[str, Recommendation],
+    payloads: list[tuple[int, p.Payload]],
+    recorded: dict[int, date],
+) -> None:
+    for seq, payload in payloads:
+        if not isinstance(payload, p.RecommendationCompleted | p.RecommendationOvertaken):
+            continue
+        open_ = made.get(payload.recommendation_id)
+        if open_ is None or open_.closed_on is not None:
+            continue
+        how = "completed" if isinstance(payload, p.RecommendationCompleted) else "overtaken"
+        made[payload.recommendation_id] = _closed(
+            open_, payload.occurred_on, recorded[seq], how
+        )
+
+
+def _closed(open_: Recommendation, on: date, recorded_on: date, how: str) -> Recommendation:
+    return Recommendation(
+        open_.recommendation_id,
+        open_.review_id,
+        open_.text,
+        open_.owner,
+        open_.made_on,
+        open_.made_recorded_on,
+        open_.due_on,
+        on,
+        recorded_on,
+        how,
+    )
+
+
+def _allocations(
+    payloads: list[tuple[int, p.Payload]], recorded: dict[int, date]
+) -> Iterable[Allocation]:
+    counts = {"iro": 0, "sw": 0}
+    for seq, payload in payloads:
+        if isinstance(payload, p.IROAllocated):
+            counts["iro"] += 1
+            yield Allocation(
+                "iro",
+                counts["iro"],
+                payload.iro_id,
+                payload.iro_name,
+                None,
+                payload.occurred_on,
+                recorded[seq],
+            )
+        elif isinstance(payload, p.SocialWorkerAllocated):
+            counts["sw"] += 1
+            yield Allocation(
+                "sw",
+                counts["sw"],
+                payload.worker_id,
+                payload.worker_name,
+                payload.team,
+                payload.occurred_on,
+                recorded[seq],
+            )
+
+
+def _lags(payloads: list[tuple[int, p.Payload]], recorded: dict[int, date]) -> Iterable[Lag]:
+    """Every event but a correction (a correction is late by nature: it is counted as the
+    event it corrects)."""
+    for seq, payload in payloads:
+        if isinstance(payload, p.CorrectionRecorded):
+            continue
+        on = recorded[seq]
+        yield Lag(
+            seq,
+            type(payload).__name__,
+            payload.occurred_on,
+            on,
+            working_days_between(payload.occurred_on, on),
+        )
