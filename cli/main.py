@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import date, datetime, time
+from datetime import datetime, time
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +13,16 @@ from rich.progress import Progress
 
 from cli.context import opened
 from cli.demo import demo
-from cli.render import FORMATS, render
+from cli.options import (
+    CHILD_ARGUMENT,
+    COUNCIL_OPTION,
+    DB_OPTION,
+    FORMAT_OPTION,
+    parse_child,
+    parse_day,
+)
+from cli.render import render
+from cli.reports import drift, reviews
 from ledger import payloads as p
 from ledger.application import BatchRefused
 from ledger.case import ENGLAND
@@ -21,15 +30,6 @@ from ledger.commands import Command, parse_command
 from ledger.errors import LedgerError, RecordingRefused
 from ledger.vocabulary import Role
 from projections import queries
-from projections.queries import Child
-
-DB_OPTION = click.option(
-    "--db",
-    envvar="CARELEDGER_DB",
-    default=None,
-    help="SQLite file path or postgresql:// URL (env CARELEDGER_DB; default ./careledger.db).",
-)
-FORMAT_OPTION = click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
 
 
 class LedgerGroup(click.Group):
@@ -46,34 +46,6 @@ class LedgerGroup(click.Group):
 @click.group(cls=LedgerGroup)
 def cli() -> None:
     """careledger: an append-only ledger of care-plan decisions for looked-after children."""
-
-
-def parse_child(value: str, council: str | None) -> Child:
-    """CHILD is COUNCIL:REF, or REF with --council (or env CARELEDGER_COUNCIL)."""
-    if ":" in value:
-        council_part, ref = value.split(":", 1)
-        return Child(council_part.strip(), ref.strip())
-    if not council:
-        raise LedgerError(f"CHILD: '{value}' needs a council: give COUNCIL:REF or --council")
-    return Child(council, value)
-
-
-CHILD_ARGUMENT = click.argument("child")
-COUNCIL_OPTION = click.option(
-    "--council",
-    envvar="CARELEDGER_COUNCIL",
-    default=None,
-    help="Council code, when CHILD is given without one.",
-)
-
-
-def parse_day(value: str | None, name: str) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise LedgerError(f"{name}: '{value}' is not a date (YYYY-MM-DD)") from None
 
 
 @cli.command()
@@ -281,6 +253,8 @@ def rebuild(db: str | None, name: str | None) -> None:
 
 
 cli.add_command(demo)
+cli.add_command(reviews)
+cli.add_command(drift)
 
 
 def main() -> None:

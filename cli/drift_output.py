@@ -1,0 +1,90 @@
+"""The drift report as a table for people, JSON for programs and CSV for spreadsheets.
+(The HTML report is cli.drift_html.)"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import asdict
+from typing import Any
+
+from cli.render import render
+from projections.drift import MEASURE, MEASURES, Report, owners
+
+
+def as_json(report: Report) -> dict[str, Any]:
+    return {
+        "as_of": report.as_of.isoformat(),
+        "window_from": report.window_from.isoformat(),
+        "by": str(report.by) if report.by else None,
+        "settings": report.settings.model_dump(),
+        "measures": [asdict(m) for m in MEASURES],
+        "summary": [_count(c) for c in report.summary()],
+        "findings": {k: [asdict(f) for f in fs] for k, fs in report.findings.items()},
+        "recommendation_owners": _owners(report),
+        "trend": [
+            {"month_end": day.isoformat(), **{k: _count(c) for k, c in counts.items()}}
+            for day, counts in report.trend
+        ],
+    }
+
+
+def _count(count: Any) -> dict[str, Any]:
+    return {
+        "measure": count.measure,
+        "group": count.group,
+        "count": count.count,
+        "of": count.of,
+        "rate": round(count.rate, 4),
+    }
+
+
+def _owners(report: Report) -> list[dict[str, Any]]:
+    return [
+        {"owner": owner, "overdue": n, "most_days_overdue": days}
+        for owner, n, days in owners(report.findings.get("recommendation_overdue", []))
+    ]
+
+
+CSV_COLUMNS = ("row", "measure", "group", "subject", "on", "days", "count", "of", "rate", "detail")
+
+
+def as_csv(report: Report) -> str:
+    """One sheet: the summary rows first, then every finding behind them."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, CSV_COLUMNS, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    for count in report.summary():
+        writer.writerow({"row": "summary", **_count(count)})
+    for key, findings in report.findings.items():
+        for f in findings:
+            writer.writerow({"row": "finding", **asdict(f), "measure": key, "count": f.weight})
+    return out.getvalue()
+
+
+def show_tables(report: Report) -> None:
+    grouped = f", by {report.by}" if report.by else ""
+    render(
+        [
+            {
+                "measure": MEASURE[c.measure].title,
+                "group": c.group,
+                "count": c.count,
+                "of": c.of,
+                "rate": f"{c.rate:.0%}",
+                "rule": MEASURE[c.measure].rule,
+            }
+            for c in report.summary()
+        ],
+        "table",
+        f"Drift as of {report.as_of}{grouped} (previous 12 months: after {report.window_from})",
+    )
+    for measure in MEASURES:
+        rows = [
+            {k: v for k, v in asdict(f).items() if k not in ("measure", "weight", "owner")}
+            for f in report.findings[measure.key]
+        ]
+        render(rows, "table", f"{measure.title}: {measure.counts} [{measure.status}]")
+    render(_owners(report), "table", "Overdue recommendations per owner")
+    notes = [f"{name}={value}" for name, value in report.settings.model_dump().items()]
+    render([{"settings used": ", ".join(notes)}], "table", "Settings (CARELEDGER_*)")

@@ -1,0 +1,49 @@
+"""Options and arguments the commands share."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import click
+
+from cli.render import FORMATS
+from ledger.errors import LedgerError
+from projections.queries import Child
+
+DB_OPTION = click.option(
+    "--db",
+    envvar="CARELEDGER_DB",
+    default=None,
+    help="SQLite file path or postgresql:// URL (env CARELEDGER_DB; default ./careledger.db).",
+)
+FORMAT_OPTION = click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+
+
+def parse_child(value: str, council: str | None) -> Child:
+    """CHILD is COUNCIL:REF, or REF with --council (or env CARELEDGER_COUNCIL)."""
+    if ":" in value:
+        council_part, ref = value.split(":", 1)
+        return Child(council_part.strip(), ref.strip())
+    if not council:
+        raise LedgerError(f"CHILD: '{value}' needs a council: give COUNCIL:REF or --council")
+    return Child(council, value)
+
+
+CHILD_ARGUMENT = click.argument("child")
+COUNCIL_OPTION = click.option(
+    "--council",
+    envvar="CARELEDGER_COUNCIL",
+    default=None,
+    help="Council code, when CHILD is given without one.",
+)
+
+
+def parse_day(value: str | None, name: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise LedgerError(f"{name}: '{value}' is not a date (YYYY-MM-DD)") from None
+
+

@@ -1,0 +1,83 @@
+"""`careledger reviews` and `careledger drift`: what is due for a child, and drift and delay
+across a council (issue 3)."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+
+import click
+from pydantic import ValidationError
+
+from cli.context import opened
+from cli.drift_output import as_csv, as_json, show_tables
+from cli.options import CHILD_ARGUMENT, COUNCIL_OPTION, DB_OPTION, parse_child, parse_day
+from cli.render import render
+from ledger.case import ENGLAND
+from ledger.commands import refusal_from
+from ledger.errors import LedgerError
+from projections import reviews as child_reviews
+from projections.drift import By, drift_report
+from projections.drift_settings import DriftSettings
+
+AS_OF_OPTION = click.option(
+    "--as-of", help="As recorded by the end of this date (YYYY-MM-DD; default today)."
+)
+
+
+def today() -> date:
+    return datetime.now(ENGLAND).date()
+
+
+@click.command()
+@DB_OPTION
+@CHILD_ARGUMENT
+@COUNCIL_OPTION
+@AS_OF_OPTION
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+def reviews(db: str | None, child: str, council: str | None, as_of: str | None, fmt: str) -> None:
+    """The child's review timetable (reg 33), past and next, and the reviews' recommendations."""
+    who = parse_child(child, council)
+    on = parse_day(as_of, "--as-of") or today()
+    with opened(db) as o:
+        o.catch_up()
+        timetable = child_reviews.timetable(o.views, who, on)
+        recommendations = child_reviews.recommendations(o.views, who, on)
+    name = f"{who.council}:{who.child_ref}"
+    if fmt == "json":
+        data = {"child": name, "as_of": on.isoformat(), "reviews": timetable}
+        click.echo(json.dumps({**data, "recommendations": recommendations}, indent=2))
+        return
+    render(timetable, fmt, f"Reviews of {name} as of {on} (reg 33)", "no period of care recorded")
+    render(recommendations, fmt, f"Recommendations of {name}'s reviews (reg 37)")
+
+
+@click.command()
+@DB_OPTION
+@AS_OF_OPTION
+@click.option("--by", type=click.Choice([b.value for b in By]), help="Count per group.")
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "json", "csv", "html"]), default="table"
+)
+def drift(db: str | None, as_of: str | None, by: str | None, fmt: str) -> None:
+    """Drift and delay across the ledger: counts and rates per measure, worst first, and the
+    children behind each count. --as-of shows what an inspector would have seen that day."""
+    on = parse_day(as_of, "--as-of") or today()
+    try:
+        settings = DriftSettings()
+    except ValidationError as error:
+        raise LedgerError(f"drift settings: {refusal_from(error)}") from None
+    months = 12 if fmt == "html" else 0
+    with opened(db) as o:
+        o.catch_up()
+        report = drift_report(o.views, on, By(by) if by else None, settings, months)
+    if fmt == "json":
+        click.echo(json.dumps(as_json(report), indent=2, default=str))
+    elif fmt == "csv":
+        click.echo(as_csv(report), nl=False)
+    elif fmt == "html":
+        from cli.drift_html import render_html
+
+        click.echo(render_html(report))
+    else:
+        show_tables(report)

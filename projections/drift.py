@@ -1,0 +1,533 @@
+"""The inspector's drift report: counts and rates per measure, and the children behind them.
+
+Everything is read from the follow-up tables (projections.schema.FOLLOWUP_TABLES), never by
+replaying events. A report "as of" a date counts only what had been recorded by the end of
+that day, with the corrections recorded by then (see projections.followup): what an
+inspector would have seen on that date.
+
+Who is counted: the measures of "now" (reviews and recommendations overdue, permanence,
+caseload, continuity) count the children looked after on the date; the measures of the
+previous 12 months (reviews held late, the child's voice, recording lag) count every review
+or record in that window, including those of children who have since left care.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date
+from enum import StrEnum
+from typing import Any
+
+from projections.drift_settings import DriftSettings
+from projections.timetable import add_months
+from projections.views import CaseViews, Row
+
+
+class By(StrEnum):
+    COUNCIL = "council"
+    IRO = "iro"
+    TEAM = "team"
+
+
+@dataclass(frozen=True)
+class Measure:
+    key: str
+    title: str
+    counts: str  # what one count is, and of what
+    rule: str
+    status: str  # as domain.md §6 marks the rule
+
+
+MEASURES = (
+    Measure(
+        "review_overdue",
+        "Reviews overdue",
+        "children whose next review is past its due date, of children looked after",
+        "reg 33(1)-(2): first within 20 working days, second within 3 months, then 6-monthly",
+        "verified",
+    ),
+    Measure(
+        "review_late",
+        "Reviews held late (previous 12 months)",
+        "reviews held after their due date, of reviews held",
+        "reg 33(1)-(2)",
+        "verified",
+    ),
+    Measure(
+        "recommendation_overdue",
+        "Recommendations overdue",
+        "recommendations past due and not completed or overtaken, of recommendations due",
+        "reg 37; IRO Handbook (domain.md §6)",
+        "unverified: configurable (CARELEDGER_RECOMMENDATION_GRACE_DAYS)",
+    ),
+    Measure(
+        "child_voice",
+        "Reviews without the child's voice (previous 12 months)",
+        "reviews with views not conveyed (PN7) or without the IRO speaking with the child "
+        "first, of reviews held",
+        "reg 36; SSDA903 REVIEW_CODE",
+        "PN7 verified; 'child not seen' unverified: configurable (CARELEDGER_CHILD_SEEN_REQUIRED)",
+    ),
+    Measure(
+        "permanence_missing",
+        "No permanence plan by the second review",
+        "children past their second review's date with no permanence plan recorded, "
+        "of children past that date",
+        "reg 5(a); IRO Handbook / Guidance Vol 2 (by the second review)",
+        "verified at second hand",
+    ),
+    Measure(
+        "iro_caseload",
+        "IROs above the caseload benchmark",
+        "IROs with more active children than the benchmark's high end, of IROs",
+        "IRO Handbook: 50-70 children per full-time IRO",
+        "verified at second hand: configurable (CARELEDGER_IRO_CASELOAD_LOW/HIGH); counts "
+        "children per IRO, not per full-time equivalent",
+    ),
+    Measure(
+        "continuity",
+        "Changes of IRO or social worker (previous 12 months)",
+        "children with too many changes of IRO or social worker, of children looked after",
+        "s.25A; IRO Handbook (continuity); no statutory threshold",
+        "policy: configurable (CARELEDGER_IRO_CHANGES, CARELEDGER_SOCIAL_WORKER_CHANGES)",
+    ),
+    Measure(
+        "recording_lag",
+        "Decisions recorded late (previous 12 months)",
+        "records made more than the allowed working days after the event, of records made",
+        "record-keeping (reg 38 review record; no statutory limit)",
+        "policy: configurable (CARELEDGER_RECORDING_LAG_WORKING_DAYS)",
+    ),
+)
+MEASURE = {m.key: m for m in MEASURES}
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One row behind a count: a child (or, for caseload, an IRO) and why it counts."""
+
+    measure: str
+    group: str
+    subject: str  # "COUNCIL:REF", or the IRO's name for caseload
+    on: str | None  # the date it concerns (due date, review date...)
+    days: int | None  # how late, or how many
+    detail: str
+    weight: int = 1  # how many records it stands for (late records of one child)
+    owner: str | None = None  # a recommendation's owner
+
+
+@dataclass(frozen=True)
+class Count:
+    measure: str
+    group: str
+    count: int
+    of: int
+
+    @property
+    def rate(self) -> float:
+        return self.count / self.of if self.of else 0.0
+
+
+@dataclass
+class Report:
+    as_of: date
+    window_from: date  # the previous 12 months: after this date, up to as_of
+    by: By | None
+    settings: DriftSettings
+    counts: list[Count] = field(default_factory=list)
+    findings: dict[str, list[Finding]] = field(default_factory=dict)
+    trend: list[tuple[date, dict[str, Count]]] = field(default_factory=list)
+
+    def summary(self) -> list[Count]:
+        """Every measure's count per group, worst rate first."""
+        return sorted(self.counts, key=lambda c: (-c.rate, -c.count, c.measure, c.group))
+
+
+def drift_report(
+    views: CaseViews,
+    as_of: date,
+    by: By | None = None,
+    settings: DriftSettings | None = None,
+    trend_months: int = 0,
+) -> Report:
+    """The report as an inspector would have seen it at the end of `as_of`; with
+    `trend_months`, each measure's overall count at the end of each earlier month too."""
+    settings = settings or DriftSettings()
+    report = Report(as_of, add_months(as_of, -12), by, settings)
+    with _Query.open(views, as_of, by, settings) as query:
+        for key, measure in _MEASURES.items():
+            counts, findings = measure(query)
+            report.counts += counts
+            report.findings[key] = findings
+    for month_end in _month_ends(as_of, trend_months):
+        with _Query.open(views, month_end, None, settings) as query:
+            overall = {key: measure(query)[0] for key, measure in _MEASURES.items()}
+        report.trend.append((month_end, {k: _total(k, cs) for k, cs in overall.items()}))
+    return report
+
+
+def _month_ends(as_of: date, months: int) -> list[date]:
+    ends = []
+    for back in range(months, 0, -1):
+        first = add_months(as_of.replace(day=1), -back + 1)
+        ends.append(first.fromordinal(first.toordinal() - 1))
+    return [*ends, as_of] if months else []
+
+
+def _total(measure: str, counts: list[Count]) -> Count:
+    return Count(measure, "all", sum(c.count for c in counts), sum(c.of for c in counts))
+
+
+class _Query:
+    """The report's SQL for one date, over a temporary table of every child's IRO, team and
+    period of care on that date."""
+
+    def __init__(self, views: CaseViews, cursor: Any, params: dict[str, Any], group: str):
+        self.views, self.cursor, self.params, self.group = views, cursor, params, group
+
+    @classmethod
+    @contextmanager
+    def open(
+        cls, views: CaseViews, as_of: date, by: By | None, settings: DriftSettings
+    ) -> Iterator[_Query]:
+        params = {
+            "d": as_of.isoformat(),
+            "w": add_months(as_of, -12).isoformat(),
+            "due_before": date.fromordinal(
+                as_of.toordinal() - settings.recommendation_grace_days
+            ).isoformat(),
+            "lag": settings.recording_lag_working_days,
+            "seen": int(settings.child_seen_required),
+            "iro_changes": settings.iro_changes,
+            "sw_changes": settings.social_worker_changes,
+            "low": settings.iro_caseload_low,
+            "high": settings.iro_caseload_high,
+        }
+        group = {
+            None: "'all'",
+            By.COUNCIL: "g.council",
+            By.IRO: "COALESCE(g.iro, '(no IRO recorded)')",
+            By.TEAM: "COALESCE(g.team, '(no team recorded)')",
+        }[by]
+        with views.datastore.transaction(commit=False) as cursor:
+            query = cls(views, cursor, params, group)
+            query.run("DROP TABLE IF EXISTS tmp_children", fetch=False)
+            query.run(_CHILDREN, fetch=False)
+            yield query
+
+    def run(self, sql: str, fetch: bool = True) -> list[Row]:
+        names = re.findall(r":(\w+)", sql)
+        text = re.sub(r":\w+", "?", sql).replace("{group}", self.group)
+        self.cursor.execute(self.views.q(text), [self.params[n] for n in names])
+        if not fetch:
+            return []
+        return [dict(row) for row in self.cursor.fetchall()]
+
+    def counts(self, measure: str, numerators: dict[str, int], sql: str) -> list[Count]:
+        """Counts per group: `sql` gives each group's denominator as (grp, n)."""
+        groups = {row["grp"]: int(row["n"]) for row in self.run(sql)}
+        return [
+            Count(measure, grp, numerators.get(grp, 0), of) for grp, of in sorted(groups.items())
+        ]
+
+
+def _known(alias: str) -> str:
+    """The row was the record at the end of :d."""
+    return f"{alias}.known_from <= :d AND :d < {alias}.known_until"
+
+
+_CHILDREN = f"""
+CREATE TEMP TABLE tmp_children AS
+SELECT c.case_id, c.council, c.child_ref,
+  (SELECT a.name FROM {{s}}cl_allocations a
+    WHERE a.case_id = c.case_id AND {_known("a")} AND a.kind = 'iro'
+      AND a.from_on <= :d AND a.recorded_on <= :d
+    ORDER BY a.from_on DESC, a.number DESC LIMIT 1) AS iro,
+  (SELECT a.team FROM {{s}}cl_allocations a
+    WHERE a.case_id = c.case_id AND {_known("a")} AND a.kind = 'sw'
+      AND a.from_on <= :d AND a.recorded_on <= :d
+    ORDER BY a.from_on DESC, a.number DESC LIMIT 1) AS team,
+  (SELECT pe.period_no FROM {{s}}cl_periods pe
+    WHERE pe.case_id = c.case_id AND {_known("pe")}
+      AND pe.started_on <= :d AND pe.start_recorded_on <= :d
+      AND (pe.ended_on IS NULL OR pe.ended_on > :d OR pe.end_recorded_on > :d)
+    ORDER BY pe.period_no DESC LIMIT 1) AS period_no
+FROM {{s}}cl_cases c
+"""
+
+_COHORT = "SELECT {group} AS grp, COUNT(*) AS n FROM tmp_children g " \
+    "WHERE g.period_no IS NOT NULL GROUP BY {group}"
+
+
+def _child(row: Row) -> str:
+    return f"{row['council']}:{row['child_ref']}"
+
+
+def _days(later: str, earlier: str) -> int:
+    return (date.fromisoformat(later) - date.fromisoformat(earlier)).days
+
+
+def _tally(findings: Sequence[Finding]) -> dict[str, int]:
+    totals: dict[str, int] = defaultdict(int)
+    for finding in findings:
+        totals[finding.group] += finding.weight
+    return totals
+
+
+def _review_overdue(q: _Query) -> tuple[list[Count], list[Finding]]:
+    rows = q.run(f"""
+        SELECT g.council, g.child_ref, {{group}} AS grp, r.review_no, r.due_on
+        FROM tmp_children g JOIN {{s}}cl_reviews r
+          ON r.case_id = g.case_id AND r.period_no = g.period_no AND {_known("r")}
+        WHERE r.due_on < :d AND r.review_no = (
+          SELECT MIN(n.review_no) FROM {{s}}cl_reviews n
+          WHERE n.case_id = r.case_id AND n.period_no = r.period_no AND {_known("n")}
+            AND NOT (n.held_on IS NOT NULL AND n.held_on <= :d AND n.held_recorded_on <= :d))
+    """)
+    findings = [
+        Finding(
+            "review_overdue",
+            row["grp"],
+            _child(row),
+            row["due_on"],
+            _days(q.params["d"], row["due_on"]),
+            f"review {row['review_no']} of this period of care was due by {row['due_on']}",
+        )
+        for row in rows
+    ]
+    return q.counts("review_overdue", _tally(findings), _COHORT), findings
+
+
+_HELD_IN_WINDOW = (
+    "r.held_on IS NOT NULL AND r.held_on > :w AND r.held_on <= :d AND r.held_recorded_on <= :d"
+)
+
+
+def _review_late(q: _Query) -> tuple[list[Count], list[Finding]]:
+    rows = q.run(f"""
+        SELECT g.council, g.child_ref, {{group}} AS grp, r.review_no, r.review_id, r.due_on,
+          r.held_on, r.days_late
+        FROM tmp_children g JOIN {{s}}cl_reviews r ON r.case_id = g.case_id AND {_known("r")}
+        WHERE {_HELD_IN_WINDOW} AND r.days_late > 0
+    """)
+    findings = [
+        Finding(
+            "review_late",
+            row["grp"],
+            _child(row),
+            row["held_on"],
+            row["days_late"],
+            f"review {row['review_no']} ({row['review_id']}) due by {row['due_on']}, "
+            f"held {row['days_late']} days late",
+        )
+        for row in rows
+    ]
+    denominator = f"""
+        SELECT {{group}} AS grp, COUNT(*) AS n
+        FROM tmp_children g JOIN {{s}}cl_reviews r ON r.case_id = g.case_id AND {_known("r")}
+        WHERE {_HELD_IN_WINDOW} GROUP BY {{group}}
+    """
+    return q.counts("review_late", _tally(findings), denominator), findings
+
+
+_FALLEN_DUE = "m.made_recorded_on <= :d AND m.due_on < :due_before"
+
+
+def _recommendation_overdue(q: _Query) -> tuple[list[Count], list[Finding]]:
+    rows = q.run(f"""
+        SELECT g.council, g.child_ref, {{group}} AS grp, m.recommendation_id, m.text, m.owner,
+          m.owner_role, m.due_on, m.review_id
+        FROM tmp_children g JOIN {{s}}cl_recommendations m
+          ON m.case_id = g.case_id AND {_known("m")}
+        WHERE g.period_no IS NOT NULL AND {_FALLEN_DUE}
+          AND NOT (m.closed_on IS NOT NULL AND m.closed_on <= :d AND m.closed_recorded_on <= :d)
+    """)
+    findings = [
+        Finding(
+            "recommendation_overdue",
+            row["grp"],
+            _child(row),
+            row["due_on"],
+            _days(q.params["d"], row["due_on"]),
+            f"{row['recommendation_id']} (review {row['review_id']}), owner {row['owner']} "
+            f"({row['owner_role']}): {row['text']}",
+            owner=f"{row['owner']} ({row['owner_role']})",
+        )
+        for row in rows
+    ]
+    denominator = f"""
+        SELECT {{group}} AS grp, COUNT(*) AS n
+        FROM tmp_children g JOIN {{s}}cl_recommendations m
+          ON m.case_id = g.case_id AND {_known("m")}
+        WHERE g.period_no IS NOT NULL AND {_FALLEN_DUE} GROUP BY {{group}}
+    """
+    return q.counts("recommendation_overdue", _tally(findings), denominator), findings
+
+
+def owners(findings: Sequence[Finding]) -> list[tuple[str, int, int]]:
+    """Overdue recommendations per owner: (owner, how many, most days overdue), worst first."""
+    per: dict[str, list[int]] = defaultdict(list)
+    for finding in findings:
+        per[finding.owner or "(no owner)"].append(finding.days or 0)
+    rows = [(owner, len(days), max(days)) for owner, days in per.items()]
+    return sorted(rows, key=lambda r: (-r[1], -r[2], r[0]))
+
+
+def _child_voice(q: _Query) -> tuple[list[Count], list[Finding]]:
+    rows = q.run(f"""
+        SELECT g.council, g.child_ref, {{group}} AS grp, r.review_id, r.held_on,
+          r.participation, r.child_seen
+        FROM tmp_children g JOIN {{s}}cl_reviews r ON r.case_id = g.case_id AND {_known("r")}
+        WHERE {_HELD_IN_WINDOW} AND (r.participation = 'PN7' OR (:seen = 1
+          AND r.participation <> 'PN0' AND (r.child_seen IS NULL OR r.child_seen = 0)
+          AND r.not_seen_reason IS NULL))
+    """)
+    findings = [
+        Finding("child_voice", row["grp"], _child(row), row["held_on"], None, _voice(row))
+        for row in rows
+    ]
+    denominator = f"""
+        SELECT {{group}} AS grp, COUNT(*) AS n
+        FROM tmp_children g JOIN {{s}}cl_reviews r ON r.case_id = g.case_id AND {_known("r")}
+        WHERE {_HELD_IN_WINDOW} GROUP BY {{group}}
+    """
+    return q.counts("child_voice", _tally(findings), denominator), findings
+
+
+def _voice(row: Row) -> str:
+    missing = []
+    if row["participation"] == "PN7":
+        missing.append("PN7: absent, views not conveyed")
+    if row["participation"] != "PN0" and not row["child_seen"]:
+        seen = "not recorded" if row["child_seen"] is None else "no, and no reason recorded"
+        missing.append(f"IRO spoke with the child before it: {seen}")
+    return f"review {row['review_id']} ({row['participation']}): " + "; ".join(missing)
+
+
+_SECOND_REVIEW_POINT = """CASE WHEN r.held_on IS NOT NULL AND r.held_on <= :d
+    AND r.held_recorded_on <= :d AND r.held_on < r.due_on THEN r.held_on ELSE r.due_on END"""
+
+
+def _permanence_missing(q: _Query) -> tuple[list[Count], list[Finding]]:
+    past_second_review = f"""
+        FROM tmp_children g JOIN {{s}}cl_reviews r ON r.case_id = g.case_id
+          AND r.period_no = g.period_no AND r.review_no = 2 AND {_known("r")}
+        WHERE {_SECOND_REVIEW_POINT} < :d
+    """
+    rows = q.run(f"""
+        SELECT g.council, g.child_ref, {{group}} AS grp, {_SECOND_REVIEW_POINT} AS point,
+          r.held_on, r.due_on {past_second_review}
+          AND NOT EXISTS (SELECT 1 FROM {{s}}cl_permanence m WHERE m.case_id = g.case_id
+            AND {_known("m")} AND m.occurred_on <= :d AND m.recorded_on <= :d)
+    """)
+    findings = [
+        Finding(
+            "permanence_missing",
+            row["grp"],
+            _child(row),
+            row["point"],
+            _days(q.params["d"], row["point"]),
+            f"second review due by {row['due_on']}"
+            + (f", held {row['held_on']}" if row["held_on"] else ", not held")
+            + "; no permanence section in any plan recorded",
+        )
+        for row in rows
+    ]
+    denominator = f"SELECT {{group}} AS grp, COUNT(*) AS n {past_second_review} GROUP BY {{group}}"
+    return q.counts("permanence_missing", _tally(findings), denominator), findings
+
+
+def _iro_caseload(q: _Query) -> tuple[list[Count], list[Finding]]:
+    rows = q.run("""
+        SELECT {group} AS grp, g.iro, COUNT(*) AS n FROM tmp_children g
+        WHERE g.period_no IS NOT NULL AND g.iro IS NOT NULL GROUP BY {group}, g.iro
+    """)
+    findings = [
+        Finding(
+            "iro_caseload",
+            row["grp"],
+            row["iro"],
+            None,
+            int(row["n"]),
+            f"{row['n']} children looked after (benchmark {q.params['low']}-{q.params['high']})",
+        )
+        for row in rows
+        if int(row["n"]) > q.params["high"]
+    ]
+    iros: dict[str, int] = defaultdict(int)
+    for row in rows:
+        iros[row["grp"]] += 1
+    counts = _tally(findings)
+    return [Count("iro_caseload", g, counts.get(g, 0), n) for g, n in sorted(iros.items())], sorted(
+        findings, key=lambda f: -(f.days or 0)
+    )
+
+
+def _continuity(q: _Query) -> tuple[list[Count], list[Finding]]:
+    rows = q.run(f"""
+        SELECT g.council, g.child_ref, {{group}} AS grp,
+          SUM(CASE WHEN a.kind = 'iro' THEN 1 ELSE 0 END) AS iro_changes,
+          SUM(CASE WHEN a.kind = 'sw' THEN 1 ELSE 0 END) AS sw_changes
+        FROM tmp_children g JOIN {{s}}cl_allocations a ON a.case_id = g.case_id AND {_known("a")}
+        WHERE g.period_no IS NOT NULL AND a.number > 1 AND a.from_on > :w AND a.from_on <= :d
+          AND a.recorded_on <= :d
+        GROUP BY g.case_id, g.council, g.child_ref, {{group}}
+        HAVING SUM(CASE WHEN a.kind = 'iro' THEN 1 ELSE 0 END) >= :iro_changes
+          OR SUM(CASE WHEN a.kind = 'sw' THEN 1 ELSE 0 END) >= :sw_changes
+    """)
+    findings = [
+        Finding(
+            "continuity",
+            row["grp"],
+            _child(row),
+            None,
+            int(row["iro_changes"]) + int(row["sw_changes"]),
+            f"{row['iro_changes']} change(s) of IRO, {row['sw_changes']} of social worker "
+            f"in the 12 months to {q.params['d']}",
+        )
+        for row in rows
+    ]
+    return q.counts("continuity", _tally(findings), _COHORT), findings
+
+
+def _recording_lag(q: _Query) -> tuple[list[Count], list[Finding]]:
+    in_window = f"""
+        FROM tmp_children g JOIN {{s}}cl_lags l ON l.case_id = g.case_id AND {_known("l")}
+        WHERE l.recorded_on > :w AND l.recorded_on <= :d
+    """
+    rows = q.run(f"""
+        SELECT g.council, g.child_ref, {{group}} AS grp, COUNT(*) AS late,
+          MAX(l.working_days) AS worst {in_window} AND l.working_days > :lag
+        GROUP BY g.case_id, g.council, g.child_ref, {{group}}
+    """)
+    findings = [
+        Finding(
+            "recording_lag",
+            row["grp"],
+            _child(row),
+            None,
+            int(row["worst"]),
+            f"{row['late']} record(s) made more than {q.params['lag']} working days after "
+            f"the event; the latest {row['worst']} working days after",
+            weight=int(row["late"]),
+        )
+        for row in rows
+    ]
+    denominator = f"SELECT {{group}} AS grp, COUNT(*) AS n {in_window} GROUP BY {{group}}"
+    return q.counts("recording_lag", _tally(findings), denominator), findings
+
+
+_MEASURES: dict[str, Callable[[_Query], tuple[list[Count], list[Finding]]]] = {
+    "review_overdue": _review_overdue,
+    "review_late": _review_late,
+    "recommendation_overdue": _recommendation_overdue,
+    "child_voice": _child_voice,
+    "permanence_missing": _permanence_missing,
+    "iro_caseload": _iro_caseload,
+    "continuity": _continuity,
+    "recording_lag": _recording_lag,
+}

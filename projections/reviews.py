@@ -1,0 +1,109 @@
+"""One child's review timetable and recommendations, from the follow-up tables: what the
+child's IRO needs to see is due (reg 33) and what was decided and not yet done (reg 37)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from projections.queries import Child, require_case
+from projections.views import CaseViews, Row
+
+_KNOWN = "case_id=? AND known_from <= ? AND ? < known_until"
+
+
+def timetable(views: CaseViews, child: Child, as_of: date) -> list[Row]:
+    """Every review of every period of care, held or due, as recorded by the end of `as_of`."""
+    case = require_case(views, child)
+    day = as_of.isoformat()
+    rows = views.fetch(
+        f"SELECT * FROM {{s}}cl_reviews WHERE {_KNOWN} ORDER BY period_no, review_no",
+        (case["case_id"], day, day),
+    )
+    periods = {
+        r["period_no"]: r
+        for r in views.fetch(
+            f"SELECT * FROM {{s}}cl_periods WHERE {_KNOWN}", (case["case_id"], day, day)
+        )
+    }
+    shown: list[Row] = []
+    waiting: set[int] = set()  # periods whose next review is already shown
+    for row in rows:
+        if row["period_no"] in waiting:
+            continue
+        held = row["held_on"] is not None and max(row["held_on"], row["held_recorded_on"]) <= day
+        if held:
+            shown.append(_held(row))
+        else:
+            waiting.add(row["period_no"])
+            shown.append(_next(row, periods[row["period_no"]], as_of))
+    return [r for r in shown if r]
+
+
+def _held(row: Row) -> Row:
+    late = row["days_late"]
+    seen = {None: "not recorded", 1: "yes", 0: "no"}[row["child_seen"]]
+    if row["not_seen_reason"]:
+        seen += f" ({row['not_seen_reason']})"
+    return {
+        "period": row["period_no"],
+        "review": row["review_no"],
+        "due_by": row["due_on"],
+        "held_on": row["held_on"],
+        "status": f"held {late} days late" if late else "held on time",
+        "review_id": row["review_id"],
+        "chair": row["chair"],
+        "participation": row["participation"],
+        "child_seen_before": seen,
+    }
+
+
+def _next(row: Row, period: Row, as_of: date) -> Row:
+    """The first review not (yet known to be) held: due, overdue, or moot if care ended."""
+    ended = period["ended_on"]
+    if ended is not None and max(ended, period["end_recorded_on"]) <= as_of.isoformat():
+        return {}
+    days = (date.fromisoformat(row["due_on"]) - as_of).days
+    status = f"overdue by {-days} days" if days < 0 else f"next: due in {days} days"
+    return {
+        "period": row["period_no"],
+        "review": row["review_no"],
+        "due_by": row["due_on"],
+        "held_on": None,
+        "status": status,
+        "review_id": None,
+        "chair": None,
+        "participation": None,
+        "child_seen_before": None,
+    }
+
+
+def recommendations(views: CaseViews, child: Child, as_of: date) -> list[Row]:
+    """Each recommendation made at a review, its owner, and whether it was done by `as_of`."""
+    case = require_case(views, child)
+    day = as_of.isoformat()
+    rows = views.fetch(
+        f"SELECT * FROM {{s}}cl_recommendations WHERE {_KNOWN} AND made_recorded_on <= ?",
+        (case["case_id"], day, day, day),
+    )
+    rows.sort(key=lambda r: (r["made_on"], r["recommendation_id"]))
+    return [_recommendation(row, as_of) for row in rows]
+
+
+def _recommendation(row: Row, as_of: date) -> Row:
+    day = as_of.isoformat()
+    closed_on, recorded_on = row["closed_on"], row["closed_recorded_on"]
+    closed = closed_on is not None and max(closed_on, recorded_on) <= day
+    if closed:
+        status = f"{row['closed_how']} on {row['closed_on']}"
+    else:
+        days = (as_of - date.fromisoformat(row["due_on"])).days
+        status = f"overdue by {days} days" if days > 0 else "open"
+    return {
+        "recommendation": row["recommendation_id"],
+        "review": row["review_id"],
+        "made_on": row["made_on"],
+        "owner": f"{row['owner']} ({row['owner_role']})",
+        "due_by": row["due_on"],
+        "status": status,
+        "text": row["text"],
+    }
