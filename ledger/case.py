@@ -269,7 +269,13 @@ class ChildCase(BaseAggregate[UUID]):
                 f"{payload.occurred_on} is before the recommendation was made on {made.made_on}",
             )
         if isinstance(payload, p.RecommendationOvertaken) and payload.review_id is not None:
-            self._check_known("review_id", payload.review_id, self.reviews, "review")
+            held = self._check_known("review_id", payload.review_id, self.reviews, "review")
+            if not made.made_on <= held <= payload.occurred_on:
+                raise RecordingRefused(
+                    "review_id",
+                    f"review '{payload.review_id}' of {held} is not between the recommendation "
+                    f"({made.made_on}) and its overtaking ({payload.occurred_on})",
+                )
 
     def _check_authority(self, authority: p.Authority, section: str, section_field: str) -> None:
         """A review decision or an IRO agreement must be one that was given, for this section."""

@@ -10,7 +10,14 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from ledger.vocabulary import (
     CEASED_REASONS,
@@ -197,11 +204,12 @@ class ReviewHeld(Payload):
     )
     decisions: list[Decision] = Field(default_factory=list)
 
-    @model_validator(mode="after")
-    def _reason_only_when_not_seen(self) -> ReviewHeld:
-        if self.child_not_seen_reason is not None and self.child_seen_before is not False:
-            raise ValueError("child_not_seen_reason is given only when child_seen_before is false")
-        return self
+    @field_validator("child_not_seen_reason")
+    @classmethod
+    def _reason_only_when_not_seen(cls, reason: str | None, info: ValidationInfo) -> str | None:
+        if reason is not None and info.data.get("child_seen_before") is not False:
+            raise ValueError("is given only when child_seen_before is false")
+        return reason
 
 
 class RecommendationCompleted(Payload):

@@ -420,7 +420,7 @@ def test_recommendation_id_cannot_be_used_twice_in_a_case_or_in_one_review() -> 
         "decisions[1].recommendation_id",
         "'REC-2' is already used in this case",
     )
-    assert case.recommendations == {"REC-1"}
+    assert set(case.recommendations) == {"REC-1"}
 
 
 def test_proposal_id_cannot_be_used_twice() -> None:

@@ -218,6 +218,7 @@ EXPECTED: dict[str, tuple[UUID, int, datetime, p.Actor, dict[str, Any]]] = {
             "attendees": ["young person", "advocate", "Hannah Brooks", "Grace Mensah"],
             "participation": Participation.PN2,
             "child_seen_before": True,
+            "child_not_seen_reason": None,  # v1 had no such field: its upcaster adds None
             "decisions": [
                 p.Approve(kind="approve", proposal_id="P-2"),
                 p.Reject(
@@ -234,6 +235,67 @@ EXPECTED: dict[str, tuple[UUID, int, datetime, p.Actor, dict[str, Any]]] = {
                     due_on=date(2025, 3, 14),
                 ),
             ],
+        },
+    ),
+    "ReviewHeld.v2.json": (
+        CASE_A,
+        17,
+        _utc(2025, 3, 24, 10, 40),
+        p.Actor(actor_id="iro.pshah", role=Role.IRO),
+        {
+            "occurred_on": date(2025, 3, 21),
+            "source": "LCS/REV/30688",
+            "review_id": "REV-3",
+            "chair": IRO,
+            "attendees": [
+                "young person",
+                "Hannah Brooks",
+                "Grace Mensah",
+                "emergency foster carer",
+            ],
+            "participation": Participation.PN1,
+            "child_seen_before": False,
+            "child_not_seen_reason": "She declined to meet the IRO alone beforehand; "
+            "she spoke for herself at the review",
+            "decisions": [
+                p.Ratify(kind="ratify", change_id="CH-3"),
+                p.Recommend(
+                    kind="recommend",
+                    recommendation_id="REC-3",
+                    text="Risk assessment and return plan before any move back to her carers",
+                    owner=SW,
+                    due_on=date(2025, 4, 30),
+                ),
+            ],
+        },
+    ),
+    "RecommendationOvertaken.v1.json": (
+        CASE_A,
+        18,
+        _utc(2025, 3, 24, 15, 20),
+        p.Actor(actor_id="tm.gmensah", role=Role.TM),
+        {
+            "occurred_on": date(2025, 3, 21),
+            "source": "LCS/REV/30688",
+            "recommendation_id": "REC-2",
+            "decided_by": TM,
+            "reason": "Her carer is in hospital; the review replaced it with a risk assessment "
+            "and return plan (REC-3)",
+            "review_id": "REV-3",
+        },
+    ),
+    "RecommendationCompleted.v1.json": (
+        CASE_A,
+        19,
+        _utc(2025, 4, 28, 9, 15),
+        p.Actor(actor_id="sw.tokafor", role=Role.SW),
+        {
+            "occurred_on": date(2025, 4, 25),
+            "source": "LCS/NOTE/4790",
+            "recommendation_id": "REC-3",
+            "completed_by": SW,
+            "evidence": "Risk assessment and return plan signed off by Grace Mensah on 25 April; "
+            "shared with her and her carers",
         },
     ),
     "IROAgreedChange.v1.json": (
@@ -402,6 +464,22 @@ def test_version_1_is_stored_without_a_class_version_key() -> None:
     for name in _fixture_names():
         if name.endswith(".v1.json"):
             assert "class_version" not in _fixture(name)["state"], name
+
+
+def test_review_held_saved_before_version_2_reads_as_child_not_seen_reason_none() -> None:
+    """ReviewHeld v2 added child_not_seen_reason; a v1 review says nothing of why, so it is
+    read as None (not as a reason), and is stored again as version 2."""
+    saved = _fixture("ReviewHeld.v1.json")
+    assert "child_not_seen_reason" not in saved["state"]
+    mapper = _mapper()
+
+    event = mapper.to_domain_event(_stored(saved))
+
+    assert isinstance(event, e.ReviewHeld)
+    assert event.child_seen_before is True
+    assert event.child_not_seen_reason is None
+    stored_again = _transcoder().decode(mapper.to_stored_event(event).state)
+    assert stored_again == {**saved["state"], "child_not_seen_reason": None, "class_version": 2}
 
 
 def test_upcaster_brings_a_saved_version_1_forward() -> None:
