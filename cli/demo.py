@@ -4,7 +4,8 @@ loaded through the same path as `careledger record --file`, then its reports."""
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from functools import partial
 from importlib.resources import files
 from pathlib import Path
 
@@ -13,21 +14,48 @@ from rich.console import Console
 from rich.progress import Progress
 
 from cli.context import opened
+from cli.demo_background import background_children
+from cli.drift_output import show_tables
 from cli.render import render
 from ledger import payloads as p
+from ledger.case import ENGLAND
 from ledger.commands import Command, parse_command
 from ledger.vocabulary import Role
 from projections import queries
+from projections.drift import By, drift_report
 from projections.queries import Child
 from projections.views import CaseViews
 
 DEMO_DB = "./careledger-demo.db"
 LOADER = p.Actor(actor_id="demo-loader", role=Role.ADMIN)
+INSPECTION_DAY = date(2026, 1, 30)  # the demo's drift report: what an inspector saw that day
+RECORDED_AT = time(17, 0)  # the demo's records are made at the end of the working day
+Timed = tuple[datetime, Command]
 
 
-def demo_commands() -> list[Command]:
+def demo_commands() -> list[Timed]:
+    """The demo's histories, each event with the time the council recorded it.
+
+    A demo line may carry `recorded_on` (a date; demo files only, not the JSON Lines format):
+    the day that event was recorded, when it was not recorded the day it happened. A child's
+    records never go back in time: a late record delays the records after it. The events
+    of all children are then recorded in the order of those times, as a council's are."""
     text = files("cli").joinpath("demo/demo.jsonl").read_text(encoding="utf-8")
-    return [parse_command(json.loads(line)) for line in text.splitlines() if line.strip()]
+    timed: list[Timed] = []
+    last: dict[tuple[str, str], datetime] = {}
+    for line in filter(str.strip, text.splitlines()):
+        data = json.loads(line)
+        day = date.fromisoformat(data.pop("recorded_on", data["occurred_on"]))
+        key = (data["council"], data["child"])
+        at = max(_at(day), last.get(key, _at(day)))
+        last[key] = at
+        timed.append((at, parse_command(data)))
+    timed += background_children()
+    return sorted(timed, key=lambda item: item[0])
+
+
+def _at(day: date) -> datetime:
+    return datetime.combine(day, RECORDED_AT, tzinfo=ENGLAND).astimezone(UTC)
 
 
 @click.command()
@@ -49,7 +77,8 @@ def demo(db: str) -> None:
             raise click.ClickException(f"{db} already holds events: the demo needs an empty ledger")
         with Progress(transient=True) as progress:
             task = progress.add_task("recording the demo histories", total=len(commands))
-            for command in commands:
+            for at, command in commands:
+                o.ledger.clock = partial(lambda at: at, at)
                 o.ledger.record([command], LOADER)
                 progress.advance(task)
         o.catch_up(show_progress=True)
@@ -99,6 +128,8 @@ def show_reports(views: CaseViews) -> None:
         "table",
         "Significant plan changes without review approval, and changes listed for the IRO",
     )
+    console.rule(f"Drift and delay, as an inspector saw it on {INSPECTION_DAY}")
+    show_tables(drift_report(views, INSPECTION_DAY, By.COUNCIL))
 
 
 def _before_last_change(views: CaseViews, child: Child) -> date | None:
