@@ -260,7 +260,7 @@ FROM {{s}}cl_cases c
 """
 
 _COHORT = "SELECT {group} AS grp, COUNT(*) AS n FROM tmp_children g " \
-    "WHERE g.period_no IS NOT NULL GROUP BY {group}"
+    "WHERE g.period_no IS NOT NULL GROUP BY grp"
 
 
 def _child(row: Row) -> str:
@@ -329,7 +329,7 @@ def _review_late(q: _Query) -> tuple[list[Count], list[Finding]]:
     denominator = f"""
         SELECT {{group}} AS grp, COUNT(*) AS n
         FROM tmp_children g JOIN {{s}}cl_reviews r ON r.case_id = g.case_id AND {_known("r")}
-        WHERE {_HELD_IN_WINDOW} GROUP BY {{group}}
+        WHERE {_HELD_IN_WINDOW} GROUP BY grp
     """
     return q.counts("review_late", _tally(findings), denominator), findings
 
@@ -363,7 +363,7 @@ def _recommendation_overdue(q: _Query) -> tuple[list[Count], list[Finding]]:
         SELECT {{group}} AS grp, COUNT(*) AS n
         FROM tmp_children g JOIN {{s}}cl_recommendations m
           ON m.case_id = g.case_id AND {_known("m")}
-        WHERE g.period_no IS NOT NULL AND {_FALLEN_DUE} GROUP BY {{group}}
+        WHERE g.period_no IS NOT NULL AND {_FALLEN_DUE} GROUP BY grp
     """
     return q.counts("recommendation_overdue", _tally(findings), denominator), findings
 
@@ -393,7 +393,7 @@ def _child_voice(q: _Query) -> tuple[list[Count], list[Finding]]:
     denominator = f"""
         SELECT {{group}} AS grp, COUNT(*) AS n
         FROM tmp_children g JOIN {{s}}cl_reviews r ON r.case_id = g.case_id AND {_known("r")}
-        WHERE {_HELD_IN_WINDOW} GROUP BY {{group}}
+        WHERE {_HELD_IN_WINDOW} GROUP BY grp
     """
     return q.counts("child_voice", _tally(findings), denominator), findings
 
@@ -437,14 +437,14 @@ def _permanence_missing(q: _Query) -> tuple[list[Count], list[Finding]]:
         )
         for row in rows
     ]
-    denominator = f"SELECT {{group}} AS grp, COUNT(*) AS n {past_second_review} GROUP BY {{group}}"
+    denominator = f"SELECT {{group}} AS grp, COUNT(*) AS n {past_second_review} GROUP BY grp"
     return q.counts("permanence_missing", _tally(findings), denominator), findings
 
 
 def _iro_caseload(q: _Query) -> tuple[list[Count], list[Finding]]:
     rows = q.run("""
         SELECT {group} AS grp, g.iro, COUNT(*) AS n FROM tmp_children g
-        WHERE g.period_no IS NOT NULL AND g.iro IS NOT NULL GROUP BY {group}, g.iro
+        WHERE g.period_no IS NOT NULL AND g.iro IS NOT NULL GROUP BY grp, g.iro
     """)
     findings = [
         Finding(
@@ -475,7 +475,7 @@ def _continuity(q: _Query) -> tuple[list[Count], list[Finding]]:
         FROM tmp_children g JOIN {{s}}cl_allocations a ON a.case_id = g.case_id AND {_known("a")}
         WHERE g.period_no IS NOT NULL AND a.number > 1 AND a.from_on > :w AND a.from_on <= :d
           AND a.recorded_on <= :d
-        GROUP BY g.case_id, g.council, g.child_ref, {{group}}
+        GROUP BY g.case_id, g.council, g.child_ref, grp
         HAVING SUM(CASE WHEN a.kind = 'iro' THEN 1 ELSE 0 END) >= :iro_changes
           OR SUM(CASE WHEN a.kind = 'sw' THEN 1 ELSE 0 END) >= :sw_changes
     """)
@@ -502,7 +502,7 @@ def _recording_lag(q: _Query) -> tuple[list[Count], list[Finding]]:
     rows = q.run(f"""
         SELECT g.council, g.child_ref, {{group}} AS grp, COUNT(*) AS late,
           MAX(l.working_days) AS worst {in_window} AND l.working_days > :lag
-        GROUP BY g.case_id, g.council, g.child_ref, {{group}}
+        GROUP BY g.case_id, g.council, g.child_ref, grp
     """)
     findings = [
         Finding(
@@ -517,7 +517,7 @@ def _recording_lag(q: _Query) -> tuple[list[Count], list[Finding]]:
         )
         for row in rows
     ]
-    denominator = f"SELECT {{group}} AS grp, COUNT(*) AS n {in_window} GROUP BY {{group}}"
+    denominator = f"SELECT {{group}} AS grp, COUNT(*) AS n {in_window} GROUP BY grp"
     return q.counts("recording_lag", _tally(findings), denominator), findings
 
 

@@ -1,0 +1,294 @@
+"""Every drift measure, from two realistic histories recorded over time, on both stores.
+
+Amara (12) came into care on Monday 3 March 2025 under s.20; her first review was due 20
+working days later, on Monday 31 March, and was held on 8 April: 8 days late. Ben (15) came
+into care on 1 October 2024 on an interim care order; his second review was brought forward
+to 20 December 2024, so his third fell due on 20 June 2025 and had not been held by the end
+of June. His plan never had a permanence section; his social worker changed three times in
+2025; his second review's record was typed up a month late. The inspector looks on
+30 June 2025.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, time
+from typing import Any
+
+import pytest
+
+from cli.context import Opened, opened
+from ledger import payloads as p
+from ledger.case import ENGLAND
+from ledger.commands import parse_command
+from projections.drift import By, Finding, Report, drift_report
+from projections.drift_settings import DriftSettings
+from projections.queries import Child
+
+COUNCIL = "E10000042"
+INSPECTION = date(2025, 6, 30)
+ACTOR = p.Actor(actor_id="drift-tests", role="ADMIN")
+IRO = {"name": "Priya Shah", "role": "IRO"}
+SW = {"name": "Tom Okafor", "role": "SW"}
+TM = {"name": "Grace Mensah", "role": "TM"}
+
+
+class Ledger:
+    """Records each event at 5 pm on the day the council recorded it."""
+
+    def __init__(self, o: Opened) -> None:
+        self.o = o
+        self.n = 0
+
+    def add(self, child: str, kind: str, on: str, recorded_on: str | None = None, **x: Any) -> int:
+        self.n += 1
+        at = datetime.combine(date.fromisoformat(recorded_on or on), time(17), ENGLAND)
+        self.o.ledger.clock = lambda: at.astimezone(UTC)
+        command = parse_command(
+            {
+                "type": kind,
+                "council": COUNCIL,
+                "child": child,
+                "occurred_on": on,
+                "source": f"LCS/{child}/{self.n}",
+                **x,
+            }
+        )
+        return self.o.ledger.record([command], ACTOR)[0].seq
+
+    def review(self, child: str, rid: str, on: str, **x: Any) -> int:
+        fields = {"participation": "PN1", "child_seen_before": True, **x}
+        return self.add(child, "ReviewHeld", on, review_id=rid, chair=IRO, **fields)
+
+    def report(self, as_of: date = INSPECTION, **settings: Any) -> Report:
+        self.o.catch_up()
+        return drift_report(self.o.views, as_of, None, DriftSettings(**settings))
+
+
+def amara(ledger: Ledger) -> None:
+    ledger.add("AMARA", "ChildBecameLookedAfter", "2025-03-03", legal_status="V2")
+    ledger.add("AMARA", "IROAllocated", "2025-03-05", iro_id="IRO-1", iro_name="Priya Shah")
+    ledger.add(
+        "AMARA",
+        "SocialWorkerAllocated",
+        "2025-03-03",
+        worker_id="SW-1",
+        worker_name="Tom Okafor",
+        team="Children in Care East",
+    )
+    ledger.add(
+        "AMARA",
+        "CarePlanAgreed",
+        "2025-03-12",
+        decided_by=TM,
+        sections={"placement": "Foster care (U4)", "permanence": "Return home"},
+    )
+    ledger.review(
+        "AMARA",
+        "REV-1",
+        "2025-04-08",
+        decisions=[
+            {
+                "kind": "recommend",
+                "recommendation_id": "REC-1",
+                "text": "CAMHS referral",
+                "owner": SW,
+                "due_on": "2025-05-30",
+            },
+            {
+                "kind": "recommend",
+                "recommendation_id": "REC-2",
+                "text": "PEP meeting",
+                "owner": SW,
+                "due_on": "2025-05-15",
+            },
+            {
+                "kind": "recommend",
+                "recommendation_id": "REC-3",
+                "text": "Contact plan with dad",
+                "owner": TM,
+                "due_on": "2025-06-01",
+            },
+        ],
+    )
+    ledger.add(
+        "AMARA", "RecommendationCompleted", "2025-05-10", recommendation_id="REC-2", completed_by=SW
+    )
+    # Done on 3 June but recorded only on 10 July: on 30 June the record showed it open.
+    ledger.add(
+        "AMARA",
+        "RecommendationCompleted",
+        "2025-06-03",
+        recorded_on="2025-07-10",
+        recommendation_id="REC-3",
+        completed_by=TM,
+    )
+
+
+def ben(ledger: Ledger) -> None:
+    ledger.add("BEN", "ChildBecameLookedAfter", "2024-10-01", legal_status="C1")
+    ledger.add("BEN", "IROAllocated", "2024-10-02", iro_id="IRO-1", iro_name="Priya Shah")
+    ledger.add(
+        "BEN",
+        "SocialWorkerAllocated",
+        "2024-10-01",
+        worker_id="SW-7",
+        worker_name="Sam Hale",
+        team="Children in Care West",
+    )
+    ledger.add(
+        "BEN",
+        "CarePlanAgreed",
+        "2024-10-10",
+        decided_by=TM,
+        sections={"placement": "Residential (K2)", "education": "Alternative provision"},
+    )
+    ledger.review("BEN", "REV-1", "2024-10-25", participation="PN7", child_seen_before=None)
+    ledger.review(
+        "BEN",
+        "REV-2",
+        "2024-12-20",
+        recorded_on="2025-01-20",
+        participation="PN5",
+        child_seen_before=False,
+        child_not_seen_reason="Ben refused to meet the IRO",
+    )
+    for n, on in enumerate(["2025-01-06", "2025-03-03", "2025-05-12"], start=8):
+        ledger.add(
+            "BEN",
+            "SocialWorkerAllocated",
+            on,
+            worker_id=f"SW-{n}",
+            worker_name=f"Worker {n}",
+            team="Children in Care West",
+        )
+
+
+@pytest.fixture
+def ledger(db: str) -> Iterator[Ledger]:
+    with opened(db, create_tables=True) as o:
+        built = Ledger(o)
+        amara(built)
+        ben(built)
+        yield built
+
+
+def found(report: Report, measure: str) -> dict[str, Finding]:
+    return {f.subject.split(":")[1]: f for f in report.findings[measure]}
+
+
+def counted(report: Report, measure: str) -> tuple[int, int]:
+    (count,) = [c for c in report.counts if c.measure == measure]
+    return count.count, count.of
+
+
+def test_first_review_held_eight_days_after_its_twenty_working_days(ledger: Ledger) -> None:
+    report = ledger.report()
+    late = found(report, "review_late")
+    assert set(late) == {"AMARA"}
+    assert late["AMARA"].days == 8 and late["AMARA"].on == "2025-04-08"
+    assert counted(report, "review_late") == (1, 3)  # of Amara's one and Ben's two reviews
+
+
+def test_review_brought_forward_makes_the_next_one_due_six_months_on(ledger: Ledger) -> None:
+    report = ledger.report()
+    overdue = found(report, "review_overdue")
+    assert set(overdue) == {"BEN"}
+    assert (overdue["BEN"].on, overdue["BEN"].days) == ("2025-06-20", 10)
+    assert counted(report, "review_overdue") == (1, 2)
+    # A week earlier it was not yet due.
+    assert found(ledger.report(date(2025, 6, 19)), "review_overdue") == {}
+
+
+def test_open_recommendation_past_due_is_overdue_and_a_done_one_recorded_later_too(
+    ledger: Ledger,
+) -> None:
+    overdue = ledger.report().findings["recommendation_overdue"]
+    assert sorted((f.detail.split(" ")[0], f.days) for f in overdue) == [
+        ("REC-1", 31),
+        ("REC-3", 29),
+    ]
+    assert counted(ledger.report(), "recommendation_overdue") == (2, 3)
+    # Once the completion of 3 June is on record, only REC-1 remains.
+    later = ledger.report(date(2025, 7, 10)).findings["recommendation_overdue"]
+    assert [f.detail.split(" ")[0] for f in later] == ["REC-1"]
+
+
+def test_grace_days_setting_delays_overdue_recommendations(ledger: Ledger) -> None:
+    overdue = ledger.report(recommendation_grace_days=30).findings["recommendation_overdue"]
+    assert [f.detail.split(" ")[0] for f in overdue] == ["REC-1"]
+
+
+def test_pn7_without_seeing_the_child_is_drift_but_a_recorded_refusal_is_not(
+    ledger: Ledger,
+) -> None:
+    report = ledger.report()
+    voice = found(report, "child_voice")
+    assert set(voice) == {"BEN"}
+    assert "REV-1" in voice["BEN"].detail and "PN7" in voice["BEN"].detail
+    assert counted(report, "child_voice") == (1, 3)
+
+
+def test_no_permanence_section_by_the_second_review(ledger: Ledger) -> None:
+    report = ledger.report()
+    missing = found(report, "permanence_missing")
+    assert set(missing) == {"BEN"}
+    assert missing["BEN"].on == "2024-12-20"  # the second review, held before it was due
+    assert counted(report, "permanence_missing") == (1, 1)  # Amara's second is not due yet
+
+
+def test_three_social_workers_in_a_year_is_a_continuity_finding(ledger: Ledger) -> None:
+    report = ledger.report()
+    assert set(found(report, "continuity")) == {"BEN"}
+    assert "3 of social worker" in found(report, "continuity")["BEN"].detail
+    assert found(ledger.report(social_worker_changes=4), "continuity") == {}
+
+
+def test_review_record_typed_up_a_month_late_is_recording_lag(ledger: Ledger) -> None:
+    report = ledger.report()
+    lag = found(report, "recording_lag")
+    assert set(lag) == {"BEN"}
+    # 20 Dec 2024 to 20 Jan 2025: 18 working days (Christmas, Boxing Day, New Year skipped).
+    assert lag["BEN"].days == 18 and lag["BEN"].weight == 1
+    late, of = counted(report, "recording_lag")
+    assert late == 1 and of == ledger.n - 1  # every record in the window but REC-3's
+
+
+def test_caseload_above_the_benchmark_lists_the_iro(ledger: Ledger) -> None:
+    report = ledger.report(iro_caseload_low=1, iro_caseload_high=1)
+    assert [(f.subject, f.days) for f in report.findings["iro_caseload"]] == [("Priya Shah", 2)]
+    assert ledger.report().findings["iro_caseload"] == []
+
+
+def test_grouped_counts_add_up_to_the_whole(ledger: Ledger) -> None:
+    ledger.o.catch_up()
+    whole = drift_report(ledger.o.views, INSPECTION)
+    by_team = drift_report(ledger.o.views, INSPECTION, By.TEAM)
+    for measure in ("review_overdue", "review_late", "recording_lag", "continuity"):
+        teams = [c for c in by_team.counts if c.measure == measure]
+        assert sum(c.count for c in teams) == counted(whole, measure)[0]
+        assert sum(c.of for c in teams) == counted(whole, measure)[1]
+    groups = {c.group for c in by_team.counts if c.measure == "continuity"}
+    assert groups == {"Children in Care East", "Children in Care West"}
+
+
+def test_a_correction_counts_from_the_day_it_was_recorded(ledger: Ledger) -> None:
+    """Amara's first review was in fact held on 28 March, on time; the correction was
+    recorded on 15 July. On 30 June the record still said 8 April."""
+    seq = _review_seq(ledger)
+    ledger.add(
+        "AMARA",
+        "CorrectionRecorded",
+        "2025-07-15",
+        corrects_seq=seq,
+        reason="Review date mistyped",
+        corrected={"occurred_on": "2025-03-28"},
+    )
+    assert set(found(ledger.report(), "review_late")) == {"AMARA"}
+    assert found(ledger.report(date(2025, 7, 31)), "review_late") == {}
+
+
+def _review_seq(ledger: Ledger) -> int:
+    ledger.o.catch_up()
+    rows = ledger.o.views.case_rows(Child(COUNCIL, "AMARA").case_id)
+    return next(int(r["seq"]) for r in rows if r["event_type"] == "ReviewHeld")
