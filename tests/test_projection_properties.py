@@ -16,6 +16,7 @@ from cli.context import opened
 from ledger import payloads as p
 from ledger.commands import Command, parse_command
 from ledger.vocabulary import Section
+from projections.followup import versions
 from projections.rules import judge
 
 START = date(2021, 1, 4)
@@ -155,6 +156,12 @@ TABLES = {
     "cl_cases": "case_id",
     "cl_current_plan": "case_id, section",
     "cl_unapproved": "case_id, seq, kind",
+    "cl_periods": "case_id, known_from, period_no",
+    "cl_reviews": "case_id, known_from, period_no, review_no",
+    "cl_recommendations": "case_id, known_from, recommendation_id",
+    "cl_allocations": "case_id, known_from, kind, number",
+    "cl_lags": "case_id, known_from, seq",
+    "cl_permanence": "case_id, known_from, seq",
 }
 
 
@@ -201,3 +208,18 @@ def test_incremental_equals_rebuilt_equals_aggregate_replay(
                 if r["case_id"] == case["case_id"]
             )
             assert projected_flags == replayed_flags
+            replayed_reviews = sorted(
+                (v.known_from, r.period, r.slot.number, r.slot.due_on.isoformat(), r.slot.held_on)
+                for v in versions(list(aggregate.entries.values()))
+                for r in v.facts.reviews
+            )
+            projected_reviews = sorted(
+                (r["known_from"], r["period_no"], r["review_no"], r["due_on"], _day(r["held_on"]))
+                for r in incremental["cl_reviews"]
+                if r["case_id"] == case["case_id"]
+            )
+            assert projected_reviews == replayed_reviews
+
+
+def _day(value: str | None) -> date | None:
+    return date.fromisoformat(value) if value else None
