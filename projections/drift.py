@@ -186,8 +186,18 @@ class _Query:
     """The report's SQL for one date, over a temporary table of every child's IRO, team and
     period of care on that date."""
 
-    def __init__(self, views: CaseViews, cursor: Any, params: dict[str, Any], group: str):
-        self.views, self.cursor, self.params, self.group = views, cursor, params, group
+    def __init__(self, views: CaseViews, cursor: Any, params: dict[str, Any], by: By | None):
+        self.views, self.cursor, self.params = views, cursor, params
+        self.group = {
+            None: "'all'",
+            By.COUNCIL: "g.council",
+            By.IRO: "COALESCE(g.iro, '(no IRO recorded)')",
+            By.TEAM: "COALESCE(g.team, '(no team recorded)')",
+        }[by]
+        # A review counts for the IRO who chaired it, not the child's IRO of today.
+        self.review_group = (
+            "COALESCE(r.chair, '(no chair recorded)')" if by is By.IRO else self.group
+        )
 
     @classmethod
     @contextmanager
@@ -207,14 +217,8 @@ class _Query:
             "low": settings.iro_caseload_low,
             "high": settings.iro_caseload_high,
         }
-        group = {
-            None: "'all'",
-            By.COUNCIL: "g.council",
-            By.IRO: "COALESCE(g.iro, '(no IRO recorded)')",
-            By.TEAM: "COALESCE(g.team, '(no team recorded)')",
-        }[by]
         with views.datastore.transaction(commit=False) as cursor:
-            query = cls(views, cursor, params, group)
+            query = cls(views, cursor, params, by)
             query.run("DROP TABLE IF EXISTS tmp_children", fetch=False)
             query.run(_CHILDREN, fetch=False)
             yield query
@@ -222,6 +226,7 @@ class _Query:
     def run(self, sql: str, fetch: bool = True) -> list[Row]:
         names = re.findall(r":(\w+)", sql)
         text = re.sub(r":\w+", "?", sql).replace("{group}", self.group)
+        text = text.replace("{review_group}", self.review_group)
         self.cursor.execute(self.views.q(text), [self.params[n] for n in names])
         if not fetch:
             return []
@@ -259,8 +264,10 @@ SELECT c.case_id, c.council, c.child_ref,
 FROM {{s}}cl_cases c
 """
 
-_COHORT = "SELECT {group} AS grp, COUNT(*) AS n FROM tmp_children g " \
+_COHORT = (
+    "SELECT {group} AS grp, COUNT(*) AS n FROM tmp_children g "
     "WHERE g.period_no IS NOT NULL GROUP BY grp"
+)
 
 
 def _child(row: Row) -> str:
@@ -309,7 +316,7 @@ _HELD_IN_WINDOW = (
 
 def _review_late(q: _Query) -> tuple[list[Count], list[Finding]]:
     rows = q.run(f"""
-        SELECT g.council, g.child_ref, {{group}} AS grp, r.review_no, r.review_id, r.due_on,
+        SELECT g.council, g.child_ref, {{review_group}} AS grp, r.review_no, r.review_id, r.due_on,
           r.held_on, r.days_late
         FROM tmp_children g JOIN {{s}}cl_reviews r ON r.case_id = g.case_id AND {_known("r")}
         WHERE {_HELD_IN_WINDOW} AND r.days_late > 0
@@ -327,7 +334,7 @@ def _review_late(q: _Query) -> tuple[list[Count], list[Finding]]:
         for row in rows
     ]
     denominator = f"""
-        SELECT {{group}} AS grp, COUNT(*) AS n
+        SELECT {{review_group}} AS grp, COUNT(*) AS n
         FROM tmp_children g JOIN {{s}}cl_reviews r ON r.case_id = g.case_id AND {_known("r")}
         WHERE {_HELD_IN_WINDOW} GROUP BY grp
     """
@@ -379,7 +386,7 @@ def owners(findings: Sequence[Finding]) -> list[tuple[str, int, int]]:
 
 def _child_voice(q: _Query) -> tuple[list[Count], list[Finding]]:
     rows = q.run(f"""
-        SELECT g.council, g.child_ref, {{group}} AS grp, r.review_id, r.held_on,
+        SELECT g.council, g.child_ref, {{review_group}} AS grp, r.review_id, r.held_on,
           r.participation, r.child_seen
         FROM tmp_children g JOIN {{s}}cl_reviews r ON r.case_id = g.case_id AND {_known("r")}
         WHERE {_HELD_IN_WINDOW} AND (r.participation = 'PN7' OR (:seen = 1
@@ -391,7 +398,7 @@ def _child_voice(q: _Query) -> tuple[list[Count], list[Finding]]:
         for row in rows
     ]
     denominator = f"""
-        SELECT {{group}} AS grp, COUNT(*) AS n
+        SELECT {{review_group}} AS grp, COUNT(*) AS n
         FROM tmp_children g JOIN {{s}}cl_reviews r ON r.case_id = g.case_id AND {_known("r")}
         WHERE {_HELD_IN_WINDOW} GROUP BY grp
     """
@@ -408,6 +415,8 @@ def _voice(row: Row) -> str:
     return f"review {row['review_id']} ({row['participation']}): " + "; ".join(missing)
 
 
+_KNOWN_HELD = """CASE WHEN r.held_on IS NOT NULL AND r.held_on <= :d
+    AND r.held_recorded_on <= :d THEN 1 ELSE 0 END"""
 _SECOND_REVIEW_POINT = """CASE WHEN r.held_on IS NOT NULL AND r.held_on <= :d
     AND r.held_recorded_on <= :d AND r.held_on < r.due_on THEN r.held_on ELSE r.due_on END"""
 
@@ -420,7 +429,7 @@ def _permanence_missing(q: _Query) -> tuple[list[Count], list[Finding]]:
     """
     rows = q.run(f"""
         SELECT g.council, g.child_ref, {{group}} AS grp, {_SECOND_REVIEW_POINT} AS point,
-          r.held_on, r.due_on {past_second_review}
+          r.held_on, r.due_on, {_KNOWN_HELD} AS known_held {past_second_review}
           AND NOT EXISTS (SELECT 1 FROM {{s}}cl_permanence m WHERE m.case_id = g.case_id
             AND {_known("m")} AND m.occurred_on <= :d AND m.recorded_on <= :d)
     """)
@@ -432,7 +441,7 @@ def _permanence_missing(q: _Query) -> tuple[list[Count], list[Finding]]:
             row["point"],
             _days(q.params["d"], row["point"]),
             f"second review due by {row['due_on']}"
-            + (f", held {row['held_on']}" if row["held_on"] else ", not held")
+            + (f", held {row['held_on']}" if row["known_held"] else ", not held")
             + "; no permanence section in any plan recorded",
         )
         for row in rows
@@ -473,7 +482,7 @@ def _continuity(q: _Query) -> tuple[list[Count], list[Finding]]:
           SUM(CASE WHEN a.kind = 'iro' THEN 1 ELSE 0 END) AS iro_changes,
           SUM(CASE WHEN a.kind = 'sw' THEN 1 ELSE 0 END) AS sw_changes
         FROM tmp_children g JOIN {{s}}cl_allocations a ON a.case_id = g.case_id AND {_known("a")}
-        WHERE g.period_no IS NOT NULL AND a.number > 1 AND a.from_on > :w AND a.from_on <= :d
+        WHERE g.period_no IS NOT NULL AND a.changed = 1 AND a.from_on > :w AND a.from_on <= :d
           AND a.recorded_on <= :d
         GROUP BY g.case_id, g.council, g.child_ref, grp
         HAVING SUM(CASE WHEN a.kind = 'iro' THEN 1 ELSE 0 END) >= :iro_changes

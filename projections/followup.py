@@ -68,8 +68,8 @@ class Recommendation:
 
 @dataclass(frozen=True)
 class Allocation:
-    """An IRO or social worker allocated to the child; `number` counts from 1 per kind, so
-    every allocation after the first is a change of worker."""
+    """An IRO or social worker allocated to the child; `number` counts from 1 per kind;
+    `changed` says whether it replaced someone else."""
 
     kind: str  # "iro" or "sw"
     number: int
@@ -78,6 +78,7 @@ class Allocation:
     team: str | None
     from_on: date
     recorded_on: date
+    changed: bool = False
 
 
 @dataclass(frozen=True)
@@ -274,30 +275,28 @@ def _closed(open_: Recommendation, on: date, recorded_on: date, how: str) -> Rec
 def _allocations(
     payloads: list[tuple[int, p.Payload]], recorded: dict[int, date]
 ) -> Iterable[Allocation]:
-    counts = {"iro": 0, "sw": 0}
+    """Each allocation; a change is one that brings a different person (allocating the same
+    IRO again, when a child comes back into care, is continuity, not a change)."""
+    last: dict[str, Allocation] = {}
     for seq, payload in payloads:
         if isinstance(payload, p.IROAllocated):
-            counts["iro"] += 1
-            yield Allocation(
-                "iro",
-                counts["iro"],
-                payload.iro_id,
-                payload.iro_name,
-                None,
-                payload.occurred_on,
-                recorded[seq],
-            )
+            kind, person, name, team = "iro", payload.iro_id, payload.iro_name, None
         elif isinstance(payload, p.SocialWorkerAllocated):
-            counts["sw"] += 1
-            yield Allocation(
-                "sw",
-                counts["sw"],
-                payload.worker_id,
-                payload.worker_name,
-                payload.team,
-                payload.occurred_on,
-                recorded[seq],
-            )
+            kind, person, name, team = "sw", payload.worker_id, payload.worker_name, payload.team
+        else:
+            continue
+        before = last.get(kind)
+        last[kind] = Allocation(
+            kind,
+            before.number + 1 if before else 1,
+            person,
+            name,
+            team,
+            payload.occurred_on,
+            recorded[seq],
+            changed=before is not None and before.person_id != person,
+        )
+        yield last[kind]
 
 
 def _lags(payloads: list[tuple[int, p.Payload]], recorded: dict[int, date]) -> Iterable[Lag]:

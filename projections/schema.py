@@ -59,7 +59,7 @@ CREATE = (
         case_id TEXT NOT NULL, known_from TEXT NOT NULL, known_until TEXT NOT NULL,
         kind TEXT NOT NULL, number INTEGER NOT NULL, person_id TEXT NOT NULL,
         name TEXT NOT NULL, team TEXT, from_on TEXT NOT NULL, recorded_on TEXT NOT NULL,
-        PRIMARY KEY (case_id, known_from, kind, number))""",
+        changed INTEGER NOT NULL, PRIMARY KEY (case_id, known_from, kind, number))""",
     """CREATE TABLE IF NOT EXISTS {s}cl_lags (
         case_id TEXT NOT NULL, known_from TEXT NOT NULL, known_until TEXT NOT NULL,
         seq INTEGER NOT NULL, event_type TEXT NOT NULL, occurred_on TEXT NOT NULL,

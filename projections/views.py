@@ -161,7 +161,7 @@ class CaseView:
                 (
                     *key,
                     *(a.kind, a.number, a.person_id, a.name, a.team),
-                    *(_d(a.from_on), _d(a.recorded_on)),
+                    *(_d(a.from_on), _d(a.recorded_on), int(a.changed)),
                 )
                 for a in f.allocations
             ]

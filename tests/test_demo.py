@@ -73,7 +73,7 @@ def test_demo_ledger_holds_at_least_six_children_with_every_event(
     demo_db: tuple[str, Result],
 ) -> None:
     db, _ = demo_db
-    commands = demo_commands()
+    commands = [command for _, command in demo_commands()]
     in_file = {(c.council, c.child_ref) for c in commands}
     with opened(db) as o:
         o.catch_up()

@@ -292,3 +292,19 @@ def _review_seq(ledger: Ledger) -> int:
     ledger.o.catch_up()
     rows = ledger.o.views.case_rows(Child(COUNCIL, "AMARA").case_id)
     return next(int(r["seq"]) for r in rows if r["event_type"] == "ReviewHeld")
+
+
+def test_allocating_the_same_iro_again_is_not_a_change_of_iro(ledger: Ledger) -> None:
+    ledger.add(
+        "BEN",
+        "IROAllocated",
+        "2025-02-03",
+        iro_id="IRO-1",
+        iro_name="Priya Shah",
+        reason="Re-allocated after the IRO's leave",
+    )
+    report = ledger.report(iro_changes=1, social_worker_changes=9)
+    assert found(report, "continuity") == {}
+    ledger.add("BEN", "IROAllocated", "2025-04-07", iro_id="IRO-2", iro_name="Dev Patel")
+    report = ledger.report(iro_changes=1, social_worker_changes=9)
+    assert "1 change(s) of IRO" in found(report, "continuity")["BEN"].detail
