@@ -43,3 +43,15 @@ def test_readme_examples_record_and_are_flagged_as_documented(db: str, tmp_path:
         "placement ended without review",
         "child not consulted",
     }
+
+
+def test_readme_shows_the_demo_drift_report_as_the_command_prints_it(tmp_path: Path) -> None:
+    shown = README.read_text(encoding="utf-8").split("<!-- drift-report:start -->\n```text\n", 1)[1]
+    shown = shown.split("```\n<!-- drift-report:end -->", 1)[0]
+    db = str(tmp_path / "demo.db")
+    env = {"COLUMNS": "160", "CARELEDGER_DB": None}
+    assert CliRunner().invoke(cli, ["demo", "--db", db], env=env).exit_code == 0
+    result = CliRunner().invoke(cli, ["drift", "--db", db, "--as-of", "2026-01-30"], env=env)
+    assert result.exit_code == 0, result.output
+    printed = "".join(line.rstrip() + "\n" for line in result.output.splitlines())
+    assert printed == shown
