@@ -46,7 +46,7 @@ class CareLedger(Application[UUID]):
         "MAPPER_TOPIC": "ledger.mapper:PydanticMapper",
         # Recently used cases stay in memory; each read fast-forwards from the store, so
         # another writer's events are never missed.
-        "AGGREGATE_CACHE_MAXSIZE": "1000",
+        "AGGREGATE_CACHE_MAXSIZE": "10000",
         "AGGREGATE_CACHE_FASTFORWARD": "y",
         # Cases are used from the cache without a deep copy (a copy of a long history costs
         # more than replaying it); a batch that fails evicts every case it touched.

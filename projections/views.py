@@ -8,6 +8,7 @@ on the tracking row (the library raises IntegrityError) and rolls back whole.
 from __future__ import annotations
 
 import json
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -197,6 +198,11 @@ class CaseViews(TrackingRecorder):
 
     presumed_significant = DEFAULT_PRESUMED_SIGNIFICANT
     short_breaks = True
+    entries_cache_size = 20_000  # cases whose decoded events are kept between batches
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._entries: OrderedDict[str, tuple[int, list[Entry]]] = OrderedDict()
 
     if TYPE_CHECKING:  # provided by the library's tracking recorders of each store
 
@@ -232,25 +238,47 @@ class CaseViews(TrackingRecorder):
             views = [self._case_view(case_id, new, known) for case_id, new in by_case.items()]
             self._write(cursor, views)
 
-    def _known_cases(self, cursor: Any, case_ids: list[str]) -> dict[str, tuple[Row, list[Row]]]:
-        """Each already-projected case's row and its events before this batch."""
+    def _known_cases(self, cursor: Any, case_ids: list[str]) -> dict[str, tuple[Row, list[Entry]]]:
+        """Each already-projected case's row and its events before this batch.
+
+        A case's events are read and decoded again only when this process has not already
+        got them up to the case's `last_seq`: a log that interleaves many children would
+        otherwise decode each child's whole history once per batch."""
         if not case_ids:
             return {}
         marks = ",".join("?" * len(case_ids))
         cursor.execute(self.q(f"SELECT * FROM {{s}}cl_cases WHERE case_id IN ({marks})"), case_ids)
-        known: dict[str, tuple[Row, list[Row]]] = {r["case_id"]: (r, []) for r in cursor.fetchall()}
-        cursor.execute(
-            self.q(
-                f"SELECT * FROM {{s}}cl_events WHERE case_id IN ({marks}) ORDER BY case_id, seq"
-            ),
-            case_ids,
-        )
+        known: dict[str, tuple[Row, list[Entry]]] = {}
+        stale: list[str] = []
         for row in cursor.fetchall():
-            known[row["case_id"]][1].append(row)
+            cached = self._entries.get(row["case_id"])
+            if cached is not None and cached[0] == row["last_seq"]:
+                known[row["case_id"]] = (row, cached[1])
+            else:
+                known[row["case_id"]] = (row, [])
+                stale.append(row["case_id"])
+        if stale:
+            marks = ",".join("?" * len(stale))
+            cursor.execute(
+                self.q(f"SELECT * FROM {{s}}cl_events WHERE case_id IN ({marks}) ORDER BY seq"),
+                stale,
+            )
+            rows: dict[str, list[Row]] = {case_id: [] for case_id in stale}
+            for row in cursor.fetchall():
+                rows[row["case_id"]].append(row)
+            for case_id, case_rows in rows.items():
+                known[case_id] = (known[case_id][0], entries_from(case_rows))
         return known
 
+    def _remember(self, case_id: str, last_seq: int, entries: list[Entry]) -> None:
+        """Keep a case's decoded events for the next batch (the oldest are forgotten)."""
+        self._entries[case_id] = (last_seq, entries)
+        self._entries.move_to_end(case_id)
+        while len(self._entries) > self.entries_cache_size:
+            self._entries.popitem(last=False)
+
     def _case_view(
-        self, case_id: str, new: list[e.CaseEvent], known: dict[str, tuple[Row, list[Row]]]
+        self, case_id: str, new: list[e.CaseEvent], known: dict[str, tuple[Row, list[Entry]]]
     ) -> CaseView:
         """The case's plan, flags and summary, from its earlier rows and this batch's events."""
         first = new[0]
@@ -258,13 +286,14 @@ class CaseViews(TrackingRecorder):
             council, child_ref = first.council, first.child_ref
             earlier: list[Entry] = []
         else:
-            case, rows = known[case_id]
-            council, child_ref, earlier = case["council"], case["child_ref"], entries_from(rows)
+            case, earlier = known[case_id]
+            council, child_ref = case["council"], case["child_ref"]
         entries = earlier + [
             Entry(event.seq, event.recorded_at, event)
             for event in new
             if not isinstance(event, e.CaseOpened)
         ]
+        self._remember(case_id, new[-1].seq, entries)  # checked against last_seq when used
         corrected = effective(entries)  # once: the plan, the flags and the summary share it
         return CaseView(
             case_id,
@@ -325,6 +354,7 @@ class CaseViews(TrackingRecorder):
     def reset(self, application_name: str) -> None:
         """Empty every projection table and forget the tracking position, atomically, so the
         next catch-up rebuilds from the first event."""
+        self._entries.clear()
         with self.datastore.transaction(commit=True) as cursor:
             for table in (*schema.TABLES, "cl_policy"):
                 cursor.execute(self.q(f"DELETE FROM {{s}}{table}"))
