@@ -221,6 +221,8 @@ class _Query:
             query = cls(views, cursor, params, by)
             query.run("DROP TABLE IF EXISTS tmp_children", fetch=False)
             query.run(_CHILDREN, fetch=False)
+            for statement in _CHILDREN_INDEXED:
+                query.run(statement, fetch=False)
             yield query
 
     def run(self, sql: str, fetch: bool = True) -> list[Row]:
@@ -245,24 +247,54 @@ def _known(alias: str) -> str:
     return f"{alias}.known_from <= :d AND :d < {alias}.known_until"
 
 
+def _latest(table: str, alias: str, column: str, where: str, order: str) -> str:
+    """Each case's `column` from its latest row of `table` known at the end of :d."""
+    return f"""(SELECT case_id, {column} FROM (
+        SELECT {alias}.case_id, {alias}.{column}, ROW_NUMBER() OVER (
+          PARTITION BY {alias}.case_id ORDER BY {order}) AS latest
+        FROM {{s}}{table} {alias} WHERE {_known(alias)} AND {where}) ranked
+      WHERE latest = 1)"""
+
+
 _CHILDREN = f"""
 CREATE TEMP TABLE tmp_children AS
-SELECT c.case_id, c.council, c.child_ref,
-  (SELECT a.name FROM {{s}}cl_allocations a
-    WHERE a.case_id = c.case_id AND {_known("a")} AND a.kind = 'iro'
-      AND a.from_on <= :d AND a.recorded_on <= :d
-    ORDER BY a.from_on DESC, a.number DESC LIMIT 1) AS iro,
-  (SELECT a.team FROM {{s}}cl_allocations a
-    WHERE a.case_id = c.case_id AND {_known("a")} AND a.kind = 'sw'
-      AND a.from_on <= :d AND a.recorded_on <= :d
-    ORDER BY a.from_on DESC, a.number DESC LIMIT 1) AS team,
-  (SELECT pe.period_no FROM {{s}}cl_periods pe
-    WHERE pe.case_id = c.case_id AND {_known("pe")}
-      AND pe.started_on <= :d AND pe.start_recorded_on <= :d
-      AND (pe.ended_on IS NULL OR pe.ended_on > :d OR pe.end_recorded_on > :d)
-    ORDER BY pe.period_no DESC LIMIT 1) AS period_no
+SELECT c.case_id, c.council, c.child_ref, i.name AS iro, t.team, pe.period_no
 FROM {{s}}cl_cases c
+LEFT JOIN {
+    _latest(
+        "cl_allocations",
+        "a",
+        "name",
+        "a.kind = 'iro' AND a.from_on <= :d AND a.recorded_on <= :d",
+        "a.from_on DESC, a.number DESC",
+    )
+} i ON i.case_id = c.case_id
+LEFT JOIN {
+    _latest(
+        "cl_allocations",
+        "a",
+        "team",
+        "a.kind = 'sw' AND a.from_on <= :d AND a.recorded_on <= :d",
+        "a.from_on DESC, a.number DESC",
+    )
+} t ON t.case_id = c.case_id
+LEFT JOIN {
+    _latest(
+        "cl_periods",
+        "pe",
+        "period_no",
+        "pe.started_on <= :d AND pe.start_recorded_on <= :d AND (pe.ended_on IS NULL "
+        "OR pe.ended_on > :d OR pe.end_recorded_on > :d)",
+        "pe.period_no DESC",
+    )
+} pe ON pe.case_id = c.case_id
 """
+# The planner knows nothing of a new temporary table until it is indexed and analysed:
+# without this PostgreSQL scans it once per review row.
+_CHILDREN_INDEXED = (
+    "CREATE UNIQUE INDEX tmp_children_case ON tmp_children (case_id)",
+    "ANALYZE tmp_children",
+)
 
 _COHORT = (
     "SELECT {group} AS grp, COUNT(*) AS n FROM tmp_children g "
@@ -286,14 +318,16 @@ def _tally(findings: Sequence[Finding]) -> dict[str, int]:
 
 
 def _review_overdue(q: _Query) -> tuple[list[Count], list[Finding]]:
+    """The first review of the child's current period not known to be held, if past due."""
     rows = q.run(f"""
         SELECT g.council, g.child_ref, {{group}} AS grp, r.review_no, r.due_on
-        FROM tmp_children g JOIN {{s}}cl_reviews r
-          ON r.case_id = g.case_id AND r.period_no = g.period_no AND {_known("r")}
-        WHERE r.due_on < :d AND r.review_no = (
-          SELECT MIN(n.review_no) FROM {{s}}cl_reviews n
-          WHERE n.case_id = r.case_id AND n.period_no = r.period_no AND {_known("n")}
-            AND NOT (n.held_on IS NOT NULL AND n.held_on <= :d AND n.held_recorded_on <= :d))
+        FROM tmp_children g JOIN (
+          SELECT n.case_id, n.period_no, n.review_no, n.due_on, ROW_NUMBER() OVER (
+            PARTITION BY n.case_id, n.period_no ORDER BY n.review_no) AS nth
+          FROM {{s}}cl_reviews n WHERE {_known("n")}
+            AND NOT (n.held_on IS NOT NULL AND n.held_on <= :d AND n.held_recorded_on <= :d)
+        ) r ON r.case_id = g.case_id AND r.period_no = g.period_no
+        WHERE r.nth = 1 AND r.due_on < :d
     """)
     findings = [
         Finding(
