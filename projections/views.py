@@ -307,15 +307,16 @@ class CaseViews(TrackingRecorder):
         )
 
     def _write(self, cursor: Any, views: list[CaseView]) -> None:
-        ids = [(view.case_id,) for view in views]
+        ids = [view.case_id for view in views]
+        marks = ",".join("?" * len(ids))
         for table in ("cl_current_plan", "cl_unapproved", *schema.FOLLOWUP_TABLES):
-            cursor.executemany(self.q(f"DELETE FROM {{s}}{table} WHERE case_id=?"), ids)
+            cursor.execute(self.q(f"DELETE FROM {{s}}{table} WHERE case_id IN ({marks})"), ids)
         followup = [view.followup_rows() for view in views]
         for table in schema.FOLLOWUP_TABLES:
             rows = [row for tables in followup for row in tables[table]]
             if rows:
-                marks = ",".join("?" * len(rows[0]))
-                cursor.executemany(self.q(f"INSERT INTO {{s}}{table} VALUES ({marks})"), rows)
+                values = ",".join("?" * len(rows[0]))
+                cursor.executemany(self.q(f"INSERT INTO {{s}}{table} VALUES ({values})"), rows)
         cursor.executemany(
             self.q("INSERT INTO {s}cl_current_plan VALUES (?,?,?,?,?,?,?,?,?)"),
             [row for view in views for row in view.plan_rows()],
