@@ -1,0 +1,319 @@
+"""The drift report at scale: synthetic ledgers of 10,000 and 80,000 children.
+
+    .venv/bin/python benchmarks/drift.py [--children N ...] [--store sqlite|postgres|both]
+                                         [--seed S] [--runs R] [--profile [TOP]] [--explain]
+
+Issue 3's target: the report in under 2 s at 80,000 children on PostgreSQL, from the
+projections, not by replaying events. For each store (a PostgreSQL schema of its own on
+CARELEDGER_TEST_POSTGRES or the local server, dropped at the end; or a temporary SQLite file)
+and each number of children it:
+
+1. generates the children's histories (cli/synthetic.py) up to --until;
+2. loads them through `CareLedger.record`, one call per feed: the generator stamps each
+   record with the hour of the feed that carried it, so the pairs sharing a `recorded_at`
+   are recorded in one call on a clock set to exactly that time. (Batching across feeds on
+   the batch's last clock would keep occurred_on <= the recorded date, but it would move
+   records to later days, and the report's recording-lag and as-of measures read that day.)
+3. catches the projections up from the first event;
+4. times `drift_report(views, until)` for by=None and by=IRO (median of R runs after a
+   warm-up), and once the HTML page's call (trend_months=12: thirteen dates).
+
+--profile adds cProfile's hot spots of one report and the time of each of its SQL
+statements; --explain prints PostgreSQL's EXPLAIN ANALYZE of the slowest statements.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import gc
+import os
+import platform
+import pstats
+import re
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import date, datetime
+from importlib.metadata import version
+from itertools import groupby, islice
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # run as a script from anywhere, even without the editable install
+    sys.path.insert(0, str(ROOT))
+
+from cli.context import Opened, opened  # noqa: E402
+from cli.synthetic import synthetic_history  # noqa: E402
+from ledger import payloads as p  # noqa: E402
+from ledger.commands import Command  # noqa: E402
+from projections import drift  # noqa: E402
+from projections.drift import By, drift_report  # noqa: E402
+from projections.schema import TABLES  # noqa: E402
+
+DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
+FEED = p.Actor(actor_id="lcs-feed", role="ADMIN")
+TARGET_SECONDS = 2.0
+MAX_CALL = 2_000  # commands per record call, at most (a feed is rarely larger)
+STORE_NAMES = {"postgres": "PostgreSQL", "sqlite": "SQLite"}
+OWN_CODE = tuple(str(ROOT / package) + os.sep for package in ("ledger", "projections", "cli"))
+
+T = TypeVar("T")
+
+
+# --- stores --------------------------------------------------------------------------------
+
+
+@contextmanager
+def postgres_store() -> Iterator[str]:
+    """A ledger URL in a fresh schema of its own, dropped afterwards."""
+    url = os.environ.get("CARELEDGER_TEST_POSTGRES", DEFAULT_POSTGRES)
+    schema = f"cl_drift_{uuid.uuid4().hex[:10]}"
+    parts = urlsplit(url)
+    with psycopg.connect(urlunsplit((*parts[:3], "", "")), autocommit=True) as admin:
+        admin.execute(f'CREATE SCHEMA "{schema}"')
+        try:
+            yield urlunsplit((parts.scheme, parts.netloc, parts.path, f"schema={schema}", ""))
+        finally:
+            admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+@contextmanager
+def sqlite_store() -> Iterator[str]:
+    with tempfile.TemporaryDirectory(prefix="careledger-drift-") as folder:
+        yield os.path.join(folder, "ledger.db")
+
+
+# --- measuring -----------------------------------------------------------------------------
+
+
+def timed(action: Callable[[], T]) -> tuple[float, T]:
+    gc.collect()
+    started = time.perf_counter()
+    result = action()
+    return time.perf_counter() - started, result
+
+
+def say(text: str) -> None:
+    print(text, flush=True)
+
+
+def feeds(pairs: list[tuple[datetime, Command]]) -> Iterator[tuple[datetime, list[Command]]]:
+    """The commands of each feed (one recorded_at), in calls of at most MAX_CALL."""
+    for at, group in groupby(pairs, key=lambda pair: pair[0]):
+        commands = iter(command for _, command in group)
+        while call := list(islice(commands, MAX_CALL)):
+            yield at, call
+
+
+def load(o: Opened, pairs: list[tuple[datetime, Command]]) -> int:
+    """Record every pair on a clock at its recorded_at; returns the number of calls."""
+    now = [pairs[0][0] if pairs else datetime.min]
+    o.ledger.clock = lambda: now[0]
+    calls, started, step = 0, time.perf_counter(), max(1, len(pairs) // 10)
+    done, next_report = 0, step
+    for at, commands in feeds(pairs):
+        now[0] = at
+        o.ledger.record(commands, FEED)
+        calls, done = calls + 1, done + len(commands)
+        if done >= next_report:
+            rate = done / (time.perf_counter() - started)
+            say(f"     ... {done:,} of {len(pairs):,} commands recorded ({rate:,.0f}/s)")
+            next_report += step
+    return calls
+
+
+def catch_up(o: Opened) -> int:
+    started, last = time.perf_counter(), [0.0]
+
+    def progress(done: int, total: int) -> None:
+        if time.perf_counter() - last[0] > 30:
+            last[0] = time.perf_counter()
+            rate = done / (last[0] - started)
+            say(f"     ... {done:,} of about {total:,} events projected ({rate:,.0f}/s)")
+
+    return o.projector.catch_up(progress)
+
+
+def row_counts(o: Opened) -> str:
+    counts = [(t, o.views.fetch(f"SELECT COUNT(*) AS n FROM {{s}}{t}")[0]["n"]) for t in TABLES]
+    return ", ".join(f"{table} {n:,}" for table, n in counts if table != "cl_events")
+
+
+def report_runs(o: Opened, until: date, by: By | None, runs: int) -> list[float]:
+    drift_report(o.views, until, by)  # warm-up
+    return [timed(lambda: drift_report(o.views, until, by))[0] for _ in range(runs)]
+
+
+def show_figures(store: str, children: int, figures: dict[str, list[float]]) -> None:
+    header = f"   {'measure':<40}{'median':>9}{'min-max':>15}{'runs':>6}{'ratio of 2 s':>14}"
+    say(header)
+    say("   " + "-" * (len(header) - 3))
+    for label, seconds in figures.items():
+        median = statistics.median(seconds)
+        spread = f"{min(seconds):.2f}-{max(seconds):.2f}"
+        say(
+            f"   {label:<40}{median:>8.2f}s{spread:>15}{len(seconds):>6}"
+            f"{median / TARGET_SECONDS:>14.2f}"
+        )
+    median = statistics.median(figures["drift report (by=None)"])
+    met = "met" if store == "postgres" and median < TARGET_SECONDS else "not met"
+    say(
+        f"   drift report, {children:,} children, {STORE_NAMES[store]}: {median:.2f} s "
+        f"(target {TARGET_SECONDS:.0f} s: ratio {median / TARGET_SECONDS:.2f} of target"
+        + (f", {met})" if store == "postgres" else "; the target is PostgreSQL's)")
+    )
+
+
+# --- where the time goes -------------------------------------------------------------------
+
+
+@contextmanager
+def statements_timed() -> Iterator[list[tuple[float, str, list[Any]]]]:
+    """Time each SQL statement the report runs (wrapping drift._Query.run, read-only)."""
+    seen: list[tuple[float, str, list[Any]]] = []
+    original = drift._Query.run
+
+    def run(query: Any, sql: str, fetch: bool = True) -> Any:
+        started = time.perf_counter()
+        rows = original(query, sql, fetch)
+        names = re.findall(r":(\w+)", sql)
+        text = re.sub(r":\w+", "?", sql).replace("{group}", query.group)
+        seen.append((time.perf_counter() - started, text, [query.params[n] for n in names]))
+        return rows
+
+    drift._Query.run = run  # type: ignore[method-assign, assignment]
+    try:
+        yield seen
+    finally:
+        drift._Query.run = original  # type: ignore[method-assign]
+
+
+def show_profile(o: Opened, until: date, top: int) -> None:
+    profiler = cProfile.Profile()
+    with statements_timed() as seen:
+        gc.collect()
+        profiler.enable()
+        drift_report(o.views, until)
+        profiler.disable()
+    raw: dict[Any, Any] = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
+    total = max(ct for (_, _, _, ct, _) in raw.values())
+    say(f"\n   profile: one drift report (by=None), {total:.2f} s under cProfile")
+    say(f"   {'function, by own time':<70}{'self %':>8}{'cum %':>8}{'calls':>9}")
+    rows = sorted(
+        (
+            (tt, ct, nc, f"{_short(f)}:{line}:{fn}")
+            for (f, line, fn), (_, nc, tt, ct, _) in raw.items()
+        ),
+        reverse=True,
+    )[:top]
+    for tt, ct, nc, name in rows:
+        say(f"   {name[-70:]:<70}{100 * tt / total:>7.1f}%{100 * ct / total:>7.1f}%{nc:>9}")
+    say(f"\n   SQL statements of that report, slowest first ({sum(s for s, _, _ in seen):.2f} s)")
+    for seconds, text, _ in sorted(seen, key=lambda s: -s[0])[:top]:
+        say(f"   {seconds:>7.3f} s  {_one_line(text)[:110]}")
+
+
+def explain(o: Opened, until: date, top: int) -> None:
+    """PostgreSQL's plan, with actual times, of the report's slowest statements."""
+    with statements_timed() as seen:
+        drift_report(o.views, until)
+    creating = [s for s in seen if "CREATE TEMP TABLE" in s[1]]
+    slowest = sorted(seen, key=lambda s: -s[0])[:top]
+    with o.views.datastore.transaction(commit=False) as cursor:
+        for seconds, text, params in [*creating[:1], *(s for s in slowest if s not in creating)]:
+            statement = o.views.q(text)
+            if "CREATE TEMP TABLE" in text:
+                cursor.execute("DROP TABLE IF EXISTS tmp_children")
+            cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + statement, params)
+            plan = "\n".join(f"      {row['QUERY PLAN']}" for row in cursor.fetchall())
+            say(f"\n   EXPLAIN ANALYZE ({seconds:.3f} s in the report): {_one_line(text)[:90]}")
+            say(plan)
+
+
+def _one_line(sql: str) -> str:
+    return " ".join(sql.split())
+
+
+def _short(filename: str) -> str:
+    for marker in ("site-packages" + os.sep, str(ROOT) + os.sep, "lib" + os.sep):
+        if marker in filename:
+            return filename.split(marker, 1)[1]
+    return filename
+
+
+# --- a run ---------------------------------------------------------------------------------
+
+
+def run(store: str, children: int, args: argparse.Namespace) -> None:
+    until: date = args.until
+    say(f"\n== {STORE_NAMES[store]}, {children:,} children, seed {args.seed}, until {until}")
+    seconds, pairs = timed(lambda: synthetic_history(children, seed=args.seed, until=until))
+    say(f"   generated {len(pairs):,} commands in {seconds:.1f} s")
+    context = postgres_store() if store == "postgres" else sqlite_store()
+    with context as db, opened(db, create_tables=True) as o:
+        seconds, calls = timed(lambda: load(o, pairs))
+        say(
+            f"   loading: {len(pairs):,} commands in {calls:,} calls (one per feed): "
+            f"{seconds:.1f} s, {len(pairs) / seconds:,.0f} commands/s"
+        )
+        seconds, events = timed(lambda: catch_up(o))
+        say(f"   catch-up: {events:,} events in {seconds:.1f} s, {events / seconds:,.0f} events/s")
+        say(f"   projection rows: {row_counts(o)}")
+        figures = {
+            "drift report (by=None)": report_runs(o, until, None, args.runs),
+            "drift report (by=IRO)": report_runs(o, until, By.IRO, args.runs),
+            "HTML call (trend_months=12), once": [
+                timed(lambda: drift_report(o.views, until, None, None, 12))[0]
+            ],
+        }
+        show_figures(store, children, figures)
+        if args.profile:
+            show_profile(o, until, args.profile)
+        if args.explain and store == "postgres":
+            explain(o, until, 3)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--children", type=int, nargs="+", default=[10_000, 80_000])
+    parser.add_argument("--store", choices=["sqlite", "postgres", "both"], default="postgres")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--until", type=date.fromisoformat, default=date(2025, 11, 28))
+    parser.add_argument("--runs", type=int, default=5, help="timed reports per measure")
+    parser.add_argument(
+        "--profile",
+        nargs="?",
+        type=int,
+        const=15,
+        default=0,
+        metavar="TOP",
+        help="cProfile's hot spots of one report and its SQL statements (top TOP)",
+    )
+    parser.add_argument(
+        "--explain", action="store_true", help="EXPLAIN ANALYZE the slowest statements (PostgreSQL)"
+    )
+    args = parser.parse_args()
+    if args.runs < 1 or min(args.children) < 1:
+        parser.error("--runs and --children must be positive")
+    say(
+        f"careledger drift benchmark: Python {platform.python_version()}, eventsourcing "
+        f"{version('eventsourcing')}, pydantic {version('pydantic')}, psycopg "
+        f"{psycopg.__version__} ({psycopg.pq.__impl__}), {os.cpu_count()} CPUs"
+    )
+    stores = ["sqlite", "postgres"] if args.store == "both" else [args.store]
+    for children in args.children:
+        for store in stores:
+            run(store, children, args)
+
+
+if __name__ == "__main__":
+    main()
