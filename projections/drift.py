@@ -188,6 +188,7 @@ class _Query:
 
     def __init__(self, views: CaseViews, cursor: Any, params: dict[str, Any], by: By | None):
         self.views, self.cursor, self.params = views, cursor, params
+        self.denominators: dict[str, dict[str, int]] = {}
         self.group = {
             None: "'all'",
             By.COUNCIL: "g.council",
@@ -235,8 +236,11 @@ class _Query:
         return [dict(row) for row in self.cursor.fetchall()]
 
     def counts(self, measure: str, numerators: dict[str, int], sql: str) -> list[Count]:
-        """Counts per group: `sql` gives each group's denominator as (grp, n)."""
-        groups = {row["grp"]: int(row["n"]) for row in self.run(sql)}
+        """Counts per group: `sql` gives each group's denominator as (grp, n); two measures
+        of the same population (reviews held in the window) share one query."""
+        if sql not in self.denominators:
+            self.denominators[sql] = {row["grp"]: int(row["n"]) for row in self.run(sql)}
+        groups = self.denominators[sql]
         return [
             Count(measure, grp, numerators.get(grp, 0), of) for grp, of in sorted(groups.items())
         ]
