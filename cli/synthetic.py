@@ -46,6 +46,7 @@ TEAM_KINDS = ("Children in Care", "Court and Assessment", "Adolescents", "Care L
 
 YEARS_BACK = 3  # children become looked after in the three years before `until`
 SW_CASELOAD = 16
+STILL_IN_CARE = 0.65  # about two children in three are still looked after at `until`
 HEAVY_IRO_LOAD = 1.4  # one IRO in five carries this many times the usual caseload
 FEED_HOURS = (9, 17)  # the hourly feed from the case-management system, first and last
 
@@ -145,9 +146,10 @@ def synthetic_history(
         raise ValueError("children >= 0, at least one council and iro_caseload >= 1")
     rng = Random(seed)
     names = _names(rng)
+    per_council = children // len(councils)
+    iro_count = max(1, round(per_council * STILL_IN_CARE / iro_caseload))
     roster = [
-        _council(rng, code, i, children // len(councils), iro_caseload, names)
-        for i, code in enumerate(councils)
+        _council(rng, code, i, per_council, iro_count, names) for i, code in enumerate(councils)
     ]
     fates = _fates(rng, children, roster, until, ref_prefix)
     for council in roster:
@@ -171,14 +173,14 @@ def _names(rng: Random) -> list[str]:
 
 
 def _council(
-    rng: Random, code: str, index: int, children: int, iro_caseload: int, names: list[str]
+    rng: Random, code: str, index: int, children: int, iro_count: int, names: list[str]
 ) -> Council:
     area = AREAS[index % len(AREAS)]
     teams = [f"{area} {kind}" for kind in TEAM_KINDS] + [f"{area} Children in Care 2"]
-    iro_count = max(1, round(children * 0.65 / iro_caseload))  # about 2 in 3 are still in care
     sw_count = max(len(teams), children // SW_CASELOAD)
     tag = f"{index + 1:02d}"
-    iros = [Worker(f"IRO-{tag}{n:04d}", _name(names, index * 100 + n)) for n in range(iro_count)]
+    first = index * iro_count  # every IRO of every council has a name of their own
+    iros = [Worker(f"IRO-{tag}{n:04d}", _name(names, first + n)) for n in range(iro_count)]
     social_workers = [
         Worker(f"SW-{tag}{n:05d}", rng.choice(names), teams[n % len(teams)])
         for n in range(sw_count)
@@ -304,12 +306,18 @@ class _Story:
         )
 
     def _allocate(self) -> None:
-        rng, fate, churn = self.rng, self.fate, "churn" in self.fate.traits
+        self._allocate_iros()
+        self._allocate_social_workers()
+
+    def _allocate_iros(self) -> None:
+        """The first IRO within 5 working days (IRO Handbook); the last is the fate's."""
+        rng, fate = self.rng, self.fate
         assert fate.final_iro is not None
-        iro_on = working_day_after(fate.entered_on, rng.randint(1, 5))  # IRO Handbook: 5 WD
-        changes = self._change_dates(2 if churn else _weighted(rng, {0: 85, 1: 12, 2: 3}), iro_on)
+        first_on = working_day_after(fate.entered_on, rng.randint(1, 5))
+        count = 2 if "churn" in fate.traits else _weighted(rng, {0: 85, 1: 12, 2: 3})
+        changes = self._change_dates(count, first_on)
         iros = _succession(rng, fate.council.iros, fate.final_iro, len(changes))
-        for n, (on, iro) in enumerate(zip([iro_on, *changes], iros, strict=True)):
+        for n, (on, iro) in enumerate(zip([first_on, *changes], iros, strict=True)):
             self.iros.append((on, iro))
             reason = rng.choice(IRO_REASONS) if n else "first allocation"
             self._add(
@@ -321,9 +329,12 @@ class _Story:
                     reason=reason,
                 )
             )
-        changes = self._change_dates(
-            3 if churn else _weighted(rng, {0: 60, 1: 25, 2: 12, 3: 3}), fate.entered_on
-        )
+
+    def _allocate_social_workers(self) -> None:
+        """A social worker from the day the child enters care."""
+        rng, fate = self.rng, self.fate
+        count = 3 if "churn" in fate.traits else _weighted(rng, {0: 60, 1: 25, 2: 12, 3: 3})
+        changes = self._change_dates(count, fate.entered_on)
         workers = fate.council.social_workers
         succession = _succession(rng, workers, rng.choice(workers), len(changes))
         for n, (on, worker) in enumerate(zip([fate.entered_on, *changes], succession, strict=True)):

@@ -4,6 +4,7 @@ through the ledger, and drifting in every way the drift report measures."""
 from __future__ import annotations
 
 import os
+from collections import defaultdict
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from itertools import groupby
@@ -52,6 +53,19 @@ def test_each_record_comes_after_what_it_records_and_no_later_than_until() -> No
         assert command.payload.occurred_on <= at.astimezone(ENGLAND).date()
         assert at >= last_of_child.get(command.child_ref, at)
         last_of_child[command.child_ref] = at
+
+
+def test_no_two_iros_share_a_name_across_councils() -> None:
+    """The report counts caseloads by the IRO's name: 130 IROs in each of two councils."""
+    councils = ("E10000098", "E10000099")
+    pairs = synthetic_history(400, councils=councils, until=UNTIL, iro_caseload=1)
+    ids_of: dict[str, set[str]] = defaultdict(set)
+    for _, command in pairs:
+        if isinstance(command.payload, p.IROAllocated):
+            ids_of[command.payload.iro_name].add(command.payload.iro_id)
+    assert {command.council for _, command in pairs} == set(councils)
+    assert len(ids_of) > 200
+    assert all(len(ids) == 1 for ids in ids_of.values())
 
 
 @pytest.fixture
