@@ -53,6 +53,7 @@ def working_day_after(start: date, n: int) -> date:
     return day
 
 
+@lru_cache(maxsize=262_144)  # a case's history is judged again at each new event
 def working_days_between(start: date, end: date) -> int:
     """How many working days fall after `start`, up to and including `end` (0 if none).
 
@@ -82,6 +83,7 @@ def add_months(day: date, months: int) -> date:
     return result
 
 
+@lru_cache(maxsize=262_144)
 def due_on(number: int, previous: date, regime: Regime = Regime.STANDARD) -> date:
     """When review `number` of a period of care is due, from the date the period began
     (number 1) or the date the previous review was actually held."""
