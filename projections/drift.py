@@ -425,14 +425,14 @@ def owners(findings: Sequence[Finding]) -> list[tuple[str, int, int]]:
 def _child_voice(q: _Query) -> tuple[list[Count], list[Finding]]:
     rows = q.run(f"""
         SELECT g.council, g.child_ref, {{review_group}} AS grp, r.review_id, r.held_on,
-          r.participation, r.child_seen
+          r.participation, r.child_seen, r.not_seen_reason
         FROM tmp_children g JOIN {{s}}cl_reviews r ON r.case_id = g.case_id AND {_known("r")}
         WHERE {_HELD_IN_WINDOW} AND (r.participation = 'PN7' OR (:seen = 1
           AND r.participation <> 'PN0' AND (r.child_seen IS NULL OR r.child_seen = 0)
           AND r.not_seen_reason IS NULL))
     """)
     findings = [
-        Finding("child_voice", row["grp"], _child(row), row["held_on"], None, _voice(row))
+        Finding("child_voice", row["grp"], _child(row), row["held_on"], None, _voice(row, q.params))
         for row in rows
     ]
     denominator = f"""
@@ -443,11 +443,12 @@ def _child_voice(q: _Query) -> tuple[list[Count], list[Finding]]:
     return q.counts("child_voice", _tally(findings), denominator), findings
 
 
-def _voice(row: Row) -> str:
+def _voice(row: Row, params: dict[str, Any]) -> str:
     missing = []
     if row["participation"] == "PN7":
         missing.append("PN7: absent, views not conveyed")
-    if row["participation"] != "PN0" and not row["child_seen"]:
+    unseen = not row["child_seen"] and not row["not_seen_reason"]
+    if params["seen"] and row["participation"] != "PN0" and unseen:
         seen = "not recorded" if row["child_seen"] is None else "no, and no reason recorded"
         missing.append(f"IRO spoke with the child before it: {seen}")
     return f"review {row['review_id']} ({row['participation']}): " + "; ".join(missing)
@@ -463,6 +464,8 @@ def _permanence_missing(q: _Query) -> tuple[list[Count], list[Finding]]:
     past_second_review = f"""
         FROM tmp_children g JOIN {{s}}cl_reviews r ON r.case_id = g.case_id
           AND r.period_no = g.period_no AND r.review_no = 2 AND {_known("r")}
+        JOIN {{s}}cl_reviews f ON f.case_id = g.case_id AND f.period_no = g.period_no
+          AND f.review_no = 1 AND {_known("f")} AND f.held_on <= :d AND f.held_recorded_on <= :d
         WHERE {_SECOND_REVIEW_POINT} < :d
     """
     rows = q.run(f"""

@@ -124,9 +124,7 @@ def versions(
     `corrected` (the effective history of all entries) saves recomputing the last version;
     `short_breaks` chooses reg 48's timetable for periods of short breaks (V3/V4)."""
     recorded = {entry.seq: recorded_day(entry) for entry in entries}
-    days = sorted(
-        {recorded[x.seq] for x in entries if isinstance(x.payload, p.CorrectionRecorded)}
-    )
+    days = sorted({recorded[x.seq] for x in entries if isinstance(x.payload, p.CorrectionRecorded)})
     bounds = [BEGINNING, *(d.isoformat() for d in days), FOREVER]
     for i, (start, end) in enumerate(pairwise(bounds)):
         if i == len(days) and corrected is not None:
@@ -252,9 +250,7 @@ def _close(
         if open_ is None or open_.closed_on is not None:
             continue
         how = "completed" if isinstance(payload, p.RecommendationCompleted) else "overtaken"
-        made[payload.recommendation_id] = _closed(
-            open_, payload.occurred_on, recorded[seq], how
-        )
+        made[payload.recommendation_id] = _closed(open_, payload.occurred_on, recorded[seq], how)
 
 
 def _closed(open_: Recommendation, on: date, recorded_on: date, how: str) -> Recommendation:

@@ -28,6 +28,9 @@ def timetable(views: CaseViews, child: Child, as_of: date) -> list[Row]:
     shown: list[Row] = []
     waiting: set[int] = set()  # periods whose next review is already shown
     for row in rows:
+        period = periods[row["period_no"]]
+        if max(period["started_on"], period["start_recorded_on"]) > day:
+            continue  # not yet begun, or not yet on record, on that day
         if row["period_no"] in waiting:
             continue
         held = row["held_on"] is not None and max(row["held_on"], row["held_recorded_on"]) <= day
