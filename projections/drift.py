@@ -189,6 +189,7 @@ class _Query:
     def __init__(self, views: CaseViews, cursor: Any, params: dict[str, Any], by: By | None):
         self.views, self.cursor, self.params = views, cursor, params
         self.denominators: dict[str, dict[str, int]] = {}
+        self.grouped = by is not None
         self.group = {
             None: "'all'",
             By.COUNCIL: "g.council",
@@ -492,29 +493,35 @@ def _permanence_missing(q: _Query) -> tuple[list[Count], list[Finding]]:
 
 
 def _iro_caseload(q: _Query) -> tuple[list[Count], list[Finding]]:
+    """An IRO's caseload is all their children, whichever groups the children fall in; the
+    IRO is listed in each group where they have children."""
     rows = q.run("""
         SELECT {group} AS grp, g.iro, COUNT(*) AS n FROM tmp_children g
         WHERE g.period_no IS NOT NULL AND g.iro IS NOT NULL GROUP BY grp, g.iro
     """)
+    caseload: dict[str, int] = defaultdict(int)
+    for row in rows:
+        caseload[row["iro"]] += int(row["n"])
+    benchmark = f"benchmark {q.params['low']}-{q.params['high']}"
     findings = [
         Finding(
             "iro_caseload",
             row["grp"],
             row["iro"],
             None,
-            int(row["n"]),
-            f"{row['n']} children looked after (benchmark {q.params['low']}-{q.params['high']})",
+            caseload[row["iro"]],
+            f"{caseload[row['iro']]} children looked after "
+            + (f"({row['n']} in this group; {benchmark})" if q.grouped else f"({benchmark})"),
         )
         for row in rows
-        if int(row["n"]) > q.params["high"]
+        if caseload[row["iro"]] > q.params["high"]
     ]
     iros: dict[str, int] = defaultdict(int)
     for row in rows:
         iros[row["grp"]] += 1
     counts = _tally(findings)
-    return [Count("iro_caseload", g, counts.get(g, 0), n) for g, n in sorted(iros.items())], sorted(
-        findings, key=lambda f: -(f.days or 0)
-    )
+    totals = [Count("iro_caseload", g, counts.get(g, 0), n) for g, n in sorted(iros.items())]
+    return totals, sorted(findings, key=lambda f: -(f.days or 0))
 
 
 def _continuity(q: _Query) -> tuple[list[Count], list[Finding]]:

@@ -308,3 +308,14 @@ def test_allocating_the_same_iro_again_is_not_a_change_of_iro(ledger: Ledger) ->
     ledger.add("BEN", "IROAllocated", "2025-04-07", iro_id="IRO-2", iro_name="Dev Patel")
     report = ledger.report(iro_changes=1, social_worker_changes=9)
     assert "1 change(s) of IRO" in found(report, "continuity")["BEN"].detail
+
+
+def test_caseload_counts_all_an_iros_children_whichever_team_they_are_in(ledger: Ledger) -> None:
+    ledger.o.catch_up()
+    settings = DriftSettings(iro_caseload_low=1, iro_caseload_high=1)
+    by_team = drift_report(ledger.o.views, INSPECTION, By.TEAM, settings)
+    rows = sorted((f.group, f.subject, f.days) for f in by_team.findings["iro_caseload"])
+    assert rows == [
+        ("Children in Care East", "Priya Shah", 2),
+        ("Children in Care West", "Priya Shah", 2),
+    ]
