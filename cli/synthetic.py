@@ -60,6 +60,7 @@ NEXT_STATUS = {"C1": ("C2", 182), "L1": ("C1", 3), "L2": ("C1", 8)}  # usual ste
 PLACEMENTS = {"U4": 35, "U1": 10, "U6": 10, "U3": 8, "K2": 12, "P1": 6, "R1": 4, "H5": 5}
 LEAVING = {"E4A": 40, "E13": 12, "E45": 8, "E41": 6, "E11": 6, "E46": 5, "E3": 3, "E8": 4}
 AT_EIGHTEEN = {"E5": 40, "E17": 30, "E6": 15, "E8": 15}
+# Age on entering care: weights after the DfE's looked-after statistics, roughly.
 AGE_AT_ENTRY = {0: 8, 1: 4, 2: 3, 3: 3, 5: 5, 7: 5, 9: 6, 11: 9, 13: 12, 14: 14, 15: 14, 16: 17}
 PARTICIPATION = {"PN1": 45, "PN2": 9, "PN3": 4, "PN4": 5, "PN5": 12, "PN6": 13, "PN7": 12}
 SW_REASONS = ("MANAGE", "LEFTRL", "ORGRST", "ABSENC", "CHCHAN", "OTHERS")
@@ -175,7 +176,7 @@ def _names(rng: Random) -> list[str]:
 def _council(
     rng: Random, code: str, index: int, children: int, iro_count: int, names: list[str]
 ) -> Council:
-    area = AREAS[index % len(AREAS)]
+    area = _area(index)
     teams = [f"{area} {kind}" for kind in TEAM_KINDS] + [f"{area} Children in Care 2"]
     sw_count = max(len(teams), children // SW_CASELOAD)
     tag = f"{index + 1:02d}"
@@ -187,6 +188,12 @@ def _council(
     ]
     managers = {team: Worker(f"TM-{tag}{n}", rng.choice(names)) for n, team in enumerate(teams)}
     return Council(code, iros, social_workers, managers, Worker(f"NO-{tag}", rng.choice(names)))
+
+
+def _area(index: int) -> str:
+    """A place name of the council's own: the report groups children by team name."""
+    area, lap = AREAS[index % len(AREAS)], index // len(AREAS)
+    return f"{area} {lap + 1}" if lap else area
 
 
 def _name(names: list[str], n: int) -> str:
@@ -268,6 +275,7 @@ class _Story:
         self.iros: list[tuple[date, Worker]] = []
         self.social_workers: list[tuple[date, Worker]] = []
         self.numbers: dict[str, int] = {}
+        self.placement = _weighted(rng, PLACEMENTS)  # SSDA903 PLACE code on entering care
 
     def write(self) -> list[tuple[date, p.Payload]]:
         self._enter()
@@ -295,7 +303,6 @@ class _Story:
     # entry, allocations, plan, legal status, leaving
 
     def _enter(self) -> None:
-        self.placement = _weighted(self.rng, PLACEMENTS)
         self._add(
             p.ChildBecameLookedAfter(
                 occurred_on=self.fate.entered_on,
