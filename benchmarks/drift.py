@@ -1,7 +1,8 @@
 """The drift report at scale: synthetic ledgers of 10,000 and 80,000 children.
 
     .venv/bin/python benchmarks/drift.py [--children N ...] [--store sqlite|postgres|both]
-                                         [--seed S] [--runs R] [--profile [TOP]] [--explain]
+                                         [--seed S] [--runs R] [--aggregate-cache CASES]
+                                         [--profile [TOP]] [--explain]
 
 Issue 3's target: the report in under 2 s at 80,000 children on PostgreSQL, from the
 projections, not by replaying events. For each store (a PostgreSQL schema of its own on
@@ -323,6 +324,14 @@ def main() -> None:
     parser.add_argument("--until", type=date.fromisoformat, default=date(2025, 11, 28))
     parser.add_argument("--runs", type=int, default=5, help="timed reports per measure")
     parser.add_argument(
+        "--aggregate-cache",
+        type=int,
+        metavar="CASES",
+        help="cases the ledger keeps in memory while loading (CARELEDGER_AGGREGATE_CACHE_MAXSIZE; "
+        "default: the ledger's own, 10,000, against which most of 80,000 children's commands "
+        "replay the child's case from the store)",
+    )
+    parser.add_argument(
         "--profile",
         nargs="?",
         type=int,
@@ -337,10 +346,13 @@ def main() -> None:
     args = parser.parse_args()
     if args.runs < 1 or min(args.children) < 1:
         parser.error("--runs and --children must be positive")
+    if args.aggregate_cache:
+        os.environ["CARELEDGER_AGGREGATE_CACHE_MAXSIZE"] = str(args.aggregate_cache)
     say(
         f"careledger drift benchmark: Python {platform.python_version()}, eventsourcing "
         f"{version('eventsourcing')}, pydantic {version('pydantic')}, psycopg "
-        f"{psycopg.__version__} ({psycopg.pq.__impl__}), {os.cpu_count()} CPUs"
+        f"{psycopg.__version__} ({psycopg.pq.__impl__}), {os.cpu_count()} CPUs; ledger cache "
+        f"{os.environ.get('CARELEDGER_AGGREGATE_CACHE_MAXSIZE', 'default')}"
     )
     stores = ["sqlite", "postgres"] if args.store == "both" else [args.store]
     for children in args.children:
