@@ -17,6 +17,7 @@ from ledger.case import ChildCase
 from ledger.commands import Command
 from ledger.errors import CaseNotFound, RecordingRefused
 from ledger.identity import case_id
+from ledger.protocol import DisputeProtocol
 from ledger.recorders import PostgresLedgerRecorder, SQLiteLedgerRecorder
 from ledger.store import Store
 
@@ -54,10 +55,13 @@ class CareLedger(Application[UUID]):
     }
     save_attempts = 3
 
-    def __init__(self, store: Store, clock: Clock | None = None) -> None:
+    def __init__(
+        self, store: Store, clock: Clock | None = None, protocol: DisputeProtocol | None = None
+    ) -> None:
         super().__init__(store.env)
         self.store = store
         self.clock: Clock = clock or (lambda: datetime.now(UTC))
+        self.protocol = protocol or DisputeProtocol()
 
     def record(self, commands: Sequence[Command], recorded_by: p.Actor) -> list[Recorded]:
         """Record every command or none. A concurrent writer to the same case makes the save
@@ -143,5 +147,5 @@ class CareLedger(Application[UUID]):
             cases[cid] = case
         else:
             cases[cid] = case  # first, so that a failure below evicts it from the cache
-            case.record(command.payload, now, actor)
+            case.record(command.payload, now, actor, self.protocol)
         return case

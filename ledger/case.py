@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from eventsourcing.domain import BaseAggregate
 from pydantic import ValidationError
 
+from ledger import challenges as ch
 from ledger import events as e
 from ledger import payloads as p
 from ledger.commands import refusal_from
@@ -24,9 +25,11 @@ from ledger.dispatch import on_payload
 from ledger.errors import RecordingRefused
 from ledger.identity import case_id
 from ledger.plan import Entry, SectionState, corrected, effective, plan_as_of
+from ledger.protocol import DisputeProtocol
 from ledger.vocabulary import AuthorityKind, Role
 
 ENGLAND = ZoneInfo("Europe/London")
+STANDARD_PROTOCOL = DisputeProtocol.model_construct()  # the defaults, without the environment
 
 
 @dataclass
@@ -58,7 +61,7 @@ class ChildCase(BaseAggregate[UUID]):
         self.proposals: dict[str, Proposal] = {}
         self.reviews: dict[str, date] = {}
         self.changes: dict[str, date] = {}
-        self.challenges: set[str] = set()
+        self.challenges: dict[str, ch.Challenge] = {}
         self.recommendations: dict[str, Recommendation] = {}
 
     @staticmethod
@@ -88,14 +91,22 @@ class ChildCase(BaseAggregate[UUID]):
         case.record(entry, recorded_at, recorded_by)
         return case
 
-    def record(self, payload: p.Payload, recorded_at: datetime, recorded_by: p.Actor) -> int:
+    def record(
+        self,
+        payload: p.Payload,
+        recorded_at: datetime,
+        recorded_by: p.Actor,
+        protocol: DisputeProtocol = STANDARD_PROTOCOL,
+    ) -> int:
         """Check the payload against the case so far, then record it; returns its seq.
 
         A correction is checked as the corrected event would be: the values it puts in
-        place must pass every check the original had to pass."""
+        place must pass every check the original had to pass. `protocol` is the council's
+        dispute-resolution protocol, whose stages a challenge's stage must be one of."""
         checked = self._corrected_by(payload) if isinstance(payload, p.CorrectionRecorded) else None
         for candidate in [payload] if checked is None else [payload, checked]:
             _check_not_in_future(candidate, recorded_at)
+            ch.check_stage(candidate, protocol)
             if not isinstance(candidate, p.ChildBecameLookedAfter):
                 self._check_after_entry_to_care(candidate)
         if checked is None:
@@ -219,10 +230,36 @@ class ChildCase(BaseAggregate[UUID]):
     @check_references.register
     def _(self, payload: p.CarePlanSectionChanged) -> None:
         self._check_authority(payload.authority, str(payload.section), "section")
+        self._check_from_challenge(payload)
 
     @check_references.register
     def _(self, payload: p.PlacementEnded) -> None:
         self._check_authority(payload.authority, "placement", "authority.proposal_id")
+        self._check_from_challenge(payload)
+
+    def _check_from_challenge(self, payload: p.CarePlanSectionChanged | p.PlacementEnded) -> None:
+        if payload.from_challenge is not None:
+            ch.check_link(
+                "from_challenge", payload.from_challenge, payload.occurred_on, self.challenges
+            )
+
+    @check_references.register
+    def _(self, payload: p.ChallengeRaised) -> None:
+        ch.check_raised(payload)
+
+    @check_references.register
+    def _(self, payload: ch.ChallengeStep) -> None:
+        challenge = ch.check_step(self.challenges, payload)
+        if not isinstance(payload, p.ChallengeResolved):
+            return
+        if payload.resolved_by_change is not None:
+            name, ref = "resolved_by_change", payload.resolved_by_change
+            on = self._check_known(name, ref, self.changes, "change")
+            ch.check_resolution_link(name, f"change '{ref}'", on, challenge)
+        if payload.resolved_at_review is not None:
+            name, ref = "resolved_at_review", payload.resolved_at_review
+            on = self._check_known(name, ref, self.reviews, "review")
+            ch.check_resolution_link(name, f"review '{ref}'", on, challenge)
 
     @check_references.register
     def _(self, payload: p.CarePlanAgreed) -> None:
@@ -360,8 +397,8 @@ class ChildCase(BaseAggregate[UUID]):
             self.proposals[payload.proposal_id].agreed_by_iro = True
 
     @_evolve.register
-    def _(self, payload: p.ChallengeRaised) -> None:
-        self.challenges.add(payload.challenge_id)
+    def _(self, payload: p.ChallengeRaised | ch.ChallengeStep) -> None:
+        ch.evolve(self.challenges, payload)
 
     @_evolve.register
     def _(self, payload: p.ReviewHeld) -> None:

@@ -83,11 +83,21 @@ class ChangeProposed(CaseEvent, p.ChangeProposed):
 
 
 class CarePlanSectionChanged(CaseEvent, p.CarePlanSectionChanged):
-    pass
+    class_version: ClassVar[int] = 2
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        """v2 names the IRO challenge a change came from (issue 4)."""
+        state["from_challenge"] = None
 
 
 class PlacementEnded(CaseEvent, p.PlacementEnded):
-    pass
+    class_version: ClassVar[int] = 2
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        """v2 names the IRO challenge an ending came from (issue 4)."""
+        state["from_challenge"] = None
 
 
 class ReviewHeld(CaseEvent, p.ReviewHeld):
@@ -112,6 +122,31 @@ class IROAgreedChange(CaseEvent, p.IROAgreedChange):
 
 
 class ChallengeRaised(CaseEvent, p.ChallengeRaised):
+    class_version: ClassVar[int] = 2
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        """v2 says at which stage a challenge starts; every v1 challenge started informally."""
+        state["stage"] = 0
+
+
+class ChallengeEscalated(CaseEvent, p.ChallengeEscalated):
+    pass
+
+
+class ChallengeResponded(CaseEvent, p.ChallengeResponded):
+    pass
+
+
+class ChallengeResolved(CaseEvent, p.ChallengeResolved):
+    pass
+
+
+class CafcassReferralMade(CaseEvent, p.CafcassReferralMade):
+    pass
+
+
+class CafcassOutcomeRecorded(CaseEvent, p.CafcassOutcomeRecorded):
     pass
 
 

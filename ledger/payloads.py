@@ -22,6 +22,8 @@ from pydantic import (
 from ledger.vocabulary import (
     CEASED_REASONS,
     AuthorityKind,
+    CafcassOutcome,
+    ChallengeOutcome,
     ChallengeSubject,
     LegalStatus,
     Participation,
@@ -145,6 +147,9 @@ class CarePlanSectionChanged(Payload):
     decided_by: Person
     authority: Authority
     child_consulted: bool | None = None
+    from_challenge: Ref | None = Field(
+        default=None, description="the IRO challenge this change came from, if any"
+    )
 
 
 class PlacementEnded(Payload):
@@ -159,6 +164,9 @@ class PlacementEnded(Payload):
         default=None, description="the reg 14(3) risk, when the placement ended without review"
     )
     child_consulted: bool | None = None
+    from_challenge: Ref | None = Field(
+        default=None, description="the IRO challenge this ending came from, if any"
+    )
 
 
 class Approve(Model):
@@ -239,12 +247,61 @@ class IROAgreedChange(Payload):
 
 
 class ChallengeRaised(Payload):
+    """An IRO's challenge to the council (IRO Handbook ch.6): informal first, unless the IRO
+    starts at a formal stage (the IRO may skip stages; `ledger.protocol`)."""
+
     challenge_id: Ref
     subject: ChallengeSubject
-    about: Ref | None = Field(default=None, description="the section, change or decision")
-    concern: Text
+    about: Ref | None = Field(
+        default=None, description="the plan section, change, decision or recommendation"
+    )
+    concern: Text = Field(description="the IRO's concern, in their words")
     remedy_sought: Text | None = None
     raised_by: Person
+    stage: int = Field(default=0, ge=0, description="the stage it starts at: 0 is informal")
+
+
+class ChallengeEscalated(Payload):
+    """The IRO takes a challenge to a later stage of the protocol, skipping any between."""
+
+    challenge_id: Ref
+    to_stage: int = Field(ge=1)
+    escalated_by: Person
+    reason: Text = Field(description="why the last stage did not resolve it")
+
+
+class ChallengeResponded(Payload):
+    """The council's answer at the challenge's current stage."""
+
+    challenge_id: Ref
+    responded_by: Person
+    response: Text
+
+
+class ChallengeResolved(Payload):
+    """The end of the dispute. A change or review decision that put things right is named,
+    so the plan's history can show the change that came from the challenge."""
+
+    challenge_id: Ref
+    outcome: ChallengeOutcome
+    resolved_by: Person
+    summary: Text
+    resolved_by_change: Ref | None = Field(default=None, description="a change_id of the case")
+    resolved_at_review: Ref | None = Field(default=None, description="a review_id of the case")
+
+
+class CafcassReferralMade(Payload):
+    """The IRO refers the case to Cafcass (s.25B(3); reg 45), at any point of a challenge."""
+
+    challenge_id: Ref
+    referred_by: Person
+    grounds: Text
+
+
+class CafcassOutcomeRecorded(Payload):
+    challenge_id: Ref
+    outcome: CafcassOutcome
+    detail: Text | None = None
 
 
 class CorrectionRecorded(Payload):
@@ -273,6 +330,11 @@ PAYLOADS: dict[str, type[Payload]] = {
         RecommendationOvertaken,
         IROAgreedChange,
         ChallengeRaised,
+        ChallengeEscalated,
+        ChallengeResponded,
+        ChallengeResolved,
+        CafcassReferralMade,
+        CafcassOutcomeRecorded,
         CorrectionRecorded,
     )
 }

@@ -107,3 +107,20 @@ CEASED_REASONS: frozenset[str] = frozenset(
     {"E11", "E12", "E2", "E3", "E4A", "E4B", "E13", "E41", "E45", "E46", "E47", "E48"}
     | {"E5", "E6", "E7", "E8", "E9", "E14", "E15", "E16", "E17"}
 )
+
+
+class ChallengeOutcome(StrEnum):
+    """How a challenge ended (domain.md §2; the taxonomy is unverified)."""
+
+    UPHELD = "upheld"
+    PARTLY_UPHELD = "partly_upheld"
+    NOT_UPHELD = "not_upheld"
+    WITHDRAWN = "withdrawn"
+
+
+class CafcassOutcome(StrEnum):
+    """What came of a referral to Cafcass under s.25B(3) (domain.md §2; unverified)."""
+
+    ADVICE = "advice"
+    PROCEEDINGS = "proceedings"
+    NO_ACTION = "no_action"

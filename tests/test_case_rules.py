@@ -832,7 +832,7 @@ def test_address_of_the_case_is_required() -> None:
 def test_unknown_event_type_is_refused_listing_the_known_ones() -> None:
     field, problem = parse_refused(_line("PlacementMoved"))
     assert field == "type"
-    assert problem.startswith("unknown event type 'PlacementMoved' (known: CarePlanAgreed,")
+    assert problem.startswith("unknown event type 'PlacementMoved' (known: CafcassOutcomeRecorded,")
     # A case is opened by the ledger, never by a caller.
     field, problem = parse_refused(_line("CaseOpened", council_name="x"))
     assert (field, problem.split(" (")[0]) == ("type", "unknown event type 'CaseOpened'")

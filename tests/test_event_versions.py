@@ -33,6 +33,8 @@ from ledger.identity import case_id
 from ledger.mapper import PydanticMapper, upcast
 from ledger.vocabulary import (
     AuthorityKind,
+    CafcassOutcome,
+    ChallengeOutcome,
     ChallengeSubject,
     LegalStatus,
     Participation,
@@ -50,6 +52,7 @@ CASE_B = case_id("E10000099", "C0562")  # 16, s.20, went home on a Friday
 IRO = p.Person(name="Priya Shah", role=Role.IRO)
 SW = p.Person(name="Tom Okafor", role=Role.SW)
 TM = p.Person(name="Grace Mensah", role=Role.TM)
+SM = p.Person(name="Ruth Adeyemi", role=Role.SERVICE_MANAGER)
 
 
 def _utc(y: int, m: int, d: int, hh: int, mm: int) -> datetime:
@@ -184,6 +187,7 @@ EXPECTED: dict[str, tuple[UUID, int, datetime, p.Actor, dict[str, Any]]] = {
                 kind=AuthorityKind.REVIEW_DECISION, review_id="REV-2", proposal_id="P-2"
             ),
             "child_consulted": True,
+            "from_challenge": None,  # v1 had no such field: its upcaster adds None
         },
     ),
     "PlacementEnded.v1.json": (
@@ -203,6 +207,7 @@ EXPECTED: dict[str, tuple[UUID, int, datetime, p.Actor, dict[str, Any]]] = {
             ),
             "immediate_risk": "No carer at home to look after her overnight",
             "child_consulted": True,
+            "from_challenge": None,  # v1 had no such field: its upcaster adds None
         },
     ),
     "ReviewHeld.v1.json": (
@@ -327,6 +332,103 @@ EXPECTED: dict[str, tuple[UUID, int, datetime, p.Actor, dict[str, Any]]] = {
             "though two reviews confirmed it",
             "remedy_sought": "Keep the staying put plan unless a review decides otherwise",
             "raised_by": IRO,
+            "stage": 0,  # v1 had no stage: every v1 challenge started informally
+        },
+    ),
+    "ChallengeRaised.v2.json": (
+        CASE_A,
+        20,
+        _utc(2025, 5, 6, 15, 30),
+        p.Actor(actor_id="iro.pshah", role=Role.IRO),
+        {
+            "occurred_on": date(2025, 5, 6),
+            "challenge_id": "CHAL-2",
+            "subject": ChallengeSubject.NO_EXIT_PLAN,
+            "about": "pathway",
+            "raised_by": IRO,
+            "stage": 0,
+        },
+    ),
+    "ChallengeResponded.v1.json": (
+        CASE_A,
+        21,
+        _utc(2025, 5, 16, 11, 0),
+        p.Actor(actor_id="tm.gmensah", role=Role.TM),
+        {
+            "occurred_on": date(2025, 5, 16),
+            "challenge_id": "CHAL-2",
+            "responded_by": TM,
+            "response": "Personal advisers have a waiting list; a pathway plan is expected in "
+            "September",
+        },
+    ),
+    "ChallengeEscalated.v1.json": (
+        CASE_A,
+        22,
+        _utc(2025, 5, 20, 9, 40),
+        p.Actor(actor_id="iro.pshah", role=Role.IRO),
+        {
+            "occurred_on": date(2025, 5, 20),
+            "challenge_id": "CHAL-2",
+            "to_stage": 2,
+            "escalated_by": IRO,
+        },
+    ),
+    "CarePlanSectionChanged.v2.json": (
+        CASE_A,
+        23,
+        _utc(2025, 5, 30, 14, 10),
+        p.Actor(actor_id="sm.radeyemi", role=Role.SERVICE_MANAGER),
+        {
+            "occurred_on": date(2025, 5, 30),
+            "change_id": "CH-4",
+            "section": Section.PATHWAY,
+            "authority": p.Authority(kind=AuthorityKind.NONE),
+            "from_challenge": "CHAL-2",
+        },
+    ),
+    "ChallengeResolved.v1.json": (
+        CASE_A,
+        24,
+        _utc(2025, 6, 2, 10, 5),
+        p.Actor(actor_id="iro.pshah", role=Role.IRO),
+        {
+            "occurred_on": date(2025, 6, 2),
+            "challenge_id": "CHAL-2",
+            "outcome": ChallengeOutcome.UPHELD,
+            "resolved_by": SM,
+            "resolved_by_change": "CH-4",
+            "resolved_at_review": None,
+        },
+    ),
+    "PlacementEnded.v2.json": (
+        CASE_A,
+        25,
+        _utc(2025, 6, 9, 17, 45),
+        p.Actor(actor_id="sw.tokafor", role=Role.SW),
+        {
+            "occurred_on": date(2025, 6, 9),
+            "change_id": "CH-5",
+            "immediate_risk": None,
+            "from_challenge": None,
+        },
+    ),
+    "CafcassReferralMade.v1.json": (
+        CASE_B,
+        6,
+        _utc(2025, 3, 21, 16, 0),
+        p.Actor(actor_id="iro.pshah", role=Role.IRO),
+        {"occurred_on": date(2025, 3, 21), "challenge_id": "CHAL-1", "referred_by": IRO},
+    ),
+    "CafcassOutcomeRecorded.v1.json": (
+        CASE_B,
+        7,
+        _utc(2025, 4, 2, 12, 30),
+        p.Actor(actor_id="iro.pshah", role=Role.IRO),
+        {
+            "occurred_on": date(2025, 4, 1),
+            "challenge_id": "CHAL-1",
+            "outcome": CafcassOutcome.ADVICE,
         },
     ),
     "CorrectionRecorded.v1.json": (
