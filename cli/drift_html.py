@@ -16,6 +16,7 @@ from importlib.resources import files
 from jinja2 import Environment, StrictUndefined, Template
 
 from projections.drift import MEASURE, MEASURES, By, Count, Finding, Measure, Report, owners
+from ledger.protocol import DisputeProtocol
 from projections.drift_settings import DriftSettings
 
 TEMPLATE = "templates/drift.html.j2"
@@ -148,7 +149,7 @@ def render_html(report: Report) -> str:
         group_heading=grouped_by[:1].upper() + grouped_by[1:] if grouped_by else None,
         measures=MEASURES,
         measure_titles={key: m.title for key, m in MEASURE.items()},
-        settings=settings(report.settings),
+        settings=settings(report.settings) + protocol_settings(report.protocol),
         summary=report.summary(),
         sections=[section(report, m) for m in MEASURES],
     )
@@ -172,6 +173,25 @@ def settings(used: DriftSettings) -> list[Setting]:
     return [
         Setting(name, f"CARELEDGER_{name.upper()}", _value(values[name]), info.description or "")
         for name, info in type(used).model_fields.items()
+    ]
+
+
+def protocol_settings(protocol: DisputeProtocol) -> list[Setting]:
+    stages = "; ".join(f"{s.name}: {s.responder}, {s.working_days}" for s in protocol.stages)
+    return [
+        Setting(
+            "challenge_stages",
+            "CARELEDGER_CHALLENGE_STAGES",
+            stages,
+            "each stage of the dispute-resolution protocol, who answers, and the working days "
+            "to respond (local; the default is a policy choice)",
+        ),
+        Setting(
+            "challenge_formal_limit_working_days",
+            "CARELEDGER_CHALLENGE_FORMAL_LIMIT_WORKING_DAYS",
+            str(protocol.formal_limit_working_days),
+            "the whole formal process (IRO Handbook ch.6, verified at second hand)",
+        ),
     ]
 
 

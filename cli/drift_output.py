@@ -18,6 +18,7 @@ def as_json(report: Report) -> dict[str, Any]:
         "window_from": report.window_from.isoformat(),
         "by": str(report.by) if report.by else None,
         "settings": report.settings.model_dump(),
+        "challenge_protocol": report.protocol.model_dump(),
         "measures": [asdict(m) for m in MEASURES],
         "summary": [_count(c) for c in report.summary()],
         "findings": {k: [asdict(f) for f in fs] for k, fs in report.findings.items()},
@@ -87,4 +88,7 @@ def show_tables(report: Report) -> None:
         render(rows, "table", f"{measure.title}: {measure.counts} [{measure.status}]")
     render(_owners(report), "table", "Overdue recommendations per owner")
     notes = [f"{name}={value}" for name, value in report.settings.model_dump().items()]
+    stages = ", ".join(f"{s.name} {s.working_days}" for s in report.protocol.stages)
+    notes.append(f"challenge_stages=[{stages}] working days")
+    notes.append(f"challenge_formal_limit_working_days={report.protocol.formal_limit_working_days}")
     render([{"settings used": ", ".join(notes)}], "table", "Settings (CARELEDGER_*)")

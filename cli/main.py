@@ -11,6 +11,7 @@ from typing import Any
 import click
 from rich.progress import Progress
 
+from cli.challenges import challenges
 from cli.context import opened
 from cli.demo import demo
 from cli.options import (
@@ -255,6 +256,7 @@ def rebuild(db: str | None, name: str | None) -> None:
 cli.add_command(demo)
 cli.add_command(reviews)
 cli.add_command(drift)
+cli.add_command(challenges)
 
 
 def main() -> None:

@@ -11,7 +11,14 @@ from pydantic import ValidationError
 
 from cli.context import opened
 from cli.drift_output import as_csv, as_json, show_tables
-from cli.options import CHILD_ARGUMENT, COUNCIL_OPTION, DB_OPTION, parse_child, parse_day
+from cli.options import (
+    CHILD_ARGUMENT,
+    COUNCIL_OPTION,
+    DB_OPTION,
+    load_protocol,
+    parse_child,
+    parse_day,
+)
 from cli.render import render
 from ledger.case import ENGLAND
 from ledger.commands import refusal_from
@@ -67,10 +74,11 @@ def drift(db: str | None, as_of: str | None, by: str | None, fmt: str) -> None:
         settings = DriftSettings()
     except ValidationError as error:
         raise LedgerError(f"drift settings: {refusal_from(error)}") from None
+    protocol = load_protocol()
     months = 12 if fmt == "html" else 0
     with opened(db) as o:
         o.catch_up()
-        report = drift_report(o.views, on, By(by) if by else None, settings, months)
+        report = drift_report(o.views, on, By(by) if by else None, settings, months, protocol)
     if fmt == "json":
         click.echo(json.dumps(as_json(report), indent=2, default=str))
     elif fmt == "csv":

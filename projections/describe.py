@@ -56,14 +56,21 @@ def _(x: p.CarePlanSectionChanged) -> str:
     size = "significant" if x.significant else "minor"
     return (
         f"{x.section} changed ({size}, {x.change_id}) by {_who(x.decided_by)}, "
-        f"authority {authority_label(x)}: {x.content}"
+        f"authority {authority_label(x)}: {x.content}{_from(x)}"
     )
 
 
 @describe.register
 def _(x: p.PlacementEnded) -> str:
     by = _who(x.decided_by)
-    return f"placement ended ({x.change_id}) by {by}, authority {authority_label(x)}: {x.reason}"
+    return (
+        f"placement ended ({x.change_id}) by {by}, authority {authority_label(x)}: "
+        f"{x.reason}{_from(x)}"
+    )
+
+
+def _from(x: p.CarePlanSectionChanged | p.PlacementEnded) -> str:
+    return f" [came from challenge {x.from_challenge}]" if x.from_challenge else ""
 
 
 @describe.register
@@ -110,7 +117,45 @@ def _(x: p.IROAgreedChange) -> str:
 
 @describe.register
 def _(x: p.ChallengeRaised) -> str:
-    return f"IRO challenge {x.challenge_id} raised ({x.subject}): {x.concern}"
+    about = f" about {x.about}" if x.about else ""
+    stage = f" at stage {x.stage}" if x.stage else " (informal)"
+    return f"IRO challenge {x.challenge_id} raised{stage} ({x.subject}{about}): {x.concern}"
+
+
+@describe.register
+def _(x: p.ChallengeEscalated) -> str:
+    return f"challenge {x.challenge_id} escalated to stage {x.to_stage}: {x.reason}"
+
+
+@describe.register
+def _(x: p.ChallengeResponded) -> str:
+    return f"challenge {x.challenge_id} answered by {_who(x.responded_by)}: {x.response}"
+
+
+@describe.register
+def _(x: p.ChallengeResolved) -> str:
+    links = [f"change {x.resolved_by_change}" if x.resolved_by_change else ""]
+    links.append(f"review {x.resolved_at_review}" if x.resolved_at_review else "")
+    by = "; ".join(link for link in links if link)
+    outcome = str(x.outcome).replace("_", " ")
+    return (
+        f"challenge {x.challenge_id} resolved, {outcome}, by {_who(x.resolved_by)}"
+        + (f" (through {by})" if by else "")
+        + f": {x.summary}"
+    )
+
+
+@describe.register
+def _(x: p.CafcassReferralMade) -> str:
+    return f"challenge {x.challenge_id}: referred to Cafcass (s.25B(3)): {x.grounds}"
+
+
+@describe.register
+def _(x: p.CafcassOutcomeRecorded) -> str:
+    outcome = str(x.outcome).replace("_", " ")
+    return f"challenge {x.challenge_id}: Cafcass outcome {outcome}" + (
+        f": {x.detail}" if x.detail else ""
+    )
 
 
 @describe.register

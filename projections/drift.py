@@ -22,6 +22,8 @@ from datetime import date
 from enum import StrEnum
 from typing import Any
 
+from ledger.protocol import DisputeProtocol
+from projections import challenges
 from projections.drift_settings import DriftSettings
 from projections.timetable import add_months
 from projections.views import CaseViews, Row
@@ -96,6 +98,16 @@ MEASURES = (
         "policy: configurable (CARELEDGER_IRO_CHANGES, CARELEDGER_SOCIAL_WORKER_CHANGES)",
     ),
     Measure(
+        "challenge_overdue",
+        "IRO challenges past their timescale",
+        "open challenges whose current stage has had no response within its timescale, or "
+        "whose formal process has run past its limit, of open challenges",
+        "IRO Handbook ch.6 (dispute resolution): a timescale at each stage; the whole formal "
+        "process within 20 working days",
+        "verified at second hand: stages and timescales are settings "
+        "(CARELEDGER_CHALLENGE_STAGES, CARELEDGER_CHALLENGE_FORMAL_LIMIT_WORKING_DAYS)",
+    ),
+    Measure(
         "recording_lag",
         "Decisions recorded late (previous 12 months)",
         "records made more than the allowed working days after the event, of records made",
@@ -138,6 +150,7 @@ class Report:
     window_from: date  # the previous 12 months: after this date, up to as_of
     by: By | None
     settings: DriftSettings
+    protocol: DisputeProtocol = field(default_factory=DisputeProtocol)
     counts: list[Count] = field(default_factory=list)
     findings: dict[str, list[Finding]] = field(default_factory=dict)
     trend: list[tuple[date, dict[str, Count]]] = field(default_factory=list)
@@ -153,18 +166,20 @@ def drift_report(
     by: By | None = None,
     settings: DriftSettings | None = None,
     trend_months: int = 0,
+    protocol: DisputeProtocol | None = None,
 ) -> Report:
     """The report as an inspector would have seen it at the end of `as_of`; with
     `trend_months`, each measure's overall count at the end of each earlier month too."""
     settings = settings or DriftSettings()
-    report = Report(as_of, add_months(as_of, -12), by, settings)
-    with _Query.open(views, as_of, by, settings) as query:
+    protocol = protocol or DisputeProtocol()
+    report = Report(as_of, add_months(as_of, -12), by, settings, protocol)
+    with _Query.open(views, as_of, by, settings, protocol) as query:
         for key, measure in _MEASURES.items():
             counts, findings = measure(query)
             report.counts += counts
             report.findings[key] = findings
     for month_end in _month_ends(as_of, trend_months):
-        with _Query.open(views, month_end, None, settings) as query:
+        with _Query.open(views, month_end, None, settings, protocol) as query:
             overall = {key: measure(query)[0] for key, measure in _MEASURES.items()}
         report.trend.append((month_end, {k: _total(k, cs) for k, cs in overall.items()}))
     return report
@@ -186,9 +201,17 @@ class _Query:
     """The report's SQL for one date, over a temporary table of every child's IRO, team and
     period of care on that date."""
 
-    def __init__(self, views: CaseViews, cursor: Any, params: dict[str, Any], by: By | None):
+    def __init__(
+        self,
+        views: CaseViews,
+        cursor: Any,
+        params: dict[str, Any],
+        by: By | None,
+        protocol: DisputeProtocol,
+    ):
         self.views, self.cursor, self.params = views, cursor, params
         self.denominators: dict[str, dict[str, int]] = {}
+        self.by, self.protocol = by, protocol
         self.grouped = by is not None
         self.group = {
             None: "'all'",
@@ -204,7 +227,12 @@ class _Query:
     @classmethod
     @contextmanager
     def open(
-        cls, views: CaseViews, as_of: date, by: By | None, settings: DriftSettings
+        cls,
+        views: CaseViews,
+        as_of: date,
+        by: By | None,
+        settings: DriftSettings,
+        protocol: DisputeProtocol,
     ) -> Iterator[_Query]:
         params = {
             "d": as_of.isoformat(),
@@ -220,7 +248,7 @@ class _Query:
             "high": settings.iro_caseload_high,
         }
         with views.datastore.transaction(commit=False) as cursor:
-            query = cls(views, cursor, params, by)
+            query = cls(views, cursor, params, by, protocol)
             query.run("DROP TABLE IF EXISTS tmp_children", fetch=False)
             query.run(_CHILDREN, fetch=False)
             for statement in _CHILDREN_INDEXED:
@@ -551,6 +579,45 @@ def _continuity(q: _Query) -> tuple[list[Count], list[Finding]]:
     return q.counts("continuity", _tally(findings), _COHORT), findings
 
 
+def _challenge_overdue(q: _Query) -> tuple[list[Count], list[Finding]]:
+    """Open challenges, counted for the IRO who raised them under --by iro."""
+    group = "c.raised_by" if q.by is By.IRO else "{group}"
+    raised = q.run(f"""
+        SELECT c.*, g.council, g.child_ref, {group} AS grp FROM tmp_children g
+        JOIN {{s}}cl_challenges c ON c.case_id = g.case_id AND {_known("c")}
+        WHERE c.raised_on <= :d AND c.recorded_on <= :d
+    """)
+    steps = q.run(f"""
+        SELECT s.* FROM tmp_children g
+        JOIN {{s}}cl_challenge_steps s ON s.case_id = g.case_id AND {_known("s")}
+    """)
+    group_of = {(r["case_id"], r["challenge_id"]): r["grp"] for r in raised}
+    as_of = date.fromisoformat(q.params["d"])
+    findings: list[Finding] = []
+    open_: dict[str, int] = defaultdict(int)
+    for state in challenges.states(raised, steps, as_of):
+        if not state.is_open:
+            continue
+        grp = group_of[(state.case_id, state.challenge_id)]
+        open_[grp] += 1
+        scale = challenges.timescale(state, q.protocol, as_of)
+        if scale.past:
+            why = challenges.why_late(state, scale, q.protocol)
+            findings.append(
+                Finding(
+                    "challenge_overdue",
+                    grp,
+                    state.child,
+                    state.raised_on.isoformat(),
+                    (as_of - state.raised_on).days,
+                    f"challenge {state.challenge_id} ({state.subject}) of {state.iro}: {why}",
+                )
+            )
+    counts = _tally(findings)
+    totals = [Count("challenge_overdue", g, counts.get(g, 0), n) for g, n in sorted(open_.items())]
+    return totals, findings
+
+
 def _recording_lag(q: _Query) -> tuple[list[Count], list[Finding]]:
     in_window = f"""
         FROM tmp_children g JOIN {{s}}cl_lags l ON l.case_id = g.case_id AND {_known("l")}
@@ -586,5 +653,6 @@ _MEASURES: dict[str, Callable[[_Query], tuple[list[Count], list[Finding]]]] = {
     "permanence_missing": _permanence_missing,
     "iro_caseload": _iro_caseload,
     "continuity": _continuity,
+    "challenge_overdue": _challenge_overdue,
     "recording_lag": _recording_lag,
 }

@@ -13,6 +13,8 @@ FOLLOWUP_TABLES = (
     "cl_allocations",
     "cl_lags",
     "cl_permanence",
+    "cl_challenges",
+    "cl_challenge_steps",
 )
 TABLES = ("cl_events", "cl_cases", "cl_current_plan", "cl_unapproved", *FOLLOWUP_TABLES)
 
@@ -68,6 +70,18 @@ CREATE = (
     """CREATE TABLE IF NOT EXISTS {s}cl_permanence (
         case_id TEXT NOT NULL, known_from TEXT NOT NULL, known_until TEXT NOT NULL,
         seq INTEGER NOT NULL, occurred_on TEXT NOT NULL, recorded_on TEXT NOT NULL,
+        PRIMARY KEY (case_id, known_from, seq))""",
+    """CREATE TABLE IF NOT EXISTS {s}cl_challenges (
+        case_id TEXT NOT NULL, known_from TEXT NOT NULL, known_until TEXT NOT NULL,
+        challenge_id TEXT NOT NULL, subject TEXT NOT NULL, about TEXT, concern TEXT NOT NULL,
+        remedy_sought TEXT, raised_by TEXT NOT NULL, raised_role TEXT NOT NULL,
+        raised_on TEXT NOT NULL, recorded_on TEXT NOT NULL, stage INTEGER NOT NULL,
+        PRIMARY KEY (case_id, known_from, challenge_id))""",
+    """CREATE TABLE IF NOT EXISTS {s}cl_challenge_steps (
+        case_id TEXT NOT NULL, known_from TEXT NOT NULL, known_until TEXT NOT NULL,
+        challenge_id TEXT NOT NULL, seq INTEGER NOT NULL, kind TEXT NOT NULL,
+        occurred_on TEXT NOT NULL, recorded_on TEXT NOT NULL, stage INTEGER NOT NULL,
+        by_name TEXT, by_role TEXT, text TEXT, outcome TEXT, link TEXT,
         PRIMARY KEY (case_id, known_from, seq))""",
     # The policy the views were built under: judging some cases under one setting and some
     # under another would give flags that a rebuild does not reproduce.

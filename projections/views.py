@@ -173,6 +173,25 @@ class CaseView:
             rows["cl_permanence"] += [
                 (*key, seq, _d(on), _d(recorded_on)) for seq, on, recorded_on in f.permanence
             ]
+            rows["cl_challenges"] += [
+                (
+                    *key,
+                    *(c.challenge_id, c.subject, c.about, c.concern, c.remedy_sought),
+                    *(c.raised_by.name, str(c.raised_by.role), _d(c.raised_on)),
+                    *(_d(c.recorded_on), c.stage),
+                )
+                for c in f.challenges
+            ]
+            rows["cl_challenge_steps"] += [
+                (
+                    *key,
+                    *(c.challenge_id, x.seq, x.kind, _d(x.on), _d(x.recorded_on), x.stage),
+                    *(x.by.name if x.by else None, str(x.by.role) if x.by else None),
+                    *(x.text, x.outcome, x.link),
+                )
+                for c in f.challenges
+                for x in c.steps
+            ]
         return rows
 
     def case_row(self) -> tuple[Any, ...]:
