@@ -15,8 +15,8 @@ from importlib.resources import files
 
 from jinja2 import Environment, StrictUndefined, Template
 
-from projections.drift import MEASURE, MEASURES, By, Count, Finding, Measure, Report, owners
 from ledger.protocol import DisputeProtocol
+from projections.drift import MEASURE, MEASURES, By, Count, Finding, Measure, Report, owners
 from projections.drift_settings import DriftSettings
 
 TEMPLATE = "templates/drift.html.j2"
