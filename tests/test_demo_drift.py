@@ -26,6 +26,8 @@ ENV: dict[str, str | None] = {
     "CARELEDGER_COUNCIL": None,
     "CARELEDGER_PRESUMED_SIGNIFICANT": None,
     **{f"CARELEDGER_{name.upper()}": None for name in DriftSettings.model_fields},
+    "CARELEDGER_CHALLENGE_STAGES": None,
+    "CARELEDGER_CHALLENGE_FORMAL_LIMIT_WORKING_DAYS": None,
 }
 DAY = INSPECTION_DAY.isoformat()  # 2026-01-30
 
@@ -38,6 +40,7 @@ REASON = {
     "permanence_missing": "no permanence section in any plan recorded",
     "iro_caseload": "benchmark 50-70",
     "continuity": "in the 12 months to",
+    "challenge_overdue": "working days",
     "recording_lag": "working days after the event",
 }
 
@@ -323,3 +326,24 @@ def test_an_earlier_day_counts_only_what_was_recorded_by_then(
     assert "REC-05" not in {r["recommendation"] for r in jordan["recommendations"]}
     later = reviews("E09000099:NR-0201", DAY)
     assert {r["review_id"] for r in later["reviews"]} >= {"REV-08", "REV-09"}
+
+
+def test_alfies_challenge_is_past_its_timescale_and_leahs_is_not_yet(
+    drift: Callable[..., Report],
+) -> None:
+    """Alfie (case 8): escalated to the DCS on Monday 22/12/2025, no answer recorded. Five
+    working days from the 22nd skip Christmas Day, Boxing Day and the weekend: 23, 24, 29,
+    30, 31 December. The formal process, from 22/12, has run 26 working days by 30/01/2026
+    (23, 24, 29, 30, 31 Dec; 2 Jan; then 20 in the four weeks to 30 Jan; 1 Jan is a bank
+    holiday). Leah's informal challenge of 22/01/2026 has ten working days, to 05/02/2026."""
+    report = drift()
+    [alfie] = rows(report, "challenge_overdue")["E09000099:NR-0203"]
+    assert (alfie["on"], alfie["days"]) == ("2025-12-19", 42)
+    assert alfie["detail"] == (
+        "challenge CH-01 (decision) of Fiona Marchetti: no response at Stage 4 due by "
+        "2025-12-31 (5 working days); formal process 26 working days since 2025-12-22 "
+        "(limit 20)"
+    )
+    assert list(rows(report, "challenge_overdue")) == ["E09000099:NR-0203"]
+    [count] = [c for c in report["summary"] if c["measure"] == "challenge_overdue"]
+    assert (count["count"], count["of"]) == (1, 2)
