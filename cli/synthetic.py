@@ -587,6 +587,66 @@ class _Story:
                     reason="Overtaken by a change in the plan",
                 )
             )
+        elif chance < 0.92:
+            self._challenge(recommendation)
+
+    def _challenge(self, recommendation: p.Recommend) -> None:
+        """The IRO challenges a recommendation left undone. Its own random stream, so that
+        the rest of the history is the same with or without challenges."""
+        rng = Random(f"{self.fate.ref}/{recommendation.recommendation_id}")
+        raised = recommendation.due_on + timedelta(days=rng.randint(7, 60))
+        challenge_id = self._next_id("CHAL")
+        iro = self._iro_on(raised).person(Role.IRO)
+        self._add(
+            p.ChallengeRaised(
+                occurred_on=raised,
+                source=f"LCS/IRO/{rng.randint(10_000, 999_999)}",
+                challenge_id=challenge_id,
+                subject="recommendation",
+                about=recommendation.recommendation_id,
+                concern="The recommendation is past its date and not done",
+                raised_by=iro,
+            )
+        )
+        fate = rng.random()
+        if fate < 0.3:
+            return  # left unanswered
+        answered = raised + timedelta(days=rng.randint(1, 18))
+        self._add(
+            p.ChallengeResponded(
+                occurred_on=answered,
+                source=f"LCS/IRO/{rng.randint(10_000, 999_999)}",
+                challenge_id=challenge_id,
+                responded_by=self._manager(answered),
+                response="It will be done",
+            )
+        )
+        last = answered
+        if fate >= 0.7:
+            last = answered + timedelta(days=rng.randint(2, 10))
+            self._add(
+                p.ChallengeEscalated(
+                    occurred_on=last,
+                    source=f"LCS/IRO/{rng.randint(10_000, 999_999)}",
+                    challenge_id=challenge_id,
+                    to_stage=rng.randint(1, 2),
+                    escalated_by=iro,
+                    reason="Not done by the date promised",
+                )
+            )
+        resolved = last + timedelta(days=rng.randint(5, 40))
+        self._add(
+            p.ChallengeResolved(
+                occurred_on=resolved,
+                source=f"LCS/IRO/{rng.randint(10_000, 999_999)}",
+                challenge_id=challenge_id,
+                outcome=rng.choice(
+                    ["upheld", "upheld", "partly_upheld", "not_upheld", "withdrawn"]
+                ),
+                resolved_by=self._manager(resolved),
+                summary="Resolved",
+            )
+        )
 
 
 def _decision(proposal: p.ChangeProposed | None, approved: bool) -> list[p.Approve | p.Reject]:

@@ -176,7 +176,8 @@ def drift_report(
     with _Query.open(views, as_of, by, settings, protocol) as query:
         for key, measure in _MEASURES.items():
             counts, findings = measure(query)
-            report.counts += counts
+            # A measure with nothing to count (no open challenge) still shows, as 0 of 0.
+            report.counts += counts or ([] if by else [Count(key, "all", 0, 0)])
             report.findings[key] = findings
     for month_end in _month_ends(as_of, trend_months):
         with _Query.open(views, month_end, None, settings, protocol) as query:

@@ -114,8 +114,13 @@ def history(db: str, child: str) -> list[dict[str, Any]]:
 
 
 def seq_of(db: str, child: str, marker: str) -> int:
-    """The event number of the one event whose description mentions `marker`."""
-    found = [row["event"] for row in history(db, child) if marker in row["what"]]
+    """The event number of the one decision whose description mentions `marker` (a challenge
+    about it mentions it too)."""
+    found = [
+        row["event"]
+        for row in history(db, child)
+        if marker in row["what"] and not row["type"].startswith("Challenge")
+    ]
     assert len(found) == 1, f"{marker!r} in {found}"
     return int(found[0])
 
