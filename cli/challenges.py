@@ -27,6 +27,23 @@ def protocol_line(protocol: DisputeProtocol) -> str:
     )
 
 
+# The table's columns (JSON has every field): what an IRO manager scans for.
+TABLE_COLUMNS = (
+    "child",
+    "challenge",
+    "subject",
+    "iro",
+    "raised",
+    "stage",
+    "response_due",
+    "responded",
+    "age_days",
+    "past_timescale",
+    "outcome",
+    "cafcass",
+)
+
+
 @click.command()
 @DB_OPTION
 @click.option("--open", "only_open", is_flag=True, help="Only challenges not yet resolved.")
@@ -67,7 +84,7 @@ def challenges(
         click.echo(json.dumps(data | more, indent=2, default=str))
         return
     title = f"IRO challenges as of {on}" + (" (open only)" if only_open else "")
-    render(rows, fmt, title, "none recorded")
+    render([{k: row[k] for k in TABLE_COLUMNS} for row in rows], fmt, title, "none recorded")
     render(per_iro, fmt, "Challenges per IRO", "none")
     render(per_council, fmt, "Challenges per council", "none")
     click.echo(protocol_line(protocol))
