@@ -5,10 +5,8 @@ from __future__ import annotations
 from datetime import date
 
 import click
-from pydantic import ValidationError
 
 from cli.render import FORMATS
-from ledger.commands import refusal_from
 from ledger.errors import LedgerError
 from ledger.protocol import DisputeProtocol
 from projections.queries import Child
@@ -52,7 +50,4 @@ def parse_day(value: str | None, name: str) -> date | None:
 
 def load_protocol() -> DisputeProtocol:
     """The council's dispute-resolution protocol, from CARELEDGER_CHALLENGE_* settings."""
-    try:
-        return DisputeProtocol()
-    except ValidationError as error:
-        raise LedgerError(f"challenge settings: {refusal_from(error)}") from None
+    return DisputeProtocol.from_environment()

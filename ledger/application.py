@@ -61,7 +61,7 @@ class CareLedger(Application[UUID]):
         super().__init__(store.env)
         self.store = store
         self.clock: Clock = clock or (lambda: datetime.now(UTC))
-        self.protocol = protocol or DisputeProtocol()
+        self.protocol = protocol or DisputeProtocol.from_environment()
 
     def record(self, commands: Sequence[Command], recorded_by: p.Actor) -> list[Recorded]:
         """Record every command or none. A concurrent writer to the same case makes the save

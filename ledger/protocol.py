@@ -14,8 +14,10 @@ council that renames its stages keeps its history readable.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
+
+from ledger.errors import LedgerError
 
 
 class Stage(BaseModel):
@@ -52,6 +54,19 @@ class DisputeProtocol(BaseSettings):
         if len(set(names)) != len(names):
             raise ValueError("stages: two stages have the same name")
         return self
+
+    @classmethod
+    def from_environment(cls) -> DisputeProtocol:
+        """The protocol from CARELEDGER_CHALLENGE_* settings; a bad setting is a clear error."""
+        try:
+            return cls()
+        except ValidationError as error:
+            first = error.errors()[0]
+            where = ".".join(str(part) for part in first["loc"])
+            problem = "is required" if first["type"] == "missing" else first["msg"]
+            raise LedgerError(f"challenge settings: {where}: {problem}") from None
+        except SettingsError as error:
+            raise LedgerError(f"challenge settings: {error} (expected JSON)") from None
 
     @property
     def last_stage(self) -> int:

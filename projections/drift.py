@@ -171,7 +171,7 @@ def drift_report(
     """The report as an inspector would have seen it at the end of `as_of`; with
     `trend_months`, each measure's overall count at the end of each earlier month too."""
     settings = settings or DriftSettings()
-    protocol = protocol or DisputeProtocol()
+    protocol = protocol or DisputeProtocol.from_environment()
     report = Report(as_of, add_months(as_of, -12), by, settings, protocol)
     with _Query.open(views, as_of, by, settings, protocol) as query:
         for key, measure in _MEASURES.items():
