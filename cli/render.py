@@ -8,6 +8,7 @@ from typing import Any
 import click
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 FORMATS = click.Choice(["table", "json"])
 
@@ -26,5 +27,6 @@ def render(rows: list[dict[str, Any]], fmt: str, title: str, empty: str = "none"
     for column in rows[0]:
         table.add_column(column.replace("_", " "), overflow="fold")
     for row in rows:
-        table.add_row(*("" if v is None else str(v) for v in row.values()))
+        # Text, not markup: a concern such as "[came from challenge CH-2]" is shown as typed.
+        table.add_row(*(Text("" if v is None else str(v)) for v in row.values()))
     console.print(table)

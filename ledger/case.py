@@ -115,6 +115,7 @@ class ChildCase(BaseAggregate[UUID]):
         else:
             assert isinstance(payload, p.CorrectionRecorded)
             self._as_before(payload.corrects_seq).check_references(checked)
+            self._check_what_follows(payload.corrects_seq, checked)
         event_class = e.EVENT_FOR_PAYLOAD[type(payload)]
         self.trigger_event(
             event_class, timestamp=recorded_at, recorded_by=recorded_by, **payload.__dict__
@@ -141,6 +142,39 @@ class ChildCase(BaseAggregate[UUID]):
         earlier.entries = {s: entry for s, entry in self.entries.items() if s < seq}
         earlier._reapply_corrected_history()
         return earlier
+
+    def _check_what_follows(self, seq: int, replacement: p.Payload) -> None:
+        """A correction must not put a later step before what it follows: a challenge moved
+        after its response, a review moved after its recommendation's completion. The steps
+        of challenges and recommendations after the corrected event are checked again, in
+        order, against the history with the correction in place.
+
+        Other later events are not: a correction saying a review rejected what a change cited
+        as approved is the truth to record, and the projections then flag the change."""
+        history = {s: payload for s, (payload, _) in effective(self.entries.values()).items()}
+        history[seq] = replacement
+        shell = object.__new__(ChildCase)  # a shell for the guards only, as in _as_before
+        shell.__init__(self.council, self.child_ref)  # type: ignore[misc]
+        for s, payload in sorted(history.items()):
+            if isinstance(payload, p.CorrectionRecorded):
+                continue
+            if s > seq:
+                try:
+                    shell._check_order(payload)
+                except RecordingRefused as refusal:
+                    raise RecordingRefused(
+                        "corrected",
+                        f"event {s} ({type(payload).__name__}) would no longer hold: "
+                        f"{refusal.field}: {refusal.problem}",
+                    ) from None
+            shell._evolve(payload)
+
+    def _check_order(self, payload: p.Payload) -> None:
+        closes = p.RecommendationCompleted | p.RecommendationOvertaken
+        if isinstance(payload, ch.ChallengeStep | closes):
+            self.check_references(payload)
+        elif isinstance(payload, p.CarePlanSectionChanged | p.PlacementEnded):
+            self._check_from_challenge(payload)
 
     def _corrected_by(self, correction: p.CorrectionRecorded) -> p.Payload:
         """The event a correction targets, with the corrected values in place."""

@@ -342,3 +342,21 @@ def test_correction_saying_the_child_was_seen_after_all_must_withdraw_the_reason
         _correction(seq, child_seen_before=True, child_not_seen_reason=None), NOW, IRO_ACTOR
     )
     assert fixed == seq + 1
+
+
+def test_review_cannot_be_corrected_to_a_date_after_its_recommendation_was_completed() -> None:
+    """The CAMHS referral was completed on 6 December; a correction moving the review that
+    made it to 10 December would leave the completion before the recommendation existed."""
+    case, review_seq = linda_after_third_review()
+    case.record(_completed("REC-CAMHS", date(2024, 12, 6)), at(date(2024, 12, 6)), SW_ACTOR)
+    version = case.version
+
+    with pytest.raises(RecordingRefused) as refusal:
+        case.record(_correction(review_seq, occurred_on="2024-12-10"), NOW, TM_ACTOR)
+
+    assert refusal.value.field == "corrected"
+    assert refusal.value.problem == (
+        f"event {review_seq + 1} (RecommendationCompleted) would no longer hold: occurred_on: "
+        "2024-12-06 is before the recommendation was made on 2024-12-10"
+    )
+    assert case.version == version
