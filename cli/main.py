@@ -14,6 +14,7 @@ from rich.progress import Progress
 from cli.challenges import challenges
 from cli.context import opened
 from cli.demo import demo
+from cli.integrity import seal_command, seal_key_command, verify_command
 from cli.options import (
     CHILD_ARGUMENT,
     COUNCIL_OPTION,
@@ -257,6 +258,9 @@ cli.add_command(demo)
 cli.add_command(reviews)
 cli.add_command(drift)
 cli.add_command(challenges)
+cli.add_command(verify_command)
+cli.add_command(seal_command)
+cli.add_command(seal_key_command)
 
 
 def main() -> None:

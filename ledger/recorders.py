@@ -1,22 +1,102 @@
 """The library's application recorders, extended with what the ledger asks of its store.
 
-`existing_cases` answers "which of these cases exist?" in one query, so that a bulk record of
-many new children does not look each one up in turn (shared/eventsourcing-facts.md: extend
-the recorders rather than write around them). Later issues add the hash chain and the
-append-only triggers here.
+- `existing_cases` answers "which of these cases exist?" in one query, so that a bulk record
+  of many new children does not look each one up in turn.
+- The integrity chain (`ledger.integrity`): in the transaction that inserts events, after the
+  library has given them their notification ids, a chain row per event is appended to
+  `<events>_chain` (SQLite: `ledger_chain`).
+- Append-only in the database itself: triggers refuse UPDATE and DELETE on the events table
+  and the chain table (and TRUNCATE, on PostgreSQL), whoever asks. They are created with the
+  tables (`careledger init`).
+
+`iter_case_rows` and `iter_chain` read back raw rows for `ledger.verify`, streaming.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from typing import Any
 from uuid import UUID
 
+from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
-from eventsourcing.sqlite import SQLiteApplicationRecorder
-from psycopg.sql import SQL, Identifier
+from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
+from psycopg import Cursor
+from psycopg.rows import DictRow
+from psycopg.sql import SQL, Composed, Identifier
+
+from ledger.integrity import GENESIS, ChainRow, StoredRow, chain
+
+PAGE = 5_000  # rows fetched at a time when streaming
+
+REFUSAL = "careledger: the ledger is append-only"
+
+
+def _stored_rows(stored_events: Sequence[StoredEvent], ids: Sequence[int]) -> list[StoredRow]:
+    return [
+        StoredRow(nid, UUID(str(s.originator_id)), s.originator_version, s.topic, s.state)
+        for s, nid in zip(stored_events, ids, strict=True)
+    ]
+
+
+def _first_versions(rows: list[StoredRow]) -> dict[UUID, int]:
+    first: dict[UUID, int] = {}
+    for row in rows:
+        first[row.case] = min(first.get(row.case, row.seq), row.seq)
+    return first
 
 
 class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
+    chain_table = "ledger_chain"
+
+    def construct_create_table_statements(self) -> list[str]:
+        events, chain_ = self.events_table_name, self.chain_table
+        statements = super().construct_create_table_statements()
+        statements.append(
+            f"CREATE TABLE IF NOT EXISTS {chain_} (notification_id INTEGER PRIMARY KEY, "
+            "originator_id TEXT NOT NULL, originator_version INTEGER NOT NULL, "
+            "event_hash BLOB NOT NULL, previous BLOB NOT NULL, digest BLOB NOT NULL, "
+            "UNIQUE (originator_id, originator_version))"
+        )
+        for table in (events, chain_):
+            for action in ("UPDATE", "DELETE"):
+                statements.append(
+                    f"CREATE TRIGGER IF NOT EXISTS {table}_no_{action.lower()} "
+                    f"BEFORE {action} ON {table} "
+                    f"BEGIN SELECT RAISE(ABORT, '{REFUSAL}: {action} on {table}'); END"
+                )
+        return statements
+
+    def _insert_events(
+        self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        ids = super()._insert_events(c, stored_events, **kwargs)
+        if ids and stored_events:
+            self._append_chain(c, _stored_rows(stored_events, ids))
+        return ids
+
+    def _append_chain(self, c: SQLiteCursor, rows: list[StoredRow]) -> None:
+        heads: dict[UUID, bytes] = {}
+        for case, first in _first_versions(rows).items():
+            if first > 1:
+                c.execute(
+                    f"SELECT event_hash FROM {self.chain_table} "
+                    "WHERE originator_id=? AND originator_version=?",
+                    (case.hex, first - 1),
+                )
+                found = c.fetchone()
+                heads[case] = bytes(found["event_hash"]) if found else GENESIS
+        c.execute(f"SELECT digest FROM {self.chain_table} ORDER BY notification_id DESC LIMIT 1")
+        last = c.fetchone()
+        new = chain(rows, heads, bytes(last["digest"]) if last else GENESIS)
+        c.executemany(
+            f"INSERT INTO {self.chain_table} VALUES (?,?,?,?,?,?)",
+            [
+                (r.notification_id, r.case.hex, r.seq, r.event_hash, r.previous, r.digest)
+                for r in new
+            ],
+        )
+
     def existing_cases(self, case_ids: Sequence[UUID]) -> set[UUID]:
         if not case_ids:
             return set()
@@ -29,14 +109,185 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
             cursor.execute(statement, [case_id.hex for case_id in case_ids])
             return {UUID(row["originator_id"]) for row in cursor.fetchall()}
 
+    def iter_case_rows(
+        self, case: UUID | None = None
+    ) -> Iterator[tuple[StoredRow | None, ChainRow | None]]:
+        """Every event with its chain row, case by case in sequence order; an event without
+        a chain row, or a chain row without its event, comes with None in the other place."""
+        where = "WHERE k.originator_id = ?" if case else ""
+        params = [case.hex] if case else []
+        statement = (
+            "SELECT k.originator_id AS k_id, k.originator_version AS k_seq, "
+            "e.rowid AS e_nid, e.topic, e.state, c.notification_id AS c_nid, c.event_hash, "
+            "c.previous, c.digest FROM ("
+            f"SELECT originator_id, originator_version FROM {self.events_table_name} "
+            f"UNION SELECT originator_id, originator_version FROM {self.chain_table}) k "
+            f"LEFT JOIN {self.events_table_name} e ON e.originator_id = k.originator_id "
+            "AND e.originator_version = k.originator_version "
+            f"LEFT JOIN {self.chain_table} c ON c.originator_id = k.originator_id "
+            "AND c.originator_version = k.originator_version "
+            f"{where} ORDER BY k.originator_id, k.originator_version"
+        )
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(statement, params)
+            while page := c.sqlite_cursor.fetchmany(PAGE):
+                for row in page:
+                    yield _pair(dict(row), UUID(row["k_id"]))
+
+    def iter_chain(self) -> Iterator[ChainRow]:
+        """The chain rows in notification order."""
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(f"SELECT * FROM {self.chain_table} ORDER BY notification_id")
+            while page := c.sqlite_cursor.fetchmany(PAGE):
+                for row in page:
+                    yield _chain_row(dict(row))
+
 
 class PostgresLedgerRecorder(PostgresApplicationRecorder):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.chain_table_name = f"{self.events_table_name}_chain"
+        self.sql_create_statements.extend(self._chain_statements())
+
+    def _table(self, name: str) -> Composed:
+        return SQL("{0}.{1}").format(Identifier(self.datastore.schema), Identifier(name))
+
+    def _chain_statements(self) -> list[Composed]:
+        schema = Identifier(self.datastore.schema)
+        refuse = Identifier("careledger_refuse_change")
+        statements = [
+            SQL(
+                "CREATE TABLE IF NOT EXISTS {0} (notification_id bigint PRIMARY KEY, "
+                "originator_id uuid NOT NULL, originator_version bigint NOT NULL, "
+                "event_hash bytea NOT NULL, previous bytea NOT NULL, digest bytea NOT NULL, "
+                "UNIQUE (originator_id, originator_version))"
+            ).format(self._table(self.chain_table_name)),
+            SQL(
+                "CREATE OR REPLACE FUNCTION {0}.{1}() RETURNS trigger LANGUAGE plpgsql AS "
+                "$$ BEGIN RAISE EXCEPTION '" + REFUSAL + ": % on %.%', "
+                "TG_OP, TG_TABLE_SCHEMA, TG_TABLE_NAME USING ERRCODE = 'insufficient_privilege'; "
+                "END $$"
+            ).format(schema, refuse),
+        ]
+        for table in (self.events_table_name, self.chain_table_name):
+            statements += [
+                SQL(
+                    "CREATE OR REPLACE TRIGGER {0} BEFORE UPDATE OR DELETE ON {1} "
+                    "FOR EACH ROW EXECUTE FUNCTION {2}.{3}()"
+                ).format(Identifier(f"{table}_no_change"), self._table(table), schema, refuse),
+                SQL(
+                    "CREATE OR REPLACE TRIGGER {0} BEFORE TRUNCATE ON {1} "
+                    "FOR EACH STATEMENT EXECUTE FUNCTION {2}.{3}()"
+                ).format(Identifier(f"{table}_no_truncate"), self._table(table), schema, refuse),
+            ]
+        return statements
+
+    def _fetch_ids_after_insert_events(
+        self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        """After the library's insert (under its table lock, so no other writer is between
+        the last digest and these events), append the chain rows."""
+        ids = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
+        if ids:
+            self._append_chain(curs, _stored_rows(stored_events, ids))
+        return ids
+
+    def _append_chain(self, curs: Cursor[DictRow], rows: list[StoredRow]) -> None:
+        firsts = [(case, first - 1) for case, first in _first_versions(rows).items() if first > 1]
+        heads: dict[UUID, bytes] = {}
+        if firsts:
+            curs.execute(
+                SQL(
+                    "SELECT c.originator_id, c.event_hash FROM {0} c JOIN "
+                    "unnest(%s::uuid[], %s::bigint[]) AS p(id, v) "
+                    "ON c.originator_id = p.id AND c.originator_version = p.v"
+                ).format(self._table(self.chain_table_name)),
+                ([case for case, _ in firsts], [v for _, v in firsts]),
+            )
+            heads = {UUID(str(r["originator_id"])): bytes(r["event_hash"]) for r in curs.fetchall()}
+        curs.execute(
+            SQL("SELECT digest FROM {0} ORDER BY notification_id DESC LIMIT 1").format(
+                self._table(self.chain_table_name)
+            )
+        )
+        last = curs.fetchone()
+        new = chain(rows, heads, bytes(last["digest"]) if last else GENESIS)
+        curs.executemany(
+            SQL("INSERT INTO {0} VALUES (%s,%s,%s,%s,%s,%s)").format(
+                self._table(self.chain_table_name)
+            ),
+            [(r.notification_id, r.case, r.seq, r.event_hash, r.previous, r.digest) for r in new],
+        )
+
     def existing_cases(self, case_ids: Sequence[UUID]) -> set[UUID]:
         if not case_ids:
             return set()
-        statement = SQL(
-            "SELECT DISTINCT originator_id FROM {schema}.{table} WHERE originator_id = ANY(%s)"
-        ).format(schema=Identifier(self.datastore.schema), table=Identifier(self.events_table_name))
+        statement = SQL("SELECT DISTINCT originator_id FROM {0} WHERE originator_id = ANY(%s)")
         with self.datastore.transaction(commit=False) as cursor:
-            cursor.execute(statement, (list(case_ids),))
+            cursor.execute(statement.format(self._table(self.events_table_name)), (list(case_ids),))
             return {UUID(str(row["originator_id"])) for row in cursor.fetchall()}
+
+    def iter_case_rows(
+        self, case: UUID | None = None
+    ) -> Iterator[tuple[StoredRow | None, ChainRow | None]]:
+        where = SQL("WHERE k.originator_id = %s") if case else SQL("")
+        statement = SQL(
+            "SELECT k.originator_id AS k_id, k.originator_version AS k_seq, "
+            "e.notification_id AS e_nid, e.topic, e.state, c.notification_id AS c_nid, "
+            "c.event_hash, c.previous, c.digest FROM ("
+            "SELECT originator_id, originator_version FROM {0} "
+            "UNION SELECT originator_id, originator_version FROM {1}) k "
+            "LEFT JOIN {0} e ON e.originator_id = k.originator_id "
+            "AND e.originator_version = k.originator_version "
+            "LEFT JOIN {1} c ON c.originator_id = k.originator_id "
+            "AND c.originator_version = k.originator_version "
+            "{2} ORDER BY k.originator_id, k.originator_version"
+        ).format(self._table(self.events_table_name), self._table(self.chain_table_name), where)
+        for row in self._stream(statement, [case] if case else []):
+            yield _pair(row, UUID(str(row["k_id"])))
+
+    def iter_chain(self) -> Iterator[ChainRow]:
+        statement = SQL("SELECT * FROM {0} ORDER BY notification_id").format(
+            self._table(self.chain_table_name)
+        )
+        for row in self._stream(statement, []):
+            yield _chain_row(row)
+
+    def _stream(self, statement: Composed, params: list[Any]) -> Iterator[DictRow]:
+        """A server-side cursor: memory stays flat however many rows there are."""
+        with (
+            self.datastore.get_connection() as conn,
+            conn.transaction(),
+            conn.cursor(name="careledger_verify") as curs,
+        ):
+            curs.itersize = PAGE
+            curs.execute(statement, params)
+            yield from curs
+
+
+def _pair(row: dict[str, Any], case: UUID) -> tuple[StoredRow | None, ChainRow | None]:
+    stored = None
+    if row["e_nid"] is not None:
+        stored = StoredRow(row["e_nid"], case, row["k_seq"], row["topic"], bytes(row["state"]))
+    link = None
+    if row["c_nid"] is not None:
+        link = ChainRow(
+            row["c_nid"],
+            case,
+            row["k_seq"],
+            bytes(row["event_hash"]),
+            bytes(row["previous"]),
+            bytes(row["digest"]),
+        )
+    return stored, link
+
+
+def _chain_row(row: dict[str, Any]) -> ChainRow:
+    return ChainRow(
+        row["notification_id"],
+        UUID(str(row["originator_id"])),
+        row["originator_version"],
+        bytes(row["event_hash"]),
+        bytes(row["previous"]),
+        bytes(row["digest"]),
+    )

@@ -1,0 +1,158 @@
+"""`careledger verify`, `careledger seal` and `careledger seal-key`: proving the ledger was
+never rewritten (issue 5)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+
+from cli.context import opened
+from cli.options import COUNCIL_OPTION, DB_OPTION, parse_child
+from ledger import seal as sealing
+from ledger.errors import LedgerError
+from ledger.verify import ChainSource, Verdict, verify
+
+KEY_OPTION = click.option(
+    "--key",
+    "key",
+    required=True,
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="The Ed25519 private key file (PEM).",
+)
+
+
+def _source(recorder: object) -> ChainSource:
+    if not hasattr(recorder, "iter_case_rows"):
+        raise LedgerError("--db: this store has no integrity chain")
+    return recorder  # type: ignore[return-value]
+
+
+@click.command(name="verify")
+@DB_OPTION
+@click.option("--child", default=None, help="Only this child's case (COUNCIL:REF).")
+@COUNCIL_OPTION
+@click.option("--seal", "seal_file", type=click.Path(path_type=Path, dir_okay=False))
+@click.option(
+    "--public-key",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="The key the seal must be signed with (PEM); without it, the seal's own key is used.",
+)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+def verify_command(
+    db: str | None,
+    child: str | None,
+    council: str | None,
+    seal_file: Path | None,
+    public_key: Path | None,
+    fmt: str,
+) -> None:
+    """Recompute the integrity chain from the stored rows: "intact" with the head digests, or
+    the first broken link. With --seal, also prove the ledger still holds, unchanged, what it
+    held when sealed. Exit status 1 when anything is broken."""
+    who = parse_child(child, council) if child else None
+    expected = sealing.read_public_key(public_key) if public_key else None
+    seal = sealing.read_seal(seal_file, expected) if seal_file else None
+    with opened(db, check_policy=False) as o:
+        verdict = verify(
+            _source(o.ledger.recorder), who.case_id if who else None, seal.point if seal else None
+        )
+    report = _report(verdict, who.case_id.hex if who else None, seal)
+    if fmt == "json":
+        click.echo(json.dumps(report, indent=2))
+    else:
+        _print(report)
+    if not verdict.intact:
+        sys.exit(1)
+
+
+def _report(verdict: Verdict, case: str | None, seal: sealing.Seal | None) -> dict[str, object]:
+    broken = verdict.first_break
+    report: dict[str, object] = {
+        "intact": verdict.intact,
+        "events": verdict.events,
+        "cases": verdict.cases,
+        "global_head": verdict.head.hex(),
+    }
+    if case is not None:
+        report["case"] = case
+        report["case_head"] = verdict.case_head.hex() if verdict.case_head else None
+    if broken is not None:
+        report["first_broken_link"] = {
+            "log_position": broken.position,
+            "case": broken.case.hex,
+            "event": broken.seq,
+            "problem": broken.problem,
+            "expected": broken.expected,
+            "found": broken.found,
+        }
+    if seal is not None:
+        report["seal"] = {
+            "events": seal.events,
+            "digest": seal.digest.hex(),
+            "sealed_at": seal.sealed_at.isoformat(),
+            "key_fingerprint": seal.fingerprint,
+            "holds": verdict.seal_problem is None and broken is None,
+            "problem": verdict.seal_problem,
+        }
+    return report
+
+
+def _print(report: dict[str, object]) -> None:
+    if report["intact"]:
+        click.echo(f"intact: {report['events']} events in {report['cases']} case(s)")
+    else:
+        click.echo("BROKEN")
+    click.echo(f"global head digest: {report['global_head']}")
+    if "case" in report:
+        click.echo(f"case {report['case']} head digest: {report['case_head']}")
+    broken = report.get("first_broken_link")
+    if isinstance(broken, dict):
+        click.echo(
+            f"first broken link: case {broken['case']}, event {broken['event']} "
+            f"(log position {broken['log_position']}): {broken['problem']}"
+        )
+        if broken["expected"] is not None:
+            click.echo(f"  expected (recorded): {broken['expected']}")
+            click.echo(f"  found (recomputed):  {broken['found']}")
+    seal = report.get("seal")
+    if isinstance(seal, dict):
+        if seal["holds"]:
+            click.echo(
+                f"seal of {seal['sealed_at']} ({seal['events']} events, key "
+                f"{seal['key_fingerprint']}): holds"
+            )
+        else:
+            click.echo(f"seal of {seal['sealed_at']}: does NOT hold: {seal['problem']}")
+
+
+@click.command(name="seal")
+@DB_OPTION
+@KEY_OPTION
+@click.option("--out", type=click.Path(path_type=Path, dir_okay=False), help="Default: stdout.")
+@click.option("--by", "sealed_by", envvar="CARELEDGER_ACTOR", required=True, help="Who seals.")
+def seal_command(db: str | None, key: Path, out: Path | None, sealed_by: str) -> None:
+    """Sign the ledger's current digest and event count (after verifying the whole chain)."""
+    with opened(db, check_policy=False) as o:
+        verdict = verify(_source(o.ledger.recorder))
+    if not verdict.intact:
+        raise LedgerError("the chain is broken: run 'careledger verify'; nothing sealed")
+    made = sealing.sign(key, verdict.events, verdict.head, datetime.now(UTC), sealed_by)
+    if out is None:
+        click.echo(made.to_json(), nl=False)
+    else:
+        out.write_text(made.to_json(), encoding="utf-8")
+        click.echo(f"sealed {made.events} events, digest {made.digest.hex()} -> {out}", err=True)
+    click.echo(f"key fingerprint: {made.fingerprint}", err=True)
+
+
+@click.command(name="seal-key")
+@click.argument("path", type=click.Path(path_type=Path, dir_okay=False))
+def seal_key_command(path: Path) -> None:
+    """Make a new Ed25519 key for seals (owner-only file); prints the public key to share."""
+    public = sealing.new_key(path)
+    click.echo(sealing.public_pem(public), nl=False)
+    click.echo(f"key fingerprint: {sealing.fingerprint(public)}", err=True)

@@ -1,0 +1,76 @@
+"""The ledger's integrity chain (issue 5): what is hashed, and how.
+
+Each stored event gets `event_hash = SHA-256(tag, case, sequence, topic, stored state, the
+case's previous event_hash)`, so each case is a hash chain; and the ledger keeps a running
+digest over every event in its global order (the notification log), `digest = SHA-256(tag,
+previous digest, event_hash)`. The stored state is hashed as stored (encrypted, when
+encryption at rest is on), so the chain verifies without the key and any change to a stored
+row, a byte of its state included, breaks it. The ledger computes both when it records; no
+caller supplies them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from uuid import UUID
+
+GENESIS = bytes(32)  # the "previous" hash of a case's first event and of the first digest
+_EVENT_TAG = b"careledger/event/v1\x00"
+_DIGEST_TAG = b"careledger/log/v1\x00"
+
+
+def event_hash(case: UUID, seq: int, topic: str, state: bytes, previous: bytes) -> bytes:
+    """The hash of one stored event, chained to the case's previous event's hash."""
+    h = hashlib.sha256(_EVENT_TAG)
+    h.update(case.bytes)
+    h.update(seq.to_bytes(8, "big"))
+    topic_bytes = topic.encode()
+    h.update(len(topic_bytes).to_bytes(4, "big"))
+    h.update(topic_bytes)
+    h.update(len(state).to_bytes(8, "big"))
+    h.update(state)
+    h.update(previous)
+    return h.digest()
+
+
+def next_digest(previous: bytes, hash_: bytes) -> bytes:
+    """The running digest of the log after one more event."""
+    return hashlib.sha256(_DIGEST_TAG + previous + hash_).digest()
+
+
+@dataclass(frozen=True)
+class ChainRow:
+    """What the ledger stores beside each event, in the same transaction."""
+
+    notification_id: int
+    case: UUID
+    seq: int
+    event_hash: bytes
+    previous: bytes  # the case's previous event_hash (GENESIS for its first event)
+    digest: bytes  # the log's running digest up to and including this event
+
+
+@dataclass(frozen=True)
+class StoredRow:
+    """An event as read back from the store, for hashing."""
+
+    notification_id: int
+    case: UUID
+    seq: int
+    topic: str
+    state: bytes
+
+
+def chain(rows: list[StoredRow], case_heads: dict[UUID, bytes], digest: bytes) -> list[ChainRow]:
+    """Chain rows for newly stored events, in notification order, from each case's previous
+    head and the log's previous digest."""
+    heads = dict(case_heads)
+    result = []
+    for row in sorted(rows, key=lambda r: r.notification_id):
+        previous = heads.get(row.case, GENESIS)
+        hash_ = event_hash(row.case, row.seq, row.topic, row.state, previous)
+        digest = next_digest(digest, hash_)
+        heads[row.case] = hash_
+        result.append(ChainRow(row.notification_id, row.case, row.seq, hash_, previous, digest))
+    return result

@@ -1,0 +1,191 @@
+"""`careledger verify`: recompute the integrity chain from the raw stored rows.
+
+Two streaming passes, so memory stays flat however large the ledger grows:
+
+1. case by case, in sequence order: every event must have its chain row (and every chain row
+   its event), sequence numbers run 1, 2, 3... without a gap, and each event's hash, recomputed
+   from the row as stored now and the previous event's recomputed hash, must equal the hash
+   recorded when it was stored;
+2. the log in notification order: the running digest, recomputed over the event hashes that
+   pass 1 proved, must equal each recorded digest; a seal's digest must be met after as
+   many events as it sealed.
+
+The break reported is the earliest in the log's order among those found, with what was
+recorded and what was found. Nothing is trusted from a stored summary: a hand-edited row is
+found by recomputing its hash.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Protocol
+from uuid import UUID
+
+from ledger.integrity import GENESIS, ChainRow, StoredRow, event_hash, next_digest
+
+
+class ChainSource(Protocol):
+    def iter_case_rows(
+        self, case: UUID | None = None
+    ) -> Iterator[tuple[StoredRow | None, ChainRow | None]]: ...
+
+    def iter_chain(self) -> Iterator[ChainRow]: ...
+
+
+@dataclass(frozen=True)
+class Break:
+    """The first broken link: where, what is wrong, what was recorded, what was found."""
+
+    position: int  # notification id (log position) of the event concerned
+    case: UUID
+    seq: int
+    problem: str
+    expected: str | None = None
+    found: str | None = None
+
+
+@dataclass(frozen=True)
+class SealPoint:
+    """What a seal says: after `events` events of the log, the digest was `digest`."""
+
+    events: int
+    digest: bytes
+
+
+@dataclass
+class Verdict:
+    events: int = 0
+    cases: int = 0
+    head: bytes = GENESIS  # the log's running digest after its last event
+    case_head: bytes | None = None  # with --child: that case's last event hash
+    first_break: Break | None = None
+    seal_problem: str | None = None
+
+    @property
+    def intact(self) -> bool:
+        return self.first_break is None and self.seal_problem is None
+
+
+def verify(source: ChainSource, case: UUID | None = None, seal: SealPoint | None = None) -> Verdict:
+    verdict = Verdict()
+    breaks = [b for b in [_check_cases(source.iter_case_rows(case), verdict, case)] if b]
+    log_break = _check_log(source.iter_chain(), verdict, seal)
+    breaks += [log_break] if log_break else []
+    verdict.first_break = min(breaks, key=lambda b: (b.position, b.seq), default=None)
+    return verdict
+
+
+def _check_cases(
+    rows: Iterable[tuple[StoredRow | None, ChainRow | None]], verdict: Verdict, only: UUID | None
+) -> Break | None:
+    """Pass 1. Returns the break earliest in the log among those found (one per case at
+    most: after a break, a case's later links cannot be judged)."""
+    first: Break | None = None
+    current: UUID | None = None
+    previous, expected_seq, broken = GENESIS, 1, False
+    for stored, link in rows:
+        key = stored or link
+        assert key is not None
+        if key.case != current:
+            current, previous, expected_seq, broken = key.case, GENESIS, 1, False
+            verdict.cases += 1
+        if broken:
+            continue
+        found = _check_link(stored, link, previous, expected_seq)
+        if isinstance(found, Break):
+            broken = True
+            if first is None or (found.position, found.seq) < (first.position, first.seq):
+                first = found
+            continue
+        previous, expected_seq = found, expected_seq + 1
+        if only is not None:
+            verdict.case_head = found
+    return first
+
+
+def _check_link(
+    stored: StoredRow | None, link: ChainRow | None, previous: bytes, expected_seq: int
+) -> Break | bytes:
+    """The event's recomputed hash, or what is wrong with it."""
+    if stored is None:
+        assert link is not None
+        return Break(
+            link.notification_id,
+            link.case,
+            link.seq,
+            "the event is missing: its chain row remains but the events table has no such row",
+        )
+    if link is None:
+        return Break(
+            stored.notification_id,
+            stored.case,
+            stored.seq,
+            "the event has no chain row: it was not recorded through the ledger",
+        )
+    if stored.seq != expected_seq:
+        return Break(
+            stored.notification_id,
+            stored.case,
+            stored.seq,
+            f"events {expected_seq} to {stored.seq - 1} of the case are missing",
+        )
+    if stored.notification_id != link.notification_id:
+        return Break(
+            stored.notification_id,
+            stored.case,
+            stored.seq,
+            "the event is not at the log position recorded for it",
+            str(link.notification_id),
+            str(stored.notification_id),
+        )
+    if link.previous != previous:
+        return Break(
+            stored.notification_id,
+            stored.case,
+            stored.seq,
+            "the link to the case's previous event differs",
+            previous.hex(),
+            link.previous.hex(),
+        )
+    recomputed = event_hash(stored.case, stored.seq, stored.topic, stored.state, previous)
+    if recomputed != link.event_hash:
+        return Break(
+            stored.notification_id,
+            stored.case,
+            stored.seq,
+            "the stored event differs from what was recorded",
+            link.event_hash.hex(),
+            recomputed.hex(),
+        )
+    return recomputed
+
+
+def _check_log(links: Iterable[ChainRow], verdict: Verdict, seal: SealPoint | None) -> Break | None:
+    """Pass 2: the running digest in the log's order, and the seal."""
+    digest = GENESIS
+    for link in links:
+        digest = next_digest(digest, link.event_hash)
+        verdict.events += 1
+        if digest != link.digest:
+            verdict.head = digest
+            return Break(
+                link.notification_id,
+                link.case,
+                link.seq,
+                "the log's running digest differs from the one recorded here",
+                link.digest.hex(),
+                digest.hex(),
+            )
+        if seal is not None and verdict.events == seal.events and digest != seal.digest:
+            verdict.seal_problem = (
+                f"after the {seal.events} sealed events the log's digest is {digest.hex()}, "
+                f"the seal says {seal.digest.hex()}: the history before the seal was rewritten"
+            )
+    verdict.head = digest
+    if seal is not None and verdict.events < seal.events:
+        verdict.seal_problem = (
+            f"the seal covers {seal.events} events; the ledger now holds {verdict.events}: "
+            "events were removed"
+        )
+    return None
