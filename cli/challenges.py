@@ -4,6 +4,7 @@ challenges went per IRO and per council (issue 4)."""
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import click
 
@@ -27,21 +28,38 @@ def protocol_line(protocol: DisputeProtocol) -> str:
     )
 
 
-# The table's columns (JSON has every field): what an IRO manager scans for.
-TABLE_COLUMNS = (
-    "child",
-    "challenge",
-    "subject",
-    "iro",
-    "raised",
-    "stage",
-    "response_due",
-    "responded",
-    "age_days",
-    "past_timescale",
-    "outcome",
-    "cafcass",
-)
+def table_row(row: dict[str, Any]) -> dict[str, Any]:
+    """What an IRO manager scans for; JSON has every field."""
+    late = row["why_late"] if row["past_timescale"] or row["resolved_late"] else "no"
+    if row["resolved_late"]:
+        late = f"resolved late: {late}"
+    cafcass = None
+    if row["cafcass_referred"]:
+        cafcass = f"referred {row['cafcass_referred']}"
+        if row["cafcass_outcome"]:
+            cafcass += f": {row['cafcass_outcome'].replace('_', ' ')}"
+    return {
+        "child": row["child"],
+        "challenge": row["challenge"],
+        "subject": row["subject"],
+        "iro": row["iro"],
+        "raised": row["raised"],
+        "stage": row["stage_name"],
+        "response_due": row["response_due"],
+        "responded": row["responded"],
+        "age_days": row["age_days"],
+        "past_timescale": late,
+        "outcome": row["outcome_label"],
+        "cafcass": cafcass,
+    }
+
+
+def stats_row(row: dict[str, Any]) -> dict[str, Any]:
+    shown = dict(row)
+    shown["resolved_at"] = ", ".join(f"{k} {n}" for k, n in row["resolved_at"].items()) or None
+    shown["upheld_rate"] = f"{row['upheld']} of {row['decided']}" if row["decided"] else None
+    del shown["upheld"], shown["decided"]
+    return shown
 
 
 @click.command()
@@ -75,16 +93,16 @@ def challenges(
     if council is not None and who is None:
         found = [s for s in found if s.council == council]
     shown = [s for s in found if s.is_open or not only_open]
-    rows = [ch.listing_row(s, protocol, on) for s in shown]
-    per_iro = ch.statistics_rows(found, protocol, "iro")
-    per_council = ch.statistics_rows(found, protocol, "council")
+    rows = [ch.listing(s, protocol, on) for s in shown]
+    per_iro = ch.statistics_rows(found, protocol, "iro", on)
+    per_council = ch.statistics_rows(found, protocol, "council", on)
     if fmt == "json":
         data = {"as_of": on.isoformat(), "challenges": rows, "per_iro": per_iro}
         more = {"per_council": per_council, "protocol": protocol.model_dump()}
         click.echo(json.dumps(data | more, indent=2, default=str))
         return
     title = f"IRO challenges as of {on}" + (" (open only)" if only_open else "")
-    render([{k: row[k] for k in TABLE_COLUMNS} for row in rows], fmt, title, "none recorded")
-    render(per_iro, fmt, "Challenges per IRO", "none")
-    render(per_council, fmt, "Challenges per council", "none")
+    render([table_row(row) for row in rows], fmt, title, "none recorded")
+    render([stats_row(r) for r in per_iro], fmt, "Challenges per IRO", "none")
+    render([stats_row(r) for r in per_council], fmt, "Challenges per council", "none")
     click.echo(protocol_line(protocol))

@@ -635,15 +635,15 @@ class _Story:
                 )
             )
         resolved = last + timedelta(days=rng.randint(5, 40))
+        outcome = rng.choice(["upheld", "upheld", "partly_upheld", "not_upheld", "withdrawn"])
         self._add(
             p.ChallengeResolved(
                 occurred_on=resolved,
                 source=f"LCS/IRO/{rng.randint(10_000, 999_999)}",
                 challenge_id=challenge_id,
-                outcome=rng.choice(
-                    ["upheld", "upheld", "partly_upheld", "not_upheld", "withdrawn"]
-                ),
-                resolved_by=self._manager(resolved),
+                outcome=outcome,
+                # Only the IRO withdraws their challenge.
+                resolved_by=iro if outcome == "withdrawn" else self._manager(resolved),
                 summary="Resolved",
             )
         )

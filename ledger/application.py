@@ -22,6 +22,7 @@ from ledger.recorders import PostgresLedgerRecorder, SQLiteLedgerRecorder
 from ledger.store import Store
 
 Clock = Callable[[], datetime]
+NEEDS_PROTOCOL = (p.ChallengeRaised, p.ChallengeEscalated, p.CorrectionRecorded)
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,15 @@ class CareLedger(Application[UUID]):
         super().__init__(store.env)
         self.store = store
         self.clock: Clock = clock or (lambda: datetime.now(UTC))
-        self.protocol = protocol or DisputeProtocol.from_environment()
+        self._protocol = protocol
+
+    @property
+    def protocol(self) -> DisputeProtocol:
+        """Read from the settings when first needed: a command that records no challenge
+        does not fail on a bad challenge setting."""
+        if self._protocol is None:
+            self._protocol = DisputeProtocol.from_environment()
+        return self._protocol
 
     def record(self, commands: Sequence[Command], recorded_by: p.Actor) -> list[Recorded]:
         """Record every command or none. A concurrent writer to the same case makes the save
@@ -147,5 +156,8 @@ class CareLedger(Application[UUID]):
             cases[cid] = case
         else:
             cases[cid] = case  # first, so that a failure below evicts it from the cache
-            case.record(command.payload, now, actor, self.protocol)
+            if isinstance(command.payload, NEEDS_PROTOCOL):
+                case.record(command.payload, now, actor, self.protocol)
+            else:
+                case.record(command.payload, now, actor)
         return case

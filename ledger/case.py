@@ -135,10 +135,15 @@ class ChildCase(BaseAggregate[UUID]):
                 f"on {self.looked_after_since}",
             )
 
+    def _shell(self) -> ChildCase:
+        """A case for the guards only: no events, no id, nothing to save."""
+        shell = object.__new__(ChildCase)
+        shell.__init__(self.council, self.child_ref)  # type: ignore[misc]
+        return shell
+
     def _as_before(self, seq: int) -> ChildCase:
         """The case as it stood before event `seq`: what a corrected event may refer to."""
-        earlier = object.__new__(ChildCase)  # a shell for the guards only: no events, no id
-        earlier.__init__(self.council, self.child_ref)  # type: ignore[misc]
+        earlier = self._shell()
         earlier.entries = {s: entry for s, entry in self.entries.items() if s < seq}
         earlier._reapply_corrected_history()
         return earlier
@@ -153,8 +158,7 @@ class ChildCase(BaseAggregate[UUID]):
         as approved is the truth to record, and the projections then flag the change."""
         history = {s: payload for s, (payload, _) in effective(self.entries.values()).items()}
         history[seq] = replacement
-        shell = object.__new__(ChildCase)  # a shell for the guards only, as in _as_before
-        shell.__init__(self.council, self.child_ref)  # type: ignore[misc]
+        shell = self._shell()
         for s, payload in sorted(history.items()):
             if isinstance(payload, p.CorrectionRecorded):
                 continue
@@ -289,11 +293,11 @@ class ChildCase(BaseAggregate[UUID]):
         if payload.resolved_by_change is not None:
             name, ref = "resolved_by_change", payload.resolved_by_change
             on = self._check_known(name, ref, self.changes, "change")
-            ch.check_resolution_link(name, f"change '{ref}'", on, challenge)
+            ch.check_resolution_link(name, f"change '{ref}'", on, challenge, payload.occurred_on)
         if payload.resolved_at_review is not None:
             name, ref = "resolved_at_review", payload.resolved_at_review
             on = self._check_known(name, ref, self.reviews, "review")
-            ch.check_resolution_link(name, f"review '{ref}'", on, challenge)
+            ch.check_resolution_link(name, f"review '{ref}'", on, challenge, payload.occurred_on)
 
     @check_references.register
     def _(self, payload: p.CarePlanAgreed) -> None:

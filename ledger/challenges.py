@@ -1,10 +1,11 @@
 """What the ledger refuses in an IRO challenge's trail (IRO Handbook ch.6; issue 4).
 
-A challenge is raised, may be escalated to later stages (skipping any), answered at its
-current stage, referred to Cafcass at any point (s.25B(3)), and resolved once. A step that
-could not truthfully follow the trail so far is refused with the field and the reason:
-resolving a closed challenge, escalating past the last stage or to a stage already passed,
-a step dated before the one it follows.
+A challenge is raised, may be escalated to later stages (skipping any), answered at any stage
+it reached, referred to Cafcass at any point (s.25B(3)), and resolved once: a stage's answer
+that does not end the dispute is a response, and the IRO then escalates. A step that could not
+truthfully follow the trail so far is refused with the field and the reason: resolving a
+closed challenge, escalating past the last stage or to a stage already passed, a step dated
+before the one it follows.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from datetime import date
 from ledger import payloads as p
 from ledger.errors import RecordingRefused
 from ledger.protocol import DisputeProtocol
-from ledger.vocabulary import Role
+from ledger.vocabulary import ChallengeOutcome, Role
 
 IRO_ROLES = (Role.IRO, Role.IRO_MANAGER)
 ChallengeStep = (
@@ -29,11 +30,11 @@ ChallengeStep = (
 
 @dataclass
 class Challenge:
-    """A challenge as far as the guards need it."""
+    """A challenge as far as the guards need it. `stages`: each stage reached, and when."""
 
     raised_on: date
     stage: int
-    stage_since: date
+    stages: dict[int, date]
     last_step_on: date
     resolved_on: date | None = None
     referred_on: date | None = None
@@ -79,6 +80,8 @@ def check_step(challenges: dict[str, Challenge], payload: ChallengeStep) -> Chal
         _check_response(challenge, payload)
     else:
         _not_before("occurred_on", payload.occurred_on, challenge.last_step_on, "its last step")
+    if isinstance(payload, p.ChallengeResolved):
+        _check_resolution(challenge, payload)
     if isinstance(payload, p.ChallengeEscalated):
         _check_iro("escalated_by", payload.escalated_by)
         if payload.to_stage <= challenge.stage:
@@ -89,11 +92,25 @@ def check_step(challenges: dict[str, Challenge], payload: ChallengeStep) -> Chal
 
 
 def _check_response(challenge: Challenge, payload: p.ChallengeResponded) -> None:
-    _not_before("occurred_on", payload.occurred_on, challenge.stage_since, "its current stage")
+    stage = challenge.stage if payload.stage is None else payload.stage
+    began = challenge.stages.get(stage)
+    if began is None:
+        reached = ", ".join(str(n) for n in sorted(challenge.stages))
+        raise RecordingRefused("stage", f"the challenge never reached stage {stage} ({reached})")
+    _not_before("occurred_on", payload.occurred_on, began, f"stage {stage} began")
     if payload.responded_by.role in IRO_ROLES:
         raise RecordingRefused(
             "responded_by.role", "a response comes from the council, not from the IRO service"
         )
+
+
+def _check_resolution(challenge: Challenge, payload: p.ChallengeResolved) -> None:
+    """Only the IRO withdraws their challenge; a dispute ended by a Cafcass referral needs
+    the referral on record."""
+    if payload.outcome is ChallengeOutcome.WITHDRAWN:
+        _check_iro("resolved_by", payload.resolved_by)
+    if payload.outcome is ChallengeOutcome.REFERRED_TO_CAFCASS and challenge.referred_on is None:
+        raise RecordingRefused("outcome", "no Cafcass referral is recorded for this challenge")
 
 
 def _check_cafcass(
@@ -101,9 +118,18 @@ def _check_cafcass(
 ) -> None:
     if isinstance(payload, p.CafcassReferralMade):
         _check_iro("referred_by", payload.referred_by)
-        if challenge.referred_on is not None:
+        if challenge.referred_on is not None and challenge.cafcass_outcome_on is None:
             raise RecordingRefused(
-                "challenge_id", f"the challenge was referred to Cafcass on {challenge.referred_on}"
+                "challenge_id",
+                f"the challenge was referred to Cafcass on {challenge.referred_on} and Cafcass's "
+                "outcome is not yet recorded",
+            )
+        if challenge.cafcass_outcome_on is not None:
+            _not_before(
+                "occurred_on",
+                payload.occurred_on,
+                challenge.cafcass_outcome_on,
+                "Cafcass's last outcome",
             )
         _not_before("occurred_on", payload.occurred_on, challenge.raised_on, "the challenge")
         return
@@ -124,32 +150,37 @@ def check_link(name: str, challenge_id: str, on: date, challenges: dict[str, Cha
     _not_before("occurred_on", on, challenge.raised_on, f"challenge '{challenge_id}'")
 
 
-def check_resolution_link(name: str, what: str, on: date, challenge: Challenge) -> None:
-    """What resolved a challenge cannot precede it."""
+def check_resolution_link(
+    name: str, what: str, on: date, challenge: Challenge, resolved_on: date
+) -> None:
+    """What resolved a challenge came between its raising and its resolution."""
     if on < challenge.raised_on:
         raise RecordingRefused(
             name, f"{what} of {on} is before the challenge was raised on {challenge.raised_on}"
         )
+    if on > resolved_on:
+        raise RecordingRefused(name, f"{what} of {on} is after the resolution ({resolved_on})")
 
 
 def evolve(challenges: dict[str, Challenge], payload: p.Payload) -> None:
     """The challenge after a step (or a new one)."""
     if isinstance(payload, p.ChallengeRaised):
         on = payload.occurred_on
-        challenges[payload.challenge_id] = Challenge(on, payload.stage, on, on)
+        challenges[payload.challenge_id] = Challenge(on, payload.stage, {payload.stage: on}, on)
         return
     if not isinstance(payload, ChallengeStep) or payload.challenge_id not in challenges:
         return
     challenge = challenges[payload.challenge_id]
     on = payload.occurred_on
     if isinstance(payload, p.CafcassReferralMade):
-        challenge.referred_on = on
+        challenge.referred_on, challenge.cafcass_outcome_on = on, None
     elif isinstance(payload, p.CafcassOutcomeRecorded):
         challenge.cafcass_outcome_on = on
     else:
         challenge.last_step_on = max(challenge.last_step_on, on)
     if isinstance(payload, p.ChallengeEscalated):
-        challenge.stage, challenge.stage_since = payload.to_stage, on
+        challenge.stage = payload.to_stage
+        challenge.stages[payload.to_stage] = on
     elif isinstance(payload, p.ChallengeResolved):
         challenge.resolved_on = on
 

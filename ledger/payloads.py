@@ -271,11 +271,13 @@ class ChallengeEscalated(Payload):
 
 
 class ChallengeResponded(Payload):
-    """The council's answer at the challenge's current stage."""
+    """The council's answer at a stage the challenge reached: the current one unless `stage`
+    says which (an answer filed after the IRO escalated)."""
 
     challenge_id: Ref
     responded_by: Person
     response: Text
+    stage: int | None = Field(default=None, ge=0, description="default: the current stage")
 
 
 class ChallengeResolved(Payload):

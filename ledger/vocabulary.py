@@ -110,12 +110,14 @@ CEASED_REASONS: frozenset[str] = frozenset(
 
 
 class ChallengeOutcome(StrEnum):
-    """How a challenge ended (domain.md §2; the taxonomy is unverified)."""
+    """How a challenge ended (domain.md §2; the taxonomy is unverified). A Cafcass referral
+    may end the dispute instead of finishing the process (Cafcass practice note para 3.1)."""
 
     UPHELD = "upheld"
     PARTLY_UPHELD = "partly_upheld"
     NOT_UPHELD = "not_upheld"
     WITHDRAWN = "withdrawn"
+    REFERRED_TO_CAFCASS = "referred_to_cafcass"
 
 
 class CafcassOutcome(StrEnum):

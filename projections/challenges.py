@@ -4,7 +4,10 @@ Read from the follow-up tables `cl_challenges` and `cl_challenge_steps`, as know
 of the date: a step counts once it had happened and been recorded by then. Timescales come
 from the council's protocol (`ledger.protocol`): the current stage's response is due a number
 of working days after the stage began (working days as in reg 2: `projections.timetable`),
-and the whole formal process, from the first formal stage, has its own limit.
+and the whole formal process, from the first formal stage to resolution, has its own limit.
+An open challenge is past its timescale when its current stage has had no answer by the due
+day, or its formal process has run past the limit; a resolved one was resolved late when its
+formal process ran past the limit. Timescales are judged under today's settings.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from projections.views import CaseViews
 
 Row = dict[str, Any]
 UPHELD = {ChallengeOutcome.UPHELD.value, ChallengeOutcome.PARTLY_UPHELD.value}
+NOT_DECIDED = {ChallengeOutcome.WITHDRAWN.value, ChallengeOutcome.REFERRED_TO_CAFCASS.value}
 
 
 @dataclass
@@ -36,11 +40,13 @@ class ChallengeState:
     challenge_id: str
     subject: str
     about: str | None
+    concern: str
+    remedy_sought: str | None
     iro: str
     raised_on: date
     stage: int
     stage_since: date
-    responded_on: date | None = None
+    responded_on: date | None = None  # the current stage's first answer
     formal_since: date | None = None
     resolved_on: date | None = None
     outcome: str | None = None
@@ -49,6 +55,7 @@ class ChallengeState:
     referred_on: date | None = None
     cafcass_outcome: str | None = None
     changes: list[str] = field(default_factory=list)
+    steps: list[Row] = field(default_factory=list)
 
     @property
     def is_open(self) -> bool:
@@ -61,13 +68,13 @@ class ChallengeState:
 
 @dataclass(frozen=True)
 class Timescale:
-    """The current stage's response due date, and whether the stage or the whole formal
-    process is past its limit on the date (only an open challenge can be)."""
+    """The current stage's response due date, the working days of the formal process (to
+    `as_of`, or to resolution), and what is late."""
 
     stage_due: date | None
     formal_working_days: int | None
     stage_late: bool
-    formal_late: bool
+    formal_late: bool  # open: running past the limit; resolved: resolved past it
 
     @property
     def past(self) -> bool:
@@ -117,6 +124,8 @@ def _raised(row: Row) -> ChallengeState:
         row["challenge_id"],
         row["subject"],
         row["about"],
+        row["concern"],
+        row["remedy_sought"],
         row["raised_by"],
         on,
         row["stage"],
@@ -128,6 +137,11 @@ def _raised(row: Row) -> ChallengeState:
 def _apply(state: ChallengeState, row: Row) -> None:
     on = date.fromisoformat(row["occurred_on"])
     kind = row["kind"]
+    by = f"{row['by_name']} ({row['by_role']})" if row["by_name"] else None
+    state.steps.append(
+        {"date": row["occurred_on"], "kind": kind, "stage": row["stage"], "by": by}
+        | {"text": row["text"], "outcome": row["outcome"], "link": row["link"]}
+    )
     if kind == "escalated" and state.is_open:
         state.stage, state.stage_since, state.responded_on = row["stage"], on, None
         state.formal_since = state.formal_since or on
@@ -135,12 +149,14 @@ def _apply(state: ChallengeState, row: Row) -> None:
         state.responded_on = state.responded_on or on
     elif kind == "resolved" and state.is_open:
         state.resolved_on, state.outcome, state.resolution = on, row["outcome"], row["link"]
-        state.resolved_by = f"{row['by_name']} ({row['by_role']})"
+        state.resolved_by = by
+        if row["link"]:
+            state.changes += [x for x in row["link"].split("; ") if x.startswith("change ")]
     elif kind == "cafcass_referral":
-        state.referred_on = on
+        state.referred_on, state.cafcass_outcome = on, None
     elif kind == "cafcass_outcome":
         state.cafcass_outcome = row["outcome"]
-    elif kind == "change":
+    elif kind == "change" and row["link"] not in state.changes:
         state.changes.append(row["link"])
 
 
@@ -150,10 +166,10 @@ def timescale(state: ChallengeState, protocol: DisputeProtocol, as_of: date) -> 
     formal = None
     if state.formal_since is not None:
         formal = working_days_between(state.formal_since, state.resolved_on or as_of)
-    if not state.is_open:
-        return Timescale(due, formal, False, False)
-    stage_late = due is not None and state.responded_on is None and as_of > due
     formal_late = formal is not None and formal > protocol.formal_limit_working_days
+    if not state.is_open:
+        return Timescale(due, formal, False, formal_late)
+    stage_late = due is not None and state.responded_on is None and as_of > due
     return Timescale(due, formal, stage_late, formal_late)
 
 
@@ -165,8 +181,9 @@ def why_late(state: ChallengeState, scale: Timescale, protocol: DisputeProtocol)
             f"({protocol.working_days(state.stage)} working days)"
         )
     if scale.formal_late:
+        verb = "resolved after" if not state.is_open else "formal process"
         reasons.append(
-            f"formal process {scale.formal_working_days} working days since "
+            f"{verb} {scale.formal_working_days} working days since "
             f"{state.formal_since} (limit {protocol.formal_limit_working_days})"
         )
     return "; ".join(reasons)
@@ -180,60 +197,80 @@ def outcome_label(state: ChallengeState, protocol: DisputeProtocol) -> str:
     return label + (f", by {state.resolution}" if state.resolution else "")
 
 
-def listing_row(state: ChallengeState, protocol: DisputeProtocol, as_of: date) -> Row:
+def listing(state: ChallengeState, protocol: DisputeProtocol, as_of: date) -> Row:
+    """Everything known of one challenge on the date, as data (JSON)."""
     scale = timescale(state, protocol, as_of)
-    cafcass = ""
-    if state.referred_on:
-        cafcass = f"referred {state.referred_on}"
-        cafcass += f": {state.cafcass_outcome.replace('_', ' ')}" if state.cafcass_outcome else ""
     ended = state.resolved_on or as_of
     return {
         "child": state.child,
         "challenge": state.challenge_id,
         "subject": state.subject,
         "about": state.about,
+        "concern": state.concern,
+        "remedy_sought": state.remedy_sought,
         "iro": state.iro,
         "raised": state.raised_on.isoformat(),
-        "stage": protocol.name(state.stage),
+        "stage": state.stage,
+        "stage_name": protocol.name(state.stage),
         "stage_since": state.stage_since.isoformat(),
         "response_due": scale.stage_due.isoformat() if scale.stage_due else None,
         "responded": state.responded_on.isoformat() if state.responded_on else None,
         "age_days": (ended - state.raised_on).days,
         "formal_working_days": scale.formal_working_days,
-        "past_timescale": why_late(state, scale, protocol) or "no",
-        "outcome": outcome_label(state, protocol),
+        "past_timescale": state.is_open and scale.past,
+        "resolved_late": not state.is_open and scale.formal_late,
+        "why_late": why_late(state, scale, protocol) or None,
+        "open": state.is_open,
+        "outcome": state.outcome,
+        "outcome_label": outcome_label(state, protocol),
         "resolved": state.resolved_on.isoformat() if state.resolved_on else None,
-        "cafcass": cafcass or None,
-        "changes": ", ".join(state.changes) or None,
+        "resolved_by": state.resolved_by,
+        "resolution": state.resolution,
+        "cafcass_referred": state.referred_on.isoformat() if state.referred_on else None,
+        "cafcass_outcome": state.cafcass_outcome,
+        "changes": state.changes,
+        "steps": state.steps,
     }
 
 
-def statistics_rows(found: list[ChallengeState], protocol: DisputeProtocol, key: str) -> list[Row]:
-    """Per IRO (`key` "iro") or per council: raised, open, resolved at each stage, the
-    upheld rate (upheld or partly upheld, of those resolved other than by withdrawal), the
-    median calendar days from raising to resolution, and Cafcass referrals."""
+def statistics_rows(
+    found: list[ChallengeState], protocol: DisputeProtocol, key: str, as_of: date
+) -> list[Row]:
+    """Per IRO (`key` "iro", by name regardless of case) or per council: raised, open,
+    resolved at each stage, withdrawn, the upheld rate (upheld or partly upheld, of those
+    decided: not withdrawn, not ended by a Cafcass referral), the median calendar days from
+    raising to resolution, resolutions past the formal limit, and Cafcass referrals."""
     groups: dict[str, list[ChallengeState]] = defaultdict(list)
+    names: dict[str, str] = {}
     for state in found:
-        groups[state.iro if key == "iro" else state.council].append(state)
-    return [_stats(key, name, members, protocol) for name, members in sorted(groups.items())]
+        name = state.iro if key == "iro" else state.council
+        names.setdefault(name.casefold(), name)
+        groups[name.casefold()].append(state)
+    return [
+        _stats(key, names[k], members, protocol, as_of) for k, members in sorted(groups.items())
+    ]
 
 
-def _stats(key: str, name: str, members: list[ChallengeState], protocol: DisputeProtocol) -> Row:
+def _stats(
+    key: str, name: str, members: list[ChallengeState], protocol: DisputeProtocol, as_of: date
+) -> Row:
     resolved = [s for s in members if not s.is_open]
     by_stage: dict[int, int] = defaultdict(int)
     for state in resolved:
         by_stage[state.stage] += 1
-    decided = [s for s in resolved if s.outcome != ChallengeOutcome.WITHDRAWN.value]
+    decided = [s for s in resolved if s.outcome not in NOT_DECIDED]
     upheld = sum(1 for s in decided if s.outcome in UPHELD)
-    days = [(s.resolved_on - s.raised_on).days for s in resolved if s.resolved_on]
+    days = [float((s.resolved_on - s.raised_on).days) for s in resolved if s.resolved_on]
     return {
         key: name,
         "raised": len(members),
         "open": len(members) - len(resolved),
-        "resolved_at": ", ".join(f"{protocol.name(k)} {n}" for k, n in sorted(by_stage.items()))
-        or None,
-        "withdrawn": len(resolved) - len(decided),
-        "upheld_rate": f"{upheld}/{len(decided)}" if decided else None,
+        "resolved_at": {protocol.name(k): n for k, n in sorted(by_stage.items())},
+        "withdrawn": sum(1 for s in resolved if s.outcome == ChallengeOutcome.WITHDRAWN.value),
+        "upheld": upheld,
+        "decided": len(decided),
+        "upheld_rate": round(upheld / len(decided), 3) if decided else None,
         "median_days_to_resolve": statistics.median(days) if days else None,
+        "resolved_late": sum(1 for s in resolved if timescale(s, protocol, as_of).formal_late),
         "cafcass_referrals": sum(1 for s in members if s.referred_on),
     }
