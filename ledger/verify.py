@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Protocol
 from uuid import UUID
 
+from ledger.errors import LedgerError
 from ledger.integrity import GENESIS, ChainRow, StoredRow, event_hash, next_digest
 
 
@@ -189,3 +190,20 @@ def _check_log(links: Iterable[ChainRow], verdict: Verdict, seal: SealPoint | No
             "events were removed"
         )
     return None
+
+
+def case_hashes(source: ChainSource, case: UUID) -> dict[int, bytes]:
+    """Each event's hash in one case's chain, recomputed from the stored rows; refuses when
+    the case's chain is broken (a court document is never produced from a broken chain)."""
+    hashes: dict[int, bytes] = {}
+    previous, expected = GENESIS, 1
+    for stored, link in source.iter_case_rows(case):
+        found = _check_link(stored, link, previous, expected)
+        if isinstance(found, Break):
+            raise LedgerError(
+                f"the chain of this case is broken at event {found.seq}: {found.problem}; "
+                "run 'careledger verify'"
+            )
+        hashes[expected] = previous = found
+        expected += 1
+    return hashes

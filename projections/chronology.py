@@ -1,0 +1,242 @@
+"""The court chronology of one child (issue 5; domain.md §4, PD12A's social work chronology:
+serial number, date, event, document reference).
+
+One row per event of the case in date order (the same date: the order recorded), saying what
+happened, who decided (name and role), on what authority, the IRO's challenges and their
+steps, the flags of the rules (a change made without review approval...), the source
+reference, and the event's hash in the ledger's integrity chain. Corrections appear where they
+apply: the corrected event shows its corrected values and what was first recorded, and the
+correction has its own row; nothing disappears.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from ledger import payloads as p
+from ledger.plan import Effective, effective
+from ledger.vocabulary import AuthorityKind, Section
+from projections.describe import describe
+from projections.queries import Child, require_case
+from projections.rules import judge_payloads
+from projections.views import CaseViews, entries_from
+
+FORMAT = "careledger-chronology/1"
+
+
+@dataclass(frozen=True)
+class Row:
+    number: int
+    date: str
+    event: int  # the event's sequence number in the case
+    kind: str
+    what: str
+    decided_by: str | None
+    authority: str | None
+    challenge: str | None
+    flags: list[str]
+    source: str
+    recorded: str  # when and by whom it was recorded in the ledger
+    corrections: list[str]
+    event_hash: str
+
+
+@dataclass(frozen=True)
+class Chronology:
+    child: str
+    case_id: str
+    period_from: str | None
+    period_to: str | None
+    produced_at: str
+    produced_by: str
+    events: int  # the case's events when produced (all, not only those in the period)
+    head_digest: str  # the hash of the case's last event: the chain's head for this case
+    rows: list[Row] = field(default_factory=list)
+
+    def content_digest(self) -> str:
+        """SHA-256 of the rows, in a canonical JSON form: embedded in every format so that
+        `careledger verify-export` can check the content as well as the chain."""
+        return content_digest(self.rows)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format": FORMAT,
+            "child": self.child,
+            "case_id": self.case_id,
+            "period": {"from": self.period_from, "to": self.period_to},
+            "produced_at": self.produced_at,
+            "produced_by": self.produced_by,
+            "events": self.events,
+            "head_digest": self.head_digest,
+            "content_digest": self.content_digest(),
+            "stamp": self.stamp(),
+            "rows": [asdict(row) for row in self.rows],
+        }
+
+    def stamp(self) -> str:
+        """One line every format carries, for verify-export."""
+        return (
+            f"{FORMAT} case={self.case_id} events={self.events} "
+            f"from={self.period_from or '-'} to={self.period_to or '-'} "
+            f"head={self.head_digest} content={self.content_digest()}"
+        )
+
+
+def content_digest(rows: list[Row]) -> str:
+    body = json.dumps([asdict(r) for r in rows], sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+def chronology(
+    views: CaseViews,
+    child: Child,
+    hashes: dict[int, bytes],
+    produced_at: datetime,
+    produced_by: str,
+    period: tuple[date | None, date | None] = (None, None),
+    up_to: int | None = None,
+) -> Chronology:
+    """The chronology from the case's events (the first `up_to` of them, if given: the
+    chronology as it stood then), with each event's chain hash (`hashes`, by sequence number,
+    from a verification of the case's chain). Flags are judged from those events alone,
+    under the projections' policy, so the same events always give the same chronology."""
+    require_case(views, child)
+    rows = [r for r in views.case_rows(child.case_id) if up_to is None or r["seq"] <= up_to]
+    entries = entries_from(rows)
+    history = effective(entries)
+    flags = _flags(history, views.presumed_significant)
+    originals = {entry.seq: entry.payload for entry in entries}
+    by_seq = {r["seq"]: r for r in rows}
+    lines = [
+        (payload.occurred_on, seq, payload, corrected_by)
+        for seq, (payload, corrected_by) in history.items()
+        if _in_period(payload.occurred_on, period)
+    ]
+    lines.sort(key=lambda line: (line[0], line[1]))
+    last = max(by_seq) if by_seq else 0
+    return Chronology(
+        child=f"{child.council}:{child.child_ref}",
+        case_id=child.case_id.hex,
+        period_from=period[0].isoformat() if period[0] else None,
+        period_to=period[1].isoformat() if period[1] else None,
+        produced_at=produced_at.isoformat(timespec="seconds"),
+        produced_by=produced_by,
+        events=last,
+        head_digest=hashes[last].hex() if last in hashes else "",
+        rows=[
+            Row(
+                number=n,
+                date=on.isoformat(),
+                event=seq,
+                kind=type(payload).__name__,
+                what=describe(payload),
+                decided_by=_decider(payload),
+                authority=_authority(payload),
+                challenge=_challenge(payload),
+                flags=flags.get(seq, []),
+                source=by_seq[seq]["source"],
+                recorded=f"{by_seq[seq]['recorded_at']} by {by_seq[seq]['recorded_by']} "
+                f"({by_seq[seq]['recorded_role']})",
+                corrections=[_correction(originals, seq, by, history) for by in corrected_by],
+                event_hash=hashes[seq].hex() if seq in hashes else "",
+            )
+            for n, (on, seq, payload, corrected_by) in enumerate(lines, start=1)
+        ],
+    )
+
+
+def _in_period(on: date, period: tuple[date | None, date | None]) -> bool:
+    return not ((period[0] and on < period[0]) or (period[1] and on > period[1]))
+
+
+def _flags(history: Effective, presumed: frozenset[Section]) -> dict[int, list[str]]:
+    found: dict[int, list[str]] = {}
+    for flag in sorted(judge_payloads(history, presumed), key=lambda f: (f.seq, f.kind)):
+        found.setdefault(flag.seq, []).append(f"{flag.kind} ({flag.rule})")
+    return found
+
+
+_DECIDERS = (
+    "decided_by",
+    "resolved_by",
+    "responded_by",
+    "escalated_by",
+    "referred_by",
+    "raised_by",
+    "completed_by",
+    "approved_by",
+    "proposed_by",
+    "chair",
+    "iro",
+)
+
+
+def _decider(payload: p.Payload) -> str | None:
+    for name in _DECIDERS:
+        person = getattr(payload, name, None)
+        if isinstance(person, p.Person):
+            return f"{person.name} ({person.role})"
+    return None
+
+
+def _authority(payload: p.Payload) -> str | None:
+    if isinstance(payload, p.CarePlanSectionChanged | p.PlacementEnded):
+        a = payload.authority
+        if a.kind is AuthorityKind.REVIEW_DECISION:
+            return f"review decision (review {a.review_id}, proposal {a.proposal_id})"
+        if a.kind is AuthorityKind.NOT_REASONABLY_PRACTICABLE:
+            return f"not reasonably practicable: {a.reason}"
+        if a.kind is AuthorityKind.IRO_AGREEMENT:
+            return f"IRO agreement (proposal {a.proposal_id})"
+        return "none"
+    if isinstance(payload, p.CarePlanAgreed):
+        if payload.review_id:
+            return f"review decision (review {payload.review_id})"
+        return "none (agreed outside a review)"
+    if isinstance(payload, p.ChildCeasedToBeLookedAfter):
+        return "approval (reg 39)" if payload.approved_by else "none recorded (reg 39)"
+    if isinstance(payload, p.IROAgreedChange):
+        return "IRO agreement"
+    if isinstance(payload, p.ReviewHeld):
+        return "review (regs 32-38)"
+    return None
+
+
+def _challenge(payload: p.Payload) -> str | None:
+    if isinstance(payload, p.CarePlanSectionChanged | p.PlacementEnded):
+        return f"came from challenge {payload.from_challenge}" if payload.from_challenge else None
+    if isinstance(payload, p.ChallengeRaised):
+        return f"{payload.challenge_id}: raised at stage {payload.stage}"
+    if isinstance(payload, p.ChallengeEscalated):
+        return f"{payload.challenge_id}: escalated to stage {payload.to_stage}"
+    if isinstance(payload, p.ChallengeResponded):
+        return f"{payload.challenge_id}: answered"
+    if isinstance(payload, p.ChallengeResolved):
+        return f"{payload.challenge_id}: {str(payload.outcome).replace('_', ' ')}"
+    if isinstance(payload, p.CafcassReferralMade):
+        return f"{payload.challenge_id}: referred to Cafcass"
+    if isinstance(payload, p.CafcassOutcomeRecorded):
+        return f"{payload.challenge_id}: Cafcass {str(payload.outcome).replace('_', ' ')}"
+    return None
+
+
+def _correction(
+    originals: dict[int, p.Payload],
+    seq: int,
+    by: int,
+    history: dict[int, tuple[p.Payload, tuple[int, ...]]],
+) -> str:
+    """What a correction changed in event `seq`, with what was first recorded."""
+    correction = history[by][0]
+    assert isinstance(correction, p.CorrectionRecorded)
+    original = originals[seq].model_dump(mode="json")
+    changed = "; ".join(
+        f"{name} first recorded as {json.dumps(original.get(name))}, corrected to "
+        f"{json.dumps(value)}"
+        for name, value in correction.corrected.items()
+    )
+    return f"corrected by event {by} of {correction.occurred_on} ({correction.reason}): {changed}"
