@@ -60,6 +60,10 @@ def verify_command(
         verdict = verify(
             _source(o.ledger.recorder), who.case_id if who else None, seal.point if seal else None
         )
+    if who is not None and verdict.cases == 0:
+        raise LedgerError(
+            f"--child: no case for child '{who.child_ref}' of council '{who.council}'"
+        )
     report = _report(verdict, who.case_id.hex if who else None, seal)
     if fmt == "json":
         click.echo(json.dumps(report, indent=2))
@@ -79,6 +83,7 @@ def _report(verdict: Verdict, case: str | None, seal: sealing.Seal | None) -> di
     }
     if case is not None:
         report["case"] = case
+        report["case_events"] = verdict.case_events
         report["case_head"] = verdict.case_head.hex() if verdict.case_head else None
     if broken is not None:
         report["first_broken_link"] = {
@@ -102,13 +107,18 @@ def _report(verdict: Verdict, case: str | None, seal: sealing.Seal | None) -> di
 
 
 def _print(report: dict[str, object]) -> None:
-    if report["intact"]:
-        click.echo(f"intact: {report['events']} events in {report['cases']} case(s)")
-    else:
+    if not report["intact"]:
         click.echo("BROKEN")
+    elif "case" in report:
+        click.echo(
+            f"intact: the case's {report['case_events']} events; the log's {report['events']}"
+        )
+    else:
+        click.echo(f"intact: {report['events']} events in {report['cases']} case(s)")
     click.echo(f"global head digest: {report['global_head']}")
     if "case" in report:
-        click.echo(f"case {report['case']} head digest: {report['case_head']}")
+        head = report["case_head"] or "none (the case's chain is broken)"
+        click.echo(f"case {report['case']} head digest: {head}")
     broken = report.get("first_broken_link")
     if isinstance(broken, dict):
         click.echo(

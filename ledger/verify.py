@@ -36,7 +36,8 @@ class ChainSource(Protocol):
 
 @dataclass(frozen=True)
 class Break:
-    """The first broken link: where, what is wrong, what was recorded, what was found."""
+    """The first broken link: where, what is wrong, what the chain recorded (`expected`)
+    and what recomputing from the stored rows gives (`found`)."""
 
     position: int  # notification id (log position) of the event concerned
     case: UUID
@@ -59,7 +60,8 @@ class Verdict:
     events: int = 0
     cases: int = 0
     head: bytes = GENESIS  # the log's running digest after its last event
-    case_head: bytes | None = None  # with --child: that case's last event hash
+    case_head: bytes | None = None  # with --child: that case's last event hash, if intact
+    case_events: int = 0  # with --child: that case's events
     first_break: Break | None = None
     seal_problem: str | None = None
 
@@ -94,13 +96,16 @@ def _check_cases(
         if broken:
             continue
         found = _check_link(stored, link, previous, expected_seq)
+        if only is not None:
+            verdict.case_events += 1
         if isinstance(found, Break):
             broken = True
+            verdict.case_head = None
             if first is None or (found.position, found.seq) < (first.position, first.seq):
                 first = found
             continue
         previous, expected_seq = found, expected_seq + 1
-        if only is not None:
+        if only is not None and first is None:
             verdict.case_head = found
     return first
 
@@ -129,7 +134,7 @@ def _check_link(
             stored.notification_id,
             stored.case,
             stored.seq,
-            f"events {expected_seq} to {stored.seq - 1} of the case are missing",
+            _missing(expected_seq, stored.seq - 1),
         )
     if stored.notification_id != link.notification_id:
         return Break(
@@ -146,8 +151,8 @@ def _check_link(
             stored.case,
             stored.seq,
             "the link to the case's previous event differs",
-            previous.hex(),
             link.previous.hex(),
+            previous.hex(),
         )
     recomputed = event_hash(stored.case, stored.seq, stored.topic, stored.state, previous)
     if recomputed != link.event_hash:
@@ -160,6 +165,12 @@ def _check_link(
             recomputed.hex(),
         )
     return recomputed
+
+
+def _missing(first: int, last: int) -> str:
+    if first == last:
+        return f"event {first} of the case is missing"
+    return f"events {first} to {last} of the case are missing"
 
 
 def _check_log(links: Iterable[ChainRow], verdict: Verdict, seal: SealPoint | None) -> Break | None:

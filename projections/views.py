@@ -237,7 +237,18 @@ class CaseViews(TrackingRecorder):
         """Apply events (in notification order) and record `tracking`, atomically.
 
         Each touched case is recomputed once per batch, and each table is written with one
-        statement per batch: round trips, not rows, are what a batch costs on PostgreSQL."""
+        statement per batch: round trips, not rows, are what a batch costs on PostgreSQL.
+        The cases are read and judged before the writing transaction opens, so no transaction
+        stays idle while Python works (PostgreSQL ends a session idle in a transaction after
+        a few seconds). Exactly-once still holds: the tracking row is written first in the
+        writing transaction, so a batch applied twice fails there and rolls back whole."""
+        by_case: dict[str, list[e.CaseEvent]] = {}
+        for event in events:
+            by_case.setdefault(str(event.originator_id), []).append(event)
+        existing = [c for c, evs in by_case.items() if _existing(evs)]
+        with self.datastore.transaction(commit=False) as cursor:
+            known = self._known_cases(cursor, existing)
+        views = [self._case_view(case_id, new, known) for case_id, new in by_case.items()]
         with self.datastore.transaction(commit=True) as cursor:
             self._insert_tracking(cursor, tracking)
             cursor.executemany(
@@ -246,15 +257,10 @@ class CaseViews(TrackingRecorder):
             )
             if not events:
                 return
-            by_case: dict[str, list[e.CaseEvent]] = {}
-            for event in events:
-                by_case.setdefault(str(event.originator_id), []).append(event)
-            known = self._known_cases(cursor, [c for c, evs in by_case.items() if _existing(evs)])
             cursor.executemany(
                 self.q("INSERT INTO {s}cl_events VALUES (?,?,?,?,?,?,?,?,?)"),
                 [event_row(event) for event in events],
             )
-            views = [self._case_view(case_id, new, known) for case_id, new in by_case.items()]
             self._write(cursor, views)
 
     def _known_cases(self, cursor: Any, case_ids: list[str]) -> dict[str, tuple[Row, list[Entry]]]:
