@@ -15,6 +15,8 @@ from eventsourcing.utils import get_topic, resolve_topic
 from pydantic import BaseModel
 from pydantic_core import from_json
 
+from ledger.errors import LedgerError
+
 ENVELOPE_KEYS = frozenset({"originator_id", "originator_version"})
 
 
@@ -55,8 +57,7 @@ class PydanticMapper(Mapper[UUID]):
 
     def decode_state(self, data: bytes) -> dict[str, Any]:
         """The stored state as a dict: decrypted, decompressed, decoded, not yet upcast."""
-        if self.cipher:
-            data = self.cipher.decrypt(data)
+        data = open_sealed(self.cipher, data)
         if self.compressor:
             data = self.compressor.decompress(data)
         # The state is plain JSON written by pydantic (no library transcodings inside it).
@@ -72,3 +73,23 @@ def upcast(cls: type[Any], state: dict[str, Any]) -> dict[str, Any]:
         getattr(cls, f"upcast_v{version}_v{version + 1}")(state)
         version += 1
     return state
+
+
+def open_sealed(cipher: Any, data: bytes) -> bytes:
+    """Decrypt with the ledger's cipher, if any; a missing or wrong key is a clear error."""
+    if cipher is None:
+        if not data.lstrip().startswith(b"{"):
+            raise LedgerError(
+                "the ledger is encrypted: set CARELEDGER_CIPHER_KEY or CARELEDGER_CIPHER_KEY_FILE"
+            )
+        return data
+    try:
+        return cast(bytes, cipher.decrypt(data))
+    except ValueError:
+        if data.startswith(b'{"'):
+            raise LedgerError(
+                "CARELEDGER_CIPHER_KEY: a key is set but the ledger is not encrypted"
+            ) from None
+        raise LedgerError(
+            "CARELEDGER_CIPHER_KEY: not the key this ledger was encrypted with"
+        ) from None

@@ -3,6 +3,9 @@ single location string, turned here into the library's persistence settings."""
 
 from __future__ import annotations
 
+import base64
+import binascii
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
@@ -27,7 +30,7 @@ def store_for(location: str | None, *, create_tables: bool = False) -> Store:
     URL. Tables are created only when asked (`careledger init`): concurrent DDL at start-up
     races on PostgreSQL (shared/eventsourcing-facts.md §8)."""
     location = location or DEFAULT_DB
-    common = {"CREATE_TABLE": "yes" if create_tables else "no"}
+    common = {"CREATE_TABLE": "yes" if create_tables else "no"} | cipher_env()
     if location.startswith(("postgresql://", "postgres://")):
         recorder = {"APPLICATION_RECORDER_TOPIC": "ledger.recorders:PostgresLedgerRecorder"}
         return Store(location, common | recorder | _postgres_env(location))
@@ -47,6 +50,41 @@ def store_for(location: str | None, *, create_tables: bool = False) -> Store:
             "APPLICATION_RECORDER_TOPIC": "ledger.recorders:SQLiteLedgerRecorder",
         },
     )
+
+
+def cipher_env() -> dict[str, str]:
+    """Encryption at rest (issue 5), off unless a key is given: CARELEDGER_CIPHER_KEY (base64
+    of a 16, 24 or 32 byte AES key) or CARELEDGER_CIPHER_KEY_FILE (a file holding that). The
+    library's cipher (AES-GCM, via `cryptography`) then encrypts every stored event's state;
+    the integrity chain hashes the stored bytes, so it verifies without the key."""
+    key = os.environ.get("CARELEDGER_CIPHER_KEY")
+    path = os.environ.get("CARELEDGER_CIPHER_KEY_FILE")
+    if key and path:
+        raise LedgerError(
+            "CARELEDGER_CIPHER_KEY and CARELEDGER_CIPHER_KEY_FILE: give one, not both"
+        )
+    if path:
+        try:
+            key = Path(path).read_text(encoding="ascii").strip()
+        except (OSError, UnicodeDecodeError) as error:
+            raise LedgerError(
+                f"CARELEDGER_CIPHER_KEY_FILE: cannot read '{path}' ({error})"
+            ) from None
+    if not key:
+        return {}
+    try:
+        size = len(base64.b64decode(key, validate=True))
+    except binascii.Error:
+        size = -1
+    if size not in (16, 24, 32):
+        setting = "CARELEDGER_CIPHER_KEY_FILE" if path else "CARELEDGER_CIPHER_KEY"
+        raise LedgerError(f"{setting}: not the base64 of a 16, 24 or 32 byte key")
+    return {"CIPHER_TOPIC": "eventsourcing.cryptography:AESCipher", "CIPHER_KEY": key}
+
+
+def new_cipher_key() -> str:
+    """A new random 32-byte key, base64."""
+    return base64.b64encode(os.urandom(32)).decode()
 
 
 def _postgres_env(url: str) -> dict[str, str]:

@@ -50,6 +50,7 @@ def open_views(ledger: CareLedger) -> CaseViews:
     assert isinstance(views, CaseViews)
     views.presumed_significant = policy.presumed_significant
     views.short_breaks = policy.short_breaks_timetable
+    views.cipher = ledger.mapper.cipher
     return views
 
 

@@ -7,6 +7,7 @@ on the tracking row (the library raises IntegrityError) and rolls back whole.
 
 from __future__ import annotations
 
+import base64
 import json
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
@@ -23,6 +24,7 @@ from psycopg.sql import SQL
 from ledger import events as e
 from ledger import payloads as p
 from ledger.errors import LedgerError
+from ledger.mapper import open_sealed
 from ledger.plan import Entry, SectionState, effective, plan_in_force
 from ledger.vocabulary import Section
 from projections import schema
@@ -218,6 +220,7 @@ class CaseViews(TrackingRecorder):
     presumed_significant = DEFAULT_PRESUMED_SIGNIFICANT
     short_breaks = True
     entries_cache_size = 20_000  # cases whose decoded events are kept between batches
+    cipher: Any = None  # the ledger's cipher, when encryption at rest is on
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -259,7 +262,7 @@ class CaseViews(TrackingRecorder):
                 return
             cursor.executemany(
                 self.q("INSERT INTO {s}cl_events VALUES (?,?,?,?,?,?,?,?,?)"),
-                [event_row(event) for event in events],
+                [self._sealed(event_row(event)) for event in events],
             )
             self._write(cursor, views)
 
@@ -290,7 +293,7 @@ class CaseViews(TrackingRecorder):
             )
             rows: dict[str, list[Row]] = {case_id: [] for case_id in stale}
             for row in cursor.fetchall():
-                rows[row["case_id"]].append(row)
+                rows[row["case_id"]].append(self._opened(dict(row)))
             for case_id, case_rows in rows.items():
                 known[case_id] = (known[case_id][0], entries_from(case_rows))
         return known
@@ -399,9 +402,25 @@ class CaseViews(TrackingRecorder):
             return [dict(row) for row in cursor.fetchall()]
 
     def case_rows(self, case_id: UUID) -> list[Row]:
-        return self.fetch(
+        rows = self.fetch(
             "SELECT * FROM {s}cl_events WHERE case_id=? ORDER BY seq", (str(case_id),)
         )
+        return [self._opened(row) for row in rows]
+
+    def _sealed(self, row: tuple[Any, ...]) -> tuple[Any, ...]:
+        """With encryption at rest on, the projected payload is encrypted with the ledger's
+        cipher too (the last column of cl_events)."""
+        if self.cipher is None:
+            return row
+        sealed = base64.b64encode(self.cipher.encrypt(row[-1].encode())).decode()
+        return (*row[:-1], sealed)
+
+    def _opened(self, row: Row) -> Row:
+        payload = row["payload"]
+        if self.cipher is not None or not payload.startswith("{"):
+            data = payload.encode() if payload.startswith("{") else base64.b64decode(payload)
+            row["payload"] = open_sealed(self.cipher, data).decode()
+        return row
 
 
 class SQLiteCaseViews(CaseViews, SQLiteTrackingRecorder):
