@@ -150,8 +150,9 @@ def _apply(state: ChallengeState, row: Row) -> None:
     elif kind == "resolved" and state.is_open:
         state.resolved_on, state.outcome, state.resolution = on, row["outcome"], row["link"]
         state.resolved_by = by
-        if row["link"]:
-            state.changes += [x for x in row["link"].split("; ") if x.startswith("change ")]
+        for link in (row["link"] or "").split("; "):
+            if link.startswith("change ") and link not in state.changes:
+                state.changes.append(link)
     elif kind == "cafcass_referral":
         state.referred_on, state.cafcass_outcome = on, None
     elif kind == "cafcass_outcome":

@@ -129,7 +129,8 @@ def _(x: p.ChallengeEscalated) -> str:
 
 @describe.register
 def _(x: p.ChallengeResponded) -> str:
-    return f"challenge {x.challenge_id} answered by {_who(x.responded_by)}: {x.response}"
+    stage = f" at stage {x.stage}" if x.stage is not None else ""
+    return f"challenge {x.challenge_id} answered{stage} by {_who(x.responded_by)}: {x.response}"
 
 
 @describe.register

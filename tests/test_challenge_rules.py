@@ -3,20 +3,26 @@
 Proved here, on the aggregate alone (no database), except the two batch tests at the end:
 
 - every step of a challenge can be recorded: raised informally or straight at a formal stage,
-  escalated (skipping stages), answered at its current stage, resolved with each outcome,
-  resolved through a change or at a review, referred to Cafcass alongside an open challenge or
-  after it was resolved, Cafcass's outcome, and a plan change (or a placement's end) that came
-  from the challenge;
+  escalated (skipping stages), answered at its current stage or at an earlier stage it reached
+  (an answer filed after an escalation), resolved with each outcome (withdrawn by the IRO
+  service; referred_to_cafcass once a referral is on record), resolved through a change or at
+  a review, referred to Cafcass alongside an open challenge or after it was resolved, referred
+  again once Cafcass's outcome is recorded, Cafcass's outcome, and a plan change (or a
+  placement's end) that came from the challenge;
 - every step that could not truthfully follow the trail so far is refused, naming the field
   and the problem: an unknown challenge, a reused id, a step after the resolution, a stage
   already reached or past the protocol's last (the default five stages, or a council's own),
-  a step dated before the one it follows, a resolution through a change or review that does
-  not exist or precedes the challenge, Cafcass twice or out of order, a challenge raised,
-  escalated or referred by someone who is not an IRO, a response from the IRO service, a
-  change from a challenge that does not exist or came later, and a correction that would move
+  a step dated before the one it follows, an answer to a stage the challenge never reached or
+  dated before that stage began, a resolution through a change or review that does not exist,
+  precedes the challenge or follows the resolution, referred_to_cafcass with no referral, a
+  withdrawal by anyone but the IRO service, a second Cafcass referral while one is pending or
+  dated before Cafcass's last outcome, Cafcass's outcome twice or out of order, a challenge
+  raised, escalated or referred by someone who is not an IRO, a response from the IRO service,
+  a change from a challenge that does not exist or came later, and a correction that would move
   a response before its challenge;
 - a batch refused on a challenge step records nothing, through the application, and the
-  application reads the council's protocol from the CARELEDGER_CHALLENGE_* settings.
+  application reads the council's protocol from the CARELEDGER_CHALLENGE_* settings, only
+  when it records a challenge: a bad setting does not stop recording anything else.
 
 A correction is checked against the events after the one it corrects too: moving a challenge
 or an escalation after the steps that follow it is refused, naming the step.
@@ -49,7 +55,7 @@ from ledger import payloads as p
 from ledger.application import BatchRefused
 from ledger.case import ChildCase
 from ledger.commands import parse_command
-from ledger.errors import RecordingRefused
+from ledger.errors import LedgerError, RecordingRefused
 from ledger.protocol import DisputeProtocol, Stage
 from tests.test_case_rules import (
     COUNCIL,
@@ -114,7 +120,11 @@ def _escalate(
 
 
 def _respond(
-    on: date, by: p.Person = TM, challenge_id: str = "CHAL-1", response: str = "Decision stands"
+    on: date,
+    by: p.Person = TM,
+    challenge_id: str = "CHAL-1",
+    response: str = "Decision stands",
+    stage: int | None = None,
 ) -> p.ChallengeResponded:
     return p.ChallengeResponded(
         occurred_on=on,
@@ -122,6 +132,7 @@ def _respond(
         challenge_id=challenge_id,
         responded_by=by,
         response=response,
+        stage=stage,
     )
 
 
@@ -131,13 +142,14 @@ def _resolve(
     challenge_id: str = "CHAL-1",
     change: str | None = None,
     review: str | None = None,
+    by: p.Person = SERVICE_MANAGER,
 ) -> p.ChallengeResolved:
     return p.ChallengeResolved(
         occurred_on=on,
         source=f"LCS/IRO/{challenge_id}/END",
         challenge_id=challenge_id,
         outcome=outcome,
-        resolved_by=SERVICE_MANAGER,
+        resolved_by=by,
         summary="Staying put restored; supported lodgings withdrawn",
         resolved_by_change=change,
         resolved_at_review=review,
@@ -325,7 +337,7 @@ def test_iro_raises_an_informal_challenge_to_a_change_made_without_review() -> N
 
     assert seq == 9
     challenge = case.challenges["CHAL-1"]
-    assert (challenge.raised_on, challenge.stage, challenge.stage_since) == (RAISED, 0, RAISED)
+    assert (challenge.raised_on, challenge.stage, challenge.stages) == (RAISED, 0, {0: RAISED})
     assert (challenge.last_step_on, challenge.resolved_on, challenge.referred_on) == (
         RAISED,
         None,
@@ -341,7 +353,7 @@ def test_iro_manager_may_raise_a_challenge_straight_at_a_formal_stage() -> None:
     case.record(_raise(stage=2, by=IRO_MANAGER), at(RAISED), IRO_ACTOR)
 
     challenge = case.challenges["CHAL-1"]
-    assert (challenge.stage, challenge.stage_since) == (2, RAISED)
+    assert (challenge.stage, challenge.stages) == (2, {2: RAISED})
 
 
 def test_council_answers_at_the_informal_stage_without_changing_its_stage() -> None:
@@ -350,7 +362,7 @@ def test_council_answers_at_the_informal_stage_without_changing_its_stage() -> N
     case.record(_respond(date(2025, 5, 8)), at(date(2025, 5, 8)), TM_ACTOR)
 
     challenge = case.challenges["CHAL-1"]
-    assert (challenge.stage, challenge.stage_since) == (0, RAISED)
+    assert (challenge.stage, challenge.stages) == (0, {0: RAISED})
     assert challenge.last_step_on == date(2025, 5, 8)
 
 
@@ -361,7 +373,7 @@ def test_failed_informal_stage_may_be_escalated_skipping_stages() -> None:
     case.record(_escalate(date(2025, 5, 12), 3), at(date(2025, 5, 12)), IRO_ACTOR)
 
     challenge = case.challenges["CHAL-1"]
-    assert (challenge.stage, challenge.stage_since) == (3, date(2025, 5, 12))
+    assert (challenge.stage, challenge.stages) == (3, {0: RAISED, 3: date(2025, 5, 12)})
 
 
 def test_escalation_to_the_last_stage_of_the_default_protocol_is_recorded() -> None:
@@ -374,7 +386,8 @@ def test_dispute_failing_at_stage_1_is_upheld_at_stage_2_through_the_change_it_p
     case = aaron_resolved()
 
     challenge = case.challenges["CHAL-1"]
-    assert (challenge.stage, challenge.stage_since) == (2, date(2025, 5, 21))
+    assert challenge.stage == 2
+    assert challenge.stages == {0: RAISED, 1: date(2025, 5, 12), 2: date(2025, 5, 21)}
     assert (challenge.last_step_on, challenge.resolved_on) == (date(2025, 6, 2), date(2025, 6, 2))
     assert case.changes["CH-RESTORE"] == date(2025, 6, 2)
     kinds = [type(x.payload).__name__ for seq, x in case.entries.items() if seq >= 9]
@@ -394,12 +407,21 @@ def test_dispute_failing_at_stage_1_is_upheld_at_stage_2_through_the_change_it_p
     ]
 
 
-@pytest.mark.parametrize("outcome", ["upheld", "partly_upheld", "not_upheld", "withdrawn"])
-def test_challenge_can_be_resolved_with_each_outcome(outcome: str) -> None:
+@pytest.mark.parametrize(
+    ("outcome", "by"),
+    [
+        ("upheld", SERVICE_MANAGER),
+        ("partly_upheld", SERVICE_MANAGER),
+        ("not_upheld", SERVICE_MANAGER),
+        ("withdrawn", IRO),  # only the IRO withdraws: below
+    ],
+    ids=["upheld", "partly_upheld", "not_upheld", "withdrawn"],
+)
+def test_challenge_can_be_resolved_with_each_outcome(outcome: str, by: p.Person) -> None:
     case = aaron_at_stage_1()
 
     seq = case.record(
-        _resolve(date(2025, 5, 16), outcome), at(date(2025, 5, 16)), SERVICE_MANAGER_ACTOR
+        _resolve(date(2025, 5, 16), outcome, by=by), at(date(2025, 5, 16)), SERVICE_MANAGER_ACTOR
     )
 
     assert case.challenges["CHAL-1"].resolved_on == date(2025, 5, 16)
@@ -409,8 +431,81 @@ def test_challenge_can_be_resolved_with_each_outcome(outcome: str) -> None:
 
 def test_challenge_may_be_resolved_on_the_day_of_its_last_step() -> None:
     case = aaron_at_stage_1()
-    case.record(_resolve(date(2025, 5, 12), "withdrawn"), at(date(2025, 5, 12), 18), IRO_ACTOR)
+    withdrawn = _resolve(date(2025, 5, 12), "withdrawn", by=IRO)
+    case.record(withdrawn, at(date(2025, 5, 12), 18), IRO_ACTOR)
     assert case.challenges["CHAL-1"].resolved_on == date(2025, 5, 12)
+
+
+def test_answer_to_an_earlier_stage_filed_after_an_escalation_is_recorded_for_that_stage() -> None:
+    # The social worker answers the informal stage on Wednesday 14 May, after the IRO went
+    # to the DCS (stage 4) on Monday 12 May: recorded as the informal stage's answer; the
+    # challenge stays at the DCS, begun on the 12th.
+    case = aaron_challenged()
+    case.record(_escalate(date(2025, 5, 12), 4), at(date(2025, 5, 12)), IRO_ACTOR)
+
+    seq = case.record(
+        _respond(date(2025, 5, 14), SW, response="Sorry for the delay", stage=0),
+        at(date(2025, 5, 14)),
+        SW_ACTOR,
+    )
+
+    challenge = case.challenges["CHAL-1"]
+    assert (challenge.stage, challenge.stages) == (4, {0: RAISED, 4: date(2025, 5, 12)})
+    assert challenge.last_step_on == date(2025, 5, 14)
+    recorded = case.entries[seq].payload
+    assert isinstance(recorded, p.ChallengeResponded) and recorded.stage == 0
+
+
+def test_answer_naming_the_current_stage_is_the_same_as_the_default() -> None:
+    case = aaron_at_stage_1()
+    case.record(_respond(date(2025, 5, 16), stage=1), at(date(2025, 5, 16)), TM_ACTOR)
+    assert case.challenges["CHAL-1"].stages == {0: RAISED, 1: date(2025, 5, 12)}
+
+
+@pytest.mark.parametrize("by", [IRO, IRO_MANAGER], ids=["IRO", "IRO_MANAGER"])
+def test_the_iro_service_withdraws_its_challenge(by: p.Person) -> None:
+    case = aaron_at_stage_1()
+    case.record(_resolve(date(2025, 5, 16), "withdrawn", by=by), at(date(2025, 5, 16)), IRO_ACTOR)
+    assert case.challenges["CHAL-1"].resolved_on == date(2025, 5, 16)
+
+
+def test_dispute_ended_by_a_cafcass_referral_is_resolved_referred_to_cafcass() -> None:
+    # As for Peter (case 8): at the DCS, referred to Cafcass on Tuesday 22 April; the
+    # dispute ends there on Friday 2 May, before Cafcass answer.
+    case = aaron()
+    case.record(_raise(date(2025, 4, 22), stage=4), at(date(2025, 4, 22)), IRO_ACTOR)
+    case.record(_refer(date(2025, 4, 22)), at(date(2025, 4, 22), 18), IRO_ACTOR)
+
+    seq = case.record(
+        _resolve(date(2025, 5, 2), "referred_to_cafcass", by=IRO), at(date(2025, 5, 2)), IRO_ACTOR
+    )
+
+    challenge = case.challenges["CHAL-1"]
+    assert (challenge.resolved_on, challenge.referred_on) == (date(2025, 5, 2), date(2025, 4, 22))
+    recorded = case.entries[seq].payload
+    assert isinstance(recorded, p.ChallengeResolved)
+    assert recorded.outcome == "referred_to_cafcass"
+    # Cafcass's outcome may follow the end of the dispute.
+    case.record(_cafcass_outcome(date(2025, 5, 9)), at(date(2025, 5, 9)), IRO_ACTOR)
+    assert challenge.cafcass_outcome_on == date(2025, 5, 9)
+
+
+def test_new_cafcass_referral_may_follow_cafcass_outcome_of_the_last() -> None:
+    # Referred on 22 April; Cafcass answer "no action" on Friday 2 May; the IRO refers
+    # again on that day (not before it) when the council still has not acted.
+    case = aaron_challenged()
+    case.record(_refer(date(2025, 4, 22)), at(date(2025, 4, 22)), IRO_ACTOR)
+    case.record(_cafcass_outcome(date(2025, 5, 2)), at(date(2025, 5, 2)), IRO_ACTOR)
+
+    case.record(_refer(date(2025, 5, 2)), at(date(2025, 5, 2), 18), IRO_ACTOR)
+
+    challenge = case.challenges["CHAL-1"]
+    assert (challenge.referred_on, challenge.cafcass_outcome_on) == (date(2025, 5, 2), None)
+    # Cafcass's outcome of the new referral may be recorded; a third referral then too.
+    case.record(
+        _cafcass_outcome(date(2025, 5, 16), outcome="advice"), at(date(2025, 5, 16)), IRO_ACTOR
+    )
+    assert challenge.cafcass_outcome_on == date(2025, 5, 16)
 
 
 def test_challenge_resolved_at_the_review_that_restored_staying_put() -> None:
@@ -521,7 +616,7 @@ def test_challenge_id_cannot_be_raised_again_even_after_it_was_resolved() -> Non
 
 
 RESOLVED_STEPS: dict[str, Step] = {
-    "resolved": lambda: _resolve(date(2025, 6, 2), "withdrawn"),
+    "resolved": lambda: _resolve(date(2025, 6, 2), "withdrawn", by=IRO),
     "escalated": lambda: _escalate(date(2025, 6, 2), 3),
     "responded": lambda: _respond(date(2025, 6, 2), SERVICE_MANAGER),
 }
@@ -620,6 +715,37 @@ def test_council_with_two_stages_refuses_stage_2_and_accepts_stage_1() -> None:
     assert case.challenges["CHAL-1"].stage == 1
 
 
+def test_answer_to_a_stage_the_challenge_never_reached_is_refused() -> None:
+    # Escalated from the informal stage straight to stage 2: stage 1 was never reached, nor
+    # (yet) stage 3.
+    case = aaron_challenged()
+    case.record(_escalate(date(2025, 5, 12), 2), at(date(2025, 5, 12)), IRO_ACTOR)
+    for stage in (1, 3):
+        assert refusal(case, _respond(date(2025, 5, 16), stage=stage)) == (
+            "stage",
+            f"the challenge never reached stage {stage} (0, 2)",
+        )
+    assert case.challenges["CHAL-1"].last_step_on == date(2025, 5, 12)
+
+
+def test_answer_to_the_informal_stage_of_a_challenge_raised_formally_is_refused() -> None:
+    case = aaron()
+    case.record(_raise(stage=2, by=IRO_MANAGER), at(RAISED), IRO_ACTOR)
+    assert refusal(case, _respond(date(2025, 5, 8), stage=0)) == (
+        "stage",
+        "the challenge never reached stage 0 (2)",
+    )
+
+
+def test_answer_to_an_earlier_stage_dated_before_that_stage_began_is_refused() -> None:
+    case = aaron_at_stage_1()  # escalated to stage 1 on 12 May
+    case.record(_escalate(date(2025, 5, 21), 2), at(date(2025, 5, 21)), IRO_ACTOR)
+    assert refusal(case, _respond(date(2025, 5, 9), stage=1)) == (
+        "occurred_on",
+        "2025-05-09 is before stage 1 began (2025-05-12)",
+    )
+
+
 # --- refused: dates -------------------------------------------------------------------------
 
 
@@ -627,18 +753,24 @@ def test_response_dated_before_the_challenge_is_refused() -> None:
     case = aaron_challenged()
     assert refusal(case, _respond(date(2025, 4, 16))) == (
         "occurred_on",
-        "2025-04-16 is before its current stage (2025-04-17)",
+        "2025-04-16 is before stage 0 began (2025-04-17)",
     )
 
 
 def test_response_dated_before_the_current_stage_began_is_refused() -> None:
-    # Escalated on 12 May: an answer of 9 May is the informal stage's, and it is too late
-    # to record it as an answer at stage 1.
+    # Escalated on 12 May: an answer of 9 May is the informal stage's, not stage 1's (the
+    # default); named as stage 1's it is refused too. As the informal stage's it is recorded.
     case = aaron_at_stage_1()
     assert refusal(case, _respond(date(2025, 5, 9))) == (
         "occurred_on",
-        "2025-05-09 is before its current stage (2025-05-12)",
+        "2025-05-09 is before stage 1 began (2025-05-12)",
     )
+    assert refusal(case, _respond(date(2025, 5, 9), stage=1)) == (
+        "occurred_on",
+        "2025-05-09 is before stage 1 began (2025-05-12)",
+    )
+    case.record(_respond(date(2025, 5, 9), stage=0), at(date(2025, 5, 13)), TM_ACTOR)
+    assert case.challenges["CHAL-1"].stage == 1
 
 
 def test_escalation_dated_before_the_last_step_is_refused() -> None:
@@ -692,6 +824,59 @@ def test_resolution_at_a_review_held_before_the_challenge_is_refused() -> None:
     )
 
 
+def test_resolution_through_a_change_made_after_it_is_refused() -> None:
+    # Staying put restored on Friday 30 May; a resolution of Friday 23 May cannot have come
+    # through it. On the day of the change it may (as in aaron_resolved).
+    case = aaron_at_stage_1()
+    case.record(_restore(date(2025, 5, 30)), at(date(2025, 5, 30)), SERVICE_MANAGER_ACTOR)
+    assert refusal(case, _resolve(date(2025, 5, 23), change="CH-RESTORE")) == (
+        "resolved_by_change",
+        "change 'CH-RESTORE' of 2025-05-30 is after the resolution (2025-05-23)",
+    )
+    assert case.challenges["CHAL-1"].resolved_on is None
+    case.record(_resolve(date(2025, 5, 30), change="CH-RESTORE"), NOW, SERVICE_MANAGER_ACTOR)
+    assert case.challenges["CHAL-1"].resolved_on == date(2025, 5, 30)
+
+
+def test_resolution_at_a_review_held_after_it_is_refused() -> None:
+    case = aaron_challenged()
+    review = p.ReviewHeld(
+        occurred_on=date(2025, 5, 6),
+        source="LCS/REV/REV-2",
+        review_id="REV-2",
+        chair=IRO,
+        participation="PN1",
+        child_seen_before=True,
+    )
+    case.record(review, at(date(2025, 5, 6)), IRO_ACTOR)
+    assert refusal(case, _resolve(date(2025, 5, 2), review="REV-2")) == (
+        "resolved_at_review",
+        "review 'REV-2' of 2025-05-06 is after the resolution (2025-05-02)",
+    )
+
+
+# --- refused: outcomes ----------------------------------------------------------------------
+
+
+def test_resolution_referred_to_cafcass_without_a_referral_is_refused() -> None:
+    case = aaron_at_stage_1()
+    assert refusal(case, _resolve(date(2025, 5, 16), "referred_to_cafcass", by=IRO)) == (
+        "outcome",
+        "no Cafcass referral is recorded for this challenge",
+    )
+    assert case.challenges["CHAL-1"].resolved_on is None
+
+
+@pytest.mark.parametrize("who", [SW, TM, SERVICE_MANAGER], ids=["SW", "TM", "SERVICE_MANAGER"])
+def test_withdrawal_by_anyone_but_the_iro_service_is_refused(who: p.Person) -> None:
+    case = aaron_at_stage_1()
+    assert refusal(case, _resolve(date(2025, 5, 16), "withdrawn", by=who)) == (
+        "resolved_by.role",
+        f"must be IRO or IRO_MANAGER, not {who.role}",
+    )
+    assert case.challenges["CHAL-1"].resolved_on is None
+
+
 # --- refused: Cafcass -----------------------------------------------------------------------
 
 
@@ -700,8 +885,33 @@ def test_cafcass_referral_cannot_be_made_twice() -> None:
     case.record(_refer(date(2025, 4, 22)), at(date(2025, 4, 22)), IRO_ACTOR)
     assert refusal(case, _refer(date(2025, 5, 2))) == (
         "challenge_id",
-        "the challenge was referred to Cafcass on 2025-04-22",
+        "the challenge was referred to Cafcass on 2025-04-22 and Cafcass's outcome is not yet "
+        "recorded",
     )
+
+
+def test_new_cafcass_referral_while_the_last_is_pending_is_refused_even_after_an_outcome() -> None:
+    # First referral 22 April, outcome 2 May; second referral 6 May, still with Cafcass.
+    case = aaron_challenged()
+    case.record(_refer(date(2025, 4, 22)), at(date(2025, 4, 22)), IRO_ACTOR)
+    case.record(_cafcass_outcome(date(2025, 5, 2)), at(date(2025, 5, 2)), IRO_ACTOR)
+    case.record(_refer(date(2025, 5, 6)), at(date(2025, 5, 6)), IRO_ACTOR)
+    assert refusal(case, _refer(date(2025, 5, 9))) == (
+        "challenge_id",
+        "the challenge was referred to Cafcass on 2025-05-06 and Cafcass's outcome is not yet "
+        "recorded",
+    )
+
+
+def test_new_cafcass_referral_dated_before_cafcass_last_outcome_is_refused() -> None:
+    case = aaron_challenged()
+    case.record(_refer(date(2025, 4, 22)), at(date(2025, 4, 22)), IRO_ACTOR)
+    case.record(_cafcass_outcome(date(2025, 5, 2)), at(date(2025, 5, 2)), IRO_ACTOR)
+    assert refusal(case, _refer(date(2025, 5, 1))) == (
+        "occurred_on",
+        "2025-05-01 is before Cafcass's last outcome (2025-05-02)",
+    )
+    assert case.challenges["CHAL-1"].referred_on == date(2025, 4, 22)
 
 
 def test_cafcass_referral_dated_before_the_challenge_is_refused() -> None:
@@ -813,7 +1023,7 @@ def test_correction_cannot_move_a_response_before_its_challenge() -> None:
 
     assert refusal(case, _correction(seq, occurred_on="2025-04-10")) == (
         "occurred_on",
-        "2025-04-10 is before its current stage (2025-04-17)",
+        "2025-04-10 is before stage 0 began (2025-04-17)",
     )
     fixed = case.record(_correction(seq, occurred_on="2025-05-07"), NOW, TM_ACTOR)
     assert fixed == seq + 1
@@ -848,8 +1058,9 @@ def test_correction_cannot_move_an_escalation_after_the_response_to_its_stage() 
     with pytest.raises(RecordingRefused) as refused_:
         case.record(_correction(11, occurred_on="2025-05-20"), NOW, IRO_ACTOR)
     assert refused_.value.field == "corrected"
-    assert "would no longer hold: occurred_on: 2025-05-16 is before its current stage" in (
-        refused_.value.problem
+    assert refused_.value.problem == (
+        "event 12 (ChallengeResponded) would no longer hold: occurred_on: 2025-05-16 is before "
+        "stage 1 began (2025-05-20)"
     )
     assert case.version == version
 
@@ -959,3 +1170,28 @@ def test_application_takes_the_councils_stages_from_the_settings(
         assert o.ledger.case(COUNCIL, CHILD).version == 2
         batch = [parse_command(x) for x in (RAISE_LINE, ANSWER_LINE, escalate_line(1))]
         assert [r.seq for r in o.ledger.record(batch, ACTOR)] == [3, 4, 5]
+
+
+BAD_STAGES = {
+    "not json": 'error parsing value for field "stages" from source "EnvSettingsSource" '
+    "(expected JSON)",
+    "[]": "stages: Tuple should have at least 2 items after validation, not 0",
+}
+
+
+@pytest.mark.parametrize("setting", list(BAD_STAGES), ids=["not_json", "no_stages"])
+def test_bad_challenge_setting_stops_only_recording_a_challenge(
+    recorded_entry: str, monkeypatch: pytest.MonkeyPatch, setting: str
+) -> None:
+    monkeypatch.setenv("CARELEDGER_CHALLENGE_STAGES", setting)
+    with opened(recorded_entry) as o:  # opening the ledger reads no challenge setting
+        o.ledger.clock = lambda: datetime(2025, 6, 2, 10, tzinfo=UTC)
+        allocated = line("IROAllocated", "2025-04-01", iro_id="IRO-117", iro_name="Priya Shah")
+        assert [r.seq for r in o.ledger.record([parse_command(allocated)], ACTOR)] == [3]
+
+        with pytest.raises(LedgerError) as excinfo:
+            o.ledger.record([parse_command(RAISE_LINE)], ACTOR)
+        assert not isinstance(excinfo.value, RecordingRefused)
+        assert str(excinfo.value) == f"challenge settings: {BAD_STAGES[setting]}"
+        case = o.ledger.case(COUNCIL, CHILD)
+        assert (case.version, case.challenges) == (3, {})

@@ -64,31 +64,44 @@ def test_callums_challenge_was_upheld_at_stage_2_within_the_formal_limit(demo_db
     """Formal from Friday 14/03/2025 (raised at stage 1) to Tuesday 08/04/2025: 17 working
     days (17-21, 24-28 March, 31 March-4 April, 7 and 8 April), within 20."""
     [row] = challenges(demo_db, "--child", "E10000099:NR-0103")["challenges"]
-    assert row["stage"] == "Stage 2"
-    assert row["outcome"] == "upheld at Stage 2, by change CHG-04"
+    assert (row["stage"], row["stage_name"]) == (2, "Stage 2")
+    assert (row["outcome"], row["outcome_label"]) == (
+        "upheld",
+        "upheld at Stage 2, by change CHG-04",
+    )
     assert (row["raised"], row["resolved"], row["age_days"]) == ("2025-03-14", "2025-04-08", 25)
     assert row["formal_working_days"] == 17
-    assert row["past_timescale"] == "no"
-    assert row["changes"] == "change CHG-04"
+    assert (row["past_timescale"], row["resolved_late"], row["why_late"]) == (False, False, None)
+    assert "change CHG-04" in row["changes"]
+    assert [s["kind"] for s in row["steps"]] == [
+        "responded",
+        "escalated",
+        "responded",
+        "change",
+        "resolved",
+    ]
 
 
 def test_alfies_challenge_reaches_cafcass_and_stays_open_at_the_dcs(demo_db: str) -> None:
     data = challenges(demo_db, "--open", "--iro", "fiona marchetti")
     [row] = data["challenges"]
     assert row["child"] == "E09000099:NR-0203"
-    assert row["stage"] == "Stage 4"
-    assert row["cafcass"] == "referred 2025-12-22: no action"
-    assert row["outcome"] == "open"
-    assert row["changes"] == "change CHG-05"
+    assert (row["stage"], row["stage_name"]) == (4, "Stage 4")
+    assert (row["cafcass_referred"], row["cafcass_outcome"]) == ("2025-12-22", "no_action")
+    assert (row["open"], row["outcome"], row["outcome_label"]) == (True, None, "open")
+    assert row["changes"] == ["change CHG-05"]
     [fiona] = data["per_iro"]
     assert fiona == {
         "iro": "Fiona Marchetti",
         "raised": 2,
         "open": 1,
-        "resolved_at": "Informal 1",
+        "resolved_at": {"Informal": 1},
         "withdrawn": 0,
-        "upheld_rate": "1/1",
-        "median_days_to_resolve": 12,
+        "upheld": 1,
+        "decided": 1,
+        "upheld_rate": 1.0,
+        "median_days_to_resolve": 12.0,
+        "resolved_late": 0,
         "cafcass_referrals": 1,
     }
     trail = [w for w in history(demo_db, "E09000099:NR-0203") if "CH-01" in w]
@@ -99,7 +112,7 @@ def test_alfies_challenge_reaches_cafcass_and_stays_open_at_the_dcs(demo_db: str
 def test_the_councils_challenge_statistics_on_the_inspection_day(demo_db: str) -> None:
     per_council = {r["council"]: r for r in challenges(demo_db)["per_council"]}
     assert per_council["E10000099"]["raised"] == 5
-    assert per_council["E10000099"]["resolved_at"] == "Informal 2, Stage 2 1, Stage 3 2"
+    assert per_council["E10000099"]["resolved_at"] == {"Informal": 2, "Stage 2": 1, "Stage 3": 2}
     assert per_council["E09000099"]["raised"] == 3
     assert per_council["E09000099"]["open"] == 2
     assert per_council["E09000099"]["cafcass_referrals"] == 1
