@@ -14,6 +14,7 @@ from cli.context import opened
 from cli.options import COUNCIL_OPTION, DB_OPTION, parse_child
 from ledger import seal as sealing
 from ledger.errors import LedgerError
+from ledger.store import new_cipher_key
 from ledger.verify import ChainSource, Verdict, verify
 
 KEY_OPTION = click.option(
@@ -166,3 +167,15 @@ def seal_key_command(path: Path) -> None:
     public = sealing.new_key(path)
     click.echo(sealing.public_pem(public), nl=False)
     click.echo(f"key fingerprint: {sealing.fingerprint(public)}", err=True)
+
+
+@click.command(name="cipher-key")
+@click.argument("path", type=click.Path(path_type=Path, dir_okay=False))
+def cipher_key_command(path: Path) -> None:
+    """Make a new AES key for encryption at rest (owner-only file): then set
+    CARELEDGER_CIPHER_KEY_FILE to it before 'careledger init'. Lose it and the ledger is lost."""
+    if path.exists():
+        raise LedgerError(f"PATH: '{path}' exists; a key is never overwritten")
+    path.touch(mode=0o600)
+    path.write_text(new_cipher_key() + "\n", encoding="ascii")
+    click.echo(f"wrote a new key to {path}; keep a copy somewhere safe", err=True)

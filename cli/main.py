@@ -12,9 +12,15 @@ import click
 from rich.progress import Progress
 
 from cli.challenges import challenges
+from cli.chronology import chronology_command
 from cli.context import opened
 from cli.demo import demo
-from cli.integrity import seal_command, seal_key_command, verify_command
+from cli.integrity import (
+    cipher_key_command,
+    seal_command,
+    seal_key_command,
+    verify_command,
+)
 from cli.options import (
     CHILD_ARGUMENT,
     COUNCIL_OPTION,
@@ -25,6 +31,7 @@ from cli.options import (
 )
 from cli.render import render
 from cli.reports import drift, reviews
+from cli.verify_export import verify_export_command
 from ledger import payloads as p
 from ledger.application import BatchRefused
 from ledger.case import ENGLAND
@@ -259,8 +266,11 @@ cli.add_command(reviews)
 cli.add_command(drift)
 cli.add_command(challenges)
 cli.add_command(verify_command)
+cli.add_command(chronology_command)
+cli.add_command(verify_export_command)
 cli.add_command(seal_command)
 cli.add_command(seal_key_command)
+cli.add_command(cipher_key_command)
 
 
 def main() -> None:

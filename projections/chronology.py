@@ -156,7 +156,9 @@ def _in_period(on: date, period: tuple[date | None, date | None]) -> bool:
 def _flags(history: Effective, presumed: frozenset[Section]) -> dict[int, list[str]]:
     found: dict[int, list[str]] = {}
     for flag in sorted(judge_payloads(history, presumed), key=lambda f: (f.seq, f.kind)):
-        found.setdefault(flag.seq, []).append(f"{flag.kind} ({flag.rule})")
+        text = f"{flag.kind}: {flag.section} ({flag.rule})"
+        if text not in found.setdefault(flag.seq, []):
+            found[flag.seq].append(text)
     return found
 
 

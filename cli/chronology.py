@@ -1,0 +1,156 @@
+"""`careledger chronology CHILD`: the court chronology of one child (issue 5), as Markdown,
+CSV, HTML, PDF or JSON. Every form carries the stamp line (case, events, period, the case's
+head digest, the digest of the rows) that `careledger verify-export` checks."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+from dataclasses import asdict
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+
+from cli.context import opened
+from cli.options import CHILD_ARGUMENT, COUNCIL_OPTION, DB_OPTION, parse_child, parse_day
+from ledger.errors import LedgerError
+from ledger.verify import case_hashes
+from projections.chronology import Chronology, Row, chronology
+
+COLUMNS = (
+    "No",
+    "Date",
+    "What happened",
+    "Decided by",
+    "Authority",
+    "IRO challenge",
+    "Flags",
+    "Source",
+    "Ledger record",
+)
+CSV_FIELDS = tuple(Row.__dataclass_fields__)
+LIST_SEPARATOR = " | "
+
+
+@click.command(name="chronology")
+@DB_OPTION
+@CHILD_ARGUMENT
+@COUNCIL_OPTION
+@click.option("--from", "from_", help="First date (YYYY-MM-DD).")
+@click.option("--to", "to", help="Last date (YYYY-MM-DD).")
+@click.option(
+    "--format", "fmt", type=click.Choice(["md", "csv", "html", "pdf", "json"]), default="md"
+)
+@click.option("--out", type=click.Path(path_type=Path, dir_okay=False), help="Default: stdout.")
+@click.option(
+    "--by",
+    "produced_by",
+    envvar="CARELEDGER_ACTOR",
+    required=True,
+    help="Who produces it (env CARELEDGER_ACTOR).",
+)
+def chronology_command(
+    db: str | None,
+    child: str,
+    council: str | None,
+    from_: str | None,
+    to: str | None,
+    fmt: str,
+    out: Path | None,
+    produced_by: str,
+) -> None:
+    """The decision chronology of a child for a court: one row per event in date order, with
+    who decided, on what authority, the IRO's challenges, flags and the source reference;
+    corrections shown where they apply. The header gives the case's head digest."""
+    who = parse_child(child, council)
+    period = (parse_day(from_, "--from"), parse_day(to, "--to"))
+    if period[0] and period[1] and period[0] > period[1]:
+        raise LedgerError("--from: is after --to")
+    with opened(db) as o:
+        o.catch_up()
+        hashes = case_hashes(o.ledger.recorder, who.case_id)  # type: ignore[arg-type]
+        made = chronology(o.views, who, hashes, datetime.now(UTC), produced_by, period)
+    data = render(made, fmt)
+    if out is not None:
+        out.write_bytes(data)
+        click.echo(f"chronology of {made.child}: {len(made.rows)} rows -> {out}", err=True)
+    elif fmt == "pdf" and sys.stdout.isatty():
+        raise LedgerError("--out: a PDF is not written to a terminal; give --out FILE")
+    else:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+
+
+def render(made: Chronology, fmt: str) -> bytes:
+    if fmt == "json":
+        return (json.dumps(made.to_json(), indent=2, ensure_ascii=False) + "\n").encode()
+    if fmt == "csv":
+        return as_csv(made).encode()
+    if fmt == "html":
+        from cli.chronology_html import render_html
+
+        return render_html(made).encode()
+    if fmt == "pdf":
+        from cli.chronology_pdf import render_pdf
+
+        return render_pdf(made)
+    return as_markdown(made).encode()
+
+
+def header_lines(made: Chronology) -> list[str]:
+    period = f"{made.period_from or 'the beginning'} to {made.period_to or 'the latest record'}"
+    return [
+        f"Child: {made.child} (case {made.case_id})",
+        f"Period: {period}",
+        f"Produced: {made.produced_at} by {made.produced_by}",
+        f"Ledger: events 1 to {made.events} of this case (event 1 opens the case record); "
+        f"head digest {made.head_digest}",
+    ]
+
+
+def cells(row: Row) -> list[str]:
+    """The printed columns (COLUMNS) of one row."""
+    what = row.what + "".join(f"\nCORRECTED: {c}" for c in row.corrections)
+    return [
+        str(row.number),
+        row.date,
+        what,
+        row.decided_by or "",
+        row.authority or "",
+        row.challenge or "",
+        "; ".join(row.flags),
+        row.source,
+        f"event {row.event}, recorded {row.recorded}; hash {row.event_hash[:16]}",
+    ]
+
+
+def as_markdown(made: Chronology) -> str:
+    lines = [f"# Chronology of {made.child}", ""]
+    lines += [f"- {line}" for line in header_lines(made)] + [""]
+    lines.append("| " + " | ".join(COLUMNS) + " |")
+    lines.append("|" + "---|" * len(COLUMNS))
+    for row in made.rows:
+        lines.append("| " + " | ".join(_md(cell) for cell in cells(row)) + " |")
+    lines += ["", f"<!-- {made.stamp()} -->", ""]
+    return "\n".join(lines)
+
+
+def _md(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", "<br>")
+
+
+def as_csv(made: Chronology) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(CSV_FIELDS)
+    for row in made.rows:
+        values = asdict(row)
+        writer.writerow(
+            LIST_SEPARATOR.join(v) if isinstance(v, list) else ("" if v is None else v)
+            for v in (values[name] for name in CSV_FIELDS)
+        )
+    writer.writerow([made.stamp()])
+    return buffer.getvalue()

@@ -1,0 +1,203 @@
+"""`careledger verify-export FILE`: does an exported chronology still match the ledger?
+
+Every form of `careledger chronology` carries a stamp: the case, how many of its events the
+export covers, the period, the case's head digest then, and the digest of the rows. This
+checks, against the ledger now:
+
+1. the case's chain verifies, and its event N (the last the export covers) still has the head
+   digest of the stamp: the same events, unchanged;
+2. the rows the ledger gives for those N events and that period have the stamp's content
+   digest: the export's content is what the ledger says;
+3. for the JSON and CSV forms, the rows in the file itself have that digest too: the file was
+   not edited (Markdown, HTML and PDF are checked through their stamp only);
+4. whether the case has grown since: events recorded after the export.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import sys
+from dataclasses import dataclass, fields
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from cli.context import opened
+from cli.options import DB_OPTION
+from ledger.errors import LedgerError
+from ledger.verify import case_hashes
+from projections.chronology import FORMAT, Row, chronology, content_digest
+from projections.queries import Child
+
+STAMP = re.compile(
+    rb"careledger-chronology/1 case=(?P<case>[0-9a-f]{32}) events=(?P<events>\d+) "
+    rb"from=(?P<from>[0-9-]+) to=(?P<to>[0-9-]+) head=(?P<head>[0-9a-f]{64}) "
+    rb"content=(?P<content>[0-9a-f]{64})"
+)
+LIST_FIELDS = {"flags", "corrections"}
+
+
+@dataclass(frozen=True)
+class Stamp:
+    case: str
+    events: int
+    period: tuple[date | None, date | None]
+    head: str
+    content: str
+
+
+def read_stamp(data: bytes) -> Stamp:
+    """The stamp: the JSON form's own field; in the other forms the last stamp-shaped line
+    (the real one closes the file: text in a row cannot stand in for it)."""
+    if data.lstrip().startswith(b"{"):
+        found = STAMP.fullmatch(str(json.loads(data).get("stamp", "")).encode())
+    else:
+        matches = list(STAMP.finditer(data))
+        found = matches[-1] if matches else None
+    if found is None:
+        raise LedgerError("FILE: no careledger chronology stamp found in it")
+
+    def day(value: bytes) -> date | None:
+        return None if value == b"-" else date.fromisoformat(value.decode())
+
+    return Stamp(
+        found["case"].decode(),
+        int(found["events"]),
+        (day(found["from"]), day(found["to"])),
+        found["head"].decode(),
+        found["content"].decode(),
+    )
+
+
+def file_rows(data: bytes) -> tuple[str, list[Row] | None]:
+    """The form of the file, and its rows when the form can be read back exactly."""
+    text = data.lstrip()
+    if text.startswith(b"{"):
+        loaded = json.loads(data)
+        if loaded.get("format") != FORMAT:
+            raise LedgerError(f"FILE: a JSON file, but not a {FORMAT} export")
+        return "json", [Row(**row) for row in loaded["rows"]]
+    if text.startswith(b"%PDF"):
+        return "pdf", None
+    if text.startswith(b"number,"):
+        return "csv", _csv_rows(data.decode())
+    return ("html" if b"<html" in data[:2000].lower() else "md"), None
+
+
+def _csv_rows(text: str) -> list[Row]:
+    reader = csv.reader(io.StringIO(text))
+    header = next(reader)
+    rows = []
+    for values in reader:
+        if len(values) == 1:  # the stamp
+            break
+        raw: dict[str, Any] = dict(zip(header, values, strict=True))
+        rows.append(Row(**{f.name: _csv_value(f.name, raw[f.name]) for f in fields(Row)}))
+    return rows
+
+
+def _csv_value(name: str, value: str) -> Any:
+    if name in LIST_FIELDS:
+        return value.split(" | ") if value else []
+    if name in {"number", "event"}:
+        return int(value)
+    if name in {"decided_by", "authority", "challenge"}:
+        return value or None
+    return value
+
+
+@click.command(name="verify-export")
+@DB_OPTION
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+def verify_export_command(db: str | None, file: Path, fmt: str) -> None:
+    """Check an exported chronology against the ledger: the same events, unchanged, the same
+    content, and whether the case has grown since. Exit status 1 when it does not match."""
+    data = file.read_bytes()
+    stamp = read_stamp(data)
+    form, rows = file_rows(data)
+    with opened(db) as o:
+        o.catch_up()
+        child = _child(o.views.fetch("SELECT * FROM {s}cl_cases"), stamp.case)
+        hashes = case_hashes(o.ledger.recorder, child.case_id)  # type: ignore[arg-type]
+        made = chronology(
+            o.views, child, hashes, datetime.now(UTC), "verify-export", stamp.period, stamp.events
+        )
+    report = _judge(stamp, form, rows, hashes, content_digest(made.rows), made.rows)
+    report["child"] = f"{child.council}:{child.child_ref}"
+    if fmt == "json":
+        click.echo(json.dumps(report, indent=2))
+    else:
+        for line in report["findings"]:
+            click.echo(line)
+    if not report["matches"]:
+        sys.exit(1)
+
+
+def _child(cases: list[dict[str, Any]], case_hex: str) -> Child:
+    for row in cases:
+        child = Child(row["council"], row["child_ref"])
+        if child.case_id.hex == case_hex:
+            return child
+    raise LedgerError(f"FILE: the export is of case {case_hex}, which this ledger does not hold")
+
+
+def _judge(
+    stamp: Stamp,
+    form: str,
+    rows: list[Row] | None,
+    hashes: dict[int, bytes],
+    ledger_content: str,
+    ledger_rows: list[Row],
+) -> dict[str, Any]:
+    findings: list[str] = []
+    matches = True
+    now = max(hashes) if hashes else 0
+    if stamp.events > now or hashes[stamp.events].hex() != stamp.head:
+        matches = False
+        findings.append(
+            f"DIFFERENT: the export covers {stamp.events} events with head digest {stamp.head}; "
+            f"the ledger's event {stamp.events} has "
+            f"{hashes[stamp.events].hex() if stamp.events in hashes else 'no such event'}"
+        )
+    else:
+        findings.append(
+            f"same events: the {stamp.events} events it covers are in the ledger, unchanged"
+        )
+    if ledger_content != stamp.content:
+        matches = False
+        findings.append(
+            "DIFFERENT: the ledger gives other rows for those events than the "
+            "export's stamp records"
+        )
+    else:
+        findings.append("same content: the rows are what the ledger gives for those events")
+    if rows is not None:
+        if content_digest(rows) != stamp.content:
+            matches = False
+            first = next(
+                (
+                    mine.number
+                    for mine, theirs in zip(rows, ledger_rows, strict=False)
+                    if mine != theirs
+                ),
+                min(len(rows), len(ledger_rows)) + 1,
+            )
+            findings.append(f"DIFFERENT: the file's rows were edited (first at row {first})")
+        else:
+            findings.append(f"unedited: the {form.upper()} file's rows match its stamp")
+    else:
+        findings.append(f"the {form.upper()} file is checked through its stamp only")
+    grown = now - stamp.events
+    findings.append(
+        f"the case has grown: {grown} event(s) recorded since the export"
+        if grown > 0
+        else "the case has not grown since the export"
+    )
+    findings.insert(0, "MATCHES the ledger" if matches else "DOES NOT MATCH the ledger")
+    return {"matches": matches, "events_since": max(grown, 0), "findings": findings}
