@@ -14,10 +14,12 @@ from eventsourcing.sqlite import SQLiteDatastore
 from eventsourcing.tests.persistence import (
     ApplicationRecorderTestCase,
     NonInterleavingNotificationIDsBaseCase,
+    TrackingRecorderTestCase,
 )
 
 from ledger.recorders import PostgresLedgerRecorder, SQLiteLedgerRecorder
 from ledger.store import _postgres_env
+from projections.views import PostgresCaseViews, SQLiteCaseViews
 from tests.conftest import postgres_url
 
 
@@ -83,7 +85,25 @@ class TestPostgresNonInterleaving(PostgresStore, NonInterleavingNotificationIDsB
     pass
 
 
-del ApplicationRecorderTestCase, NonInterleavingNotificationIDsBaseCase
+class TestSQLiteCaseViews(SQLiteStore, TrackingRecorderTestCase):
+    """The projection tables extend the library's tracking recorder: its contract holds."""
+
+    def create_recorder(self) -> SQLiteCaseViews:  # type: ignore[override]
+        recorder = SQLiteCaseViews(self.datastore)
+        recorder.create_table()
+        return recorder
+
+
+class TestPostgresCaseViews(PostgresStore, TrackingRecorderTestCase):
+    def create_recorder(self) -> PostgresCaseViews:  # type: ignore[override]
+        recorder = PostgresCaseViews(
+            self.datastore, tracking_table_name="careledger_views_tracking"
+        )
+        recorder.create_table()
+        return recorder
+
+
+del ApplicationRecorderTestCase, NonInterleavingNotificationIDsBaseCase, TrackingRecorderTestCase
 
 
 def test_existing_cases_names_exactly_the_cases_in_the_store(db: str) -> None:
