@@ -61,7 +61,12 @@ class PydanticMapper(Mapper[UUID]):
         if self.compressor:
             data = self.compressor.decompress(data)
         # The state is plain JSON written by pydantic (no library transcodings inside it).
-        return cast(dict[str, Any], from_json(data))
+        try:
+            return cast(dict[str, Any], from_json(data))
+        except ValueError:
+            if self.cipher is None:  # ciphertext that happened to begin like JSON
+                raise LedgerError(ENCRYPTED) from None
+            raise
 
 
 def upcast(cls: type[Any], state: dict[str, Any]) -> dict[str, Any]:
@@ -75,13 +80,14 @@ def upcast(cls: type[Any], state: dict[str, Any]) -> dict[str, Any]:
     return state
 
 
+ENCRYPTED = "the ledger is encrypted: set CARELEDGER_CIPHER_KEY or CARELEDGER_CIPHER_KEY_FILE"
+
+
 def open_sealed(cipher: Any, data: bytes) -> bytes:
     """Decrypt with the ledger's cipher, if any; a missing or wrong key is a clear error."""
     if cipher is None:
-        if not data.lstrip().startswith(b"{"):
-            raise LedgerError(
-                "the ledger is encrypted: set CARELEDGER_CIPHER_KEY or CARELEDGER_CIPHER_KEY_FILE"
-            )
+        if not data.startswith(b'{"'):  # pydantic's JSON of an event always begins so
+            raise LedgerError(ENCRYPTED)
         return data
     try:
         return cast(bytes, cipher.decrypt(data))

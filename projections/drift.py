@@ -25,7 +25,7 @@ from typing import Any
 from ledger.protocol import DisputeProtocol
 from projections import challenges
 from projections.drift_settings import DriftSettings
-from projections.timetable import add_months
+from projections.timetable import Regime, add_months, timetable
 from projections.views import CaseViews, Row
 
 
@@ -383,12 +383,17 @@ _HELD_IN_WINDOW = (
 
 
 def _review_late(q: _Query) -> tuple[list[Count], list[Finding]]:
+    """Reviews held in the window and held late. A review's due date rests on the review
+    before it: when that one was recorded only after the date, the timetable an inspector
+    saw then differs, and those (rare) reviews are judged again from what was known."""
     rows = q.run(f"""
-        SELECT g.council, g.child_ref, {{review_group}} AS grp, r.review_no, r.review_id, r.due_on,
-          r.held_on, r.days_late
+        SELECT g.council, g.child_ref, {{review_group}} AS grp, r.review_no, r.review_id,
+          r.due_on, r.held_on, r.days_late
         FROM tmp_children g JOIN {{s}}cl_reviews r ON r.case_id = g.case_id AND {_known("r")}
         WHERE {_HELD_IN_WINDOW} AND r.days_late > 0
+          AND (r.prior_recorded_on IS NULL OR r.prior_recorded_on <= :d)
     """)
+    rows += _late_as_then_known(q)
     findings = [
         Finding(
             "review_late",
@@ -407,6 +412,42 @@ def _review_late(q: _Query) -> tuple[list[Count], list[Finding]]:
         WHERE {_HELD_IN_WINDOW} GROUP BY grp
     """
     return q.counts("review_late", _tally(findings), denominator), findings
+
+
+def _late_as_then_known(q: _Query) -> list[Row]:
+    """Reviews in the window whose earlier review was recorded after the date, with their
+    timetable recomputed from the reviews recorded by then."""
+    unsure = q.run(f"""
+        SELECT g.council, g.child_ref, {{review_group}} AS grp, r.case_id, r.period_no,
+          r.review_id, r.held_on
+        FROM tmp_children g JOIN {{s}}cl_reviews r ON r.case_id = g.case_id AND {_known("r")}
+        WHERE {_HELD_IN_WINDOW} AND r.prior_recorded_on > :d
+    """)
+    late = []
+    for row in unsure:
+        q.params["case"], q.params["period"] = row["case_id"], row["period_no"]
+        [period] = q.run(f"""
+            SELECT started_on, regime FROM {{s}}cl_periods pe
+            WHERE pe.case_id = :case AND pe.period_no = :period AND {_known("pe")}
+        """)
+        held = q.run(f"""
+            SELECT r.held_on, r.review_id FROM {{s}}cl_reviews r
+            WHERE r.case_id = :case AND r.period_no = :period AND {_known("r")}
+              AND r.held_on IS NOT NULL AND r.held_on <= :d AND r.held_recorded_on <= :d
+        """)
+        slots = timetable(
+            date.fromisoformat(period["started_on"]),
+            [(date.fromisoformat(h["held_on"]), h["review_id"]) for h in held],
+            Regime(period["regime"]),
+        )
+        for slot in slots:
+            if slot.review_id == row["review_id"] and slot.days_late:
+                late.append(
+                    row
+                    | {"review_no": slot.number, "due_on": slot.due_on.isoformat()}
+                    | {"days_late": slot.days_late}
+                )
+    return late
 
 
 _FALLEN_DUE = "m.made_recorded_on <= :d AND m.due_on < :due_before"

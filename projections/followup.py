@@ -51,6 +51,7 @@ class Review:
     child_seen: bool | None = None
     not_seen_reason: str | None = None
     chair: str | None = None
+    prior_recorded_on: date | None = None  # the latest recording of an earlier slot's review
 
 
 @dataclass(frozen=True)
@@ -199,12 +200,14 @@ def _reviews(
     for period in periods:
         by_id = {review.review_id: (seq, review) for seq, review in held[period.number]}
         dates = [(review.occurred_on, review.review_id) for _, review in held[period.number]]
+        prior: date | None = None
         for slot in timetable(period.started_on, dates, period.regime):
             if slot.review_id is None:
-                reviews.append(Review(period.number, slot))
+                reviews.append(Review(period.number, slot, prior_recorded_on=prior))
                 continue
             seq, review = by_id[slot.review_id]
-            reviews.append(_held(period.number, slot, review, recorded[seq]))
+            reviews.append(_held(period.number, slot, review, recorded[seq], prior))
+            prior = max(prior or recorded[seq], recorded[seq])
             for decision in review.decisions:
                 if isinstance(decision, p.Recommend):
                     made[decision.recommendation_id] = Recommendation(
@@ -229,7 +232,9 @@ def _period_of(day: date, periods: list[Period]) -> int:
     return number
 
 
-def _held(period: int, slot: Slot, review: p.ReviewHeld, recorded_on: date) -> Review:
+def _held(
+    period: int, slot: Slot, review: p.ReviewHeld, recorded_on: date, prior: date | None
+) -> Review:
     return Review(
         period,
         slot,
@@ -238,6 +243,7 @@ def _held(period: int, slot: Slot, review: p.ReviewHeld, recorded_on: date) -> R
         review.child_seen_before,
         review.child_not_seen_reason,
         review.chair.name,
+        prior,
     )
 
 

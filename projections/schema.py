@@ -3,6 +3,10 @@ so that they sort and compare alike on both."""
 
 from __future__ import annotations
 
+# Raised when a table changes shape: views built under another version are refused until
+# `careledger projections rebuild` drops and recreates them.
+VERSION = "3"  # 3: challenge tables, cl_reviews.prior_recorded_on (issues 4 and 5)
+
 # The follow-up tables (issue 3) hold each case's facts from `projections.followup`; every row
 # says from which day (known_from) until which day (known_until, exclusive) it was the record,
 # and the fact's own recording date, so a report as of a past date reads what was known then.
@@ -49,7 +53,7 @@ CREATE = (
         period_no INTEGER NOT NULL, review_no INTEGER NOT NULL, due_on TEXT NOT NULL,
         held_on TEXT, held_recorded_on TEXT, review_id TEXT, days_late INTEGER,
         participation TEXT, child_seen INTEGER, not_seen_reason TEXT, chair TEXT,
-        PRIMARY KEY (case_id, known_from, period_no, review_no))""",
+        prior_recorded_on TEXT, PRIMARY KEY (case_id, known_from, period_no, review_no))""",
     """CREATE TABLE IF NOT EXISTS {s}cl_recommendations (
         case_id TEXT NOT NULL, known_from TEXT NOT NULL, known_until TEXT NOT NULL,
         recommendation_id TEXT NOT NULL, review_id TEXT NOT NULL, text TEXT NOT NULL,

@@ -147,7 +147,7 @@ class CaseView:
                     *key,
                     *(r.period, r.slot.number, _d(r.slot.due_on), _d(r.slot.held_on)),
                     *(_d(r.recorded_on), r.slot.review_id, r.slot.days_late, r.participation),
-                    *(_flag(r.child_seen), r.not_seen_reason, r.chair),
+                    *(_flag(r.child_seen), r.not_seen_reason, r.chair, _d(r.prior_recorded_on)),
                 )
                 for r in f.reviews
             ]
@@ -368,11 +368,17 @@ class CaseViews(TrackingRecorder):
         return {
             "presumed_significant": ",".join(sorted(map(str, self.presumed_significant))),
             "short_breaks_timetable": str(self.short_breaks).lower(),
+            "views_schema": schema.VERSION,
         }
 
     def check_policy(self) -> None:
-        """Refuse to extend views built under other settings."""
+        """Refuse to extend views built under other settings, or by another version."""
         built = {r["name"]: r["value"] for r in self.fetch("SELECT * FROM {s}cl_policy")}
+        if built and built.get("views_schema") != schema.VERSION:
+            raise LedgerError(
+                "the projections were built by another version of careledger: run "
+                "'careledger projections rebuild'"
+            )
         for name, value in self.policy().items():
             if name in built and built[name] != value:
                 raise LedgerError(
@@ -381,12 +387,15 @@ class CaseViews(TrackingRecorder):
                 )
 
     def reset(self, application_name: str) -> None:
-        """Empty every projection table and forget the tracking position, atomically, so the
-        next catch-up rebuilds from the first event."""
+        """Drop and recreate every projection table (so a new version's shapes apply) and
+        forget the tracking position, atomically: the next catch-up rebuilds from the first
+        event."""
         self._entries.clear()
         with self.datastore.transaction(commit=True) as cursor:
             for table in (*schema.TABLES, "cl_policy"):
-                cursor.execute(self.q(f"DELETE FROM {{s}}{table}"))
+                cursor.execute(self.q(f"DROP TABLE IF EXISTS {{s}}{table}"))
+            for statement in self.view_statements():
+                cursor.execute(statement)
             cursor.execute(
                 self.q(f"DELETE FROM {self.tracking_table} WHERE application_name=?"),
                 (application_name,),
@@ -417,8 +426,8 @@ class CaseViews(TrackingRecorder):
 
     def _opened(self, row: Row) -> Row:
         payload = row["payload"]
-        if self.cipher is not None or not payload.startswith("{"):
-            data = payload.encode() if payload.startswith("{") else base64.b64decode(payload)
+        if self.cipher is not None or not payload.startswith('{"'):
+            data = payload.encode() if payload.startswith('{"') else base64.b64decode(payload)
             row["payload"] = open_sealed(self.cipher, data).decode()
         return row
 

@@ -319,3 +319,24 @@ def test_caseload_counts_all_an_iros_children_whichever_team_they_are_in(ledger:
         ("Children in Care East", "Priya Shah", 2),
         ("Children in Care West", "Priya Shah", 2),
     ]
+
+
+def test_a_review_judged_late_as_the_timetable_stood_when_its_predecessor_was_not_yet_recorded(
+    db: str,
+) -> None:
+    """Chidi came into care on Monday 2 June 2025; his first review was due 20 working days
+    later, on Monday 30 June, and was held on 24 June, but its record was typed up only on
+    20 October. His second review, held on 2 October and recorded that day, was due three
+    months after the first: 24 September, so 8 days late. On 15 October an inspector saw only
+    the October review: as the first, due 30 June, it was 94 days late."""
+    with opened(db, create_tables=True) as o:
+        chidi = Ledger(o)
+        chidi.add("CHIDI", "ChildBecameLookedAfter", "2025-06-02", legal_status="V2")
+        chidi.review("CHIDI", "REV-1", "2025-06-24", recorded_on="2025-10-20")
+        chidi.review("CHIDI", "REV-2", "2025-10-02")
+        then = found(chidi.report(date(2025, 10, 15)), "review_late")["CHIDI"]
+        now = found(chidi.report(date(2025, 10, 31)), "review_late")["CHIDI"]
+    assert (then.on, then.days) == ("2025-10-02", 94)
+    assert then.detail == "review 1 (REV-2) due by 2025-06-30, held 94 days late"
+    assert (now.on, now.days) == ("2025-10-02", 8)
+    assert now.detail == "review 2 (REV-2) due by 2025-09-24, held 8 days late"
