@@ -23,6 +23,7 @@ from projections.settings import PolicySettings
 from projections.views import CaseViews, PostgresCaseViews, SQLiteCaseViews
 
 VIEWS_NAME = "careledger_views"
+IDLE_TIMEOUT = "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT"
 Progress = Callable[[int, int], None]
 
 
@@ -39,7 +40,9 @@ class Status:
 
 def open_views(ledger: CareLedger) -> CaseViews:
     """The views recorder in the ledger's own database, under the projection's name."""
-    env = Environment(VIEWS_NAME, ledger.store.env)
+    # A batch's statements run back to back, but a starved process can pause between them:
+    # the views' sessions get a minute before PostgreSQL ends one idle in a transaction.
+    env = Environment(VIEWS_NAME, ledger.store.env | {IDLE_TIMEOUT: "60"})
     factory = InfrastructureFactory.construct(env)
     view_class = PostgresCaseViews if ledger.store.is_postgres else SQLiteCaseViews
     try:

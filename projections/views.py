@@ -252,6 +252,8 @@ class CaseViews(TrackingRecorder):
         with self.datastore.transaction(commit=False) as cursor:
             known = self._known_cases(cursor, existing)
         views = [self._case_view(case_id, new, known) for case_id, new in by_case.items()]
+        rows = self._rows(views)
+        event_rows = [self._sealed(event_row(event)) for event in events]
         with self.datastore.transaction(commit=True) as cursor:
             self._insert_tracking(cursor, tracking)
             cursor.executemany(
@@ -261,10 +263,9 @@ class CaseViews(TrackingRecorder):
             if not events:
                 return
             cursor.executemany(
-                self.q("INSERT INTO {s}cl_events VALUES (?,?,?,?,?,?,?,?,?)"),
-                [self._sealed(event_row(event)) for event in events],
+                self.q("INSERT INTO {s}cl_events VALUES (?,?,?,?,?,?,?,?,?)"), event_rows
             )
-            self._write(cursor, views)
+            self._write(cursor, views, rows)
 
     def _known_cases(self, cursor: Any, case_ids: list[str]) -> dict[str, tuple[Row, list[Entry]]]:
         """Each already-projected case's row and its events before this batch.
@@ -334,25 +335,27 @@ class CaseViews(TrackingRecorder):
             list(versions(entries, corrected, self.short_breaks)),
         )
 
-    def _write(self, cursor: Any, views: list[CaseView]) -> None:
+    def _rows(self, views: list[CaseView]) -> dict[str, list[tuple[Any, ...]]]:
+        """Every row the batch writes, by table: computed before the transaction opens."""
+        rows: dict[str, list[tuple[Any, ...]]] = {t: [] for t in schema.FOLLOWUP_TABLES}
+        for view in views:
+            for table, found in view.followup_rows().items():
+                rows[table] += found
+        rows["cl_current_plan"] = [row for view in views for row in view.plan_rows()]
+        rows["cl_unapproved"] = [row for view in views for row in view.flag_rows()]
+        return rows
+
+    def _write(
+        self, cursor: Any, views: list[CaseView], rows: dict[str, list[tuple[Any, ...]]]
+    ) -> None:
         ids = [view.case_id for view in views]
         marks = ",".join("?" * len(ids))
-        for table in ("cl_current_plan", "cl_unapproved", *schema.FOLLOWUP_TABLES):
+        for table in rows:
             cursor.execute(self.q(f"DELETE FROM {{s}}{table} WHERE case_id IN ({marks})"), ids)
-        followup = [view.followup_rows() for view in views]
-        for table in schema.FOLLOWUP_TABLES:
-            rows = [row for tables in followup for row in tables[table]]
-            if rows:
-                values = ",".join("?" * len(rows[0]))
-                cursor.executemany(self.q(f"INSERT INTO {{s}}{table} VALUES ({values})"), rows)
-        cursor.executemany(
-            self.q("INSERT INTO {s}cl_current_plan VALUES (?,?,?,?,?,?,?,?,?)"),
-            [row for view in views for row in view.plan_rows()],
-        )
-        cursor.executemany(
-            self.q("INSERT INTO {s}cl_unapproved VALUES (?,?,?,?,?,?,?,?,?,?,?)"),
-            [row for view in views for row in view.flag_rows()],
-        )
+        for table, found in rows.items():
+            if found:
+                values = ",".join("?" * len(found[0]))
+                cursor.executemany(self.q(f"INSERT INTO {{s}}{table} VALUES ({values})"), found)
         cursor.executemany(
             self.q(
                 "INSERT INTO {s}cl_cases VALUES (?,?,?,?,?,?,?,?) ON CONFLICT (case_id) DO UPDATE "
