@@ -22,10 +22,10 @@ from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
 from psycopg import Cursor
-from psycopg.rows import DictRow
+from psycopg.rows import DictRow, tuple_row
 from psycopg.sql import SQL, Composed, Identifier
 
-from ledger.integrity import GENESIS, ChainRow, StoredRow, chain
+from ledger.integrity import GENESIS, RawChain, RawLink, StoredRow, chain
 
 PAGE = 5_000  # rows fetched at a time when streaming
 
@@ -109,38 +109,62 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
             cursor.execute(statement, [case_id.hex for case_id in case_ids])
             return {UUID(row["originator_id"]) for row in cursor.fetchall()}
 
-    def iter_case_rows(
-        self, case: UUID | None = None
-    ) -> Iterator[tuple[StoredRow | None, ChainRow | None]]:
-        """Every event with its chain row, case by case in sequence order; an event without
-        a chain row, or a chain row without its event, comes with None in the other place."""
-        where = "WHERE k.originator_id = ?" if case else ""
-        params = [case.hex] if case else []
+    def iter_case_rows(self, case: UUID | None = None) -> Iterator[RawLink]:
+        """Every event with its chain row (None where it has none), case by case in sequence
+        order: (case bytes, seq, log position, topic, state, chain position, hash, previous)."""
+        where = "WHERE e.originator_id = ?" if case else ""
         statement = (
-            "SELECT k.originator_id AS k_id, k.originator_version AS k_seq, "
-            "e.rowid AS e_nid, e.topic, e.state, c.notification_id AS c_nid, c.event_hash, "
-            "c.previous, c.digest FROM ("
-            f"SELECT originator_id, originator_version FROM {self.events_table_name} "
-            f"UNION SELECT originator_id, originator_version FROM {self.chain_table}) k "
-            f"LEFT JOIN {self.events_table_name} e ON e.originator_id = k.originator_id "
-            "AND e.originator_version = k.originator_version "
-            f"LEFT JOIN {self.chain_table} c ON c.originator_id = k.originator_id "
-            "AND c.originator_version = k.originator_version "
-            f"{where} ORDER BY k.originator_id, k.originator_version"
+            "SELECT e.originator_id, e.originator_version, e.rowid, e.topic, e.state, "
+            "c.notification_id, c.event_hash, c.previous "
+            f"FROM {self.events_table_name} e LEFT JOIN {self.chain_table} c "
+            "ON c.originator_id = e.originator_id AND c.originator_version = e.originator_version "
+            f"{where} ORDER BY e.originator_id, e.originator_version"
         )
+        key, key_bytes = None, b""
+        for row in self._stream(statement, [case.hex] if case else []):
+            if row[0] != key:
+                key, key_bytes = row[0], bytes.fromhex(row[0])
+            yield (key_bytes, *row[1:5], *_link(row[5:8]))
+
+    def iter_orphans(self, case: UUID | None = None) -> Iterator[RawChain]:
+        """Chain rows whose event is gone."""
+        where = "AND c.originator_id = ?" if case else ""
+        statement = (
+            f"SELECT c.notification_id, c.originator_id, c.originator_version, c.event_hash, "
+            f"c.digest FROM {self.chain_table} c LEFT JOIN {self.events_table_name} e "
+            "ON e.originator_id = c.originator_id AND e.originator_version = c.originator_version "
+            f"WHERE e.originator_id IS NULL {where} ORDER BY c.notification_id"
+        )
+        for row in self._stream(statement, [case.hex] if case else []):
+            yield row[0], bytes.fromhex(row[1]), row[2], bytes(row[3]), bytes(row[4])
+
+    def iter_chain(self) -> Iterator[tuple[int, bytes, bytes]]:
+        """The chain in notification order: (position, event hash, digest)."""
+        statement = (
+            f"SELECT notification_id, event_hash, digest FROM {self.chain_table} "
+            "ORDER BY notification_id"
+        )
+        for row in self._stream(statement, []):
+            yield row[0], row[1], row[2]
+
+    def chain_row_at(self, position: int) -> RawChain:
+        """One chain row in full, to name a break."""
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(f"SELECT * FROM {self.chain_table} WHERE notification_id = ?", (position,))
+            row = c.fetchone()
+        return (
+            row["notification_id"],
+            bytes.fromhex(row["originator_id"]),
+            row["originator_version"],
+            bytes(row["event_hash"]),
+            bytes(row["digest"]),
+        )
+
+    def _stream(self, statement: str, params: list[Any]) -> Iterator[Any]:
         with self.datastore.transaction(commit=False) as c:
             c.execute(statement, params)
             while page := c.sqlite_cursor.fetchmany(PAGE):
-                for row in page:
-                    yield _pair(dict(row), UUID(row["k_id"]))
-
-    def iter_chain(self) -> Iterator[ChainRow]:
-        """The chain rows in notification order."""
-        with self.datastore.transaction(commit=False) as c:
-            c.execute(f"SELECT * FROM {self.chain_table} ORDER BY notification_id")
-            while page := c.sqlite_cursor.fetchmany(PAGE):
-                for row in page:
-                    yield _chain_row(dict(row))
+                yield from page
 
 
 class PostgresLedgerRecorder(PostgresApplicationRecorder):
@@ -227,67 +251,68 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
             cursor.execute(statement.format(self._table(self.events_table_name)), (list(case_ids),))
             return {UUID(str(row["originator_id"])) for row in cursor.fetchall()}
 
-    def iter_case_rows(
-        self, case: UUID | None = None
-    ) -> Iterator[tuple[StoredRow | None, ChainRow | None]]:
-        where = SQL("WHERE k.originator_id = %s") if case else SQL("")
+    def iter_case_rows(self, case: UUID | None = None) -> Iterator[RawLink]:
+        where = SQL("WHERE e.originator_id = %s") if case else SQL("")
         statement = SQL(
-            "SELECT k.originator_id AS k_id, k.originator_version AS k_seq, "
-            "e.notification_id AS e_nid, e.topic, e.state, c.notification_id AS c_nid, "
-            "c.event_hash, c.previous, c.digest FROM ("
-            "SELECT originator_id, originator_version FROM {0} "
-            "UNION SELECT originator_id, originator_version FROM {1}) k "
-            "LEFT JOIN {0} e ON e.originator_id = k.originator_id "
-            "AND e.originator_version = k.originator_version "
-            "LEFT JOIN {1} c ON c.originator_id = k.originator_id "
-            "AND c.originator_version = k.originator_version "
-            "{2} ORDER BY k.originator_id, k.originator_version"
+            "SELECT e.originator_id, e.originator_version, e.notification_id, e.topic, e.state, "
+            "c.notification_id, c.event_hash, c.previous FROM {0} e LEFT JOIN {1} c "
+            "ON c.originator_id = e.originator_id AND c.originator_version = e.originator_version "
+            "{2} ORDER BY e.originator_id, e.originator_version"
         ).format(self._table(self.events_table_name), self._table(self.chain_table_name), where)
+        key, key_bytes = None, b""
         for row in self._stream(statement, [case] if case else []):
-            yield _pair(row, UUID(str(row["k_id"])))
+            if row[0] != key:
+                key, key_bytes = row[0], row[0].bytes
+            yield (key_bytes, *row[1:5], *_link(row[5:8]))
 
-    def iter_chain(self) -> Iterator[ChainRow]:
-        statement = SQL("SELECT * FROM {0} ORDER BY notification_id").format(
-            self._table(self.chain_table_name)
+    def iter_orphans(self, case: UUID | None = None) -> Iterator[RawChain]:
+        where = SQL("AND c.originator_id = %s") if case else SQL("")
+        statement = SQL(
+            "SELECT c.notification_id, c.originator_id, c.originator_version, c.event_hash, "
+            "c.digest FROM {0} c LEFT JOIN {1} e ON e.originator_id = c.originator_id "
+            "AND e.originator_version = c.originator_version "
+            "WHERE e.originator_id IS NULL {2} ORDER BY c.notification_id"
+        ).format(self._table(self.chain_table_name), self._table(self.events_table_name), where)
+        for row in self._stream(statement, [case] if case else []):
+            yield row[0], row[1].bytes, row[2], bytes(row[3]), bytes(row[4])
+
+    def iter_chain(self) -> Iterator[tuple[int, bytes, bytes]]:
+        statement = SQL(
+            "SELECT notification_id, event_hash, digest FROM {0} ORDER BY notification_id"
+        ).format(self._table(self.chain_table_name))
+        yield from self._stream(statement, [])
+
+    def chain_row_at(self, position: int) -> RawChain:
+        statement = SQL(
+            "SELECT notification_id, originator_id, originator_version, event_hash, digest "
+            "FROM {0} WHERE notification_id = %s"
+        ).format(self._table(self.chain_table_name))
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(statement, (position,))
+            row = curs.fetchone()
+        assert row is not None
+        return (
+            row["notification_id"],
+            UUID(str(row["originator_id"])).bytes,
+            row["originator_version"],
+            bytes(row["event_hash"]),
+            bytes(row["digest"]),
         )
-        for row in self._stream(statement, []):
-            yield _chain_row(row)
 
-    def _stream(self, statement: Composed, params: list[Any]) -> Iterator[DictRow]:
+    def _stream(self, statement: Composed, params: list[Any]) -> Iterator[tuple[Any, ...]]:
         """A server-side cursor: memory stays flat however many rows there are."""
         with (
             self.datastore.get_connection() as conn,
             conn.transaction(),
-            conn.cursor(name="careledger_verify") as curs,
+            conn.cursor(name="careledger_verify", row_factory=tuple_row) as curs,
         ):
             curs.itersize = PAGE
             curs.execute(statement, params)
             yield from curs
 
 
-def _pair(row: dict[str, Any], case: UUID) -> tuple[StoredRow | None, ChainRow | None]:
-    stored = None
-    if row["e_nid"] is not None:
-        stored = StoredRow(row["e_nid"], case, row["k_seq"], row["topic"], bytes(row["state"]))
-    link = None
-    if row["c_nid"] is not None:
-        link = ChainRow(
-            row["c_nid"],
-            case,
-            row["k_seq"],
-            bytes(row["event_hash"]),
-            bytes(row["previous"]),
-            bytes(row["digest"]),
-        )
-    return stored, link
-
-
-def _chain_row(row: dict[str, Any]) -> ChainRow:
-    return ChainRow(
-        row["notification_id"],
-        UUID(str(row["originator_id"])),
-        row["originator_version"],
-        bytes(row["event_hash"]),
-        bytes(row["previous"]),
-        bytes(row["digest"]),
-    )
+def _link(values: Any) -> tuple[Any, ...]:
+    nid, hash_, previous = values
+    if nid is None:
+        return (None, None, None)
+    return nid, bytes(hash_), bytes(previous)

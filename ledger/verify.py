@@ -17,21 +17,33 @@ found by recomputing its hash.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Protocol
 from uuid import UUID
 
 from ledger.errors import LedgerError
-from ledger.integrity import GENESIS, ChainRow, StoredRow, event_hash, next_digest
+from ledger.integrity import (
+    GENESIS,
+    ChainRow,
+    RawChain,
+    RawLink,
+    StoredRow,
+    event_hash,
+    hash_event,
+    next_digest,
+)
 
 
 class ChainSource(Protocol):
-    def iter_case_rows(
-        self, case: UUID | None = None
-    ) -> Iterator[tuple[StoredRow | None, ChainRow | None]]: ...
+    def iter_case_rows(self, case: UUID | None = None) -> Iterator[RawLink]: ...
 
-    def iter_chain(self) -> Iterator[ChainRow]: ...
+    def iter_orphans(self, case: UUID | None = None) -> Iterator[RawChain]: ...
+
+    def iter_chain(self) -> Iterator[tuple[int, bytes, bytes]]: ...
+
+    def chain_row_at(self, position: int) -> RawChain: ...
 
 
 @dataclass(frozen=True)
@@ -72,42 +84,78 @@ class Verdict:
 
 def verify(source: ChainSource, case: UUID | None = None, seal: SealPoint | None = None) -> Verdict:
     verdict = Verdict()
-    breaks = [b for b in [_check_cases(source.iter_case_rows(case), verdict, case)] if b]
-    log_break = _check_log(source.iter_chain(), verdict, seal)
+    breaks = [_orphan(row) for row in itertools.islice(source.iter_orphans(case), 1)]
+    found = _check_cases(source.iter_case_rows(case), verdict, case)
+    breaks += [found] if found else []
+    log_break = _check_log(source, verdict, seal)
     breaks += [log_break] if log_break else []
     verdict.first_break = min(breaks, key=lambda b: (b.position, b.seq), default=None)
     return verdict
 
 
+def _orphan(row: RawChain) -> Break:
+    return Break(
+        row[0],
+        UUID(bytes=row[1]),
+        row[2],
+        "the event is missing: its chain row remains but the events table has no such row",
+    )
+
+
 def _check_cases(
-    rows: Iterable[tuple[StoredRow | None, ChainRow | None]], verdict: Verdict, only: UUID | None
+    rows: Iterable[RawLink],
+    verdict: Verdict,
+    only: UUID | None,
+    hashes: dict[int, bytes] | None = None,
 ) -> Break | None:
     """Pass 1. Returns the break earliest in the log among those found (one per case at
-    most: after a break, a case's later links cannot be judged)."""
+    most: after a break, a case's later links cannot be judged). The loop stays on plain
+    tuples; a Break is built only where a link fails."""
     first: Break | None = None
-    current: UUID | None = None
-    previous, expected_seq, broken = GENESIS, 1, False
-    for stored, link in rows:
-        key = stored or link
-        assert key is not None
-        if key.case != current:
-            current, previous, expected_seq, broken = key.case, GENESIS, 1, False
+    current = b""
+    previous, expected, broken = GENESIS, 1, False
+    for row in rows:
+        case, seq, nid, topic, state, link_nid, recorded, link_previous = row
+        if case != current:
+            current, previous, expected, broken = case, GENESIS, 1, False
             verdict.cases += 1
-        if broken:
-            continue
-        found = _check_link(stored, link, previous, expected_seq)
         if only is not None:
             verdict.case_events += 1
-        if isinstance(found, Break):
+        if broken:
+            continue
+        if (
+            link_nid is None
+            or seq != expected
+            or nid != link_nid
+            or link_previous != previous
+            or (recomputed := hash_event(case, seq, topic or "", state or b"", previous))
+            != recorded
+        ):
+            found = _check_link(*_typed(row), previous, expected)
+            assert isinstance(found, Break)
             broken = True
             verdict.case_head = None
             if first is None or (found.position, found.seq) < (first.position, first.seq):
                 first = found
             continue
-        previous, expected_seq = found, expected_seq + 1
+        previous, expected = recomputed, expected + 1
         if only is not None and first is None:
-            verdict.case_head = found
+            verdict.case_head = recomputed
+        if hashes is not None:
+            hashes[seq] = recomputed
     return first
+
+
+def _typed(row: RawLink) -> tuple[StoredRow, ChainRow | None]:
+    """A failing link, as rows that `_check_link` can explain."""
+    case, seq, nid, topic, state, link_nid, recorded, link_previous = row
+    key = UUID(bytes=case)
+    assert nid is not None and topic is not None and state is not None
+    stored = StoredRow(nid, key, seq, topic, state)
+    if link_nid is None:
+        return stored, None
+    assert recorded is not None and link_previous is not None
+    return stored, ChainRow(link_nid, key, seq, recorded, link_previous, b"")
 
 
 def _check_link(
@@ -173,31 +221,33 @@ def _missing(first: int, last: int) -> str:
     return f"events {first} to {last} of the case are missing"
 
 
-def _check_log(links: Iterable[ChainRow], verdict: Verdict, seal: SealPoint | None) -> Break | None:
+def _check_log(source: ChainSource, verdict: Verdict, seal: SealPoint | None) -> Break | None:
     """Pass 2: the running digest in the log's order, and the seal."""
     digest = GENESIS
-    for link in links:
-        digest = next_digest(digest, link.event_hash)
-        verdict.events += 1
-        if digest != link.digest:
-            verdict.head = digest
+    events, sealed = 0, seal.events if seal is not None else -1
+    for nid, hash_, recorded in source.iter_chain():
+        digest = next_digest(digest, hash_)
+        events += 1
+        if digest != recorded:
+            verdict.events, verdict.head = events, digest
+            _, case, seq, _, _ = source.chain_row_at(nid)
             return Break(
-                link.notification_id,
-                link.case,
-                link.seq,
+                nid,
+                UUID(bytes=case),
+                seq,
                 "the log's running digest differs from the one recorded here",
-                link.digest.hex(),
+                bytes(recorded).hex(),
                 digest.hex(),
             )
-        if seal is not None and verdict.events == seal.events and digest != seal.digest:
+        if events == sealed and seal is not None and digest != seal.digest:
             verdict.seal_problem = (
                 f"after the {seal.events} sealed events the log's digest is {digest.hex()}, "
                 f"the seal says {seal.digest.hex()}: the history before the seal was rewritten"
             )
-    verdict.head = digest
-    if seal is not None and verdict.events < seal.events:
+    verdict.events, verdict.head = events, digest
+    if seal is not None and events < seal.events:
         verdict.seal_problem = (
-            f"the seal covers {seal.events} events; the ledger now holds {verdict.events}: "
+            f"the seal covers {seal.events} events; the ledger now holds {events}: "
             "events were removed"
         )
     return None
@@ -207,14 +257,13 @@ def case_hashes(source: ChainSource, case: UUID) -> dict[int, bytes]:
     """Each event's hash in one case's chain, recomputed from the stored rows; refuses when
     the case's chain is broken (a court document is never produced from a broken chain)."""
     hashes: dict[int, bytes] = {}
-    previous, expected = GENESIS, 1
-    for stored, link in source.iter_case_rows(case):
-        found = _check_link(stored, link, previous, expected)
-        if isinstance(found, Break):
-            raise LedgerError(
-                f"the chain of this case is broken at event {found.seq}: {found.problem}; "
-                "run 'careledger verify'"
-            )
-        hashes[expected] = previous = found
-        expected += 1
+    found = _check_cases(source.iter_case_rows(case), Verdict(), case, hashes)
+    orphan = next(iter(source.iter_orphans(case)), None)
+    if orphan is not None:
+        found = _orphan(orphan)
+    if found is not None:
+        raise LedgerError(
+            f"the chain of this case is broken at event {found.seq}: {found.problem}; "
+            "run 'careledger verify'"
+        )
     return hashes
