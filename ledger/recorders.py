@@ -217,29 +217,29 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
         return ids
 
     def _append_chain(self, curs: Cursor[DictRow], rows: list[StoredRow]) -> None:
+        """One round trip reads the log's last digest and each case's previous hash (a row
+        with no case is the digest), then one statement appends the chain rows."""
         firsts = [(case, first - 1) for case, first in _first_versions(rows).items() if first > 1]
-        heads: dict[UUID, bytes] = {}
-        if firsts:
-            curs.execute(
-                SQL(
-                    "SELECT c.originator_id, c.event_hash FROM {0} c JOIN "
-                    "unnest(%s::uuid[], %s::bigint[]) AS p(id, v) "
-                    "ON c.originator_id = p.id AND c.originator_version = p.v"
-                ).format(self._table(self.chain_table_name)),
-                ([case for case, _ in firsts], [v for _, v in firsts]),
-            )
-            heads = {UUID(str(r["originator_id"])): bytes(r["event_hash"]) for r in curs.fetchall()}
+        table = self._table(self.chain_table_name)
         curs.execute(
-            SQL("SELECT digest FROM {0} ORDER BY notification_id DESC LIMIT 1").format(
-                self._table(self.chain_table_name)
-            )
+            SQL(
+                "(SELECT NULL::uuid AS originator_id, digest AS value FROM {0} "
+                "ORDER BY notification_id DESC LIMIT 1) UNION ALL "
+                "SELECT c.originator_id, c.event_hash FROM {0} c JOIN "
+                "unnest(%s::uuid[], %s::bigint[]) AS p(id, v) "
+                "ON c.originator_id = p.id AND c.originator_version = p.v"
+            ).format(table),
+            ([case for case, _ in firsts], [v for _, v in firsts]),
         )
-        last = curs.fetchone()
-        new = chain(rows, heads, bytes(last["digest"]) if last else GENESIS)
+        digest, heads = GENESIS, {}
+        for found in curs.fetchall():
+            if found["originator_id"] is None:
+                digest = bytes(found["value"])
+            else:
+                heads[UUID(str(found["originator_id"]))] = bytes(found["value"])
+        new = chain(rows, heads, digest)
         curs.executemany(
-            SQL("INSERT INTO {0} VALUES (%s,%s,%s,%s,%s,%s)").format(
-                self._table(self.chain_table_name)
-            ),
+            SQL("INSERT INTO {0} VALUES (%s,%s,%s,%s,%s,%s)").format(table),
             [(r.notification_id, r.case, r.seq, r.event_hash, r.previous, r.digest) for r in new],
         )
 
