@@ -25,6 +25,7 @@ from psycopg import Cursor
 from psycopg.rows import DictRow, tuple_row
 from psycopg.sql import SQL, Composed, Identifier
 
+from ledger.errors import LedgerError
 from ledger.integrity import GENESIS, RawChain, RawLink, StoredRow, chain
 
 PAGE = 5_000  # rows fetched at a time when streaming
@@ -170,6 +171,9 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
 class PostgresLedgerRecorder(PostgresApplicationRecorder):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        if self.datastore.enable_db_functions:
+            # The library's stored-function path inserts events without the chain.
+            raise LedgerError("POSTGRES_ENABLE_DB_FUNCTIONS: must be off for careledger")
         self.chain_table_name = f"{self.events_table_name}_chain"
         self.sql_create_statements.extend(self._chain_statements())
 
@@ -307,6 +311,8 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
             conn.cursor(name="careledger_verify", row_factory=tuple_row) as curs,
         ):
             curs.itersize = PAGE
+            # A named cursor is planned to return its first rows fast; verify reads them all.
+            conn.execute("SET LOCAL cursor_tuple_fraction = 1")
             curs.execute(statement, params)
             yield from curs
 

@@ -102,4 +102,6 @@ def _postgres_env(url: str) -> dict[str, str]:
         "POSTGRES_PASSWORD": unquote(parts.password or ""),
         "POSTGRES_SCHEMA": schema,
         "POSTGRES_CONNECT_TIMEOUT": "5",
+        # The library's stored-function insert would bypass the integrity chain.
+        "POSTGRES_ENABLE_DB_FUNCTIONS": "n",
     }
