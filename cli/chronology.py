@@ -9,16 +9,19 @@ import io
 import json
 import sys
 from dataclasses import asdict
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import click
+from eventsourcing.persistence import StoredEvent
 
-from cli.context import opened
+from cli.context import Opened, opened
 from cli.options import CHILD_ARGUMENT, COUNCIL_OPTION, DB_OPTION, parse_child, parse_day
-from ledger.errors import LedgerError
-from ledger.verify import case_hashes
+from ledger.errors import CaseNotFound, LedgerError
+from ledger.events import CaseEvent
+from ledger.verify import case_events
 from projections.chronology import Chronology, Row, chronology
+from projections.queries import Child
 
 COLUMNS = (
     "No",
@@ -70,9 +73,7 @@ def chronology_command(
     if period[0] and period[1] and period[0] > period[1]:
         raise LedgerError("--from: is after --to")
     with opened(db) as o:
-        o.catch_up()
-        hashes = case_hashes(o.ledger.recorder, who.case_id)  # type: ignore[arg-type]
-        made = chronology(o.views, who, hashes, datetime.now(UTC), produced_by, period)
+        made = verified_chronology(o, who, datetime.now(UTC), produced_by, period)
     data = render(made, fmt)
     if out is not None:
         out.write_bytes(data)
@@ -82,6 +83,42 @@ def chronology_command(
     else:
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
+
+
+def verified_chronology(
+    o: Opened,
+    who: Child,
+    produced_at: datetime,
+    produced_by: str,
+    period: tuple[date | None, date | None] = (None, None),
+    up_to: int | None = None,
+) -> Chronology:
+    """The chronology read from the case's stored events, decoded from the very bytes the
+    chain verification hashed (a projection table could have been edited)."""
+    hashes, stored = case_events(o.ledger.recorder, who.case_id)  # type: ignore[arg-type]
+    if not stored:
+        raise CaseNotFound(who.council, who.child_ref)
+    events = [
+        o.ledger.mapper.to_domain_event(
+            StoredEvent(
+                originator_id=row.case,
+                originator_version=row.seq,
+                topic=row.topic,
+                state=row.state,
+            )
+        )
+        for row in stored
+    ]
+    return chronology(
+        [x for x in events if isinstance(x, CaseEvent)],
+        who,
+        hashes,
+        produced_at,
+        produced_by,
+        period,
+        up_to,
+        o.views.presumed_significant,
+    )
 
 
 def render(made: Chronology, fmt: str) -> bytes:

@@ -214,7 +214,7 @@ def _title_page(made: Chronology, s: Styles) -> list[Flowable]:
         "the source reference and the event's record in the ledger. A row marked "
         f'<font color="{_hex(FIX)}"><b>CORRECTED</b></font> shows '
         "the event as corrected and what was first recorded; the correction has its own row. "
-        "Nothing recorded is left out."
+        "Every event recorded in the case after its opening is here."
     )
     check = (
         f"<b>Checking this document.</b> The head digest is the hash of the case's last event "

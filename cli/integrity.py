@@ -102,7 +102,8 @@ def _report(verdict: Verdict, case: str | None, seal: sealing.Seal | None) -> di
             "sealed_at": seal.sealed_at.isoformat(),
             "key_fingerprint": seal.fingerprint,
             "holds": verdict.seal_problem is None and broken is None,
-            "problem": verdict.seal_problem,
+            "problem": verdict.seal_problem
+            or (None if broken is None else "the chain is broken: see the first broken link"),
         }
     return report
 

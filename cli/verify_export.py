@@ -21,23 +21,25 @@ import json
 import re
 import sys
 from dataclasses import dataclass, fields
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import click
 
+from cli.chronology import render, verified_chronology
 from cli.context import opened
 from cli.options import DB_OPTION
 from ledger.errors import LedgerError
 from ledger.verify import case_hashes
-from projections.chronology import FORMAT, Row, chronology, content_digest
+from projections.chronology import FORMAT, Chronology, Row, content_digest
 from projections.queries import Child
 
 STAMP = re.compile(
     rb"careledger-chronology/1 case=(?P<case>[0-9a-f]{32}) events=(?P<events>\d+) "
-    rb"from=(?P<from>[0-9-]+) to=(?P<to>[0-9-]+) head=(?P<head>[0-9a-f]{64}) "
-    rb"content=(?P<content>[0-9a-f]{64})"
+    rb"from=(?P<from>[0-9-]+) to=(?P<to>[0-9-]+) at=(?P<at>[0-9T:+-]+) by=(?P<by>[^ ]+) "
+    rb"head=(?P<head>[0-9a-f]{64}) content=(?P<content>[0-9a-f]{64})"
 )
 LIST_FIELDS = {"flags", "corrections"}
 
@@ -47,6 +49,8 @@ class Stamp:
     case: str
     events: int
     period: tuple[date | None, date | None]
+    produced_at: datetime
+    produced_by: str
     head: str
     content: str
 
@@ -69,6 +73,8 @@ def read_stamp(data: bytes) -> Stamp:
         found["case"].decode(),
         int(found["events"]),
         (day(found["from"]), day(found["to"])),
+        datetime.fromisoformat(found["at"].decode()),
+        unquote(found["by"].decode()),
         found["head"].decode(),
         found["content"].decode(),
     )
@@ -96,6 +102,8 @@ def _csv_rows(text: str) -> list[Row]:
     for values in reader:
         if len(values) == 1:  # the stamp
             break
+        if len(values) != len(header):
+            raise LedgerError(f"FILE: CSV row {reader.line_num} has {len(values)} fields")
         raw: dict[str, Any] = dict(zip(header, values, strict=True))
         rows.append(Row(**{f.name: _csv_value(f.name, raw[f.name]) for f in fields(Row)}))
     return rows
@@ -125,10 +133,10 @@ def verify_export_command(db: str | None, file: Path, fmt: str) -> None:
         o.catch_up()
         child = _child(o.views.fetch("SELECT * FROM {s}cl_cases"), stamp.case)
         hashes = case_hashes(o.ledger.recorder, child.case_id)  # type: ignore[arg-type]
-        made = chronology(
-            o.views, child, hashes, datetime.now(UTC), "verify-export", stamp.period, stamp.events
+        made = verified_chronology(
+            o, child, stamp.produced_at, stamp.produced_by, stamp.period, stamp.events
         )
-    report = _judge(stamp, form, rows, hashes, content_digest(made.rows), made.rows)
+    report = _judge(stamp, form, rows, hashes, made, render(made, form) == data)
     report["child"] = f"{child.council}:{child.child_ref}"
     if fmt == "json":
         click.echo(json.dumps(report, indent=2))
@@ -152,52 +160,46 @@ def _judge(
     form: str,
     rows: list[Row] | None,
     hashes: dict[int, bytes],
-    ledger_content: str,
-    ledger_rows: list[Row],
+    made: Chronology,
+    same_bytes: bool,
 ) -> dict[str, Any]:
+    """The export matches when its events are the ledger's, unchanged, and the file is
+    exactly what the ledger gives for them (rendered again with the stamp's date, author and
+    period): a changed header, row, or anything added to the file, is found."""
     findings: list[str] = []
-    matches = True
     now = max(hashes) if hashes else 0
-    if stamp.events > now or hashes[stamp.events].hex() != stamp.head:
-        matches = False
+    same_events = stamp.events <= now and hashes[stamp.events].hex() == stamp.head
+    if same_events:
+        findings.append(
+            f"same events: the {stamp.events} events it covers are in the ledger, unchanged"
+        )
+    else:
         findings.append(
             f"DIFFERENT: the export covers {stamp.events} events with head digest {stamp.head}; "
             f"the ledger's event {stamp.events} has "
             f"{hashes[stamp.events].hex() if stamp.events in hashes else 'no such event'}"
         )
+    if same_bytes:
+        findings.append(
+            f"unedited: the {form.upper()} file is exactly what the ledger gives for them"
+        )
+    elif rows is not None and content_digest(rows) != stamp.content:
+        first = next(
+            (mine.number for mine, theirs in zip(rows, made.rows, strict=False) if mine != theirs),
+            min(len(rows), len(made.rows)) + 1,
+        )
+        findings.append(f"DIFFERENT: the file's rows were edited (first at row {first})")
     else:
         findings.append(
-            f"same events: the {stamp.events} events it covers are in the ledger, unchanged"
+            f"DIFFERENT: the {form.upper()} file is not what the ledger gives for these events "
+            "(edited, or produced by another version or policy of careledger)"
         )
-    if ledger_content != stamp.content:
-        matches = False
-        findings.append(
-            "DIFFERENT: the ledger gives other rows for those events than the "
-            "export's stamp records"
-        )
-    else:
-        findings.append("same content: the rows are what the ledger gives for those events")
-    if rows is not None:
-        if content_digest(rows) != stamp.content:
-            matches = False
-            first = next(
-                (
-                    mine.number
-                    for mine, theirs in zip(rows, ledger_rows, strict=False)
-                    if mine != theirs
-                ),
-                min(len(rows), len(ledger_rows)) + 1,
-            )
-            findings.append(f"DIFFERENT: the file's rows were edited (first at row {first})")
-        else:
-            findings.append(f"unedited: the {form.upper()} file's rows match its stamp")
-    else:
-        findings.append(f"the {form.upper()} file is checked through its stamp only")
     grown = now - stamp.events
     findings.append(
         f"the case has grown: {grown} event(s) recorded since the export"
         if grown > 0
         else "the case has not grown since the export"
     )
+    matches = same_events and same_bytes
     findings.insert(0, "MATCHES the ledger" if matches else "DOES NOT MATCH the ledger")
     return {"matches": matches, "events_since": max(grown, 0), "findings": findings}

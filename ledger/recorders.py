@@ -125,7 +125,8 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
         for row in self._stream(statement, [case.hex] if case else []):
             if row[0] != key:
                 key, key_bytes = row[0], bytes.fromhex(row[0])
-            yield (key_bytes, *row[1:5], *_link(row[5:8]))
+            state = row[4] if isinstance(row[4], bytes) else str(row[4]).encode()
+            yield (key_bytes, row[1], row[2], str(row[3]), state, *_link(row[5:8]))
 
     def iter_orphans(self, case: UUID | None = None) -> Iterator[RawChain]:
         """Chain rows whose event is gone."""

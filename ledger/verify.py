@@ -83,10 +83,17 @@ class Verdict:
 
 
 def verify(source: ChainSource, case: UUID | None = None, seal: SealPoint | None = None) -> Verdict:
+    """With `case`, that case's chain; the log's digest always. A seal speaks for the whole
+    ledger, so with one every case is recomputed, whatever `case` says."""
     verdict = Verdict()
     breaks = [_orphan(row) for row in itertools.islice(source.iter_orphans(case), 1)]
     found = _check_cases(source.iter_case_rows(case), verdict, case)
     breaks += [found] if found else []
+    if seal is not None and case is not None:
+        everything = Verdict()
+        breaks += [_orphan(row) for row in itertools.islice(source.iter_orphans(), 1)]
+        found = _check_cases(source.iter_case_rows(), everything, None)
+        breaks += [found] if found else []
     log_break = _check_log(source, verdict, seal)
     breaks += [log_break] if log_break else []
     verdict.first_break = min(breaks, key=lambda b: (b.position, b.seq), default=None)
@@ -256,8 +263,15 @@ def _check_log(source: ChainSource, verdict: Verdict, seal: SealPoint | None) ->
 def case_hashes(source: ChainSource, case: UUID) -> dict[int, bytes]:
     """Each event's hash in one case's chain, recomputed from the stored rows; refuses when
     the case's chain is broken (a court document is never produced from a broken chain)."""
+    return case_events(source, case)[0]
+
+
+def case_events(source: ChainSource, case: UUID) -> tuple[dict[int, bytes], list[StoredRow]]:
+    """One case's verified chain: each event's recomputed hash, and the very stored rows that
+    were hashed, for a court document to be read from (never from a projection)."""
+    rows = list(source.iter_case_rows(case))
     hashes: dict[int, bytes] = {}
-    found = _check_cases(source.iter_case_rows(case), Verdict(), case, hashes)
+    found = _check_cases(rows, Verdict(), case, hashes)
     orphan = next(iter(source.iter_orphans(case)), None)
     if orphan is not None:
         found = _orphan(orphan)
@@ -266,4 +280,5 @@ def case_hashes(source: ChainSource, case: UUID) -> dict[int, bytes]:
             f"the chain of this case is broken at event {found.seq}: {found.problem}; "
             "run 'careledger verify'"
         )
-    return hashes
+    stored = [StoredRow(r[2] or 0, case, r[1], r[3] or "", r[4] or b"") for r in rows]
+    return hashes, stored

@@ -13,17 +13,20 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from typing import Any
+from urllib.parse import quote
 
 from ledger import payloads as p
-from ledger.plan import Effective, effective
+from ledger.errors import LedgerError
+from ledger.events import CaseEvent, CaseOpened
+from ledger.plan import Effective, Entry, effective
 from ledger.vocabulary import AuthorityKind, Section
 from projections.describe import describe
-from projections.queries import Child, require_case
-from projections.rules import judge_payloads
-from projections.views import CaseViews, entries_from
+from projections.queries import Child
+from projections.rules import DEFAULT_PRESUMED_SIGNIFICANT, judge_payloads
 
 FORMAT = "careledger-chronology/1"
 
@@ -82,6 +85,7 @@ class Chronology:
         return (
             f"{FORMAT} case={self.case_id} events={self.events} "
             f"from={self.period_from or '-'} to={self.period_to or '-'} "
+            f"at={self.produced_at} by={quote(self.produced_by, safe='')} "
             f"head={self.head_digest} content={self.content_digest()}"
         )
 
@@ -92,25 +96,28 @@ def content_digest(rows: list[Row]) -> str:
 
 
 def chronology(
-    views: CaseViews,
+    events: Sequence[CaseEvent],
     child: Child,
     hashes: dict[int, bytes],
     produced_at: datetime,
     produced_by: str,
     period: tuple[date | None, date | None] = (None, None),
     up_to: int | None = None,
+    presumed: frozenset[Section] = DEFAULT_PRESUMED_SIGNIFICANT,
 ) -> Chronology:
-    """The chronology from the case's events (the first `up_to` of them, if given: the
-    chronology as it stood then), with each event's chain hash (`hashes`, by sequence number,
-    from a verification of the case's chain). Flags are judged from those events alone,
-    under the projections' policy, so the same events always give the same chronology."""
-    require_case(views, child)
-    rows = [r for r in views.case_rows(child.case_id) if up_to is None or r["seq"] <= up_to]
-    entries = entries_from(rows)
+    """The chronology from the case's stored events (decoded from the very bytes whose
+    hashes are `hashes`: see `ledger.verify.case_events`), the first `up_to` of them if given
+    (the chronology as it stood then). Flags are judged from those events alone, under the
+    given policy, so the same events always give the same chronology."""
+    chosen = [x for x in events if up_to is None or x.seq <= up_to]
+    missing = {x.seq for x in chosen} ^ {seq for seq in hashes if up_to is None or seq <= up_to}
+    if missing:
+        raise LedgerError(f"events {sorted(missing)} are not both stored and chained")
+    entries = [Entry(x.seq, x.recorded_at, x) for x in chosen if not isinstance(x, CaseOpened)]
     history = effective(entries)
-    flags = _flags(history, views.presumed_significant)
+    flags = _flags(history, presumed)
     originals = {entry.seq: entry.payload for entry in entries}
-    by_seq = {r["seq"]: r for r in rows}
+    by_seq = {x.seq: x for x in chosen}
     lines = [
         (payload.occurred_on, seq, payload, corrected_by)
         for seq, (payload, corrected_by) in history.items()
@@ -138,11 +145,11 @@ def chronology(
                 authority=_authority(payload),
                 challenge=_challenge(payload),
                 flags=flags.get(seq, []),
-                source=by_seq[seq]["source"],
-                recorded=f"{by_seq[seq]['recorded_at']} by {by_seq[seq]['recorded_by']} "
-                f"({by_seq[seq]['recorded_role']})",
+                source=by_seq[seq].source,
+                recorded=f"{by_seq[seq].recorded_at.isoformat()} by "
+                f"{by_seq[seq].recorded_by.actor_id} ({by_seq[seq].recorded_by.role})",
                 corrections=[_correction(originals, seq, by, history) for by in corrected_by],
-                event_hash=hashes[seq].hex() if seq in hashes else "",
+                event_hash=hashes[seq].hex(),
             )
             for n, (on, seq, payload, corrected_by) in enumerate(lines, start=1)
         ],

@@ -179,3 +179,41 @@ def test_a_rewritten_ledger_gives_no_chronology_and_fails_the_export(
     assert refused.exit_code == 1
     assert "the chain of this case is broken at event 8" in refused.output
     assert invoke("verify-export", "--db", ledger, path).exit_code == 1
+
+
+@pytest.mark.parametrize("fmt", ["md", "html", "json"])
+def test_an_edited_header_or_row_in_any_form_is_found(
+    ledger: str, tmp_path: Path, fmt: str
+) -> None:
+    """The file must be exactly what the ledger gives for its events, date and author."""
+    path = export(ledger, tmp_path, fmt, "--by", "court.officer")
+    text = path.read_text(encoding="utf-8")
+    for before, after in (("Graham Teller", "Philippa Crane"), ("court.officer", "the judge")):
+        path.write_text(text.replace(before, after, 1), encoding="utf-8")
+        result = invoke("verify-export", "--db", ledger, path)
+        assert result.exit_code == 1, (before, result.output)
+        assert result.stdout.splitlines()[0] == "DOES NOT MATCH the ledger"
+
+
+def test_a_row_added_after_the_csv_stamp_is_found(ledger: str, tmp_path: Path) -> None:
+    path = export(ledger, tmp_path, "csv")
+    with path.open("a", encoding="utf-8") as csv_file:
+        csv_file.write("99,2025-01-01,99,ReviewHeld,forged review,,,,,,,,\n")
+    assert invoke("verify-export", "--db", ledger, path).exit_code == 1
+
+
+def test_the_chronology_is_read_from_the_stored_events_not_the_projection(
+    ledger: str, tmp_path: Path
+) -> None:
+    """An edited projection table (cl_events) neither changes a court chronology nor makes a
+    genuine export fail: both are read from the stored events, whose chain was verified."""
+    path = export(ledger, tmp_path, "json")
+    genuine = chronology(ledger)["rows"]
+    with direct(ledger) as tables:
+        tables.run(
+            "UPDATE cl_events SET payload = replace(payload, 'Graham Teller', 'Someone Else'), "
+            "source = 'FORGED/1' WHERE seq = 8"
+        )
+        tables.run("DELETE FROM cl_events WHERE seq = 10")
+    assert chronology(ledger)["rows"] == genuine
+    assert ok(invoke("verify-export", "--db", ledger, path)).stdout.startswith("MATCHES")

@@ -639,3 +639,37 @@ def test_a_seal_checked_against_another_public_key_is_refused(ledger: str, tmp_p
     # the council's own public key, as it shared it, is accepted
     own = ok(verify(ledger, "--seal", sealed, "--public-key", tmp_path / "council.pub"))
     assert lines_of(own)[-1].endswith(f"key {seal_fingerprint(sealed)}): holds")
+
+
+def test_a_seal_checked_for_one_child_still_recomputes_every_case(
+    ledger: str, tables: Direct, tmp_path: Path
+) -> None:
+    """A seal speaks for the whole ledger: `verify --child B --seal` must not say it holds
+    while case A has a changed byte (the log pass alone trusts A's recorded hashes)."""
+    sealed = seal(ledger, tmp_path)
+    tables.disable_triggers()
+    tables.set_state(A, 6, one_byte_changed(tables.event(A, 6).state))
+    result = verify(ledger, "--child", f"{COUNCIL}:{SECOND}", "--seal", sealed)
+    lines = broken(result)
+    assert lines[0] == "BROKEN"
+    assert any(line.startswith(f"first broken link: case {A.hex}, event 6") for line in lines)
+    assert lines[-1] == (
+        f"seal of {sealed_at(sealed)}: does NOT hold: the chain is broken: see the first "
+        "broken link"
+    )
+
+
+def test_a_state_turned_into_text_is_named_as_changed_not_a_crash(
+    sqlite_db: str, tmp_path: Path
+) -> None:
+    record_two_children(sqlite_db, tmp_path)
+    with direct(sqlite_db) as tables:
+        tables.disable_triggers()
+        tables.run(
+            "UPDATE stored_events SET state = CAST(state AS TEXT) || ' ' "
+            "WHERE originator_id = ? AND originator_version = 6",
+            A.hex,
+        )
+    lines = broken(verify(sqlite_db))
+    assert lines[2].startswith(f"first broken link: case {A.hex}, event 6")
+    assert lines[2].endswith(DIFFERS)
