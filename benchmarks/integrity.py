@@ -927,7 +927,7 @@ class Bench:
         t0 = time.perf_counter()
         case_hashes(self.source(), self.child.case_id)
         t1 = time.perf_counter()
-        made = verified_chronology(self.o, self.child, datetime.now(UTC), "bench")
+        made, _ = verified_chronology(self.o, self.child, datetime.now(UTC), "bench")
         t2 = time.perf_counter()
         return t1 - t0, (t2 - t1) - (t1 - t0), made
 

@@ -73,7 +73,7 @@ def chronology_command(
     if period[0] and period[1] and period[0] > period[1]:
         raise LedgerError("--from: is after --to")
     with opened(db) as o:
-        made = verified_chronology(o, who, datetime.now(UTC), produced_by, period)
+        made, _ = verified_chronology(o, who, datetime.now(UTC), produced_by, period)
     data = render(made, fmt)
     if out is not None:
         out.write_bytes(data)
@@ -92,10 +92,11 @@ def verified_chronology(
     produced_by: str,
     period: tuple[date | None, date | None] = (None, None),
     up_to: int | None = None,
-) -> Chronology:
+) -> tuple[Chronology, dict[int, bytes]]:
     """The chronology read from the case's stored events, decoded from the very bytes the
-    chain verification hashed (a projection table could have been edited)."""
-    hashes, stored = case_events(o.ledger.recorder, who.case_id)  # type: ignore[arg-type]
+    chain verification hashed (a projection table could have been edited), and the hash of
+    each of the case's events."""
+    hashes, stored = case_events(o.ledger.store_recorder, who.case_id)
     if not stored:
         raise CaseNotFound(who.council, who.child_ref)
     events = [
@@ -109,7 +110,7 @@ def verified_chronology(
         )
         for row in stored
     ]
-    return chronology(
+    made = chronology(
         [x for x in events if isinstance(x, CaseEvent)],
         who,
         hashes,
@@ -119,6 +120,7 @@ def verified_chronology(
         up_to,
         o.views.presumed_significant,
     )
+    return made, hashes
 
 
 def render(made: Chronology, fmt: str) -> bytes:

@@ -15,7 +15,7 @@ from cli.options import COUNCIL_OPTION, DB_OPTION, parse_child
 from ledger import seal as sealing
 from ledger.errors import LedgerError
 from ledger.store import new_cipher_key
-from ledger.verify import ChainSource, Verdict, verify
+from ledger.verify import Verdict, verify
 
 KEY_OPTION = click.option(
     "--key",
@@ -24,12 +24,6 @@ KEY_OPTION = click.option(
     type=click.Path(path_type=Path, dir_okay=False),
     help="The Ed25519 private key file (PEM).",
 )
-
-
-def _source(recorder: object) -> ChainSource:
-    if not hasattr(recorder, "iter_case_rows"):
-        raise LedgerError("--db: this store has no integrity chain")
-    return recorder  # type: ignore[return-value]
 
 
 @click.command(name="verify")
@@ -59,7 +53,7 @@ def verify_command(
     seal = sealing.read_seal(seal_file, expected) if seal_file else None
     with opened(db, check_policy=False) as o:
         verdict = verify(
-            _source(o.ledger.recorder), who.case_id if who else None, seal.point if seal else None
+            o.ledger.store_recorder, who.case_id if who else None, seal.point if seal else None
         )
     if who is not None and verdict.cases == 0:
         raise LedgerError(
@@ -149,7 +143,7 @@ def _print(report: dict[str, object]) -> None:
 def seal_command(db: str | None, key: Path, out: Path | None, sealed_by: str) -> None:
     """Sign the ledger's current digest and event count (after verifying the whole chain)."""
     with opened(db, check_policy=False) as o:
-        verdict = verify(_source(o.ledger.recorder))
+        verdict = verify(o.ledger.store_recorder)
     if not verdict.intact:
         raise LedgerError("the chain is broken: run 'careledger verify'; nothing sealed")
     made = sealing.sign(key, verdict.events, verdict.head, datetime.now(UTC), sealed_by)

@@ -32,7 +32,6 @@ from cli.chronology import render, verified_chronology
 from cli.context import opened
 from cli.options import DB_OPTION
 from ledger.errors import LedgerError
-from ledger.verify import case_hashes
 from projections.chronology import FORMAT, Chronology, Row, content_digest
 from projections.queries import Child
 
@@ -132,8 +131,7 @@ def verify_export_command(db: str | None, file: Path, fmt: str) -> None:
     with opened(db) as o:
         o.catch_up()
         child = _child(o.views.fetch("SELECT * FROM {s}cl_cases"), stamp.case)
-        hashes = case_hashes(o.ledger.recorder, child.case_id)  # type: ignore[arg-type]
-        made = verified_chronology(
+        made, hashes = verified_chronology(
             o, child, stamp.produced_at, stamp.produced_by, stamp.period, stamp.events
         )
     report = _judge(stamp, form, rows, hashes, made, render(made, form) == data)

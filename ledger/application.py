@@ -121,14 +121,19 @@ class CareLedger(Application[UUID]):
             )
         return recorded
 
+    @property
+    def store_recorder(self) -> SQLiteLedgerRecorder | PostgresLedgerRecorder:
+        """The library's recorder, as the ledger's own: its chain, its bulk lookups."""
+        recorder = self.recorder
+        assert isinstance(recorder, SQLiteLedgerRecorder | PostgresLedgerRecorder)
+        return recorder
+
     def _existing_cases(self, case_ids: set[UUID]) -> set[UUID] | None:
         """Which of these cases the store holds, asked once for a batch of several cases
         (None for one case: looking it up is then the same single query)."""
         if len(case_ids) < 2:
             return None
-        recorder = self.recorder
-        assert isinstance(recorder, SQLiteLedgerRecorder | PostgresLedgerRecorder)
-        return recorder.existing_cases(sorted(case_ids))
+        return self.store_recorder.existing_cases(sorted(case_ids))
 
     def _case_for(
         self,
