@@ -31,6 +31,7 @@ from cli.options import (
 )
 from cli.render import render
 from cli.reports import drift, reviews
+from cli.returns import export_903, import_903, inconsistencies
 from cli.verify_export import verify_export_command
 from ledger import payloads as p
 from ledger.application import BatchRefused
@@ -271,6 +272,9 @@ cli.add_command(verify_export_command)
 cli.add_command(seal_command)
 cli.add_command(seal_key_command)
 cli.add_command(cipher_key_command)
+cli.add_command(import_903)
+cli.add_command(export_903)
+cli.add_command(inconsistencies)
 
 
 def main() -> None:

@@ -121,6 +121,41 @@ class CareLedger(Application[UUID]):
             )
         return recorded
 
+    def cases_of(self, council: str, child_refs: Sequence[str]) -> dict[str, ChildCase]:
+        """The cases the store holds for these children of a council (one query to find
+        which exist)."""
+        ids = {case_id(council, ref): ref for ref in child_refs}
+        found = self.store_recorder.existing_cases(sorted(ids))
+        return {ids[cid]: self.repository.get(cid) for cid in found}
+
+    def save_reported(
+        self,
+        council: str,
+        reports: Sequence[tuple[ChildCase | None, str, Sequence[p.Payload]]],
+        recorded_by: p.Actor,
+    ) -> int:
+        """Record what a statutory return reported of several children, in one atomic save
+        (see `ChildCase.report`); returns the number of events recorded. A concurrent writer
+        makes the save fail with the library's IntegrityError, and nothing is recorded."""
+        now = self.clock()
+        cases: dict[UUID, ChildCase] = {}
+        try:
+            for case, child_ref, payloads in reports:
+                if not payloads:
+                    continue
+                rest = list(payloads)
+                if case is None:
+                    first = rest.pop(0)
+                    case = ChildCase.open_reported(council, child_ref, first, now, recorded_by)
+                cases[case.id] = case
+                for payload in rest:
+                    case.report(payload, now, recorded_by)
+            self.save(*cases.values())
+        except BaseException:
+            self._evict(cases)
+            raise
+        return sum(len(payloads) for _, _, payloads in reports)
+
     @property
     def store_recorder(self) -> SQLiteLedgerRecorder | PostgresLedgerRecorder:
         """The library's recorder, as the ledger's own: its chain, its bulk lookups."""

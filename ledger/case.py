@@ -91,6 +91,46 @@ class ChildCase(BaseAggregate[UUID]):
         case.record(entry, recorded_at, recorded_by)
         return case
 
+    @classmethod
+    def open_reported(
+        cls,
+        council: str,
+        child_ref: str,
+        first: p.Payload,
+        recorded_at: datetime,
+        recorded_by: p.Actor,
+    ) -> ChildCase:
+        """A case opened from a statutory return: its first row may not be an entry to care
+        (the child came into care before the years the return covers)."""
+        _check_not_in_future(first, recorded_at)
+        case = cls._create(
+            e.CaseOpened,
+            council=council,
+            child_ref=child_ref,
+            occurred_on=first.occurred_on,
+            source=first.source,
+            timestamp=recorded_at,
+            recorded_by=recorded_by,
+        )
+        case.report(first, recorded_at, recorded_by)
+        return case
+
+    def report(self, payload: p.Payload, recorded_at: datetime, recorded_by: p.Actor) -> int:
+        """Record what a statutory return reported, as it reported it: overlapping episodes,
+        a review outside care or an end before a start are the council's record and are kept
+        (the projections show them). Only what cannot be true is refused: a date in the
+        future, a correction of an event the case does not hold."""
+        checked = self._corrected_by(payload) if isinstance(payload, p.CorrectionRecorded) else None
+        for candidate in filter(None, (payload, checked)):
+            _check_not_in_future(candidate, recorded_at)
+        self.trigger_event(
+            e.EVENT_FOR_PAYLOAD[type(payload)],
+            timestamp=recorded_at,
+            recorded_by=recorded_by,
+            **payload.__dict__,
+        )
+        return self.version
+
     def record(
         self,
         payload: p.Payload,
@@ -411,8 +451,8 @@ class ChildCase(BaseAggregate[UUID]):
 
     @_evolve.register
     def _(self, payload: p.ChildBecameLookedAfter) -> None:
-        if self.looked_after_since is None:
-            self.looked_after_since = payload.occurred_on
+        if self.looked_after_since is None or payload.occurred_on < self.looked_after_since:
+            self.looked_after_since = payload.occurred_on  # a return's rows may come unsorted
         self.looked_after = True
         self.entered_on = payload.occurred_on
 

@@ -55,14 +55,37 @@ class CaseOpened(CaseEvent, p.Payload, CanInitAggregate[UUID]):
 
 
 class ChildBecameLookedAfter(CaseEvent, p.ChildBecameLookedAfter):
-    pass
+    class_version: ClassVar[int] = 2
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        """v2 keeps the SSDA903 episode an imported event was read from (issue 6)."""
+        state["episode"] = None
 
 
 class ChildCeasedToBeLookedAfter(CaseEvent, p.ChildCeasedToBeLookedAfter):
-    pass
+    class_version: ClassVar[int] = 2
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        """v2 names the SSDA903 episode an imported ending was read from (issue 6)."""
+        state["episode_id"] = None
 
 
 class LegalStatusChanged(CaseEvent, p.LegalStatusChanged):
+    class_version: ClassVar[int] = 2
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        """v2 keeps the SSDA903 episode an imported event was read from (issue 6)."""
+        state["episode"] = None
+
+
+class PlacementChanged(CaseEvent, p.PlacementChanged):
+    pass
+
+
+class ChildDetailsRecorded(CaseEvent, p.ChildDetailsRecorded):
     pass
 
 

@@ -19,6 +19,7 @@ from pydantic import (
     model_validator,
 )
 
+from ledger.returns import ChildDetails, Episode
 from ledger.vocabulary import (
     CEASED_REASONS,
     AuthorityKind,
@@ -86,12 +87,18 @@ class Authority(Model):
 class ChildBecameLookedAfter(Payload):
     legal_status: LegalStatus
     placement: Ref | None = Field(default=None, description="SSDA903 PLACE code, if placed")
+    episode: Episode | None = Field(
+        default=None, description="the SSDA903 episode (RNE S) this was read from, if any"
+    )
 
 
 class ChildCeasedToBeLookedAfter(Payload):
     reason: str = Field(description="SSDA903 reason episode ceased (REC), not X1")
     approved_by: Person | None = Field(
         default=None, description="nominated officer or DCS approval (reg 39(4)-(5))"
+    )
+    episode_id: Ref | None = Field(
+        default=None, description="the SSDA903 episode whose end (DEC, REC) this was read from"
     )
 
     @field_validator("reason")
@@ -105,6 +112,30 @@ class ChildCeasedToBeLookedAfter(Payload):
 class LegalStatusChanged(Payload):
     legal_status: LegalStatus
     order_ref: Ref | None = None
+    episode: Episode | None = Field(
+        default=None, description="the SSDA903 episode (RNE L) this was read from, if any"
+    )
+
+
+class PlacementChanged(Payload):
+    """The child moved to a new placement (SSDA903 RNE P or T), with a new legal status as
+    well when `legal_status` is given (RNE B or U)."""
+
+    placement: Ref | None = Field(description="SSDA903 PLACE code")
+    same_carers: bool = Field(description="the same carer(s) as before (RNE T or U)")
+    legal_status: LegalStatus | None = None
+    reason: Ref | None = Field(
+        default=None, description="why the last placement changed (REASON_PLACE_CHANGE)"
+    )
+    episode: Episode | None = Field(
+        default=None, description="the SSDA903 episode this was read from, if any"
+    )
+
+
+class ChildDetailsRecorded(Payload):
+    """Who the child is, as a statutory return gave it (the SSDA903 Header)."""
+
+    details: ChildDetails
 
 
 class IROAllocated(Payload):
@@ -117,8 +148,8 @@ class IROAllocated(Payload):
 
 class SocialWorkerAllocated(Payload):
     worker_id: Ref
-    worker_name: Ref
-    team: Ref
+    worker_name: Ref | None = Field(default=None, description="not in an SSDA903 return")
+    team: Ref | None = None
     reason: Ref | None = Field(default=None, description="SSDA903 SW_REASON, if known")
 
 
@@ -200,7 +231,7 @@ class ReviewHeld(Payload):
     """A statutory review (regs 32-38): chaired by the IRO, its decisions recorded."""
 
     review_id: Ref
-    chair: Person
+    chair: Person | None = Field(description="None when the source does not say (SSDA903)")
     attendees: list[Ref] = Field(default_factory=list)
     participation: Participation
     child_seen_before: bool | None = Field(
@@ -321,6 +352,8 @@ PAYLOADS: dict[str, type[Payload]] = {
         ChildBecameLookedAfter,
         ChildCeasedToBeLookedAfter,
         LegalStatusChanged,
+        PlacementChanged,
+        ChildDetailsRecorded,
         IROAllocated,
         SocialWorkerAllocated,
         CarePlanAgreed,

@@ -6,6 +6,7 @@ from functools import singledispatch
 
 from ledger import payloads as p
 from ledger.plan import authority_label
+from ledger.returns import Episode
 
 
 @singledispatch
@@ -16,18 +17,42 @@ def describe(payload: p.Payload) -> str:
 @describe.register
 def _(x: p.ChildBecameLookedAfter) -> str:
     where = f", placement {x.placement}" if x.placement else ""
-    return f"became looked after ({x.legal_status}{where})"
+    return f"became looked after ({x.legal_status}{where}){_episode(x.episode)}"
+
+
+def _episode(episode: Episode | None) -> str:
+    """What an imported event's SSDA903 episode adds: its end, as the return gave it."""
+    if episode is None:
+        return ""
+    end = f"ended {episode.dec} ({episode.rec})" if episode.dec else "open"
+    return f" [SSDA903 episode from {episode.decom}, {end}]"
+
+
+@describe.register
+def _(x: p.PlacementChanged) -> str:
+    carers = "same carers" if x.same_carers else "new carers"
+    status = f", legal status now {x.legal_status}" if x.legal_status else ""
+    why = f", last placement ended: {x.reason}" if x.reason else ""
+    return f"placement now {x.placement or '(none)'} ({carers}{status}{why}){_episode(x.episode)}"
+
+
+@describe.register
+def _(x: p.ChildDetailsRecorded) -> str:
+    d = x.details
+    return f"child's details: born {d.dob or '(not given)'}, sex {d.sex or '(not given)'}"
 
 
 @describe.register
 def _(x: p.ChildCeasedToBeLookedAfter) -> str:
     approval = f", approved by {_who(x.approved_by)}" if x.approved_by else ", no approval recorded"
-    return f"ceased to be looked after (reason {x.reason}{approval})"
+    episode = f" [end of SSDA903 episode {x.episode_id}]" if x.episode_id else ""
+    return f"ceased to be looked after (reason {x.reason}{approval}){episode}"
 
 
 @describe.register
 def _(x: p.LegalStatusChanged) -> str:
-    return f"legal status now {x.legal_status}" + (f" (order {x.order_ref})" if x.order_ref else "")
+    order = f" (order {x.order_ref})" if x.order_ref else ""
+    return f"legal status now {x.legal_status}{order}{_episode(x.episode)}"
 
 
 @describe.register
@@ -37,7 +62,8 @@ def _(x: p.IROAllocated) -> str:
 
 @describe.register
 def _(x: p.SocialWorkerAllocated) -> str:
-    return f"social worker allocated: {x.worker_name}, {x.team}"
+    who = ", ".join(filter(None, (x.worker_name or x.worker_id, x.team, x.reason)))
+    return f"social worker allocated: {who}"
 
 
 @describe.register
@@ -92,7 +118,8 @@ def _(x: p.ReviewHeld) -> str:
     if x.child_not_seen_reason:
         seen += f" ({x.child_not_seen_reason})"
     voice = f"{x.participation}, {seen}" if seen else str(x.participation)
-    return f"review {x.review_id} chaired by {_who(x.chair)}, {voice}: {decided}"
+    chair = f"chaired by {_who(x.chair)}" if x.chair else "chair not recorded"
+    return f"review {x.review_id} {chair}, {voice}: {decided}"
 
 
 @describe.register
@@ -161,7 +188,8 @@ def _(x: p.CafcassOutcomeRecorded) -> str:
 
 @describe.register
 def _(x: p.CorrectionRecorded) -> str:
-    fields = ", ".join(f"{k}={v}" for k, v in x.corrected.items())
+    # A restated SSDA903 record is replaced whole; the reason says what changed in it.
+    fields = ", ".join(k if isinstance(v, dict) else f"{k}={v}" for k, v in x.corrected.items())
     return f"corrects event #{x.corrects_seq}: {fields} ({x.reason})"
 
 

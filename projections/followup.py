@@ -18,6 +18,7 @@ from itertools import pairwise
 from ledger import payloads as p
 from ledger.case import ENGLAND
 from ledger.plan import Effective, Entry, effective, section_contents
+from ledger.returns import from_a_return
 from ledger.vocabulary import LegalStatus, Section
 from projections.challenge_facts import Challenge, challenge_facts
 from projections.timetable import Regime, Slot, timetable, working_days_between
@@ -242,7 +243,7 @@ def _held(
         str(review.participation),
         review.child_seen_before,
         review.child_not_seen_reason,
-        review.chair.name,
+        review.chair.name if review.chair else None,
         prior,
     )
 
@@ -287,7 +288,8 @@ def _allocations(
         if isinstance(payload, p.IROAllocated):
             kind, person, name, team = "iro", payload.iro_id, payload.iro_name, None
         elif isinstance(payload, p.SocialWorkerAllocated):
-            kind, person, name, team = "sw", payload.worker_id, payload.worker_name, payload.team
+            kind, person, team = "sw", payload.worker_id, payload.team
+            name = payload.worker_name or payload.worker_id
         else:
             continue
         before = last.get(kind)
@@ -306,9 +308,10 @@ def _allocations(
 
 def _lags(payloads: list[tuple[int, p.Payload]], recorded: dict[int, date]) -> Iterable[Lag]:
     """Every event but a correction (a correction is late by nature: it is counted as the
-    event it corrects)."""
+    event it corrects) and what was read from a statutory return (importing a return records
+    years of history in a day: that is not the council recording late)."""
     for seq, payload in payloads:
-        if isinstance(payload, p.CorrectionRecorded):
+        if isinstance(payload, p.CorrectionRecorded) or from_a_return(payload.source):
             continue
         on = recorded[seq]
         yield Lag(

@@ -1,0 +1,142 @@
+"""`careledger import-903`, `export-903` and `inconsistencies`: the DfE's SSDA903 return in
+and out of the ledger (issue 6)."""
+
+from __future__ import annotations
+
+import csv
+import getpass
+from pathlib import Path
+
+import click
+
+from cli.context import opened
+from cli.options import COUNCIL_OPTION, DB_OPTION, FORMAT_OPTION, parse_child
+from cli.render import render
+from ledger import payloads as p
+from ledger.errors import LedgerError
+from ledger.importer import ImportReport, ReturnImport
+from ledger.vocabulary import Role
+from projections import returns
+
+YEAR = click.option(
+    "--year",
+    type=click.IntRange(2000, 2100),
+    required=True,
+    help="Collection year: 2017 is the return for 1 April 2017 to 31 March 2018.",
+)
+
+
+@click.command("import-903")
+@DB_OPTION
+@click.argument("directory", type=click.Path(file_okay=False, exists=True, path_type=Path))
+@click.option("--council", required=True, help="The council's code (e.g. its LA code).")
+@YEAR
+@click.option(
+    "--accept-partial",
+    is_flag=True,
+    help="Record the children whose rows all read; write the refused rows to --report.",
+)
+@click.option(
+    "--report",
+    "report_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Where the refused rows are written (default DIRECTORY-refused-<year>.csv here).",
+)
+@click.option("--actor", envvar="CARELEDGER_ACTOR", default=getpass.getuser, show_default="you")
+@click.option(
+    "--role", envvar="CARELEDGER_ROLE", default=Role.ADMIN.value,
+    type=click.Choice([r.value for r in Role]),
+)  # fmt: skip
+def import_903(
+    db: str | None,
+    directory: Path,
+    council: str,
+    year: int,
+    accept_partial: bool,
+    report_path: Path | None,
+    actor: str,
+    role: str,
+) -> None:
+    """Import a council's SSDA903 return (Header, Episodes, Reviews; SWEpisodes if present)
+    from the CSV files in DIRECTORY, recognised by their columns. Importing it again records
+    nothing new; a later return's restatements are recorded as corrections."""
+    recorded_by = p.Actor(actor_id=actor, role=Role(role))
+    with opened(db) as o:
+        report = ReturnImport(o.ledger, council, year, recorded_by).run(directory, accept_partial)
+        if report.refused:
+            _refused(report, directory, report_path, accept_partial)
+        o.catch_up(show_progress=report.events > 500)
+    click.echo(
+        f"{council} {year}-{(year + 1) % 100:02d}: {report.children} children, "
+        f"{report.events} event(s) recorded ({report.corrections} restatement(s) as "
+        f"corrections), {report.unchanged} already in the ledger as given"
+    )
+
+
+def _refused(
+    report: ImportReport, directory: Path, path: Path | None, accept_partial: bool
+) -> None:
+    rows = [
+        {"file": r.file, "row": r.row, "column": r.column, "reason": r.reason, "child": r.child}
+        for r in report.refused
+    ]
+    if not accept_partial:
+        for r in rows[:20]:
+            click.echo(f"{r['file']} row {r['row']}, {r['column']}: {r['reason']}", err=True)
+        more = f" (the first 20 of {len(rows)} shown)" if len(rows) > 20 else ""
+        raise LedgerError(
+            f"{len(rows)} row(s) cannot be read or recorded{more}; nothing recorded. "
+            "Mend them, or give --accept-partial to record the other children"
+        )
+    path = path or Path(f"{directory.name}-refused-{report.year}.csv")
+    with path.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=["file", "row", "column", "reason", "child"])
+        writer.writeheader()
+        writer.writerows(rows)
+    click.echo(
+        f"{len(rows)} row(s) refused; no event recorded for their "
+        f"{len(report.refused_children)} child(ren); the rows are listed in {path}",
+        err=True,
+    )
+
+
+@click.command("export-903")
+@DB_OPTION
+@click.option("--council", required=True)
+@YEAR
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+def export_903(db: str | None, council: str, year: int, directory: Path) -> None:
+    """Write Header, Episodes and Reviews for one collection year into DIRECTORY, in the
+    DfE's CSV layout, from what the ledger holds."""
+    directory.mkdir(parents=True, exist_ok=True)
+    with opened(db) as o:
+        o.catch_up()
+        counts = returns.export(o.views, council, year, directory)
+    click.echo(
+        f"wrote {counts['header']} children, {counts['episodes']} episodes and "
+        f"{counts['reviews']} reviews to {directory}"
+    )
+
+
+@click.command("inconsistencies")
+@DB_OPTION
+@click.option("--child", "child", default=None, help="Only this child (COUNCIL:REF).")
+@COUNCIL_OPTION
+@click.option(
+    "--year", type=int, default=None,
+    help="Judge the return for this collection year only (default: all the ledger holds).",
+)  # fmt: skip
+@FORMAT_OPTION
+def inconsistencies(
+    db: str | None, child: str | None, council: str | None, year: int | None, fmt: str
+) -> None:
+    """What the imported returns say that does not fit together, per child, with the DfE
+    validation rule each matches."""
+    who = parse_child(child, council) if child else None
+    with opened(db) as o:
+        o.catch_up()
+        rows = returns.inconsistency_rows(
+            o.views, who.council if who else council, who.child_ref if who else None, year
+        )
+    render(rows, fmt, "Inconsistencies in the imported SSDA903 returns", "none found")

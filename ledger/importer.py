@@ -1,0 +1,122 @@
+"""`careledger import-903`: a council's SSDA903 return read into the ledger, child by child.
+
+Two passes over the return. The first reads every row and stages it by child; if any row
+cannot be read the import stops there and nothing is recorded, unless the caller accepts a
+partial import, in which case no event of a refused row's child is recorded. The second
+records each child's events, a batch of children per atomic save. An import cut off between
+batches is finished by running it again: rows already recorded record nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from eventsourcing.persistence import IntegrityError
+
+from ledger import payloads as p
+from ledger.application import CareLedger
+from ledger.case import ENGLAND
+from ledger.return_files import Line, ReturnFile, Staging, find_tables, lines
+from ledger.return_import import ChildChanges, ChildRows, Refusal, changes_for, refusals
+from ledger.return_rows import Unreadable, child_of
+
+Progress = Callable[[int], None]
+
+
+@dataclass
+class ImportReport:
+    council: str
+    year: int
+    files: list[ReturnFile]
+    children: int = 0
+    events: int = 0
+    corrections: int = 0
+    unchanged: int = 0
+    refused: list[Refusal] = field(default_factory=list)
+    recorded: bool = False
+
+    @property
+    def refused_children(self) -> set[str]:
+        return {r.child for r in self.refused if r.child is not None}
+
+
+@dataclass
+class ReturnImport:
+    ledger: CareLedger
+    council: str
+    year: int
+    recorded_by: p.Actor
+    batch_size: int = 100
+
+    def run(self, directory: Path, accept_partial: bool = False) -> ImportReport:
+        report = ImportReport(self.council, self.year, list(find_tables(directory).values()))
+        staging = Staging()
+        try:
+            self._stage(report, staging)
+            if report.refused and not accept_partial:
+                return report
+            self._record(report, staging)
+        finally:
+            staging.close()
+        report.recorded = True
+        return report
+
+    def _today(self) -> date:
+        return self.ledger.clock().astimezone(ENGLAND).date()
+
+    def _stage(self, report: ImportReport, staging: Staging) -> None:
+        today = self._today()
+        for file in report.files:
+            for line in lines(file):
+                try:
+                    child = child_of(line.values)
+                except Unreadable as bad:
+                    report.refused.append(
+                        Refusal(file.name, line.row, bad.column, bad.reason, None)
+                    )
+                    continue
+                report.refused.extend(refusals(child, [line], today))
+                staging.add(child, line)
+
+    def _record(self, report: ImportReport, staging: Staging) -> None:
+        refused = report.refused_children
+        batch: list[tuple[str, list[Line]]] = []
+        for child, child_lines in staging.children():
+            if child in refused:
+                continue
+            report.children += 1
+            batch.append((child, child_lines))
+            if len(batch) >= self.batch_size:
+                self._save(report, batch)
+                batch = []
+        if batch:
+            self._save(report, batch)
+
+    def _save(self, report: ImportReport, batch: list[tuple[str, list[Line]]]) -> None:
+        """One atomic save for a batch of children; replayed on fresh state if another
+        writer saved to one of its cases meanwhile."""
+        today = self._today()
+        for attempt in range(1, self.ledger.save_attempts + 1):
+            cases = self.ledger.cases_of(self.council, [child for child, _ in batch])
+            changes: list[ChildChanges] = [
+                changes_for(cases.get(child), ChildRows(self.year, today, rows), child)
+                for child, rows in batch
+            ]
+            try:
+                self.ledger.save_reported(
+                    self.council,
+                    [(cases.get(c.child_ref), c.child_ref, c.payloads) for c in changes],
+                    self.recorded_by,
+                )
+            except IntegrityError:
+                if attempt < self.ledger.save_attempts:
+                    continue
+                raise
+            for c in changes:
+                report.events += len(c.payloads)
+                report.corrections += c.corrections
+                report.unchanged += c.unchanged
+            return

@@ -1,0 +1,121 @@
+"""Finding a return's tables in a directory and reading them one child at a time.
+
+A return's files are not sorted by child, and a return may be large: the rows are staged in
+a temporary SQLite file and read back child by child, so memory holds one child's rows, not
+the return (issue 6)."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import sqlite3
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from ledger.errors import LedgerError
+from ledger.return_rows import Table, recognise
+
+Row = dict[str, str | None]
+
+
+@dataclass(frozen=True)
+class ReturnFile:
+    path: Path
+    table: Table
+    sha256: str
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+
+@dataclass(frozen=True)
+class Line:
+    """One data row of a table: `row` is its row number as a spreadsheet shows it (the
+    column names are row 1)."""
+
+    file: ReturnFile
+    row: int
+    values: Row
+
+
+def _digest(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _columns(path: Path) -> list[str]:
+    with path.open(newline="", encoding="utf-8-sig") as f:
+        return next(csv.reader(f), [])
+
+
+def find_tables(directory: Path) -> dict[Table, ReturnFile]:
+    """The Header, Episodes, Reviews (and SWEpisodes) files of a return, by their columns."""
+    if not directory.is_dir():
+        raise LedgerError(f"{directory}: not a directory")
+    found: dict[Table, ReturnFile] = {}
+    for path in sorted(directory.glob("*.csv")):
+        table = recognise(_columns(path))
+        if table is None:
+            continue
+        if table in found:
+            raise LedgerError(
+                f"{directory}: both {found[table].name} and {path.name} hold the {table} table"
+            )
+        found[table] = ReturnFile(path, table, _digest(path))
+    missing = [t for t in (Table.HEADER, Table.EPISODES) if t not in found]
+    if missing:
+        names = ", ".join(missing)
+        raise LedgerError(f"{directory}: no {names} table (recognised by its columns)")
+    return found
+
+
+def lines(file: ReturnFile) -> Iterator[Line]:
+    with file.path.open(newline="", encoding="utf-8-sig") as f:
+        for number, values in enumerate(csv.DictReader(f), start=2):
+            yield Line(file, number, {k: v for k, v in values.items() if k is not None})
+
+
+class Staging:
+    """A temporary SQLite file of a return's rows, read back grouped by child."""
+
+    def __init__(self) -> None:
+        self._dir = tempfile.TemporaryDirectory(prefix="careledger-903-")
+        self._db = sqlite3.connect(Path(self._dir.name) / "rows.sqlite")
+        self._db.execute(
+            "CREATE TABLE rows (child TEXT, tbl TEXT, file TEXT, rowno INTEGER, data TEXT)"
+        )
+        self._files: dict[str, ReturnFile] = {}
+
+    def add(self, child: str, line: Line) -> None:
+        self._files[line.file.name] = line.file
+        self._db.execute(
+            "INSERT INTO rows VALUES (?,?,?,?,?)",
+            (child, str(line.file.table), line.file.name, line.row, json.dumps(line.values)),
+        )
+
+    def children(self) -> Iterator[tuple[str, list[Line]]]:
+        self._db.commit()
+        self._db.execute("CREATE INDEX rows_child ON rows (child, tbl, rowno)")
+        cursor = self._db.execute(
+            "SELECT child, file, rowno, data FROM rows ORDER BY child, tbl, rowno"
+        )
+        child, group = "", list[Line]()
+        for ref, name, rowno, data in cursor:
+            if ref != child and group:
+                yield child, group
+                group = []
+            child = ref
+            group.append(Line(self._files[name], rowno, json.loads(data)))
+        if group:
+            yield child, group
+
+    def close(self) -> None:
+        self._db.close()
+        self._dir.cleanup()

@@ -1,0 +1,298 @@
+"""Importing an SSDA903 return into the ledger (issue 6; mapping in domain.md §3 and §5).
+
+Each row becomes the event it means: RNE S a new period of care, L a legal-status change,
+P/T a placement change, B/U both; an end reason other than X1 the child ceasing to be looked
+after; a Reviews row a statutory review held; a SWEpisodes row a social worker allocated. The
+row itself is kept in the event, so the return can be written out again.
+
+Importing is idempotent and never edits: a row the ledger already holds as given records
+nothing, and a later return that says something else of the same episode, review or child
+records a correction pointing at what it restates, so the ledger shows what each return said.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from ledger import payloads as p
+from ledger.case import ChildCase
+from ledger.events import payload_fields
+from ledger.plan import effective
+from ledger.return_files import Line
+from ledger.return_rows import (
+    EPISODE_COLUMNS,
+    Review,
+    SocialWorker,
+    Table,
+    Unreadable,
+    episode_start,
+    read_details,
+    read_episode,
+    read_review,
+    read_social_worker,
+)
+from ledger.returns import Episode, NewEpisodeReason, from_a_return, source_ref
+
+Keyed = tuple[str, p.Payload]
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A row that could not be read."""
+
+    file: str
+    row: int
+    column: str
+    reason: str
+    child: str | None
+
+
+@dataclass
+class ChildChanges:
+    """What importing one child's rows records: new events and corrections."""
+
+    child_ref: str
+    payloads: list[p.Payload] = field(default_factory=list)
+    corrections: int = 0
+    unchanged: int = 0
+
+
+def collection_end(year: int, today: date) -> date:
+    """The day a return speaks for: the end of its collection year (31 March of year + 1),
+    or today for a return made before the year ends."""
+    return min(date(year + 1, 3, 31), today)
+
+
+def refusals(child: str, lines: Iterable[Line], today: date) -> Iterator[Refusal]:
+    """Every row of the child that cannot be read, or that gives a date in the future (the
+    ledger records what has happened)."""
+    for line in lines:
+        try:
+            record = _read(line, "check")
+            for column, day in _dates(record):
+                if day is not None and day > today:
+                    raise Unreadable(column, f"{day} is in the future (today is {today})")
+        except Unreadable as bad:
+            yield Refusal(line.file.name, line.row, bad.column, bad.reason, child)
+
+
+def _dates(record: Any) -> list[tuple[str, date | None]]:
+    if isinstance(record, Episode):
+        return [("DECOM", record.decom), ("DEC", record.dec)]
+    if isinstance(record, Review):
+        return [("REVIEW", record.held_on)]
+    if isinstance(record, SocialWorker):
+        return [("SW_DECOM", record.from_on)]
+    return []
+
+
+def _read(line: Line, episode_id: str) -> Any:
+    table = line.file.table
+    if table is Table.EPISODES:
+        return read_episode(line.values, episode_id)
+    if table is Table.REVIEWS:
+        return read_review(line.values)
+    if table is Table.HEADER:
+        return read_details(line.values)
+    return read_social_worker(line.values)
+
+
+class ChildRows:
+    """One child's rows of one return, as the events they map to, each with a key that
+    names the same record in another return: an episode by its start, a review by its date."""
+
+    def __init__(self, year: int, today: date, lines: list[Line]) -> None:
+        self.year = year
+        self.as_of = collection_end(year, today)
+        self.lines = lines
+
+    def _source(self, line: Line) -> str:
+        return source_ref(self.year, line.file.name, line.file.sha256, line.row)
+
+    def wanted(self, known_episodes: list[Episode]) -> list[Keyed]:
+        dated = [*self._episodes(known_episodes), *self._reviews(), *self._social_workers()]
+        dated.sort(key=lambda keyed: keyed[1].occurred_on)
+        return [*dated, *self._details()]
+
+    def _of(self, table: Table) -> list[Line]:
+        return [line for line in self.lines if line.file.table is table]
+
+    @staticmethod
+    def _numbered(key: str, seen: dict[str, int]) -> str:
+        """The n-th record with the same key in this return gets '#n' (n > 1)."""
+        seen[key] = seen.get(key, 0) + 1
+        return key if seen[key] == 1 else f"{key}#{seen[key]}"
+
+    def _episodes(self, known: list[Episode]) -> Iterator[Keyed]:
+        seen: dict[str, int] = {}
+        lines = sorted(self._of(Table.EPISODES), key=lambda x: (episode_start(x.values), x.row))
+        episodes = [
+            (line, read_episode(line.values, self._numbered(str(episode_start(line.values)), seen)))
+            for line in lines
+        ]
+        mine = {e.episode_id for _, e in episodes}
+        before = sorted([e for e in known if e.episode_id not in mine] + [e for _, e in episodes],
+                        key=lambda e: (e.decom, e.episode_id))
+        for line, episode in episodes:
+            earlier = [e for e in before if e.decom < episode.decom]
+            reason = earlier[-1].reason_place_change if earlier else None
+            source = self._source(line)
+            yield f"episode:{episode.episode_id}", _episode_event(episode, source, reason)
+            if episode.ends_care:
+                assert episode.dec is not None and episode.rec is not None
+                yield f"end:{episode.episode_id}", p.ChildCeasedToBeLookedAfter(
+                    occurred_on=episode.dec, source=source, reason=episode.rec,
+                    episode_id=episode.episode_id,
+                )
+
+    def _reviews(self) -> Iterator[Keyed]:
+        seen: dict[str, int] = {}
+        for line in self._of(Table.REVIEWS):
+            review = read_review(line.values)
+            review_id = self._numbered(f"903-{review.held_on}", seen)
+            yield f"review:{review_id}", p.ReviewHeld(
+                occurred_on=review.held_on, source=self._source(line), review_id=review_id,
+                chair=None, participation=review.participation,
+            )
+
+    def _social_workers(self) -> Iterator[Keyed]:
+        seen: dict[str, int] = {}
+        for line in self._of(Table.SW_EPISODES):
+            worker = read_social_worker(line.values)
+            key = self._numbered(f"sw:{worker.from_on}:{worker.worker_id}", seen)
+            yield key, p.SocialWorkerAllocated(
+                occurred_on=worker.from_on, source=self._source(line),
+                worker_id=worker.worker_id, reason=worker.reason,
+            )
+
+    def _details(self) -> Iterator[Keyed]:
+        seen: dict[str, int] = {}
+        for line in self._of(Table.HEADER):
+            yield self._numbered("details", seen), p.ChildDetailsRecorded(
+                occurred_on=self.as_of, source=self._source(line),
+                details=read_details(line.values),
+            )
+
+
+def _episode_event(episode: Episode, source: str, reason: str | None) -> p.Payload:
+    on, rne = episode.decom, episode.rne
+    if rne is NewEpisodeReason.S:
+        return p.ChildBecameLookedAfter(
+            occurred_on=on, source=source, legal_status=episode.legal_status,
+            placement=episode.placement, episode=episode,
+        )
+    if rne is NewEpisodeReason.L:
+        return p.LegalStatusChanged(
+            occurred_on=on, source=source, legal_status=episode.legal_status, episode=episode
+        )
+    with_status = rne in (NewEpisodeReason.B, NewEpisodeReason.U)
+    return p.PlacementChanged(
+        occurred_on=on, source=source, placement=episode.placement,
+        same_carers=rne in (NewEpisodeReason.T, NewEpisodeReason.U),
+        legal_status=episode.legal_status if with_status else None, reason=reason,
+        episode=episode,
+    )
+
+
+def held(case: ChildCase | None) -> dict[str, tuple[int, p.Payload]]:
+    """What the case already holds from returns, by the same keys as `ChildRows.wanted`,
+    as corrected so far."""
+    if case is None:
+        return {}
+    found: dict[str, tuple[int, p.Payload]] = {}
+    details = 0
+    for seq, (payload, _) in sorted(effective(case.entries.values()).items()):
+        key = _key(payload)
+        if key == "details":
+            details += 1
+            key = "details" if details == 1 else f"details#{details}"
+        if key is not None:
+            found[key] = (seq, payload)
+    return found
+
+
+def episode_of(payload: p.Payload) -> Episode | None:
+    """The SSDA903 episode an event was read from, if any."""
+    episode = getattr(payload, "episode", None)
+    return episode if isinstance(episode, Episode) else None
+
+
+def _key(payload: p.Payload) -> str | None:
+    episode = episode_of(payload)
+    if episode is not None:
+        return f"episode:{episode.episode_id}"
+    if not from_a_return(payload.source):
+        return None
+    if isinstance(payload, p.ChildCeasedToBeLookedAfter) and payload.episode_id:
+        return f"end:{payload.episode_id}"
+    if isinstance(payload, p.ReviewHeld):
+        return f"review:{payload.review_id}"
+    if isinstance(payload, p.SocialWorkerAllocated):
+        return f"sw:{payload.occurred_on}:{payload.worker_id}"
+    if isinstance(payload, p.ChildDetailsRecorded):
+        return "details"
+    return None
+
+
+def changes_for(case: ChildCase | None, rows: ChildRows, child_ref: str) -> ChildChanges:
+    """The events importing these rows records in the case: new records, and corrections
+    of records a return now restates."""
+    existing = held(case)
+    known = [episode_of(x) for _, x in existing.values()]
+    known_episodes = [e for e in known if e is not None]
+    result = ChildChanges(child_ref)
+    for key, payload in rows.wanted(known_episodes):
+        if key not in existing:
+            result.payloads.append(payload)
+            continue
+        seq, before = existing[key]
+        correction = restatement(seq, before, payload, rows)
+        if correction is None:
+            result.unchanged += 1
+        else:
+            result.payloads.append(correction)
+            result.corrections += 1
+    return result
+
+
+def restatement(
+    seq: int, before: p.Payload, now: p.Payload, rows: ChildRows
+) -> p.CorrectionRecorded | None:
+    """A correction of event `seq` to what the return now says, or None if it says the same."""
+    fields = (payload_fields(before) & payload_fields(now)) - {"source"}
+    changed = {f for f in fields if getattr(before, f) != getattr(now, f)}
+    if not changed:
+        return None
+    values = now.model_dump(mode="json", include=changed)
+    return p.CorrectionRecorded(
+        occurred_on=rows.as_of,
+        source=now.source,
+        corrects_seq=seq,
+        reason=f"restated by the SSDA903 {rows.year}-{(rows.year + 1) % 100:02d} return: "
+        + "; ".join(_what_changed(before, now, sorted(changed))),
+        corrected=values,
+    )
+
+
+def _what_changed(before: p.Payload, now: p.Payload, changed: list[str]) -> Iterator[str]:
+    for name in changed:
+        old, new = getattr(before, name), getattr(now, name)
+        if isinstance(old, Episode) and isinstance(new, Episode):
+            for f, column in EPISODE_COLUMNS.items():
+                a, b = getattr(old, f), getattr(new, f)
+                if a != b:
+                    yield f"{column} {_shown(b)} (was {_shown(a)})"
+        elif hasattr(old, "model_fields") and hasattr(new, "model_fields"):
+            for f in type(new).model_fields:
+                a, b = getattr(old, f), getattr(new, f)
+                if a != b:
+                    yield f"{f} {_shown(b)} (was {_shown(a)})"
+        else:
+            yield f"{name} {_shown(new)} (was {_shown(old)})"
+
+
+def _shown(value: Any) -> str:
+    return "blank" if value is None else str(value)

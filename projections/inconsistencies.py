@@ -1,0 +1,140 @@
+"""What a child's imported SSDA903 records say that does not fit together (issue 6).
+
+The ledger records a council's return as it was made; it does not tidy it. This projection
+makes each inconsistency visible instead, with the DfE validation rule it matches where there
+is one. The episode rules are judged the way the DfE's rules judge a return: the child's
+episodes in order of start date (ties in the order the return gave them), each against the
+one before it:
+
+- 501: an episode starts before the previous one ended (overlapping episodes);
+- 388: an episode ending X1 (care continues) whose next episode does not start that day; an
+  episode ending care (not X1) on the day the next one starts; the last episode ending X1;
+- 431: a new period of care (RNE S) starting on or before the day the previous episode ended;
+- 432: the previous episode ended care, but the next is not a new period of care;
+- 433: a continuation episode (RNE L, P, T, U, B) that does not start the day the previous
+  one ended (or follows an open episode).
+
+Beyond the DfE's rules: a review held while the child was not looked after.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from itertools import pairwise
+from typing import Any
+
+from ledger.returns import CONTINUES, Episode, NewEpisodeReason
+from ledger.vocabulary import CEASED_REASONS
+from projections.returns import ChildRecords, HeldReview, in_return
+
+CONTINUATIONS = frozenset(NewEpisodeReason) - {NewEpisodeReason.S}
+
+
+@dataclass(frozen=True)
+class Inconsistency:
+    rule: str | None  # the DfE validation rule it matches, if any
+    on: date
+    episode: str | None
+    what: str
+
+    def row(self) -> dict[str, Any]:
+        return {
+            "rule": self.rule or "-",
+            "date": self.on.isoformat(),
+            "episode": self.episode or "",
+            "what": self.what,
+        }
+
+
+def inconsistencies(records: ChildRecords, year: int | None = None) -> list[Inconsistency]:
+    """The child's inconsistencies: in the return for collection `year`, or (None) in
+    everything the ledger holds of the child."""
+    if year is None:
+        episodes = [e for e, _ in records.episodes]
+        reviews = records.reviews
+    else:
+        episodes, reviews = in_return(records, year)
+    found = [
+        *overlaps(episodes),
+        *broken_continuity(episodes),
+        *outside_care(episodes, reviews),
+    ]
+    return sorted(found, key=lambda x: (x.on, x.rule or "~"))
+
+
+def _by_start(episodes: list[Episode]) -> list[Episode]:
+    return sorted(episodes, key=lambda e: e.decom)  # stable: ties keep the return's order
+
+
+def overlaps(episodes: list[Episode]) -> Iterator[Inconsistency]:
+    for before, this in pairwise(_by_start(episodes)):
+        if before.dec is not None and this.decom < before.dec:
+            yield Inconsistency(
+                "501", this.decom, this.episode_id,
+                f"starts {this.decom}, before the previous episode ({before.episode_id}) "
+                f"ended on {before.dec}: overlapping episodes",
+            )  # fmt: skip
+
+
+def broken_continuity(episodes: list[Episode]) -> Iterator[Inconsistency]:
+    ordered = _by_start(episodes)
+    for before, this in pairwise(ordered):
+        yield from _continuity(before, this)
+    if ordered:
+        last = ordered[-1]
+        if last.dec is not None and last.rec == CONTINUES:
+            yield Inconsistency(
+                "388", last.dec, last.episode_id,
+                f"the last episode ended {last.dec} coded X1 (care continues), "
+                "but no episode follows",
+            )  # fmt: skip
+    by_start_and_end = sorted(episodes, key=lambda e: (e.decom, e.dec is None, e.dec or e.decom))
+    for before, this in pairwise(by_start_and_end):
+        if this.rne in CONTINUATIONS and before.dec != this.decom:
+            ended = f"ended {before.dec}" if before.dec else "is still open"
+            yield Inconsistency(
+                "433", this.decom, this.episode_id,
+                f"continues care (RNE {this.rne}) from {this.decom}, but the previous "
+                f"episode ({before.episode_id}) {ended}",
+            )  # fmt: skip
+
+
+def _continuity(before: Episode, this: Episode) -> Iterator[Inconsistency]:
+    if before.dec is not None and before.rec == CONTINUES and before.dec != this.decom:
+        yield Inconsistency(
+            "388", before.dec, before.episode_id,
+            f"ended {before.dec} coded X1 (care continues), but the next episode starts "
+            f"{this.decom}",
+        )  # fmt: skip
+    ends_care = before.rec is not None and before.rec != CONTINUES
+    if ends_care and before.dec is not None and before.dec == this.decom:
+        yield Inconsistency(
+            "388", before.dec, before.episode_id,
+            f"ended care ({before.rec}) on {before.dec}, the day the next episode starts: "
+            "a continuing episode is coded X1",
+        )  # fmt: skip
+    if this.rne is NewEpisodeReason.S and before.dec is not None and this.decom <= before.dec:
+        yield Inconsistency(
+            "431", this.decom, this.episode_id,
+            f"a new period of care (RNE S) from {this.decom}, but the previous episode "
+            f"ended {before.dec}",
+        )  # fmt: skip
+    if before.rec in CEASED_REASONS and this.rne is not NewEpisodeReason.S:
+        yield Inconsistency(
+            "432", this.decom, this.episode_id,
+            f"the previous episode ended care ({before.rec}), but this one (RNE {this.rne}) "
+            "is not a new period of care",
+        )  # fmt: skip
+
+
+def outside_care(episodes: list[Episode], reviews: list[HeldReview]) -> Iterator[Inconsistency]:
+    """Reviews held on a day no episode covers (no DfE rule: reviews and episodes are
+    checked separately by the return's rules)."""
+    for review in reviews:
+        day = review.held_on
+        if not any(e.decom <= day and (e.dec is None or day <= e.dec) for e in episodes):
+            yield Inconsistency(
+                None, day, None, f"review held {day} while no episode of care was open"
+            )

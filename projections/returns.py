@@ -1,0 +1,188 @@
+"""The SSDA903 records the ledger holds, read back from the projections: per child, the
+episodes, reviews and details the imported returns gave (restatements applied), written out
+again as a return (`export`) or judged for inconsistencies (`projections.inconsistencies`)."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+from ledger import payloads as p
+from ledger.plan import Entry, effective
+from ledger.returns import SOURCE_PREFIX, ChildDetails, Episode
+from ledger.vocabulary import Participation
+from projections.views import CaseViews, entries_from
+
+HEADER = ("CHILD", "SEX", "DOB", "ETHNIC", "UPN", "MOTHER", "MC_DOB")
+EPISODES = (
+    "CHILD", "DECOM", "RNE", "LS", "CIN", "PLACE", "PLACE_PROVIDER", "DEC", "REC",
+    "REASON_PLACE_CHANGE", "HOME_POST", "PL_POST", "URN",
+)  # fmt: skip
+REVIEWS = ("CHILD", "DOB", "REVIEW", "REVIEW_CODE")
+
+
+def return_year(source: str) -> int | None:
+    """The collection year of the return an event was read from ('SSDA903 2018-19 ...')."""
+    if not source.startswith(SOURCE_PREFIX):
+        return None
+    try:
+        return int(source[len(SOURCE_PREFIX) :].split("-", 1)[0])
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True)
+class HeldReview:
+    held_on: date
+    participation: Participation
+    year: int | None  # the return it was read from, if any
+
+
+@dataclass
+class ChildRecords:
+    """What the ledger holds of one child in SSDA903 terms."""
+
+    council: str
+    child_ref: str
+    details: list[ChildDetails] = field(default_factory=list)
+    episodes: list[tuple[Episode, int | None]] = field(default_factory=list)
+    reviews: list[HeldReview] = field(default_factory=list)
+
+    @property
+    def dob(self) -> date | None:
+        return next((d.dob for d in self.details if d.dob), None)
+
+
+def _applies(entry: Entry, up_to_year: int | None) -> bool:
+    """A restatement by a later year's return does not change an earlier year's return."""
+    if up_to_year is None or not isinstance(entry.payload, p.CorrectionRecorded):
+        return True
+    year = return_year(entry.payload.source)
+    return year is None or year <= up_to_year
+
+
+def records_of(council: str, child_ref: str, entries: list[Entry],
+               up_to_year: int | None = None) -> ChildRecords:  # fmt: skip
+    """One child's SSDA903 records from the case's events, with the corrections recorded
+    (by returns up to `up_to_year`, when given)."""
+    records = ChildRecords(council, child_ref)
+    history = effective(x for x in entries if _applies(x, up_to_year))
+    for payload, _ in (history[seq] for seq in sorted(history)):
+        year = return_year(payload.source)
+        episode = getattr(payload, "episode", None)
+        if isinstance(episode, Episode):
+            records.episodes.append((episode, year))
+        elif isinstance(payload, p.ReviewHeld):
+            records.reviews.append(HeldReview(payload.occurred_on, payload.participation, year))
+        elif isinstance(payload, p.ChildDetailsRecorded):
+            records.details.append(payload.details)
+    records.episodes.sort(key=lambda item: (item[0].decom, item[0].episode_id))
+    records.reviews.sort(key=lambda r: r.held_on)
+    return records
+
+
+def children(views: CaseViews, council: str | None, child_ref: str | None = None,
+             up_to_year: int | None = None) -> Iterator[ChildRecords]:  # fmt: skip
+    """Each child's records, one case read at a time (memory holds one case)."""
+    where, params = [], []
+    if council is not None:
+        where.append("council=?")
+        params.append(council)
+    if child_ref is not None:
+        where.append("child_ref=?")
+        params.append(child_ref)
+    clause = f" WHERE {' AND '.join(where)}" if where else ""
+    cases = views.fetch(
+        "SELECT case_id, council, child_ref FROM {s}cl_cases" + clause
+        + " ORDER BY council, child_ref",
+        params,
+    )
+    for case in cases:
+        entries = entries_from(views.case_rows(UUID(case["case_id"])))
+        yield records_of(case["council"], case["child_ref"], entries, up_to_year)
+
+
+def _dmy(day: date | None) -> str:
+    return day.strftime("%d/%m/%Y") if day else ""
+
+
+def in_return(records: ChildRecords, year: int) -> tuple[list[Episode], list[HeldReview]]:
+    """What a child's return for collection `year` holds: the episodes open during the year
+    and the reviews held in it, and whatever that year's own return gave beyond them."""
+    start, end = date(year, 4, 1), date(year + 1, 3, 31)
+    episodes = [
+        e for e, y in records.episodes
+        if y == year or (e.decom <= end and (e.dec is None or e.dec >= start))
+    ]  # fmt: skip
+    reviews = [r for r in records.reviews if r.year == year or start <= r.held_on <= end]
+    return episodes, reviews
+
+
+def episode_row(child: str, e: Episode) -> dict[str, str]:
+    return {
+        "CHILD": child, "DECOM": _dmy(e.decom), "RNE": str(e.rne), "LS": str(e.legal_status),
+        "CIN": e.cin or "", "PLACE": e.placement or "", "PLACE_PROVIDER": e.place_provider or "",
+        "DEC": _dmy(e.dec), "REC": e.rec or "", "REASON_PLACE_CHANGE": e.reason_place_change or "",
+        "HOME_POST": e.home_post or "", "PL_POST": e.pl_post or "", "URN": e.urn or "",
+    }  # fmt: skip
+
+
+def header_row(child: str, d: ChildDetails) -> dict[str, str]:
+    return {
+        "CHILD": child, "SEX": d.sex or "", "DOB": _dmy(d.dob), "ETHNIC": d.ethnic or "",
+        "UPN": d.upn or "", "MOTHER": d.mother or "", "MC_DOB": _dmy(d.mc_dob),
+    }  # fmt: skip
+
+
+def export(views: CaseViews, council: str, year: int, directory: Path) -> dict[str, int]:
+    """Write header.csv, episodes.csv and reviews.csv of `council`'s return for `year`."""
+    counts = {"header": 0, "episodes": 0, "reviews": 0}
+    paths = {name: directory / f"{name}.csv" for name in counts}
+    columns = {"header": HEADER, "episodes": EPISODES, "reviews": REVIEWS}
+    files = {name: path.open("w", newline="") for name, path in paths.items()}
+    try:
+        writers = {n: csv.DictWriter(f, fieldnames=columns[n]) for n, f in files.items()}
+        for writer in writers.values():
+            writer.writeheader()
+        for records in children(views, council, up_to_year=year):
+            _write_child(records, year, writers, counts)
+    finally:
+        for f in files.values():
+            f.close()
+    return counts
+
+
+def _write_child(records: ChildRecords, year: int, writers: dict[str, Any],
+                 counts: dict[str, int]) -> None:  # fmt: skip
+    episodes, reviews = in_return(records, year)
+    if not episodes and not reviews:
+        return
+    child = records.child_ref
+    for details in records.details or [ChildDetails()]:
+        writers["header"].writerow(header_row(child, details))
+    counts["header"] += 1
+    for episode in episodes:
+        writers["episodes"].writerow(episode_row(child, episode))
+    counts["episodes"] += len(episodes)
+    for review in reviews:
+        writers["reviews"].writerow(
+            {"CHILD": child, "DOB": _dmy(records.dob), "REVIEW": _dmy(review.held_on),
+             "REVIEW_CODE": str(review.participation)}
+        )  # fmt: skip
+    counts["reviews"] += len(reviews)
+
+
+def inconsistency_rows(views: CaseViews, council: str | None, child_ref: str | None = None,
+                       year: int | None = None) -> list[dict[str, Any]]:  # fmt: skip
+    from projections.inconsistencies import inconsistencies
+
+    rows: list[dict[str, Any]] = []
+    for records in children(views, council, child_ref, up_to_year=year):
+        for found in inconsistencies(records, year):
+            rows.append({"council": records.council, "child": records.child_ref, **found.row()})
+    return rows
