@@ -16,7 +16,7 @@ from ledger import payloads as p
 from ledger.case import ChildCase
 from ledger.commands import Command
 from ledger.errors import CaseNotFound, RecordingRefused
-from ledger.identity import case_id
+from ledger.identity import case_id, uncached_case_id
 from ledger.protocol import DisputeProtocol
 from ledger.recorders import PostgresLedgerRecorder, SQLiteLedgerRecorder
 from ledger.store import Store
@@ -124,7 +124,7 @@ class CareLedger(Application[UUID]):
     def cases_of(self, council: str, child_refs: Sequence[str]) -> dict[str, ChildCase]:
         """The cases the store holds for these children of a council (one query to find
         which exist)."""
-        ids = {case_id(council, ref): ref for ref in child_refs}
+        ids = {uncached_case_id(council, ref): ref for ref in child_refs}
         found = self.store_recorder.existing_cases(sorted(ids))
         return {ids[cid]: self.repository.get(cid) for cid in found}
 
@@ -151,9 +151,10 @@ class CareLedger(Application[UUID]):
                 for payload in rest:
                     case.report(payload, now, recorded_by)
             self.save(*cases.values())
-        except BaseException:
+        finally:
+            # An import touches each case once: keeping thousands of them cached would make
+            # its memory grow with the size of the return.
             self._evict(cases)
-            raise
         return sum(len(payloads) for _, _, payloads in reports)
 
     @property

@@ -23,7 +23,7 @@ from ledger import payloads as p
 from ledger.commands import refusal_from
 from ledger.dispatch import on_payload
 from ledger.errors import RecordingRefused
-from ledger.identity import case_id
+from ledger.identity import case_id, uncached_case_id
 from ledger.plan import Entry, SectionState, corrected, effective, plan_as_of
 from ledger.protocol import DisputeProtocol
 from ledger.vocabulary import AuthorityKind, Role
@@ -105,6 +105,7 @@ class ChildCase(BaseAggregate[UUID]):
         _check_not_in_future(first, recorded_at)
         case = cls._create(
             e.CaseOpened,
+            id=uncached_case_id(council, child_ref),
             council=council,
             child_ref=child_ref,
             occurred_on=first.occurred_on,

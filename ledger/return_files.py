@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ledger.errors import LedgerError
-from ledger.return_rows import Table, recognise
+from ledger.return_rows import Table, clean, recognise
 
 Row = dict[str, str | None]
 
@@ -34,8 +34,8 @@ class ReturnFile:
 
 @dataclass(frozen=True)
 class Line:
-    """One data row of a table: `row` is its row number as a spreadsheet shows it (the
-    column names are row 1)."""
+    """One data row of a table, cleaned (`return_rows.clean`): `row` is its row number as a
+    spreadsheet shows it (the column names are row 1)."""
 
     file: ReturnFile
     row: int
@@ -78,8 +78,9 @@ def find_tables(directory: Path) -> dict[Table, ReturnFile]:
 
 def lines(file: ReturnFile) -> Iterator[Line]:
     with file.path.open(newline="", encoding="utf-8-sig") as f:
-        for number, values in enumerate(csv.DictReader(f), start=2):
-            yield Line(file, number, {k: v for k, v in values.items() if k is not None})
+        reader = csv.DictReader(f)
+        for values in reader:  # line_num counts blank lines too, as a spreadsheet does
+            yield Line(file, reader.line_num, clean(values))
 
 
 class Staging:
@@ -92,15 +93,22 @@ class Staging:
             "CREATE TABLE rows (child TEXT, tbl TEXT, file TEXT, rowno INTEGER, data TEXT)"
         )
         self._files: dict[str, ReturnFile] = {}
+        self._pending: list[tuple[str, str, str, int, str]] = []
 
     def add(self, child: str, line: Line) -> None:
         self._files[line.file.name] = line.file
-        self._db.execute(
-            "INSERT INTO rows VALUES (?,?,?,?,?)",
-            (child, str(line.file.table), line.file.name, line.row, json.dumps(line.values)),
+        self._pending.append(
+            (child, str(line.file.table), line.file.name, line.row, json.dumps(line.values))
         )
+        if len(self._pending) >= 1000:
+            self._flush()
+
+    def _flush(self) -> None:
+        self._db.executemany("INSERT INTO rows VALUES (?,?,?,?,?)", self._pending)
+        self._pending.clear()
 
     def children(self) -> Iterator[tuple[str, list[Line]]]:
+        self._flush()
         self._db.commit()
         self._db.execute("CREATE INDEX rows_child ON rows (child, tbl, rowno)")
         cursor = self._db.execute(

@@ -128,10 +128,10 @@ class ChildRows:
 
     def _episodes(self, known: list[Episode]) -> Iterator[Keyed]:
         seen: dict[str, int] = {}
-        lines = sorted(self._of(Table.EPISODES), key=lambda x: (episode_start(x.values), x.row))
+        starts = sorted((episode_start(x.values), x.row, x) for x in self._of(Table.EPISODES))
         episodes = [
-            (line, read_episode(line.values, self._numbered(str(episode_start(line.values)), seen)))
-            for line in lines
+            (line, read_episode(line.values, self._numbered(str(start), seen)))
+            for start, _, line in starts
         ]
         mine = {e.episode_id for _, e in episodes}
         before = sorted([e for e in known if e.episode_id not in mine] + [e for _, e in episodes],
@@ -263,6 +263,8 @@ def restatement(
 ) -> p.CorrectionRecorded | None:
     """A correction of event `seq` to what the return now says, or None if it says the same."""
     fields = (payload_fields(before) & payload_fields(now)) - {"source"}
+    if isinstance(now, p.ChildDetailsRecorded):
+        fields -= {"occurred_on"}  # the day each return speaks for, not a fact about the child
     changed = {f for f in fields if getattr(before, f) != getattr(now, f)}
     if not changed:
         return None

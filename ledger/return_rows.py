@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from enum import StrEnum
 from typing import Any
 
@@ -101,24 +101,28 @@ def read_date(column: str, text: str | None) -> date | None:
     """dd/mm/yyyy, as the return's specification gives dates; blank is no date."""
     if not text:
         return None
-    try:
-        return datetime.strptime(text, "%d/%m/%Y").date()
-    except ValueError:
-        raise Unreadable(column, f"'{text}' is not a date in dd/mm/yyyy") from None
+    day, month, year = [*text.split("/"), "", ""][:3]
+    if day.isdigit() and month.isdigit() and year.isdigit() and len(year) == 4:
+        try:
+            return date(int(year), int(month), int(day))
+        except ValueError:
+            pass
+    raise Unreadable(column, f"'{text}' is not a date in dd/mm/yyyy")
 
 
-def _clean(row: Mapping[str, str | None]) -> dict[str, str | None]:
+def clean(row: Mapping[str | None, str | None]) -> dict[str, str | None]:
+    """Column names upper-cased and trimmed, values trimmed, blanks as None."""
     return {k.strip().upper(): (v or "").strip() or None for k, v in row.items() if k}
 
 
 def child_of(row: Mapping[str, str | None]) -> str:
-    child = _clean(row).get("CHILD")
+    child = row.get("CHILD")
     if not child:
         raise Unreadable("CHILD", "missing")
     return child
 
 
-def _fields(row: dict[str, str | None], columns: dict[str, str]) -> dict[str, Any]:
+def _fields(row: Mapping[str, str | None], columns: dict[str, str]) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for name, column in columns.items():
         value = row.get(column)
@@ -142,31 +146,29 @@ def _model(model: type[Episode] | type[ChildDetails], values: dict[str, Any],
 
 
 def read_episode(row: Mapping[str, str | None], episode_id: str) -> Episode:
-    clean = _clean(row)
-    values = _fields(clean, EPISODE_COLUMNS)
+    values = _fields(row, EPISODE_COLUMNS)
     episode: Episode = _model(Episode, {"episode_id": episode_id, **values}, EPISODE_COLUMNS)
     return episode
 
 
 def episode_start(row: Mapping[str, str | None]) -> date:
-    start = read_date("DECOM", _clean(row).get("DECOM"))
+    start = read_date("DECOM", row.get("DECOM"))
     if start is None:
         raise Unreadable("DECOM", "missing")
     return start
 
 
 def read_details(row: Mapping[str, str | None]) -> ChildDetails:
-    details: ChildDetails = _model(ChildDetails, _fields(_clean(row), DETAILS_COLUMNS),
+    details: ChildDetails = _model(ChildDetails, _fields(row, DETAILS_COLUMNS),
                                    DETAILS_COLUMNS)
     return details
 
 
 def read_review(row: Mapping[str, str | None]) -> Review:
-    clean = _clean(row)
-    held_on = read_date("REVIEW", clean.get("REVIEW"))
+    held_on = read_date("REVIEW", row.get("REVIEW"))
     if held_on is None:
         raise Unreadable("REVIEW", "missing")
-    code = clean.get("REVIEW_CODE")
+    code = row.get("REVIEW_CODE")
     if code is None:
         raise Unreadable(
             "REVIEW_CODE", "missing: a review is recorded with the child's participation"
@@ -178,15 +180,14 @@ def read_review(row: Mapping[str, str | None]) -> Review:
 
 
 def read_social_worker(row: Mapping[str, str | None]) -> SocialWorker:
-    clean = _clean(row)
-    worker = clean.get("SW_ID")
+    worker = row.get("SW_ID")
     if worker is None:
         raise Unreadable("SW_ID", "missing")
-    from_on = read_date("SW_DECOM", clean.get("SW_DECOM"))
+    from_on = read_date("SW_DECOM", row.get("SW_DECOM"))
     if from_on is None:
         raise Unreadable("SW_DECOM", "missing")
-    read_date("SW_DEC", clean.get("SW_DEC"))
-    reason = clean.get("SW_REASON")
+    read_date("SW_DEC", row.get("SW_DEC"))
+    reason = row.get("SW_REASON")
     if reason is not None and reason not in SOCIAL_WORKER_CHANGE_REASONS:
         raise Unreadable("SW_REASON", f"'{reason}' is not a known code")
     return SocialWorker(worker, from_on, reason)

@@ -1,0 +1,169 @@
+"""Importing an SSDA903 return: speed against bare `eventsourcing` bulk saves, and memory.
+
+    .venv/bin/python benchmarks/import903.py [--store sqlite|postgres|both] [--rounds R]
+                                             [--return DIR] [--year YEAR]
+
+For each store (a temporary SQLite file; a PostgreSQL schema of its own, created and dropped)
+it imports the 2,675-child sample return (shared/data/ssda903/d2i_validator_fake_2017_18,
+with --accept-partial: 28 children have reviews dated in the future) R times, each round
+under a new council code so that every round records everything, and alternates with the
+baseline: a bare `eventsourcing` Application saving as many trivial aggregates, with as many
+stored events each, in saves of as many aggregates as the import's batches (issue 6 target:
+ratio >= 0.5). The import's time counts everything `import-903` does before the projections
+catch up: finding and hashing the files, reading and checking every row, staging them by
+child, building the events and saving them.
+
+Memory: the peak traced by `tracemalloc` while importing the return, and while importing a
+return four times its size (the same rows under four sets of child ids). Flat memory means
+the two peaks are about the same: the importer holds one batch of children, not the return.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import gc
+import statistics
+import sys
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from benchmarks.run import BareApp, Counter, postgres_store, sqlite_store  # noqa: E402
+from cli.context import opened  # noqa: E402
+from ledger import payloads as p  # noqa: E402
+from ledger.importer import ImportReport, ReturnImport  # noqa: E402
+
+SAMPLE = ROOT.parent / "shared" / "data" / "ssda903" / "d2i_validator_fake_2017_18"
+ACTOR = p.Actor(actor_id="bench", role="ADMIN")
+TARGET = 0.5
+
+
+def import_once(db: str, council: str, directory: Path, year: int) -> tuple[float, ImportReport]:
+    with opened(db) as o:
+        importer = ReturnImport(o.ledger, council, year, ACTOR)
+        gc.collect()
+        started = time.perf_counter()
+        report = importer.run(directory, accept_partial=True)
+        return time.perf_counter() - started, report
+
+
+def stored_events(report: ImportReport) -> int:
+    return report.events + report.children  # each child's case also stores CaseOpened
+
+
+def bare_saves(bare: BareApp, sizes: list[int], batch: int) -> float:
+    """Seconds to save aggregates of these event counts, `batch` aggregates per save."""
+    gc.collect()
+    started = time.perf_counter()
+    for first in range(0, len(sizes), batch):
+        aggregates = []
+        for size in sizes[first : first + batch]:
+            counter = Counter()
+            for _ in range(size - 1):
+                counter.count()
+            aggregates.append(counter)
+        bare.save(*aggregates)
+    return time.perf_counter() - started
+
+
+def event_counts(db: str, council: str) -> list[int]:
+    """Stored events per case of a council, as the baseline must save them."""
+    with opened(db) as o:
+        o.catch_up()
+        rows = o.views.fetch(
+            "SELECT last_seq FROM {s}cl_cases WHERE council=? ORDER BY child_ref", (council,)
+        )
+    return [row["last_seq"] for row in rows]
+
+
+def scaled_copy(directory: Path, times: int, into: Path) -> Path:
+    """The return with every row repeated under `times` sets of child ids."""
+    for path in directory.glob("*.csv"):
+        with path.open(newline="") as f:
+            rows = list(csv.reader(f))
+        if not rows or "CHILD" not in rows[0]:
+            continue
+        at = rows[0].index("CHILD")
+        with (into / path.name).open("w", newline="") as f:
+            writer = csv.writer(f)
+            writer.writerow(rows[0])
+            for copy in range(times):
+                for row in rows[1:]:
+                    writer.writerow([f"{v}x{copy}" if i == at else v for i, v in enumerate(row)])
+    return into
+
+
+def peak_mib(db: str, council: str, directory: Path, year: int) -> tuple[float, int]:
+    gc.collect()
+    tracemalloc.start()
+    try:
+        _, report = import_once(db, council, directory, year)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return peak / 2**20, report.children
+
+
+def run_store(store: str, directory: Path, year: int, rounds: int) -> None:
+    context = sqlite_store() if store == "sqlite" else postgres_store()
+    with context as (db, bare_env):
+        with opened(db, create_tables=True):
+            pass
+        bare = BareApp({**bare_env, "CREATE_TABLE": "yes"})
+        try:
+            import_once(db, "WARMUP", directory, year)  # warm-up: imports, caches, JIT-free
+            sizes = event_counts(db, "WARMUP")
+            bare_saves(bare, sizes, ReturnImport.batch_size)
+            ours, theirs, ratios = [], [], []
+            events = 0
+            for r in range(rounds):
+                council = f"B{r}"
+                if r % 2:
+                    t_bare = bare_saves(bare, sizes, ReturnImport.batch_size)
+                    t_ours, report = import_once(db, council, directory, year)
+                else:
+                    t_ours, report = import_once(db, council, directory, year)
+                    t_bare = bare_saves(bare, sizes, ReturnImport.batch_size)
+                events = stored_events(report)
+                ours.append(events / t_ours)
+                theirs.append(sum(sizes) / t_bare)
+                ratios.append(ours[-1] / theirs[-1])
+            with tempfile.TemporaryDirectory(prefix="careledger-903x4-") as big:
+                small_peak, small_n = peak_mib(db, "M1", directory, year)
+                large_peak, large_n = peak_mib(
+                    db, "M4", scaled_copy(directory, 4, Path(big)), year
+                )
+        finally:
+            bare.close()
+    print(f"\n== {store}: {directory.name}, {events} stored events per import, {rounds} rounds")
+    print(f"import-903          {statistics.median(ours):9.0f} events/s (median)")
+    print(f"bare bulk saves     {statistics.median(theirs):9.0f} events/s (median)")
+    print(
+        f"ratio               {statistics.median(ratios):9.2f}  (rounds {min(ratios):.2f}-"
+        f"{max(ratios):.2f}; target >= {TARGET})"
+    )
+    print(
+        f"peak memory         {small_peak:9.1f} MiB for {small_n} children; "
+        f"{large_peak:.1f} MiB for {large_n} children (x{large_peak / small_peak:.2f})"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--store", choices=["sqlite", "postgres", "both"], default="both")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--return", dest="directory", type=Path, default=SAMPLE)
+    parser.add_argument("--year", type=int, default=2017)
+    args = parser.parse_args()
+    for store in ("sqlite", "postgres") if args.store == "both" else (args.store,):
+        run_store(store, args.directory, args.year, args.rounds)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,621 @@
+"""Importing a council's SSDA903 return (issue 6; mapping in domain.md §3), proved on small
+hand-written returns in the DfE's CSV layout (dates dd/mm/yyyy), recorded in a real SQLite
+file and a real PostgreSQL schema.
+
+- Each Episodes row becomes the event its RNE means (S a period of care starting, L a new
+  legal status, P/T a move with new/same carers, B/U a move with a new legal status), with
+  the row kept whole in the event; an end reason other than X1 adds the child ceasing to be
+  looked after on DEC; a Reviews row becomes a review held with the child's participation.
+- Every event names where it came from: the return's year, the file, the file's SHA-256 and
+  the row as a spreadsheet numbers it. Tables are recognised by their columns, whatever the
+  files are called.
+- A row that cannot be read is refused, naming file, row, column and reason: nothing at all
+  is recorded, or (accepting a partial import) nothing of that child.
+- Importing the same return again records nothing; a later return restating an episode
+  records a correction of it (the original event stays as it was) and what follows from it.
+- A return's messy data (overlapping episodes, a review outside care, an open episode with
+  an end reason) is recorded as given; the inconsistencies projection shows it.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+
+from cli.context import Opened, opened
+from cli.main import cli
+from ledger import payloads as p
+from ledger.errors import CaseNotFound
+from ledger.importer import ImportReport, ReturnImport
+from ledger.returns import Episode
+from ledger.vocabulary import Role
+from projections.inconsistencies import Inconsistency, inconsistencies
+from projections.returns import children, records_of
+
+COUNCIL = "E09000099"
+YEAR = 2019
+ACTOR = p.Actor(actor_id="data-officer", role=Role.ADMIN)
+ENV: dict[str, str | None] = {
+    "CARELEDGER_ACTOR": "data-officer",
+    "CARELEDGER_ROLE": "ADMIN",
+    "CARELEDGER_DB": None,
+    "CARELEDGER_COUNCIL": None,
+}
+
+# The DfE's columns (domain.md §3), written out here rather than taken from the importer.
+HEADER = ("CHILD", "SEX", "DOB", "ETHNIC", "UPN", "MOTHER", "MC_DOB")
+EPISODES = (
+    "CHILD", "DECOM", "RNE", "LS", "CIN", "PLACE", "PLACE_PROVIDER", "DEC", "REC",
+    "REASON_PLACE_CHANGE", "HOME_POST", "PL_POST", "URN",
+)  # fmt: skip
+REVIEWS = ("CHILD", "DOB", "REVIEW", "REVIEW_CODE")
+DOB = "14/02/2010"
+
+
+# --- writing a return ---------------------------------------------------------------------
+
+
+def header(child: str, dob: str = DOB) -> dict[str, str]:
+    return {"CHILD": child, "SEX": "1", "DOB": dob, "ETHNIC": "WBRI", "UPN": "",
+            "MOTHER": "", "MC_DOB": ""}  # fmt: skip
+
+
+def episode(child: str, decom: str, rne: str, **columns: str) -> dict[str, str]:
+    row = {"CHILD": child, "DECOM": decom, "RNE": rne, "LS": "C2", "CIN": "N1", "PLACE": "U1",
+           "PLACE_PROVIDER": "PR1"}  # fmt: skip
+    return {**row, **columns}
+
+
+def review(child: str, held: str, code: str, dob: str = DOB) -> dict[str, str]:
+    return {"CHILD": child, "DOB": dob, "REVIEW": held, "REVIEW_CODE": code}
+
+
+def write_csv(path: Path, columns: tuple[str, ...], rows: list[dict[str, str]]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=columns, restval="")
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def write_return(
+    directory: Path,
+    headers: list[dict[str, str]],
+    episodes: list[dict[str, str]],
+    reviews: list[dict[str, str]] | None = None,
+    names: tuple[str, str, str] = ("header.csv", "episodes.csv", "reviews.csv"),
+) -> Path:
+    write_csv(directory / names[0], HEADER, headers)
+    write_csv(directory / names[1], EPISODES, episodes)
+    if reviews is not None:
+        write_csv(directory / names[2], REVIEWS, reviews)
+    return directory
+
+
+def sha_prefix(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+
+
+def source(path: Path, row: int, year: int = YEAR) -> str:
+    return f"SSDA903 {year}-{(year + 1) % 100:02d} {path.name} sha256:{sha_prefix(path)} row {row}"
+
+
+# --- the ledger ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def o(db: str) -> Iterator[Opened]:
+    with opened(db, create_tables=True) as ledger:
+        yield ledger
+
+
+def run_import(
+    o: Opened, directory: Path, year: int = YEAR, accept_partial: bool = False
+) -> ImportReport:
+    return ReturnImport(o.ledger, COUNCIL, year, ACTOR).run(directory, accept_partial)
+
+
+def events(o: Opened, child: str) -> list[Any]:
+    """The case's recorded events in order (CaseOpened is not among its entries)."""
+    entries = o.ledger.case(COUNCIL, child).entries
+    return [entries[seq].payload for seq in sorted(entries)]
+
+
+def of(kind: type[p.Payload], recorded: list[Any]) -> list[Any]:
+    return [x for x in recorded if isinstance(x, kind)]
+
+
+def types(recorded: list[Any]) -> list[str]:
+    return [type(x).__name__ for x in recorded]  # each event class is named as its payload
+
+
+def invoke(*args: Any) -> Result:
+    return CliRunner().invoke(cli, [str(a) for a in args], env=ENV)
+
+
+def no_case_recorded(o: Opened, *child_refs: str) -> None:
+    assert o.ledger.cases_of(COUNCIL, list(child_refs)) == {}
+    assert not o.ledger.recorder.max_notification_id()
+
+
+# --- 1. each RNE code maps to its event ---------------------------------------------------
+
+D = date.fromisoformat
+CHANGED_ON, ENDED_ON = "15/06/2019", "20/01/2020"
+EPISODE_ID = "2019-06-15"
+
+# RNE → (LS, PLACE of the episode under test, the event it maps to, that event's fields)
+BY_RNE: dict[str, tuple[str, str, type[p.Payload], dict[str, Any]]] = {
+    "S": ("C2", "U3", p.ChildBecameLookedAfter, {"legal_status": "C2", "placement": "U3"}),
+    "L": ("C2", "U1", p.LegalStatusChanged, {"legal_status": "C2", "order_ref": None}),
+    "P": ("C1", "U3", p.PlacementChanged,
+          {"placement": "U3", "same_carers": False, "legal_status": None, "reason": "CARPL"}),
+    "T": ("C1", "U3", p.PlacementChanged,
+          {"placement": "U3", "same_carers": True, "legal_status": None, "reason": "CARPL"}),
+    "B": ("C2", "U3", p.PlacementChanged,
+          {"placement": "U3", "same_carers": False, "legal_status": "C2", "reason": "CARPL"}),
+    "U": ("C2", "U3", p.PlacementChanged,
+          {"placement": "U3", "same_carers": True, "legal_status": "C2", "reason": "CARPL"}),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("rne", list(BY_RNE))
+def test_each_new_episode_reason_records_its_event_with_the_episode_kept_whole(
+    o: Opened, tmp_path: Path, rne: str
+) -> None:
+    """The episode under test starts 15/06/2019 and ends 20/01/2020 (E4A). For L, P, T, B
+    and U an episode started 01/04/2019 (RNE S, C1, U1) precedes it, ending X1 that day with
+    REASON_PLACE_CHANGE CARPL: the move's reason is that row's, not the moved-to row's OTHER."""
+    ls, place, kind, fields = BY_RNE[rne]
+    tested = episode(
+        "K1", CHANGED_ON, rne, LS=ls, PLACE=place, DEC=ENDED_ON, REC="E4A",
+        REASON_PLACE_CHANGE="OTHER", HOME_POST="AB1 2CD", PL_POST="AB3 4EF", URN="SC123456",
+    )  # fmt: skip
+    before = [] if rne == "S" else [
+        episode("K1", "01/04/2019", "S", LS="C1", DEC=CHANGED_ON, REC="X1",
+                REASON_PLACE_CHANGE="CARPL"),
+    ]  # fmt: skip
+    run_import(o, write_return(tmp_path / "r", [header("K1")], [*before, tested]))
+
+    recorded = events(o, "K1")
+    moved = [x for x in recorded
+             if getattr(x, "episode", None) and x.episode.episode_id == EPISODE_ID]  # fmt: skip
+    assert len(moved) == 1
+    event = moved[0]
+    assert isinstance(event, kind)
+    assert event.occurred_on == D(EPISODE_ID)
+    assert {name: getattr(event, name) for name in fields} == fields
+    assert event.episode == Episode(
+        episode_id=EPISODE_ID, decom=D("2019-06-15"), rne=rne, legal_status=ls, cin="N1",
+        placement=place, place_provider="PR1", dec=D("2020-01-20"), rec="E4A",
+        reason_place_change="OTHER", home_post="AB1 2CD", pl_post="AB3 4EF", urn="SC123456",
+    )  # fmt: skip
+    # E4A ends care on DEC; the earlier episode's X1 (care goes on) records no ending.
+    ceased = of(p.ChildCeasedToBeLookedAfter, recorded)
+    assert [(x.occurred_on, x.reason, x.episode_id) for x in ceased] == [
+        (D("2020-01-20"), "E4A", EPISODE_ID)
+    ]
+    started = [] if rne == "S" else ["ChildBecameLookedAfter"]
+    assert types(recorded) == [
+        *started,
+        kind.__name__,
+        "ChildCeasedToBeLookedAfter",
+        "ChildDetailsRecorded",
+    ]
+
+
+@pytest.mark.parametrize("rec", ["E11", "E12", "E4A", "E13", "E8", "E15", "E17"])
+def test_an_end_reason_other_than_x1_records_the_child_ceasing_on_dec(
+    o: Opened, tmp_path: Path, rec: str
+) -> None:
+    rows = [episode("K2", "01/04/2019", "S", DEC="30/11/2019", REC=rec)]
+    run_import(o, write_return(tmp_path / "r", [header("K2")], rows))
+
+    ceased = of(p.ChildCeasedToBeLookedAfter, events(o, "K2"))
+    assert [(x.occurred_on, x.reason, x.episode_id) for x in ceased] == [
+        (D("2019-11-30"), rec, "2019-04-01")
+    ]
+
+
+def test_an_episode_ending_x1_records_no_ceasing_and_the_next_continues_care(
+    o: Opened, tmp_path: Path
+) -> None:
+    rows = [
+        episode("K3", "01/04/2019", "S", DEC="01/07/2019", REC="X1", REASON_PLACE_CHANGE="CHILD"),
+        episode("K3", "01/07/2019", "T", PLACE="U2", DEC="01/09/2019", REC="X1"),
+        episode("K3", "01/09/2019", "L", LS="E1", PLACE="U2"),
+    ]
+    run_import(o, write_return(tmp_path / "r", [header("K3")], rows))
+
+    recorded = events(o, "K3")
+    assert types(recorded) == [
+        "ChildBecameLookedAfter",
+        "PlacementChanged",
+        "LegalStatusChanged",
+        "ChildDetailsRecorded",
+    ]
+    assert of(p.ChildCeasedToBeLookedAfter, recorded) == []
+
+
+# --- 2. each participation code maps to a review held ---------------------------------------
+
+PARTICIPATION = [f"PN{n}" for n in range(8)]
+
+
+@pytest.mark.parametrize("code", PARTICIPATION)
+def test_each_review_participation_code_records_a_review_held_without_a_chair(
+    o: Opened, tmp_path: Path, code: str
+) -> None:
+    dob = "03/03/2017" if code == "PN0" else DOB  # PN0: under 4 on the day
+    directory = write_return(
+        tmp_path / "r", [header("K4", dob)], [episode("K4", "01/04/2019", "S")],
+        [review("K4", "12/09/2019", code, dob)],
+    )  # fmt: skip
+    run_import(o, directory)
+
+    reviews = of(p.ReviewHeld, events(o, "K4"))
+    assert [(r.occurred_on, r.review_id, r.participation, r.chair) for r in reviews] == [
+        (D("2019-09-12"), "903-2019-09-12", code, None)
+    ]
+    assert reviews[0].decisions == [] and reviews[0].attendees == []
+    assert reviews[0].source == source(directory / "reviews.csv", 2)
+
+
+# --- 3. every event names its return, file, digest and row ---------------------------------
+
+
+def test_every_event_names_the_return_year_file_digest_and_spreadsheet_row(
+    o: Opened, tmp_path: Path
+) -> None:
+    """Files named as a council's extract names them, plus a CSV that is no SSDA903 table:
+    the tables are found by their columns. Two children's rows interleave."""
+    directory = tmp_path / "LA999 returns"
+    names = ("SSDA903_2019_header (v2).csv", "SSDA903_2019_episodes_final.csv",
+             "reviews export 2019.csv")  # fmt: skip
+    write_return(
+        directory,
+        [header("A7"), header("B8")],
+        [
+            episode(
+                "A7", "01/04/2019", "S", DEC="15/06/2019", REC="X1", REASON_PLACE_CHANGE="CLOSE"
+            ),
+            episode("B8", "01/05/2019", "S", LS="V2"),
+            episode("A7", "15/06/2019", "P", PLACE="U3", DEC="20/01/2020", REC="E11"),
+        ],
+        [review("B8", "12/09/2019", "PN1"), review("A7", "01/10/2019", "PN2")],
+        names,
+    )
+    write_csv(directory / "notes.csv", ("CHILD", "NOTE"), [{"CHILD": "A7", "NOTE": "x"}])
+    head, eps, revs = (directory / name for name in names)
+
+    report = run_import(o, directory)
+
+    assert sorted(f.name for f in report.files) == sorted(names)
+    assert [(type_, x.source) for type_, x in zip(types(events(o, "A7")), events(o, "A7"),
+                                                  strict=True)] == [
+        ("ChildBecameLookedAfter", source(eps, 2)),
+        ("PlacementChanged", source(eps, 4)),
+        ("ReviewHeld", source(revs, 3)),
+        ("ChildCeasedToBeLookedAfter", source(eps, 4)),
+        ("ChildDetailsRecorded", source(head, 2)),
+    ]  # fmt: skip
+    assert [(type_, x.source) for type_, x in zip(types(events(o, "B8")), events(o, "B8"),
+                                                  strict=True)] == [
+        ("ChildBecameLookedAfter", source(eps, 3)),
+        ("ReviewHeld", source(revs, 2)),
+        ("ChildDetailsRecorded", source(head, 3)),
+    ]  # fmt: skip
+    assert source(eps, 2).startswith("SSDA903 2019-20 SSDA903_2019_episodes_final.csv sha256:")
+
+
+def test_row_numbers_count_a_blank_line_as_the_spreadsheet_shows_it(
+    o: Opened, tmp_path: Path
+) -> None:
+    """A blank line in the file is a row of the spreadsheet: the row after it is row 4."""
+    directory = write_return(tmp_path / "r", [header("K5")], [])
+    eps = directory / "episodes.csv"
+    eps.write_text(
+        ",".join(EPISODES) + "\r\n"
+        + "K5,01/04/2019,S,C2,N1,U1,PR1,15/06/2019,X1,CARPL,,,\r\n"
+        + "\r\n"
+        + "K5,15/06/2019,P,C2,N1,U3,PR1,,,,,,\r\n"
+    )  # fmt: skip
+    run_import(o, directory)
+
+    moved = of(p.PlacementChanged, events(o, "K5"))
+    assert [x.source for x in moved] == [source(eps, 4)]
+
+
+# --- 4. refusals -------------------------------------------------------------------------
+
+# (file, column, bad value, reason): the bad value is put in the refused child's last row of
+# that file (episodes.csv row 4 or reviews.csv row 3).
+BAD = {
+    "iso-date": ("episodes.csv", "DECOM", "2019-06-19",
+                 "'2019-06-19' is not a date in dd/mm/yyyy"),
+    "iso-end-date": ("episodes.csv", "DEC", "2020-01-20",
+                     "'2020-01-20' is not a date in dd/mm/yyyy"),
+    "unknown-LS": ("episodes.csv", "LS", "Z9", "'Z9' is not a known code"),
+    "unknown-PLACE": ("episodes.csv", "PLACE", "Q9",
+                      "'Q9' is not an SSDA903 placement type (PLACE)"),
+    "unknown-RNE": ("episodes.csv", "RNE", "X", "'X' is not a known code"),
+    "unknown-REVIEW_CODE": ("reviews.csv", "REVIEW_CODE", "PN9",
+                            "'PN9' is not a participation code (PN0-PN7)"),
+    "iso-review-date": ("reviews.csv", "REVIEW", "2019-09-12",
+                        "'2019-09-12' is not a date in dd/mm/yyyy"),
+}  # fmt: skip
+
+
+def return_with_a_bad_row(directory: Path, case: str) -> tuple[Path, int]:
+    """GOOD's rows all read; BAD's last episode or review holds the bad value."""
+    file, column, value, _ = BAD[case]
+    episodes = [
+        episode("GOOD", "01/05/2019", "S"),
+        episode("BAD", "01/04/2019", "S", DEC="15/06/2019", REC="X1", REASON_PLACE_CHANGE="CARPL"),
+        episode("BAD", "15/06/2019", "P", PLACE="U3"),
+    ]
+    reviews = [review("GOOD", "20/09/2019", "PN1"), review("BAD", "12/09/2019", "PN2")]
+    rows = episodes if file == "episodes.csv" else reviews
+    rows[-1][column] = value
+    write_return(directory, [header("GOOD"), header("BAD")], episodes, reviews)
+    return directory, 4 if file == "episodes.csv" else 3
+
+
+def assert_refused(report: ImportReport, case: str, row: int) -> None:
+    file, column, _, reason = BAD[case]
+    assert len(report.refused) == 1, report.refused
+    refusal = report.refused[0]
+    assert (refusal.file, refusal.row, refusal.column, refusal.child) == (file, row, column, "BAD")
+    assert refusal.reason.startswith(reason), refusal.reason
+
+
+@pytest.mark.parametrize("case", list(BAD))
+def test_a_row_that_cannot_be_read_refuses_the_whole_return_naming_file_row_column_reason(
+    o: Opened, tmp_path: Path, case: str
+) -> None:
+    directory, row = return_with_a_bad_row(tmp_path / "r", case)
+
+    report = run_import(o, directory)
+
+    assert_refused(report, case, row)
+    assert not report.recorded
+    assert (report.children, report.events) == (0, 0)
+    no_case_recorded(o, "GOOD", "BAD")
+
+
+@pytest.mark.parametrize("case", list(BAD))
+def test_accepting_a_partial_import_records_the_other_children_and_nothing_of_the_refused_one(
+    o: Opened, tmp_path: Path, case: str
+) -> None:
+    directory, row = return_with_a_bad_row(tmp_path / "r", case)
+
+    report = run_import(o, directory, accept_partial=True)
+
+    assert_refused(report, case, row)
+    assert report.recorded and report.refused_children == {"BAD"}
+    assert report.children == 1
+    assert types(events(o, "GOOD")) == [
+        "ChildBecameLookedAfter",
+        "ReviewHeld",
+        "ChildDetailsRecorded",
+    ]
+    with pytest.raises(CaseNotFound):
+        o.ledger.case(COUNCIL, "BAD")
+    assert set(o.ledger.cases_of(COUNCIL, ["GOOD", "BAD"])) == {"GOOD"}
+
+
+def test_import_903_command_refuses_naming_the_row_and_lists_refusals_when_partial(
+    o: Opened, db: str, tmp_path: Path
+) -> None:
+    directory, _ = return_with_a_bad_row(tmp_path / "r", "iso-date")
+    common = ["import-903", directory, "--db", db, "--council", COUNCIL, "--year", YEAR]
+
+    refused = invoke(*common)
+
+    assert refused.exit_code == 1, refused.output
+    assert "episodes.csv row 4, DECOM: '2019-06-19' is not a date in dd/mm/yyyy" in refused.stderr
+    assert "1 row(s) cannot be read or recorded; nothing recorded" in refused.stderr
+    no_case_recorded(o, "GOOD", "BAD")
+
+    listed = tmp_path / "refused.csv"
+    partial = invoke(*common, "--accept-partial", "--report", listed)
+
+    assert partial.exit_code == 0, partial.output
+    assert "1 children, 3 event(s) recorded" in partial.stdout
+    with listed.open(newline="") as f:
+        assert list(csv.DictReader(f)) == [
+            {"file": "episodes.csv", "row": "4", "column": "DECOM",
+             "reason": "'2019-06-19' is not a date in dd/mm/yyyy", "child": "BAD"}
+        ]  # fmt: skip
+    assert set(o.ledger.cases_of(COUNCIL, ["GOOD", "BAD"])) == {"GOOD"}
+
+
+# --- 5. importing again records nothing -----------------------------------------------------
+
+
+def a_year_of_two_children(directory: Path) -> Path:
+    return write_return(
+        directory,
+        [header("I1"), header("I2")],
+        [
+            episode(
+                "I1", "01/04/2019", "S", DEC="15/06/2019", REC="X1", REASON_PLACE_CHANGE="CARPL"
+            ),
+            episode("I1", "15/06/2019", "U", LS="C1", PLACE="U4", DEC="20/01/2020", REC="E12"),
+            episode("I2", "10/05/2019", "S", LS="V2"),
+            episode("I2", "10/05/2019", "L", LS="C1"),  # the same start: episode '2019-05-10#2'
+        ],
+        [
+            review("I1", "12/09/2019", "PN1"),
+            review("I2", "01/06/2019", "PN5"),
+            review("I2", "01/06/2019", "PN6"),  # the same day: review '903-2019-06-01#2'
+        ],
+    )
+
+
+def test_importing_the_same_return_again_records_nothing(
+    o: Opened, db: str, tmp_path: Path
+) -> None:
+    directory = a_year_of_two_children(tmp_path / "r")
+    first = run_import(o, directory)
+    versions = {c: o.ledger.case(COUNCIL, c).version for c in ("I1", "I2")}
+    last = o.ledger.recorder.max_notification_id()
+    assert (first.children, first.events) == (2, 10)
+
+    again = run_import(o, directory)
+    with opened(db) as fresh:  # read from the store, not from this ledger's cache
+        afresh = run_import(fresh, directory)
+        assert {c: fresh.ledger.case(COUNCIL, c).version for c in versions} == versions
+
+    for report in (again, afresh):
+        assert report.recorded and not report.refused
+        assert (report.children, report.events, report.corrections) == (2, 0, 0)
+        assert report.unchanged == first.events
+    assert {c: o.ledger.case(COUNCIL, c).version for c in versions} == versions
+    assert o.ledger.recorder.max_notification_id() == last
+
+
+# --- 6. a later return's restatement is a correction ---------------------------------------
+
+
+def restated_returns(tmp_path: Path) -> tuple[Path, Path]:
+    """2019-20 reports R1's episode open; 2020-21 gives it an end, 10/08/2020 E11."""
+    opened_row = episode("R1", "01/04/2019", "S")
+    first = write_return(
+        tmp_path / "2019", [header("R1")], [opened_row], [review("R1", "12/09/2019", "PN1")]
+    )
+    later = write_return(
+        tmp_path / "2020", [header("R1")], [{**opened_row, "DEC": "10/08/2020", "REC": "E11"}]
+    )
+    return first, later
+
+
+def test_a_later_return_restating_an_episode_records_a_correction_and_the_ending(
+    o: Opened, db: str, tmp_path: Path
+) -> None:
+    first, later = restated_returns(tmp_path)
+    run_import(o, first)
+    entered = of(p.ChildBecameLookedAfter, events(o, "R1"))[0]
+    as_recorded = entered.model_dump()
+
+    report = run_import(o, later, year=YEAR + 1)
+
+    recorded = events(o, "R1")
+    corrections = [x for x in of(p.CorrectionRecorded, recorded) if x.corrects_seq == entered.seq]
+    assert len(corrections) == 1
+    correction = corrections[0]
+    assert correction.reason == (
+        "restated by the SSDA903 2020-21 return: DEC 2020-08-10 (was blank); REC E11 (was blank)"
+    )
+    assert correction.source == source(later / "episodes.csv", 2, YEAR + 1)
+    assert list(correction.corrected) == ["episode"]
+    assert (correction.corrected["episode"]["dec"], correction.corrected["episode"]["rec"]) == (
+        "2020-08-10", "E11",
+    )  # fmt: skip
+    ceased = of(p.ChildCeasedToBeLookedAfter, recorded)
+    assert [(x.occurred_on, x.reason, x.episode_id, x.source) for x in ceased] == [
+        (D("2020-08-10"), "E11", "2019-04-01", source(later / "episodes.csv", 2, YEAR + 1))
+    ]
+    assert report.events >= 2 and report.corrections >= 1
+
+    version = o.ledger.case(COUNCIL, "R1").version
+    again = run_import(o, later, year=YEAR + 1)
+    assert (again.events, again.corrections) == (0, 0)
+    assert o.ledger.case(COUNCIL, "R1").version == version
+
+    with opened(db) as fresh:  # the stored event, not a cached object
+        stored = fresh.ledger.case(COUNCIL, "R1").entries[entered.seq].payload
+        assert stored.model_dump() == as_recorded
+        assert stored.episode.dec is None and stored.source == source(first / "episodes.csv", 2)
+        fresh.catch_up()
+        now = next(children(fresh.views, COUNCIL))
+        then = next(children(fresh.views, COUNCIL, up_to_year=YEAR))
+    assert [(e.dec, e.rec) for e, _ in now.episodes] == [(D("2020-08-10"), "E11")]
+    assert [(e.dec, e.rec) for e, _ in then.episodes] == [(None, None)]
+
+    shown = invoke("history", f"{COUNCIL}:R1", "--db", db, "--format", "json")
+    assert shown.exit_code == 0, shown.output
+    rows = {row["event"]: row for row in json.loads(shown.stdout)}
+    assert rows[entered.seq]["type"] == "ChildBecameLookedAfter"
+    assert rows[entered.seq]["source"] == source(first / "episodes.csv", 2)
+    assert rows[entered.seq]["corrected_by"] == str(correction.seq)
+    shown_correction = rows[correction.seq]
+    assert shown_correction["type"] == "CorrectionRecorded"
+    assert f"corrects event #{entered.seq}" in shown_correction["what"]
+    assert "DEC 2020-08-10 (was blank); REC E11 (was blank)" in shown_correction["what"]
+
+
+def test_a_later_return_giving_the_same_header_records_no_correction(
+    o: Opened, tmp_path: Path
+) -> None:
+    """A Header row's event is dated the day its return speaks for (31 March); the next
+    year's return giving the same Header restates nothing about the child."""
+    first, later = restated_returns(tmp_path)
+    run_import(o, first)
+    details = of(p.ChildDetailsRecorded, events(o, "R1"))[0]
+
+    report = run_import(o, later, year=YEAR + 1)
+
+    recorded = events(o, "R1")
+    assert [x.reason for x in of(p.CorrectionRecorded, recorded)
+            if x.corrects_seq == details.seq] == []  # fmt: skip
+    assert (report.events, report.corrections, report.unchanged) == (2, 1, 1)
+
+
+# --- 7. messy data is kept ----------------------------------------------------------------
+
+
+def test_overlaps_a_review_outside_care_and_an_open_ended_episode_are_kept_and_shown(
+    o: Opened, tmp_path: Path
+) -> None:
+    """M1's second episode starts 01/08/2019, before the first ends on 01/09/2019; it is
+    still open but coded E17; a review is dated 15/03/2019, before any episode."""
+    rows = [
+        episode("M1", "01/04/2019", "S", DEC="01/09/2019", REC="X1", REASON_PLACE_CHANGE="CARPL"),
+        episode("M1", "01/08/2019", "P", PLACE="U3", REC="E17"),
+    ]
+    directory = write_return(
+        tmp_path / "r", [header("M1")], rows, [review("M1", "15/03/2019", "PN1")]
+    )
+
+    report = run_import(o, directory)
+
+    assert report.recorded and report.refused == [] and report.children == 1
+    recorded = events(o, "M1")
+    assert types(recorded) == [
+        "ReviewHeld",
+        "ChildBecameLookedAfter",
+        "PlacementChanged",
+        "ChildDetailsRecorded",
+    ]
+    assert recorded[2].episode.rec == "E17" and recorded[2].episode.dec is None
+
+    o.catch_up()
+    records = list(children(o.views, COUNCIL))
+    assert [r.child_ref for r in records] == ["M1"]
+    entries = list(o.ledger.case(COUNCIL, "M1").entries.values())
+    assert records[0] == records_of(COUNCIL, "M1", entries)
+    assert [e.episode_id for e, _ in records[0].episodes] == ["2019-04-01", "2019-08-01"]
+    assert [r.held_on for r in records[0].reviews] == [D("2019-03-15")]
+
+    found = inconsistencies(records[0])
+    assert [x for x in found if x.rule == "501"] == [
+        Inconsistency(
+            "501", D("2019-08-01"), "2019-08-01",
+            "starts 2019-08-01, before the previous episode (2019-04-01) ended on 2019-09-01: "
+            "overlapping episodes",
+        )
+    ]  # fmt: skip
+    assert [x for x in found if x.rule is None] == [
+        Inconsistency(None, D("2019-03-15"), None,
+                      "review held 2019-03-15 while no episode of care was open")
+    ]  # fmt: skip
