@@ -34,7 +34,14 @@ from ledger.return_rows import (
     read_review,
     read_social_worker,
 )
-from ledger.returns import Episode, NewEpisodeReason, from_a_return, source_ref
+from ledger.returns import (
+    Episode,
+    NewEpisodeReason,
+    from_a_return,
+    in_year,
+    return_year,
+    source_ref,
+)
 
 Keyed = tuple[str, p.Payload]
 
@@ -111,6 +118,11 @@ class ChildRows:
 
     def _source(self, line: Line) -> str:
         return source_ref(self.year, line.file.name, line.file.sha256, line.row)
+
+    def return_source(self) -> str:
+        """The return's Episodes file (or the child's first file), for what no row says."""
+        line = next(iter(self._of(Table.EPISODES) or self.lines))
+        return source_ref(self.year, line.file.name, line.file.sha256, 0).removesuffix(" row 0")
 
     def wanted(self, known_episodes: list[Episode]) -> list[Keyed]:
         dated = [*self._episodes(known_episodes), *self._reviews(), *self._social_workers()]
@@ -244,18 +256,56 @@ def changes_for(case: ChildCase | None, rows: ChildRows, child_ref: str) -> Chil
     known = [episode_of(x) for _, x in existing.values()]
     known_episodes = [e for e in known if e is not None]
     result = ChildChanges(child_ref)
-    for key, payload in rows.wanted(known_episodes):
+    wanted = rows.wanted(known_episodes)
+    for key, payload in wanted:
         if key not in existing:
             result.payloads.append(payload)
             continue
         seq, before = existing[key]
-        correction = restatement(seq, before, payload, rows)
+        now = _keeping_later_omission(before, payload, rows.year)
+        correction = restatement(seq, before, now, rows)
         if correction is None:
             result.unchanged += 1
         else:
             result.payloads.append(correction)
             result.corrections += 1
+    listed = {key for key, _ in wanted}
+    for key, (seq, before) in sorted(existing.items(), key=lambda item: item[1][0]):
+        if key.startswith("episode:") and key not in listed:
+            omission = left_out(seq, before, rows)
+            if omission is not None:
+                result.payloads.append(omission)
+                result.corrections += 1
     return result
+
+
+def _keeping_later_omission(before: p.Payload, now: p.Payload, year: int) -> p.Payload:
+    """An earlier return imported again does not undo what a later return left out."""
+    old, new = episode_of(before), episode_of(now)
+    if old is None or new is None or old.left_out_by is None or old.left_out_by <= year:
+        return now
+    kept = new.model_copy(update={"left_out_by": old.left_out_by})
+    return now.model_copy(update={"episode": kept})
+
+
+def left_out(seq: int, before: p.Payload, rows: ChildRows) -> p.CorrectionRecorded | None:
+    """A later return that lists the child but not an episode an earlier return gave, though
+    the episode was open in the later return's year, has replaced it (the London episode-fix
+    rules call this RULE_3A): recorded as a correction marking the episode left out."""
+    episode, origin = episode_of(before), return_year(before.source)
+    if episode is None or episode.left_out_by is not None or origin is None:
+        return None
+    if origin >= rows.year or not in_year(episode, rows.year):
+        return None
+    marked = episode.model_copy(update={"left_out_by": rows.year})
+    return p.CorrectionRecorded(
+        occurred_on=rows.as_of,
+        source=rows.return_source(),
+        corrects_seq=seq,
+        reason=f"not in the SSDA903 {rows.year}-{(rows.year + 1) % 100:02d} return, which "
+        f"lists the child but no longer this episode, though it was open in that year",
+        corrected={"episode": marked.model_dump(mode="json")},
+    )
 
 
 def restatement(

@@ -80,6 +80,11 @@ class Episode(Reported):
     home_post: Code | None = None
     pl_post: Code | None = None
     urn: Code | None = None
+    left_out_by: int | None = Field(
+        default=None,
+        description="the collection year of the first later return that no longer listed "
+        "this episode though it was open in that year (a return replacing it)",
+    )
 
     @field_validator("cin")
     @classmethod
@@ -132,6 +137,20 @@ def source_ref(year: int, file_name: str, digest: str, row: int) -> str:
     return (
         f"{SOURCE_PREFIX}{year}-{(year + 1) % 100:02d} {file_name} sha256:{digest[:16]} row {row}"
     )
+
+
+def return_year(source: str) -> int | None:
+    """The collection year of the return an event was read from ('SSDA903 2018-19 ...')."""
+    if not source.startswith(SOURCE_PREFIX):
+        return None
+    head = source[len(SOURCE_PREFIX) :].split("-", 1)[0]
+    return int(head) if head.isdigit() else None
+
+
+def in_year(episode: Episode, year: int) -> bool:
+    """Whether the episode was open at some time in collection `year` (April to March)."""
+    start, end = date(year, 4, 1), date(year + 1, 3, 31)
+    return episode.decom <= end and (episode.dec is None or episode.dec >= start)
 
 
 def from_a_return(source: str) -> bool:

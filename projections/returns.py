@@ -14,7 +14,7 @@ from uuid import UUID
 
 from ledger import payloads as p
 from ledger.plan import Entry, effective
-from ledger.returns import SOURCE_PREFIX, ChildDetails, Episode
+from ledger.returns import ChildDetails, Episode, in_year, return_year
 from ledger.vocabulary import Participation
 from projections.views import CaseViews, entries_from
 
@@ -24,16 +24,6 @@ EPISODES = (
     "REASON_PLACE_CHANGE", "HOME_POST", "PL_POST", "URN",
 )  # fmt: skip
 REVIEWS = ("CHILD", "DOB", "REVIEW", "REVIEW_CODE")
-
-
-def return_year(source: str) -> int | None:
-    """The collection year of the return an event was read from ('SSDA903 2018-19 ...')."""
-    if not source.startswith(SOURCE_PREFIX):
-        return None
-    try:
-        return int(source[len(SOURCE_PREFIX) :].split("-", 1)[0])
-    except ValueError:
-        return None
 
 
 @dataclass(frozen=True)
@@ -111,15 +101,24 @@ def _dmy(day: date | None) -> str:
     return day.strftime("%d/%m/%Y") if day else ""
 
 
+def _known(read_from: int | None, year: int) -> bool:
+    return read_from is None or read_from <= year
+
+
 def in_return(records: ChildRecords, year: int) -> tuple[list[Episode], list[HeldReview]]:
     """What a child's return for collection `year` holds: the episodes open during the year
-    and the reviews held in it, and whatever that year's own return gave beyond them."""
+    and the reviews held in it, and whatever that year's own return gave beyond them; not
+    what only a later year's return gave (the ledger did not know it when `year` was made)."""
     start, end = date(year, 4, 1), date(year + 1, 3, 31)
     episodes = [
         e for e, y in records.episodes
-        if y == year or (e.decom <= end and (e.dec is None or e.dec >= start))
+        if (y == year or (_known(y, year) and in_year(e, year)))
+        and not (e.left_out_by is not None and e.left_out_by <= year)
     ]  # fmt: skip
-    reviews = [r for r in records.reviews if r.year == year or start <= r.held_on <= end]
+    reviews = [
+        r for r in records.reviews
+        if r.year == year or (_known(r.year, year) and start <= r.held_on <= end)
+    ]  # fmt: skip
     return episodes, reviews
 
 
