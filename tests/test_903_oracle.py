@@ -13,8 +13,11 @@ not recorded at all, so they are left out of both sides of the comparison.
 
 from __future__ import annotations
 
+import csv
 import shutil
+from collections import Counter
 from collections.abc import Iterator
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -137,3 +140,41 @@ def test_two_successive_returns_exported_break_the_same_year_on_year_rules(
 
     assert after == before
     assert before, "the sample's second return restates the first: some rule must fire"
+
+
+def moved_end(source: Path, into: Path, child: str) -> Path:
+    """The return with the child's first episode ending ten days after its second began."""
+    tables_only(source, into)
+    path = into / "episodes.csv"
+    with path.open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    mine = sorted((r for r in rows if r["CHILD"] == child), key=lambda r: _day(r["DECOM"]))
+    first, second = mine[0], mine[1]
+    first["DEC"] = (_day(second["DECOM"]) + timedelta(days=10)).strftime("%d/%m/%Y")
+    with path.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return into
+
+
+def _day(text: str) -> date:
+    return datetime.strptime(text, "%d/%m/%Y").date()
+
+
+def test_moving_an_end_date_into_the_next_episode_is_flagged_by_both_the_dfe_and_careledger(
+    o: Opened, tmp_path: Path
+) -> None:
+    original = tables_only(MULTIYEAR / "2019", tmp_path / "original")
+    flagged = {child for _, child in findings(original, collection_year=2020, rules=JUDGED)}
+    with (original / "episodes.csv").open(newline="") as f:
+        counts = Counter(r["CHILD"] for r in csv.DictReader(f))
+    clean = sorted(c for c, n in counts.items() if n >= 2 and c not in flagged)
+    assert clean, "the sample has children with two episodes the DfE's rules find clean"
+    child = clean[0]
+
+    mutated = moved_end(MULTIYEAR / "2019", tmp_path / "mutated", child)
+    import_return(o, mutated, 2019)
+
+    assert ("501", child) in findings(mutated, collection_year=2020, rules=JUDGED)
+    assert ("501", child) in own_judgement(o, 2019)
