@@ -21,9 +21,10 @@ How the library is driven, and what it does that a caller must know:
   takes its first four characters, Y, and sets `collection_start` = 01/04/(Y-1) and
   `collection_end` = 31/03/Y. So the 2017/18 return is `collection_year=2018`. (The library's
   docstring gives "2019/20" as an example, but "2019/20"[:4] would mean the year ending
-  31 March 2019; this module passes the bare year.) Of the rules below, 357 and 562 read
-  `collection_start` and 361-364 read `collection_end`; 501, 388 and 431-436 read neither
-  and look at every episode in the file, whatever its dates.
+  31 March 2019; this module passes the bare year.) Of the rules named here, 357 and 562 read
+  `collection_start`, 361-364 read `collection_end`, and 503D reads `collectionYear` itself
+  (an exemption for 2024-2026 only); 501, 388 and 431-436 read none of them and look at
+  every episode in the file, whatever its dates.
 - Each rule runs on a shallow copy of the tables. A rule that raises is recorded in
   `LacValidator.fails` and logged, nothing more; a rule whose tables are missing returns `{}`
   and is recorded in `LacValidator.skips`. Either would make a test against the oracle pass
