@@ -4,7 +4,7 @@
                                              [--return DIR] [--year YEAR]
 
 For each store (a temporary SQLite file; a PostgreSQL schema of its own, created and dropped)
-it imports the 2,675-child sample return (shared/data/ssda903/d2i_validator_fake_2017_18,
+it imports the 2,675-child sample return (tests/data/ssda903/d2i_validator_fake_2017_18,
 with --accept-partial: 28 children have reviews dated in the future) R times, each round
 under a new council code so that every round records everything, and alternates with the
 baseline: a bare `eventsourcing` Application saving as many trivial aggregates, with as many
@@ -39,7 +39,7 @@ from cli.context import opened  # noqa: E402
 from ledger import payloads as p  # noqa: E402
 from ledger.importer import ImportReport, ReturnImport  # noqa: E402
 
-SAMPLE = ROOT.parent / "shared" / "data" / "ssda903" / "d2i_validator_fake_2017_18"
+SAMPLE = ROOT / "tests" / "data" / "ssda903" / "d2i_validator_fake_2017_18"
 ACTOR = p.Actor(actor_id="bench", role="ADMIN")
 TARGET = 0.5
 
