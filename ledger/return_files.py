@@ -83,6 +83,29 @@ def lines(file: ReturnFile) -> Iterator[Line]:
             yield Line(file, reader.line_num, clean(values))
 
 
+_SEP = "\x1f"  # the ASCII unit separator, which no cell of a return should hold
+
+
+def _packed(values: Row) -> str:
+    """A staged row: names and values joined by the unit separator (JSON, the rare time a
+    cell holds one), cheaper than JSON for every row of a large return."""
+    cells = [*values, *(v or "" for v in values.values())]
+    if any(_SEP in cell for cell in cells):
+        return "J" + json.dumps(values)
+    return "S" + _SEP.join(cells)
+
+
+def _unpacked(data: str) -> Row:
+    if data[0] == "J":
+        loaded: Row = json.loads(data[1:])
+        return loaded
+    if len(data) == 1:
+        return {}
+    cells = data[1:].split(_SEP)
+    half = len(cells) // 2
+    return {name: value or None for name, value in zip(cells[:half], cells[half:], strict=True)}
+
+
 class Staging:
     """A temporary SQLite file of a return's rows, read back grouped by child."""
 
@@ -98,7 +121,7 @@ class Staging:
     def add(self, child: str, line: Line) -> None:
         self._files[line.file.name] = line.file
         self._pending.append(
-            (child, str(line.file.table), line.file.name, line.row, json.dumps(line.values))
+            (child, str(line.file.table), line.file.name, line.row, _packed(line.values))
         )
         if len(self._pending) >= 1000:
             self._flush()
@@ -120,7 +143,7 @@ class Staging:
                 yield child, group
                 group = []
             child = ref
-            group.append(Line(self._files[name], rowno, json.loads(data)))
+            group.append(Line(self._files[name], rowno, _unpacked(data)))
         if group:
             yield child, group
 
