@@ -22,6 +22,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import shutil
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -619,3 +620,53 @@ def test_overlaps_a_review_outside_care_and_an_open_ended_episode_are_kept_and_s
         Inconsistency(None, D("2019-03-15"), None,
                       "review held 2019-03-15 while no episode of care was open")
     ]  # fmt: skip
+
+
+# --- social workers and the London episode-fix fixture ------------------------------------
+
+SW_EPISODES = ("CHILD", "DOB", "SW_ID", "SW_DECOM", "SW_DEC", "SW_REASON")
+
+
+def test_each_social_worker_episode_records_an_allocation_with_its_reason(
+    o: Opened, tmp_path: Path
+) -> None:
+    directory = write_return(tmp_path / "r", [header("K9")], [episode("K9", "02/05/2023", "S")])
+    write_csv(directory / "sw_episodes.csv", SW_EPISODES, [
+        {"CHILD": "K9", "DOB": DOB, "SW_ID": "SW-101", "SW_DECOM": "02/05/2023",
+         "SW_DEC": "14/08/2023", "SW_REASON": "LEFTRL"},
+        {"CHILD": "K9", "DOB": DOB, "SW_ID": "SW-207", "SW_DECOM": "14/08/2023",
+         "SW_DEC": "", "SW_REASON": ""},
+    ])  # fmt: skip
+
+    run_import(o, directory, 2023)
+    allocations = of(p.SocialWorkerAllocated, events(o, "K9"))
+
+    assert [(a.worker_id, a.occurred_on, a.reason) for a in allocations] == [
+        ("SW-101", date(2023, 5, 2), "LEFTRL"),
+        ("SW-207", date(2023, 8, 14), None),
+    ]
+    assert run_import(o, directory, 2023).events == 0
+
+
+def test_the_london_fix_rules_input_with_iso_dates_is_refused_row_by_row(
+    o: Opened, tmp_path: Path
+) -> None:
+    """The LIIA episode-fix fixture writes dates as yyyy-mm-dd: not the return's layout, so
+    every row is refused, naming its file, row and column, and nothing is recorded."""
+    fixture = Path(__file__).parent / "data" / "ssda903" / "liia_episode_fix_fixture"
+    directory = tmp_path / "liia"
+    directory.mkdir()
+    shutil.copy(fixture / "SSDA903_episodes_for_testing_fixes_INPUT.csv", directory)
+    write_csv(directory / "header.csv", HEADER, [header("NORULE_BAD")])
+
+    report = run_import(o, directory, 2021)
+
+    assert not report.recorded
+    assert len({r.row for r in report.refused}) == 23
+    first = report.refused[0]
+    assert (first.file, first.row, first.column) == (
+        "SSDA903_episodes_for_testing_fixes_INPUT.csv", 2, "DECOM",
+    )  # fmt: skip
+    assert "'2015-06-19' is not a date in dd/mm/yyyy" in first.reason
+    with pytest.raises(CaseNotFound):
+        o.ledger.case(COUNCIL, "NORULE_BAD")
