@@ -17,7 +17,7 @@ from pydantic_core import from_json
 
 from ledger.errors import LedgerError
 
-ENVELOPE_KEYS = frozenset({"originator_id", "originator_version"})
+ENVELOPE_KEYS = {"originator_id", "originator_version"}
 
 
 class PydanticMapper(Mapper[UUID]):
@@ -25,12 +25,11 @@ class PydanticMapper(Mapper[UUID]):
         if not isinstance(domain_event, BaseModel):
             return super().to_stored_event(domain_event)
         class_version = getattr(type(domain_event), "class_version", 1)
+        # pydantic writes the JSON itself, as the library's transcoder would (compact, UTF-8),
+        # without a detour via a dict; a later version ends with its `class_version`.
+        data = domain_event.model_dump_json(by_alias=True, exclude=ENVELOPE_KEYS).encode()
         if class_version > 1:
-            state = domain_event.model_dump(mode="json", by_alias=True, exclude=set(ENVELOPE_KEYS))
-            state["class_version"] = class_version
-            data = self.transcoder.encode(state)
-        else:  # pydantic writes the JSON itself: the same document, without a detour via dict
-            data = domain_event.model_dump_json(by_alias=True, exclude=set(ENVELOPE_KEYS)).encode()
+            data = data[:-1] + b',"class_version":%d}' % class_version
         return StoredEvent(
             originator_id=domain_event.originator_id,
             originator_version=domain_event.originator_version,
