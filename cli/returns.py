@@ -4,7 +4,6 @@ and out of the ledger (issue 6)."""
 from __future__ import annotations
 
 import csv
-import getpass
 from pathlib import Path
 
 import click
@@ -41,9 +40,13 @@ YEAR = click.option(
     "report_path",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="Where the refused rows are written (default DIRECTORY-refused-<year>.csv here).",
+    help="Where the refused rows are written, readable by you only "
+    "(default DIRECTORY-refused-<year>.csv here).",
 )
-@click.option("--actor", envvar="CARELEDGER_ACTOR", default=getpass.getuser, show_default="you")
+@click.option(
+    "--actor", envvar="CARELEDGER_ACTOR", required=True,
+    help="Who is importing (env CARELEDGER_ACTOR).",
+)  # fmt: skip
 @click.option(
     "--role", envvar="CARELEDGER_ROLE", default=Role.ADMIN.value,
     type=click.Choice([r.value for r in Role]),
@@ -62,10 +65,16 @@ def import_903(
     from the CSV files in DIRECTORY, recognised by their columns. Importing it again records
     nothing new; a later return's restatements are recorded as corrections."""
     recorded_by = p.Actor(actor_id=actor, role=Role(role))
+    report_path = report_path or Path(f"{directory.name}-refused-{year}.csv")
+    if accept_partial and not report_path.parent.is_dir():
+        raise LedgerError(f"--report: {report_path.parent} is not a directory")
     with opened(db) as o:
-        report = ReturnImport(o.ledger, council, year, recorded_by).run(directory, accept_partial)
+        o.catch_up()
+        newest = returns.newest_return(o.views, council)
+        importer = ReturnImport(o.ledger, council, year, recorded_by, newest_year=newest)
+        report = importer.run(directory, accept_partial)
         if report.refused:
-            _refused(report, directory, report_path, accept_partial)
+            _refused(report, report_path, accept_partial)
         o.catch_up(show_progress=report.events > 500)
     click.echo(
         f"{council} {year}-{(year + 1) % 100:02d}: {report.children} children, "
@@ -74,9 +83,7 @@ def import_903(
     )
 
 
-def _refused(
-    report: ImportReport, directory: Path, path: Path | None, accept_partial: bool
-) -> None:
+def _refused(report: ImportReport, path: Path, accept_partial: bool) -> None:
     rows = [
         {"file": r.file, "row": r.row, "column": r.column, "reason": r.reason, "child": r.child}
         for r in report.refused
@@ -89,8 +96,7 @@ def _refused(
             f"{len(rows)} row(s) cannot be read or recorded{more}; nothing recorded. "
             "Mend them, or give --accept-partial to record the other children"
         )
-    path = path or Path(f"{directory.name}-refused-{report.year}.csv")
-    with path.open("w", newline="") as f:
+    with returns.private_file(path) as f:
         writer = csv.DictWriter(f, fieldnames=["file", "row", "column", "reason", "child"])
         writer.writeheader()
         writer.writerows(rows)

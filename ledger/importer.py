@@ -19,6 +19,7 @@ from eventsourcing.persistence import IntegrityError
 from ledger import payloads as p
 from ledger.application import CareLedger
 from ledger.case import ENGLAND
+from ledger.errors import LedgerError
 from ledger.return_files import Line, ReturnFile, Staging, find_tables, lines
 from ledger.return_import import ChildChanges, ChildRows, Refusal, changes_for, refusals
 from ledger.return_rows import Unreadable, child_of
@@ -50,8 +51,18 @@ class ReturnImport:
     year: int
     recorded_by: p.Actor
     batch_size: int = 100
+    newest_year: int | None = None  # of the returns already imported, if known
 
     def run(self, directory: Path, accept_partial: bool = False) -> ImportReport:
+        """Import the return in `directory`. Returns are imported oldest first: a later
+        return restates an earlier one, so an earlier one imported after it would be read
+        as restating it back."""
+        if self.newest_year is not None and self.year < self.newest_year:
+            raise LedgerError(
+                f"--year: the ledger already holds {self.council}'s "
+                f"{_collection(self.newest_year)} return; import returns oldest first "
+                f"(a {_collection(self.year)} return now would be read as restating it)"
+            )
         report = ImportReport(self.council, self.year, list(find_tables(directory).values()))
         staging = Staging()
         try:
@@ -120,3 +131,7 @@ class ReturnImport:
                 report.corrections += c.corrections
                 report.unchanged += c.unchanged
             return
+
+
+def _collection(year: int) -> str:
+    return f"{year}-{(year + 1) % 100:02d}"

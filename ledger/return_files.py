@@ -12,8 +12,10 @@ import json
 import sqlite3
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TextIO
 
 from ledger.errors import LedgerError
 from ledger.return_rows import Table, clean, recognise
@@ -40,6 +42,7 @@ class Line:
     file: ReturnFile
     row: int
     values: Row
+    problem: str | None = None  # why the row cannot be read as a whole (cells missing)
 
 
 def _digest(path: Path) -> str:
@@ -51,8 +54,22 @@ def _digest(path: Path) -> str:
 
 
 def _columns(path: Path) -> list[str]:
-    with path.open(newline="", encoding="utf-8-sig") as f:
+    with _reading(path) as f:
         return next(csv.reader(f), [])
+
+
+@contextmanager
+def _reading(path: Path) -> Iterator[TextIO]:
+    """A return's CSV as UTF-8 text (a byte-order mark is allowed); any other encoding is
+    refused with the file's name, before anything is recorded."""
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as f:
+            yield f
+    except UnicodeDecodeError as error:
+        raise LedgerError(
+            f"{path.name}: not UTF-8 text (byte {error.start} cannot be read); "
+            "save it as CSV UTF-8 and import again"
+        ) from None
 
 
 def find_tables(directory: Path) -> dict[Table, ReturnFile]:
@@ -60,7 +77,7 @@ def find_tables(directory: Path) -> dict[Table, ReturnFile]:
     if not directory.is_dir():
         raise LedgerError(f"{directory}: not a directory")
     found: dict[Table, ReturnFile] = {}
-    for path in sorted(directory.glob("*.csv")):
+    for path in sorted(x for x in directory.iterdir() if x.suffix.lower() == ".csv"):
         table = recognise(_columns(path))
         if table is None:
             continue
@@ -77,10 +94,19 @@ def find_tables(directory: Path) -> dict[Table, ReturnFile]:
 
 
 def lines(file: ReturnFile) -> Iterator[Line]:
-    with file.path.open(newline="", encoding="utf-8-sig") as f:
-        reader = csv.DictReader(f)
-        for values in reader:  # line_num counts blank lines too, as a spreadsheet does
-            yield Line(file, reader.line_num, clean(values))
+    """The table's rows; a row with more or fewer cells than there are column names (a file
+    cut short, a stray comma) comes with the problem, to be refused, not guessed at."""
+    with _reading(file.path) as f:
+        reader = csv.reader(f)
+        names = next(reader, [])
+        for cells in reader:  # line_num counts blank lines too, as a spreadsheet does
+            if not cells:
+                continue
+            problem = None
+            if len(cells) != len(names):
+                problem = f"has {len(cells)} cells where there are {len(names)} columns"
+            values = clean(dict(zip(names, cells, strict=False)))
+            yield Line(file, reader.line_num, values, problem)
 
 
 _SEP = "\x1f"  # the ASCII unit separator, which no cell of a return should hold

@@ -77,6 +77,9 @@ def refusals(child: str, lines: Iterable[Line], today: date) -> Iterator[Refusal
     """Every row of the child that cannot be read, or that gives a date in the future (the
     ledger records what has happened)."""
     for line in lines:
+        if line.problem is not None:
+            yield Refusal(line.file.name, line.row, "(row)", line.problem, child)
+            continue
         try:
             record = _read(line, "check")
             for column, day in _dates(record):
@@ -107,6 +110,12 @@ def _read(line: Line, episode_id: str) -> Any:
     return read_social_worker(line.values)
 
 
+def numbered(key: str, seen: dict[str, int]) -> str:
+    """The n-th record with the same key gets '#n' (n > 1): duplicate rows are kept apart."""
+    seen[key] = seen.get(key, 0) + 1
+    return key if seen[key] == 1 else f"{key}#{seen[key]}"
+
+
 class ChildRows:
     """One child's rows of one return, as the events they map to, each with a key that
     names the same record in another return: an episode by its start, a review by its date."""
@@ -132,17 +141,11 @@ class ChildRows:
     def _of(self, table: Table) -> list[Line]:
         return [line for line in self.lines if line.file.table is table]
 
-    @staticmethod
-    def _numbered(key: str, seen: dict[str, int]) -> str:
-        """The n-th record with the same key in this return gets '#n' (n > 1)."""
-        seen[key] = seen.get(key, 0) + 1
-        return key if seen[key] == 1 else f"{key}#{seen[key]}"
-
     def _episodes(self, known: list[Episode]) -> Iterator[Keyed]:
         seen: dict[str, int] = {}
         starts = sorted((episode_start(x.values), x.row, x) for x in self._of(Table.EPISODES))
         episodes = [
-            (line, read_episode(line.values, self._numbered(str(start), seen)))
+            (line, read_episode(line.values, numbered(str(start), seen)))
             for start, _, line in starts
         ]
         mine = {e.episode_id for _, e in episodes}
@@ -164,7 +167,7 @@ class ChildRows:
         seen: dict[str, int] = {}
         for line in self._of(Table.REVIEWS):
             review = read_review(line.values)
-            review_id = self._numbered(f"903-{review.held_on}", seen)
+            review_id = numbered(f"903-{review.held_on}", seen)
             yield f"review:{review_id}", p.ReviewHeld(
                 occurred_on=review.held_on, source=self._source(line), review_id=review_id,
                 chair=None, participation=review.participation,
@@ -174,7 +177,7 @@ class ChildRows:
         seen: dict[str, int] = {}
         for line in self._of(Table.SW_EPISODES):
             worker = read_social_worker(line.values)
-            key = self._numbered(f"sw:{worker.from_on}:{worker.worker_id}", seen)
+            key = numbered(f"sw:{worker.from_on}:{worker.worker_id}", seen)
             yield key, p.SocialWorkerAllocated(
                 occurred_on=worker.from_on, source=self._source(line),
                 worker_id=worker.worker_id, reason=worker.reason,
@@ -183,7 +186,7 @@ class ChildRows:
     def _details(self) -> Iterator[Keyed]:
         seen: dict[str, int] = {}
         for line in self._of(Table.HEADER):
-            yield self._numbered("details", seen), p.ChildDetailsRecorded(
+            yield numbered("details", seen), p.ChildDetailsRecorded(
                 occurred_on=self.as_of, source=self._source(line),
                 details=read_details(line.values),
             )
@@ -215,14 +218,11 @@ def held(case: ChildCase | None) -> dict[str, tuple[int, p.Payload]]:
     if case is None:
         return {}
     found: dict[str, tuple[int, p.Payload]] = {}
-    details = 0
+    seen: dict[str, int] = {}
     for seq, (payload, _) in sorted(effective(case.entries.values()).items()):
         key = _key(payload)
-        if key == "details":
-            details += 1
-            key = "details" if details == 1 else f"details#{details}"
         if key is not None:
-            found[key] = (seq, payload)
+            found[numbered(key, seen)] = (seq, payload)
     return found
 
 
@@ -313,6 +313,10 @@ def restatement(
 ) -> p.CorrectionRecorded | None:
     """A correction of event `seq` to what the return now says, or None if it says the same."""
     fields = (payload_fields(before) & payload_fields(now)) - {"source"}
+    if type(before) is not type(now):
+        # The row now means another kind of event (RNE S restated as P): the event stays what
+        # it was recorded as, and its episode says what the return now gives.
+        fields &= {"episode"}
     if isinstance(now, p.ChildDetailsRecorded):
         fields -= {"occurred_on"}  # the day each return speaks for, not a fact about the child
     changed = {f for f in fields if getattr(before, f) != getattr(now, f)}
@@ -334,16 +338,26 @@ def _what_changed(before: p.Payload, now: p.Payload, changed: list[str]) -> Iter
         old, new = getattr(before, name), getattr(now, name)
         if isinstance(old, Episode) and isinstance(new, Episode):
             for f, column in EPISODE_COLUMNS.items():
-                a, b = getattr(old, f), getattr(new, f)
-                if a != b:
-                    yield f"{column} {_shown(b)} (was {_shown(a)})"
+                yield from _change(column, getattr(old, f), getattr(new, f))
         elif hasattr(old, "model_fields") and hasattr(new, "model_fields"):
             for f in type(new).model_fields:
-                a, b = getattr(old, f), getattr(new, f)
-                if a != b:
-                    yield f"{f} {_shown(b)} (was {_shown(a)})"
+                yield from _change(f.upper(), getattr(old, f), getattr(new, f))
         else:
             yield f"{name} {_shown(new)} (was {_shown(old)})"
+
+
+# Where a child lives and is placed, and the numbers that find them, are not repeated in a
+# reason that court chronologies and reports print: only that they changed.
+UNSAID = frozenset({"HOME_POST", "PL_POST", "URN", "UPN"})
+
+
+def _change(column: str, old: Any, new: Any) -> Iterator[str]:
+    if old == new:
+        return
+    if column in UNSAID:
+        yield f"{column} changed"
+    else:
+        yield f"{column} {_shown(new)} (was {_shown(old)})"
 
 
 def _shown(value: Any) -> str:

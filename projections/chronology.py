@@ -244,7 +244,11 @@ def _correction(
     assert isinstance(correction, p.CorrectionRecorded)
     original = originals[seq].model_dump(mode="json")
     changed = "; ".join(
-        f"{name} first recorded as {json.dumps(original.get(name))}, corrected to "
+        # A whole record (an SSDA903 episode or the child's details) is restated as one value;
+        # the reason says what changed in it, without its postcodes and numbers.
+        f"{name} restated"
+        if isinstance(value, dict)
+        else f"{name} first recorded as {json.dumps(original.get(name))}, corrected to "
         f"{json.dumps(value)}"
         for name, value in correction.corrected.items()
     )

@@ -14,7 +14,11 @@ one before it:
 - 433: a continuation episode (RNE L, P, T, U, B) that does not start the day the previous
   one ended (or follows an open episode).
 
-Beyond the DfE's rules: a review held while the child was not looked after.
+Beyond the DfE's rules: a review held while the child was not looked after; a date after the
+end of the collection year of the return that gave it; an episode a later return no longer
+lists (replaced: it is left out of the judging of the whole history); an ending a later
+return no longer gives (the child's ceasing to be looked after stays recorded, and is shown
+here for the council to correct).
 """
 
 from __future__ import annotations
@@ -51,15 +55,20 @@ class Inconsistency:
 def inconsistencies(records: ChildRecords, year: int | None = None) -> list[Inconsistency]:
     """The child's inconsistencies: in the return for collection `year`, or (None) in
     everything the ledger holds of the child."""
+    replaced: list[Inconsistency] = []
     if year is None:
-        episodes = [e for e, _ in records.episodes]
+        episodes = [e for e, _ in records.episodes if e.left_out_by is None]
         reviews = records.reviews
+        replaced = list(left_out(records))
     else:
         episodes, reviews = in_return(records, year)
     found = [
         *overlaps(episodes),
         *broken_continuity(episodes),
         *outside_care(episodes, reviews),
+        *after_the_year(records, year),
+        *withdrawn_endings(records),
+        *replaced,
     ]
     return sorted(found, key=lambda x: (x.on, x.rule or "~"))
 
@@ -138,3 +147,57 @@ def outside_care(episodes: list[Episode], reviews: list[HeldReview]) -> Iterator
             yield Inconsistency(
                 None, day, None, f"review held {day} while no episode of care was open"
             )
+
+
+def _collection(year: int) -> str:
+    return f"{year}-{(year + 1) % 100:02d}"
+
+
+def after_the_year(records: ChildRecords, year: int | None) -> Iterator[Inconsistency]:
+    """Dates after the 31 March that ends the collection year of the return giving them."""
+    for episode, given_by in records.episodes:
+        if given_by is not None and (year is None or given_by == year):
+            end = date(given_by + 1, 3, 31)
+            for column, day in (("DECOM", episode.decom), ("DEC", episode.dec)):
+                if day is not None and day > end:
+                    yield Inconsistency(
+                        None, day, episode.episode_id,
+                        f"{column} {day} is after the end of the {_collection(given_by)} "
+                        f"return's year ({end})",
+                    )  # fmt: skip
+    for review in records.reviews:
+        given_by = review.year
+        if given_by is not None and (year is None or given_by == year):
+            end = date(given_by + 1, 3, 31)
+            if review.held_on > end:
+                yield Inconsistency(
+                    None, review.held_on, None,
+                    f"review dated {review.held_on}, after the end of the "
+                    f"{_collection(given_by)} return's year ({end})",
+                )  # fmt: skip
+
+
+def left_out(records: ChildRecords) -> Iterator[Inconsistency]:
+    for episode, given_by in records.episodes:
+        if episode.left_out_by is not None:
+            first = f"the {_collection(given_by)} return" if given_by else "an earlier record"
+            yield Inconsistency(
+                None, episode.decom, episode.episode_id,
+                f"given by {first}, no longer listed by the {_collection(episode.left_out_by)} "
+                "return, which lists the child: replaced",
+            )  # fmt: skip
+
+
+def withdrawn_endings(records: ChildRecords) -> Iterator[Inconsistency]:
+    """An ending recorded from an episode a later return says did not end care then."""
+    episodes = {e.episode_id: e for e, _ in records.episodes}
+    for ending in records.endings:
+        episode = episodes.get(ending.episode_id)
+        if episode is None or (episode.ends_care and episode.dec == ending.on):
+            continue
+        now = f"ends {episode.dec} ({episode.rec})" if episode.dec else "is open"
+        yield Inconsistency(
+            None, ending.on, ending.episode_id,
+            f"recorded as ceasing to be looked after on {ending.on} ({ending.reason}), but the "
+            f"episode now {now} as a later return gives it",
+        )  # fmt: skip

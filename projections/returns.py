@@ -5,16 +5,17 @@ again as a return (`export`) or judged for inconsistencies (`projections.inconsi
 from __future__ import annotations
 
 import csv
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 from uuid import UUID
 
 from ledger import payloads as p
 from ledger.plan import Entry, effective
-from ledger.returns import ChildDetails, Episode, in_year, return_year
+from ledger.returns import SOURCE_PREFIX, ChildDetails, Episode, in_year, return_year
 from ledger.vocabulary import Participation
 from projections.views import CaseViews, entries_from
 
@@ -33,6 +34,15 @@ class HeldReview:
     year: int | None  # the return it was read from, if any
 
 
+@dataclass(frozen=True)
+class Ending:
+    """The child ceasing to be looked after, as read from an episode's end."""
+
+    episode_id: str
+    on: date
+    reason: str
+
+
 @dataclass
 class ChildRecords:
     """What the ledger holds of one child in SSDA903 terms."""
@@ -42,6 +52,7 @@ class ChildRecords:
     details: list[ChildDetails] = field(default_factory=list)
     episodes: list[tuple[Episode, int | None]] = field(default_factory=list)
     reviews: list[HeldReview] = field(default_factory=list)
+    endings: list[Ending] = field(default_factory=list)
 
     @property
     def dob(self) -> date | None:
@@ -71,6 +82,8 @@ def records_of(council: str, child_ref: str, entries: list[Entry],
             records.reviews.append(HeldReview(payload.occurred_on, payload.participation, year))
         elif isinstance(payload, p.ChildDetailsRecorded):
             records.details.append(payload.details)
+        elif isinstance(payload, p.ChildCeasedToBeLookedAfter) and payload.episode_id:
+            records.endings.append(Ending(payload.episode_id, payload.occurred_on, payload.reason))
     records.episodes.sort(key=lambda item: (item[0].decom, item[0].episode_id))
     records.reviews.sort(key=lambda r: r.held_on)
     return records
@@ -95,6 +108,24 @@ def children(views: CaseViews, council: str | None, child_ref: str | None = None
     for case in cases:
         entries = entries_from(views.case_rows(UUID(case["case_id"])))
         yield records_of(case["council"], case["child_ref"], entries, up_to_year)
+
+
+def newest_return(views: CaseViews, council: str) -> int | None:
+    """The collection year of the newest return the ledger holds of the council."""
+    rows = views.fetch(
+        "SELECT MAX(e.source) AS newest FROM {s}cl_events e "
+        "JOIN {s}cl_cases c ON c.case_id = e.case_id "
+        "WHERE c.council = ? AND e.source LIKE ?",
+        (council, SOURCE_PREFIX + "%"),
+    )
+    newest = rows[0]["newest"] if rows else None
+    return None if newest is None else return_year(newest)
+
+
+def private_file(path: Path) -> TextIO:
+    """A file for rows about children, readable by its owner only."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    return open(descriptor, "w", newline="", encoding="utf-8")
 
 
 def _dmy(day: date | None) -> str:
@@ -143,7 +174,7 @@ def export(views: CaseViews, council: str, year: int, directory: Path) -> dict[s
     counts = {"header": 0, "episodes": 0, "reviews": 0}
     paths = {name: directory / f"{name}.csv" for name in counts}
     columns = {"header": HEADER, "episodes": EPISODES, "reviews": REVIEWS}
-    files = {name: path.open("w", newline="") for name, path in paths.items()}
+    files = {name: private_file(path) for name, path in paths.items()}
     try:
         writers = {n: csv.DictWriter(f, fieldnames=columns[n]) for n, f in files.items()}
         for writer in writers.values():

@@ -418,7 +418,8 @@ def test_import_903_command_refuses_naming_the_row_and_lists_refusals_when_parti
     o: Opened, db: str, tmp_path: Path
 ) -> None:
     directory, _ = return_with_a_bad_row(tmp_path / "r", "iso-date")
-    common = ["import-903", directory, "--db", db, "--council", COUNCIL, "--year", YEAR]
+    common = ["import-903", directory, "--db", db, "--council", COUNCIL, "--year", YEAR,
+              "--actor", "data-officer"]  # fmt: skip
 
     refused = invoke(*common)
 
