@@ -35,6 +35,7 @@ from ledger.return_rows import (
     read_social_worker,
 )
 from ledger.returns import (
+    ChildDetails,
     Episode,
     NewEpisodeReason,
     from_a_return,
@@ -313,7 +314,7 @@ def restatement(
 ) -> p.CorrectionRecorded | None:
     """A correction of event `seq` to what the return now says, or None if it says the same."""
     fields = (payload_fields(before) & payload_fields(now)) - {"source"}
-    if type(before) is not type(now):
+    if not isinstance(before, type(now)):
         # The row now means another kind of event (RNE S restated as P): the event stays what
         # it was recorded as, and its episode says what the return now gives.
         fields &= {"episode"}
@@ -339,8 +340,8 @@ def _what_changed(before: p.Payload, now: p.Payload, changed: list[str]) -> Iter
         if isinstance(old, Episode) and isinstance(new, Episode):
             for f, column in EPISODE_COLUMNS.items():
                 yield from _change(column, getattr(old, f), getattr(new, f))
-        elif hasattr(old, "model_fields") and hasattr(new, "model_fields"):
-            for f in type(new).model_fields:
+        elif isinstance(old, ChildDetails) and isinstance(new, ChildDetails):
+            for f in ChildDetails.model_fields:
                 yield from _change(f.upper(), getattr(old, f), getattr(new, f))
         else:
             yield f"{name} {_shown(new)} (was {_shown(old)})"

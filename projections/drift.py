@@ -532,12 +532,17 @@ _SECOND_REVIEW_POINT = """CASE WHEN r.held_on IS NOT NULL AND r.held_on <= :d
 
 
 def _permanence_missing(q: _Query) -> tuple[list[Count], list[Finding]]:
+    """A period already under way when the records began (an imported return's first
+    episode continues care) is not judged: its second review is long past, and a return
+    holds no care plan."""
     past_second_review = f"""
         FROM tmp_children g JOIN {{s}}cl_reviews r ON r.case_id = g.case_id
           AND r.period_no = g.period_no AND r.review_no = 2 AND {_known("r")}
         JOIN {{s}}cl_reviews f ON f.case_id = g.case_id AND f.period_no = g.period_no
           AND f.review_no = 1 AND {_known("f")} AND f.held_on <= :d AND f.held_recorded_on <= :d
         WHERE {_SECOND_REVIEW_POINT} < :d
+          AND NOT EXISTS (SELECT 1 FROM {{s}}cl_periods pe WHERE pe.case_id = g.case_id
+            AND pe.period_no = g.period_no AND {_known("pe")} AND pe.regime = 'continuing')
     """
     rows = q.run(f"""
         SELECT g.council, g.child_ref, {{group}} AS grp, {_SECOND_REVIEW_POINT} AS point,

@@ -176,6 +176,8 @@ def _periods(
             if short_breaks and payload.legal_status in SHORT_BREAKS:
                 regime = Regime.SHORT_BREAKS
             periods.append(Period(len(periods) + 1, payload.occurred_on, recorded[seq], regime))
+        elif not periods and _continues_care(payload):
+            periods.append(Period(1, payload.occurred_on, recorded[seq], Regime.CONTINUING))
         elif isinstance(payload, p.ChildCeasedToBeLookedAfter) and periods:
             last = periods[-1]
             periods[-1] = Period(
@@ -187,6 +189,15 @@ def _periods(
                 recorded[seq],
             )
     return periods
+
+
+def _continues_care(payload: p.Payload) -> bool:
+    """A child's first record is a return's episode that continues care (RNE L, P, T, U,
+    B), or a review a return gives: the child came into care before the first return
+    imported, on a day not known."""
+    if isinstance(payload, p.LegalStatusChanged | p.PlacementChanged):
+        return payload.episode is not None
+    return isinstance(payload, p.ReviewHeld) and from_a_return(payload.source)
 
 
 def _reviews(

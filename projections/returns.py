@@ -125,6 +125,7 @@ def newest_return(views: CaseViews, council: str) -> int | None:
 def private_file(path: Path) -> TextIO:
     """A file for rows about children, readable by its owner only."""
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(descriptor, 0o600)  # a file that was there keeps its mode otherwise
     return open(descriptor, "w", newline="", encoding="utf-8")
 
 

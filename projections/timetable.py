@@ -32,6 +32,11 @@ FIRST_REVIEW_WORKING_DAYS = 20
 class Regime(StrEnum):
     STANDARD = "standard"  # reg 33
     SHORT_BREAKS = "short_breaks"  # reg 48 (unverified timings)
+    # A period already under way when the records begin (an imported return whose first
+    # episode continues care): its first and second reviews are long past, so every review
+    # is due six months after the last (reg 33(2)), the first six months after the first
+    # date known.
+    CONTINUING = "continuing"
 
 
 @lru_cache(maxsize=256)
@@ -87,6 +92,8 @@ def add_months(day: date, months: int) -> date:
 def due_on(number: int, previous: date, regime: Regime = Regime.STANDARD) -> date:
     """When review `number` of a period of care is due, from the date the period began
     (number 1) or the date the previous review was actually held."""
+    if regime is Regime.CONTINUING:
+        return add_months(previous, 6)
     if number == 1:
         if regime is Regime.SHORT_BREAKS:
             return add_months(previous, 3)
