@@ -671,3 +671,38 @@ def test_the_london_fix_rules_input_with_iso_dates_is_refused_row_by_row(
     assert "'2015-06-19' is not a date in dd/mm/yyyy" in first.reason
     with pytest.raises(CaseNotFound):
         o.ledger.case(COUNCIL, "NORULE_BAD")
+
+
+# --- children already in care when the first return was made ------------------------------
+
+
+def test_a_child_already_in_care_gets_a_continuing_period_with_six_monthly_reviews(
+    o: Opened, tmp_path: Path
+) -> None:
+    """RNE P first: the child came into care before this return, on a day not known. The
+    period is judged from the first date known, every review due six months after the last
+    (reg 33(2)), not 20 working days after a start that was not the start."""
+    directory = write_return(
+        tmp_path / "r", [header("C1")], [episode("C1", "03/06/2019", "P")],
+        [review("C1", "10/09/2019", "PN1"), review("C1", "20/05/2020", "PN1")],
+    )  # fmt: skip
+    run_import(o, directory)
+    o.catch_up()
+    case = str(o.ledger.case(COUNCIL, "C1").id)
+
+    [period] = o.views.fetch(
+        "SELECT regime, started_on FROM {s}cl_periods WHERE case_id=? AND known_until=?",
+        (case, "9999-12-31"),
+    )
+    reviews = o.views.fetch(
+        "SELECT review_no, due_on, held_on, days_late FROM {s}cl_reviews "
+        "WHERE case_id=? AND known_until=? ORDER BY review_no",
+        (case, "9999-12-31"),
+    )
+
+    assert (period["regime"], period["started_on"]) == ("continuing", "2019-06-03")
+    assert [(r["due_on"], r["held_on"], r["days_late"]) for r in reviews] == [
+        ("2019-12-03", "2019-09-10", None),
+        ("2020-03-10", "2020-05-20", 71),
+        ("2020-11-20", None, None),
+    ]
