@@ -7,6 +7,7 @@ from datetime import date
 
 from ledger import payloads as p
 from ledger.plan import Effective
+from ledger.returns import from_a_return
 
 
 @dataclass(frozen=True)
@@ -31,8 +32,15 @@ def summarise(payloads: Effective) -> CaseSummary:
             legal_status = str(payload.legal_status)
         elif isinstance(payload, p.ChildCeasedToBeLookedAfter):
             looked_after = False
-        elif isinstance(payload, p.LegalStatusChanged):
-            legal_status = str(payload.legal_status)
+        elif isinstance(payload, p.LegalStatusChanged | p.PlacementChanged):
+            if since is None and payload.episode is not None:
+                # A return's first episode continues care: the child was already looked after
+                # (see projections.followup, the continuing period).
+                since, looked_after = payload.occurred_on, True
+            if payload.legal_status is not None:
+                legal_status = str(payload.legal_status)
+        elif isinstance(payload, p.ReviewHeld) and since is None and from_a_return(payload.source):
+            since, looked_after = payload.occurred_on, True  # as above: already in care
         elif isinstance(payload, p.IROAllocated):
             iro = payload.iro_name
     return CaseSummary(since, looked_after, legal_status, iro)
