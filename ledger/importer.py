@@ -64,7 +64,7 @@ class ReturnImport:
                 f"(a {_collection(self.year)} return now would be read as restating it)"
             )
         report = ImportReport(self.council, self.year, list(find_tables(directory).values()))
-        staging = Staging()
+        staging = Staging(self.ledger.mapper.cipher)
         try:
             self._stage(report, staging)
             if report.refused and not accept_partial:

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
+from eventsourcing.persistence import Cipher
+
 from ledger.errors import LedgerError
 from ledger.return_rows import Table, clean, recognise
 
@@ -133,21 +135,24 @@ def _unpacked(data: str) -> Row:
 
 
 class Staging:
-    """A temporary SQLite file of a return's rows, read back grouped by child."""
+    """A temporary SQLite file of a return's rows, read back grouped by child: in a
+    directory only its owner can read, removed when the import ends, and encrypted with the
+    ledger's cipher when encryption at rest is on (the rows are about children)."""
 
-    def __init__(self) -> None:
+    def __init__(self, cipher: Cipher | None = None) -> None:
+        self._cipher = cipher
         self._dir = tempfile.TemporaryDirectory(prefix="careledger-903-")
         self._db = sqlite3.connect(Path(self._dir.name) / "rows.sqlite")
         self._db.execute(
             "CREATE TABLE rows (child TEXT, tbl TEXT, file TEXT, rowno INTEGER, data TEXT)"
         )
         self._files: dict[str, ReturnFile] = {}
-        self._pending: list[tuple[str, str, str, int, str]] = []
+        self._pending: list[tuple[str, str, str, int, str | bytes]] = []
 
     def add(self, child: str, line: Line) -> None:
         self._files[line.file.name] = line.file
         self._pending.append(
-            (child, str(line.file.table), line.file.name, line.row, _packed(line.values))
+            (child, str(line.file.table), line.file.name, line.row, self._sealed(line.values))
         )
         if len(self._pending) >= 1000:
             self._flush()
@@ -155,6 +160,17 @@ class Staging:
     def _flush(self) -> None:
         self._db.executemany("INSERT INTO rows VALUES (?,?,?,?,?)", self._pending)
         self._pending.clear()
+
+    def _sealed(self, values: Row) -> str | bytes:
+        packed = _packed(values)
+        return packed if self._cipher is None else self._cipher.encrypt(packed.encode())
+
+    def _opened(self, data: str | bytes) -> Row:
+        if self._cipher is not None:
+            assert isinstance(data, bytes)
+            data = self._cipher.decrypt(data).decode()
+        assert isinstance(data, str)
+        return _unpacked(data)
 
     def children(self) -> Iterator[tuple[str, list[Line]]]:
         self._flush()
@@ -169,7 +185,7 @@ class Staging:
                 yield child, group
                 group = []
             child = ref
-            group.append(Line(self._files[name], rowno, _unpacked(data)))
+            group.append(Line(self._files[name], rowno, self._opened(data)))
         if group:
             yield child, group
 

@@ -592,3 +592,41 @@ def test_a_refused_rows_report_or_export_written_over_an_existing_file_is_made_p
 
     assert (imported.exit_code, exported.exit_code) == (0, 0), imported.output + exported.output
     assert {path.name: mode(path) for path in existing} == {path.name: 0o600 for path in existing}
+
+
+# --- encryption at rest ---------------------------------------------------------------------
+
+
+def test_with_encryption_at_rest_the_staged_rows_are_encrypted_and_read_back_whole(
+    tmp_path: Path,
+) -> None:
+    from eventsourcing.cipher import AESCipher
+    from eventsourcing.utils import Environment
+
+    from ledger.return_files import Line, Staging, lines
+    from ledger.return_rows import Table
+    from ledger.store import new_cipher_key
+
+    cipher = AESCipher(Environment(env={"CIPHER_KEY": new_cipher_key()}))
+    directory = write_return(
+        tmp_path / "r", [header("S1")],
+        [episode("S1", "03/06/2019", "S", HOME_POST="ZZ9 9ZZ", PL_POST="YY1 1YY")],
+    )  # fmt: skip
+    episodes = find_tables(directory)[Table.EPISODES]
+    staging = Staging(cipher)
+    try:
+        for line in lines(episodes):
+            staging.add("S1", line)
+        staging._flush()
+        raw = b"".join(
+            row[0] if isinstance(row[0], bytes) else str(row[0]).encode()
+            for row in staging._db.execute("SELECT data FROM rows")
+        )
+        [(child, read)] = list(staging.children())
+    finally:
+        staging.close()
+
+    assert b"ZZ9 9ZZ" not in raw and b"YY1 1YY" not in raw
+    assert child == "S1"
+    assert isinstance(read[0], Line)
+    assert (read[0].values["HOME_POST"], read[0].values["PL_POST"]) == ("ZZ9 9ZZ", "YY1 1YY")
