@@ -15,6 +15,8 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 import pytest
 
+from cli.context import Opened, opened
+
 DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
 
 
@@ -57,3 +59,10 @@ def sqlite_db(tmp_path: os.PathLike[str]) -> str:
 def db(request: pytest.FixtureRequest) -> str:
     """Each test that takes `db` runs once on a SQLite file and once on PostgreSQL."""
     return str(request.getfixturevalue(f"{request.param}_db"))
+
+
+@pytest.fixture
+def o(db: str) -> Iterator[Opened]:
+    """The ledger and its views, opened on each store (`db`), tables created."""
+    with opened(db, create_tables=True) as ledger:
+        yield ledger

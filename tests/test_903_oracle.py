@@ -16,13 +16,12 @@ from __future__ import annotations
 import csv
 import shutil
 from collections import Counter
-from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from cli.context import Opened, opened
+from cli.context import Opened
 from ledger import payloads as p
 from ledger.importer import ImportReport, ReturnImport
 from ledger.vocabulary import Role
@@ -36,12 +35,6 @@ MULTIYEAR = DATA / "d2i_demand_model_multiyear"
 COUNCIL = "E09000027"
 ACTOR = p.Actor(actor_id="returns.team", role=Role.ADMIN)
 JUDGED = ("501", "388", "431", "432", "433")
-
-
-@pytest.fixture
-def o(db: str) -> Iterator[Opened]:
-    with opened(db, create_tables=True) as o:
-        yield o
 
 
 def tables_only(source: Path, into: Path) -> Path:

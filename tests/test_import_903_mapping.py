@@ -20,127 +20,40 @@ file and a real PostgreSQL schema.
 from __future__ import annotations
 
 import csv
-import hashlib
 import json
 import shutil
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
 
 from cli.context import Opened, opened
-from cli.main import cli
 from ledger import payloads as p
 from ledger.errors import CaseNotFound
-from ledger.importer import ImportReport, ReturnImport
+from ledger.importer import ImportReport
 from ledger.returns import Episode
-from ledger.vocabulary import Role
 from projections.inconsistencies import Inconsistency, inconsistencies
 from projections.returns import children, records_of
-
-COUNCIL = "E09000099"
-YEAR = 2019
-ACTOR = p.Actor(actor_id="data-officer", role=Role.ADMIN)
-ENV: dict[str, str | None] = {
-    "CARELEDGER_ACTOR": "data-officer",
-    "CARELEDGER_ROLE": "ADMIN",
-    "CARELEDGER_DB": None,
-    "CARELEDGER_COUNCIL": None,
-}
-
-# The DfE's columns (domain.md §3), written out here rather than taken from the importer.
-HEADER = ("CHILD", "SEX", "DOB", "ETHNIC", "UPN", "MOTHER", "MC_DOB")
-EPISODES = (
-    "CHILD", "DECOM", "RNE", "LS", "CIN", "PLACE", "PLACE_PROVIDER", "DEC", "REC",
-    "REASON_PLACE_CHANGE", "HOME_POST", "PL_POST", "URN",
-)  # fmt: skip
-REVIEWS = ("CHILD", "DOB", "REVIEW", "REVIEW_CODE")
-DOB = "14/02/2010"
-
-
-# --- writing a return ---------------------------------------------------------------------
-
-
-def header(child: str, dob: str = DOB) -> dict[str, str]:
-    return {"CHILD": child, "SEX": "1", "DOB": dob, "ETHNIC": "WBRI", "UPN": "",
-            "MOTHER": "", "MC_DOB": ""}  # fmt: skip
-
-
-def episode(child: str, decom: str, rne: str, **columns: str) -> dict[str, str]:
-    row = {"CHILD": child, "DECOM": decom, "RNE": rne, "LS": "C2", "CIN": "N1", "PLACE": "U1",
-           "PLACE_PROVIDER": "PR1"}  # fmt: skip
-    return {**row, **columns}
-
-
-def review(child: str, held: str, code: str, dob: str = DOB) -> dict[str, str]:
-    return {"CHILD": child, "DOB": dob, "REVIEW": held, "REVIEW_CODE": code}
-
-
-def write_csv(path: Path, columns: tuple[str, ...], rows: list[dict[str, str]]) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=columns, restval="")
-        writer.writeheader()
-        writer.writerows(rows)
-    return path
-
-
-def write_return(
-    directory: Path,
-    headers: list[dict[str, str]],
-    episodes: list[dict[str, str]],
-    reviews: list[dict[str, str]] | None = None,
-    names: tuple[str, str, str] = ("header.csv", "episodes.csv", "reviews.csv"),
-) -> Path:
-    write_csv(directory / names[0], HEADER, headers)
-    write_csv(directory / names[1], EPISODES, episodes)
-    if reviews is not None:
-        write_csv(directory / names[2], REVIEWS, reviews)
-    return directory
-
-
-def sha_prefix(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
-
-
-def source(path: Path, row: int, year: int = YEAR) -> str:
-    return f"SSDA903 {year}-{(year + 1) % 100:02d} {path.name} sha256:{sha_prefix(path)} row {row}"
-
-
-# --- the ledger ---------------------------------------------------------------------------
-
-
-@pytest.fixture
-def o(db: str) -> Iterator[Opened]:
-    with opened(db, create_tables=True) as ledger:
-        yield ledger
-
-
-def run_import(
-    o: Opened, directory: Path, year: int = YEAR, accept_partial: bool = False
-) -> ImportReport:
-    return ReturnImport(o.ledger, COUNCIL, year, ACTOR).run(directory, accept_partial)
-
-
-def events(o: Opened, child: str) -> list[Any]:
-    """The case's recorded events in order (CaseOpened is not among its entries)."""
-    entries = o.ledger.case(COUNCIL, child).entries
-    return [entries[seq].payload for seq in sorted(entries)]
-
-
-def of(kind: type[p.Payload], recorded: list[Any]) -> list[Any]:
-    return [x for x in recorded if isinstance(x, kind)]
-
-
-def types(recorded: list[Any]) -> list[str]:
-    return [type(x).__name__ for x in recorded]  # each event class is named as its payload
-
-
-def invoke(*args: Any) -> Result:
-    return CliRunner().invoke(cli, [str(a) for a in args], env=ENV)
+from tests.returns903 import (
+    COUNCIL,
+    DOB,
+    EPISODES,
+    HEADER,
+    SW_EPISODES,
+    YEAR,
+    episode,
+    events,
+    header,
+    invoke,
+    of,
+    review,
+    run_import,
+    source,
+    types,
+    write_csv,
+    write_return,
+)
 
 
 def no_case_recorded(o: Opened, *child_refs: str) -> None:
@@ -624,9 +537,6 @@ def test_overlaps_a_review_outside_care_and_an_open_ended_episode_are_kept_and_s
 
 
 # --- social workers and the London episode-fix fixture ------------------------------------
-
-SW_EPISODES = ("CHILD", "DOB", "SW_ID", "SW_DECOM", "SW_DEC", "SW_REASON")
-
 
 def test_each_social_worker_episode_records_an_allocation_with_its_reason(
     o: Opened, tmp_path: Path
