@@ -20,8 +20,9 @@ from ledger import payloads as p
 from ledger.application import CareLedger
 from ledger.case import ENGLAND
 from ledger.errors import LedgerError
+from ledger.restatements import ChildChanges, changes_for
 from ledger.return_files import Line, ReturnFile, Staging, find_tables, lines
-from ledger.return_import import ChildChanges, ChildRows, Refusal, changes_for, refusals
+from ledger.return_import import ChildRows, Refusal, refusals
 from ledger.return_rows import Unreadable, child_of
 
 Progress = Callable[[int], None]
