@@ -14,6 +14,7 @@ from cli.render import render
 from ledger import payloads as p
 from ledger.errors import LedgerError
 from ledger.importer import ImportReport, ReturnImport
+from ledger.returns import collection_name
 from ledger.vocabulary import Role
 from projections import returns
 
@@ -77,7 +78,7 @@ def import_903(
             _refused(report, report_path, accept_partial)
         o.catch_up(show_progress=report.events > 500)
     click.echo(
-        f"{council} {year}-{(year + 1) % 100:02d}: {report.children} children, "
+        f"{council} {collection_name(year)}: {report.children} children, "
         f"{report.events} event(s) recorded ({report.corrections} restatement(s) as "
         f"corrections), {report.unchanged} already in the ledger as given"
     )

@@ -24,6 +24,7 @@ from ledger.restatements import ChildChanges, changes_for
 from ledger.return_files import Line, ReturnFile, Staging, find_tables, lines
 from ledger.return_import import ChildRows, Refusal, refusals
 from ledger.return_rows import Unreadable, child_of
+from ledger.returns import collection_name
 
 Progress = Callable[[int], None]
 
@@ -61,8 +62,8 @@ class ReturnImport:
         if self.newest_year is not None and self.year < self.newest_year:
             raise LedgerError(
                 f"--year: the ledger already holds {self.council}'s "
-                f"{_collection(self.newest_year)} return; import returns oldest first "
-                f"(a {_collection(self.year)} return now would be read as restating it)"
+                f"{collection_name(self.newest_year)} return; import returns oldest first "
+                f"(a {collection_name(self.year)} return now would be read as restating it)"
             )
         report = ImportReport(self.council, self.year, list(find_tables(directory).values()))
         staging = Staging(self.ledger.mapper.cipher)
@@ -132,7 +133,3 @@ class ReturnImport:
                 report.corrections += c.corrections
                 report.unchanged += c.unchanged
             return
-
-
-def _collection(year: int) -> str:
-    return f"{year}-{(year + 1) % 100:02d}"

@@ -19,7 +19,14 @@ from ledger.events import payload_fields
 from ledger.plan import effective
 from ledger.return_import import ChildRows, numbered
 from ledger.return_rows import EPISODE_COLUMNS
-from ledger.returns import ChildDetails, Episode, from_a_return, in_year, return_year
+from ledger.returns import (
+    ChildDetails,
+    Episode,
+    collection_name,
+    from_a_return,
+    in_year,
+    return_year,
+)
 
 
 @dataclass
@@ -122,7 +129,7 @@ def left_out(seq: int, before: p.Payload, rows: ChildRows) -> p.CorrectionRecord
         occurred_on=rows.as_of,
         source=rows.return_source(),
         corrects_seq=seq,
-        reason=f"not in the SSDA903 {rows.year}-{(rows.year + 1) % 100:02d} return, which "
+        reason=f"not in the SSDA903 {collection_name(rows.year)} return, which "
         f"lists the child but no longer this episode, though it was open in that year",
         corrected={"episode": marked.model_dump(mode="json")},
     )
@@ -147,7 +154,7 @@ def restatement(
         occurred_on=rows.as_of,
         source=now.source,
         corrects_seq=seq,
-        reason=f"restated by the SSDA903 {rows.year}-{(rows.year + 1) % 100:02d} return: "
+        reason=f"restated by the SSDA903 {collection_name(rows.year)} return: "
         + "; ".join(_what_changed(before, now, sorted(changed))),
         corrected=values,
     )

@@ -131,12 +131,17 @@ class ChildDetails(Reported):
 SOURCE_PREFIX = "SSDA903 "
 
 
+def collection_name(year: int) -> str:
+    """The collection year as the DfE writes it: 2019 is '2019-20' (April 2019 to March
+    2020)."""
+    return f"{year}-{(year + 1) % 100:02d}"
+
+
 def source_ref(year: int, file_name: str, digest: str, row: int) -> str:
     """The `source` of an event read from a return: the collection year, the file and its
-    SHA-256 (so the exact file can be found again) and the row (1 = the first data row)."""
-    return (
-        f"{SOURCE_PREFIX}{year}-{(year + 1) % 100:02d} {file_name} sha256:{digest[:16]} row {row}"
-    )
+    SHA-256 (so the exact file can be found again) and the row as a spreadsheet numbers it
+    (the column names are row 1)."""
+    return f"{SOURCE_PREFIX}{collection_name(year)} {file_name} sha256:{digest[:16]} row {row}"
 
 
 def return_year(source: str) -> int | None:

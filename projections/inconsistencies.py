@@ -29,7 +29,7 @@ from datetime import date
 from itertools import pairwise
 from typing import Any
 
-from ledger.returns import CONTINUES, Episode, NewEpisodeReason
+from ledger.returns import CONTINUES, Episode, NewEpisodeReason, collection_name
 from ledger.vocabulary import CEASED_REASONS
 from projections.returns import ChildRecords, HeldReview, in_return
 
@@ -149,10 +149,6 @@ def outside_care(episodes: list[Episode], reviews: list[HeldReview]) -> Iterator
             )
 
 
-def _collection(year: int) -> str:
-    return f"{year}-{(year + 1) % 100:02d}"
-
-
 def after_the_year(records: ChildRecords, year: int | None) -> Iterator[Inconsistency]:
     """Dates after the 31 March that ends the collection year of the return giving them."""
     for episode, given_by in records.episodes:
@@ -162,7 +158,7 @@ def after_the_year(records: ChildRecords, year: int | None) -> Iterator[Inconsis
                 if day is not None and day > end:
                     yield Inconsistency(
                         None, day, episode.episode_id,
-                        f"{column} {day} is after the end of the {_collection(given_by)} "
+                        f"{column} {day} is after the end of the {collection_name(given_by)} "
                         f"return's year ({end})",
                     )  # fmt: skip
     for review in records.reviews:
@@ -173,17 +169,17 @@ def after_the_year(records: ChildRecords, year: int | None) -> Iterator[Inconsis
                 yield Inconsistency(
                     None, review.held_on, None,
                     f"review dated {review.held_on}, after the end of the "
-                    f"{_collection(given_by)} return's year ({end})",
+                    f"{collection_name(given_by)} return's year ({end})",
                 )  # fmt: skip
 
 
 def left_out(records: ChildRecords) -> Iterator[Inconsistency]:
     for episode, given_by in records.episodes:
         if episode.left_out_by is not None:
-            first = f"the {_collection(given_by)} return" if given_by else "an earlier record"
+            first = f"the {collection_name(given_by)} return" if given_by else "an earlier record"
             yield Inconsistency(
                 None, episode.decom, episode.episode_id,
-                f"given by {first}, no longer listed by the {_collection(episode.left_out_by)} "
+                f"given by {first}, no longer listed by the {collection_name(episode.left_out_by)} "
                 "return, which lists the child: replaced",
             )  # fmt: skip
 

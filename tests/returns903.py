@@ -15,6 +15,7 @@ from cli.context import Opened
 from cli.main import cli
 from ledger import payloads as p
 from ledger.importer import ImportReport, ReturnImport
+from ledger.returns import collection_name
 from ledger.vocabulary import Role
 
 COUNCIL = "E09000099"
@@ -83,12 +84,8 @@ def sha_prefix(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
 
 
-def collection(year: int) -> str:
-    return f"{year}-{(year + 1) % 100:02d}"
-
-
 def source(path: Path, row: int, year: int = YEAR) -> str:
-    return f"SSDA903 {collection(year)} {path.name} sha256:{sha_prefix(path)} row {row}"
+    return f"SSDA903 {collection_name(year)} {path.name} sha256:{sha_prefix(path)} row {row}"
 
 
 # --- the ledger ---------------------------------------------------------------------------
