@@ -94,7 +94,7 @@ def children(views: CaseViews, council: str | None, child_ref: str | None = None
     """Each child's records, one case read at a time (memory holds one case)."""
     where, params = [], []
     if council is not None:
-        where.append("council=?")
+        where.append("UPPER(council)=UPPER(?)")  # a case's id ignores the code's case
         params.append(council)
     if child_ref is not None:
         where.append("child_ref=?")
@@ -115,7 +115,7 @@ def newest_return(views: CaseViews, council: str) -> int | None:
     rows = views.fetch(
         "SELECT MAX(e.source) AS newest FROM {s}cl_events e "
         "JOIN {s}cl_cases c ON c.case_id = e.case_id "
-        "WHERE c.council = ? AND e.source LIKE ?",
+        "WHERE UPPER(c.council) = UPPER(?) AND e.source LIKE ?",
         (council, SOURCE_PREFIX + "%"),
     )
     newest = rows[0]["newest"] if rows else None
