@@ -22,6 +22,7 @@ from ledger.returns import from_a_return
 from ledger.vocabulary import LegalStatus, Section
 from projections.challenge_facts import Challenge, challenge_facts
 from projections.timetable import Regime, Slot, timetable, working_days_between
+from projections.withdrawn import withdrawn
 
 BEGINNING = date.min.isoformat()  # "0001-01-01": known from the start
 FOREVER = date.max.isoformat()  # "9999-12-31": still known now
@@ -149,7 +150,8 @@ def facts(history: Effective, recorded: dict[int, date], short_breaks: bool = Tr
     """The follow-up facts of a case, from its corrected payloads."""
     ordered = sorted(history.items(), key=lambda item: (item[1][0].occurred_on, item[0]))
     payloads = [(seq, payload) for seq, (payload, _) in ordered]
-    periods = _periods(payloads, recorded, short_breaks)
+    taken_back = withdrawn(payloads)
+    periods = _periods([x for x in payloads if x[0] not in taken_back], recorded, short_breaks)
     reviews, recommendations = _reviews(payloads, periods, recorded)
     return Facts(
         periods=periods,

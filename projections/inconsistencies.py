@@ -17,8 +17,8 @@ one before it:
 Beyond the DfE's rules: a review held while the child was not looked after; a date after the
 end of the collection year of the return that gave it; an episode a later return no longer
 lists (replaced: it is left out of the judging of the whole history); an ending a later
-return no longer gives (the child's ceasing to be looked after stays recorded, and is shown
-here for the council to correct).
+return no longer gives (the child's ceasing to be looked after stays recorded, the
+projections stop applying it: `projections.withdrawn`, and it is shown here).
 """
 
 from __future__ import annotations

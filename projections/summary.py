@@ -8,6 +8,7 @@ from datetime import date
 from ledger import payloads as p
 from ledger.plan import Effective
 from ledger.returns import from_a_return
+from projections.withdrawn import withdrawn
 
 
 @dataclass(frozen=True)
@@ -25,7 +26,10 @@ def summarise(payloads: Effective) -> CaseSummary:
     legal_status: str | None = None
     iro: str | None = None
     ordered = sorted(payloads.items(), key=lambda i: (i[1][0].occurred_on, i[0]))
-    for _, (payload, _) in ordered:
+    taken_back = withdrawn((seq, payload) for seq, (payload, _) in ordered)
+    for seq, (payload, _) in ordered:
+        if seq in taken_back:
+            continue
         if isinstance(payload, p.ChildBecameLookedAfter):
             since = since or payload.occurred_on
             looked_after = True

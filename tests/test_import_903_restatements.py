@@ -442,6 +442,18 @@ def test_an_ending_a_later_return_withdraws_is_listed_and_stays_in_the_case(
     assert [(x.episode_id, x.on, x.reason) for x in records.endings] == [
         ("2019-04-01", D("2020-02-10"), "E11")
     ]
+    # ...but the projections no longer apply it: the child is still looked after.
+    case_id = str(o.ledger.case(COUNCIL, "E1").id)
+    periods = o.views.fetch(
+        "SELECT period_no, started_on, ended_on FROM {s}cl_periods "
+        "WHERE case_id=? AND known_until='9999-12-31'",
+        (case_id,),
+    )
+    [case] = o.views.fetch("SELECT looked_after FROM {s}cl_cases WHERE case_id=?", (case_id,))
+    assert [(x["period_no"], x["started_on"], x["ended_on"]) for x in periods] == [
+        (1, "2019-04-01", None)
+    ]
+    assert case["looked_after"] == 1
 
 
 # --- 8. files about children are readable by their owner only -------------------------------
