@@ -30,7 +30,6 @@ import cProfile
 import gc
 import os
 import platform
-import pstats
 import statistics
 import sys
 import tempfile
@@ -51,6 +50,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run as a script from anywhere, even without the editable install
     sys.path.insert(0, str(ROOT))
 
+from benchmarks.profiling import print_profile  # noqa: E402
 from cli.context import Opened, opened  # noqa: E402
 from cli.synthetic import synthetic_history  # noqa: E402
 from ledger import payloads as p  # noqa: E402
@@ -232,19 +232,7 @@ def show_profile(o: Opened, until: date, top: int) -> None:
         profiler.enable()
         drift_report(o.views, until)
         profiler.disable()
-    raw: dict[Any, Any] = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
-    total = max(ct for (_, _, _, ct, _) in raw.values())
-    say(f"\n   profile: one drift report (by=None), {total:.2f} s under cProfile")
-    say(f"   {'function, by own time':<70}{'self %':>8}{'cum %':>8}{'calls':>9}")
-    rows = sorted(
-        (
-            (tt, ct, nc, f"{_short(f)}:{line}:{fn}")
-            for (f, line, fn), (_, nc, tt, ct, _) in raw.items()
-        ),
-        reverse=True,
-    )[:top]
-    for tt, ct, nc, name in rows:
-        say(f"   {name[-70:]:<70}{100 * tt / total:>7.1f}%{100 * ct / total:>7.1f}%{nc:>9}")
+    print_profile(profiler, "one drift report (by=None)", top)
     say(f"\n   SQL statements of that report, slowest first ({sum(s for s, _, _ in seen):.2f} s)")
     for seconds, text, _ in sorted(seen, key=lambda s: -s[0])[:top]:
         say(f"   {seconds:>7.3f} s  {_one_line(text)[:110]}")
@@ -272,13 +260,6 @@ def explain(o: Opened, until: date, top: int) -> None:
 
 def _one_line(sql: str) -> str:
     return " ".join(sql.split())
-
-
-def _short(filename: str) -> str:
-    for marker in ("site-packages" + os.sep, str(ROOT) + os.sep, "lib" + os.sep):
-        if marker in filename:
-            return filename.split(marker, 1)[1]
-    return filename
 
 
 # --- a run ---------------------------------------------------------------------------------

@@ -49,7 +49,6 @@ import cProfile
 import gc
 import os
 import platform
-import pstats
 import resource
 import sqlite3
 import statistics
@@ -76,6 +75,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run as a script from anywhere, even without the editable install
     sys.path.insert(0, str(ROOT))
 
+from benchmarks.profiling import print_profile  # noqa: E402
 from cli.chronology import render, verified_chronology  # noqa: E402
 from cli.context import Opened, opened  # noqa: E402
 from ledger import payloads as p  # noqa: E402
@@ -982,27 +982,7 @@ def show_profile(title: str, action: Callable[[], Any], top: int) -> None:
     profiler.enable()
     action()
     profiler.disable()
-    stats = pstats.Stats(profiler)
-    raw: dict[Any, Any] = stats.stats  # type: ignore[attr-defined]
-    total = max(ct for (_, _, _, ct, _) in raw.values())
-    say(f"\n   profile: {title}, {total:.2f} s under cProfile")
-    say(f"   {'function, by own time':<70}{'self %':>8}{'cum %':>8}{'calls':>10}")
-    rows = sorted(
-        (
-            (tt, ct, nc, f"{_short(f)}:{line}:{fn}")
-            for (f, line, fn), (_, nc, tt, ct, _) in raw.items()
-        ),
-        reverse=True,
-    )[:top]
-    for tt, ct, nc, name in rows:
-        say(f"   {name[-70:]:<70}{100 * tt / total:>7.1f}%{100 * ct / total:>7.1f}%{nc:>10}")
-
-
-def _short(filename: str) -> str:
-    for marker in ("site-packages" + os.sep, str(ROOT) + os.sep, "lib" + os.sep):
-        if marker in filename:
-            return filename.split(marker, 1)[1]
-    return filename
+    print_profile(profiler, title, top)
 
 
 # --- one store -----------------------------------------------------------------------------
