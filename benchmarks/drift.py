@@ -36,7 +36,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import date, datetime
 from importlib.metadata import version
 from itertools import groupby, islice
@@ -73,17 +73,21 @@ T = TypeVar("T")
 
 
 @contextmanager
-def postgres_store() -> Iterator[str]:
-    """A ledger URL in a fresh schema of its own, dropped afterwards."""
+def postgres_store(keep: bool = False) -> Iterator[str]:
+    """A ledger URL in a fresh schema of its own, dropped afterwards unless kept."""
     url = os.environ.get("CARELEDGER_TEST_POSTGRES", DEFAULT_POSTGRES)
     schema = f"cl_drift_{uuid.uuid4().hex[:10]}"
     parts = urlsplit(url)
     with psycopg.connect(urlunsplit((*parts[:3], "", "")), autocommit=True) as admin:
         admin.execute(f'CREATE SCHEMA "{schema}"')
+        ledger = urlunsplit((parts.scheme, parts.netloc, parts.path, f"schema={schema}", ""))
         try:
-            yield urlunsplit((parts.scheme, parts.netloc, parts.path, f"schema={schema}", ""))
+            yield ledger
         finally:
-            admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
+            if keep:
+                say(f"   kept: --reuse {ledger}  (drop with DROP SCHEMA {schema} CASCADE)")
+            else:
+                admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
 @contextmanager
@@ -265,18 +269,27 @@ def _one_line(sql: str) -> str:
 # --- a run ---------------------------------------------------------------------------------
 
 
+def generate(o: Opened, children: int, args: argparse.Namespace) -> None:
+    seconds, pairs = timed(lambda: synthetic_history(children, seed=args.seed, until=args.until))
+    say(f"   generated {len(pairs):,} commands in {seconds:.1f} s")
+    seconds, calls = timed(lambda: load(o, pairs))
+    say(
+        f"   loading: {len(pairs):,} commands in {calls:,} calls (one per feed): "
+        f"{seconds:.1f} s, {len(pairs) / seconds:,.0f} commands/s"
+    )
+
+
 def run(store: str, children: int, args: argparse.Namespace) -> None:
     until: date = args.until
     say(f"\n== {STORE_NAMES[store]}, {children:,} children, seed {args.seed}, until {until}")
-    seconds, pairs = timed(lambda: synthetic_history(children, seed=args.seed, until=until))
-    say(f"   generated {len(pairs):,} commands in {seconds:.1f} s")
-    context = postgres_store() if store == "postgres" else sqlite_store()
+    if args.reuse:
+        context: Any = nullcontext(args.reuse)
+        say(f"   reusing the ledger at {args.reuse} (generated earlier with these settings)")
+    else:
+        context = postgres_store(args.keep) if store == "postgres" else sqlite_store()
     with context as db, opened(db, create_tables=True) as o:
-        seconds, calls = timed(lambda: load(o, pairs))
-        say(
-            f"   loading: {len(pairs):,} commands in {calls:,} calls (one per feed): "
-            f"{seconds:.1f} s, {len(pairs) / seconds:,.0f} commands/s"
-        )
+        if not args.reuse:
+            generate(o, children, args)
         seconds, events = timed(lambda: catch_up(o))
         say(f"   catch-up: {events:,} events in {seconds:.1f} s, {events / seconds:,.0f} events/s")
         say(f"   projection rows: {row_counts(o)}")
@@ -324,7 +337,21 @@ def main() -> None:
     parser.add_argument(
         "--explain", action="store_true", help="EXPLAIN ANALYZE the slowest statements (PostgreSQL)"
     )
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep the PostgreSQL schema and print the URL for --reuse (loading 80,000 "
+        "children takes over an hour)",
+    )
+    parser.add_argument(
+        "--reuse",
+        metavar="URL",
+        help="time the report on a ledger kept by --keep (one --children and --store), "
+        "catching its projections up first: for measuring a change to the report",
+    )
     args = parser.parse_args()
+    if args.reuse and (len(args.children) != 1 or args.store == "both"):
+        parser.error("--reuse takes one --children (the kept ledger's) and one --store")
     if args.runs < 1 or min(args.children) < 1:
         parser.error("--runs and --children must be positive")
     if args.aggregate_cache:

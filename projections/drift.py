@@ -212,6 +212,7 @@ class _Query:
     ):
         self.views, self.cursor, self.params = views, cursor, params
         self.denominators: dict[str, dict[str, int]] = {}
+        self._reviews_held: tuple[dict[str, int], list[Row]] | None = None
         self.by, self.protocol = by, protocol
         self.grouped = by is not None
         self.group = {
@@ -250,6 +251,8 @@ class _Query:
         }
         with views.datastore.transaction(commit=False) as cursor:
             query = cls(views, cursor, params, by, protocol)
+            for setting in views.report_settings:
+                query.run(setting, fetch=False)
             query.run("DROP TABLE IF EXISTS tmp_children", fetch=False)
             query.run(_CHILDREN, fetch=False)
             for statement in _CHILDREN_INDEXED:
@@ -265,15 +268,21 @@ class _Query:
             return []
         return [dict(row) for row in self.cursor.fetchall()]
 
+    def reviews_held(self) -> tuple[dict[str, int], list[Row]]:
+        """Reviews held in the window per group, and those held late, judged on a timetable
+        recorded after the date, or without the child's voice (one statement, run once)."""
+        if self._reviews_held is None:
+            rows = self.run(_REVIEWS_HELD)
+            held = {r["grp"]: int(r["held"]) for r in rows if r["child_ref"] is None}
+            self._reviews_held = (held, [r for r in rows if r["child_ref"] is not None])
+        return self._reviews_held
+
     def counts(self, measure: str, numerators: dict[str, int], sql: str) -> list[Count]:
         """Counts per group: `sql` gives each group's denominator as (grp, n); two measures
-        of the same population (reviews held in the window) share one query."""
+        of the same population (the children looked after) share one query."""
         if sql not in self.denominators:
             self.denominators[sql] = {row["grp"]: int(row["n"]) for row in self.run(sql)}
-        groups = self.denominators[sql]
-        return [
-            Count(measure, grp, numerators.get(grp, 0), of) for grp, of in sorted(groups.items())
-        ]
+        return _counts(measure, numerators, self.denominators[sql])
 
 
 def _known(alias: str) -> str:
@@ -281,47 +290,43 @@ def _known(alias: str) -> str:
     return f"{alias}.known_from <= :d AND :d < {alias}.known_until"
 
 
-def _latest(table: str, alias: str, column: str, where: str, order: str) -> str:
-    """Each case's `column` from its latest row of `table` known at the end of :d."""
-    return f"""(SELECT case_id, {column} FROM (
-        SELECT {alias}.case_id, {alias}.{column}, ROW_NUMBER() OVER (
-          PARTITION BY {alias}.case_id ORDER BY {order}) AS latest
-        FROM {{s}}{table} {alias} WHERE {_known(alias)} AND {where}) ranked
-      WHERE latest = 1)"""
+def _by_key(key: str, value: str, pick: str = "MAX", width: int = 20) -> str:
+    """In a GROUP BY, `value` of the row with the greatest (or, with MIN, the least) `key`.
+
+    The key must be text of a fixed `width` characters; the value is put after it, the MAX
+    taken, and the value cut off again. One hash aggregate over the rows, where a window function
+    would sort them all (most of the report's time at 80,000 children). A NULL value is
+    kept as NULL: "-" stands for it, and "+" marks a value."""
+    found = f"SUBSTR({pick}({key} || COALESCE('+' || {value}, '-')), {width + 1})"
+    return f"CASE WHEN {found} = '-' THEN NULL ELSE SUBSTR({found}, 2) END"
 
 
+def _ordinal(number: str) -> str:
+    """A non-negative number below 10**9 as 10 characters that sort as the numbers do."""
+    return f"CAST(1000000000 + {number} AS TEXT)"
+
+
+# Each child's IRO and social worker's team: the allocation starting last (the last
+# recorded, on the same day); and the latest period of care open on the date.
+_ALLOCATION_KEY = f"a.from_on || {_ordinal('a.number')}"
 _CHILDREN = f"""
 CREATE TEMP TABLE tmp_children AS
-SELECT c.case_id, c.council, c.child_ref, i.name AS iro, t.team, pe.period_no
+SELECT c.case_id, c.council, c.child_ref, al.iro, al.team, pe.period_no
 FROM {{s}}cl_cases c
-LEFT JOIN {
-    _latest(
-        "cl_allocations",
-        "a",
-        "name",
-        "a.kind = 'iro' AND a.from_on <= :d AND a.recorded_on <= :d",
-        "a.from_on DESC, a.number DESC",
-    )
-} i ON i.case_id = c.case_id
-LEFT JOIN {
-    _latest(
-        "cl_allocations",
-        "a",
-        "team",
-        "a.kind = 'sw' AND a.from_on <= :d AND a.recorded_on <= :d",
-        "a.from_on DESC, a.number DESC",
-    )
-} t ON t.case_id = c.case_id
-LEFT JOIN {
-    _latest(
-        "cl_periods",
-        "pe",
-        "period_no",
-        "pe.started_on <= :d AND pe.start_recorded_on <= :d AND (pe.ended_on IS NULL "
-        "OR pe.ended_on > :d OR pe.end_recorded_on > :d)",
-        "pe.period_no DESC",
-    )
-} pe ON pe.case_id = c.case_id
+LEFT JOIN (
+  SELECT a.case_id,
+    {_by_key(f"CASE WHEN a.kind = 'iro' THEN {_ALLOCATION_KEY} END", "a.name")} AS iro,
+    {_by_key(f"CASE WHEN a.kind = 'sw' THEN {_ALLOCATION_KEY} END", "a.team")} AS team
+  FROM {{s}}cl_allocations a
+  WHERE {_known("a")} AND a.from_on <= :d AND a.recorded_on <= :d
+  GROUP BY a.case_id
+) al ON al.case_id = c.case_id
+LEFT JOIN (
+  SELECT pe.case_id, MAX(pe.period_no) AS period_no FROM {{s}}cl_periods pe
+  WHERE {_known("pe")} AND pe.started_on <= :d AND pe.start_recorded_on <= :d
+    AND (pe.ended_on IS NULL OR pe.ended_on > :d OR pe.end_recorded_on > :d)
+  GROUP BY pe.case_id
+) pe ON pe.case_id = c.case_id
 """
 # The planner knows nothing of a new temporary table until it is indexed and analysed:
 # without this PostgreSQL scans it once per review row.
@@ -344,6 +349,11 @@ def _days(later: str, earlier: str) -> int:
     return (date.fromisoformat(later) - date.fromisoformat(earlier)).days
 
 
+def _counts(measure: str, numerators: dict[str, int], of: dict[str, int]) -> list[Count]:
+    """Each group's count of `of`, in the groups' order."""
+    return [Count(measure, grp, numerators.get(grp, 0), n) for grp, n in sorted(of.items())]
+
+
 def _tally(findings: Sequence[Finding]) -> dict[str, int]:
     totals: dict[str, int] = defaultdict(int)
     for finding in findings:
@@ -356,12 +366,13 @@ def _review_overdue(q: _Query) -> tuple[list[Count], list[Finding]]:
     rows = q.run(f"""
         SELECT g.council, g.child_ref, {{group}} AS grp, r.review_no, r.due_on
         FROM tmp_children g JOIN (
-          SELECT n.case_id, n.period_no, n.review_no, n.due_on, ROW_NUMBER() OVER (
-            PARTITION BY n.case_id, n.period_no ORDER BY n.review_no) AS nth
+          SELECT n.case_id, n.period_no, MIN(n.review_no) AS review_no,
+            {_by_key(_ordinal("n.review_no"), "n.due_on", "MIN", 10)} AS due_on
           FROM {{s}}cl_reviews n WHERE {_known("n")}
             AND NOT (n.held_on IS NOT NULL AND n.held_on <= :d AND n.held_recorded_on <= :d)
+          GROUP BY n.case_id, n.period_no
         ) r ON r.case_id = g.case_id AND r.period_no = g.period_no
-        WHERE r.nth = 1 AND r.due_on < :d
+        WHERE r.due_on < :d
     """)
     findings = [
         Finding(
@@ -381,19 +392,39 @@ _HELD_IN_WINDOW = (
     "r.held_on IS NOT NULL AND r.held_on > :w AND r.held_on <= :d AND r.held_recorded_on <= :d"
 )
 
+# The reviews held in the window, in one pass for the two measures that judge them: each
+# group's number of reviews held, and the reviews either measure may count, flagged.
+_REVIEWS_HELD = f"""
+    WITH held AS (
+      SELECT g.council, g.child_ref, {{review_group}} AS grp, r.case_id, r.period_no,
+        r.review_no, r.review_id, r.due_on, r.held_on, r.days_late, r.participation,
+        r.child_seen, r.not_seen_reason,
+        CASE WHEN r.days_late > 0 AND (r.prior_recorded_on IS NULL
+          OR r.prior_recorded_on <= :d) THEN 1 ELSE 0 END AS late,
+        CASE WHEN r.prior_recorded_on > :d THEN 1 ELSE 0 END AS unsure,
+        CASE WHEN r.participation = 'PN7' OR (:seen = 1 AND r.participation <> 'PN0'
+          AND (r.child_seen IS NULL OR r.child_seen = 0) AND r.not_seen_reason IS NULL)
+          THEN 1 ELSE 0 END AS unheard
+      FROM tmp_children g JOIN {{s}}cl_reviews r ON r.case_id = g.case_id AND {_known("r")}
+      WHERE {_HELD_IN_WINDOW})
+    SELECT grp, COUNT(*) AS held, NULL AS council, NULL AS child_ref, NULL AS case_id,
+      NULL AS period_no, NULL AS review_no, NULL AS review_id, NULL AS due_on,
+      NULL AS held_on, NULL AS days_late, NULL AS participation, NULL AS child_seen,
+      NULL AS not_seen_reason, 0 AS late, 0 AS unsure, 0 AS unheard
+    FROM held GROUP BY grp
+    UNION ALL
+    SELECT grp, NULL, council, child_ref, case_id, period_no, review_no, review_id, due_on,
+      held_on, days_late, participation, child_seen, not_seen_reason, late, unsure, unheard
+    FROM held WHERE late = 1 OR unsure = 1 OR unheard = 1
+"""
+
 
 def _review_late(q: _Query) -> tuple[list[Count], list[Finding]]:
     """Reviews held in the window and held late. A review's due date rests on the review
     before it: when that one was recorded only after the date, the timetable an inspector
     saw then differs, and those (rare) reviews are judged again from what was known."""
-    rows = q.run(f"""
-        SELECT g.council, g.child_ref, {{review_group}} AS grp, r.review_no, r.review_id,
-          r.due_on, r.held_on, r.days_late
-        FROM tmp_children g JOIN {{s}}cl_reviews r ON r.case_id = g.case_id AND {_known("r")}
-        WHERE {_HELD_IN_WINDOW} AND r.days_late > 0
-          AND (r.prior_recorded_on IS NULL OR r.prior_recorded_on <= :d)
-    """)
-    rows += _late_as_then_known(q)
+    held, rows = q.reviews_held()
+    late = [r for r in rows if r["late"]] + _late_as_then_known(q, [r for r in rows if r["unsure"]])
     findings = [
         Finding(
             "review_late",
@@ -404,25 +435,14 @@ def _review_late(q: _Query) -> tuple[list[Count], list[Finding]]:
             f"review {row['review_no']} ({row['review_id']}) due by {row['due_on']}, "
             f"held {row['days_late']} days late",
         )
-        for row in rows
+        for row in late
     ]
-    denominator = f"""
-        SELECT {{review_group}} AS grp, COUNT(*) AS n
-        FROM tmp_children g JOIN {{s}}cl_reviews r ON r.case_id = g.case_id AND {_known("r")}
-        WHERE {_HELD_IN_WINDOW} GROUP BY grp
-    """
-    return q.counts("review_late", _tally(findings), denominator), findings
+    return _counts("review_late", _tally(findings), held), findings
 
 
-def _late_as_then_known(q: _Query) -> list[Row]:
+def _late_as_then_known(q: _Query, unsure: list[Row]) -> list[Row]:
     """Reviews in the window whose earlier review was recorded after the date, with their
     timetable recomputed from the reviews recorded by then."""
-    unsure = q.run(f"""
-        SELECT g.council, g.child_ref, {{review_group}} AS grp, r.case_id, r.period_no,
-          r.review_id, r.held_on
-        FROM tmp_children g JOIN {{s}}cl_reviews r ON r.case_id = g.case_id AND {_known("r")}
-        WHERE {_HELD_IN_WINDOW} AND r.prior_recorded_on > :d
-    """)
     late = []
     for row in unsure:
         q.params["case"], q.params["period"] = row["case_id"], row["period_no"]
@@ -454,13 +474,22 @@ _FALLEN_DUE = "m.made_recorded_on <= :d AND m.due_on < :due_before"
 
 
 def _recommendation_overdue(q: _Query) -> tuple[list[Count], list[Finding]]:
+    """Each group's recommendations fallen due, and those still open, in one pass."""
     rows = q.run(f"""
-        SELECT g.council, g.child_ref, {{group}} AS grp, m.recommendation_id, m.text, m.owner,
-          m.owner_role, m.due_on, m.review_id
-        FROM tmp_children g JOIN {{s}}cl_recommendations m
-          ON m.case_id = g.case_id AND {_known("m")}
-        WHERE g.period_no IS NOT NULL AND {_FALLEN_DUE}
-          AND NOT (m.closed_on IS NOT NULL AND m.closed_on <= :d AND m.closed_recorded_on <= :d)
+        WITH due AS (
+          SELECT g.council, g.child_ref, {{group}} AS grp, m.recommendation_id, m.text,
+            m.owner, m.owner_role, m.due_on, m.review_id,
+            CASE WHEN m.closed_on IS NOT NULL AND m.closed_on <= :d
+              AND m.closed_recorded_on <= :d THEN 0 ELSE 1 END AS still_open
+          FROM tmp_children g JOIN {{s}}cl_recommendations m
+            ON m.case_id = g.case_id AND {_known("m")}
+          WHERE g.period_no IS NOT NULL AND {_FALLEN_DUE})
+        SELECT grp, COUNT(*) AS fallen_due, NULL AS council, NULL AS child_ref,
+          NULL AS recommendation_id, NULL AS text, NULL AS owner, NULL AS owner_role,
+          NULL AS due_on, NULL AS review_id FROM due GROUP BY grp
+        UNION ALL
+        SELECT grp, NULL, council, child_ref, recommendation_id, text, owner, owner_role,
+          due_on, review_id FROM due WHERE still_open = 1
     """)
     findings = [
         Finding(
@@ -474,14 +503,10 @@ def _recommendation_overdue(q: _Query) -> tuple[list[Count], list[Finding]]:
             owner=f"{row['owner']} ({row['owner_role']})",
         )
         for row in rows
+        if row["child_ref"] is not None
     ]
-    denominator = f"""
-        SELECT {{group}} AS grp, COUNT(*) AS n
-        FROM tmp_children g JOIN {{s}}cl_recommendations m
-          ON m.case_id = g.case_id AND {_known("m")}
-        WHERE g.period_no IS NOT NULL AND {_FALLEN_DUE} GROUP BY grp
-    """
-    return q.counts("recommendation_overdue", _tally(findings), denominator), findings
+    due = {row["grp"]: int(row["fallen_due"]) for row in rows if row["child_ref"] is None}
+    return _counts("recommendation_overdue", _tally(findings), due), findings
 
 
 def owners(findings: Sequence[Finding]) -> list[tuple[str, int, int]]:
@@ -494,24 +519,13 @@ def owners(findings: Sequence[Finding]) -> list[tuple[str, int, int]]:
 
 
 def _child_voice(q: _Query) -> tuple[list[Count], list[Finding]]:
-    rows = q.run(f"""
-        SELECT g.council, g.child_ref, {{review_group}} AS grp, r.review_id, r.held_on,
-          r.participation, r.child_seen, r.not_seen_reason
-        FROM tmp_children g JOIN {{s}}cl_reviews r ON r.case_id = g.case_id AND {_known("r")}
-        WHERE {_HELD_IN_WINDOW} AND (r.participation = 'PN7' OR (:seen = 1
-          AND r.participation <> 'PN0' AND (r.child_seen IS NULL OR r.child_seen = 0)
-          AND r.not_seen_reason IS NULL))
-    """)
+    held, rows = q.reviews_held()
     findings = [
         Finding("child_voice", row["grp"], _child(row), row["held_on"], None, _voice(row, q.params))
         for row in rows
+        if row["unheard"]
     ]
-    denominator = f"""
-        SELECT {{review_group}} AS grp, COUNT(*) AS n
-        FROM tmp_children g JOIN {{s}}cl_reviews r ON r.case_id = g.case_id AND {_known("r")}
-        WHERE {_HELD_IN_WINDOW} GROUP BY grp
-    """
-    return q.counts("child_voice", _tally(findings), denominator), findings
+    return _counts("child_voice", _tally(findings), held), findings
 
 
 def _voice(row: Row, params: dict[str, Any]) -> str:
@@ -626,17 +640,27 @@ def _continuity(q: _Query) -> tuple[list[Count], list[Finding]]:
     return q.counts("continuity", _tally(findings), _COHORT), findings
 
 
+# Raised and recorded by the date, and not known then to be resolved: a resolved challenge
+# cannot be past its timescale, and a council's history holds many more of them.
+_OPEN_CHALLENGE = f"""c.raised_on <= :d AND c.recorded_on <= :d AND NOT EXISTS (
+    SELECT 1 FROM {{s}}cl_challenge_steps r WHERE r.case_id = c.case_id
+      AND r.challenge_id = c.challenge_id AND {_known("r")} AND r.kind = 'resolved'
+      AND r.occurred_on <= :d AND r.recorded_on <= :d)"""
+
+
 def _challenge_overdue(q: _Query) -> tuple[list[Count], list[Finding]]:
     """Open challenges, counted for the IRO who raised them under --by iro."""
     group = "c.raised_by" if q.by is By.IRO else "{group}"
     raised = q.run(f"""
         SELECT c.*, g.council, g.child_ref, {group} AS grp FROM tmp_children g
         JOIN {{s}}cl_challenges c ON c.case_id = g.case_id AND {_known("c")}
-        WHERE c.raised_on <= :d AND c.recorded_on <= :d
+        WHERE {_OPEN_CHALLENGE}
     """)
     steps = q.run(f"""
-        SELECT s.* FROM tmp_children g
-        JOIN {{s}}cl_challenge_steps s ON s.case_id = g.case_id AND {_known("s")}
+        SELECT s.* FROM {{s}}cl_challenges c
+        JOIN {{s}}cl_challenge_steps s ON s.case_id = c.case_id
+          AND s.challenge_id = c.challenge_id AND {_known("s")}
+        WHERE {_known("c")} AND {_OPEN_CHALLENGE}
     """)
     group_of = {(r["case_id"], r["challenge_id"]): r["grp"] for r in raised}
     as_of = date.fromisoformat(q.params["d"])
@@ -666,14 +690,24 @@ def _challenge_overdue(q: _Query) -> tuple[list[Count], list[Finding]]:
 
 
 def _recording_lag(q: _Query) -> tuple[list[Count], list[Finding]]:
-    in_window = f"""
-        FROM tmp_children g JOIN {{s}}cl_lags l ON l.case_id = g.case_id AND {_known("l")}
-        WHERE l.recorded_on > :w AND l.recorded_on <= :d
-    """
+    """One pass over the records: each case's records in the window are counted first (the
+    largest table, so it is aggregated before it meets the children), then each group's
+    total and each child with late records come back together."""
     rows = q.run(f"""
-        SELECT g.council, g.child_ref, {{group}} AS grp, COUNT(*) AS late,
-          MAX(l.working_days) AS worst {in_window} AND l.working_days > :lag
-        GROUP BY g.case_id, g.council, g.child_ref, grp
+        WITH per_case AS (
+          SELECT l.case_id, COUNT(*) AS made,
+            SUM(CASE WHEN l.working_days > :lag THEN 1 ELSE 0 END) AS late,
+            MAX(CASE WHEN l.working_days > :lag THEN l.working_days END) AS worst
+          FROM {{s}}cl_lags l
+          WHERE {_known("l")} AND l.recorded_on > :w AND l.recorded_on <= :d
+          GROUP BY l.case_id),
+        grouped AS (
+          SELECT g.council, g.child_ref, {{group}} AS grp, p.made, p.late, p.worst
+          FROM per_case p JOIN tmp_children g ON g.case_id = p.case_id)
+        SELECT NULL AS council, NULL AS child_ref, grp, SUM(made) AS made, NULL AS late,
+          NULL AS worst FROM grouped GROUP BY grp
+        UNION ALL
+        SELECT council, child_ref, grp, made, late, worst FROM grouped WHERE late > 0
     """)
     findings = [
         Finding(
@@ -687,9 +721,10 @@ def _recording_lag(q: _Query) -> tuple[list[Count], list[Finding]]:
             weight=int(row["late"]),
         )
         for row in rows
+        if row["child_ref"] is not None
     ]
-    denominator = f"SELECT {{group}} AS grp, COUNT(*) AS n {in_window} GROUP BY grp"
-    return q.counts("recording_lag", _tally(findings), denominator), findings
+    made = {row["grp"]: int(row["made"]) for row in rows if row["child_ref"] is None}
+    return _counts("recording_lag", _tally(findings), made), findings
 
 
 _MEASURES: dict[str, Callable[[_Query], tuple[list[Count], list[Finding]]]] = {

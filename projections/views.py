@@ -221,6 +221,7 @@ class CaseViews(TrackingRecorder):
     short_breaks = True
     entries_cache_size = 20_000  # cases whose decoded events are kept between batches
     cipher: Any = None  # the ledger's cipher, when encryption at rest is on
+    report_settings: tuple[str, ...] = ()  # run at the start of a report's transaction
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -446,6 +447,9 @@ class SQLiteCaseViews(CaseViews, SQLiteTrackingRecorder):
 
 class PostgresCaseViews(CaseViews, PostgresTrackingRecorder):
     marker = "%s"
+    # A report over a whole council aggregates and joins hundreds of thousands of rows: with
+    # the server's default 4 MB the planner sorts on disk instead of hashing in memory.
+    report_settings = ("SET LOCAL work_mem = '64MB'",)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
