@@ -19,7 +19,7 @@ from uuid import UUID
 from eventsourcing.persistence import Tracking, TrackingRecorder
 from eventsourcing.postgres import PostgresTrackingRecorder
 from eventsourcing.sqlite import SQLiteTrackingRecorder
-from psycopg.sql import SQL
+from psycopg.sql import SQL, Literal
 
 from ledger import events as e
 from ledger import payloads as p
@@ -221,7 +221,7 @@ class CaseViews(TrackingRecorder):
     short_breaks = True
     entries_cache_size = 20_000  # cases whose decoded events are kept between batches
     cipher: Any = None  # the ledger's cipher, when encryption at rest is on
-    report_settings: tuple[str, ...] = ()  # run at the start of a report's transaction
+    report_lanes = 1  # connections a report may read on at once (projections.drift)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -233,6 +233,11 @@ class CaseViews(TrackingRecorder):
 
     def q(self, sql: str) -> str:
         return sql.replace("{s}", self.schema_prefix).replace("?", self.marker)
+
+    def start_report(self, cursor: Any, snapshot: str | None) -> str | None:
+        """Begin a report's (read-only) transaction; returns the snapshot that the report's
+        other lanes are to read, if the store can share one."""
+        return None
 
     def view_statements(self) -> list[str]:
         return [self.q(statement) for statement in schema.CREATE]
@@ -447,14 +452,26 @@ class SQLiteCaseViews(CaseViews, SQLiteTrackingRecorder):
 
 class PostgresCaseViews(CaseViews, PostgresTrackingRecorder):
     marker = "%s"
-    # A report over a whole council aggregates and joins hundreds of thousands of rows: with
-    # the server's default 4 MB the planner sorts on disk instead of hashing in memory.
-    report_settings = ("SET LOCAL work_mem = '64MB'",)
+    report_lanes = 2
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.schema_prefix = f'"{self.datastore.schema}".'
         self.sql_create_statements.extend(SQL(s) for s in self.view_statements())  # type: ignore[misc]
+
+    def start_report(self, cursor: Any, snapshot: str | None) -> str | None:
+        """Every lane reads the first lane's snapshot (exported by it, imported by the others),
+        so a report on several connections sees the views exactly as one transaction would.
+        A report aggregates and joins hundreds of thousands of rows: with the server's default
+        4 MB of work_mem the planner would sort on disk instead of hashing in memory."""
+        cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        if snapshot is not None:
+            cursor.execute(SQL("SET TRANSACTION SNAPSHOT {0}").format(Literal(snapshot)))
+        cursor.execute("SET LOCAL work_mem = '64MB'")
+        if snapshot is None:
+            cursor.execute("SELECT pg_export_snapshot() AS snapshot")
+            snapshot = str(cursor.fetchone()["snapshot"])
+        return snapshot
 
     @property
     def tracking_table(self) -> str:

@@ -21,7 +21,8 @@ from cli.context import Opened, opened
 from ledger import payloads as p
 from ledger.case import ENGLAND
 from ledger.commands import parse_command
-from projections.drift import By, Finding, Report, drift_report
+from ledger.protocol import DisputeProtocol
+from projections.drift import _LANES, By, Finding, Report, _Query, drift_report
 from projections.drift_settings import DriftSettings
 from projections.queries import Child
 
@@ -340,3 +341,27 @@ def test_a_review_judged_late_as_the_timetable_stood_when_its_predecessor_was_no
     assert then.detail == "review 1 (REV-2) due by 2025-06-30, held 94 days late"
     assert (now.on, now.days) == ("2025-10-02", 8)
     assert now.detail == "review 2 (REV-2) due by 2025-09-24, held 8 days late"
+
+
+def test_every_lane_of_a_postgresql_report_reads_the_views_as_the_first_lane_began(
+    postgres_db: str,
+) -> None:
+    """On PostgreSQL the measures run on two connections at once (projections.drift._LANES).
+    A child projected after the first lane opened must be seen by neither lane, or the two
+    halves of one report would count different children."""
+    with opened(postgres_db, create_tables=True) as o:
+        built = Ledger(o)
+        amara(built)
+        o.catch_up()
+        assert o.views.report_lanes == len(_LANES)
+        settings, protocol = DriftSettings(), DisputeProtocol()
+        with _Query.open(o.views, INSPECTION, None, settings, protocol) as first:
+            ben(built)
+            o.catch_up()  # Ben's case is now in the views, committed
+            with _Query.open(
+                o.views, INSPECTION, None, settings, protocol, first.snapshot
+            ) as later:
+                later.select_children()
+                children = later.run("SELECT child_ref FROM tmp_children")
+        assert [row["child_ref"] for row in children] == ["AMARA"]
+        assert len(built.report().findings["permanence_missing"]) == 1  # Ben, seen afresh
