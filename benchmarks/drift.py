@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/drift.py [--children N ...] [--store sqlite|postgres|both]
                                          [--seed S] [--runs R] [--aggregate-cache CASES]
                                          [--profile [TOP]] [--explain]
+                                         [--keep | --reuse URL]
 
 Issue 3's target: the report in under 2 s at 80,000 children on PostgreSQL, from the
 projections, not by replaying events. For each store (a PostgreSQL schema of its own on
@@ -18,6 +19,10 @@ and each number of children it:
 3. catches the projections up from the first event;
 4. times `drift_report(views, until)` for by=None and by=IRO (median of R runs after a
    warm-up), and once the HTML page's call (trend_months=12: thirteen dates).
+
+Loading and projecting 80,000 children takes over an hour: --keep leaves the PostgreSQL
+schema in place and prints its URL, and --reuse URL times the report (steps 3 and 4) on it,
+for measuring a change to the report.
 
 --profile adds cProfile's hot spots of one report and the time of each of its SQL
 statements; --explain prints PostgreSQL's EXPLAIN ANALYZE of the slowest statements.

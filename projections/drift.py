@@ -181,7 +181,9 @@ def drift_report(
         report.counts += counts or ([] if by else [Count(key, "all", 0, 0)])
         report.findings[key] = findings
     for month_end in _month_ends(as_of, trend_months):
-        overall = _measure(views, month_end, None, settings, protocol)
+        # The last point is the report's own date: ungrouped, it is the report itself.
+        same = month_end == as_of and by is None
+        overall = measured if same else _measure(views, month_end, None, settings, protocol)
         report.trend.append((month_end, {k: _total(k, cs) for k, (cs, _) in overall.items()}))
     return report
 
