@@ -12,7 +12,7 @@ caller supplies them.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from typing import NamedTuple
 from uuid import UUID
 
 GENESIS = bytes(32)  # the "previous" hash of a case's first event and of the first digest
@@ -58,9 +58,9 @@ RawLink = tuple[
 RawChain = tuple[int, bytes, int, bytes, bytes]
 
 
-@dataclass(frozen=True)
-class ChainRow:
-    """What the ledger stores beside each event, in the same transaction."""
+class ChainRow(NamedTuple):
+    """What the ledger stores beside each event, in the same transaction. (Named tuples: a
+    bulk record makes two of these per event.)"""
 
     notification_id: int
     case: UUID
@@ -70,9 +70,8 @@ class ChainRow:
     digest: bytes  # the log's running digest up to and including this event
 
 
-@dataclass(frozen=True)
-class StoredRow:
-    """An event as read back from the store, for hashing."""
+class StoredRow(NamedTuple):
+    """An event as stored, for hashing."""
 
     notification_id: int
     case: UUID

@@ -35,9 +35,13 @@ REFUSAL = "careledger: the ledger is append-only"
 
 def _stored_rows(stored_events: Sequence[StoredEvent], ids: Sequence[int]) -> list[StoredRow]:
     return [
-        StoredRow(nid, UUID(str(s.originator_id)), s.originator_version, s.topic, s.state)
+        StoredRow(nid, _uuid(s.originator_id), s.originator_version, s.topic, s.state)
         for s, nid in zip(stored_events, ids, strict=True)
     ]
+
+
+def _uuid(originator_id: UUID | str) -> UUID:
+    return originator_id if isinstance(originator_id, UUID) else UUID(originator_id)
 
 
 def _first_versions(rows: list[StoredRow]) -> dict[UUID, int]:
