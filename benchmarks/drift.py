@@ -170,6 +170,16 @@ def report_runs(o: Opened, until: date, by: By | None, runs: int) -> list[float]
     return [timed(lambda: drift_report(o.views, until, by))[0] for _ in range(runs)]
 
 
+def one_lane(o: Opened, until: date, runs: int) -> list[float]:
+    """The report with its measures one after another on one connection, for comparison."""
+    lanes = o.views.report_lanes
+    o.views.report_lanes = 1
+    try:
+        return report_runs(o, until, None, runs)
+    finally:
+        o.views.report_lanes = lanes
+
+
 def show_figures(store: str, children: int, figures: dict[str, list[float]]) -> None:
     header = f"   {'measure':<40}{'median':>9}{'min-max':>15}{'runs':>6}{'ratio of 2 s':>14}"
     say(header)
@@ -308,6 +318,8 @@ def run(store: str, children: int, args: argparse.Namespace) -> None:
                 timed(lambda: drift_report(o.views, until, None, None, 12))[0]
             ],
         }
+        if o.views.report_lanes > 1:
+            figures["drift report (by=None), one lane"] = one_lane(o, until, args.runs)
         show_figures(store, children, figures)
         if args.profile:
             show_profile(o, until, args.profile)
