@@ -25,7 +25,8 @@ schema in place and prints its URL, and --reuse URL times the report (steps 3 an
 for measuring a change to the report.
 
 --profile adds cProfile's hot spots of one report and the time of each of its SQL
-statements; --explain prints PostgreSQL's EXPLAIN ANALYZE of the slowest statements.
+statements; --explain prints PostgreSQL's EXPLAIN ANALYZE of the slowest statements. Both
+run the report in one lane (cProfile sees one thread; EXPLAIN replays one transaction).
 """
 
 from __future__ import annotations
@@ -170,12 +171,14 @@ def report_runs(o: Opened, until: date, by: By | None, runs: int) -> list[float]
     return [timed(lambda: drift_report(o.views, until, by))[0] for _ in range(runs)]
 
 
-def one_lane(o: Opened, until: date, runs: int) -> list[float]:
-    """The report with its measures one after another on one connection, for comparison."""
+@contextmanager
+def one_lane(o: Opened) -> Iterator[None]:
+    """The report with its measures one after another on one connection: for comparison, and
+    for profiling (cProfile sees only the calling thread) and EXPLAIN (one transaction)."""
     lanes = o.views.report_lanes
     o.views.report_lanes = 1
     try:
-        return report_runs(o, until, None, runs)
+        yield
     finally:
         o.views.report_lanes = lanes
 
@@ -319,12 +322,14 @@ def run(store: str, children: int, args: argparse.Namespace) -> None:
             ],
         }
         if o.views.report_lanes > 1:
-            figures["drift report (by=None), one lane"] = one_lane(o, until, args.runs)
+            with one_lane(o):
+                figures["drift report (by=None), one lane"] = report_runs(o, until, None, args.runs)
         show_figures(store, children, figures)
-        if args.profile:
-            show_profile(o, until, args.profile)
-        if args.explain and store == "postgres":
-            explain(o, until, 3)
+        with one_lane(o):
+            if args.profile:
+                show_profile(o, until, args.profile)
+            if args.explain and store == "postgres":
+                explain(o, until, 3)
 
 
 def main() -> None:

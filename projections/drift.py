@@ -250,6 +250,7 @@ class _Query:
         self.denominators: dict[str, dict[str, int]] = {}
         self._reviews_held: tuple[dict[str, int], list[Row]] | None = None
         self.snapshot: str | None = None
+        self.as_of = date.fromisoformat(params["d"])
         self.by, self.protocol = by, protocol
         self.grouped = by is not None
         self.group = {
@@ -309,6 +310,9 @@ class _Query:
         if not fetch:
             return []
         return [dict(row) for row in self.cursor.fetchall()]
+
+    def days_since(self, day: str) -> int:
+        return (self.as_of - date.fromisoformat(day)).days
 
     def totals_and_hits(self, sql: str) -> tuple[dict[str, int], list[Row]]:
         """The group totals and the rows of a `_totals_and_hits` statement."""
@@ -406,10 +410,6 @@ def _child(row: Row) -> str:
     return f"{row['council']}:{row['child_ref']}"
 
 
-def _days(later: str, earlier: str) -> int:
-    return (date.fromisoformat(later) - date.fromisoformat(earlier)).days
-
-
 def _counts(measure: str, numerators: dict[str, int], of: dict[str, int]) -> list[Count]:
     """Each group's count of `of`, in the groups' order."""
     return [Count(measure, grp, numerators.get(grp, 0), n) for grp, n in sorted(of.items())]
@@ -441,7 +441,7 @@ def _review_overdue(q: _Query) -> tuple[list[Count], list[Finding]]:
             row["grp"],
             _child(row),
             row["due_on"],
-            _days(q.params["d"], row["due_on"]),
+            q.days_since(row["due_on"]),
             f"review {row['review_no']} of this period of care was due by {row['due_on']}",
         )
         for row in rows
@@ -548,7 +548,7 @@ def _recommendation_overdue(q: _Query) -> tuple[list[Count], list[Finding]]:
             row["grp"],
             _child(row),
             row["due_on"],
-            _days(q.params["d"], row["due_on"]),
+            q.days_since(row["due_on"]),
             f"{row['recommendation_id']} (review {row['review_id']}), owner {row['owner']} "
             f"({row['owner_role']}): {row['text']}",
             owner=f"{row['owner']} ({row['owner_role']})",
@@ -626,7 +626,7 @@ def _permanence_missing(q: _Query) -> tuple[list[Count], list[Finding]]:
             row["grp"],
             _child(row),
             row["point"],
-            _days(q.params["d"], row["point"]),
+            q.days_since(row["point"]),
             f"second review due by {row['due_on']}"
             + (f", held {row['held_on']}" if row["known_held"] else ", not held")
             + "; no permanence section in any plan recorded",

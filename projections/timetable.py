@@ -48,6 +48,7 @@ def is_working_day(day: date) -> bool:
     return day.weekday() < 5 and day not in _england_holidays(day.year)
 
 
+@lru_cache(maxsize=65_536)  # a council's open challenges share their stages' start dates
 def working_day_after(start: date, n: int) -> date:
     """The n-th working day after `start` (`start` itself is not counted)."""
     day = start
