@@ -3,6 +3,8 @@ so that they sort and compare alike on both."""
 
 from __future__ import annotations
 
+import re
+
 # Raised when a table changes shape: views built under another version are refused until
 # `careledger projections rebuild` drops and recreates them.
 VERSION = "3"  # 3: challenge tables, cl_reviews.prior_recorded_on (issues 4 and 5)
@@ -91,3 +93,23 @@ CREATE = (
     # under another would give flags that a rebuild does not reproduce.
     """CREATE TABLE IF NOT EXISTS {s}cl_policy (name TEXT PRIMARY KEY, value TEXT NOT NULL)""",
 )
+
+
+def _shape(statement: str) -> tuple[str, tuple[str, ...], tuple[str, ...]] | None:
+    """A CREATE TABLE statement's table, its columns in order, and its primary key."""
+    table = re.search(r"CREATE TABLE IF NOT EXISTS \{s\}(\w+) \(", statement)
+    key = re.search(r"PRIMARY KEY \(([^)]*)\)", statement)
+    if table is None or key is None:
+        return None
+    columns = tuple(re.findall(r"(\w+) (?:TEXT|INTEGER)\b", statement))
+    return table[1], columns, tuple(name.strip() for name in key[1].split(","))
+
+
+# Each table's columns and the positions of its primary key's columns among them.
+COLUMNS: dict[str, tuple[str, ...]] = {}
+KEY_POSITIONS: dict[str, tuple[int, ...]] = {}
+for _statement in CREATE:
+    if (_found := _shape(_statement)) is not None:
+        _table, _columns, _key = _found
+        COLUMNS[_table] = _columns
+        KEY_POSITIONS[_table] = tuple(_columns.index(name) for name in _key)
