@@ -95,21 +95,20 @@ CREATE = (
 )
 
 
-def _shape(statement: str) -> tuple[str, tuple[str, ...], tuple[str, ...]] | None:
-    """A CREATE TABLE statement's table, its columns in order, and its primary key."""
-    table = re.search(r"CREATE TABLE IF NOT EXISTS \{s\}(\w+) \(", statement)
-    key = re.search(r"PRIMARY KEY \(([^)]*)\)", statement)
-    if table is None or key is None:
-        return None
-    columns = tuple(re.findall(r"(\w+) (?:TEXT|INTEGER)\b", statement))
-    return table[1], columns, tuple(name.strip() for name in key[1].split(","))
+def _shapes() -> tuple[dict[str, tuple[str, ...]], dict[str, tuple[int, ...]]]:
+    """Each table's columns in order, and the positions of its primary key's columns, read
+    from its CREATE statement (the tables with a composite key: the rewritten ones)."""
+    columns: dict[str, tuple[str, ...]] = {}
+    keys: dict[str, tuple[int, ...]] = {}
+    for statement in CREATE:
+        table = re.search(r"CREATE TABLE IF NOT EXISTS \{s\}(\w+) \(", statement)
+        key = re.search(r"PRIMARY KEY \(([^)]*)\)", statement)
+        if table is None or key is None:
+            continue
+        names = tuple(re.findall(r"(\w+) (?:TEXT|INTEGER)\b", statement))
+        columns[table[1]] = names
+        keys[table[1]] = tuple(names.index(name.strip()) for name in key[1].split(","))
+    return columns, keys
 
 
-# Each table's columns and the positions of its primary key's columns among them.
-COLUMNS: dict[str, tuple[str, ...]] = {}
-KEY_POSITIONS: dict[str, tuple[int, ...]] = {}
-for _statement in CREATE:
-    if (_found := _shape(_statement)) is not None:
-        _table, _columns, _key = _found
-        COLUMNS[_table] = _columns
-        KEY_POSITIONS[_table] = tuple(_columns.index(name) for name in _key)
+COLUMNS, KEY_POSITIONS = _shapes()
