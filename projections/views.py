@@ -245,8 +245,9 @@ class CaseViews(TrackingRecorder):
     def apply_batch(self, events: Sequence[e.CaseEvent], tracking: Tracking) -> None:
         """Apply events (in notification order) and record `tracking`, atomically.
 
-        Each touched case is recomputed once per batch, and each table is written with one
-        statement per batch: round trips, not rows, are what a batch costs on PostgreSQL.
+        Each touched case is recomputed once per batch, and each table is read and written
+        with a few statements per batch (`_replace_rows`): round trips, not rows, are what a
+        batch costs on PostgreSQL.
         The cases are read and judged before the writing transaction opens, so no transaction
         stays idle while Python works (PostgreSQL ends a session idle in a transaction after
         a few seconds). Exactly-once still holds: the tracking row is written first in the
