@@ -156,16 +156,12 @@ def render_html(report: Report) -> str:
 
 
 def section(report: Report, measure: Measure) -> Section:
-    found = sorted(report.findings.get(measure.key, []), key=_worst_first)
+    found = report.findings.get(measure.key, [])
     trend = [(day, counts[measure.key]) for day, counts in report.trend if measure.key in counts]
     overdue = owners(found) if measure.key == "recommendation_overdue" else []
     counts = [c for c in report.counts if c.measure == measure.key]
     columns = COLUMNS.get(measure.key, DEFAULT_COLUMNS)
     return Section(measure, counts, columns, found, overdue, chart(measure, trend), trend)
-
-
-def _worst_first(finding: Finding) -> tuple[int, str, str]:
-    return (-(finding.days or 0), finding.group, finding.subject)
 
 
 def settings(used: DriftSettings) -> list[Setting]:

@@ -179,13 +179,19 @@ def drift_report(
         counts, findings = measured[key]
         # A measure with nothing to count (no open challenge) still shows, as 0 of 0.
         report.counts += counts or ([] if by else [Count(key, "all", 0, 0)])
-        report.findings[key] = findings
+        report.findings[key] = sorted(findings, key=worst_first)
     for month_end in _month_ends(as_of, trend_months):
         # The last point is the report's own date: ungrouped, it is the report itself.
         same = month_end == as_of and by is None
         overall = measured if same else _measure(views, month_end, None, settings, protocol)
         report.trend.append((month_end, {k: _total(k, cs) for k, (cs, _) in overall.items()}))
     return report
+
+
+def worst_first(finding: Finding) -> tuple[int, str, str, str, str]:
+    """The order findings are listed in, whichever plan the database chose: the most days
+    (late, overdue, or a caseload's children) first, then by group, child and date."""
+    return (-(finding.days or 0), finding.group, finding.subject, finding.on or "", finding.detail)
 
 
 Measured = dict[str, tuple[list[Count], list[Finding]]]
@@ -250,6 +256,7 @@ class _Query:
         self.denominators: dict[str, dict[str, int]] = {}
         self._reviews_held: tuple[dict[str, int], list[Row]] | None = None
         self.snapshot: str | None = None
+        self.children = "tmp_children"  # or cl_children: see select_children
         self.as_of = date.fromisoformat(params["d"])
         self.by, self.protocol = by, protocol
         self.grouped = by is not None
@@ -296,16 +303,26 @@ class _Query:
             yield query
 
     def select_children(self) -> None:
-        """The temporary table of every child's IRO, team and period of care on the date."""
+        """Where the report finds every child's IRO, team and period of care on the date:
+        cl_children itself when every child's latest records were in force and known by
+        then (a report as of today: nothing is recorded with a date in the future), else a
+        temporary table of them as they stood on the date."""
+        [unsettled] = self.run("SELECT COUNT(*) AS n FROM {s}cl_children c WHERE c.settled_on > :d")
+        if unsettled["n"] == 0:
+            self.children = "{s}cl_children"
+            return
         self.run("DROP TABLE IF EXISTS tmp_children", fetch=False)
         self.run(_CHILDREN, fetch=False)
         for statement in _CHILDREN_INDEXED:
             self.run(statement, fetch=False)
+        self.children = "tmp_children"
 
     def run(self, sql: str, fetch: bool = True) -> list[Row]:
         names = re.findall(r":(\w+)", sql)
         text = re.sub(r":\w+", "?", sql).replace("{group}", self.group)
-        text = text.replace("{review_group}", self.review_group)
+        text = text.replace("{review_group}", self.review_group).replace(
+            "{children}", self.children
+        )
         self.cursor.execute(self.views.q(text), [self.params[n] for n in names])
         if not fetch:
             return []
@@ -372,26 +389,43 @@ def _ordinal(number: str) -> str:
 
 
 # Each child's IRO and social worker's team: the allocation starting last (the last
-# recorded, on the same day); and the latest period of care open on the date.
+# recorded, on the same day); and the latest period of care open on the date. Worked out
+# from the records for the children whose latest records were not all in force and known
+# on the date (`unsettled`: every child, for a date long past); the others' are read as
+# the projection settled them (projections.followup.Standing).
 _ALLOCATION_KEY = f"a.from_on || {_ordinal('a.number')}"
-_CHILDREN = f"""
-CREATE TEMP TABLE tmp_children AS
+
+
+def _children_from_records(unsettled: str) -> str:
+    """The SELECT of the children's rows worked out from the allocations and periods, for
+    the children of cl_children `c` meeting the condition `unsettled`."""
+    return f"""
 SELECT c.case_id, c.council, c.child_ref, al.iro, al.team, pe.period_no
-FROM {{s}}cl_cases c
+FROM {{s}}cl_children c
 LEFT JOIN (
   SELECT a.case_id,
     {_by_key(f"CASE WHEN a.kind = 'iro' THEN {_ALLOCATION_KEY} END", "a.name")} AS iro,
     {_by_key(f"CASE WHEN a.kind = 'sw' THEN {_ALLOCATION_KEY} END", "a.team")} AS team
   FROM {{s}}cl_allocations a
   WHERE {_known("a")} AND a.from_on <= :d AND a.recorded_on <= :d
+    AND a.case_id IN (SELECT c.case_id FROM {{s}}cl_children c WHERE {unsettled})
   GROUP BY a.case_id
 ) al ON al.case_id = c.case_id
 LEFT JOIN (
   SELECT pe.case_id, MAX(pe.period_no) AS period_no FROM {{s}}cl_periods pe
   WHERE {_known("pe")} AND pe.started_on <= :d AND pe.start_recorded_on <= :d
     AND (pe.ended_on IS NULL OR pe.ended_on > :d OR pe.end_recorded_on > :d)
+    AND pe.case_id IN (SELECT c.case_id FROM {{s}}cl_children c WHERE {unsettled})
   GROUP BY pe.case_id
 ) pe ON pe.case_id = c.case_id
+WHERE {unsettled}"""
+
+
+_CHILDREN = f"""
+CREATE TEMP TABLE tmp_children AS
+SELECT c.case_id, c.council, c.child_ref, c.iro, c.team, c.period_no
+FROM {{s}}cl_children c WHERE c.settled_on <= :d
+UNION ALL {_children_from_records("c.settled_on > :d")}
 """
 # The planner knows nothing of a new temporary table until it is indexed and analysed:
 # without this PostgreSQL scans it once per review row.
@@ -401,7 +435,7 @@ _CHILDREN_INDEXED = (
 )
 
 _COHORT = (
-    "SELECT {group} AS grp, COUNT(*) AS n FROM tmp_children g "
+    "SELECT {group} AS grp, COUNT(*) AS n FROM {children} g "
     "WHERE g.period_no IS NOT NULL GROUP BY grp"
 )
 
@@ -426,7 +460,7 @@ def _review_overdue(q: _Query) -> tuple[list[Count], list[Finding]]:
     """The first review of the child's current period not known to be held, if past due."""
     rows = q.run(f"""
         SELECT g.council, g.child_ref, {{group}} AS grp, r.review_no, r.due_on
-        FROM tmp_children g JOIN (
+        FROM {{children}} g JOIN (
           SELECT n.case_id, n.period_no, MIN(n.review_no) AS review_no,
             {_by_key(_ordinal("n.review_no"), "n.due_on", "MIN", 10)} AS due_on
           FROM {{s}}cl_reviews n WHERE {_known("n")}
@@ -465,7 +499,7 @@ _REVIEWS_HELD = _totals_and_hits(
         CASE WHEN r.participation = 'PN7' OR (:seen = 1 AND r.participation <> 'PN0'
           AND (r.child_seen IS NULL OR r.child_seen = 0) AND r.not_seen_reason IS NULL)
           THEN 1 ELSE 0 END AS unheard
-      FROM tmp_children g JOIN {{s}}cl_reviews r ON r.case_id = g.case_id AND {_known("r")}
+      FROM {{children}} g JOIN {{s}}cl_reviews r ON r.case_id = g.case_id AND {_known("r")}
       WHERE {_HELD_IN_WINDOW}""",
     "council, child_ref, case_id, period_no, review_no, review_id, due_on, held_on, days_late, "
     "participation, child_seen, not_seen_reason, late, unsure, unheard",
@@ -535,7 +569,7 @@ def _recommendation_overdue(q: _Query) -> tuple[list[Count], list[Finding]]:
                 m.owner, m.owner_role, m.due_on, m.review_id,
                 CASE WHEN m.closed_on IS NOT NULL AND m.closed_on <= :d
                   AND m.closed_recorded_on <= :d THEN 0 ELSE 1 END AS still_open
-            FROM tmp_children g JOIN {{s}}cl_recommendations m
+            FROM {{children}} g JOIN {{s}}cl_recommendations m
               ON m.case_id = g.case_id AND {_known("m")}
             WHERE g.period_no IS NOT NULL AND {_FALLEN_DUE}""",
             "council, child_ref, recommendation_id, text, owner, owner_role, due_on, review_id",
@@ -599,7 +633,7 @@ def _permanence_missing(q: _Query) -> tuple[list[Count], list[Finding]]:
     episode continues care) is not judged: its second review is long past, and a return
     holds no care plan."""
     past_second_review = f"""
-        FROM tmp_children g JOIN {{s}}cl_reviews r ON r.case_id = g.case_id
+        FROM {{children}} g JOIN {{s}}cl_reviews r ON r.case_id = g.case_id
           AND r.period_no = g.period_no AND r.review_no = 2 AND {_known("r")}
         JOIN {{s}}cl_reviews f ON f.case_id = g.case_id AND f.period_no = g.period_no
           AND f.review_no = 1 AND {_known("f")} AND f.held_on <= :d AND f.held_recorded_on <= :d
@@ -640,7 +674,7 @@ def _iro_caseload(q: _Query) -> tuple[list[Count], list[Finding]]:
     """An IRO's caseload is all their children, whichever groups the children fall in; the
     IRO is listed in each group where they have children."""
     rows = q.run("""
-        SELECT {group} AS grp, g.iro, COUNT(*) AS n FROM tmp_children g
+        SELECT {group} AS grp, g.iro, COUNT(*) AS n FROM {children} g
         WHERE g.period_no IS NOT NULL AND g.iro IS NOT NULL GROUP BY grp, g.iro
     """)
     caseload: dict[str, int] = defaultdict(int)
@@ -665,7 +699,7 @@ def _iro_caseload(q: _Query) -> tuple[list[Count], list[Finding]]:
         iros[row["grp"]] += 1
     counts = _tally(findings)
     totals = [Count("iro_caseload", g, counts.get(g, 0), n) for g, n in sorted(iros.items())]
-    return totals, sorted(findings, key=lambda f: -(f.days or 0))
+    return totals, findings
 
 
 def _continuity(q: _Query) -> tuple[list[Count], list[Finding]]:
@@ -673,7 +707,7 @@ def _continuity(q: _Query) -> tuple[list[Count], list[Finding]]:
         SELECT g.council, g.child_ref, {{group}} AS grp,
           SUM(CASE WHEN a.kind = 'iro' THEN 1 ELSE 0 END) AS iro_changes,
           SUM(CASE WHEN a.kind = 'sw' THEN 1 ELSE 0 END) AS sw_changes
-        FROM tmp_children g JOIN {{s}}cl_allocations a ON a.case_id = g.case_id AND {_known("a")}
+        FROM {{children}} g JOIN {{s}}cl_allocations a ON a.case_id = g.case_id AND {_known("a")}
         WHERE g.period_no IS NOT NULL AND a.changed = 1 AND a.from_on > :w AND a.from_on <= :d
           AND a.recorded_on <= :d
         GROUP BY g.case_id, g.council, g.child_ref, grp
@@ -707,7 +741,7 @@ def _challenge_overdue(q: _Query) -> tuple[list[Count], list[Finding]]:
     """Open challenges, counted for the IRO who raised them under --by iro."""
     group = "c.raised_by" if q.by is By.IRO else "{group}"
     raised = q.run(f"""
-        SELECT c.*, g.council, g.child_ref, {group} AS grp FROM tmp_children g
+        SELECT c.*, g.council, g.child_ref, {group} AS grp FROM {{children}} g
         JOIN {{s}}cl_challenges c ON c.case_id = g.case_id AND {_known("c")}
         WHERE {_OPEN_CHALLENGE}
     """)
@@ -757,7 +791,7 @@ def _recording_lag(q: _Query) -> tuple[list[Count], list[Finding]]:
               FROM {{s}}cl_lags l
               WHERE {_known("l")} AND l.recorded_on > :w AND l.recorded_on <= :d
               GROUP BY l.case_id) p
-            JOIN tmp_children g ON g.case_id = p.case_id""",
+            JOIN {{children}} g ON g.case_id = p.case_id""",
             "council, child_ref, late, worst",
             "late > 0",
             total="SUM(made)",

@@ -117,6 +117,43 @@ class Version:
     facts: Facts
 
 
+@dataclass(frozen=True)
+class Standing:
+    """The child's IRO, social worker's team and open period of care as the case's latest
+    records have them, and `settled_on`: the first day on which every one of those records
+    is in force and known. A report on that day or later would find the same from the
+    allocations and periods, and reads these instead (projections.drift); a report on an
+    earlier day works them out from the records, as they stood then."""
+
+    iro: str | None
+    team: str | None
+    period: int | None
+    settled_on: str
+
+
+def standing(latest: Version) -> Standing:
+    """What `latest` (the case's current version) settles: the allocation of each kind that
+    starts last, the latest period not ended, as the drift report picks them on a date."""
+    facts = latest.facts
+    last: dict[str, Allocation] = {}
+    for allocation in facts.allocations:
+        held = last.get(allocation.kind)
+        if held is None or (allocation.from_on, allocation.number) > (held.from_on, held.number):
+            last[allocation.kind] = allocation
+    days = [d for a in facts.allocations for d in (a.from_on, a.recorded_on)]
+    days += [d for x in facts.periods for d in _period_days(x) if d is not None]
+    return Standing(
+        last["iro"].name if "iro" in last else None,
+        last["sw"].team if "sw" in last else None,
+        max((x.number for x in facts.periods if x.ended_on is None), default=None),
+        max([latest.known_from, *(d.isoformat() for d in days)]),
+    )
+
+
+def _period_days(period: Period) -> tuple[date | None, ...]:
+    return period.started_on, period.start_recorded_on, period.ended_on, period.end_recorded_on
+
+
 def recorded_day(entry: Entry) -> date:
     return entry.recorded_at.astimezone(ENGLAND).date()
 

@@ -7,7 +7,7 @@ import re
 
 # Raised when a table changes shape: views built under another version are refused until
 # `careledger projections rebuild` drops and recreates them.
-VERSION = "3"  # 3: challenge tables, cl_reviews.prior_recorded_on (issues 4 and 5)
+VERSION = "4"  # 3: challenge tables, cl_reviews.prior_recorded_on (issues 4 and 5); 4: cl_children
 
 # The follow-up tables (issue 3) hold each case's facts from `projections.followup`; every row
 # says from which day (known_from) until which day (known_until, exclusive) it was the record,
@@ -22,7 +22,14 @@ FOLLOWUP_TABLES = (
     "cl_challenges",
     "cl_challenge_steps",
 )
-TABLES = ("cl_events", "cl_cases", "cl_current_plan", "cl_unapproved", *FOLLOWUP_TABLES)
+TABLES = (
+    "cl_events",
+    "cl_cases",
+    "cl_current_plan",
+    "cl_unapproved",
+    *FOLLOWUP_TABLES,
+    "cl_children",
+)
 
 CREATE = (
     """CREATE TABLE IF NOT EXISTS {s}cl_events (
@@ -89,6 +96,13 @@ CREATE = (
         occurred_on TEXT NOT NULL, recorded_on TEXT NOT NULL, stage INTEGER NOT NULL,
         by_name TEXT, by_role TEXT, text TEXT, outcome TEXT, link TEXT,
         PRIMARY KEY (case_id, known_from, seq))""",
+    # Each child's IRO, team and open period as the latest records have them, from the day
+    # they all hold (projections.followup.Standing): the drift report's children on that
+    # day or later, without working them out again from every allocation and period.
+    """CREATE TABLE IF NOT EXISTS {s}cl_children (
+        case_id TEXT NOT NULL, council TEXT NOT NULL, child_ref TEXT NOT NULL, iro TEXT,
+        team TEXT, period_no INTEGER, settled_on TEXT NOT NULL, PRIMARY KEY (case_id))""",
+    """CREATE INDEX IF NOT EXISTS cl_children_settled ON {s}cl_children (settled_on)""",
     # The policy the views were built under: judging some cases under one setting and some
     # under another would give flags that a rebuild does not reproduce.
     """CREATE TABLE IF NOT EXISTS {s}cl_policy (name TEXT PRIMARY KEY, value TEXT NOT NULL)""",

@@ -28,7 +28,7 @@ from ledger.mapper import open_sealed
 from ledger.plan import Entry, SectionState, effective, plan_in_force
 from ledger.vocabulary import Section
 from projections import schema
-from projections.followup import Version, versions
+from projections.followup import Version, standing, versions
 from projections.rules import DEFAULT_PRESUMED_SIGNIFICANT, Flag, judge_payloads
 from projections.summary import CaseSummary, summarise
 
@@ -196,6 +196,14 @@ class CaseView:
             ]
         return rows
 
+    def child_row(self) -> tuple[Any, ...]:
+        """The child as the drift report finds them once every record is in force."""
+        now = standing(self.followup[-1])
+        return (
+            *(self.case_id, self.council, self.child_ref),
+            *(now.iro, now.team, now.period, now.settled_on),
+        )
+
     def case_row(self) -> tuple[Any, ...]:
         since = self.summary.looked_after_since
         return (
@@ -350,6 +358,7 @@ class CaseViews(TrackingRecorder):
                 rows[table] += found
         rows["cl_current_plan"] = [row for view in views for row in view.plan_rows()]
         rows["cl_unapproved"] = [row for view in views for row in view.flag_rows()]
+        rows["cl_children"] = [view.child_row() for view in views]
         return rows
 
     def _write(

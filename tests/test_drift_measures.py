@@ -22,7 +22,15 @@ from ledger import payloads as p
 from ledger.case import ENGLAND
 from ledger.commands import parse_command
 from ledger.protocol import DisputeProtocol
-from projections.drift import _LANES, By, Finding, Report, _Query, drift_report
+from projections.drift import (
+    _LANES,
+    By,
+    Finding,
+    Report,
+    _children_from_records,
+    _Query,
+    drift_report,
+)
 from projections.drift_settings import DriftSettings
 from projections.queries import Child
 
@@ -362,6 +370,69 @@ def test_every_lane_of_a_postgresql_report_reads_the_views_as_the_first_lane_beg
                 o.views, INSPECTION, None, settings, protocol, first.snapshot
             ) as later:
                 later.select_children()
-                children = later.run("SELECT child_ref FROM tmp_children")
+                children = later.run("SELECT child_ref FROM {children}")
         assert [row["child_ref"] for row in children] == ["AMARA"]
         assert len(built.report().findings["permanence_missing"]) == 1  # Ben, seen afresh
+
+
+def test_children_settled_by_the_projection_are_those_the_records_give_on_every_date(
+    ledger: Ledger,
+) -> None:
+    """A report reads each child's IRO, team and period from cl_children once every child's
+    latest records are all in force and known, and works them out from the records before
+    that. On every date, from before the first record to after the last, the two must give
+    the same children: here with an IRO allocation recorded weeks late, a corrected
+    allocation date, a child leaving care and a change of team recorded late."""
+    ledger.add(
+        "AMARA", "IROAllocated", "2025-05-01", "2025-06-16", iro_id="IRO-2", iro_name="Dev Patel"
+    )
+    seq = ledger.add("BEN", "IROAllocated", "2025-04-07", iro_id="IRO-3", iro_name="Ama Boateng")
+    ledger.add(
+        "BEN",
+        "CorrectionRecorded",
+        "2025-07-15",
+        corrects_seq=seq,
+        reason="Allocation date mistyped",
+        corrected={"occurred_on": "2025-04-14"},
+    )
+    ledger.add("BEN", "ChildCeasedToBeLookedAfter", "2025-08-01", reason="E13")
+    ledger.add(
+        "AMARA",
+        "SocialWorkerAllocated",
+        "2025-09-15",
+        "2025-10-01",
+        worker_id="SW-9",
+        worker_name="Jo Hale",
+        team="Children in Care North",
+    )
+    ledger.o.catch_up()
+    settled = {
+        r["child_ref"]: r["settled_on"]
+        for r in ledger.o.views.fetch("SELECT * FROM {s}cl_children")
+    }
+    assert settled == {"AMARA": "2025-10-01", "BEN": "2025-08-01"}
+    days = [
+        date(2024, 9, 30),
+        date(2025, 4, 10),
+        date(2025, 6, 16),
+        date(2025, 7, 15),
+        date(2025, 7, 31),
+        date(2025, 8, 1),
+        date(2025, 9, 30),
+        date(2025, 10, 1),
+    ]
+    columns = "g.case_id, g.council, g.child_ref, g.iro, g.team, g.period_no"
+    read_from = []
+    for day in days:
+        with _Query.open(ledger.o.views, day, None, DriftSettings(), DisputeProtocol()) as q:
+            q.select_children()
+            read = q.run(f"SELECT {columns} FROM {{children}} g ORDER BY g.child_ref")
+            worked_out = q.run(_children_from_records("1 = 1") + " ORDER BY c.child_ref")
+            read_from.append(q.children)
+        assert read == worked_out, day
+    # Worked out while any child's records were unsettled; read as settled from 1 October.
+    assert read_from == ["tmp_children"] * 7 + ["{s}cl_children"]
+    assert [(r["child_ref"], r["iro"], r["team"], r["period_no"]) for r in read] == [
+        ("AMARA", "Dev Patel", "Children in Care North", 1),
+        ("BEN", "Ama Boateng", "Children in Care West", None),
+    ]

@@ -162,6 +162,7 @@ TABLES = {
     "cl_allocations": "case_id, known_from, kind, number",
     "cl_lags": "case_id, known_from, seq",
     "cl_permanence": "case_id, known_from, seq",
+    "cl_children": "case_id",
 }
 
 
