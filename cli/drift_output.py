@@ -21,7 +21,7 @@ def as_json(report: Report) -> dict[str, Any]:
         "challenge_protocol": report.protocol.model_dump(),
         "measures": [asdict(m) for m in MEASURES],
         "summary": [_count(c) for c in report.summary()],
-        "findings": {k: [asdict(f) for f in fs] for k, fs in report.findings.items()},
+        "findings": {k: [f._asdict() for f in fs] for k, fs in report.findings.items()},
         "recommendation_owners": _owners(report),
         "trend": [
             {"month_end": day.isoformat(), **{k: _count(c) for k, c in counts.items()}}
@@ -59,7 +59,7 @@ def as_csv(report: Report) -> str:
         writer.writerow({"row": "summary", **_count(count)})
     for key, findings in report.findings.items():
         for f in findings:
-            writer.writerow({"row": "finding", **asdict(f), "measure": key, "count": f.weight})
+            writer.writerow({"row": "finding", **f._asdict(), "measure": key, "count": f.weight})
     return out.getvalue()
 
 
@@ -82,7 +82,7 @@ def show_tables(report: Report) -> None:
     )
     for measure in MEASURES:
         rows = [
-            {k: v for k, v in asdict(f).items() if k not in ("measure", "weight", "owner")}
+            {k: v for k, v in f._asdict().items() if k not in ("measure", "weight", "owner")}
             for f in report.findings[measure.key]
         ]
         render(rows, "table", f"{measure.title}: {measure.counts} [{measure.status}]")

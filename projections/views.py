@@ -230,6 +230,7 @@ class CaseViews(TrackingRecorder):
     entries_cache_size = 20_000  # cases whose decoded events are kept between batches
     cipher: Any = None  # the ledger's cipher, when encryption at rest is on
     report_lanes = 1  # connections a report may read on at once (projections.drift)
+    fence = "LIMIT -1 OFFSET 0"  # ends a subquery the planner must not merge into its query
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -482,11 +483,19 @@ class SQLiteCaseViews(CaseViews, SQLiteTrackingRecorder):
 class PostgresCaseViews(CaseViews, PostgresTrackingRecorder):
     marker = "%s"
     report_lanes = 2
+    fence = "OFFSET 0"
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.schema_prefix = f'"{self.datastore.schema}".'
         self.sql_create_statements.extend(SQL(s) for s in self.view_statements())  # type: ignore[misc]
+
+    def view_statements(self) -> list[str]:
+        """Text columns compare byte by byte (COLLATE "C"), as SQLite's do. They hold ISO
+        dates, codes and ids, which sort alike either way in UTF-8; a server's own collation
+        (even C.UTF-8) compares through the C library's strcoll, and the drift report makes
+        millions of date comparisons."""
+        return [s.replace(" TEXT", ' TEXT COLLATE "C"') for s in super().view_statements()]
 
     def start_report(self, cursor: Any, snapshot: str | None) -> str | None:
         """Every lane reads the first lane's snapshot (exported by it, imported by the others),
