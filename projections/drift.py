@@ -180,7 +180,7 @@ def drift_report(
         counts, findings = measured[key]
         # A measure with nothing to count (no open challenge) still shows, as 0 of 0.
         report.counts += counts or ([] if by else [Count(key, "all", 0, 0)])
-        report.findings[key] = sorted(findings, key=worst_first)
+        report.findings[key] = findings
     for month_end in _month_ends(as_of, trend_months):
         # The last point is the report's own date: ungrouped, it is the report itself.
         same = month_end == as_of and by is None
@@ -225,8 +225,14 @@ def _measure(
 
 
 def _lane(query: _Query, measures: tuple[str, ...]) -> Measured:
+    """The lane's measures, their findings in order (sorted here, while the other lane's
+    statements run, not after both)."""
     query.select_children()
-    return {key: _MEASURES[key](query) for key in measures}
+    measured = {}
+    for key in measures:
+        counts, findings = _MEASURES[key](query)
+        measured[key] = (counts, sorted(findings, key=worst_first))
+    return measured
 
 
 def _month_ends(as_of: date, months: int) -> list[date]:
