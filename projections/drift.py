@@ -1,9 +1,9 @@
 """The inspector's drift report: counts and rates per measure, and the children behind them.
 
-Everything is read from the follow-up tables (projections.schema.FOLLOWUP_TABLES), never by
-replaying events. A report "as of" a date counts only what had been recorded by the end of
-that day, with the corrections recorded by then (see projections.followup): what an
-inspector would have seen on that date.
+Everything is read from the follow-up tables (projections.schema.FOLLOWUP_TABLES) and
+cl_children, never by replaying events. A report "as of" a date counts only what had been
+recorded by the end of that day, with the corrections recorded by then (see
+projections.followup): what an inspector would have seen on that date.
 
 Who is counted: the measures of "now" (reviews and recommendations overdue, permanence,
 caseload, continuity) count the children looked after on the date; the measures of the
