@@ -21,6 +21,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
+from functools import partial
 from typing import Any, NamedTuple
 
 from ledger.protocol import DisputeProtocol
@@ -184,7 +185,7 @@ def drift_report(
     for month_end in _month_ends(as_of, trend_months):
         # The last point is the report's own date: ungrouped, it is the report itself.
         same = month_end == as_of and by is None
-        overall = measured if same else _measure(views, month_end, None, settings, protocol)
+        overall = measured if same else _measure(views, month_end, None, settings, protocol, False)
         report.trend.append((month_end, {k: _total(k, cs) for k, (cs, _) in overall.items()}))
     return report
 
@@ -204,8 +205,10 @@ def _measure(
     by: By | None,
     settings: DriftSettings,
     protocol: DisputeProtocol,
+    listed: bool = True,
 ) -> Measured:
-    """Every measure on one date. Where the store allows (PostgreSQL), the measures run in
+    """Every measure on one date, its findings in order unless not `listed` (a trend reads
+    only the counts). Where the store allows (PostgreSQL), the measures run in
     two lanes of about equal time, each on a connection (a server process) of its own, both
     reading one snapshot of the views: the report is as consistent as one transaction, in
     the time of the slower lane."""
@@ -217,21 +220,21 @@ def _measure(
             for _ in lanes[1:]
         ]
         if len(lanes) == 1:
-            return _lane(first, lanes[0])
+            return _lane(first, lanes[0], listed)
         with ThreadPoolExecutor(len(lanes), thread_name_prefix="drift-lane") as pool:
-            parts = list(pool.map(_lane, queries, lanes))
+            parts = list(pool.map(partial(_lane, listed=listed), queries, lanes))
     found = {key: result for part in parts for key, result in part.items()}
     return {key: found[key] for key in _MEASURES}
 
 
-def _lane(query: _Query, measures: tuple[str, ...]) -> Measured:
-    """The lane's measures, their findings in order (sorted here, while the other lane's
-    statements run, not after both)."""
+def _lane(query: _Query, measures: tuple[str, ...], listed: bool) -> Measured:
+    """The lane's measures, their findings in order if `listed` (sorted here, while the
+    other lane's statements run, not after both)."""
     query.select_children()
     measured = {}
     for key in measures:
         counts, findings = _MEASURES[key](query)
-        measured[key] = (counts, sorted(findings, key=worst_first))
+        measured[key] = (counts, sorted(findings, key=worst_first) if listed else findings)
     return measured
 
 

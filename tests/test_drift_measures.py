@@ -450,3 +450,50 @@ def test_postgresql_views_compare_text_byte_by_byte_as_sqlite_does(postgres_db: 
         )
     assert {r["table_name"] for r in rows} >= {"cl_lags", "cl_reviews", "cl_children"}
     assert {r["collation_name"] for r in rows} == {"C"}
+
+
+def test_findings_are_listed_most_overdue_first_then_by_child(ledger: Ledger) -> None:
+    """Whatever order the database returns them in: Ben's third review, brought forward to
+    17 March 2025 and recorded before any of Amara's, leaves a recommendation 10 days overdue
+    on 30 June; Alfie's, made later, is as overdue as Amara's REC-1 and comes before it by
+    name."""
+    ledger.add(
+        "BEN",
+        "ReviewHeld",
+        "2025-03-17",
+        review_id="REV-3",
+        chair=IRO,
+        participation="PN1",
+        child_seen_before=True,
+        decisions=[
+            {
+                "kind": "recommend",
+                "recommendation_id": "REC-B1",
+                "text": "Life story work",
+                "owner": SW,
+                "due_on": "2025-06-20",
+            }
+        ],
+    )
+    ledger.add("ALFIE", "ChildBecameLookedAfter", "2025-04-01", legal_status="C2")
+    ledger.review(
+        "ALFIE",
+        "REV-A1",
+        "2025-04-29",
+        decisions=[
+            {
+                "kind": "recommend",
+                "recommendation_id": "REC-A1",
+                "text": "Dentist",
+                "owner": SW,
+                "due_on": "2025-05-30",
+            }
+        ],
+    )
+    overdue = ledger.report().findings["recommendation_overdue"]
+    assert [(f.subject.split(":")[1], f.days) for f in overdue] == [
+        ("ALFIE", 31),
+        ("AMARA", 31),
+        ("AMARA", 29),
+        ("BEN", 10),
+    ]
