@@ -268,6 +268,7 @@ def explain(o: Opened, until: date, top: int) -> None:
         drift_report(o.views, until)
     slowest = sorted(range(len(seen)), key=lambda i: -seen[i][0])[:top]
     with o.views.datastore.transaction(commit=False) as cursor:
+        o.views.start_report(cursor, None)  # the report's settings (work_mem) and isolation
         for i, (seconds, statement, params) in enumerate(seen):
             if i not in slowest:
                 cursor.execute(statement, params)

@@ -13,6 +13,7 @@ or record in that window, including those of children who have since left care.
 
 from __future__ import annotations
 
+import json
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
@@ -328,9 +329,9 @@ class _Query:
     def run(self, sql: str, fetch: bool = True) -> list[Row]:
         names = re.findall(r":(\w+)", sql)
         text = re.sub(r":\w+", "?", sql).replace("{group}", self.group)
-        text = text.replace("{review_group}", self.review_group).replace(
-            "{fence}", self.views.fence
-        )
+        text = text.replace("{review_group}", self.review_group)
+        text = text.replace("{json_agg}", self.views.json_agg)
+        text = text.replace("{json_array}", self.views.json_array)
         self.cursor.execute(self.views.q(text), [self.params[n] for n in names])
         if not fetch:
             return []
@@ -344,11 +345,16 @@ class _Query:
             days = self._days[day] = (self.as_of - date.fromisoformat(day)).days
         return days
 
-    def totals_and_hits(self, sql: str) -> tuple[dict[str, int], list[Row]]:
-        """The group totals and the rows of a `_totals_and_hits` statement."""
-        rows = self.run(sql)
-        totals = {row["grp"]: int(row["total"]) for row in rows if row["total"] is not None}
-        return totals, [row for row in rows if row["total"] is None]
+    def totals_and_hits(self, tallied: _Tallied) -> tuple[dict[str, int], list[Row]]:
+        """The group totals and the rows found by a `_totals_and_hits` statement, each row
+        with its group."""
+        totals, found = {}, []
+        for row in self.run(tallied.sql):
+            totals[row["grp"]] = int(row["total"])
+            hits = row["hits"]  # a list (PostgreSQL's json), text (SQLite's), or none found
+            for values in json.loads(hits) if isinstance(hits, str) else hits or ():
+                found.append(dict(zip(tallied.columns, values, strict=True), grp=row["grp"]))
+        return totals, found
 
     def reviews_held(self) -> tuple[dict[str, int], list[Row]]:
         """Reviews held in the window per group, and those held late, judged on a timetable
@@ -370,28 +376,31 @@ def _known(alias: str) -> str:
     return f"{alias}.known_from <= :d AND :d < {alias}.known_until"
 
 
-def _totals_and_hits(base: str, columns: str, hit: str, counted: str = "1") -> str:
-    """One statement for what a measure counts per group and the rows it finds: `base`, a
-    SELECT with a `grp` column, is read once. Each group's row comes with its total (the sum
-    of `counted`, one per row unless given; never NULL); each row of `base` meeting `hit`
-    comes with the `columns` (a comma-separated list of base's columns) and a NULL total.
+class _Tallied(NamedTuple):
+    """A `_totals_and_hits` statement, and the names of the values of each row it finds."""
 
-    The table is read once for both, not once for the total and again for the rows; what
-    is read is kept (PostgreSQL materialises a CTE used twice) with the columns only where
-    the row is a hit: most rows are counted, not listed, and a quarter of a million rows'
-    texts kept to be thrown away cost more than the count. The `hit` test is made once per
-    row, behind a fence that stops the planner from repeating it in every column."""
-    names = [c.strip() for c in columns.split(",")]
-    nulls = ", ".join(f"NULL AS {name}" for name in names)
-    kept = ", ".join(f"CASE WHEN hit_ = 1 THEN {name} END AS {name}" for name in names)
-    return f"""
-        WITH base AS (
-          SELECT grp, {counted} AS counted_, hit_, {kept} FROM (
-            SELECT b.*, CASE WHEN {hit} THEN 1 ELSE 0 END AS hit_ FROM ({base}) b {{fence}}
-          ) b)
-        SELECT grp, SUM(counted_) AS total, {nulls} FROM base GROUP BY grp
-        UNION ALL
-        SELECT grp, NULL, {", ".join(names)} FROM base WHERE hit_ = 1"""
+    sql: str
+    columns: tuple[str, ...]
+
+
+def _totals_and_hits(base: str, columns: str, hit: str, counted: str = "1") -> _Tallied:
+    """One statement for what a measure counts per group and the rows it finds: `base`, a
+    SELECT with a `grp` column, is read once, and each group comes back as one row: its
+    total (the sum of `counted`, one per row unless given) and, as a JSON array, the
+    `columns` (a comma-separated list of base's columns) of each of its rows meeting `hit`.
+
+    The table is read once for both, not once for the total and again for the rows. The
+    rows found travel as one JSON value per group, decoded in C, where a row per finding
+    had the server keep every row read (a CTE used twice) to list a few of them, and
+    Python build a dict for each: at 80,000 children, 233,000 recommendations were kept to
+    list 38,000, and the JSON form took a quarter off the statement."""
+    names = tuple(c.strip() for c in columns.split(","))
+    return _Tallied(
+        f"""SELECT grp, SUM({counted}) AS total,
+          {{json_agg}}({{json_array}}({", ".join(names)})) FILTER (WHERE {hit}) AS hits
+        FROM ({base}) b GROUP BY grp""",
+        names,
+    )
 
 
 def _by_key(key: str, value: str, pick: str = "MAX", width: int = 20) -> str:

@@ -230,7 +230,7 @@ class CaseViews(TrackingRecorder):
     entries_cache_size = 20_000  # cases whose decoded events are kept between batches
     cipher: Any = None  # the ledger's cipher, when encryption at rest is on
     report_lanes = 1  # connections a report may read on at once (projections.drift)
-    fence = "LIMIT -1 OFFSET 0"  # ends a subquery the planner must not merge into its query
+    json_agg, json_array = "json_group_array", "json_array"  # JSON as a report reads it
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -483,7 +483,7 @@ class SQLiteCaseViews(CaseViews, SQLiteTrackingRecorder):
 class PostgresCaseViews(CaseViews, PostgresTrackingRecorder):
     marker = "%s"
     report_lanes = 2
-    fence = "OFFSET 0"
+    json_agg, json_array = "json_agg", "json_build_array"
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
