@@ -393,7 +393,7 @@ def _totals_and_hits(base: str, columns: str, hit: str, counted: str = "1") -> _
     rows found travel as one JSON value per group, decoded in C, where a row per finding
     had the server keep every row read (a CTE used twice) to list a few of them, and
     Python build a dict for each: at 80,000 children, 233,000 recommendations were kept to
-    list 38,000, and the JSON form took a quarter off the statement."""
+    list 38,000, and the JSON form took a fifth off the four such statements."""
     names = tuple(c.strip() for c in columns.split(","))
     return _Tallied(
         f"""SELECT grp, SUM({counted}) AS total,
