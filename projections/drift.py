@@ -347,9 +347,10 @@ class _Query:
 
     def totals_and_hits(self, tallied: _Tallied) -> tuple[dict[str, int], list[Row]]:
         """The group totals and the rows found by a `_totals_and_hits` statement, each row
-        with its group."""
+        with its group; in its `order` where the store's aggregate can keep one."""
+        order = f" ORDER BY {tallied.order}" if self.views.ordered_json_agg else ""
         totals, found = {}, []
-        for row in self.run(tallied.sql):
+        for row in self.run(tallied.sql.replace("{order}", order)):
             totals[row["grp"]] = int(row["total"])
             hits = row["hits"]  # a list (PostgreSQL's json), text (SQLite's), or none found
             for values in json.loads(hits) if isinstance(hits, str) else hits or ():
@@ -377,13 +378,17 @@ def _known(alias: str) -> str:
 
 
 class _Tallied(NamedTuple):
-    """A `_totals_and_hits` statement, and the names of the values of each row it finds."""
+    """A `_totals_and_hits` statement, the names of the values of each row it finds, and the
+    order to find them in."""
 
     sql: str
     columns: tuple[str, ...]
+    order: str
 
 
-def _totals_and_hits(base: str, columns: str, hit: str, counted: str = "1") -> _Tallied:
+def _totals_and_hits(
+    base: str, columns: str, hit: str, order: str, counted: str = "1"
+) -> _Tallied:
     """One statement for what a measure counts per group and the rows it finds: `base`, a
     SELECT with a `grp` column, is read once, and each group comes back as one row: its
     total (the sum of `counted`, one per row unless given) and, as a JSON array, the
@@ -393,13 +398,19 @@ def _totals_and_hits(base: str, columns: str, hit: str, counted: str = "1") -> _
     rows found travel as one JSON value per group, decoded in C, where a row per finding
     had the server keep every row read (a CTE used twice) to list a few of them, and
     Python build a dict for each: at 80,000 children, 233,000 recommendations were kept to
-    list 38,000, and the JSON form took a fifth off the four such statements."""
+    list 38,000, and the JSON form took a fifth off the four such statements.
+
+    `order` (base's columns) is the order of the measure's findings (`worst_first`) as near
+    as SQL can put it, where the store can order an aggregate (PostgreSQL). The report
+    still sorts them, whatever order they come in; a list already in order is sorted in
+    one pass. At 80,000 children that took 0.05 s off the report's 0.78 s of Python."""
     names = tuple(c.strip() for c in columns.split(","))
     return _Tallied(
         f"""SELECT grp, SUM({counted}) AS total,
-          {{json_agg}}({{json_array}}({", ".join(names)})) FILTER (WHERE {hit}) AS hits
+          {{json_agg}}({{json_array}}({", ".join(names)}){{order}}) FILTER (WHERE {hit}) AS hits
         FROM ({base}) b GROUP BY grp""",
         names,
+        order,
     )
 
 
@@ -535,6 +546,7 @@ _REVIEWS_HELD = _totals_and_hits(
     "council, child_ref, case_id, period_no, review_no, review_id, due_on, held_on, days_late, "
     "participation, child_seen, not_seen_reason, late, unsure, unheard",
     "late = 1 OR unsure = 1 OR unheard = 1",
+    "council, child_ref, held_on, review_id",  # the child's voice's order (the longer list)
 )
 
 
@@ -605,6 +617,7 @@ def _recommendation_overdue(q: _Query) -> tuple[list[Count], list[Finding]]:
             WHERE g.period_no IS NOT NULL AND {_FALLEN_DUE}""",
             "council, child_ref, recommendation_id, text, owner, owner_role, due_on, review_id",
             "still_open = 1",
+            "due_on, council, child_ref, recommendation_id",
         )
     )
     findings = [
@@ -683,6 +696,7 @@ def _permanence_missing(q: _Query) -> tuple[list[Count], list[Finding]]:
             {past_second_review}""",
             "council, child_ref, point, held_on, due_on, known_held",
             "missing = 1",
+            "point, council, child_ref",
         )
     )
     findings = [
@@ -825,6 +839,7 @@ def _recording_lag(q: _Query) -> tuple[list[Count], list[Finding]]:
             JOIN tmp_children g ON g.case_id = p.case_id""",
             "council, child_ref, late, worst",
             "late > 0",
+            "worst DESC, council, child_ref",
             counted="made",
         )
     )
@@ -856,10 +871,12 @@ _MEASURES: dict[str, Callable[[_Query], tuple[list[Count], list[Finding]]]] = {
     "recording_lag": _recording_lag,
 }
 
-# The measures in two lanes of about equal time at 80,000 children (benchmarks/drift.py
-# --profile); review_late and child_voice share one statement, so they share a lane.
+# The measures in two lanes of about equal time at 80,000 children, each lane's Python
+# counted (the first decodes and lists the most findings): 1.44 and 1.47 s, where with
+# continuity in the first lane they took 1.61 and 1.37 s. review_late and child_voice share
+# one statement, so they share a lane.
 _LANES = (
-    ("recommendation_overdue", "review_late", "child_voice", "continuity", "iro_caseload"),
-    ("recording_lag", "permanence_missing", "challenge_overdue", "review_overdue"),
+    ("recommendation_overdue", "review_late", "child_voice", "iro_caseload"),
+    ("recording_lag", "permanence_missing", "challenge_overdue", "review_overdue", "continuity"),
 )
 assert sorted(key for lane in _LANES for key in lane) == sorted(_MEASURES)

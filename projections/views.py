@@ -233,6 +233,7 @@ class CaseViews(TrackingRecorder):
     # The drift report's rows found come back as JSON (projections.drift._totals_and_hits):
     # the store's aggregate of JSON arrays (with FILTER: SQLite 3.30+) and its array of values.
     json_agg, json_array = "json_group_array", "json_array"
+    ordered_json_agg = False  # ORDER BY inside an aggregate: SQLite 3.44+ only
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -486,6 +487,7 @@ class PostgresCaseViews(CaseViews, PostgresTrackingRecorder):
     marker = "%s"
     report_lanes = 2
     json_agg, json_array = "json_agg", "json_build_array"
+    ordered_json_agg = True
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
