@@ -181,6 +181,24 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
             raise LedgerError("POSTGRES_ENABLE_DB_FUNCTIONS: must be off for careledger")
         self.chain_table_name = f"{self.events_table_name}_chain"
         self.sql_create_statements.extend(self._chain_statements())
+        self.insert_events_statement = self._binary_insert_statement()
+
+    def _binary_insert_statement(self) -> Composed:
+        """The library's insert, with its array of stored events sent in binary (`%b`).
+
+        The library's `%s` lets psycopg pick the composite type's text dumper, which quotes
+        each event's state as hex text and escapes it with regular expressions: a sixth of
+        bulk recording's time on the client, for states of a few hundred bytes, and the server
+        then parses the text back. Binary sends the bytes as they are."""
+        return SQL(
+            "INSERT INTO {0} AS t (originator_id, originator_version, topic, state) "
+            "SELECT originator_id, originator_version, topic, state "
+            "FROM unnest(%b::{1}.{2}[]) RETURNING notification_id"
+        ).format(
+            self._table(self.events_table_name),
+            Identifier(self.datastore.schema),
+            Identifier(self.stored_event_type_name),
+        )
 
     def _table(self, name: str) -> Composed:
         return SQL("{0}.{1}").format(Identifier(self.datastore.schema), Identifier(name))
@@ -247,9 +265,12 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
             else:
                 heads[UUID(str(found["originator_id"]))] = bytes(found["value"])
         new = chain(rows, heads, digest)
-        curs.executemany(
-            SQL("INSERT INTO {0} VALUES (%s,%s,%s,%s,%s,%s)").format(table),
-            [(r.notification_id, r.case, r.seq, r.event_hash, r.previous, r.digest) for r in new],
+        curs.execute(
+            SQL(
+                "INSERT INTO {0} SELECT * FROM unnest(%b::bigint[], %b::uuid[], %b::bigint[], "
+                "%b::bytea[], %b::bytea[], %b::bytea[])"
+            ).format(table),
+            [list(column) for column in zip(*new, strict=True)],
         )
 
     def existing_cases(self, case_ids: Sequence[UUID]) -> set[UUID]:
