@@ -76,7 +76,9 @@ class CareLedger(Application[UUID]):
 
     def record(self, commands: Sequence[Command], recorded_by: p.Actor) -> list[Recorded]:
         """Record every command or none. A concurrent writer to the same case makes the save
-        conflict (the library's IntegrityError); the batch is then replayed on fresh state."""
+        conflict (the library's IntegrityError), and a refusal may come from a cached copy of
+        a case that another writer has added to since (`_stored_case`): either way the batch
+        is replayed on fresh state."""
         with collector_paused():
             return self._record_batch(commands, recorded_by)
 

@@ -187,8 +187,8 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
     def _chained_insert_statement(self) -> Composed:
         """The library's insert, returning with each new event what its chain row needs: the
         hash of the case's event before it, where that is already chained, and the log's last
-        digest. The library reads these in no statement of its own; reading them here saves
-        a round trip per save, under the same table lock.
+        digest. Read here, under the same table lock, they need no statement of their own: a
+        save makes two round trips, as the library's own saves do, not three.
 
         The array of stored events is sent in binary (`%b`). The library's `%s` lets psycopg
         pick the composite type's text dumper, which quotes each event's state as hex text and
