@@ -45,7 +45,8 @@ def store_for(location: str | None, *, create_tables: bool = False) -> Store:
         location,
         common
         | {
-            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+            # The library's SQLite, keeping its prepared statements (see the module).
+            "PERSISTENCE_MODULE": "ledger.sqlite_persistence:LedgerSQLiteFactory",
             "SQLITE_DBNAME": str(path),
             "APPLICATION_RECORDER_TOPIC": "ledger.recorders:SQLiteLedgerRecorder",
         },

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import os
 import shutil
+import sqlite3
 import tempfile
 import uuid
+from contextlib import closing
 
 import psycopg
 from eventsourcing.postgres import PostgresDatastore
@@ -18,6 +20,7 @@ from eventsourcing.tests.persistence import (
 )
 
 from ledger.recorders import PostgresLedgerRecorder, SQLiteLedgerRecorder
+from ledger.sqlite_persistence import keep_statements
 from ledger.store import _postgres_env
 from projections.views import PostgresCaseViews, SQLiteCaseViews
 from tests.conftest import postgres_url
@@ -26,7 +29,10 @@ from tests.conftest import postgres_url
 class SQLiteStore:
     def setUp(self) -> None:
         self.folder = tempfile.mkdtemp()
-        self.datastore = SQLiteDatastore(db_name=os.path.join(self.folder, "contract.db"))
+        # The ledger's own pool (ledger/sqlite_persistence.py), as `careledger` opens SQLite.
+        self.datastore = keep_statements(
+            SQLiteDatastore(db_name=os.path.join(self.folder, "contract.db"))
+        )
 
     def tearDown(self) -> None:
         # The library's concurrency test stops its reader threads without joining them:
@@ -127,3 +133,16 @@ def test_existing_cases_names_exactly_the_cases_in_the_store(db: str) -> None:
         assert isinstance(recorder, SQLiteLedgerRecorder | PostgresLedgerRecorder)
         assert recorder.existing_cases([known, unknown]) == {known}
         assert recorder.existing_cases([]) == set()
+
+
+def test_a_sqlite_ledger_writes_ahead_so_readers_never_wait_for_the_writer(
+    sqlite_db: str,
+) -> None:
+    """The ledger opens SQLite through its own pool of connections; like the library's, it
+    puts the file in write-ahead-log mode (a setting the file keeps)."""
+    from cli.context import opened
+
+    with opened(sqlite_db, create_tables=True):
+        pass
+    with closing(sqlite3.connect(sqlite_db)) as plain:
+        assert plain.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
