@@ -373,3 +373,12 @@ PAYLOADS: dict[str, type[Payload]] = {
         CorrectionRecorded,
     )
 }
+
+
+def episode_of(payload: Payload) -> Episode | None:
+    """The SSDA903 episode a payload read from a return carries, if it carries one. (Read
+    from the payload's own fields: `getattr` with a default costs pydantic a raised and
+    caught AttributeError for every payload without one, and the projections ask this of
+    every event of every case they recompute.)"""
+    episode = payload.__dict__.get("episode")
+    return episode if isinstance(episode, Episode) else None

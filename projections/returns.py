@@ -75,8 +75,8 @@ def records_of(council: str, child_ref: str, entries: list[Entry],
     history = effective(x for x in entries if _applies(x, up_to_year))
     for payload, _ in (history[seq] for seq in sorted(history)):
         year = return_year(payload.source)
-        episode = getattr(payload, "episode", None)
-        if isinstance(episode, Episode):
+        episode = p.episode_of(payload)
+        if episode is not None:
             records.episodes.append((episode, year))
         elif isinstance(payload, p.ReviewHeld):
             records.reviews.append(HeldReview(payload.occurred_on, payload.participation, year))

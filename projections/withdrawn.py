@@ -22,13 +22,13 @@ def withdrawn(payloads: Iterable[tuple[int, p.Payload]]) -> set[int]:
     listed = list(payloads)
     episodes: dict[str, Episode] = {}
     for _, payload in listed:
-        episode = getattr(payload, "episode", None)
-        if isinstance(episode, Episode):
+        episode = p.episode_of(payload)
+        if episode is not None:
             episodes[episode.episode_id] = episode
     taken_back = set()
     for seq, payload in listed:
-        episode = getattr(payload, "episode", None)
-        if isinstance(episode, Episode) and episode.left_out_by is not None:
+        episode = p.episode_of(payload)
+        if episode is not None and episode.left_out_by is not None:
             taken_back.add(seq)  # a replaced episode's start (or continuation) of care
         elif isinstance(payload, p.ChildCeasedToBeLookedAfter) and payload.episode_id:
             episode = episodes.get(payload.episode_id)
