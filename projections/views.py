@@ -294,8 +294,8 @@ class CaseViews(TrackingRecorder):
         otherwise decode each child's whole history once per batch."""
         if not case_ids:
             return {}
-        marks = ",".join("?" * len(case_ids))
-        cursor.execute(self.q(f"SELECT * FROM {{s}}cl_cases WHERE case_id IN ({marks})"), case_ids)
+        among, ids = self._among(case_ids)
+        cursor.execute(self.q(f"SELECT * FROM {{s}}cl_cases WHERE case_id {among}"), ids)
         known: dict[str, tuple[Row, list[Entry]]] = {}
         stale: list[str] = []
         for row in cursor.fetchall():
@@ -306,10 +306,9 @@ class CaseViews(TrackingRecorder):
                 known[row["case_id"]] = (row, [])
                 stale.append(row["case_id"])
         if stale:
-            marks = ",".join("?" * len(stale))
+            among, ids = self._among(stale)
             cursor.execute(
-                self.q(f"SELECT * FROM {{s}}cl_events WHERE case_id IN ({marks}) ORDER BY seq"),
-                stale,
+                self.q(f"SELECT * FROM {{s}}cl_events WHERE case_id {among} ORDER BY seq"), ids
             )
             rows: dict[str, list[Row]] = {case_id: [] for case_id in stale}
             for row in cursor.fetchall():
@@ -395,10 +394,8 @@ class CaseViews(TrackingRecorder):
         times its size to scan until a vacuum)."""
         before: list[tuple[Any, ...]] = []
         if case_ids:
-            marks = ",".join("?" * len(case_ids))
-            cursor.execute(
-                self.q(f"SELECT * FROM {{s}}{table} WHERE case_id IN ({marks})"), case_ids
-            )
+            among, ids = self._among(case_ids)
+            cursor.execute(self.q(f"SELECT * FROM {{s}}{table} WHERE case_id {among}"), ids)
             before = [tuple(r.values() if isinstance(r, dict) else r) for r in cursor.fetchall()]
         wanted, had = set(rows), set(before)
         gone = [row for row in before if row not in wanted]
@@ -412,6 +409,10 @@ class CaseViews(TrackingRecorder):
             )
         if added:
             self._insert_rows(cursor, table, added)
+
+    def _among(self, case_ids: list[str]) -> tuple[str, list[Any]]:
+        """`case_id` among these: the condition and its parameters."""
+        return f"IN ({','.join('?' * len(case_ids))})", case_ids
 
     def _by_key(self, cursor: Any) -> None:
         """Ready a transaction of `apply_batch`, whose every read is by case id."""
@@ -509,6 +510,11 @@ class PostgresCaseViews(CaseViews, PostgresTrackingRecorder):
         super().__init__(*args, **kwargs)
         self.schema_prefix = f'"{self.datastore.schema}".'
         self.sql_create_statements.extend(SQL(s) for s in self.view_statements())  # type: ignore[misc]
+
+    def _among(self, case_ids: list[str]) -> tuple[str, list[Any]]:
+        """One array parameter, not one per case: the statement's text is the same for every
+        batch, so psycopg parses it once and the server prepares it once."""
+        return "= ANY(?)", [case_ids]
 
     def _by_key(self, cursor: Any) -> None:
         """A batch reads its cases' rows by case id, a few hundred ids at a time. The views'
