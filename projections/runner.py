@@ -8,13 +8,12 @@ batch with the tracking position of its last notification in one transaction
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from eventsourcing.persistence import (
     InfrastructureFactory,
     IntegrityError,
-    Notification,
     Tracking,
 )
 from eventsourcing.utils import Environment
@@ -80,13 +79,8 @@ class Projector:
         newest = self.ledger.recorder.max_notification_id() or 0
         position = self.position()
         while True:
-            notifications = self.ledger.recorder.select_notifications(
-                start=position, limit=self.batch_size, inclusive_of_start=False
-            )
-            if not notifications:
-                return done
             try:
-                self._apply(notifications)
+                applied = self._next_batch(position)
             except IntegrityError:
                 # Another process applied these events first (the tracking row refused ours):
                 # carry on from wherever the views now stand. If they have not moved on, the
@@ -96,21 +90,33 @@ class Projector:
                     raise
                 position = moved_to
                 continue
-            position = notifications[-1].id
-            done += len(notifications)
+            if applied is None:
+                return done
+            position, count = applied
+            done += count
             if progress:
                 progress(done, max(newest - position + done, done))
 
-    def _apply(self, notifications: Sequence[Notification]) -> None:
-        """Decode a batch and apply it with its last position. The collector is paused, as
-        for recording (`collector_paused`): a batch's decoded events and computed rows are
-        freed by reference counting, and the collector's passes over them (and over the
-        cache of decoded cases) took over a quarter of a SQLite rebuild."""
+    def _next_batch(self, position: int) -> tuple[int, int] | None:
+        """Read, decode and apply the batch after `position`, with its last position; returns
+        that position and the batch's size, or None at the end of the log.
+
+        The collector is paused, as for recording (`collector_paused`): a batch's
+        notifications, decoded events and computed rows are freed by reference counting, and
+        the collector's passes over them (and over the cache of decoded cases) took over a
+        quarter of a SQLite rebuild."""
         with collector_paused():
+            notifications = self.ledger.recorder.select_notifications(
+                start=position, limit=self.batch_size, inclusive_of_start=False
+            )
+            if not notifications:
+                return None
             mapper = self.ledger.mapper
             events = [mapper.to_domain_event(n) for n in notifications]
             case_events = [event for event in events if isinstance(event, e.CaseEvent)]
-            self.views.apply_batch(case_events, Tracking(self.ledger.name, notifications[-1].id))
+            last = notifications[-1].id
+            self.views.apply_batch(case_events, Tracking(self.ledger.name, last))
+            return last, len(notifications)
 
     def rebuild(self, progress: Progress | None = None) -> int:
         self.views.reset(self.ledger.name)
