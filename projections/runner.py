@@ -11,11 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from eventsourcing.persistence import (
-    InfrastructureFactory,
-    IntegrityError,
-    Tracking,
-)
+from eventsourcing.persistence import InfrastructureFactory, IntegrityError, Tracking
 from eventsourcing.utils import Environment
 from pydantic import ValidationError
 

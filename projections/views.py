@@ -513,7 +513,8 @@ class PostgresCaseViews(CaseViews, PostgresTrackingRecorder):
 
     def _among(self, case_ids: list[str]) -> tuple[str, list[Any]]:
         """One array parameter, not one per case: the statement's text is the same for every
-        batch, so psycopg parses it once and the server prepares it once."""
+        batch, so psycopg parses it once and, once it has been run a few times, has the
+        server prepare it."""
         return "= ANY(?)", [case_ids]
 
     def _by_key(self, cursor: Any) -> None:
