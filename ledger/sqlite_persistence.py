@@ -52,10 +52,16 @@ class LedgerConnectionPool(SQLiteConnectionPool):
 
 def keep_statements(datastore: SQLiteDatastore) -> SQLiteDatastore:
     """The datastore, its pool of connections (which has made none yet) replaced by one whose
-    connections keep their prepared statements."""
+    connections keep their prepared statements, with the library pool's settings."""
     library = datastore.pool
     datastore.pool = LedgerConnectionPool(
-        db_name=library.db_name, lock_timeout=library.lock_timeout
+        db_name=library.db_name,
+        lock_timeout=library.lock_timeout,
+        pool_size=library.pool_size,
+        max_overflow=library.max_overflow,
+        pool_timeout=library.pool_timeout,
+        max_age=library.max_age,
+        pre_ping=library.pre_ping,
     )
     library.close()
     return datastore

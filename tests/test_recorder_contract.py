@@ -19,6 +19,7 @@ from eventsourcing.tests.persistence import (
     TrackingRecorderTestCase,
 )
 
+from cli.context import opened
 from ledger.recorders import PostgresLedgerRecorder, SQLiteLedgerRecorder
 from ledger.sqlite_persistence import keep_statements
 from ledger.store import _postgres_env
@@ -140,9 +141,33 @@ def test_a_sqlite_ledger_writes_ahead_so_readers_never_wait_for_the_writer(
 ) -> None:
     """The ledger opens SQLite through its own pool of connections; like the library's, it
     puts the file in write-ahead-log mode (a setting the file keeps)."""
-    from cli.context import opened
-
     with opened(sqlite_db, create_tables=True):
         pass
     with closing(sqlite3.connect(sqlite_db)) as plain:
         assert plain.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_the_ledgers_sqlite_pool_keeps_the_librarys_pool_settings() -> None:
+    folder = tempfile.mkdtemp()
+    try:
+        library = SQLiteDatastore(
+            db_name=os.path.join(folder, "settings.db"),
+            lock_timeout=7,
+            pool_size=2,
+            max_overflow=3,
+            pool_timeout=4.0,
+            max_age=60.0,
+            pre_ping=True,
+        )
+        pool = keep_statements(library).pool
+        assert (
+            pool.lock_timeout,
+            pool.pool_size,
+            pool.max_overflow,
+            pool.pool_timeout,
+            pool.max_age,
+            pool.pre_ping,
+        ) == (7, 2, 3, 4.0, 60.0, True)
+        library.close()
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
