@@ -30,6 +30,17 @@ def parse_child(value: str, council: str | None) -> Child:
     return Child(council, value)
 
 
+def council_code(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """A council's code as the case ids read it (trimmed, upper case): ' e09000027' and
+    'E09000027' are one council, to every check as to the case ids."""
+    if value is None:
+        return None
+    code = value.strip().upper()
+    if not code:
+        raise click.BadParameter("is empty: give the council's code (e.g. its LA code)")
+    return code
+
+
 CHILD_ARGUMENT = click.argument("child")
 COUNCIL_OPTION = click.option(
     "--council",

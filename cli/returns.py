@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from cli.context import opened
-from cli.options import COUNCIL_OPTION, DB_OPTION, FORMAT_OPTION, parse_child
+from cli.options import COUNCIL_OPTION, DB_OPTION, FORMAT_OPTION, council_code, parse_child
 from cli.render import render
 from ledger import payloads as p
 from ledger.errors import LedgerError
@@ -17,6 +17,7 @@ from ledger.importer import ImportReport, ReturnImport
 from ledger.returns import collection_name
 from ledger.vocabulary import Role
 from projections import returns
+from projections.queries import require_case
 
 YEAR = click.option(
     "--year",
@@ -29,7 +30,10 @@ YEAR = click.option(
 @click.command("import-903")
 @DB_OPTION
 @click.argument("directory", type=click.Path(file_okay=False, exists=True, path_type=Path))
-@click.option("--council", required=True, help="The council's code (e.g. its LA code).")
+@click.option(
+    "--council", required=True, callback=council_code,
+    help="The council's code (e.g. its LA code).",
+)  # fmt: skip
 @YEAR
 @click.option(
     "--accept-partial",
@@ -110,15 +114,17 @@ def _refused(report: ImportReport, path: Path, accept_partial: bool) -> None:
 
 @click.command("export-903")
 @DB_OPTION
-@click.option("--council", required=True)
+@click.option("--council", required=True, callback=council_code)
 @YEAR
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 def export_903(db: str | None, council: str, year: int, directory: Path) -> None:
     """Write Header, Episodes and Reviews for one collection year into DIRECTORY, in the
     DfE's CSV layout, from what the ledger holds."""
-    directory.mkdir(parents=True, exist_ok=True)
     with opened(db) as o:
         o.catch_up()
+        if not returns.holds_council(o.views, council):
+            raise LedgerError(f"--council: the ledger holds no case of council '{council}'")
+        directory.mkdir(parents=True, exist_ok=True)
         counts = returns.export(o.views, council, year, directory)
     click.echo(
         f"wrote {counts['header']} children, {counts['episodes']} episodes and "
@@ -143,6 +149,8 @@ def inconsistencies(
     who = parse_child(child, council) if child else None
     with opened(db) as o:
         o.catch_up()
+        if who is not None:
+            require_case(o.views, who)
         rows = returns.inconsistency_rows(
             o.views, who.council if who else council, who.child_ref if who else None, year
         )

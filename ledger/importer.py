@@ -22,7 +22,7 @@ from ledger.case import ENGLAND
 from ledger.errors import LedgerError
 from ledger.restatements import ChildChanges, changes_for
 from ledger.return_files import Line, ReturnFile, Staging, find_tables, lines
-from ledger.return_import import ChildRows, Refusal, refusals
+from ledger.return_import import ChildRows, Refusal, collection_year, refusals
 from ledger.return_rows import Unreadable, child_of
 from ledger.returns import collection_name
 
@@ -59,6 +59,13 @@ class ReturnImport:
         """Import the return in `directory`. Returns are imported oldest first: a later
         return restates an earlier one, so an earlier one imported after it would be read
         as restating it back."""
+        current = collection_year(self._today())
+        if self.year > current:
+            raise LedgerError(
+                f"--year: the {collection_name(self.year)} collection year has not begun "
+                f"(today is {self._today()}); the newest return there can be is "
+                f"{collection_name(current)}'s"
+            )
         if self.newest_year is not None and self.year < self.newest_year:
             raise LedgerError(
                 f"--year: the ledger already holds {self.council}'s "

@@ -29,6 +29,7 @@ from ledger.return_rows import (
     read_social_worker,
 )
 from ledger.returns import (
+    ChildDetails,
     Episode,
     NewEpisodeReason,
     source_ref,
@@ -54,6 +55,12 @@ def collection_end(year: int, today: date) -> date:
     return min(date(year + 1, 3, 31), today)
 
 
+def collection_year(today: date) -> int:
+    """The collection year in progress on `today` (it begins on 1 April): no return can be
+    made for a later one."""
+    return today.year if today.month >= 4 else today.year - 1
+
+
 def refusals(child: str, lines: Iterable[Line], today: date) -> Iterator[Refusal]:
     """Every row of the child that cannot be read, or that gives a date in the future (the
     ledger records what has happened)."""
@@ -77,6 +84,8 @@ def _dates(record: Any) -> list[tuple[str, date | None]]:
         return [("REVIEW", record.held_on)]
     if isinstance(record, SocialWorker):
         return [("SW_DECOM", record.from_on)]
+    if isinstance(record, ChildDetails):
+        return [("DOB", record.dob), ("MC_DOB", record.mc_dob)]
     return []
 
 

@@ -12,7 +12,13 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from ledger.returns import SOCIAL_WORKER_CHANGE_REASONS, ChildDetails, Episode
+from ledger.returns import (
+    ETHNIC_CODES,
+    SEX_CODES,
+    SOCIAL_WORKER_CHANGE_REASONS,
+    ChildDetails,
+    Episode,
+)
 from ledger.vocabulary import Participation
 
 
@@ -138,8 +144,8 @@ def _model(model: type[Episode] | type[ChildDetails], values: dict[str, Any],
         first = error.errors()[0]
         name = str(first["loc"][0]) if first["loc"] else ""
         reason = first["msg"].removeprefix("Value error, ")
-        if first["type"] in ("missing", "string_too_short"):
-            reason = "missing"
+        if first["type"] in ("missing", "string_too_short") or first.get("input", "") is None:
+            reason = "missing"  # a blank cell is read as None: not a code, not a date
         elif first["type"] == "enum":
             reason = f"'{first['input']}' is not a known code ({reason})"
         raise Unreadable(columns.get(name, name), reason) from None
@@ -159,6 +165,12 @@ def episode_start(row: Mapping[str, str | None]) -> date:
 
 
 def read_details(row: Mapping[str, str | None]) -> ChildDetails:
+    """A Header row. Its codes are checked here, not by `ChildDetails`, which also reads back
+    details recorded before these checks (an event is never made unreadable)."""
+    for column, known in (("SEX", SEX_CODES), ("ETHNIC", ETHNIC_CODES)):
+        code = row.get(column)
+        if code is not None and code not in known:
+            raise Unreadable(column, f"'{code}' is not a known code")
     details: ChildDetails = _model(ChildDetails, _fields(row, DETAILS_COLUMNS),
                                    DETAILS_COLUMNS)
     return details

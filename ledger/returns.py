@@ -45,8 +45,13 @@ PLACE_CHANGE_REASONS = frozenset(
     {"CARPL", "CLOSE", "ALLEG", "STAND", "APPRR", "CREQB", "CREQO", "CHILD", "LAREQ"}
     | {"PLACE", "CUSTOD", "OTHER"}
 )  # rule 1009
-PROVIDERS = frozenset({"PR0", "PR1", "PR2", "PR3", "PR4", "PR5"})  # rule 103
+PROVIDERS = frozenset({"PR0", "PR1", "PR2", "PR3", "PR4", "PR5"})  # rule 178
 NEED_CODES = frozenset({f"N{n}" for n in range(1, 9)})  # CIN, category of need
+SEX_CODES = frozenset({"1", "2"})  # rule 101
+ETHNIC_CODES = frozenset(
+    {"WBRI", "WIRI", "WOTH", "WIRT", "WROM", "MWBC", "MWBA", "MWAS", "MOTH", "AIND", "APKN"}
+    | {"ABAN", "AOTH", "BCRB", "BAFR", "BOTH", "CHNE", "OOTH", "REFU", "NOBT"}
+)  # rule 103
 SOCIAL_WORKER_CHANGE_REASONS = frozenset(
     {"MANAGE", "FCONTA", "LEFTRL", "ORGRST", "TSPROC", "ABSENC", "CHCHAN", "PCCHAN"}
     | {"SWDIED", "OTHERS"}

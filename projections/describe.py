@@ -24,7 +24,8 @@ def _episode(episode: Episode | None) -> str:
     """What an imported event's SSDA903 episode adds: its end, as the return gave it."""
     if episode is None:
         return ""
-    end = f"ended {episode.dec} ({episode.rec})" if episode.dec else "open"
+    reason = f" ({episode.rec})" if episode.rec else ", no reason given"
+    end = f"ended {episode.dec}{reason}" if episode.dec else "open"
     return f" [SSDA903 episode from {episode.decom}, {end}]"
 
 

@@ -94,7 +94,8 @@ def children(views: CaseViews, council: str | None, child_ref: str | None = None
     """Each child's records, one case read at a time (memory holds one case)."""
     where, params = [], []
     if council is not None:
-        where.append("UPPER(council)=UPPER(?)")  # a case's id ignores the code's case
+        # A case's id ignores the code's case and surrounding spaces (`ledger.identity`).
+        where.append("UPPER(TRIM(council))=UPPER(TRIM(?))")
         params.append(council)
     if child_ref is not None:
         where.append("child_ref=?")
@@ -110,12 +111,21 @@ def children(views: CaseViews, council: str | None, child_ref: str | None = None
         yield records_of(case["council"], case["child_ref"], entries, up_to_year)
 
 
+def holds_council(views: CaseViews, council: str) -> bool:
+    """Whether the ledger holds any case of the council."""
+    rows = views.fetch(
+        "SELECT 1 AS found FROM {s}cl_cases WHERE UPPER(TRIM(council)) = UPPER(TRIM(?)) LIMIT 1",
+        (council,),
+    )
+    return bool(rows)
+
+
 def newest_return(views: CaseViews, council: str) -> int | None:
     """The collection year of the newest return the ledger holds of the council."""
     rows = views.fetch(
         "SELECT MAX(e.source) AS newest FROM {s}cl_events e "
         "JOIN {s}cl_cases c ON c.case_id = e.case_id "
-        "WHERE UPPER(c.council) = UPPER(?) AND e.source LIKE ?",
+        "WHERE UPPER(TRIM(c.council)) = UPPER(TRIM(?)) AND e.source LIKE ?",
         (council, SOURCE_PREFIX + "%"),
     )
     newest = rows[0]["newest"] if rows else None

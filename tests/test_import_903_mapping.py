@@ -252,7 +252,7 @@ def test_row_numbers_count_a_blank_line_as_the_spreadsheet_shows_it(
 # --- 4. refusals -------------------------------------------------------------------------
 
 # (file, column, bad value, reason): the bad value is put in the refused child's last row of
-# that file (episodes.csv row 4 or reviews.csv row 3).
+# that file (episodes.csv row 4, reviews.csv or header.csv row 3).
 BAD = {
     "iso-date": ("episodes.csv", "DECOM", "2019-06-19",
                  "'2019-06-19' is not a date in dd/mm/yyyy"),
@@ -266,6 +266,12 @@ BAD = {
                             "'PN9' is not a participation code (PN0-PN7)"),
     "iso-review-date": ("reviews.csv", "REVIEW", "2019-09-12",
                         "'2019-09-12' is not a date in dd/mm/yyyy"),
+    "blank-RNE": ("episodes.csv", "RNE", "", "missing"),
+    "blank-LS": ("episodes.csv", "LS", "", "missing"),
+    "unknown-SEX": ("header.csv", "SEX", "7", "'7' is not a known code"),
+    "unknown-ETHNIC": ("header.csv", "ETHNIC", "ZZZZ", "'ZZZZ' is not a known code"),
+    "future-DOB": ("header.csv", "DOB", "01/01/2099", "2099-01-01 is in the future"),
+    "future-MC_DOB": ("header.csv", "MC_DOB", "01/01/2099", "2099-01-01 is in the future"),
 }  # fmt: skip
 
 
@@ -278,9 +284,10 @@ def return_with_a_bad_row(directory: Path, case: str) -> tuple[Path, int]:
         episode("BAD", "15/06/2019", "P", PLACE="U3"),
     ]
     reviews = [review("GOOD", "20/09/2019", "PN1"), review("BAD", "12/09/2019", "PN2")]
-    rows = episodes if file == "episodes.csv" else reviews
+    headers = [header("GOOD"), header("BAD")]
+    rows = {"episodes.csv": episodes, "reviews.csv": reviews, "header.csv": headers}[file]
     rows[-1][column] = value
-    write_return(directory, [header("GOOD"), header("BAD")], episodes, reviews)
+    write_return(directory, headers, episodes, reviews)
     return directory, 4 if file == "episodes.csv" else 3
 
 
@@ -487,6 +494,20 @@ def test_a_later_return_giving_the_same_header_records_no_correction(
 
 
 # --- 7. messy data is kept ----------------------------------------------------------------
+
+
+def test_history_says_an_episode_ended_without_a_reason_rather_than_printing_none(
+    o: Opened, db: str, tmp_path: Path
+) -> None:
+    rows = [episode("M0", "01/04/2019", "S", DEC="15/06/2019")]  # DEC given, REC blank
+    directory = write_return(tmp_path / "r", [header("M0")], rows)
+    run_import(o, directory)
+
+    shown = invoke("history", "--db", db, f"{COUNCIL}:M0", "--format", "json")
+
+    assert shown.exit_code == 0, shown.output
+    assert "[SSDA903 episode from 2019-04-01, ended 2019-06-15, no reason given]" in shown.stdout
+    assert "None" not in shown.stdout
 
 
 def test_overlaps_a_review_outside_care_and_an_open_ended_episode_are_kept_and_shown(

@@ -107,6 +107,74 @@ def test_an_older_return_after_a_newer_one_is_refused_naming_year_and_the_held_r
     assert o.ledger.recorder.max_notification_id() == last
 
 
+def test_the_council_code_is_read_as_the_case_ids_read_it_so_spaces_cannot_pass_the_order(
+    o: Opened, db: str, tmp_path: Path
+) -> None:
+    row = episode("O2", "01/04/2019", "S")
+    older = write_return(tmp_path / "2019", [header("O2")], [row])
+    newer = write_return(
+        tmp_path / "2020", [header("O2")], [{**row, "DEC": "10/08/2020", "REC": "E11"}]
+    )
+    assert import_903(db, newer, 2020).exit_code == 0
+    last = o.ledger.recorder.max_notification_id()
+
+    for spelled in (f" {COUNCIL}", f"{COUNCIL.lower()} "):
+        refused = invoke("import-903", older, "--db", db, "--council", spelled, "--year", 2019,
+                         "--actor", "data-officer")  # fmt: skip
+
+        assert refused.exit_code == 1, refused.output
+        assert f"already holds {COUNCIL}'s 2020-21 return" in refused.stderr
+    assert o.ledger.recorder.max_notification_id() == last
+
+
+def test_an_empty_council_code_is_refused_by_name_before_anything_is_read(
+    o: Opened, db: str, tmp_path: Path
+) -> None:
+    directory = write_return(tmp_path / "2019", [header("O3")], [episode("O3", "01/04/2019", "S")])
+
+    refused = invoke("import-903", directory, "--db", db, "--council", "  ", "--year", 2019,
+                     "--actor", "data-officer")  # fmt: skip
+
+    assert refused.exit_code == 2, refused.output
+    assert "--council" in refused.stderr and "is empty" in refused.stderr
+    no_case_recorded(o, "O3")
+
+
+def test_a_return_for_a_collection_year_not_yet_begun_is_refused(
+    o: Opened, db: str, tmp_path: Path
+) -> None:
+    directory = write_return(tmp_path / "r", [header("O4")], [episode("O4", "01/04/2019", "S")])
+    today = o.ledger.clock().date()
+    current = today.year if today.month >= 4 else today.year - 1
+
+    refused = import_903(db, directory, current + 1)
+
+    assert refused.exit_code == 1, refused.output
+    assert f"--year: the {current + 1}-" in refused.stderr and "has not begun" in refused.stderr
+    no_case_recorded(o, "O4")
+    assert import_903(db, directory, YEAR).exit_code == 0
+
+
+def test_export_and_inconsistencies_name_a_council_or_child_the_ledger_does_not_hold(
+    o: Opened, db: str, tmp_path: Path
+) -> None:
+    directory = write_return(tmp_path / "r", [header("O5")], [episode("O5", "01/04/2019", "S")])
+    assert import_903(db, directory, YEAR).exit_code == 0
+
+    export = invoke("export-903", "--db", db, "--council", "E00000000", "--year", YEAR,
+                    tmp_path / "out")  # fmt: skip
+    child = invoke("inconsistencies", "--db", db, "--child", f"{COUNCIL}:NOBODY")
+
+    assert export.exit_code == 1, export.output
+    assert "--council: the ledger holds no case of council 'E00000000'" in export.stderr
+    assert not (tmp_path / "out").exists()
+    assert child.exit_code == 1, child.output
+    assert "no case for child 'NOBODY'" in child.stderr
+    spelled = invoke("export-903", "--db", db, "--council", f" {COUNCIL.lower()}", "--year",
+                     YEAR, tmp_path / "out")  # fmt: skip
+    assert spelled.exit_code == 0 and "wrote 1 children" in spelled.stdout, spelled.output
+
+
 # --- 2. a restated RNE keeps the event's kind -----------------------------------------------
 
 # (the first return's rows, the later return's rows, the restated episode, the event's kind,
