@@ -12,7 +12,13 @@ one before it:
 - 431: a new period of care (RNE S) starting on or before the day the previous episode ended;
 - 432: the previous episode ended care, but the next is not a new period of care;
 - 433: a continuation episode (RNE L, P, T, U, B) that does not start the day the previous
-  one ended (or follows an open episode).
+  one ended (or follows an open episode);
+- 142: an episode other than the last that has no end date or no reason it ended.
+
+And each episode on its own:
+
+- 356: it ended (DEC) before it started (DECOM);
+- 148: it has an end date without a reason it ended (REC), or a reason without a date.
 
 Beyond the DfE's rules: a review held while the child was not looked after; a date after the
 end of the collection year of the return that gave it; an episode a later return no longer
@@ -65,6 +71,8 @@ def inconsistencies(records: ChildRecords, year: int | None = None) -> list[Inco
     found = [
         *overlaps(episodes),
         *broken_continuity(episodes),
+        *not_ended(episodes),
+        *each_episode(episodes),
         *outside_care(episodes, reviews),
         *after_the_year(records, year),
         *withdrawn_endings(records),
@@ -108,6 +116,30 @@ def broken_continuity(episodes: list[Episode]) -> Iterator[Inconsistency]:
                 f"continues care (RNE {this.rne}) from {this.decom}, but the previous "
                 f"episode ({before.episode_id}) {ended}",
             )  # fmt: skip
+
+
+def not_ended(episodes: list[Episode]) -> Iterator[Inconsistency]:
+    """142: every episode but the child's last (by start) must have ended, with a reason."""
+    for before, this in pairwise(_by_start(episodes)):
+        if before.dec is None or before.rec is None:
+            missing = "end date (DEC)" if before.dec is None else "reason it ended (REC)"
+            yield Inconsistency(
+                "142", before.decom, before.episode_id,
+                f"has no {missing}, though the episode of {this.decom} follows it",
+            )  # fmt: skip
+
+
+def each_episode(episodes: list[Episode]) -> Iterator[Inconsistency]:
+    """What a single row contradicts of itself (356, 148)."""
+    for e in episodes:
+        if e.dec is not None and e.dec < e.decom:
+            yield Inconsistency(
+                "356", e.dec, e.episode_id, f"ended {e.dec}, before it started on {e.decom}"
+            )
+        if (e.dec is None) != (e.rec is None):
+            what = (f"ended {e.dec} with no reason it ended (REC)" if e.dec is not None
+                    else f"has a reason it ended ({e.rec}) but no end date (DEC)")  # fmt: skip
+            yield Inconsistency("148", e.dec or e.decom, e.episode_id, what)
 
 
 def _continuity(before: Episode, this: Episode) -> Iterator[Inconsistency]:

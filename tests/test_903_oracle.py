@@ -5,7 +5,8 @@ A sample return is imported, exported again, and both are run through the valida
 same rule set and year: the (rule, child) findings must be the same, so nothing the DfE's
 rules can see was lost or changed on the way through the ledger. And careledger's own
 inconsistency projection must flag exactly the children the validator flags for overlapping
-episodes (501) and broken continuity (388, 431-433) on each sample return.
+episodes (501), broken continuity (388, 431-433), an earlier episode left open (142) and an
+episode at odds with itself (148, 356) on each sample return.
 
 Children with a row the ledger refused (the fake sample has reviews dated years ahead) are
 not recorded at all, so they are left out of both sides of the comparison.
@@ -34,7 +35,7 @@ FAKE = DATA / "d2i_validator_fake_2017_18"
 MULTIYEAR = DATA / "d2i_demand_model_multiyear"
 COUNCIL = "E09000027"
 ACTOR = p.Actor(actor_id="returns.team", role=Role.ADMIN)
-JUDGED = ("501", "388", "431", "432", "433")
+JUDGED = ("501", "388", "431", "432", "433", "142", "148", "356")
 
 
 def tables_only(source: Path, into: Path) -> Path:
@@ -96,7 +97,8 @@ def test_careledger_flags_exactly_the_children_the_dfe_rules_flag_for_overlaps_a
                      report.refused_children)  # fmt: skip
 
     assert own_judgement(o, 2017) == theirs
-    assert {rule for rule, _ in theirs} == set(JUDGED)
+    # The sample has no episode ending before it starts: 356 is proved by a mutation below.
+    assert {rule for rule, _ in theirs} == set(JUDGED) - {"356"}
 
 
 @pytest.mark.parametrize("year", [2017, 2018, 2019, 2020, 2021])
@@ -135,15 +137,20 @@ def test_two_successive_returns_exported_break_the_same_year_on_year_rules(
     assert before, "the sample's second return restates the first: some rule must fire"
 
 
-def moved_end(source: Path, into: Path, child: str) -> Path:
-    """The return with the child's first episode ending ten days after its second began."""
+def moved_end(source: Path, into: Path, child: str, rule: str) -> Path:
+    """The return with the child's first episode ending ten days after its second began
+    (501), or the day before it began itself (356)."""
     tables_only(source, into)
     path = into / "episodes.csv"
     with path.open(newline="") as f:
         rows = list(csv.DictReader(f))
     mine = sorted((r for r in rows if r["CHILD"] == child), key=lambda r: _day(r["DECOM"]))
     first, second = mine[0], mine[1]
-    first["DEC"] = (_day(second["DECOM"]) + timedelta(days=10)).strftime("%d/%m/%Y")
+    if rule == "501":
+        end = _day(second["DECOM"]) + timedelta(days=10)
+    else:
+        end = _day(first["DECOM"]) - timedelta(days=1)
+    first["DEC"] = end.strftime("%d/%m/%Y")
     with path.open("w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
         writer.writeheader()
@@ -155,8 +162,9 @@ def _day(text: str) -> date:
     return datetime.strptime(text, "%d/%m/%Y").date()
 
 
-def test_moving_an_end_date_into_the_next_episode_is_flagged_by_both_the_dfe_and_careledger(
-    o: Opened, tmp_path: Path
+@pytest.mark.parametrize("rule", ["501", "356"])
+def test_moving_an_end_date_into_the_next_episode_or_before_its_start_is_flagged_by_both(
+    o: Opened, tmp_path: Path, rule: str
 ) -> None:
     original = tables_only(MULTIYEAR / "2019", tmp_path / "original")
     flagged = {child for _, child in findings(original, collection_year=2020, rules=JUDGED)}
@@ -166,8 +174,8 @@ def test_moving_an_end_date_into_the_next_episode_is_flagged_by_both_the_dfe_and
     assert clean, "the sample has children with two episodes the DfE's rules find clean"
     child = clean[0]
 
-    mutated = moved_end(MULTIYEAR / "2019", tmp_path / "mutated", child)
+    mutated = moved_end(MULTIYEAR / "2019", tmp_path / "mutated", child, rule)
     import_return(o, mutated, 2019)
 
-    assert ("501", child) in findings(mutated, collection_year=2020, rules=JUDGED)
-    assert ("501", child) in own_judgement(o, 2019)
+    assert (rule, child) in findings(mutated, collection_year=2020, rules=JUDGED)
+    assert (rule, child) in own_judgement(o, 2019)

@@ -470,13 +470,18 @@ def test_an_episode_a_later_return_replaced_is_listed_and_not_judged_against_the
     assert [x for x in found if x.rule == "501"] == []
 
 
-# the later return's rows for E1's episode from 01/04/2019, which 2019-20 ended 10/02/2020 E11
+# the later return's rows for E1's episode from 01/04/2019, which 2019-20 ended 10/02/2020 E11,
+# and what else the later return's rows break (an end reason with no end date: rule 148)
 WITHDRAWN = {
-    "open-X1": ([episode("E1", "01/04/2019", "S", REC="X1")], "is open"),
+    "open-X1": (
+        [episode("E1", "01/04/2019", "S", REC="X1")], "is open",
+        [Inconsistency("148", D("2019-04-01"), "2019-04-01",
+                       "has a reason it ended (X1) but no end date (DEC)")],
+    ),
     "ends-X1": (
         [episode("E1", "01/04/2019", "S", DEC="10/02/2020", REC="X1", REASON_PLACE_CHANGE="CARPL"),
          episode("E1", "10/02/2020", "P", PLACE="U3")],
-        "ends 2020-02-10 (X1)",
+        "ends 2020-02-10 (X1)", [],
     ),
 }  # fmt: skip
 
@@ -485,7 +490,7 @@ WITHDRAWN = {
 def test_an_ending_a_later_return_withdraws_is_listed_and_stays_in_the_case(
     o: Opened, db: str, tmp_path: Path, case: str
 ) -> None:
-    later_rows, now = WITHDRAWN[case]
+    later_rows, now, also = WITHDRAWN[case]
     run_import(o, write_return(
         tmp_path / "2019", [header("E1")],
         [episode("E1", "01/04/2019", "S", DEC="10/02/2020", REC="E11")],
@@ -498,6 +503,7 @@ def test_an_ending_a_later_return_withdraws_is_listed_and_stays_in_the_case(
 
     records = records_of_child(o, "E1")
     assert inconsistencies(records) == [
+        *also,
         Inconsistency(None, D("2020-02-10"), "2019-04-01",
                       "recorded as ceasing to be looked after on 2020-02-10 (E11), but the "
                       f"episode now {now} as a later return gives it"),
