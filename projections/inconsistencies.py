@@ -182,17 +182,21 @@ def outside_care(episodes: list[Episode], reviews: list[HeldReview]) -> Iterator
 
 
 def after_the_year(records: ChildRecords, year: int | None) -> Iterator[Inconsistency]:
-    """Dates after the 31 March that ends the collection year of the return giving them."""
-    for episode, given_by in records.episodes:
-        if given_by is not None and (year is None or given_by == year):
+    """Dates after the 31 March that ends the collection year of the return giving them: an
+    end date belongs to the return that last changed it."""
+    for episode, first_by in records.episodes:
+        dec_by = records.dec_given_by.get(episode.episode_id, first_by)
+        for column, day, given_by in (("DECOM", episode.decom, first_by),
+                                      ("DEC", episode.dec, dec_by)):  # fmt: skip
+            if given_by is None or day is None or (year is not None and given_by != year):
+                continue
             end = date(given_by + 1, 3, 31)
-            for column, day in (("DECOM", episode.decom), ("DEC", episode.dec)):
-                if day is not None and day > end:
-                    yield Inconsistency(
-                        None, day, episode.episode_id,
-                        f"{column} {day} is after the end of the {collection_name(given_by)} "
-                        f"return's year ({end})",
-                    )  # fmt: skip
+            if day > end:
+                yield Inconsistency(
+                    None, day, episode.episode_id,
+                    f"{column} {day} is after the end of the {collection_name(given_by)} "
+                    f"return's year ({end})",
+                )  # fmt: skip
     for review in records.reviews:
         given_by = review.year
         if given_by is not None and (year is None or given_by == year):

@@ -14,7 +14,7 @@ from typing import Any, TextIO
 from uuid import UUID
 
 from ledger import payloads as p
-from ledger.plan import Entry, effective
+from ledger.plan import Entry, corrected, effective
 from ledger.returns import SOURCE_PREFIX, ChildDetails, Episode, in_year, return_year
 from ledger.vocabulary import Participation
 from projections.views import CaseViews, entries_from
@@ -53,6 +53,7 @@ class ChildRecords:
     episodes: list[tuple[Episode, int | None]] = field(default_factory=list)
     reviews: list[HeldReview] = field(default_factory=list)
     endings: list[Ending] = field(default_factory=list)
+    dec_given_by: dict[str, int | None] = field(default_factory=dict)  # episode id -> year
 
     @property
     def dob(self) -> date | None:
@@ -60,8 +61,9 @@ class ChildRecords:
 
 
 def _applies(entry: Entry, up_to_year: int | None) -> bool:
-    """A restatement by a later year's return does not change an earlier year's return."""
-    if up_to_year is None or not isinstance(entry.payload, p.CorrectionRecorded):
+    """An earlier year's return is read as the returns up to that year gave it: nothing a
+    later year's return recorded (its restatements, the endings it gave) changes it."""
+    if up_to_year is None:
         return True
     year = return_year(entry.payload.source)
     return year is None or year <= up_to_year
@@ -72,12 +74,15 @@ def records_of(council: str, child_ref: str, entries: list[Entry],
     """One child's SSDA903 records from the case's events, with the corrections recorded
     (by returns up to `up_to_year`, when given)."""
     records = ChildRecords(council, child_ref)
-    history = effective(x for x in entries if _applies(x, up_to_year))
-    for payload, _ in (history[seq] for seq in sorted(history)):
+    kept = {x.seq: x.payload for x in entries if _applies(x, up_to_year)}
+    history = effective(x for x in entries if x.seq in kept)
+    for seq in sorted(history):
+        payload, by = history[seq]
         year = return_year(payload.source)
         episode = p.episode_of(payload)
         if episode is not None:
             records.episodes.append((episode, year))
+            records.dec_given_by[episode.episode_id] = _dec_given_by(kept[seq], by, kept)
         elif isinstance(payload, p.ReviewHeld):
             records.reviews.append(HeldReview(payload.occurred_on, payload.participation, year))
         elif isinstance(payload, p.ChildDetailsRecorded):
@@ -87,6 +92,23 @@ def records_of(council: str, child_ref: str, entries: list[Entry],
     records.episodes.sort(key=lambda item: (item[0].decom, item[0].episode_id))
     records.reviews.sort(key=lambda r: r.held_on)
     return records
+
+
+def _dec_given_by(original: p.Payload, by: tuple[int, ...],
+                  payloads: dict[int, p.Payload]) -> int | None:  # fmt: skip
+    """The return that gave an episode's end date as it now stands: the latest return whose
+    restatement changed it, else the one that first gave the episode (a later return that
+    repeats it unchanged does not take it over, as in the export)."""
+    year, current = return_year(original.source), original
+    for seq in by:
+        correction = payloads[seq]
+        assert isinstance(correction, p.CorrectionRecorded)
+        after = corrected(current, correction)
+        before, now = p.episode_of(current), p.episode_of(after)
+        if before is not None and now is not None and before.dec != now.dec:
+            year = return_year(correction.source)
+        current = after
+    return year
 
 
 def children(views: CaseViews, council: str | None, child_ref: str | None = None,

@@ -423,6 +423,29 @@ def test_a_later_return_restating_a_review_or_an_ending_records_a_correction_of_
 # --- 7. inconsistencies: after the year, replaced episodes, withdrawn endings ---------------
 
 
+def test_an_end_a_later_return_gives_is_judged_against_that_returns_year_not_the_first(
+    o: Opened, tmp_path: Path
+) -> None:
+    """The 2019-20 return gives two episodes open at its end. The 2020-21 return ends A2's on
+    1 May 2020 (E13), inside its own year, and A5's on 1 May 2021, after it."""
+    first = [episode("A2", "15/06/2019", "S"), episode("A5", "15/06/2019", "S")]
+    run_import(o, write_return(tmp_path / "2019", [header("A2"), header("A5")], first))
+    later = [{**first[0], "DEC": "01/05/2020", "REC": "E13"},
+             {**first[1], "DEC": "01/05/2021", "REC": "E13"}]  # fmt: skip
+    run_import(o, write_return(tmp_path / "2020", [header("A2"), header("A5")], later), YEAR + 1)
+    o.catch_up()
+
+    def judged(child: str, year: int | None) -> list[Inconsistency]:
+        found = children(o.views, COUNCIL, child, up_to_year=year)
+        return [x for records in found for x in inconsistencies(records, year)]
+
+    late = Inconsistency(None, D("2021-05-01"), "2019-06-15",
+                         "DEC 2021-05-01 is after the end of the 2020-21 return's year "
+                         "(2021-03-31)")  # fmt: skip
+    assert [judged("A2", year) for year in (None, YEAR, YEAR + 1)] == [[], [], []]
+    assert [judged("A5", year) for year in (None, YEAR, YEAR + 1)] == [[late], [], [late]]
+
+
 def test_a_review_dated_after_its_returns_year_is_listed(o: Opened, tmp_path: Path) -> None:
     """The 2019-20 return ends on 31 March 2020: a review that day is in its year, one on
     15 April 2020 is not. An episode is open throughout, so no review is outside care."""
