@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import csv
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -54,6 +54,7 @@ class ChildRecords:
     reviews: list[HeldReview] = field(default_factory=list)
     endings: list[Ending] = field(default_factory=list)
     dec_given_by: dict[str, int | None] = field(default_factory=dict)  # episode id -> year
+    restated_in: dict[str, set[int]] = field(default_factory=dict)  # episode id -> years
 
     @property
     def dob(self) -> date | None:
@@ -83,6 +84,7 @@ def records_of(council: str, child_ref: str, entries: list[Entry],
         if episode is not None:
             records.episodes.append((episode, year))
             records.dec_given_by[episode.episode_id] = _dec_given_by(kept[seq], by, kept)
+            records.restated_in[episode.episode_id] = _years(kept[seq] for seq in by)
         elif isinstance(payload, p.ReviewHeld):
             records.reviews.append(HeldReview(payload.occurred_on, payload.participation, year))
         elif isinstance(payload, p.ChildDetailsRecorded):
@@ -92,6 +94,10 @@ def records_of(council: str, child_ref: str, entries: list[Entry],
     records.episodes.sort(key=lambda item: (item[0].decom, item[0].episode_id))
     records.reviews.sort(key=lambda r: r.held_on)
     return records
+
+
+def _years(payloads: Iterable[p.Payload]) -> set[int]:
+    return {y for y in (return_year(x.source) for x in payloads) if y is not None}
 
 
 def _dec_given_by(original: p.Payload, by: tuple[int, ...],
@@ -171,12 +177,14 @@ def _known(read_from: int | None, year: int) -> bool:
 
 def in_return(records: ChildRecords, year: int) -> tuple[list[Episode], list[HeldReview]]:
     """What a child's return for collection `year` holds: the episodes open during the year
-    and the reviews held in it, and whatever that year's own return gave beyond them; not
-    what only a later year's return gave (the ledger did not know it when `year` was made)."""
+    and the reviews held in it, and whatever that year's own return gave (or restated) beyond
+    them; not what only a later year's return gave (the ledger did not know it when `year`
+    was made)."""
     start, end = date(year, 4, 1), date(year + 1, 3, 31)
     episodes = [
         e for e, y in records.episodes
-        if (y == year or (_known(y, year) and in_year(e, year)))
+        if (y == year or year in records.restated_in.get(e.episode_id, ())
+            or (_known(y, year) and in_year(e, year)))
         and not (e.left_out_by is not None and e.left_out_by <= year)
     ]  # fmt: skip
     reviews = [

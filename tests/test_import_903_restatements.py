@@ -579,6 +579,26 @@ def a_return_with_a_refused_row(directory: Path) -> Path:
 
 
 @pytest.mark.usefixtures("open_umask")
+def test_an_episode_a_return_restates_is_in_that_years_export_though_it_ended_before_it(
+    o: Opened, db: str, tmp_path: Path
+) -> None:
+    """The 2019-20 return ends X4's episode on 1 August 2019; the 2020-21 return restates
+    that end as 1 July 2019. The 2020-21 export gives the row as that return restated it."""
+    ended = episode("X4", "01/05/2019", "S", DEC="01/08/2019", REC="E13")
+    run_import(o, write_return(tmp_path / "2019", [header("X4")], [ended]))
+    restated = write_return(tmp_path / "2020", [header("X4")], [{**ended, "DEC": "01/07/2019"}])
+    run_import(o, restated, YEAR + 1)
+
+    out = tmp_path / "export"
+    exported = invoke("export-903", "--db", db, "--council", COUNCIL, "--year", YEAR + 1, out)
+
+    assert exported.exit_code == 0, exported.output
+    with (out / "episodes.csv").open(newline="") as f:
+        assert [(r["DECOM"], r["DEC"], r["REC"]) for r in csv.DictReader(f)] == [
+            ("01/05/2019", "01/07/2019", "E13")
+        ]
+
+
 def test_the_export_and_the_refused_rows_report_are_created_readable_by_their_owner_only(
     o: Opened, db: str, tmp_path: Path
 ) -> None:
