@@ -20,7 +20,8 @@ And each episode on its own:
 - 356: it ended (DEC) before it started (DECOM);
 - 148: it has an end date without a reason it ended (REC), or a reason without a date.
 
-Beyond the DfE's rules: a review held while the child was not looked after; a date after the
+Beyond the DfE's rules: a review held while the child was not looked after; a child with
+episodes and no Header row; a date after the
 end of the collection year of the return that gave it; an episode a later return no longer
 lists (replaced: it is left out of the judging of the whole history); an ending a later
 return no longer gives (the child's ceasing to be looked after stays recorded, the
@@ -74,6 +75,7 @@ def inconsistencies(records: ChildRecords, year: int | None = None) -> list[Inco
         *not_ended(episodes),
         *each_episode(episodes),
         *outside_care(episodes, reviews),
+        *no_header(records, episodes),
         *after_the_year(records, year),
         *withdrawn_endings(records),
         *replaced,
@@ -179,6 +181,16 @@ def outside_care(episodes: list[Episode], reviews: list[HeldReview]) -> Iterator
             yield Inconsistency(
                 None, day, None, f"review held {day} while no episode of care was open"
             )
+
+
+def no_header(records: ChildRecords, episodes: list[Episode]) -> Iterator[Inconsistency]:
+    """A child with episodes whom no return gave a Header row (no DfE rule: the DfE's tools
+    match the tables by child, and a row missing from one is simply not there)."""
+    if episodes and not records.details:
+        first = min(e.decom for e in episodes)
+        yield Inconsistency(
+            None, first, None, "no Header row: no return gave the child's sex or date of birth"
+        )
 
 
 def after_the_year(records: ChildRecords, year: int | None) -> Iterator[Inconsistency]:

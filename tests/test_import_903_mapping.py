@@ -496,6 +496,24 @@ def test_a_later_return_giving_the_same_header_records_no_correction(
 # --- 7. messy data is kept ----------------------------------------------------------------
 
 
+def test_a_child_with_episodes_and_no_header_row_is_recorded_and_listed(
+    o: Opened, tmp_path: Path
+) -> None:
+    directory = write_return(tmp_path / "r", [header("H1")],
+                             [episode("H1", "01/04/2019", "S"), episode("H2", "01/05/2019", "S")])
+
+    run_import(o, directory)
+
+    assert types(events(o, "H2")) == ["ChildBecameLookedAfter"]
+    o.catch_up()
+    found = {r.child_ref: inconsistencies(r) for r in children(o.views, COUNCIL)}
+    assert found == {
+        "H1": [],
+        "H2": [Inconsistency(None, D("2019-05-01"), None,
+                             "no Header row: no return gave the child's sex or date of birth")],
+    }  # fmt: skip
+
+
 def test_history_says_an_episode_ended_without_a_reason_rather_than_printing_none(
     o: Opened, db: str, tmp_path: Path
 ) -> None:
