@@ -214,20 +214,22 @@ def _periods(
             regime = Regime.STANDARD
             if short_breaks and payload.legal_status in SHORT_BREAKS:
                 regime = Regime.SHORT_BREAKS
+            if periods and periods[-1].ended_on is None:
+                # A return's new period of care (RNE S) while the last is open: that one
+                # ended, on a day the returns do not give, by the time this one began.
+                periods[-1] = _ended(periods[-1], payload.occurred_on, recorded[seq])
             periods.append(Period(len(periods) + 1, payload.occurred_on, recorded[seq], regime))
         elif not periods and _continues_care(payload):
             periods.append(Period(1, payload.occurred_on, recorded[seq], Regime.CONTINUING))
         elif isinstance(payload, p.ChildCeasedToBeLookedAfter) and periods:
-            last = periods[-1]
-            periods[-1] = Period(
-                last.number,
-                last.started_on,
-                last.start_recorded_on,
-                last.regime,
-                payload.occurred_on,
-                recorded[seq],
-            )
+            periods[-1] = _ended(periods[-1], payload.occurred_on, recorded[seq])
     return periods
+
+
+def _ended(period: Period, on: date, recorded_on: date) -> Period:
+    return Period(
+        period.number, period.started_on, period.start_recorded_on, period.regime, on, recorded_on
+    )
 
 
 def _continues_care(payload: p.Payload) -> bool:
@@ -245,7 +247,9 @@ def _reviews(
     held: dict[int, list[tuple[int, p.ReviewHeld]]] = {period.number: [] for period in periods}
     for seq, payload in payloads:
         if isinstance(payload, p.ReviewHeld) and periods:
-            held[_period_of(payload.occurred_on, periods)].append((seq, payload))
+            number = _period_of(payload.occurred_on, periods)
+            if number is not None:
+                held[number].append((seq, payload))
     reviews: list[Review] = []
     made: dict[str, Recommendation] = {}
     for period in periods:
@@ -274,12 +278,16 @@ def _reviews(
     return reviews, list(made.values())
 
 
-def _period_of(day: date, periods: list[Period]) -> int:
-    """The period a review belongs to: the last that began on or before it."""
-    number = periods[0].number
+def _period_of(day: date, periods: list[Period]) -> int | None:
+    """The period a review belongs to: the last that began on or before it (the first, for
+    a review before any began), unless that one had ended before the review. A review held
+    while the child was not looked after is no review of a period of care (an imported
+    return may give one: `inconsistencies` lists it)."""
+    number: int | None = periods[0].number
     for period in periods:
         if period.started_on <= day:
-            number = period.number
+            ended = period.ended_on is not None and period.ended_on < day
+            number = None if ended else period.number
     return number
 
 

@@ -655,3 +655,59 @@ def test_a_child_already_in_care_gets_a_continuing_period_with_six_monthly_revie
         ("2020-03-10", "2020-05-20", 71),
         ("2020-11-20", None, None),
     ]
+
+
+def periods_and_reviews(o: Opened, child: str) -> tuple[list[tuple[Any, ...]], list[Any]]:
+    o.catch_up()
+    case = str(o.ledger.case(COUNCIL, child).id)
+    periods = o.views.fetch(
+        "SELECT period_no, regime, started_on, ended_on FROM {s}cl_periods "
+        "WHERE case_id=? AND known_until=? ORDER BY period_no",
+        (case, "9999-12-31"),
+    )
+    reviews = o.views.fetch(
+        "SELECT period_no, review_no, held_on FROM {s}cl_reviews "
+        "WHERE case_id=? AND known_until=? ORDER BY period_no, review_no",
+        (case, "9999-12-31"),
+    )
+    return [tuple(r.values()) for r in periods], [tuple(r.values()) for r in reviews]
+
+
+def test_a_new_period_of_care_ends_the_continuing_one_the_returns_left_open(
+    o: Opened, tmp_path: Path
+) -> None:
+    """C7's first record is a review of 2017: care continuing from a day not known. The
+    2019 return's RNE S starts a new period, ended E11: the continuing period had ended by
+    then, so its reviews are not due for ever after."""
+    directory = write_return(
+        tmp_path / "r", [header("C7")],
+        [episode("C7", "01/06/2019", "S", DEC="20/10/2019", REC="E11")],
+        [review("C7", "10/09/2017", "PN1"), review("C7", "20/06/2019", "PN1")],
+    )  # fmt: skip
+    run_import(o, directory)
+
+    periods, reviews = periods_and_reviews(o, "C7")
+
+    assert periods == [
+        (1, "continuing", "2017-09-10", "2019-06-01"),
+        (2, "standard", "2019-06-01", "2019-10-20"),
+    ]
+    assert [(n, r, held) for n, r, held in reviews if held] == [
+        (1, 1, "2017-09-10"), (2, 1, "2019-06-20"),
+    ]  # fmt: skip
+
+
+def test_a_review_a_return_dates_after_care_ended_is_no_late_review_of_that_period(
+    o: Opened, tmp_path: Path
+) -> None:
+    directory = write_return(
+        tmp_path / "r", [header("C8")],
+        [episode("C8", "01/04/2019", "S", DEC="20/05/2019", REC="E13")],
+        [review("C8", "25/04/2019", "PN1"), review("C8", "01/12/2019", "PN1")],
+    )  # fmt: skip
+    run_import(o, directory)
+
+    periods, reviews = periods_and_reviews(o, "C8")
+
+    assert periods == [(1, "standard", "2019-04-01", "2019-05-20")]
+    assert [(r, held) for _, r, held in reviews if held] == [(1, "2019-04-25")]
