@@ -151,6 +151,10 @@ def inconsistencies(
         o.catch_up()
         if who is not None:
             require_case(o.views, who)
+        place = who.council if who else council
+        if year is not None and not returns.holds_return(o.views, place, year):
+            of = f" of council '{place}'" if place else ""
+            raise LedgerError(f"--year: the ledger holds no {collection_name(year)} return{of}")
         rows = returns.inconsistency_rows(
             o.views, who.council if who else council, who.child_ref if who else None, year
         )

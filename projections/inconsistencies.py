@@ -62,11 +62,9 @@ class Inconsistency:
 def inconsistencies(records: ChildRecords, year: int | None = None) -> list[Inconsistency]:
     """The child's inconsistencies: in the return for collection `year`, or (None) in
     everything the ledger holds of the child."""
-    replaced: list[Inconsistency] = []
     if year is None:
         episodes = [e for e, _ in records.episodes if e.left_out_by is None]
         reviews = records.reviews
-        replaced = list(left_out(records))
     else:
         episodes, reviews = in_return(records, year)
     found = [
@@ -78,7 +76,7 @@ def inconsistencies(records: ChildRecords, year: int | None = None) -> list[Inco
         *no_header(records, episodes),
         *after_the_year(records, year),
         *withdrawn_endings(records),
-        *replaced,
+        *left_out(records, year),
     ]
     return sorted(found, key=lambda x: (x.on, x.rule or "~"))
 
@@ -221,9 +219,11 @@ def after_the_year(records: ChildRecords, year: int | None) -> Iterator[Inconsis
                 )  # fmt: skip
 
 
-def left_out(records: ChildRecords) -> Iterator[Inconsistency]:
+def left_out(records: ChildRecords, year: int | None = None) -> Iterator[Inconsistency]:
+    """Episodes a later return replaced: in the view of one year, those that year's return
+    replaced."""
     for episode, given_by in records.episodes:
-        if episode.left_out_by is not None:
+        if episode.left_out_by is not None and year in (None, episode.left_out_by):
             first = f"the {collection_name(given_by)} return" if given_by else "an earlier record"
             yield Inconsistency(
                 None, episode.decom, episode.episode_id,

@@ -15,7 +15,14 @@ from uuid import UUID
 
 from ledger import payloads as p
 from ledger.plan import Entry, corrected, effective
-from ledger.returns import SOURCE_PREFIX, ChildDetails, Episode, in_year, return_year
+from ledger.returns import (
+    SOURCE_PREFIX,
+    ChildDetails,
+    Episode,
+    collection_name,
+    in_year,
+    return_year,
+)
 from ledger.vocabulary import Participation
 from projections.views import CaseViews, entries_from
 
@@ -148,6 +155,18 @@ def holds_council(views: CaseViews, council: str) -> bool:
     return bool(rows)
 
 
+def holds_return(views: CaseViews, council: str | None, year: int) -> bool:
+    """Whether any event of the ledger (of the council's cases, if given) was read from a
+    return for collection `year`."""
+    where = " AND UPPER(TRIM(c.council)) = UPPER(TRIM(?))" if council is not None else ""
+    rows = views.fetch(
+        "SELECT 1 AS found FROM {s}cl_events e JOIN {s}cl_cases c ON c.case_id = e.case_id "
+        "WHERE e.source LIKE ?" + where + " LIMIT 1",
+        (f"{SOURCE_PREFIX}{collection_name(year)} %", *([council] if council else [])),
+    )
+    return bool(rows)
+
+
 def newest_return(views: CaseViews, council: str) -> int | None:
     """The collection year of the newest return the ledger holds of the council."""
     rows = views.fetch(
@@ -234,7 +253,7 @@ def _write_child(records: ChildRecords, year: int, writers: dict[str, Any],
     if not episodes and not reviews:
         return
     child = records.child_ref
-    for details in records.details or [ChildDetails()]:
+    for details in records.details:  # none, if no return gave the child a Header row
         writers["header"].writerow(header_row(child, details))
     counts["header"] += 1
     for episode in episodes:

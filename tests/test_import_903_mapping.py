@@ -496,8 +496,8 @@ def test_a_later_return_giving_the_same_header_records_no_correction(
 # --- 7. messy data is kept ----------------------------------------------------------------
 
 
-def test_a_child_with_episodes_and_no_header_row_is_recorded_and_listed(
-    o: Opened, tmp_path: Path
+def test_a_child_with_episodes_and_no_header_row_is_recorded_listed_and_exported_so(
+    o: Opened, db: str, tmp_path: Path
 ) -> None:
     directory = write_return(tmp_path / "r", [header("H1")],
                              [episode("H1", "01/04/2019", "S"), episode("H2", "01/05/2019", "S")])
@@ -512,6 +512,13 @@ def test_a_child_with_episodes_and_no_header_row_is_recorded_and_listed(
         "H2": [Inconsistency(None, D("2019-05-01"), None,
                              "no Header row: no return gave the child's sex or date of birth")],
     }  # fmt: skip
+    out = tmp_path / "export"
+    exported = invoke("export-903", "--db", db, "--council", COUNCIL, "--year", YEAR, out)
+    assert exported.exit_code == 0, exported.output
+    with (out / "header.csv").open(newline="") as f:
+        assert [r["CHILD"] for r in csv.DictReader(f)] == ["H1"]  # no row made up for H2
+    with (out / "episodes.csv").open(newline="") as f:
+        assert [r["CHILD"] for r in csv.DictReader(f)] == ["H1", "H2"]
 
 
 def test_history_says_an_episode_ended_without_a_reason_rather_than_printing_none(

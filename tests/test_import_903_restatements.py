@@ -155,7 +155,7 @@ def test_a_return_for_a_collection_year_not_yet_begun_is_refused(
     assert import_903(db, directory, YEAR).exit_code == 0
 
 
-def test_export_and_inconsistencies_name_a_council_or_child_the_ledger_does_not_hold(
+def test_export_and_inconsistencies_name_a_council_child_or_return_the_ledger_lacks(
     o: Opened, db: str, tmp_path: Path
 ) -> None:
     directory = write_return(tmp_path / "r", [header("O5")], [episode("O5", "01/04/2019", "S")])
@@ -170,6 +170,11 @@ def test_export_and_inconsistencies_name_a_council_or_child_the_ledger_does_not_
     assert not (tmp_path / "out").exists()
     assert child.exit_code == 1, child.output
     assert "no case for child 'NOBODY'" in child.stderr
+    no_return = invoke("inconsistencies", "--db", db, "--council", COUNCIL, "--year", YEAR + 1)
+    assert no_return.exit_code == 1, no_return.output
+    assert f"--year: the ledger holds no 2020-21 return of council '{COUNCIL}'" in no_return.stderr
+    held = invoke("inconsistencies", "--db", db, "--year", YEAR)
+    assert held.exit_code == 0, held.output
     spelled = invoke("export-903", "--db", db, "--council", f" {COUNCIL.lower()}", "--year",
                      YEAR, tmp_path / "out")  # fmt: skip
     assert spelled.exit_code == 0 and "wrote 1 children" in spelled.stdout, spelled.output
@@ -491,6 +496,12 @@ def test_an_episode_a_later_return_replaced_is_listed_and_not_judged_against_the
                       "which lists the child: replaced"),
     ]  # fmt: skip
     assert [x for x in found if x.rule == "501"] == []
+    by_year = {
+        year: [x for r in children(o.views, COUNCIL, "Q1", up_to_year=year)
+               for x in inconsistencies(r, year)]
+        for year in (YEAR, YEAR + 1)
+    }  # fmt: skip
+    assert by_year == {YEAR: [], YEAR + 1: found}  # the replacing return's view shows it
 
 
 # the later return's rows for E1's episode from 01/04/2019, which 2019-20 ended 10/02/2020 E11,
