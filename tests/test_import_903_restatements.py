@@ -77,14 +77,20 @@ def records_of_child(o: Opened, child: str) -> ChildRecords:
 # --- 1. returns are imported oldest first -----------------------------------------------------
 
 
+def older_and_newer(tmp_path: Path, child: str) -> tuple[Path, Path]:
+    """The child's 2019-20 return, an episode open, and the 2020-21 return ending it."""
+    row = episode(child, "01/04/2019", "S")
+    older = write_return(tmp_path / "2019", [header(child)], [row])
+    newer = write_return(
+        tmp_path / "2020", [header(child)], [{**row, "DEC": "10/08/2020", "REC": "E11"}]
+    )
+    return older, newer
+
+
 def test_an_older_return_after_a_newer_one_is_refused_naming_year_and_the_held_return(
     o: Opened, db: str, tmp_path: Path
 ) -> None:
-    row = episode("O1", "01/04/2019", "S")
-    older = write_return(tmp_path / "2019", [header("O1")], [row])
-    newer = write_return(
-        tmp_path / "2020", [header("O1")], [{**row, "DEC": "10/08/2020", "REC": "E11"}]
-    )
+    older, newer = older_and_newer(tmp_path, "O1")
     first = import_903(db, newer, 2020)
     assert first.exit_code == 0, first.output
     last = o.ledger.recorder.max_notification_id()
@@ -110,11 +116,7 @@ def test_an_older_return_after_a_newer_one_is_refused_naming_year_and_the_held_r
 def test_the_council_code_is_read_as_the_case_ids_read_it_so_spaces_cannot_pass_the_order(
     o: Opened, db: str, tmp_path: Path
 ) -> None:
-    row = episode("O2", "01/04/2019", "S")
-    older = write_return(tmp_path / "2019", [header("O2")], [row])
-    newer = write_return(
-        tmp_path / "2020", [header("O2")], [{**row, "DEC": "10/08/2020", "REC": "E11"}]
-    )
+    older, newer = older_and_newer(tmp_path, "O2")
     assert import_903(db, newer, 2020).exit_code == 0
     last = o.ledger.recorder.max_notification_id()
 
