@@ -155,7 +155,5 @@ def inconsistencies(
         if year is not None and not returns.holds_return(o.views, place, year):
             of = f" of council '{place}'" if place else ""
             raise LedgerError(f"--year: the ledger holds no {collection_name(year)} return{of}")
-        rows = returns.inconsistency_rows(
-            o.views, who.council if who else council, who.child_ref if who else None, year
-        )
+        rows = returns.inconsistency_rows(o.views, place, who.child_ref if who else None, year)
     render(rows, fmt, "Inconsistencies in the imported SSDA903 returns", "none found")

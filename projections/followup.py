@@ -11,7 +11,7 @@ history as corrected up to that date, and no later.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from itertools import pairwise
 
@@ -227,9 +227,7 @@ def _periods(
 
 
 def _ended(period: Period, on: date, recorded_on: date) -> Period:
-    return Period(
-        period.number, period.started_on, period.start_recorded_on, period.regime, on, recorded_on
-    )
+    return replace(period, ended_on=on, end_recorded_on=recorded_on)
 
 
 def _continues_care(payload: p.Payload) -> bool:

@@ -21,11 +21,11 @@ And each episode on its own:
 - 148: it has an end date without a reason it ended (REC), or a reason without a date.
 
 Beyond the DfE's rules: a review held while the child was not looked after; a child with
-episodes and no Header row; a date after the
-end of the collection year of the return that gave it; an episode a later return no longer
-lists (replaced: it is left out of the judging of the whole history); an ending a later
-return no longer gives (the child's ceasing to be looked after stays recorded, the
-projections stop applying it: `projections.withdrawn`, and it is shown here).
+episodes and no Header row; a date after the end of the collection year of the return that
+gave it; an episode a later return no longer lists (replaced: it is left out of the judging
+of the whole history); an ending a later return no longer gives (the child's ceasing to be
+looked after stays recorded, the projections stop applying it: `projections.withdrawn`, and
+it is shown here).
 """
 
 from __future__ import annotations

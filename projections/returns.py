@@ -91,7 +91,7 @@ def records_of(council: str, child_ref: str, entries: list[Entry],
         if episode is not None:
             records.episodes.append((episode, year))
             records.dec_given_by[episode.episode_id] = _dec_given_by(kept[seq], by, kept)
-            records.restated_in[episode.episode_id] = _years(kept[seq] for seq in by)
+            records.restated_in[episode.episode_id] = _years(kept[c] for c in by)
         elif isinstance(payload, p.ReviewHeld):
             records.reviews.append(HeldReview(payload.occurred_on, payload.participation, year))
         elif isinstance(payload, p.ChildDetailsRecorded):
