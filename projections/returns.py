@@ -124,13 +124,17 @@ def _dec_given_by(original: p.Payload, by: tuple[int, ...],
     return year
 
 
+# A case of the council asked for: a case's id ignores the code's case and surrounding spaces
+# (`ledger.identity`), and so do these reads. Format with the cases table's alias, if any.
+_COUNCIL = "UPPER(TRIM({0}council)) = UPPER(TRIM(?))"
+
+
 def children(views: CaseViews, council: str | None, child_ref: str | None = None,
              up_to_year: int | None = None) -> Iterator[ChildRecords]:  # fmt: skip
     """Each child's records, one case read at a time (memory holds one case)."""
     where, params = [], []
     if council is not None:
-        # A case's id ignores the code's case and surrounding spaces (`ledger.identity`).
-        where.append("UPPER(TRIM(council))=UPPER(TRIM(?))")
+        where.append(_COUNCIL.format(""))
         params.append(council)
     if child_ref is not None:
         where.append("child_ref=?")
@@ -149,7 +153,7 @@ def children(views: CaseViews, council: str | None, child_ref: str | None = None
 def holds_council(views: CaseViews, council: str) -> bool:
     """Whether the ledger holds any case of the council."""
     rows = views.fetch(
-        "SELECT 1 AS found FROM {s}cl_cases WHERE UPPER(TRIM(council)) = UPPER(TRIM(?)) LIMIT 1",
+        "SELECT 1 AS found FROM {s}cl_cases WHERE " + _COUNCIL.format("") + " LIMIT 1",
         (council,),
     )
     return bool(rows)
@@ -158,7 +162,7 @@ def holds_council(views: CaseViews, council: str) -> bool:
 def holds_return(views: CaseViews, council: str | None, year: int) -> bool:
     """Whether any event of the ledger (of the council's cases, if given) was read from a
     return for collection `year`."""
-    where = " AND UPPER(TRIM(c.council)) = UPPER(TRIM(?))" if council is not None else ""
+    where = " AND " + _COUNCIL.format("c.") if council is not None else ""
     rows = views.fetch(
         "SELECT 1 AS found FROM {s}cl_events e JOIN {s}cl_cases c ON c.case_id = e.case_id "
         "WHERE e.source LIKE ?" + where + " LIMIT 1",
@@ -172,7 +176,7 @@ def newest_return(views: CaseViews, council: str) -> int | None:
     rows = views.fetch(
         "SELECT MAX(e.source) AS newest FROM {s}cl_events e "
         "JOIN {s}cl_cases c ON c.case_id = e.case_id "
-        "WHERE UPPER(TRIM(c.council)) = UPPER(TRIM(?)) AND e.source LIKE ?",
+        "WHERE " + _COUNCIL.format("c.") + " AND e.source LIKE ?",
         (council, SOURCE_PREFIX + "%"),
     )
     newest = rows[0]["newest"] if rows else None
