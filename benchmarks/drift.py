@@ -5,7 +5,7 @@
                                          [--profile [TOP]] [--explain]
                                          [--keep | --reuse URL]
 
-Issue 3's target: the report in under 2 s at 80,000 children on PostgreSQL, from the
+The target: the report in under 2 s at 80,000 children on PostgreSQL, from the
 projections, not by replaying events. For each store (a PostgreSQL schema of its own on
 CARELEDGER_TEST_POSTGRES or the local server, dropped at the end; or a temporary SQLite file)
 and each number of children it:

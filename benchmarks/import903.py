@@ -8,7 +8,7 @@ it imports the 2,675-child sample return (tests/data/ssda903/d2i_validator_fake_
 with --accept-partial: 28 children have reviews dated in the future) R times, each round
 under a new council code so that every round records everything, and alternates with the
 baseline: a bare `eventsourcing` Application saving as many trivial aggregates, with as many
-stored events each, in saves of as many aggregates as the import's batches (issue 6 target:
+stored events each, in saves of as many aggregates as the import's batches (target:
 ratio >= 0.5). The import's time counts everything `import-903` does before the projections
 catch up: finding and hashing the files, reading and checking every row, staging them by
 child, building the events and saving them.

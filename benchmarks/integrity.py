@@ -1,9 +1,9 @@
-"""The integrity chain at scale (issue 5): verify, recording with hashing, the chronology.
+"""The integrity chain at scale: verify, recording with hashing, the chronology.
 
     .venv/bin/python benchmarks/integrity.py [--store sqlite|postgres|both] [--events N]
                                              [--quick] [--profile [TOP]]
 
-Issue 5's acceptance asks for three figures; for each store (a PostgreSQL schema of its own on
+The integrity benchmark gives three figures; for each store (a PostgreSQL schema of its own on
 CARELEDGER_TEST_POSTGRES or the local server, dropped at the end, also on failure; or a
 temporary SQLite directory) this script measures, in one run:
 
@@ -13,7 +13,7 @@ temporary SQLite directory) this script measures, in one run:
    both sides: cases of 100 realistic events inserted 20 at a time (a typical command
    batch), in alternating rounds; medians and their ratio. No target was set; for context,
    `CareLedger.record` is also timed (bulk: 100 children x 10 commands per call; single: one
-   command per call) beside the foundation's figures from issue 2's closing note, quoted
+   command per call) beside the foundation's figures from an earlier run, quoted
    below.
 2. **Verify against a bare read of the notification log**, over N events (default
    1,000,000). The ledger is filled through its own recorder's `insert_events` in calls of
@@ -114,7 +114,7 @@ VERIFY_TARGET = 0.5  # verify's events/s, of the bare read's
 CHRONOLOGY_TARGET_MS = 200.0
 FLAT_FACTOR, FLAT_SLACK = 1.25, 1 << 20
 
-# Issue 2's closing note (benchmarks/run.py, medians of 5 rounds, "this machine, last run"):
+# An earlier run (benchmarks/run.py, medians of 5 rounds, "this machine, last run"):
 # CareLedger.record against bare eventsourcing saving trivial aggregates, events/s.
 FOUNDATION = {
     "sqlite": {"single": (1_906, 2_835), "bulk": (21_112, 43_250)},

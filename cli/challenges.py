@@ -1,5 +1,5 @@
 """`careledger challenges`: each IRO challenge's stage, age, timescale and outcome, and how
-challenges went per IRO and per council (issue 4)."""
+challenges went per IRO and per council."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`careledger chronology CHILD`: the court chronology of one child (issue 5), as Markdown,
+"""`careledger chronology CHILD`: the court chronology of one child, as Markdown,
 CSV, HTML, PDF or JSON. Every form carries the stamp line (case, events, period, the case's
 head digest, the digest of the rows) that `careledger verify-export` checks."""
 

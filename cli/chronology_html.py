@@ -1,4 +1,4 @@
-"""The court chronology (issue 5) as one self-contained HTML file that prints as a court
+"""The court chronology as one self-contained HTML file that prints as a court
 document: A4 landscape, the table's header repeated on each printed page, no row split
 across pages.
 

@@ -1,4 +1,4 @@
-"""The court chronology (issue 5) as a PDF, with reportlab: a title page, then the table on A4
+"""The court chronology as a PDF, with reportlab: a title page, then the table on A4
 landscape, every page numbered "Page n of m", the child and the short head digest in the
 running header, the table's header row repeated on each page, and rows that break cleanly
 between pages (never overprinted, never cut off).

@@ -1,4 +1,4 @@
-"""`careledger demo`: a ledger of children's case histories modelled on shared/domain.md §7,
+"""`careledger demo`: a ledger of children's case histories modelled on NAIRO's published ones,
 loaded through the same path as `careledger record --file`, then its reports."""
 
 from __future__ import annotations

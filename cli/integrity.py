@@ -1,5 +1,5 @@
 """`careledger verify`, `careledger seal` and `careledger seal-key`: proving the ledger was
-never rewritten (issue 5)."""
+never rewritten."""
 
 from __future__ import annotations
 

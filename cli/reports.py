@@ -1,5 +1,5 @@
 """`careledger reviews` and `careledger drift`: what is due for a child, and drift and delay
-across a council (issue 3)."""
+across a council."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """`careledger import-903`, `export-903` and `inconsistencies`: the DfE's SSDA903 return in
-and out of the ledger (issue 6)."""
+and out of the ledger."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 
 The aggregate refuses what cannot be recorded truthfully (a decision about a proposal that does
 not exist, a date in the future or before the child became looked after). It does not judge
-whether what happened was lawful: that is the projections' job (shared/architecture.md).
+whether what happened was lawful: that is the projections' job.
 """
 
 from __future__ import annotations

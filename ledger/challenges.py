@@ -1,4 +1,4 @@
-"""What the ledger refuses in an IRO challenge's trail (IRO Handbook ch.6; issue 4).
+"""What the ledger refuses in an IRO challenge's trail (IRO Handbook ch.6).
 
 A challenge is raised, may be escalated to later stages (skipping any), answered at any stage
 it reached, referred to Cafcass at any point (s.25B(3)), and resolved once: a stage's answer

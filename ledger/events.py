@@ -59,7 +59,7 @@ class ChildBecameLookedAfter(CaseEvent, p.ChildBecameLookedAfter):
 
     @staticmethod
     def upcast_v1_v2(state: dict[str, Any]) -> None:
-        """v2 keeps the SSDA903 episode an imported event was read from (issue 6)."""
+        """v2 keeps the SSDA903 episode an imported event was read from."""
         state["episode"] = None
 
 
@@ -68,7 +68,7 @@ class ChildCeasedToBeLookedAfter(CaseEvent, p.ChildCeasedToBeLookedAfter):
 
     @staticmethod
     def upcast_v1_v2(state: dict[str, Any]) -> None:
-        """v2 names the SSDA903 episode an imported ending was read from (issue 6)."""
+        """v2 names the SSDA903 episode an imported ending was read from."""
         state["episode_id"] = None
 
 
@@ -77,7 +77,7 @@ class LegalStatusChanged(CaseEvent, p.LegalStatusChanged):
 
     @staticmethod
     def upcast_v1_v2(state: dict[str, Any]) -> None:
-        """v2 keeps the SSDA903 episode an imported event was read from (issue 6)."""
+        """v2 keeps the SSDA903 episode an imported event was read from."""
         state["episode"] = None
 
 
@@ -110,7 +110,7 @@ class CarePlanSectionChanged(CaseEvent, p.CarePlanSectionChanged):
 
     @staticmethod
     def upcast_v1_v2(state: dict[str, Any]) -> None:
-        """v2 names the IRO challenge a change came from (issue 4)."""
+        """v2 names the IRO challenge a change came from."""
         state["from_challenge"] = None
 
 
@@ -119,7 +119,7 @@ class PlacementEnded(CaseEvent, p.PlacementEnded):
 
     @staticmethod
     def upcast_v1_v2(state: dict[str, Any]) -> None:
-        """v2 names the IRO challenge an ending came from (issue 4)."""
+        """v2 names the IRO challenge an ending came from."""
         state["from_challenge"] = None
 
 

@@ -1,4 +1,4 @@
-"""The ledger's integrity chain (issue 5): what is hashed, and how.
+"""The ledger's integrity chain: what is hashed, and how.
 
 Each stored event gets `event_hash = SHA-256(tag, case, sequence, topic, stored state, the
 case's previous event_hash)`, so each case is a hash chain; and the ledger keeps a running

@@ -63,7 +63,7 @@ class Payload(Model):
 
 
 class Authority(Model):
-    """The authority a plan change rests on (reg 32(2); domain.md §6)."""
+    """The authority a plan change rests on (reg 32(2); docs/rules.md §2)."""
 
     kind: AuthorityKind
     review_id: Ref | None = None

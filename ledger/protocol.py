@@ -1,6 +1,6 @@
 """The council's dispute-resolution protocol: the stages an IRO's challenge may go through.
 
-The IRO Handbook (ch.6; domain.md §1, verified at second hand) asks for an informal stage
+The IRO Handbook (ch.6; verified at second hand: docs/rules.md §5) asks for an informal stage
 first, then a formal process that escalates through levels of seniority with a timescale at
 each stage, the whole formal process within 20 working days; the IRO may skip any stage and
 may refer to Cafcass at any point. Stage names and timescales are local, so they are
@@ -28,7 +28,7 @@ class Stage(BaseModel):
     working_days: int = Field(ge=1, le=260, description="expected time to respond")
 
 
-# Nottinghamshire answers an informal alert in 10 working days (domain.md, verified at second
+# Nottinghamshire answers an informal alert in 10 working days (docs/rules.md §5, verified at second
 # hand); the four formal stages share the Handbook's 20 working days and end with the DCS,
 # the top of the ladder (Hull). The split into four stages of five days is a default only.
 DEFAULT_STAGES = (

@@ -1,4 +1,4 @@
-"""What importing a return records in a case that already holds earlier returns (issue 6).
+"""What importing a return records in a case that already holds earlier returns.
 
 Importing is idempotent and never edits: a row the ledger already holds as given records
 nothing, and a later return that says something else of the same episode, review or child

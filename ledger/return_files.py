@@ -2,7 +2,7 @@
 
 A return's files are not sorted by child, and a return may be large: the rows are staged in
 a temporary SQLite file and read back child by child, so memory holds one child's rows, not
-the return (issue 6)."""
+the return."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Reading an SSDA903 return as events (issue 6; the mapping of domain.md §3 and §5).
+"""Reading an SSDA903 return as events.
 
 Each row becomes the event it means: RNE S a new period of care, L a legal-status change,
 P/T a placement change, B/U both; an end reason other than X1 the child ceasing to be looked

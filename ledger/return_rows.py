@@ -1,6 +1,6 @@
 """Reading the rows of an SSDA903 return: each CSV row becomes a typed record, or a refusal
 naming the file, row, column and reason. Nothing here decides whether rows agree with each
-other: an overlap is the council's record and is imported (domain.md §3)."""
+other: an overlap is the council's record and is imported."""
 
 from __future__ import annotations
 

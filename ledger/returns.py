@@ -1,6 +1,6 @@
 """What the DfE's SSDA903 looked-after children return reports, as the ledger keeps it.
 
-A council's return is the one structured history every council has (domain.md §3). The
+A council's return is the one structured history every council has. The
 ledger keeps each row as the return gave it, inside the event it maps to, so that a return
 can be written out again and judged by the DfE's own rules: it records, it does not tidy.
 Codes are checked (an unknown code cannot be read); consistency between rows is not (that is

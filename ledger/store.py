@@ -28,7 +28,7 @@ class Store:
 def store_for(location: str | None, *, create_tables: bool = False) -> Store:
     """`location` is a SQLite file path or a `postgresql://user[:pw]@host[:port]/db[?schema=s]`
     URL. Tables are created only when asked (`careledger init`): concurrent DDL at start-up
-    races on PostgreSQL (shared/eventsourcing-facts.md §8)."""
+    races on PostgreSQL."""
     location = location or DEFAULT_DB
     common = {"CREATE_TABLE": "yes" if create_tables else "no"} | cipher_env()
     if location.startswith(("postgresql://", "postgres://")):
@@ -54,7 +54,7 @@ def store_for(location: str | None, *, create_tables: bool = False) -> Store:
 
 
 def cipher_env() -> dict[str, str]:
-    """Encryption at rest (issue 5), off unless a key is given: CARELEDGER_CIPHER_KEY (base64
+    """Encryption at rest, off unless a key is given: CARELEDGER_CIPHER_KEY (base64
     of a 16, 24 or 32 byte AES key) or CARELEDGER_CIPHER_KEY_FILE (a file holding that). The
     library's cipher (AES-GCM, via `cryptography`) then encrypts every stored event's state;
     the integrity chain hashes the stored bytes, so it verifies without the key."""

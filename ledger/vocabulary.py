@@ -1,4 +1,4 @@
-"""The words of the statutory guidance and the DfE's SSDA903 codes (see shared/domain.md §2-§3)."""
+"""The words of the statutory guidance and the DfE's SSDA903 codes."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ class Section(StrEnum):
     `pathway` (16+, Care Leavers (England) Regs 2010) and `detention_placement` (reg 47B) are
     the plans named beside the reg 5 list. `legal_status` is the plan's statement of the legal
     basis on which the child is looked after; it is here so that a change of legal basis can be
-    presumed significant like a placement or permanence change (issue 2).
+    presumed significant like a placement or permanence change.
     """
 
     PERMANENCE = "permanence"
@@ -49,7 +49,7 @@ class LegalStatus(StrEnum):
 
 
 class Role(StrEnum):
-    """Who acts in a child's case (shared/domain.md §5)."""
+    """Who acts in a child's case."""
 
     SW = "SW"
     TM = "TM"
@@ -78,7 +78,7 @@ class Participation(StrEnum):
 
 
 class AuthorityKind(StrEnum):
-    """On what authority a plan change was made (reg 32(2); domain.md §6)."""
+    """On what authority a plan change was made (reg 32(2); docs/rules.md §2)."""
 
     REVIEW_DECISION = "review_decision"
     NOT_REASONABLY_PRACTICABLE = "not_reasonably_practicable"
@@ -87,7 +87,7 @@ class AuthorityKind(StrEnum):
 
 
 class ChallengeSubject(StrEnum):
-    """What an IRO challenge concerns (domain.md §2, Nottinghamshire's list)."""
+    """What an IRO challenge concerns (Nottinghamshire's list; docs/rules.md §5)."""
 
     CARE_PLANNING = "care_planning"
     IMPLEMENTATION = "implementation"
@@ -110,7 +110,7 @@ CEASED_REASONS: frozenset[str] = frozenset(
 
 
 class ChallengeOutcome(StrEnum):
-    """How a challenge ended (domain.md §2; the taxonomy is unverified). A Cafcass referral
+    """How a challenge ended (docs/rules.md §5: the taxonomy is unverified). A Cafcass referral
     may end the dispute instead of finishing the process (Cafcass practice note para 3.1)."""
 
     UPHELD = "upheld"
@@ -121,7 +121,7 @@ class ChallengeOutcome(StrEnum):
 
 
 class CafcassOutcome(StrEnum):
-    """What came of a referral to Cafcass under s.25B(3) (domain.md §2; unverified)."""
+    """What came of a referral to Cafcass under s.25B(3) (docs/rules.md §5: unverified)."""
 
     ADVICE = "advice"
     PROCEEDINGS = "proceedings"

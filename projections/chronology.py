@@ -1,4 +1,4 @@
-"""The court chronology of one child (issue 5; domain.md §4, PD12A's social work chronology:
+"""The court chronology of one child (docs/rules.md §8, PD12A's social work chronology:
 serial number, date, event, document reference).
 
 One row per event of the case in date order (the same date: the order recorded), saying what

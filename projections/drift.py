@@ -44,7 +44,7 @@ class Measure:
     title: str
     counts: str  # what one count is, and of what
     rule: str
-    status: str  # as domain.md §6 marks the rule
+    status: str  # as docs/rules.md marks the rule
 
 
 MEASURES = (
@@ -66,7 +66,7 @@ MEASURES = (
         "recommendation_overdue",
         "Recommendations overdue",
         "recommendations past due and not completed or overtaken, of recommendations due",
-        "reg 37; IRO Handbook (domain.md §6)",
+        "reg 37; IRO Handbook",
         "unverified: configurable (CARELEDGER_RECOMMENDATION_GRACE_DAYS)",
     ),
     Measure(

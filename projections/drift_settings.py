@@ -1,6 +1,6 @@
 """Thresholds of the drift report, read from the environment (prefix CARELEDGER_).
 
-domain.md §6 marks these rules unverified, verified only at second hand, or a policy choice
+docs/rules.md marks these rules unverified, verified only at second hand, or a policy choice
 with no statutory threshold, so each is a setting and the report prints what it used. They
 are applied when the report is read: changing one needs no rebuild.
 """

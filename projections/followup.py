@@ -1,5 +1,5 @@
 """What a case's history says about reviews and their follow-up: the facts the drift report
-counts (issue 3), derived once per case when its events are projected.
+counts, derived once per case when its events are projected.
 
 Every fact keeps the date the ledger learned it (`recorded_on`, the England date of
 `recorded_at`), so a report "as of" a past date counts only what was recorded by then. A

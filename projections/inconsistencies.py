@@ -1,4 +1,4 @@
-"""What a child's imported SSDA903 records say that does not fit together (issue 6).
+"""What a child's imported SSDA903 records say that does not fit together.
 
 The ledger records a council's return as it was made; it does not tidy it. This projection
 makes each inconsistency visible instead, with the DfE validation rule it matches where there

@@ -1,4 +1,4 @@
-"""Judging a case's plan changes against reg 32(2) and reg 14 (shared/domain.md §1, §6).
+"""Judging a case's plan changes against reg 32(2) and reg 14 (docs/rules.md §1-§2).
 
 The ledger records what happened; these rules say what it means. They read a case's events
 after corrections, so a corrected authority clears (or raises) a flag.
@@ -20,11 +20,11 @@ DEFAULT_PRESUMED_SIGNIFICANT = frozenset(
     {Section.PLACEMENT, Section.PERMANENCE, Section.LEGAL_STATUS}
 )
 
-REG_32 = "CPPCR 2010 reg 32(2) (domain.md §1, §6)"
-REG_14 = "CPPCR 2010 reg 14(1) (domain.md §1, §6)"
-REG_14_RISK = "CPPCR 2010 reg 14(1), (3): immediate-risk exception (domain.md §1)"
-IRO_ROUTE = "IRO agreement outside a review: practice route, not reg 32(2) (domain.md §6)"
-S22 = "Children Act 1989 s.22(4)-(5) (domain.md §1)"
+REG_32 = "CPPCR 2010 reg 32(2)"
+REG_14 = "CPPCR 2010 reg 14(1)"
+REG_14_RISK = "CPPCR 2010 reg 14(1), (3): immediate-risk exception"
+IRO_ROUTE = "IRO agreement outside a review: practice route, not reg 32(2) (docs/rules.md §3)"
+S22 = "Children Act 1989 s.22(4)-(5)"
 
 
 class FlagKind(StrEnum):

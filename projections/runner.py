@@ -3,7 +3,7 @@
 The library's `ProjectionRunner` applies one event per transaction and cannot run on SQLite
 (no subscription there). Catch-up here pulls the notification log in batches and applies each
 batch with the tracking position of its last notification in one transaction
-(shared/eventsourcing-facts.md §2). Every read command catches up before it answers.
+Every read command catches up before it answers.
 """
 
 from __future__ import annotations

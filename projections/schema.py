@@ -7,9 +7,9 @@ import re
 
 # Raised when a table changes shape: views built under another version are refused until
 # `careledger projections rebuild` drops and recreates them.
-VERSION = "4"  # 3: challenge tables, cl_reviews.prior_recorded_on (issues 4 and 5); 4: cl_children
+VERSION = "4"  # 3: challenge tables, cl_reviews.prior_recorded_on; 4: cl_children
 
-# The follow-up tables (issue 3) hold each case's facts from `projections.followup`; every row
+# The follow-up tables hold each case's facts from `projections.followup`; every row
 # says from which day (known_from) until which day (known_until, exclusive) it was the record,
 # and the fact's own recording date, so a report as of a past date reads what was known then.
 FOLLOWUP_TABLES = (

@@ -1,6 +1,6 @@
 """Policy settings of the projections, read from the environment (prefix CARELEDGER_).
 
-The regulations do not define "significant" (domain.md §1): which sections' changes are
+The regulations do not define "significant": which sections' changes are
 presumed significant is a council's policy choice, so it is a setting. Changing it changes
 what the projections judge; run `careledger projections rebuild` afterwards.
 """
@@ -25,7 +25,7 @@ class PolicySettings(BaseSettings):
     short_breaks_timetable: bool = Field(
         default=True,
         description="review periods of short breaks (V3/V4) on reg 48's timetable: first "
-        "within three months, then six-monthly (domain.md: unverified)",
+        "within three months, then six-monthly (unverified: docs/rules.md §1)",
     )
 
     @field_validator("presumed_significant", mode="before")

@@ -1,13 +1,13 @@
-"""The statutory review timetable (reg 33 of the 2010 Regulations; shared/domain.md §1).
+"""The statutory review timetable (reg 33 of the 2010 Regulations; docs/rules.md §1, §6).
 
 - The first review within 20 working days of the date the child becomes looked after
-  (reg 33(1)); the 20 are counted from the day after (domain.md: an unverified reading).
+  (reg 33(1)); the 20 are counted from the day after (an unverified reading: docs/rules.md §6).
 - The second not more than three months after the first (reg 33(2)).
 - Later ones at intervals of not more than six months (reg 33(2)).
 - A review may be held earlier; each interval runs from the review actually held.
-- A new period of care restarts the timetable (domain.md: an unverified reading).
+- A new period of care restarts the timetable (an unverified reading: docs/rules.md §6).
 - Short breaks (legal status V3/V4, reg 48): first within three months, then six-monthly
-  (domain.md marks this unverified; `Regime` lets the projections choose).
+  (unverified: docs/rules.md §1; `Regime` lets the projections choose).
 
 A working day is not a Saturday or Sunday, Christmas Day, Good Friday or a bank holiday in
 England (reg 2); the bank holidays, including proclaimed one-off days and substitute days,

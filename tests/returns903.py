@@ -1,5 +1,5 @@
 """Writing small SSDA903 returns by hand, importing them and reading back what was recorded:
-what the import tests share. The DfE's columns (domain.md §3) are written out here rather
+what the import tests share. The DfE's columns are written out here rather
 than taken from the importer, so a mistake in its column lists is caught."""
 
 from __future__ import annotations

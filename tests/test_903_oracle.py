@@ -30,7 +30,7 @@ from projections.inconsistencies import inconsistencies
 from projections.returns import children, export
 from tests.validator903 import EPISODE_AND_REVIEW_RULES, YEAR_ON_YEAR_RULES, findings
 
-DATA = Path(__file__).resolve().parent / "data" / "ssda903"  # copied from shared/data
+DATA = Path(__file__).resolve().parent / "data" / "ssda903"  # the synthetic sample returns
 FAKE = DATA / "d2i_validator_fake_2017_18"
 MULTIYEAR = DATA / "d2i_demand_model_multiyear"
 COUNCIL = "E09000027"

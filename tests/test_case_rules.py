@@ -5,7 +5,7 @@ was never made, a date in the future or before the child became looked after); t
 boundary refuses malformed events. Every refusal names the field and the problem. Whether
 what happened was lawful is not judged here: that is the projections' job.
 
-The histories are invented, after the NAIRO case histories in shared/domain.md §7.
+The histories are invented, after NAIRO's published case histories.
 """
 
 from __future__ import annotations
@@ -348,7 +348,7 @@ def test_review_cannot_ratify_a_change_that_was_never_made() -> None:
 
 def test_review_can_ratify_a_change_the_iro_agreed_between_reviews() -> None:
     # Regression: when ChildCase.changes was a set, _check_known crashed here with a TypeError,
-    # so no review could ratify a change (domain.md §6: an IRO agreement is flagged "until the
+    # so no review could ratify a change (docs/rules.md §3: an IRO agreement is flagged "until the
     # next review ratifies it").
     case = linda()
     case.record(
@@ -864,7 +864,7 @@ def test_case_opened_cannot_be_corrected() -> None:
 
 
 def test_ceasing_for_a_reason_that_is_not_an_end_of_care_is_refused_naming_reason() -> None:
-    # X1 means the next episode continues the same period of care (domain.md §3).
+    # X1 means the next episode continues the same period of care.
     line = _line("ChildCeasedToBeLookedAfter", reason="X1")
     field, problem = parse_refused(line)
     assert problem == "'X1' is not an SSDA903 reason for ceasing to be looked after"

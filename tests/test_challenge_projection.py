@@ -30,7 +30,7 @@ Proved here, with every date counted by hand in working days (England's bank hol
   the late one's finding, and `--by iro` counts each for the IRO who raised it;
 - `careledger history` marks the change that came from a challenge, beside its steps.
 
-The histories (after NAIRO's case histories in shared/domain.md §7; names, references and
+The histories (after NAIRO's published case histories; names, references and
 dates invented):
 
 Aaron (E10000077, after Ashley, case 3): staying put replaced by supported lodgings without

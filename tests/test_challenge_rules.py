@@ -1,4 +1,4 @@
-"""What the ledger records and refuses of an IRO challenge's trail (IRO Handbook ch.6; issue 4).
+"""What the ledger records and refuses of an IRO challenge's trail (IRO Handbook ch.6).
 
 Proved here, on the aggregate alone (no database), except the two batch tests at the end:
 
@@ -27,7 +27,7 @@ Proved here, on the aggregate alone (no database), except the two batch tests at
 A correction is checked against the events after the one it corrects too: moving a challenge
 or an escalation after the steps that follow it is refused, naming the step.
 
-The histories are invented, after NAIRO's case histories in shared/domain.md §7:
+The histories are invented, after NAIRO's published case histories:
 
 Aaron (17, mild learning difficulties; after Ashley, case 3) has lived with his foster carers
 for six years; his pathway plan, agreed at his review in January 2025, is an army preparation

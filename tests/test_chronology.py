@@ -1,7 +1,7 @@
-"""The court chronology (issue 5, item 4) and checking an export later (item 5), on a SQLite
+"""The court chronology and checking an export later, on a SQLite
 file and on PostgreSQL.
 
-Dean (NR-0104, after NAIRO's case 5, Roy: shared/domain.md §7): accommodated under s.20;
+Dean (NR-0104, after NAIRO's case 5, Roy): accommodated under s.20;
 senior managers end his care on a Friday without a review or approval; the IRO challenges;
 the ending was first keyed with the wrong date and reason and is corrected; he is looked
 after again. His chronology must hold every event once, in date order, with the correction
@@ -95,8 +95,8 @@ def test_who_decided_authority_challenge_and_flags_are_on_each_row(ledger: str) 
     assert friday["decided_by"] == "Graham Teller (SENIOR_MANAGER)"
     assert friday["authority"] == "none"
     assert friday["flags"] == [
-        "child not consulted: permanence (Children Act 1989 s.22(4)-(5) (domain.md §1))",
-        "made without review approval: permanence (CPPCR 2010 reg 32(2) (domain.md §1, §6))",
+        "child not consulted: permanence (Children Act 1989 s.22(4)-(5))",
+        "made without review approval: permanence (CPPCR 2010 reg 32(2))",
     ]
     assert friday["source"] == "LCS/MGT/24-0151"
     assert rows[9]["authority"] == "none recorded (reg 39)"

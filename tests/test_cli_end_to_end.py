@@ -1,6 +1,6 @@
 """The `careledger` command end to end, in-process, on a real SQLite file and on PostgreSQL.
 
-Each test writes a small JSON Lines history modelled on a case history of shared/domain.md §7
+Each test writes a small JSON Lines history modelled on a NAIRO case history
 (names and references invented), records it with `careledger record --file`, and reads it back
 with `plan`, `history` and `unapproved` as a user would.
 """
@@ -210,7 +210,7 @@ def by_review(review_id: str, proposal_id: str) -> dict[str, Any]:
     return {"kind": "review_decision", "review_id": review_id, "proposal_id": proposal_id}
 
 
-# --- case histories (domain.md §7) ----------------------------------------------------------
+# --- case histories (after NAIRO's published case histories) -----------------------------
 
 # Case 8: four years with his sister in an excellent foster placement; a few days before
 # Christmas the council ends it permanently, without review, assessment or consultation.

@@ -1,5 +1,5 @@
 """`careledger demo`: builds a ledger from cli/demo/demo.jsonl and prints its reports; the
-ledger it leaves behind shows the reports' flags on children modelled on domain.md §7."""
+ledger it leaves behind shows the reports' flags on children modelled on NAIRO's case histories."""
 
 from __future__ import annotations
 
@@ -100,7 +100,7 @@ def test_demo_shows_a_change_ratified_only_after_it_took_effect(
     demo_db: tuple[str, Result],
 ) -> None:
     """Chloe's move of November 2022 was made without review and ratified at the December
-    review: domain.md §6's first rule covers "approved only after taking effect"."""
+    review: docs/rules.md §2's first rule covers "approved only after taking effect"."""
     db, _ = demo_db
     rows = [row for row in unapproved(db) if row["kind"] == FlagKind.APPROVED_AFTER]
     assert [(row["child"], row["date"]) for row in rows] == [("NR-0105", "2022-11-21")]

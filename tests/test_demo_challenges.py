@@ -1,8 +1,8 @@
-"""The demo's IRO challenges (issue 4, item 4 and acceptance): each case history's trail,
+"""The demo's IRO challenges: each case history's trail,
 from the informal challenge to Cafcass, and the plan history showing the change a challenge
 produced.
 
-Callum (NR-0103, domain.md §7 case 3, Ashley): a formal dispute fails at stage 1 and is
+Callum (NR-0103, NAIRO's case 3, Ashley): a formal dispute fails at stage 1 and is
 upheld at stage 2 by the service manager; staying put is restored to his pathway plan.
 Alfie (NR-0203, case 8, Peter): escalated to the DCS and referred to Cafcass the same day;
 Cafcass call it "procedural"; a High Court order stops the move."""

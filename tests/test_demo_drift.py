@@ -1,7 +1,7 @@
-"""The demo's drift report as an inspector saw it on 2026-01-30 (issue 3, item 8): every
+"""The demo's drift report as an inspector saw it on 2026-01-30: every
 measure has rows, and each row is a child of cli/demo/demo.jsonl whose history explains it.
 
-The children: NR-0101 Tyler (domain.md §7 case 1), NR-0102 Megan (case 6, Sally), NR-0103
+The children: NR-0101 Tyler (NAIRO's case 1), NR-0102 Megan (case 6, Sally), NR-0103
 Callum (case 3), NR-0104 Dean (case 5), NR-0105 Chloe (case 7, Mary), NR-0201 Jordan
 (case 2), NR-0202 Shannon (case 4, Linda), NR-0203/NR-0204 Alfie and Poppy (case 8), and
 NR-0205 Leah (§8: three IROs in a year, "each didn't follow up from the previous one")."""

@@ -1,4 +1,4 @@
-"""Encryption at rest (issue 5, item 6), on a SQLite file and on PostgreSQL.
+"""Encryption at rest, on a SQLite file and on PostgreSQL.
 
 With a key (CARELEDGER_CIPHER_KEY, or CARELEDGER_CIPHER_KEY_FILE), every stored event's state
 is encrypted with the library's AES-GCM cipher, and so is the projected copy of each payload:
@@ -6,7 +6,7 @@ a child's name or a worker's words are not in either table. The integrity chain 
 stored bytes, so `verify` needs no key; reading needs the right one, and a missing or wrong
 key is a clear error, never a traceback.
 
-Children: NR-0202 Shannon and NR-0205 Leah of the demo (shared/domain.md §7 case 4, §8).
+Children: NR-0202 Shannon and NR-0205 Leah of the demo (NAIRO's case 4).
 """
 
 from __future__ import annotations

@@ -39,7 +39,7 @@ def refusal(o: Any, *commands: Any) -> tuple[str, str]:
 
 @pytest.fixture
 def roy(db: str) -> Any:
-    """Roy (domain.md §7 case 5): s.20, sent home on a Friday, back in care weeks later."""
+    """Roy (NAIRO's case 5): s.20, sent home on a Friday, back in care weeks later."""
     with opened(db, create_tables=True) as o:
         o.ledger.clock = lambda: datetime(2025, 6, 2, 10, tzinfo=UTC)
         o.ledger.record(

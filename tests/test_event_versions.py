@@ -49,7 +49,7 @@ FIXTURE_NAME = re.compile(r"^(?P<cls>[A-Za-z]+)\.v(?P<version>\d+)\.json$")
 # The cases the fixtures were written from.
 CASE_A = case_id("E10000099", "C0417")  # 16, s.20 then interim care order
 CASE_B = case_id("E10000099", "C0562")  # 16, s.20, went home on a Friday
-# Imported from the council's SSDA903 returns (issue 6): 1, interim care order, fostered for
+# Imported from the council's SSDA903 returns: 1, interim care order, fostered for
 # adoption, then placement order and adopted by his foster carers.
 CASE_C = case_id("E10000099", "C0731")
 

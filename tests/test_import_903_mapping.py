@@ -1,4 +1,4 @@
-"""Importing a council's SSDA903 return (issue 6; mapping in domain.md §3), proved on small
+"""Importing a council's SSDA903 return, proved on small
 hand-written returns in the DfE's CSV layout (dates dd/mm/yyyy), recorded in a real SQLite
 file and a real PostgreSQL schema.
 

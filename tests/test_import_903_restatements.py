@@ -1,4 +1,4 @@
-"""The review of the SSDA903 import (issue 6): how returns restate one another, and the
+"""The review of the SSDA903 import: how returns restate one another, and the
 edges of reading and writing a return, proved on small hand-written returns in the DfE's CSV
 layout (dates dd/mm/yyyy), recorded in a real SQLite file and a real PostgreSQL schema.
 

@@ -1,4 +1,4 @@
-"""The integrity chain (issue 5), proved on a real SQLite file and a real PostgreSQL schema.
+"""The integrity chain, proved on a real SQLite file and a real PostgreSQL schema.
 
 Two children's histories from the demo file are recorded with `careledger record --file`, in
 three batches so that the two cases interleave in the log (NR-0202's first events, all of

@@ -1,6 +1,6 @@
 """What the care plan said: in force on a past date, and as the ledger knew it on a past day.
 
-Sally (an invented case after domain.md §7.6), 17, on a care order: staying put with her
+Sally (an invented case after NAIRO's case 6), 17, on a care order: staying put with her
 foster carers was agreed at her first review; senior managers later changed her pathway
 plan to supported lodgings without a review; a backdated education change and corrections
 follow. Records are never edited: corrections apply from the day they are recorded.

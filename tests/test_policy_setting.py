@@ -1,4 +1,4 @@
-"""Which sections are presumed significant is a council's policy (domain.md §1: the
+"""Which sections are presumed significant is a council's policy (docs/rules.md §6: the
 regulations do not define "significant"); the views are built under one setting at a time."""
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ time is not judged here: that is the follow-up projection's job.
 
 Also the review's own record of why the IRO did not speak with the child beforehand (reg 36).
 
-Linda's case (tests/test_case_rules.py, after NAIRO's case 4 in shared/domain.md §7) goes on:
+Linda's case (tests/test_case_rules.py, after NAIRO's case 4) goes on:
 at her third review the IRO recommends a CAMHS assessment and return-home interviews after
 each missing episode; a review brought forward in January replaces the interviews with a
 multi-agency missing-from-care plan.

@@ -16,7 +16,7 @@ counting are the published gov.uk ones:
           Wed 25 Dec, Thu 26 Dec
     2025: Wed 1 Jan
 
-Counting convention (the module's, domain.md §1 "unverified reading"): the day the child
+Counting convention (the module's; an unverified reading, docs/rules.md §6): the day the child
 becomes looked after is day 0; working day 1 is the first working day after it. With no
 holiday in the way, 20 working days from a weekday is the same weekday four weeks (28 days)
 later; each weekday bank holiday inside the window pushes the due date on by one working day.
