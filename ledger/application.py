@@ -171,10 +171,11 @@ class CareLedger(Application[UUID]):
         read it, if it is cached.
 
         A cached case is used without asking the store for events another writer may have
-        added since: that question is a round trip per case, a sixth of the time of recording
-        one event on PostgreSQL. If there are such events, the case is stale, and `record`
-        finds out either way: the save conflicts on the case's next sequence number, or, if
-        the stale case refused the command, the batch is tried again on fresh state."""
+        added since: that question is a round trip per case (benchmarks/NOTES.md gives its
+        share of recording one event on PostgreSQL). If there are such events, the case is
+        stale, and `record` finds out either way: the save conflicts on the case's next
+        sequence number, or, if the stale case refused the command, the batch is tried again
+        on fresh state."""
         cache = self.repository.cache
         if batch.trust_cache and cache is not None:
             with contextlib.suppress(KeyError):

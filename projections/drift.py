@@ -397,13 +397,12 @@ def _totals_and_hits(
     The table is read once for both, not once for the total and again for the rows. The
     rows found travel as one JSON value per group, decoded in C, where a row per finding
     had the server keep every row read (a CTE used twice) to list a few of them, and
-    Python build a dict for each: at 80,000 children, 233,000 recommendations were kept to
-    list 38,000, and the JSON form took a fifth off the four such statements.
+    Python build a dict for each (benchmarks/NOTES.md has the figures).
 
     `order` (base's columns) is the order of the measure's findings (`worst_first`) as near
     as SQL can put it, where the store can order an aggregate (PostgreSQL). The report
     still sorts them, whatever order they come in; a list already in order is sorted in
-    one pass. At 80,000 children that took 0.05 s off the report's 0.78 s of Python."""
+    one pass."""
     names = tuple(c.strip() for c in columns.split(","))
     return _Tallied(
         f"""SELECT grp, SUM({counted}) AS total,
@@ -872,9 +871,8 @@ _MEASURES: dict[str, Callable[[_Query], tuple[list[Count], list[Finding]]]] = {
 }
 
 # The measures in two lanes of about equal time at 80,000 children, each lane's Python
-# counted (the first decodes and lists the most findings): 1.44 and 1.47 s, where with
-# continuity in the first lane they took 1.61 and 1.37 s. review_late and child_voice share
-# one statement, so they share a lane.
+# counted (the first decodes and lists the most findings; benchmarks/NOTES.md has the
+# figures). review_late and child_voice share one statement, so they share a lane.
 _LANES = (
     ("recommendation_overdue", "review_late", "child_voice", "iro_caseload"),
     ("recording_lag", "permanence_missing", "challenge_overdue", "review_overdue", "continuity"),

@@ -550,8 +550,8 @@ class PostgresCaseViews(CaseViews, PostgresTrackingRecorder):
             cursor.execute(SQL("SET TRANSACTION SNAPSHOT {0}").format(Literal(snapshot)))
         cursor.execute("SET LOCAL work_mem = '64MB'")
         # The report analyses its temporary table of children only for the planner's sake (how
-        # many, and that each appears once): a sample of 3,000 rows tells it that, where the
-        # default 30,000 took a twentieth of each lane at 80,000 children.
+        # many, and that each appears once): a sample of 3,000 rows tells it that, and costs
+        # far less than the default 30,000 (benchmarks/NOTES.md).
         cursor.execute("SET LOCAL default_statistics_target = 10")
         if snapshot is None:
             cursor.execute("SELECT pg_export_snapshot() AS snapshot")
