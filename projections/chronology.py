@@ -26,7 +26,7 @@ from ledger.plan import Effective, Entry, effective
 from ledger.vocabulary import AuthorityKind, Section
 from projections.describe import describe
 from projections.queries import Child
-from projections.rules import DEFAULT_PRESUMED_SIGNIFICANT, judge_payloads
+from projections.rules import DEFAULT_PRESUMED_SIGNIFICANT, FlagKind, judge_payloads
 
 FORMAT = "careledger-chronology/1"
 
@@ -160,10 +160,24 @@ def _in_period(on: date, period: tuple[date | None, date | None]) -> bool:
     return not ((period[0] and on < period[0]) or (period[1] and on > period[1]))
 
 
+# Flags whose reason the court needs to read, not only their kind: both texts of a change
+# that differs from what was approved, the review that withdrew an approval, reg 39's facts.
+EXPLAINED = frozenset(
+    {
+        FlagKind.CONTENT_DIFFERS,
+        FlagKind.APPROVAL_WITHDRAWN,
+        FlagKind.EARLIER_PERIOD,
+        FlagKind.CEASED_WITHOUT_APPROVAL,
+    }
+)
+
+
 def _flags(history: Effective, presumed: frozenset[Section]) -> dict[int, list[str]]:
     found: dict[int, list[str]] = {}
     for flag in sorted(judge_payloads(history, presumed), key=lambda f: (f.seq, f.kind)):
         text = f"{flag.kind}: {flag.section} ({flag.rule})"
+        if flag.kind in EXPLAINED:
+            text = f"{flag.kind}: {flag.why} ({flag.rule})"
         if text not in found.setdefault(flag.seq, []):
             found[flag.seq].append(text)
     return found

@@ -12,6 +12,7 @@ from ledger.errors import CaseNotFound
 from ledger.identity import case_id
 from ledger.plan import plan_as_of
 from projections.describe import describe
+from projections.rules import FlagKind
 from projections.views import CaseViews, Row, entries_from
 
 
@@ -111,6 +112,8 @@ def unapproved(views: CaseViews, child: Child | None = None) -> list[Row]:
     if child:
         require_case(views, child)
     rows = views.fetch("SELECT * FROM {s}cl_unapproved " + where, params)
+    if child is None:  # both texts of a change are for the child's page, not the listing
+        rows = [row for row in rows if row["kind"] != FlagKind.CONTENT_DIFFERS]
     rows.sort(key=lambda r: (r["council"], r["child_ref"], r["occurred_on"], r["seq"], r["kind"]))
     return [
         {
@@ -119,7 +122,9 @@ def unapproved(views: CaseViews, child: Child | None = None) -> list[Row]:
             "event": r["seq"],
             "section": r["section"],
             "date": r["occurred_on"],
-            "decided_by": f"{r['decided_by']} ({r['decided_role']})",
+            "decided_by": (
+                f"{r['decided_by']} ({r['decided_role']})" if r["decided_by"] else "not recorded"
+            ),
             "kind": r["kind"],
             "why": r["why"],
             "rule": r["rule"],

@@ -1,4 +1,5 @@
-"""Judging a case's plan changes against reg 32(2) and reg 14 (docs/rules.md §1-§2).
+"""Judging a case's plan changes against reg 32(2) and reg 14, and its endings of care
+against reg 39 (docs/rules.md §1-§4).
 
 The ledger records what happened; these rules say what it means. They read a case's events
 after corrections, so a corrected authority clears (or raises) a flag.
@@ -15,6 +16,7 @@ from typing import NamedTuple
 from ledger import payloads as p
 from ledger.plan import Effective, Entry, effective, section_contents
 from ledger.vocabulary import AuthorityKind, Section
+from projections.ceasing import judge_ceasing
 
 DEFAULT_PRESUMED_SIGNIFICANT = frozenset(
     {Section.PLACEMENT, Section.PERMANENCE, Section.LEGAL_STATUS}
@@ -25,6 +27,7 @@ REG_14 = "CPPCR 2010 reg 14(1)"
 REG_14_RISK = "CPPCR 2010 reg 14(1), (3): immediate-risk exception"
 IRO_ROUTE = "IRO agreement outside a review: practice route, not reg 32(2) (docs/rules.md §3)"
 S22 = "Children Act 1989 s.22(4)-(5)"
+REG_4 = "CPPCR 2010 reg 4: a new care plan when a child becomes looked after again"
 
 
 class FlagKind(StrEnum):
@@ -36,6 +39,10 @@ class FlagKind(StrEnum):
     PLACEMENT_ENDED = "placement ended without review"
     IMMEDIATE_RISK = "placement ended for immediate risk"
     CHILD_NOT_CONSULTED = "child not consulted"
+    APPROVAL_WITHDRAWN = "approval withdrawn at a later review"
+    EARLIER_PERIOD = "approved before the current period of care began"
+    CONTENT_DIFFERS = "differs from the proposal approved"
+    CEASED_WITHOUT_APPROVAL = "ceased to be looked after without approval"
 
 
 @dataclass(frozen=True)
@@ -43,36 +50,73 @@ class Flag:
     seq: int
     section: Section
     occurred_on: date
-    decided_by: p.Person
+    decided_by: p.Person | None  # None: nobody is recorded as deciding (an ending of care)
     kind: FlagKind
     why: str
     rule: str
 
 
+class _Verdict(NamedTuple):
+    """A review's decision on a proposal, ordered by the review's date, then by recording."""
+
+    held_on: date
+    order: int
+    review_id: str
+    approved: bool
+
+
 @dataclass(frozen=True)
 class _Reviews:
-    """What the case's reviews decided, as corrected."""
+    """What the case's reviews decided, as corrected, what was proposed to them, and when
+    each period of care began."""
 
     held_on: dict[str, date]
     approved: set[tuple[str, str]]
     ratified: dict[str, list[tuple[str, date]]]
+    verdicts: dict[str, list[_Verdict]]
+    proposed: dict[str, p.ChangeProposed]
+    care_began: list[date]
 
     @classmethod
     def of(cls, payloads: Iterable[p.Payload]) -> _Reviews:
-        reviews = cls({}, set(), {})
-        for payload in payloads:
+        reviews = cls({}, set(), {}, {}, {}, [])
+        for order, payload in enumerate(payloads):
             if isinstance(payload, p.ReviewHeld):
-                reviews._add(payload)
+                reviews._add(payload, order)
+            elif isinstance(payload, p.ChangeProposed):
+                reviews.proposed[payload.proposal_id] = payload
+            elif isinstance(payload, p.ChildBecameLookedAfter):
+                reviews.care_began.append(payload.occurred_on)
         return reviews
 
-    def _add(self, review: p.ReviewHeld) -> None:
+    def _add(self, review: p.ReviewHeld, order: int) -> None:
         self.held_on[review.review_id] = review.occurred_on
         for decision in review.decisions:
-            if isinstance(decision, p.Approve):
-                self.approved.add((review.review_id, decision.proposal_id))
+            if isinstance(decision, p.Approve | p.Reject):
+                approved = isinstance(decision, p.Approve)
+                if approved:
+                    self.approved.add((review.review_id, decision.proposal_id))
+                verdict = _Verdict(review.occurred_on, order, review.review_id, approved)
+                self.verdicts.setdefault(decision.proposal_id, []).append(verdict)
             elif isinstance(decision, p.Ratify):
                 entry = (review.review_id, review.occurred_on)
                 self.ratified.setdefault(decision.change_id, []).append(entry)
+
+    def withdrawal(self, authority: p.Authority, on: date) -> _Verdict | None:
+        """The later review that rejected the proposal `authority`'s review approved, when
+        that rejection is the latest decision on it by `on`: the latest decision governs."""
+        verdicts = sorted(self.verdicts.get(authority.proposal_id or "", []))
+        approval = next(
+            (v for v in verdicts if v.review_id == authority.review_id and v.approved), None
+        )
+        latest = max((v for v in verdicts if v.held_on <= on), default=None)
+        if approval is None or latest is None or latest.approved or latest < approval:
+            return None
+        return latest
+
+    def period_began_since(self, approved_on: date, on: date) -> date | None:
+        """The start of a period of care after an approval and by the change's date."""
+        return max((d for d in self.care_began if approved_on < d <= on), default=None)
 
     def ratification(self, change: Change) -> tuple[str, date] | None:
         """The first review held on or after the change's date that ratified it."""
@@ -103,15 +147,32 @@ def judge_payloads(
     """`judge` over payloads already corrected (see `ledger.plan.effective`)."""
     payloads = {seq: payload for seq, (payload, _) in corrected.items()}
     reviews = _Reviews.of(payloads.values())
-    flags: list[Flag] = []
+    flags = _judge_endings_of_care(payloads)
     plan_so_far: dict[Section, str] = {}
     for seq, payload in sorted(payloads.items()):
-        if isinstance(payload, p.CarePlanAgreed):
+        if isinstance(payload, p.ChildBecameLookedAfter):
+            plan_so_far.clear()  # a new period of care has a new care plan (reg 4)
+        elif isinstance(payload, p.CarePlanAgreed):
             flags += _judge_reagreed_plan(seq, payload, plan_so_far, presumed_significant)
         elif isinstance(payload, Change):
             flags += _judge_decision(seq, payload, reviews, presumed_significant)
         plan_so_far.update(section_contents(payload))
-    return flags
+    return sorted(flags, key=lambda flag: flag.seq)
+
+
+def _judge_endings_of_care(payloads: dict[int, p.Payload]) -> list[Flag]:
+    return [
+        Flag(
+            seq,
+            Section.LEGAL_STATUS,
+            payloads[seq].occurred_on,
+            None,
+            FlagKind.CEASED_WITHOUT_APPROVAL,
+            found.why,
+            found.rule,
+        )
+        for seq, found in judge_ceasing(payloads.items()).items()
+    ]
 
 
 def _judge_decision(
@@ -136,7 +197,8 @@ def _judge_reagreed_plan(
     seq: int, plan: p.CarePlanAgreed, agreed: dict[Section, str], presumed: frozenset[Section]
 ) -> list[Flag]:
     """A plan agreed again, not at a review, that alters a section presumed significant, is a
-    significant change made without review (the first plan is made under reg 4, not 32)."""
+    significant change made without review (the first plan of a period of care is made under
+    reg 4, not 32)."""
     if not agreed or plan.review_id is not None:
         return []
     altered = [s for s, text in plan.sections.items() if s in presumed and agreed.get(s) != text]
@@ -153,11 +215,15 @@ def _judge_change(
     authority = change.authority
     found: list[Finding] = []
     ratified = reviews.ratification(change)
+    withdrawn = reviews.withdrawal(authority, change.occurred_on)
     if authority.kind is AuthorityKind.REVIEW_DECISION and not _approved(authority, reviews):
         why = f"review {authority.review_id}, as recorded now, did not approve"
         found.append(Finding(FlagKind.WITHOUT_REVIEW, f"{why} proposal {authority.proposal_id}"))
+    elif authority.kind is AuthorityKind.REVIEW_DECISION and withdrawn:
+        found.append(Finding(FlagKind.APPROVAL_WITHDRAWN, _withdrawn(change, withdrawn)))
     elif authority.kind is AuthorityKind.REVIEW_DECISION:
         found += _approved_late(change, authority.review_id or "", reviews)
+        found += _approved_in_earlier_period(change, reviews)
     elif authority.kind is AuthorityKind.NOT_REASONABLY_PRACTICABLE:
         found.append(Finding(FlagKind.NOT_PRACTICABLE, f"reason recorded: {authority.reason}"))
     elif authority.kind is AuthorityKind.IRO_AGREEMENT and ratified is None:
@@ -176,7 +242,47 @@ def _judge_change(
             f"recorded as not significant, but '{change.section}' changes are presumed significant"
         )
         found.append(Finding(FlagKind.SIGNIFICANCE_QUESTIONED, why))
-    return found
+    return found + _content_differs(change, reviews)
+
+
+def _withdrawn(change: Change, withdrawn: _Verdict) -> str:
+    authority = change.authority
+    return (
+        f"proposal {authority.proposal_id}, approved at review {authority.review_id}, was "
+        f"rejected at review {withdrawn.review_id} on {withdrawn.held_on}, before the change "
+        f"on {change.occurred_on}"
+    )
+
+
+def _approved_in_earlier_period(change: Change, reviews: _Reviews) -> list[Finding]:
+    """Listed for the IRO, not a breach: reg 4 asks for a new care plan when a child becomes
+    looked after again, so an approval from before may no longer be the plan's."""
+    held_on = reviews.held_on.get(change.authority.review_id or "")
+    began = reviews.period_began_since(held_on, change.occurred_on) if held_on else None
+    if began is None:
+        return []
+    why = (
+        f"approved at review {change.authority.review_id} on {held_on}, before the current "
+        f"period of care began on {began}"
+    )
+    return [Finding(FlagKind.EARLIER_PERIOD, why, REG_4)]
+
+
+def _content_differs(change: p.CarePlanSectionChanged, reviews: _Reviews) -> list[Finding]:
+    """Not a flag: free text cannot be compared for meaning, but the IRO sees both texts."""
+    proposal = reviews.proposed.get(change.authority.proposal_id or "")
+    if proposal is None or _words(proposal.content) == _words(change.content):
+        return []
+    section = "" if proposal.section == change.section else f" (for '{proposal.section}')"
+    why = (
+        f"proposed{section} as {proposal.proposal_id}: «{proposal.content}» | "
+        f"recorded: «{change.content}»"
+    )
+    return [Finding(FlagKind.CONTENT_DIFFERS, why)]
+
+
+def _words(text: str) -> str:
+    return " ".join(text.split())
 
 
 def _reviewed(authority: p.Authority) -> bool:
@@ -191,6 +297,9 @@ def _judge_placement_end(end: p.PlacementEnded, reviews: _Reviews) -> list[Findi
     """reg 14: a placement ends only after a review, save for immediate risk (reg 14(3))."""
     authority = end.authority
     approved = _reviewed(authority) and _approved(authority, reviews)
+    withdrawn = reviews.withdrawal(authority, end.occurred_on) if approved else None
+    if withdrawn:
+        return [Finding(FlagKind.APPROVAL_WITHDRAWN, _withdrawn(end, withdrawn), REG_14)]
     if approved and not _approved_late(end, authority.review_id or "", reviews):
         return []
     if end.immediate_risk:

@@ -120,8 +120,8 @@ class CaseView:
                 self.child_ref,
                 str(f.section),
                 f.occurred_on.isoformat(),
-                f.decided_by.name,
-                str(f.decided_by.role),
+                f.decided_by.name if f.decided_by else "",
+                str(f.decided_by.role) if f.decided_by else "",
                 f.why,
                 f.rule,
             )

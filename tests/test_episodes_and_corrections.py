@@ -12,6 +12,7 @@ from cli.context import opened
 from ledger import payloads as p
 from ledger.application import BatchRefused
 from ledger.commands import parse_command
+from projections.rules import FlagKind
 
 ACTOR = p.Actor(actor_id="sw-40", role="SW")
 TM = {"name": "Marcus Hale", "role": "TM"}
@@ -173,5 +174,7 @@ def test_plan_agreed_again_outside_a_review_that_moves_the_child_is_flagged(roy:
     roy.catch_up()
     rows = queries.unapproved(roy.views, queries.Child("E10000099", "RY-16"))
     assert [(r["section"], r["date"], r["kind"], r["decided_by"]) for r in rows] == [
-        ("placement", "2025-01-10", "made without review approval", "Sam Ode (SW)")
+        # sent home after more than 20 working days under s.20, with no approval (reg 39(4))
+        ("legal_status", "2024-09-13", FlagKind.CEASED_WITHOUT_APPROVAL, "not recorded"),
+        ("placement", "2025-01-10", "made without review approval", "Sam Ode (SW)"),
     ]
