@@ -96,6 +96,23 @@ def verified_chronology(
     """The chronology read from the case's stored events, decoded from the very bytes the
     chain verification hashed (a projection table could have been edited), and the hash of
     each of the case's events."""
+    events, hashes = verified_events(o, who)
+    made = chronology(
+        events,
+        who,
+        hashes,
+        produced_at,
+        produced_by,
+        period,
+        up_to,
+        o.views.presumed_significant,
+    )
+    return made, hashes
+
+
+def verified_events(o: Opened, who: Child) -> tuple[list[CaseEvent], dict[int, bytes]]:
+    """The case's events, decoded from the very bytes whose chain was just verified, and the
+    hash of each."""
     hashes, stored = case_events(o.ledger.store_recorder, who.case_id)
     if not stored:
         raise CaseNotFound(who.council, who.child_ref)
@@ -110,17 +127,7 @@ def verified_chronology(
         )
         for row in stored
     ]
-    made = chronology(
-        [x for x in events if isinstance(x, CaseEvent)],
-        who,
-        hashes,
-        produced_at,
-        produced_by,
-        period,
-        up_to,
-        o.views.presumed_significant,
-    )
-    return made, hashes
+    return [x for x in events if isinstance(x, CaseEvent)], hashes
 
 
 def render(made: Chronology, fmt: str) -> bytes:

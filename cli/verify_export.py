@@ -20,7 +20,7 @@ import io
 import json
 import re
 import sys
-from dataclasses import dataclass, fields
+from dataclasses import asdict, dataclass, fields
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -28,11 +28,19 @@ from urllib.parse import unquote
 
 import click
 
-from cli.chronology import render, verified_chronology
+from cli.chronology import render, verified_events
 from cli.context import opened
 from cli.options import DB_OPTION
 from ledger.errors import LedgerError
-from projections.chronology import FORMAT, Chronology, Row, content_digest
+from projections.chronology import (
+    FORMAT,
+    Chronology,
+    CorrectedSince,
+    Row,
+    chronology,
+    content_digest,
+    corrected_since,
+)
 from projections.queries import Child
 
 STAMP = re.compile(
@@ -41,6 +49,7 @@ STAMP = re.compile(
     rb"head=(?P<head>[0-9a-f]{64}) content=(?P<content>[0-9a-f]{64})"
 )
 LIST_FIELDS = {"flags", "corrections"}
+CORRECTED_SINCE = 4  # exit status: matches, but some entries are no longer the ledger's word
 
 
 @dataclass(frozen=True)
@@ -124,17 +133,28 @@ def _csv_value(name: str, value: str) -> Any:
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
 def verify_export_command(db: str | None, file: Path, fmt: str) -> None:
     """Check an exported chronology against the ledger: the same events, unchanged, the same
-    content, and whether the case has grown since. Exit status 1 when it does not match."""
+    content, whether any of its entries has been corrected since, and whether the case has
+    grown. Exit status 1 when it does not match; 4 when it matches but entries have been
+    corrected since (the export is no longer the ledger's word for them)."""
     data = file.read_bytes()
     stamp = read_stamp(data)
     form, rows = file_rows(data)
     with opened(db) as o:
         o.catch_up()
         child = _child(o.views.fetch("SELECT * FROM {s}cl_cases"), stamp.case)
-        made, hashes = verified_chronology(
-            o, child, stamp.produced_at, stamp.produced_by, stamp.period, stamp.events
+        events, hashes = verified_events(o, child)
+        made = chronology(
+            events,
+            child,
+            hashes,
+            stamp.produced_at,
+            stamp.produced_by,
+            stamp.period,
+            stamp.events,
+            o.views.presumed_significant,
         )
-    report = _judge(stamp, form, rows, hashes, made, render(made, form) == data)
+    corrections = corrected_since(events, made)
+    report = _judge(stamp, form, rows, hashes, made, render(made, form) == data, corrections)
     report["child"] = f"{child.council}:{child.child_ref}"
     if fmt == "json":
         click.echo(json.dumps(report, indent=2))
@@ -143,6 +163,8 @@ def verify_export_command(db: str | None, file: Path, fmt: str) -> None:
             click.echo(line)
     if not report["matches"]:
         sys.exit(1)
+    if corrections:
+        sys.exit(CORRECTED_SINCE)
 
 
 def _child(cases: list[dict[str, Any]], case_hex: str) -> Child:
@@ -160,6 +182,7 @@ def _judge(
     hashes: dict[int, bytes],
     made: Chronology,
     same_bytes: bool,
+    corrections: list[CorrectedSince],
 ) -> dict[str, Any]:
     """The export matches when its events are the ledger's, unchanged, and the file is
     exactly what the ledger gives for them (rendered again with the stamp's date, author and
@@ -169,7 +192,8 @@ def _judge(
     same_events = stamp.events <= now and hashes[stamp.events].hex() == stamp.head
     if same_events:
         findings.append(
-            f"same events: the {stamp.events} events it covers are in the ledger, unchanged"
+            f"same events: the {stamp.events} events it covers are in the ledger as they were "
+            "recorded"
         )
     else:
         findings.append(
@@ -192,6 +216,7 @@ def _judge(
             f"DIFFERENT: the {form.upper()} file is not what the ledger gives for these events "
             "(edited, or produced by another version or policy of careledger)"
         )
+    findings += [f"CORRECTED SINCE: {correction}" for correction in corrections]
     grown = now - stamp.events
     findings.append(
         f"the case has grown: {grown} event(s) recorded since the export"
@@ -199,5 +224,22 @@ def _judge(
         else "the case has not grown since the export"
     )
     matches = same_events and same_bytes
-    findings.insert(0, "MATCHES the ledger" if matches else "DOES NOT MATCH the ledger")
-    return {"matches": matches, "events_since": max(grown, 0), "findings": findings}
+    findings.insert(0, _verdict(matches, corrections))
+    return {
+        "matches": matches,
+        "corrected_since": [asdict(correction) for correction in corrections],
+        "events_since": max(grown, 0),
+        "findings": findings,
+    }
+
+
+def _verdict(matches: bool, corrections: list[CorrectedSince]) -> str:
+    if not matches:
+        return "DOES NOT MATCH the ledger"
+    if corrections:
+        return (
+            f"MATCHES the ledger as it stood when exported, but {len(corrections)} of its "
+            "entries have been corrected since: for those, the export is no longer the "
+            "ledger's word"
+        )
+    return "MATCHES the ledger"

@@ -156,6 +156,63 @@ def chronology(
     )
 
 
+@dataclass(frozen=True)
+class CorrectedSince:
+    """An entry of an exported chronology that a correction recorded after the export has
+    changed: the export is what the ledger said then, but no longer its word for it."""
+
+    entry: int
+    event: int
+    correction: int
+    corrected_on: str
+    recorded_at: str
+    changed: str
+
+    def __str__(self) -> str:
+        return (
+            f"entry {self.entry} (event {self.event}) corrected since the export by event "
+            f"{self.correction} of {self.corrected_on}, recorded {self.recorded_at}: "
+            f"{self.changed}"
+        )
+
+
+def corrected_since(events: Sequence[CaseEvent], exported: Chronology) -> list[CorrectedSince]:
+    """Each entry of `exported` (a chronology of the case's first `exported.events` events)
+    that a correction recorded after them has changed, with what it changed."""
+    at_export = {
+        x.seq: x for x in events if x.seq <= exported.events and not isinstance(x, CaseOpened)
+    }
+    then = effective(Entry(x.seq, x.recorded_at, x) for x in at_export.values())
+    entries = {row.event: row.number for row in exported.rows}
+    found: list[CorrectedSince] = []
+    for x in events:
+        if x.seq > exported.events and isinstance(x, p.CorrectionRecorded):
+            target = x.corrects_seq
+            if target in entries:
+                found.append(
+                    CorrectedSince(
+                        entries[target],
+                        target,
+                        x.seq,
+                        x.occurred_on.isoformat(),
+                        x.recorded_at.isoformat(timespec="seconds"),
+                        _changed_since(then[target][0], x),
+                    )
+                )
+    return found
+
+
+def _changed_since(exported: p.Payload, correction: p.CorrectionRecorded) -> str:
+    shown = exported.model_dump(mode="json")
+    changed = "; ".join(
+        f"{name} restated"
+        if isinstance(value, dict)
+        else f"{name} was {json.dumps(shown.get(name))} in the export, now {json.dumps(value)}"
+        for name, value in correction.corrected.items()
+    )
+    return f"{changed} ({correction.reason})"
+
+
 def _in_period(on: date, period: tuple[date | None, date | None]) -> bool:
     return not ((period[0] and on < period[0]) or (period[1] and on > period[1]))
 

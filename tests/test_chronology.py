@@ -133,7 +133,7 @@ def test_an_export_matches_the_ledger_it_came_from(ledger: str, tmp_path: Path, 
     assert lines[0] == "MATCHES the ledger"
     assert (
         lines[1] == f"same events: the {len(_dean_lines()) + 1} events it covers are in the "
-        "ledger, unchanged"
+        "ledger as they were recorded"
     )
     assert lines[-1] == "the case has not grown since the export"
 
@@ -165,6 +165,39 @@ def test_a_case_grown_since_the_export_is_reported_and_still_matches(
     lines = ok(invoke("verify-export", "--db", ledger, path)).stdout.splitlines()
     assert lines[0] == "MATCHES the ledger"
     assert lines[-1] == "the case has grown: 1 event(s) recorded since the export"
+
+
+def test_an_entry_corrected_since_the_export_is_named_and_never_called_unchanged(
+    ledger: str, tmp_path: Path
+) -> None:
+    """A court holds an export; the council then corrects the Friday decision in it."""
+    path = export(ledger, tmp_path, "csv")
+    friday = next(
+        row for row in chronology(ledger)["rows"] if row["source"] == "LCS/MGT/24-0151"
+    )
+    line = {
+        "type": "CorrectionRecorded", "council": COUNCIL, "child": DEAN,
+        "occurred_on": "2025-10-08", "source": "LCS/EPI/24-0921B",
+        "corrects_seq": friday["event"], "reason": "the decision was keyed with the wrong words",
+        "corrected": {"content": "Return home to mother on Monday"},
+    }  # fmt: skip
+    more = tmp_path / "correction.jsonl"
+    more.write_text(json.dumps(line) + "\n", encoding="utf-8")
+    ok(invoke("record", "--db", ledger, "--file", more))
+
+    result = invoke("verify-export", "--db", ledger, path)
+    assert result.exit_code == 4, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("MATCHES the ledger as it stood when exported, but 1 of its")
+    assert "unchanged" not in result.stdout
+    (named,) = [line for line in lines if line.startswith("CORRECTED SINCE")]
+    assert f"entry {friday['number']} (event {friday['event']})" in named
+    assert "of 2025-10-08" in named
+    assert '"Return home to mother from today (Friday)" in the export' in named
+    assert 'now "Return home to mother on Monday"' in named
+
+    report = json.loads(invoke("verify-export", "--db", ledger, path, "--format", "json").stdout)
+    assert [c["entry"] for c in report["corrected_since"]] == [friday["number"]]
 
 
 def test_a_rewritten_ledger_gives_no_chronology_and_fails_the_export(
