@@ -35,6 +35,7 @@ MODELLED = {
     FlagKind.PLACEMENT_ENDED,
     FlagKind.IMMEDIATE_RISK,
     FlagKind.CHILD_NOT_CONSULTED,
+    FlagKind.CEASED_WITHOUT_APPROVAL,
 }
 
 
@@ -94,6 +95,19 @@ def test_demo_shows_every_modelled_flag_kind(demo_db: tuple[str, Result]) -> Non
     assert missing == [], f"demo lacks {missing}; it shows {dict(kinds)}"
     assert all(row["kind"] in set(FlagKind) for row in rows)
     assert all(row["rule"] and row["why"] for row in rows)
+
+
+def test_demo_shows_dean_sent_home_without_reg_39_approval(demo_db: tuple[str, Result]) -> None:
+    """Dean (after NAIRO's case 5, Roy): accommodated under s.20 from February, sent home by
+    senior managers on a Friday in September with no nominated officer's approval."""
+    db, printed = demo_db
+    (row,) = [r for r in unapproved(db) if r["kind"] == FlagKind.CEASED_WITHOUT_APPROVAL]
+    assert (row["child"], row["date"], row["rule"]) == (
+        "NR-0104",
+        "2024-09-13",
+        "CPPCR 2010 reg 39(4)",
+    )
+    assert "reg 39(4)" in printed.stdout  # the demo prints it among the flagged changes
 
 
 def test_demo_shows_a_change_ratified_only_after_it_took_effect(
