@@ -1,4 +1,13 @@
-"""Stores for the tests: a real SQLite file, and a real PostgreSQL server.
+"""Stores for the tests (a real SQLite file, and a real PostgreSQL server), and the tiers.
+
+Every test is in one tier, a marker given here (`pytest -m fast`):
+- `oracle`: the DfE's own validator judges the import and export (slow: its rules are many);
+- `browser`: pages opened in Debian's Chromium;
+- `e2e`: the `careledger` command driven as a user drives it, through to the store;
+- `store`: the ledger or its views on a real SQLite file and a real PostgreSQL schema;
+- `fast`: the rest, in memory; it runs alone in well under 30 s.
+A test that opens the browser is a `browser` test; otherwise its module's tier, if
+`MODULE_TIERS` names one; otherwise a test that uses a store's fixture is a `store` test.
 
 PostgreSQL comes from CARELEDGER_TEST_POSTGRES (default: the local server); each test gets a
 schema of its own, dropped afterwards. An unreachable server fails the run: it is never
@@ -18,6 +27,54 @@ import pytest
 from cli.context import Opened, opened
 
 DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
+TIERS = ("fast", "store", "e2e", "browser", "oracle")
+STORE_FIXTURES = frozenset({"db", "sqlite_db", "postgres_db", "postgres_admin", "o"})
+BROWSER_FIXTURES = frozenset({"browser", "chromium"})
+MODULE_TIERS = {
+    "test_903_oracle": "oracle",
+    "test_validator903": "oracle",
+    "test_drift_html": "browser",
+    "test_recorder_contract": "store",
+    "test_projection_properties": "store",
+    "test_synthetic": "store",
+    "test_two_writers": "store",
+    **dict.fromkeys(
+        (
+            "test_cli_end_to_end",
+            "test_chronology",
+            "test_chronology_render",
+            "test_demo",
+            "test_demo_challenges",
+            "test_demo_drift",
+            "test_readme",
+            "test_import_903_mapping",
+            "test_import_903_restatements",
+            "test_later_decisions",
+            "test_ceasing_rules",
+        ),
+        "e2e",
+    ),
+}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for tier in TIERS:
+        config.addinivalue_line("markers", f"{tier}: the {tier} tier of the suite (conftest)")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        item.add_marker(tier_of(item))
+
+
+def tier_of(item: pytest.Item) -> str:
+    fixtures = set(getattr(item, "fixturenames", ()))
+    if BROWSER_FIXTURES & fixtures:
+        return "browser"
+    module = item.module.__name__.rsplit(".", 1)[-1] if isinstance(item, pytest.Function) else ""
+    if module in MODULE_TIERS:
+        return MODULE_TIERS[module]
+    return "store" if STORE_FIXTURES & fixtures else "fast"
 
 
 def postgres_url() -> str:
