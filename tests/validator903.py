@@ -42,6 +42,7 @@ one plus additions and changes, so a rule of an older return is best checked aga
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import logging
 import re
@@ -363,15 +364,41 @@ def findings(
     Raises RuleDidNotRun if a selected rule raised inside the validator, or was skipped because
     a table it needs is missing; ValueError for an empty selection, a code not in the ruleset,
     or a CSV that is not a 903 table.
+
+    The answer is kept for the run, by the content of the CSVs and the arguments: the same
+    return judged again (the sample on each store; an export that each store writes alike)
+    costs nothing the second time.
     """
-    result = run_rules(
-        this_year,
-        collection_year=collection_year,
-        ruleset=ruleset,
-        rules=rules,
-        previous_year=previous_year,
-        local_authority=local_authority,
+    rules = tuple(sorted(rules))
+    key = (
+        _contents(this_year),
+        _contents(previous_year) if previous_year else "",
+        collection_year,
+        ruleset,
+        rules,
+        local_authority,
     )
-    if result.failed or result.skipped:
-        raise RuleDidNotRun(result.failed, result.skipped, result.failures)
-    return set(result.findings)
+    if key not in _FOUND:
+        result = run_rules(
+            this_year,
+            collection_year=collection_year,
+            ruleset=ruleset,
+            rules=rules,
+            previous_year=previous_year,
+            local_authority=local_authority,
+        )
+        if result.failed or result.skipped:
+            raise RuleDidNotRun(result.failed, result.skipped, result.failures)
+        _FOUND[key] = frozenset(result.findings)
+    return set(_FOUND[key])
+
+
+_FOUND: dict[tuple[Any, ...], frozenset[tuple[str, str]]] = {}
+
+
+def _contents(directory: Path) -> str:
+    """A digest of every CSV of a return, by name and bytes."""
+    digest = hashlib.sha256()
+    for path in sorted(directory.glob("*.csv")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
