@@ -30,8 +30,8 @@ class RecordingConflict(LedgerError):
 
     def __init__(self, attempts: int, outcome: str = "nothing recorded; try again") -> None:
         super().__init__(
-            f"other writers were recording in the same case at the same time ({attempts} "
-            f"attempts); {outcome}"
+            "other writers were recording in the same case at the same time, "
+            f"{attempts} attempt(s) in a row; {outcome}"
         )
         self.attempts = attempts
 
