@@ -152,9 +152,7 @@ def test_a_return_imported_is_reported_recorded_when_the_projections_cannot_foll
     again = ok(invoke(*common))  # the ledger has them all: nothing is recorded twice
     assert "0 event(s) recorded" in again.stdout
     assert "5 already in the ledger as given" in again.stdout
-    events = as_json(
-        invoke("history", "--db", db, f"{RETURN_COUNCIL}:R-11", "--format", "json")
-    )
+    events = as_json(invoke("history", "--db", db, f"{RETURN_COUNCIL}:R-11", "--format", "json"))
     assert [row["type"] for row in events] == [
         "CaseOpened",
         "ChildBecameLookedAfter",
