@@ -270,3 +270,18 @@ def test_careledger_debug_shows_the_traceback_behind_the_line(tmp_path: Path) ->
 
     assert isinstance(result.exception, StoreFailure)
     assert isinstance(result.exception.__cause__, Exception)
+
+
+def test_the_demo_masks_the_password_of_the_ledger_it_refuses(
+    postgres_db: str, tmp_path: Path
+) -> None:
+    url = with_password(postgres_db)
+    init(url)
+    ok(record(url, tmp_path, [looked_after("NR-0501")]))
+
+    refused = invoke("demo", "--db", url)
+
+    assert refused.exit_code == 1, refused.output
+    assert "postgresql://postgres:***@127.0.0.1:5432/test" in refused.stderr
+    assert "already holds events" in refused.stderr
+    assert PASSWORD not in refused.output
