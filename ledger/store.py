@@ -40,6 +40,8 @@ def store_for(location: str | None, *, create_tables: bool = False) -> Store:
             f"--db: '{masked(location)}' is neither a SQLite file path nor a postgresql:// URL"
         )
     path = Path(location)
+    if path.is_dir():
+        raise LedgerError(f"--db: '{location}' is a directory; give the ledger's file in it")
     if not create_tables and not path.exists():
         raise LedgerError(f"--db: no ledger at '{location}'; run 'careledger init' first")
     return Store(

@@ -285,3 +285,9 @@ def test_the_demo_masks_the_password_of_the_ledger_it_refuses(
     assert "postgresql://postgres:***@127.0.0.1:5432/test" in refused.stderr
     assert "already holds events" in refused.stderr
     assert PASSWORD not in refused.output
+
+
+def test_a_directory_given_as_the_ledger_is_named_a_directory(tmp_path: Path) -> None:
+    for args in (["init"], ["history", f"{COUNCIL}:NR-1"]):
+        line = one_line(invoke(*args, "--db", tmp_path))
+        assert line == f"error: --db: '{tmp_path}' is a directory; give the ledger's file in it"
