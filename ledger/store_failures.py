@@ -75,7 +75,11 @@ def describe(store: Store, error: BaseException) -> str:
     cause = driver_error(error)
     if store.is_postgres:
         if isinstance(cause, psycopg_pool.PoolTimeout):
-            return _unreachable(store, _connection_problem(store) or problem(error, store))
+            reason = _connection_problem(store) or (
+                f"{problem(error, store)}, though a second attempt connected: the server may "
+                "be overloaded; try again"
+            )
+            return _unreachable(store, reason)
         return f"the ledger at {store.location}: {problem(error, store)}"
     name = getattr(cause, "sqlite_errorname", "")  # e.g. SQLITE_IOERR_WRITE: an IOERR
     meaning = SQLITE_PROBLEMS.get("_".join(name.split("_")[:2]))
