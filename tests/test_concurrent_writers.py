@@ -11,14 +11,19 @@ once, or told that nothing was recorded: nothing is lost, nothing is recorded tw
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections import Counter
 from typing import Any
 
+import pytest
+
 from cli.context import opened
 from ledger import payloads as p
+from ledger.application import CareLedger
 from ledger.commands import parse_command
 from ledger.errors import RecordingConflict
+from tests.test_cli_end_to_end import invoke
 
 COUNCIL, CHILD = "E10000077", "CW-09"
 DUTY_TEAM = p.Actor(actor_id="duty-team", role="SW")
@@ -122,3 +127,59 @@ def test_a_writer_that_keeps_losing_the_race_gets_recording_conflict_not_a_store
     in_case = sources_in_the_case(db)
     assert sorted(in_case) == sorted(recorded)
     assert len(in_case) == outcomes["recorded"]
+
+
+def test_the_record_command_that_loses_the_race_says_nothing_was_recorded_in_one_line(
+    db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`careledger record`, run again and again while other writers keep recording in the
+    same case, with one attempt each so that the command meets the conflict."""
+    open_case(db)
+    monkeypatch.setattr(CareLedger, "save_attempts", 1)
+    conflict = (
+        "error: other writers were recording in the same case at the same time, 1 attempt(s) "
+        "in a row; nothing recorded; try again\n"
+    )
+    stop = threading.Event()
+    background = [
+        threading.Thread(target=write_until, args=(db, writer, stop)) for writer in range(3)
+    ]
+    for thread in background:
+        thread.start()
+    recorded, refused = [], 0
+    try:
+        for call in range(60):
+            fields = allocation(100, call)
+            sets = [f"--set={name}={fields[name]}" for name in ("source", "worker_id")]
+            result = invoke(
+                "record", "--db", db, "--type", "SocialWorkerAllocated",
+                "--council", COUNCIL, "--child", CHILD, "--set=occurred_on=2024-05-13", *sets,
+            )  # fmt: skip
+            if result.exit_code == 0:
+                assert "recorded 1 event(s)" in result.stdout
+                recorded.append(fields["source"])
+                continue
+            assert isinstance(result.exception, SystemExit), repr(result.exception)
+            assert result.stderr == conflict
+            refused += 1
+            if refused >= 3:
+                break
+    finally:
+        stop.set()
+        for thread in background:
+            thread.join()
+
+    assert refused >= 1
+    from_the_command = [s for s in sources_in_the_case(db) if s.startswith("LCS/ALLOC/100-")]
+    assert from_the_command == recorded
+
+
+def write_until(db: str, writer: int, stop: threading.Event) -> None:
+    """A writer recording in the case as fast as it can, until told to stop; it loses some
+    races itself (`RecordingConflict`), which is what it is for."""
+    with opened(db) as o:
+        call = 0
+        while not stop.is_set():
+            with contextlib.suppress(RecordingConflict):
+                o.ledger.record([parse_command(allocation(writer, call))], DUTY_TEAM)
+            call += 1
