@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from eventsourcing.persistence import PersistenceError
+import click
 from rich.progress import Progress
 
 from ledger.application import CareLedger
-from ledger.errors import LedgerError
-from ledger.store import store_for
+from ledger.errors import LedgerError, StoreFailure
+from ledger.store import Store, store_for
+from ledger.store_failures import STORE_ERRORS, describe, is_missing_table
 from projections.runner import Progress as ProgressCallback
 from projections.runner import Projector, open_views
 from projections.views import CaseViews
+
+
+def debugging() -> bool:
+    """CARELEDGER_DEBUG=1: show the traceback behind an error, not only its one line."""
+    return os.environ.get("CARELEDGER_DEBUG") == "1"
 
 
 @dataclass
@@ -24,12 +33,55 @@ class Opened:
     projector: Projector
 
     def catch_up(self, show_progress: bool = False) -> int:
-        if not show_progress:
-            return self.projector.catch_up()
-        return self._showing_progress("updating projections", self.projector.catch_up)
+        """Bring the views up to date before they are read. If that fails nothing is shown:
+        a report missing the newest events could mislead (a change not yet flagged as
+        unapproved, a review not yet counted)."""
+        try:
+            return self._catch_up(show_progress)
+        except STORE_ERRORS as error:
+            raise LedgerError(
+                f"the projections could not catch up with the ledger "
+                f"({describe(self.ledger.store, error)}); nothing shown, as they may lack the "
+                "newest events: mend the cause and run the command again"
+            ) from error
+
+    def catch_up_after_recording(self, show_progress: bool = False) -> None:
+        """Bring the views up to date after events were committed. The events are recorded
+        whatever happens here: a failure leaves the projections behind, and the next command
+        that reads them catches them up. It is reported as a warning, never as a failure to
+        record: a user who recorded again would record twice every event without an id of
+        its own."""
+        try:
+            self._catch_up(show_progress)
+        except Exception as error:
+            reason = (
+                describe(self.ledger.store, error)
+                if isinstance(error, STORE_ERRORS)
+                else f"{type(error).__name__}: {error}"
+            )
+            click.echo(
+                f"warning: the projections are behind the ledger ({reason}); the next command "
+                "that reads them catches them up ('careledger projections status' shows the "
+                "lag)",
+                err=True,
+            )
+            if debugging():
+                traceback.print_exc()
 
     def rebuild(self) -> int:
         return self._showing_progress("rebuilding projections", self.projector.rebuild)
+
+    def close(self) -> None:
+        """A failure to close after the work is done is no failure of the command."""
+        with contextlib.suppress(*STORE_ERRORS):
+            self.views.datastore.close()
+        with contextlib.suppress(*STORE_ERRORS):
+            self.ledger.close()
+
+    def _catch_up(self, show_progress: bool) -> int:
+        if not show_progress:
+            return self.projector.catch_up()
+        return self._showing_progress("updating projections", self.projector.catch_up)
 
     @staticmethod
     def _showing_progress(what: str, run: Callable[[ProgressCallback], int]) -> int:
@@ -42,26 +94,37 @@ class Opened:
 def opened(
     db: str | None, *, create_tables: bool = False, check_policy: bool = True
 ) -> Iterator[Opened]:
+    """The ledger and its views. A store that fails (unreachable, full, read-only, not a
+    ledger), while opening or during the command, is reported in one line naming it."""
     store = store_for(db, create_tables=create_tables)
+    try:
+        ledger = _open(store, check_policy)
+        try:
+            yield ledger
+        finally:
+            ledger.close()
+    except STORE_ERRORS as error:
+        raise StoreFailure(describe(store, error)) from error
+
+
+def _open(store: Store, check_policy: bool) -> Opened:
     ledger = CareLedger(store)
     try:
         views = open_views(ledger)
-    except PersistenceError as error:
-        ledger.close()
-        raise LedgerError(
-            f"--db: cannot open the ledger's views ({error}); run 'careledger init'"
-        ) from None
+    except BaseException:
+        with contextlib.suppress(*STORE_ERRORS):
+            ledger.close()
+        raise
+    opened = Opened(ledger, views, Projector(ledger, views))
     try:
-        opened = Opened(ledger, views, Projector(ledger, views))
-        try:
-            opened.projector.status()
-        except PersistenceError as error:
+        opened.projector.status()
+        if check_policy:
+            views.check_policy()
+    except BaseException as error:
+        opened.close()
+        if is_missing_table(error):
             raise LedgerError(
                 f"--db: '{store.location}' is not an initialised ledger; run 'careledger init'"
             ) from error
-        if check_policy:
-            views.check_policy()
-        yield opened
-    finally:
-        views.datastore.close()
-        ledger.close()
+        raise
+    return opened

@@ -20,6 +20,7 @@ from cli.render import render
 from ledger import payloads as p
 from ledger.case import ENGLAND
 from ledger.commands import Command, parse_command
+from ledger.store import masked
 from ledger.vocabulary import Role
 from projections import queries
 from projections.drift import By, drift_report
@@ -74,7 +75,9 @@ def demo(db: str) -> None:
             Path(db + suffix).unlink(missing_ok=True)
     with opened(db, create_tables=True) as o:
         if o.ledger.recorder.max_notification_id():
-            raise click.ClickException(f"{db} already holds events: the demo needs an empty ledger")
+            raise click.ClickException(
+                f"{o.ledger.store.location} already holds events: the demo needs an empty ledger"
+            )
         with Progress(transient=True) as progress:
             task = progress.add_task("recording the demo histories", total=len(commands))
             for at, command in commands:
@@ -83,9 +86,10 @@ def demo(db: str) -> None:
                 progress.advance(task)
         o.catch_up(show_progress=True)
         show_reports(o.views)
+    shown = masked(db)
     click.echo(
-        f"\nThe demo ledger is in {db}; try: careledger history --db {db} COUNCIL:REF, "
-        f"or careledger plan --db {db} COUNCIL:REF --as-of 2023-06-01"
+        f"\nThe demo ledger is in {shown}; try: careledger history --db {shown} COUNCIL:REF, "
+        f"or careledger plan --db {shown} COUNCIL:REF --as-of 2023-06-01"
     )
 
 

@@ -7,15 +7,17 @@ import json
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from uuid import UUID
 
 import click
 
-from cli.context import opened
+from cli.context import Opened, opened
 from cli.options import COUNCIL_OPTION, DB_OPTION, parse_child
 from ledger import seal as sealing
 from ledger.errors import LedgerError
 from ledger.store import new_cipher_key
-from ledger.verify import Verdict, verify
+from ledger.store_failures import STORE_ERRORS, is_missing_table, problem
+from ledger.verify import SealPoint, Verdict, verify
 
 KEY_OPTION = click.option(
     "--key",
@@ -52,9 +54,7 @@ def verify_command(
     expected = sealing.read_public_key(public_key) if public_key else None
     seal = sealing.read_seal(seal_file, expected) if seal_file else None
     with opened(db, check_policy=False) as o:
-        verdict = verify(
-            o.ledger.store_recorder, who.case_id if who else None, seal.point if seal else None
-        )
+        verdict = _verified(o, who.case_id if who else None, seal.point if seal else None)
     if who is not None and verdict.cases == 0:
         raise LedgerError(
             f"--child: no case for child '{who.child_ref}' of council '{who.council}'"
@@ -66,6 +66,20 @@ def verify_command(
         _print(report)
     if not verdict.intact:
         sys.exit(1)
+
+
+def _verified(o: Opened, case: UUID | None = None, point: SealPoint | None = None) -> Verdict:
+    """The verdict; a chain whose table is gone (removed, or never made) cannot be judged."""
+    try:
+        return verify(o.ledger.store_recorder, case, point)
+    except STORE_ERRORS as error:
+        if not is_missing_table(error):
+            raise
+        raise LedgerError(
+            f"the integrity chain cannot be read from the ledger at '{o.ledger.store.location}' "
+            f"({problem(error, o.ledger.store)}): its table was removed or never made; "
+            "nothing can be verified"
+        ) from error
 
 
 def _report(verdict: Verdict, case: str | None, seal: sealing.Seal | None) -> dict[str, object]:
@@ -143,7 +157,7 @@ def _print(report: dict[str, object]) -> None:
 def seal_command(db: str | None, key: Path, out: Path | None, sealed_by: str) -> None:
     """Sign the ledger's current digest and event count (after verifying the whole chain)."""
     with opened(db, check_policy=False) as o:
-        verdict = verify(o.ledger.store_recorder)
+        verdict = _verified(o)
     if not verdict.intact:
         raise LedgerError("the chain is broken: run 'careledger verify'; nothing sealed")
     made = sealing.sign(key, verdict.events, verdict.head, datetime.now(UTC), sealed_by)

@@ -13,7 +13,7 @@ from rich.progress import Progress
 
 from cli.challenges import challenges
 from cli.chronology import chronology_command
-from cli.context import opened
+from cli.context import debugging, opened
 from cli.demo import demo
 from cli.integrity import (
     cipher_key_command,
@@ -38,19 +38,41 @@ from ledger.application import BatchRefused
 from ledger.case import ENGLAND
 from ledger.commands import Command, parse_command
 from ledger.errors import LedgerError, RecordingRefused
+from ledger.store_failures import STORE_ERRORS, problem
 from ledger.vocabulary import Role
 from projections import queries
 
 
 class LedgerGroup(click.Group):
-    """Turns the ledger's own errors into a clear message and exit status 1."""
+    """Turns the ledger's own errors, and a failing environment (the store, a file, the
+    disk), into one line on stderr and exit status 1. Any other exception is a programming
+    error and keeps its traceback. CARELEDGER_DEBUG=1 shows the traceback behind every error
+    that came from another."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except LedgerError as error:
-            click.echo(f"error: {error}", err=True)
-            sys.exit(1)
+            if debugging() and error.__cause__ is not None:
+                raise
+            _fail(str(error))
+        except (*STORE_ERRORS, OSError) as error:
+            if debugging():
+                raise
+            _fail(environment_problem(error))
+
+
+def _fail(message: str) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(1)
+
+
+def environment_problem(error: BaseException) -> str:
+    """One line for an error of the environment outside an opened ledger."""
+    if isinstance(error, OSError) and error.strerror:
+        where = error.filename if error.filename is not None else "a file"
+        return f"{where}: {error.strerror}"
+    return problem(error)
 
 
 @click.group(cls=LedgerGroup)
@@ -125,8 +147,8 @@ def record(
             raise LedgerError(
                 f"{where}field '{refusal.field}': {refusal.problem}; nothing recorded"
             ) from None
-        o.catch_up(show_progress=len(results) > 500)
-    click.echo(f"recorded {len(results)} event(s)")
+        click.echo(f"recorded {len(results)} event(s)")
+        o.catch_up_after_recording(show_progress=len(results) > 500)
 
 
 def read_lines(path: Path) -> list[tuple[int, Command]]:

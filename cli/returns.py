@@ -80,12 +80,12 @@ def import_903(
         report = importer.run(directory, accept_partial)
         if report.refused:
             _refused(report, report_path, accept_partial)
-        o.catch_up(show_progress=report.events > 500)
-    click.echo(
-        f"{council} {collection_name(year)}: {report.children} children, "
-        f"{report.events} event(s) recorded ({report.corrections} restatement(s) as "
-        f"corrections), {report.unchanged} already in the ledger as given"
-    )
+        click.echo(
+            f"{council} {collection_name(year)}: {report.children} children, "
+            f"{report.events} event(s) recorded ({report.corrections} restatement(s) as "
+            f"corrections), {report.unchanged} already in the ledger as given"
+        )
+        o.catch_up_after_recording(show_progress=report.events > 500)
 
 
 def _refused(report: ImportReport, path: Path, accept_partial: bool) -> None:

@@ -4,25 +4,30 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import random
+import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import ClassVar
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import AggregateNotFoundError, Application, project_aggregate
 from eventsourcing.persistence import IntegrityError
 
 from ledger import payloads as p
 from ledger.case import ChildCase
 from ledger.commands import Command
-from ledger.errors import CaseNotFound, RecordingRefused
+from ledger.errors import CaseNotFound, RecordingConflict, RecordingRefused
 from ledger.identity import case_id, uncached_case_id
 from ledger.protocol import DisputeProtocol
 from ledger.recorders import PostgresLedgerRecorder, SQLiteLedgerRecorder
 from ledger.store import Store
+from ledger.store_failures import is_write_conflict
 
 Clock = Callable[[], datetime]
+FIRST_CONFLICT_WAIT = 0.01  # seconds: the first wait after a conflict is at most twice this
+MAX_CONFLICT_WAIT = 0.5  # seconds: no wait after a conflict is longer
 NEEDS_PROTOCOL = (p.ChallengeRaised, p.ChallengeEscalated, p.CorrectionRecorded)
 
 
@@ -56,7 +61,8 @@ class CareLedger(Application[UUID]):
         # more than replaying it); a batch that fails evicts every case it touched.
         "DEEPCOPY_FROM_AGGREGATE_CACHE": "n",
     }
-    save_attempts = 3
+    # Attempts at saving a batch that conflicts with other writers (`after_conflict`).
+    save_attempts = 12
 
     def __init__(
         self, store: Store, clock: Clock | None = None, protocol: DisputeProtocol | None = None
@@ -78,7 +84,8 @@ class CareLedger(Application[UUID]):
         """Record every command or none. A concurrent writer to the same case makes the save
         conflict (the library's IntegrityError), and a refusal may come from a cached copy of
         a case that another writer has added to since (`_stored_case`): either way the batch
-        is replayed on fresh state."""
+        is replayed on the case as the store holds it, up to `save_attempts` times in all;
+        then `RecordingConflict`, and nothing recorded."""
         with collector_paused():
             return self._record_batch(commands, recorded_by)
 
@@ -88,13 +95,29 @@ class CareLedger(Application[UUID]):
             try:
                 recorded = self._apply(commands, recorded_by, batch)
                 self.save(*batch.cases.values())
+            except IntegrityError as error:
+                self._evict(batch.cases)
+                self.after_conflict(error, attempt)
+                continue
             except BaseException as error:
                 self._evict(batch.cases)
-                if attempt < self.save_attempts and _worth_retrying(error, batch):
+                if attempt < self.save_attempts and _stale_refusal(error, batch):
                     continue
                 raise
             return recorded
         raise AssertionError("unreachable")
+
+    def after_conflict(self, error: IntegrityError, attempt: int) -> None:
+        """Another writer saved to the same case first: wait a little, a random time that
+        grows with each attempt (so that writers who keep colliding spread out), then let the
+        caller try again on the case as the store now holds it. After the last attempt,
+        give up: `RecordingConflict`, with nothing recorded. An IntegrityError that is no
+        conflict (a trigger's refusal) is raised as it is."""
+        if not is_write_conflict(error):
+            raise error
+        if attempt >= self.save_attempts:
+            raise RecordingConflict(attempt) from error
+        time.sleep(random.uniform(0, min(MAX_CONFLICT_WAIT, FIRST_CONFLICT_WAIT * 2**attempt)))
 
     def _evict(self, cases: dict[UUID, ChildCase]) -> None:
         """Forget cached cases that hold events which were not saved."""
@@ -175,9 +198,11 @@ class CareLedger(Application[UUID]):
         share of recording one event on PostgreSQL). If there are such events, the case is
         stale, and `record` finds out either way: the save conflicts on the case's next
         sequence number, or, if the stale case refused the command, the batch is tried again
-        on fresh state."""
+        on fresh state: then the case is read from the store alone, past the cache."""
         cache = self.repository.cache
-        if batch.trust_cache and cache is not None:
+        if not batch.trust_cache:
+            return self._case_from_store(cid)
+        if cache is not None:
             with contextlib.suppress(KeyError):
                 cached = cache.get(cid)
                 assert isinstance(cached, ChildCase)
@@ -187,6 +212,11 @@ class CareLedger(Application[UUID]):
             return self.repository.get(cid)
         except AggregateNotFoundError:
             return None
+
+    def _case_from_store(self, cid: UUID) -> ChildCase | None:
+        case = project_aggregate(None, self.repository.event_store.get(originator_id=cid))
+        assert case is None or isinstance(case, ChildCase)
+        return case
 
     @property
     def store_recorder(self) -> SQLiteLedgerRecorder | PostgresLedgerRecorder:
@@ -243,12 +273,9 @@ class _Batch:
     from_cache: bool = False  # a case was taken from the cache, perhaps stale
 
 
-def _worth_retrying(error: BaseException, batch: _Batch) -> bool:
-    """A save that conflicted with another writer, or a refusal that a stale cached case may
-    have caused, is tried again on fresh state."""
-    return isinstance(error, IntegrityError) or (
-        isinstance(error, BatchRefused) and batch.from_cache
-    )
+def _stale_refusal(error: BaseException, batch: _Batch) -> bool:
+    """A refusal that a stale cached case may have caused is tried again on fresh state."""
+    return isinstance(error, BatchRefused) and batch.from_cache
 
 
 @contextlib.contextmanager

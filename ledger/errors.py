@@ -21,3 +21,21 @@ class CaseNotFound(LedgerError):
         super().__init__(f"no case for child '{child_ref}' of council '{council}'")
         self.council = council
         self.child_ref = child_ref
+
+
+class RecordingConflict(LedgerError):
+    """Other writers kept recording in the same case while this batch was being saved: each
+    attempt found the case moved on. Nothing of the batch was recorded (`outcome` says what
+    was, and what to do)."""
+
+    def __init__(self, attempts: int, outcome: str = "nothing recorded; try again") -> None:
+        super().__init__(
+            "other writers were recording in the same case at the same time, "
+            f"{attempts} attempt(s) in a row; {outcome}"
+        )
+        self.attempts = attempts
+
+
+class StoreFailure(LedgerError):
+    """The store could not do what was asked (unreachable, full, read-only, not a ledger):
+    one line naming which store and what is wrong."""

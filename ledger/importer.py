@@ -19,7 +19,7 @@ from eventsourcing.persistence import IntegrityError
 from ledger import payloads as p
 from ledger.application import CareLedger
 from ledger.case import ENGLAND
-from ledger.errors import LedgerError
+from ledger.errors import LedgerError, RecordingConflict
 from ledger.restatements import ChildChanges, changes_for
 from ledger.return_files import Line, ReturnFile, Staging, find_tables, lines
 from ledger.return_import import ChildRows, Refusal, collection_year, refusals
@@ -117,7 +117,7 @@ class ReturnImport:
 
     def _save(self, report: ImportReport, batch: list[tuple[str, list[Line]]]) -> None:
         """One atomic save for a batch of children; replayed on fresh state if another
-        writer saved to one of its cases meanwhile."""
+        writer saved to one of its cases meanwhile (`CareLedger.after_conflict`)."""
         today = self._today()
         for attempt in range(1, self.ledger.save_attempts + 1):
             cases = self.ledger.cases_of(self.council, [child for child, _ in batch])
@@ -131,10 +131,16 @@ class ReturnImport:
                     [(cases.get(c.child_ref), c.child_ref, c.payloads) for c in changes],
                     self.recorded_by,
                 )
-            except IntegrityError:
-                if attempt < self.ledger.save_attempts:
-                    continue
-                raise
+            except IntegrityError as error:
+                try:
+                    self.ledger.after_conflict(error, attempt)
+                except RecordingConflict as conflict:
+                    raise RecordingConflict(
+                        conflict.attempts,
+                        f"the import stopped after recording {report.events} event(s); run "
+                        "it again to finish it (nothing is recorded twice)",
+                    ) from error
+                continue
             for c in changes:
                 report.events += len(c.payloads)
                 report.corrections += c.corrections

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from eventsourcing.persistence import InterfaceError
+from eventsourcing.persistence import DatabaseError, InterfaceError
 from eventsourcing.sqlite import (
     SQLITE3_DEFAULT_LOCK_TIMEOUT,
     SQLiteConnection,
@@ -41,13 +41,20 @@ class LedgerConnectionPool(SQLiteConnectionPool):
         except (sqlite3.Error, TypeError) as error:
             raise InterfaceError(error) from error
         if not self.is_sqlite_memory_mode and not self.is_journal_mode_wal:
-            mode = connection.execute("PRAGMA journal_mode").fetchone()[0]
-            if mode.lower() != "wal":
-                connection.execute("PRAGMA journal_mode=WAL")
-                self.journal_mode_was_changed_to_wal = True
-            self.is_journal_mode_wal = True
+            try:
+                self._use_wal(connection)
+            except sqlite3.Error as error:  # the file is not a database, or cannot be written
+                connection.close()
+                raise DatabaseError(error) from error
         connection.row_factory = sqlite3.Row
         return SQLiteConnection(sqlite_conn=connection, max_age=self.max_age)
+
+    def _use_wal(self, connection: sqlite3.Connection) -> None:
+        mode = connection.execute("PRAGMA journal_mode").fetchone()[0]
+        if mode.lower() != "wal":
+            connection.execute("PRAGMA journal_mode=WAL")
+            self.journal_mode_was_changed_to_wal = True
+        self.is_journal_mode_wal = True
 
 
 def keep_statements(datastore: SQLiteDatastore) -> SQLiteDatastore:

@@ -6,9 +6,10 @@ from __future__ import annotations
 import base64
 import binascii
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import parse_qs, unquote, urlparse
+from urllib.parse import parse_qs, unquote, urlparse, urlsplit, urlunsplit
 
 from ledger.errors import LedgerError
 
@@ -17,7 +18,7 @@ DEFAULT_DB = "./careledger.db"
 
 @dataclass(frozen=True)
 class Store:
-    location: str
+    location: str  # as it may be shown: a URL's password masked
     env: dict[str, str]
 
     @property
@@ -33,12 +34,14 @@ def store_for(location: str | None, *, create_tables: bool = False) -> Store:
     common = {"CREATE_TABLE": "yes" if create_tables else "no"} | cipher_env()
     if location.startswith(("postgresql://", "postgres://")):
         recorder = {"APPLICATION_RECORDER_TOPIC": "ledger.recorders:PostgresLedgerRecorder"}
-        return Store(location, common | recorder | _postgres_env(location))
+        return Store(masked(location), common | recorder | _postgres_env(location))
     if "://" in location:
         raise LedgerError(
-            f"--db: '{location}' is neither a SQLite file path nor a postgresql:// URL"
+            f"--db: '{masked(location)}' is neither a SQLite file path nor a postgresql:// URL"
         )
     path = Path(location)
+    if path.is_dir():
+        raise LedgerError(f"--db: '{location}' is a directory; give the ledger's file in it")
     if not create_tables and not path.exists():
         raise LedgerError(f"--db: no ledger at '{location}'; run 'careledger init' first")
     return Store(
@@ -51,6 +54,20 @@ def store_for(location: str | None, *, create_tables: bool = False) -> Store:
             "APPLICATION_RECORDER_TOPIC": "ledger.recorders:SQLiteLedgerRecorder",
         },
     )
+
+
+def masked(location: str) -> str:
+    """The location as it may be printed: a URL's password replaced by ***."""
+    try:
+        parts = urlsplit(location)
+        password = parts.password
+    except ValueError:
+        return re.sub(r"(://[^/@:]*:)[^/]*@", r"\1***@", location)
+    if not password:
+        return location
+    user, _, host = parts.netloc.rpartition("@")
+    netloc = f"{user.partition(':')[0]}:***@{host}"
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
 def cipher_env() -> dict[str, str]:
@@ -92,13 +109,17 @@ def _postgres_env(url: str) -> dict[str, str]:
     parts = urlparse(url)
     dbname = parts.path.lstrip("/")
     if not dbname or not parts.hostname:
-        raise LedgerError(f"--db: '{url}' needs a host and a database name")
+        raise LedgerError(f"--db: '{masked(url)}' needs a host and a database name")
     schema = parse_qs(parts.query).get("schema", ["public"])[0]
+    try:
+        port = parts.port or 5432
+    except ValueError:
+        raise LedgerError(f"--db: '{masked(url)}' has a port that is not a number") from None
     return {
         "PERSISTENCE_MODULE": "eventsourcing.postgres",
         "POSTGRES_DBNAME": dbname,
         "POSTGRES_HOST": parts.hostname,
-        "POSTGRES_PORT": str(parts.port or 5432),
+        "POSTGRES_PORT": str(port),
         "POSTGRES_USER": unquote(parts.username or "postgres"),
         "POSTGRES_PASSWORD": unquote(parts.password or ""),
         "POSTGRES_SCHEMA": schema,
