@@ -7,7 +7,8 @@
   `<events>_chain` (SQLite: `ledger_chain`).
 - Append-only in the database itself: triggers refuse UPDATE and DELETE on the events table
   and the chain table (and TRUNCATE, on PostgreSQL), whoever asks. They are created with the
-  tables (`careledger init`).
+  tables (`careledger init`). On SQLite they refuse, too, an insert over a row already there
+  (`_replace_refusals`).
 
 `iter_case_rows` and `iter_chain` read back raw rows for `ledger.verify`, streaming.
 """
@@ -52,6 +53,21 @@ def _first_versions(rows: list[StoredRow]) -> dict[UUID, int]:
     return first
 
 
+def _replace_refusals(table: str, position: str) -> list[str]:
+    """A trigger refusing an insert whose log position, or whose case and sequence number, a
+    row of `table` already has. SQLite's INSERT OR REPLACE (and REPLACE) removes the row in
+    the way without firing any DELETE trigger (unless recursive_triggers is on): without this,
+    a stored event or a chain row could be rewritten past the refusals of UPDATE and DELETE.
+    Two index probes per inserted row; an ordinary insert of a new event never matches."""
+    return [
+        f"CREATE TRIGGER IF NOT EXISTS {table}_no_replace BEFORE INSERT ON {table} "
+        f"WHEN EXISTS (SELECT 1 FROM {table} WHERE originator_id = NEW.originator_id "
+        "AND originator_version = NEW.originator_version) "
+        f"OR EXISTS (SELECT 1 FROM {table} WHERE {position} = NEW.{position}) "
+        f"BEGIN SELECT RAISE(ABORT, '{REFUSAL}: INSERT over an existing row of {table}'); END"
+    ]
+
+
 class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
     chain_table = "ledger_chain"
 
@@ -71,6 +87,8 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
                     f"BEFORE {action} ON {table} "
                     f"BEGIN SELECT RAISE(ABORT, '{REFUSAL}: {action} on {table}'); END"
                 )
+        statements += _replace_refusals(events, "rowid")
+        statements += _replace_refusals(chain_, "notification_id")
         return statements
 
     def _insert_events(

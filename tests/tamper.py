@@ -171,6 +171,8 @@ class DirectSQLite(Direct):
         "stored_events_no_delete",
         "ledger_chain_no_update",
         "ledger_chain_no_delete",
+        "stored_events_no_replace",
+        "ledger_chain_no_replace",
     )
 
     def __init__(self, path: str) -> None:
