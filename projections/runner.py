@@ -19,6 +19,7 @@ from ledger import events as e
 from ledger.application import CareLedger, collector_paused
 from ledger.commands import refusal_from
 from ledger.errors import LedgerError
+from projections import guard
 from projections.settings import PolicySettings
 from projections.views import CaseViews, PostgresCaseViews, SQLiteCaseViews
 
@@ -45,6 +46,8 @@ def open_views(ledger: CareLedger) -> CaseViews:
     env = Environment(VIEWS_NAME, ledger.store.env | {IDLE_TIMEOUT: "60"})
     factory = InfrastructureFactory.construct(env)
     view_class = PostgresCaseViews if ledger.store.is_postgres else SQLiteCaseViews
+    if not ledger.store.is_postgres:
+        guard.as_projector(factory.datastore)  # type: ignore[attr-defined]
     try:
         policy = PolicySettings()
     except ValidationError as error:

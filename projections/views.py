@@ -27,7 +27,7 @@ from ledger.errors import LedgerError
 from ledger.mapper import open_sealed
 from ledger.plan import Entry, SectionState, effective, plan_in_force
 from ledger.vocabulary import Section
-from projections import schema
+from projections import guard, schema
 from projections.followup import Version, standing, versions
 from projections.rules import DEFAULT_PRESUMED_SIGNIFICANT, Flag, judge_payloads
 from projections.summary import CaseSummary, summarise
@@ -494,6 +494,11 @@ class CaseViews(TrackingRecorder):
 class SQLiteCaseViews(CaseViews, SQLiteTrackingRecorder):
     def construct_create_table_statements(self) -> list[str]:
         return super().construct_create_table_statements() + self.view_statements()
+
+    def view_statements(self) -> list[str]:
+        """With the triggers that keep every writer but the projector out (`guard`): a
+        rebuild drops the tables, and their triggers with them."""
+        return super().view_statements() + guard.sqlite_triggers()
 
     @property
     def tracking_table(self) -> str:
