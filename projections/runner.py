@@ -39,6 +39,18 @@ class Status:
         return max(0, self.newest - self.position)
 
 
+class ViewsReadOnly(LedgerError):
+    """The views lag the ledger and the database role in use may not write them (a writer's
+    or a reader's role: `ledger.roles`)."""
+
+    def __init__(self, status: Status) -> None:
+        super().__init__(
+            f"the projections are {status.lag} event(s) behind the ledger and this database "
+            "role may not write them: run 'careledger projections catch-up' as the projector"
+        )
+        self.status = status
+
+
 def open_views(ledger: CareLedger) -> CaseViews:
     """The views recorder in the ledger's own database, under the projection's name."""
     # A batch's statements run back to back, but a starved process can pause between them:
@@ -73,10 +85,13 @@ class Projector:
         return Status(VIEWS_NAME, self.position(), self.ledger.recorder.max_notification_id() or 0)
 
     def catch_up(self, progress: Progress | None = None) -> int:
-        """Apply every event after the views' tracking position; returns how many."""
+        """Apply every event after the views' tracking position; returns how many. Refused
+        (`ViewsReadOnly`) when there are some and the role in use may not write the views."""
         done = 0
         newest = self.ledger.recorder.max_notification_id() or 0
         position = self.position()
+        if newest > position and not self.views.can_write():
+            raise ViewsReadOnly(Status(VIEWS_NAME, position, newest))
         while True:
             try:
                 applied = self._next_batch(position)

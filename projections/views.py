@@ -430,6 +430,10 @@ class CaseViews(TrackingRecorder):
             "views_schema": schema.VERSION,
         }
 
+    def can_write(self) -> bool:
+        """Whether this connection may write the views (on SQLite, the projector's always may)."""
+        return True
+
     def check_policy(self) -> None:
         """Refuse to extend views built under other settings, or by another version."""
         built = {r["name"]: r["value"] for r in self.fetch("SELECT * FROM {s}cl_policy")}
@@ -566,3 +570,11 @@ class PostgresCaseViews(CaseViews, PostgresTrackingRecorder):
     @property
     def tracking_table(self) -> str:
         return f'"{self.datastore.schema}"."{self.tracking_table_name}"'
+
+    def can_write(self) -> bool:
+        """Only the projector's role may write the views (`ledger.roles`); a batch writes the
+        tracking row first."""
+        rows = self.fetch(
+            "SELECT has_table_privilege(?, 'INSERT') AS allowed", (self.tracking_table,)
+        )
+        return bool(rows[0]["allowed"])
