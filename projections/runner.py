@@ -51,11 +51,16 @@ class ViewsReadOnly(LedgerError):
         self.status = status
 
 
-def open_views(ledger: CareLedger) -> CaseViews:
-    """The views recorder in the ledger's own database, under the projection's name."""
+def open_views(ledger: CareLedger, scratch_schema: str | None = None) -> CaseViews:
+    """The views recorder in the ledger's own database, under the projection's name; with
+    `scratch_schema` (PostgreSQL), views of their own in that schema, their tables created
+    (`projections.recheck`)."""
     # A batch's statements run back to back, but a starved process can pause between them:
     # the views' sessions get a minute before PostgreSQL ends one idle in a transaction.
-    env = Environment(VIEWS_NAME, ledger.store.env | {IDLE_TIMEOUT: "60"})
+    settings = ledger.store.env | {IDLE_TIMEOUT: "60"}
+    if scratch_schema is not None:
+        settings |= {"POSTGRES_SCHEMA": scratch_schema, "CREATE_TABLE": "yes"}
+    env = Environment(VIEWS_NAME, settings)
     factory = InfrastructureFactory.construct(env)
     view_class = PostgresCaseViews if ledger.store.is_postgres else SQLiteCaseViews
     if not ledger.store.is_postgres:
@@ -84,17 +89,19 @@ class Projector:
     def status(self) -> Status:
         return Status(VIEWS_NAME, self.position(), self.ledger.recorder.max_notification_id() or 0)
 
-    def catch_up(self, progress: Progress | None = None) -> int:
+    def catch_up(self, progress: Progress | None = None, stop: int | None = None) -> int:
         """Apply every event after the views' tracking position; returns how many. Refused
-        (`ViewsReadOnly`) when there are some and the role in use may not write the views."""
+        (`ViewsReadOnly`) when there are some and the role in use may not write the views.
+        With `stop`, no further than that log position."""
         done = 0
         newest = self.ledger.recorder.max_notification_id() or 0
+        newest = newest if stop is None else min(newest, stop)
         position = self.position()
         if newest > position and not self.views.can_write():
             raise ViewsReadOnly(Status(VIEWS_NAME, position, newest))
         while True:
             try:
-                applied = self._next_batch(position)
+                applied = self._next_batch(position, stop)
             except IntegrityError:
                 # Another process applied these events first (the tracking row refused ours):
                 # carry on from wherever the views now stand. If they have not moved on, the
@@ -111,7 +118,7 @@ class Projector:
             if progress:
                 progress(done, max(newest - position + done, done))
 
-    def _next_batch(self, position: int) -> tuple[int, int] | None:
+    def _next_batch(self, position: int, stop: int | None = None) -> tuple[int, int] | None:
         """Read, decode and apply the batch after `position`, with its last position; returns
         that position and the batch's size, or None at the end of the log.
 
@@ -121,7 +128,7 @@ class Projector:
         quarter of a SQLite rebuild."""
         with collector_paused():
             notifications = self.ledger.recorder.select_notifications(
-                start=position, limit=self.batch_size, inclusive_of_start=False
+                start=position, limit=self.batch_size, stop=stop, inclusive_of_start=False
             )
             if not notifications:
                 return None

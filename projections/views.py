@@ -434,9 +434,21 @@ class CaseViews(TrackingRecorder):
         """Whether this connection may write the views (on SQLite, the projector's always may)."""
         return True
 
+    def adopt_policy(self, recorded: dict[str, str]) -> None:
+        """Judge under the settings `policy()` recorded (a rebuild to compare with the views)."""
+        if "presumed_significant" in recorded:
+            names = recorded["presumed_significant"].split(",")
+            self.presumed_significant = frozenset(Section(name) for name in names if name)
+        if "short_breaks_timetable" in recorded:
+            self.short_breaks = recorded["short_breaks_timetable"] == "true"
+
+    def recorded_policy(self) -> dict[str, str]:
+        """The settings the views were built under (empty before their first batch)."""
+        return {r["name"]: r["value"] for r in self.fetch("SELECT * FROM {s}cl_policy")}
+
     def check_policy(self) -> None:
         """Refuse to extend views built under other settings, or by another version."""
-        built = {r["name"]: r["value"] for r in self.fetch("SELECT * FROM {s}cl_policy")}
+        built = self.recorded_policy()
         if built and built.get("views_schema") != schema.VERSION:
             raise LedgerError(
                 "the projections were built by another version of careledger: run "
@@ -488,11 +500,15 @@ class CaseViews(TrackingRecorder):
         return (*row[:-1], sealed)
 
     def _opened(self, row: Row) -> Row:
-        payload = row["payload"]
+        row["payload"] = self.open_payload(row["payload"])
+        return row
+
+    def open_payload(self, payload: str) -> str:
+        """A projected payload as JSON text, decrypted when encryption at rest is on."""
         if self.cipher is not None or not payload.startswith('{"'):
             data = payload.encode() if payload.startswith('{"') else base64.b64decode(payload)
-            row["payload"] = open_sealed(self.cipher, data).decode()
-        return row
+            return open_sealed(self.cipher, data).decode()
+        return payload
 
 
 class SQLiteCaseViews(CaseViews, SQLiteTrackingRecorder):

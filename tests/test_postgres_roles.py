@@ -180,6 +180,10 @@ def test_the_writer_records_the_projector_catches_up_and_the_reader_reads(
     assert rebuilt.stdout.strip() == f"rebuilt careledger_views from {EVENTS} event(s)"
     again = ok(invoke("unapproved", "--db", roles.url_of("reader"), "--format", "json"))
     assert again.stdout == now.stdout
+    checked = ok(invoke("verify", "--db", roles.url_of("owner"), "--projections"))
+    assert lines_of(checked)[-1] == (
+        f"projections: the same as rebuilt from the events, up to log position {EVENTS}"
+    )
     more = demo_lines(LATER)
     record(roles.url_of("writer"), tmp_path, more)
     refused_catch_up = invoke("projections", "catch-up", "--db", roles.url_of("reader"))
