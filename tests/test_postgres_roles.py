@@ -18,6 +18,10 @@ import pytest
 from psycopg import sql
 
 from ledger.roles import KINDS
+from tests.returns903 import COUNCIL as COUNCIL_903
+from tests.returns903 import YEAR
+from tests.returns903 import invoke as invoke_903
+from tests.test_import_903_mapping import a_year_of_two_children
 from tests.test_integrity import (
     EVENTS,
     FIRST,
@@ -201,3 +205,22 @@ def test_roles_are_refused_on_a_sqlite_ledger_and_a_bad_prefix_is_named(sqlite_d
     assert result.stderr == "error: --roles: a SQLite ledger has no roles (PostgreSQL only)\n"
     bad = invoke("init", "--db", sqlite_db, "--roles", "Council-1")
     assert bad.exit_code == 1 and bad.stderr.startswith("error: --roles: 'Council-1' is not")
+
+
+def test_import_903_as_the_writer_waits_for_current_projections(
+    roles: Roles, tmp_path: Path
+) -> None:
+    """An import reads from the views which return is the newest: while they lag, the writer
+    is refused (with the lag), not answered from stale views; after the projector's catch-up
+    it imports."""
+    record_as_writer(roles, tmp_path)
+    directory = a_year_of_two_children(tmp_path / "return")
+    command = ["import-903", directory, "--db", roles.url_of("writer"), "--council", COUNCIL_903]
+    command += ["--year", YEAR, "--actor", "data-officer"]
+    refused = invoke_903(*command)
+    assert refused.exit_code == 1
+    assert refused.stderr.startswith(f"error: the projections are {EVENTS} event(s) behind")
+    ok(invoke("projections", "catch-up", "--db", roles.url_of("projector")))
+    imported = ok(invoke_903(*command))
+    assert "2 children, 10 event(s) recorded" in imported.stdout
+    assert "note: the projections are 12 event(s) behind" in imported.stderr  # and 2 CaseOpened
