@@ -88,16 +88,21 @@ def _compare_sqlite(ledger: CareLedger, views: CaseViews, recorded: dict[str, st
         _copy(ledger.store.env["SQLITE_DBNAME"], live)
         _copy(str(live), rebuilt)
         with closing(sqlite3.connect(live)) as connection:
-            position = _position(connection.execute, "?", "", ledger.name)
-            newest = connection.execute("SELECT max(rowid) FROM stored_events").fetchone()[0]
+            run = _sqlite_run(connection)
+            position = _position(run, "tracking", "?", ledger.name)
+            newest = run("SELECT max(rowid) FROM stored_events", ())[0][0]
         _rebuild(CareLedger(store_for(str(rebuilt))), recorded, position, views)
         with closing(sqlite3.connect(live)) as connection:
             connection.execute("ATTACH DATABASE ? AS rebuilt", (str(rebuilt),))
+            found = Comparison(position, newest or 0)
+            return _compare(_sqlite_run(connection), "main.", "rebuilt.", views, found)
 
-            def run(statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-                return connection.execute(statement, params).fetchall()
 
-            return _compare(run, "main.", "rebuilt.", views, Comparison(position, newest or 0))
+def _sqlite_run(connection: sqlite3.Connection) -> Run:
+    def run(statement: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        return connection.execute(statement, params).fetchall()
+
+    return run
 
 
 def _copy(source: str, target: Path) -> None:
@@ -120,12 +125,10 @@ def _rebuild(ledger: CareLedger, recorded: dict[str, str], position: int, like: 
         ledger.close()
 
 
-def _position(execute: Callable[..., Any], marker: str, tracking: str, name: str) -> int:
-    table = tracking or "tracking"
-    row = execute(
-        f"SELECT notification_id FROM {table} WHERE application_name = {marker}", (name,)
-    ).fetchone()
-    return int(row[0]) if row else 0
+def _position(run: Run, tracking: str, marker: str, name: str) -> int:
+    """The views' tracking position, as the live tables have it."""
+    rows = run(f"SELECT notification_id FROM {tracking} WHERE application_name = {marker}", (name,))
+    return int(rows[0][0]) if rows else 0
 
 
 def _compare_postgres(ledger: CareLedger, views: CaseViews, recorded: dict[str, str]) -> Comparison:
@@ -153,9 +156,10 @@ def _compare_with_scratch(
                 rebuilt.reset(ledger.name)
             projector.catch_up(stop=position)
             with _repeatable_read(views) as run:
-                if _position(_Executor(run), "%s", views.tracking_table, ledger.name) != position:
+                if _position(run, views.tracking_table, "%s", ledger.name) != position:
                     continue
-                newest = run(f'SELECT max(notification_id) FROM "{live}".careledger_events', ())
+                events = ledger.store_recorder.events_table_name
+                newest = run(f'SELECT max(notification_id) FROM "{live}"."{events}"', ())
                 found = Comparison(position, int(newest[0][0] or 0))
                 return _compare(run, f'"{live}".', f'"{scratch}".', views, found)
     finally:
@@ -166,27 +170,13 @@ def _compare_with_scratch(
     )
 
 
-class _Executor:
-    """`execute(...).fetchone()` over a `Run`, as `_position` asks of a connection."""
-
-    def __init__(self, run: Run) -> None:
-        self.run = run
-
-    def __call__(self, statement: str, params: Sequence[Any]) -> _Executor:
-        self.rows = self.run(statement, params)
-        return self
-
-    def fetchone(self) -> tuple[Any, ...] | None:
-        return self.rows[0] if self.rows else None
-
-
 @contextmanager
 def _repeatable_read(views: CaseViews) -> Iterator[Run]:
     """Statements on one snapshot of the live tables."""
     with views.datastore.get_connection() as connection, connection.transaction():
         connection.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
 
-        def run(statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        def run(statement: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
             with connection.cursor(row_factory=tuple_row) as cursor:
                 cursor.execute(statement.encode(), params)
                 rows: list[tuple[Any, ...]] = cursor.fetchall()
