@@ -5,8 +5,9 @@ disable or drop them. So the owner role is for `init` and migrations only, and e
 command runs as a role that can do what it needs and no more:
 
 - PREFIX_owner owns the schema, the events and chain tables, their triggers and the refusing
-  function; it may create schemas in the database (`verify --projections` rebuilds into a
-  scratch schema).
+  function, and is a member of PREFIX_projector (so that `init`, run again, reaches the
+  projection tables too); it may create schemas in the database (`verify --projections`
+  rebuilds into a scratch schema).
 - PREFIX_writer records: SELECT on every table; INSERT on the events and chain tables and use
   of the events' sequence; UPDATE on those two tables too, because the library takes an
   EXCLUSIVE lock on the events table to keep the log's order, and PostgreSQL grants that lock
@@ -92,6 +93,9 @@ def _statements(
         sql.SQL(
             "ALTER DEFAULT PRIVILEGES FOR ROLE {0} IN SCHEMA {1} GRANT SELECT ON TABLES TO {2}"
         ).format(role["projector"], s, everyone),
+        # The owner runs `init` again after an upgrade, which (re)creates the projections'
+        # indexes too: only their owner, or a member of it, may.
+        sql.SQL("GRANT {0} TO {1}").format(role["projector"], role["owner"]),
         sql.SQL("GRANT CREATE ON DATABASE {0} TO {1}").format(
             sql.Identifier(_database(cursor)), role["owner"]
         ),

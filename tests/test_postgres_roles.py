@@ -224,3 +224,11 @@ def test_import_903_as_the_writer_waits_for_current_projections(
     imported = ok(invoke_903(*command))
     assert "2 children, 10 event(s) recorded" in imported.stdout
     assert "note: the projections are 12 event(s) behind" in imported.stderr  # and 2 CaseOpened
+
+
+def test_init_runs_again_as_the_owner_and_the_roles_again_as_a_superuser(roles: Roles) -> None:
+    assert lines_of(ok(invoke("init", "--db", roles.url_of("owner"))))[0].startswith(
+        "ledger ready at "
+    )
+    again = ok(invoke("init", "--db", roles.url, "--roles", roles.prefix))
+    assert lines_of(again)[0] == "roles: " + ", ".join(roles.name(k) for k in KINDS)
