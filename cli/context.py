@@ -17,7 +17,7 @@ from ledger.errors import LedgerError, StoreFailure
 from ledger.store import Store, store_for
 from ledger.store_failures import STORE_ERRORS, describe, is_missing_table
 from projections.runner import Progress as ProgressCallback
-from projections.runner import Projector, open_views
+from projections.runner import Projector, ViewsReadOnly, open_views
 from projections.views import CaseViews
 
 
@@ -33,11 +33,15 @@ class Opened:
     projector: Projector
 
     def catch_up(self, show_progress: bool = False) -> int:
-        """Bring the views up to date before they are read. If that fails nothing is shown:
-        a report missing the newest events could mislead (a change not yet flagged as
-        unapproved, a review not yet counted)."""
+        """Bring the views up to date before they are read. A role that may not write them
+        (a PostgreSQL writer's or reader's) reads them as they are, and is told the lag. If
+        catching up fails otherwise nothing is shown: a report missing the newest events could
+        mislead (a change not yet flagged as unapproved, a review not yet counted)."""
         try:
             return self._catch_up(show_progress)
+        except ViewsReadOnly as behind:
+            click.echo(f"note: {behind}; answering from them as they are", err=True)
+            return 0
         except STORE_ERRORS as error:
             raise LedgerError(
                 f"the projections could not catch up with the ledger "
@@ -53,6 +57,8 @@ class Opened:
         its own."""
         try:
             self._catch_up(show_progress)
+        except ViewsReadOnly as behind:
+            click.echo(f"note: {behind}", err=True)
         except Exception as error:
             reason = (
                 describe(self.ledger.store, error)

@@ -13,11 +13,13 @@ import click
 
 from cli.context import Opened, opened
 from cli.options import COUNCIL_OPTION, DB_OPTION, parse_child
+from cli.projection_check import print_projections, projections_report
 from ledger import seal as sealing
 from ledger.errors import LedgerError
 from ledger.store import new_cipher_key
 from ledger.store_failures import STORE_ERRORS, is_missing_table, problem
 from ledger.verify import SealPoint, Verdict, verify
+from projections.recheck import compare_projections
 
 KEY_OPTION = click.option(
     "--key",
@@ -39,6 +41,13 @@ KEY_OPTION = click.option(
     help="The key the seal must be signed with (PEM); without it, the seal's own key is used.",
 )
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.option(
+    "--projections",
+    "recheck",
+    is_flag=True,
+    help="Also rebuild the projections from the events, in scratch, and compare them with "
+    "the live tables.",
+)
 def verify_command(
     db: str | None,
     child: str | None,
@@ -46,25 +55,32 @@ def verify_command(
     seal_file: Path | None,
     public_key: Path | None,
     fmt: str,
+    recheck: bool,
 ) -> None:
     """Recompute the integrity chain from the stored rows: "intact" with the head digests, or
     the first broken link. With --seal, also prove the ledger still holds, unchanged, what it
-    held when sealed. Exit status 1 when anything is broken."""
+    held when sealed. With --projections, also name every row of the projection tables that
+    differs from a rebuild. Exit status 1 when anything is broken or differs."""
     who = parse_child(child, council) if child else None
     expected = sealing.read_public_key(public_key) if public_key else None
     seal = sealing.read_seal(seal_file, expected) if seal_file else None
     with opened(db, check_policy=False) as o:
         verdict = _verified(o, who.case_id if who else None, seal.point if seal else None)
+        compared = compare_projections(o.ledger, o.views) if recheck else None
     if who is not None and verdict.cases == 0:
         raise LedgerError(
             f"--child: no case for child '{who.child_ref}' of council '{who.council}'"
         )
     report = _report(verdict, who.case_id.hex if who else None, seal)
+    if compared is not None:
+        report["projections"] = projections_report(compared)
     if fmt == "json":
         click.echo(json.dumps(report, indent=2))
     else:
         _print(report)
-    if not verdict.intact:
+        if compared is not None:
+            print_projections(compared)
+    if not verdict.intact or (compared is not None and not compared.same):
         sys.exit(1)
 
 

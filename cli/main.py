@@ -38,6 +38,7 @@ from ledger.application import BatchRefused
 from ledger.case import ENGLAND
 from ledger.commands import Command, parse_command
 from ledger.errors import LedgerError, RecordingRefused
+from ledger.roles import create_roles, role_names
 from ledger.store_failures import STORE_ERRORS, problem
 from ledger.vocabulary import Role
 from projections import queries
@@ -82,9 +83,24 @@ def cli() -> None:
 
 @cli.command()
 @DB_OPTION
-def init(db: str | None) -> None:
-    """Create the ledger's tables (events, projections). Safe to run again."""
+@click.option(
+    "--roles",
+    "roles_prefix",
+    metavar="PREFIX",
+    help="PostgreSQL: also create the roles PREFIX_owner, PREFIX_writer, PREFIX_projector "
+    "and PREFIX_reader and hand the schema to them (as a superuser).",
+)
+def init(db: str | None, roles_prefix: str | None) -> None:
+    """Create the ledger's tables (events, projections) and their triggers. Safe to run
+    again: run it again after an upgrade to add new triggers to an existing ledger."""
+    if roles_prefix is not None:
+        role_names(roles_prefix)
     with opened(db, create_tables=True) as o:
+        if roles_prefix is not None:
+            if not o.ledger.store.is_postgres:
+                raise LedgerError("--roles: a SQLite ledger has no roles (PostgreSQL only)")
+            made = create_roles(o.ledger.store_recorder, roles_prefix)
+            click.echo(f"roles: {', '.join(made.values())}")
         click.echo(f"ledger ready at {o.ledger.store.location}")
 
 
@@ -268,6 +284,15 @@ def status(db: str | None, fmt: str) -> None:
         fmt,
         "Projections",
     )
+
+
+@projections.command(name="catch-up")
+@DB_OPTION
+def catch_up(db: str | None) -> None:
+    """Apply the events recorded since the projections' position (the projector's job)."""
+    with opened(db) as o:
+        count = o.projector.catch_up()
+    click.echo(f"applied {count} event(s)")
 
 
 @projections.command()

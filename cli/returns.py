@@ -74,7 +74,9 @@ def import_903(
     if accept_partial and not report_path.parent.is_dir():
         raise LedgerError(f"--report: {report_path.parent} is not a directory")
     with opened(db) as o:
-        o.catch_up()
+        # Which return is newest is read from the views: they must be current, so a role that
+        # may not bring them up to date is refused while they lag (`ViewsReadOnly`).
+        o.projector.catch_up()
         newest = returns.newest_return(o.views, council)
         importer = ReturnImport(o.ledger, council, year, recorded_by, newest_year=newest)
         report = importer.run(directory, accept_partial)

@@ -7,7 +7,8 @@
   `<events>_chain` (SQLite: `ledger_chain`).
 - Append-only in the database itself: triggers refuse UPDATE and DELETE on the events table
   and the chain table (and TRUNCATE, on PostgreSQL), whoever asks. They are created with the
-  tables (`careledger init`).
+  tables (`careledger init`). On SQLite they refuse, too, an insert over a row already there
+  (`_replace_refusals`).
 
 `iter_case_rows` and `iter_chain` read back raw rows for `ledger.verify`, streaming.
 """
@@ -32,6 +33,9 @@ from ledger.integrity import GENESIS, RawChain, RawLink, StoredRow, chain
 PAGE = 5_000  # rows fetched at a time when streaming
 
 REFUSAL = "careledger: the ledger is append-only"
+# What the SQLite trigger against INSERT OR REPLACE says. An ordinary insert meets it only when
+# another writer has just taken the case's next sequence number: a write conflict.
+OVER_EXISTING_ROW = "INSERT over an existing row of"
 
 
 def _stored_rows(stored_events: Sequence[StoredEvent], ids: Sequence[int]) -> list[StoredRow]:
@@ -50,6 +54,21 @@ def _first_versions(rows: list[StoredRow]) -> dict[UUID, int]:
     for row in rows:
         first[row.case] = min(first.get(row.case, row.seq), row.seq)
     return first
+
+
+def _replace_refusals(table: str, position: str) -> list[str]:
+    """A trigger refusing an insert whose log position, or whose case and sequence number, a
+    row of `table` already has. SQLite's INSERT OR REPLACE (and REPLACE) removes the row in
+    the way without firing any DELETE trigger (unless recursive_triggers is on): without this,
+    a stored event or a chain row could be rewritten past the refusals of UPDATE and DELETE.
+    Two index probes per inserted row; an ordinary insert of a new event never matches."""
+    return [
+        f"CREATE TRIGGER IF NOT EXISTS {table}_no_replace BEFORE INSERT ON {table} "
+        f"WHEN EXISTS (SELECT 1 FROM {table} WHERE originator_id = NEW.originator_id "
+        "AND originator_version = NEW.originator_version) "
+        f"OR EXISTS (SELECT 1 FROM {table} WHERE {position} = NEW.{position}) "
+        f"BEGIN SELECT RAISE(ABORT, '{REFUSAL}: {OVER_EXISTING_ROW} {table}'); END"
+    ]
 
 
 class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
@@ -71,6 +90,8 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
                     f"BEFORE {action} ON {table} "
                     f"BEGIN SELECT RAISE(ABORT, '{REFUSAL}: {action} on {table}'); END"
                 )
+        statements += _replace_refusals(events, "rowid")
+        statements += _replace_refusals(chain_, "notification_id")
         return statements
 
     def _insert_events(

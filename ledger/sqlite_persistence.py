@@ -11,6 +11,8 @@ with a pool whose connections keep Python's default of 128 statements.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
+from typing import Any
 
 from eventsourcing.persistence import DatabaseError, InterfaceError
 from eventsourcing.sqlite import (
@@ -26,6 +28,12 @@ STATEMENTS = 128  # prepared statements each connection keeps (Python's default)
 
 
 class LedgerConnectionPool(SQLiteConnectionPool):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Application-defined SQL functions each new connection registers, by name (the
+        # projector's mark, `projections.guard`).
+        self.functions: dict[str, Callable[[], int]] = {}
+
     def _create_connection(self) -> SQLiteConnection:
         """As the library's, with `cached_statements=STATEMENTS`: autocommit (the library
         issues BEGIN itself), usable from any thread, WAL for a file."""
@@ -47,6 +55,8 @@ class LedgerConnectionPool(SQLiteConnectionPool):
                 connection.close()
                 raise DatabaseError(error) from error
         connection.row_factory = sqlite3.Row
+        for name, function in self.functions.items():
+            connection.create_function(name, 0, function, deterministic=True)
         return SQLiteConnection(sqlite_conn=connection, max_age=self.max_age)
 
     def _use_wal(self, connection: sqlite3.Connection) -> None:

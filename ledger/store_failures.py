@@ -15,6 +15,7 @@ import psycopg
 import psycopg_pool
 from eventsourcing.persistence import PersistenceError
 
+from ledger.recorders import OVER_EXISTING_ROW
 from ledger.store import Store
 
 STORE_ERRORS = (PersistenceError, sqlite3.Error, psycopg.Error)
@@ -43,11 +44,12 @@ def driver_error(error: BaseException) -> BaseException:
 
 def is_write_conflict(error: BaseException) -> bool:
     """Two writers claimed the same place in a case (its next sequence number), and a unique
-    key refused the second. Another refusal (a trigger's, a check's) is no conflict: trying
-    again would not help."""
+    key (or, on SQLite, the trigger against rewriting a stored row) refused the second.
+    Another refusal (another trigger's, a check's) is no conflict: trying again would not
+    help."""
     cause = driver_error(error)
     if isinstance(cause, sqlite3.IntegrityError):
-        return cause.sqlite_errorname in UNIQUE_KEYS
+        return cause.sqlite_errorname in UNIQUE_KEYS or OVER_EXISTING_ROW in str(cause)
     return isinstance(cause, psycopg.errors.UniqueViolation)
 
 

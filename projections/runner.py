@@ -19,6 +19,7 @@ from ledger import events as e
 from ledger.application import CareLedger, collector_paused
 from ledger.commands import refusal_from
 from ledger.errors import LedgerError
+from projections import guard
 from projections.settings import PolicySettings
 from projections.views import CaseViews, PostgresCaseViews, SQLiteCaseViews
 
@@ -38,13 +39,32 @@ class Status:
         return max(0, self.newest - self.position)
 
 
-def open_views(ledger: CareLedger) -> CaseViews:
-    """The views recorder in the ledger's own database, under the projection's name."""
+class ViewsReadOnly(LedgerError):
+    """The views lag the ledger and the database role in use may not write them (a writer's
+    or a reader's role: `ledger.roles`)."""
+
+    def __init__(self, status: Status) -> None:
+        super().__init__(
+            f"the projections are {status.lag} event(s) behind the ledger and this database "
+            "role may not write them: run 'careledger projections catch-up' as the projector"
+        )
+        self.status = status
+
+
+def open_views(ledger: CareLedger, scratch_schema: str | None = None) -> CaseViews:
+    """The views recorder in the ledger's own database, under the projection's name; with
+    `scratch_schema` (PostgreSQL), views of their own in that schema, their tables created
+    (`projections.recheck`)."""
     # A batch's statements run back to back, but a starved process can pause between them:
     # the views' sessions get a minute before PostgreSQL ends one idle in a transaction.
-    env = Environment(VIEWS_NAME, ledger.store.env | {IDLE_TIMEOUT: "60"})
+    settings = ledger.store.env | {IDLE_TIMEOUT: "60"}
+    if scratch_schema is not None:
+        settings |= {"POSTGRES_SCHEMA": scratch_schema, "CREATE_TABLE": "yes"}
+    env = Environment(VIEWS_NAME, settings)
     factory = InfrastructureFactory.construct(env)
     view_class = PostgresCaseViews if ledger.store.is_postgres else SQLiteCaseViews
+    if not ledger.store.is_postgres:
+        guard.as_projector(factory.datastore)  # type: ignore[attr-defined]
     try:
         policy = PolicySettings()
     except ValidationError as error:
@@ -69,14 +89,19 @@ class Projector:
     def status(self) -> Status:
         return Status(VIEWS_NAME, self.position(), self.ledger.recorder.max_notification_id() or 0)
 
-    def catch_up(self, progress: Progress | None = None) -> int:
-        """Apply every event after the views' tracking position; returns how many."""
+    def catch_up(self, progress: Progress | None = None, stop: int | None = None) -> int:
+        """Apply every event after the views' tracking position; returns how many. Refused
+        (`ViewsReadOnly`) when there are some and the role in use may not write the views.
+        With `stop`, no further than that log position."""
         done = 0
         newest = self.ledger.recorder.max_notification_id() or 0
+        newest = newest if stop is None else min(newest, stop)
         position = self.position()
+        if newest > position and not self.views.can_write():
+            raise ViewsReadOnly(Status(VIEWS_NAME, position, newest))
         while True:
             try:
-                applied = self._next_batch(position)
+                applied = self._next_batch(position, stop)
             except IntegrityError:
                 # Another process applied these events first (the tracking row refused ours):
                 # carry on from wherever the views now stand. If they have not moved on, the
@@ -93,7 +118,7 @@ class Projector:
             if progress:
                 progress(done, max(newest - position + done, done))
 
-    def _next_batch(self, position: int) -> tuple[int, int] | None:
+    def _next_batch(self, position: int, stop: int | None = None) -> tuple[int, int] | None:
         """Read, decode and apply the batch after `position`, with its last position; returns
         that position and the batch's size, or None at the end of the log.
 
@@ -103,7 +128,7 @@ class Projector:
         quarter of a SQLite rebuild."""
         with collector_paused():
             notifications = self.ledger.recorder.select_notifications(
-                start=position, limit=self.batch_size, inclusive_of_start=False
+                start=position, limit=self.batch_size, stop=stop, inclusive_of_start=False
             )
             if not notifications:
                 return None

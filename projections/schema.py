@@ -111,14 +111,17 @@ CREATE = (
 
 def _shapes() -> tuple[dict[str, tuple[str, ...]], dict[str, tuple[int, ...]]]:
     """Each table's columns in order, and the positions of its primary key's columns, read
-    from its CREATE statement (the tables with a composite key: the rewritten ones)."""
+    from its CREATE statement (a key of one column may be declared with the column)."""
     columns: dict[str, tuple[str, ...]] = {}
     keys: dict[str, tuple[int, ...]] = {}
     for statement in CREATE:
         table = re.search(r"CREATE TABLE IF NOT EXISTS \{s\}(\w+) \(", statement)
-        key = re.search(r"PRIMARY KEY \(([^)]*)\)", statement)
-        if table is None or key is None:
+        if table is None:
             continue
+        key = re.search(r"PRIMARY KEY \(([^)]*)\)", statement) or re.search(
+            r"(\w+) \w+ PRIMARY KEY", statement
+        )
+        assert key is not None, f"{table[1]} has no primary key"
         names = tuple(re.findall(r"(\w+) (?:TEXT|INTEGER)\b", statement))
         columns[table[1]] = names
         keys[table[1]] = tuple(names.index(name.strip()) for name in key[1].split(","))

@@ -27,7 +27,7 @@ from ledger.errors import LedgerError
 from ledger.mapper import open_sealed
 from ledger.plan import Entry, SectionState, effective, plan_in_force
 from ledger.vocabulary import Section
-from projections import schema
+from projections import guard, schema
 from projections.followup import Version, standing, versions
 from projections.rules import DEFAULT_PRESUMED_SIGNIFICANT, Flag, judge_payloads
 from projections.summary import CaseSummary, summarise
@@ -430,9 +430,25 @@ class CaseViews(TrackingRecorder):
             "views_schema": schema.VERSION,
         }
 
+    def can_write(self) -> bool:
+        """Whether this connection may write the views (on SQLite, the projector's always may)."""
+        return True
+
+    def adopt_policy(self, recorded: dict[str, str]) -> None:
+        """Judge under the settings `policy()` recorded (a rebuild to compare with the views)."""
+        if "presumed_significant" in recorded:
+            names = recorded["presumed_significant"].split(",")
+            self.presumed_significant = frozenset(Section(name) for name in names if name)
+        if "short_breaks_timetable" in recorded:
+            self.short_breaks = recorded["short_breaks_timetable"] == "true"
+
+    def recorded_policy(self) -> dict[str, str]:
+        """The settings the views were built under (empty before their first batch)."""
+        return {r["name"]: r["value"] for r in self.fetch("SELECT * FROM {s}cl_policy")}
+
     def check_policy(self) -> None:
         """Refuse to extend views built under other settings, or by another version."""
-        built = {r["name"]: r["value"] for r in self.fetch("SELECT * FROM {s}cl_policy")}
+        built = self.recorded_policy()
         if built and built.get("views_schema") != schema.VERSION:
             raise LedgerError(
                 "the projections were built by another version of careledger: run "
@@ -484,16 +500,25 @@ class CaseViews(TrackingRecorder):
         return (*row[:-1], sealed)
 
     def _opened(self, row: Row) -> Row:
-        payload = row["payload"]
+        row["payload"] = self.open_payload(row["payload"])
+        return row
+
+    def open_payload(self, payload: str) -> str:
+        """A projected payload as JSON text, decrypted when encryption at rest is on."""
         if self.cipher is not None or not payload.startswith('{"'):
             data = payload.encode() if payload.startswith('{"') else base64.b64decode(payload)
-            row["payload"] = open_sealed(self.cipher, data).decode()
-        return row
+            return open_sealed(self.cipher, data).decode()
+        return payload
 
 
 class SQLiteCaseViews(CaseViews, SQLiteTrackingRecorder):
     def construct_create_table_statements(self) -> list[str]:
         return super().construct_create_table_statements() + self.view_statements()
+
+    def view_statements(self) -> list[str]:
+        """With the triggers that keep every writer but the projector out (`guard`): a
+        rebuild drops the tables, and their triggers with them."""
+        return super().view_statements() + guard.sqlite_triggers()
 
     @property
     def tracking_table(self) -> str:
@@ -561,3 +586,11 @@ class PostgresCaseViews(CaseViews, PostgresTrackingRecorder):
     @property
     def tracking_table(self) -> str:
         return f'"{self.datastore.schema}"."{self.tracking_table_name}"'
+
+    def can_write(self) -> bool:
+        """Only the projector's role may write the views (`ledger.roles`); a batch writes the
+        tracking row first."""
+        rows = self.fetch(
+            "SELECT has_table_privilege(?, 'INSERT') AS allowed", (self.tracking_table,)
+        )
+        return bool(rows[0]["allowed"])

@@ -49,6 +49,10 @@ class Direct:
     def close(self) -> None:
         raise NotImplementedError
 
+    def unguard_projections(self) -> None:
+        """What the attacker does first to reach the projection tables (`projections.guard`).
+        On PostgreSQL, nothing: these connections are a superuser's, whom no privilege stops."""
+
     def qualified(self, table: str) -> str:
         """The table's name as the store's refusal message gives it."""
         return table
@@ -171,6 +175,8 @@ class DirectSQLite(Direct):
         "stored_events_no_delete",
         "ledger_chain_no_update",
         "ledger_chain_no_delete",
+        "stored_events_no_replace",
+        "ledger_chain_no_replace",
     )
 
     def __init__(self, path: str) -> None:
@@ -185,6 +191,14 @@ class DirectSQLite(Direct):
     def disable_triggers(self) -> None:
         for trigger in self.triggers:
             self.connection.execute(f"DROP TRIGGER {trigger}")
+
+    def unguard_projections(self) -> None:
+        """On SQLite the guard is triggers, which whoever can write the file can drop."""
+        for (name,) in self.run(
+            "SELECT name FROM sqlite_master WHERE type = 'trigger' "
+            "AND name LIKE '%projector_only%'"
+        ):
+            self.connection.execute(f"DROP TRIGGER {name}")
 
     def enabled_triggers(self) -> set[str]:
         rows = self.run(

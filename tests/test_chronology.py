@@ -243,6 +243,7 @@ def test_the_chronology_is_read_from_the_stored_events_not_the_projection(
     path = export(ledger, tmp_path, "json")
     genuine = chronology(ledger)["rows"]
     with direct(ledger) as tables:
+        tables.unguard_projections()
         tables.run(
             "UPDATE cl_events SET payload = replace(payload, 'Graham Teller', 'Someone Else'), "
             "source = 'FORGED/1' WHERE seq = 8"

@@ -23,6 +23,7 @@ from cli.context import opened
 from ledger.recorders import PostgresLedgerRecorder, SQLiteLedgerRecorder
 from ledger.sqlite_persistence import keep_statements
 from ledger.store import _postgres_env
+from projections import guard
 from projections.views import PostgresCaseViews, SQLiteCaseViews
 from tests.conftest import postgres_url
 
@@ -96,6 +97,7 @@ class TestSQLiteCaseViews(SQLiteStore, TrackingRecorderTestCase):
     """The projection tables extend the library's tracking recorder: its contract holds."""
 
     def create_recorder(self) -> SQLiteCaseViews:  # type: ignore[override]
+        guard.as_projector(self.datastore)  # the views' connections are the projector's
         recorder = SQLiteCaseViews(self.datastore)
         recorder.create_table()
         return recorder
