@@ -16,9 +16,17 @@ import click
 from eventsourcing.persistence import StoredEvent
 
 from cli.context import Opened, opened
-from cli.options import CHILD_ARGUMENT, COUNCIL_OPTION, DB_OPTION, parse_child, parse_day
+from cli.options import (
+    CHILD_ARGUMENT,
+    COUNCIL_OPTION,
+    DB_OPTION,
+    FORCE_OPTION,
+    parse_child,
+    parse_day,
+)
 from ledger.errors import CaseNotFound, LedgerError
 from ledger.events import CaseEvent
+from ledger.private_files import write_private
 from ledger.verify import case_events
 from projections.chronology import Chronology, Row, chronology
 from projections.queries import Child
@@ -47,7 +55,12 @@ LIST_SEPARATOR = " | "
 @click.option(
     "--format", "fmt", type=click.Choice(["md", "csv", "html", "pdf", "json"]), default="md"
 )
-@click.option("--out", type=click.Path(path_type=Path, dir_okay=False), help="Default: stdout.")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Default: stdout. Written readable by you only.",
+)
+@FORCE_OPTION
 @click.option(
     "--by",
     "produced_by",
@@ -63,6 +76,7 @@ def chronology_command(
     to: str | None,
     fmt: str,
     out: Path | None,
+    force: bool,
     produced_by: str,
 ) -> None:
     """The decision chronology of a child for a court: one row per event in date order, with
@@ -76,7 +90,7 @@ def chronology_command(
         made, _ = verified_chronology(o, who, datetime.now(UTC), produced_by, period)
     data = render(made, fmt)
     if out is not None:
-        out.write_bytes(data)
+        write_private(out, data, "--out", force=force)
         click.echo(f"chronology of {made.child}: {len(made.rows)} rows -> {out}", err=True)
     elif fmt == "pdf" and sys.stdout.isatty():
         raise LedgerError("--out: a PDF is not written to a terminal; give --out FILE")

@@ -9,11 +9,19 @@ from pathlib import Path
 import click
 
 from cli.context import opened
-from cli.options import COUNCIL_OPTION, DB_OPTION, FORMAT_OPTION, council_code, parse_child
+from cli.options import (
+    COUNCIL_OPTION,
+    DB_OPTION,
+    FORCE_OPTION,
+    FORMAT_OPTION,
+    council_code,
+    parse_child,
+)
 from cli.render import render
 from ledger import payloads as p
 from ledger.errors import LedgerError
 from ledger.importer import ImportReport, ReturnImport
+from ledger.private_files import refuse_links
 from ledger.returns import collection_name
 from ledger.vocabulary import Role
 from projections import returns
@@ -48,6 +56,7 @@ YEAR = click.option(
     help="Where the refused rows are written, readable by you only "
     "(default DIRECTORY-refused-<year>.csv here).",
 )
+@FORCE_OPTION
 @click.option(
     "--actor", envvar="CARELEDGER_ACTOR", required=True,
     help="Who is importing (env CARELEDGER_ACTOR).",
@@ -63,6 +72,7 @@ def import_903(
     year: int,
     accept_partial: bool,
     report_path: Path | None,
+    force: bool,
     actor: str,
     role: str,
 ) -> None:
@@ -73,13 +83,15 @@ def import_903(
     report_path = report_path or Path(f"{directory.name}-refused-{year}.csv")
     if accept_partial and not report_path.parent.is_dir():
         raise LedgerError(f"--report: {report_path.parent} is not a directory")
+    if accept_partial and not force:
+        refuse_links([report_path], "--report")  # before anything is recorded
     with opened(db) as o:
         o.catch_up()
         newest = returns.newest_return(o.views, council)
         importer = ReturnImport(o.ledger, council, year, recorded_by, newest_year=newest)
         report = importer.run(directory, accept_partial)
         if report.refused:
-            _refused(report, report_path, accept_partial)
+            _refused(report, report_path, accept_partial, force)
         o.catch_up(show_progress=report.events > 500)
     click.echo(
         f"{council} {collection_name(year)}: {report.children} children, "
@@ -88,7 +100,7 @@ def import_903(
     )
 
 
-def _refused(report: ImportReport, path: Path, accept_partial: bool) -> None:
+def _refused(report: ImportReport, path: Path, accept_partial: bool, force: bool) -> None:
     rows = [
         {"file": r.file, "row": r.row, "column": r.column, "reason": r.reason, "child": r.child}
         for r in report.refused
@@ -101,7 +113,7 @@ def _refused(report: ImportReport, path: Path, accept_partial: bool) -> None:
             f"{len(rows)} row(s) cannot be read or recorded{more}; nothing recorded. "
             "Mend them, or give --accept-partial to record the other children"
         )
-    with returns.private_file(path) as f:
+    with returns.private_file(path, "--report", force) as f:
         writer = csv.DictWriter(f, fieldnames=["file", "row", "column", "reason", "child"])
         writer.writeheader()
         writer.writerows(rows)
@@ -117,7 +129,8 @@ def _refused(report: ImportReport, path: Path, accept_partial: bool) -> None:
 @click.option("--council", required=True, callback=council_code)
 @YEAR
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
-def export_903(db: str | None, council: str, year: int, directory: Path) -> None:
+@FORCE_OPTION
+def export_903(db: str | None, council: str, year: int, directory: Path, force: bool) -> None:
     """Write Header, Episodes and Reviews for one collection year into DIRECTORY, in the
     DfE's CSV layout, from what the ledger holds."""
     with opened(db) as o:
@@ -125,7 +138,7 @@ def export_903(db: str | None, council: str, year: int, directory: Path) -> None
         if not returns.holds_council(o.views, council):
             raise LedgerError(f"--council: the ledger holds no case of council '{council}'")
         directory.mkdir(parents=True, exist_ok=True)
-        counts = returns.export(o.views, council, year, directory)
+        counts = returns.export(o.views, council, year, directory, force)
     click.echo(
         f"wrote {counts['header']} children, {counts['episodes']} episodes and "
         f"{counts['reviews']} reviews to {directory}"

@@ -11,6 +11,7 @@ with a pool whose connections keep Python's default of 128 statements.
 from __future__ import annotations
 
 import sqlite3
+from pathlib import Path
 
 from eventsourcing.persistence import InterfaceError
 from eventsourcing.sqlite import (
@@ -21,6 +22,8 @@ from eventsourcing.sqlite import (
     SQLiteFactory,
 )
 from eventsourcing.utils import Environment, EnvType
+
+from ledger.private_files import create_private, tighten_path
 
 STATEMENTS = 128  # prepared statements each connection keeps (Python's default)
 
@@ -67,7 +70,21 @@ def keep_statements(datastore: SQLiteDatastore) -> SQLiteDatastore:
     return datastore
 
 
+def keep_private(datastore: SQLiteDatastore) -> None:
+    """The database file owner-only (`ledger.private_files`): created 0600 before SQLite opens
+    it, which then gives its -wal and -shm files the same mode; a database, -wal or -shm file
+    left readable by others (by an older careledger, or a copy) is made owner-only, with a
+    warning."""
+    if datastore.pool.is_sqlite_memory_mode:
+        return
+    path = Path(datastore.pool.db_name)
+    create_private(path)
+    for name in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        tighten_path(name)
+
+
 class LedgerSQLiteFactory(SQLiteFactory):
     def __init__(self, env: Environment | EnvType | None) -> None:
         super().__init__(env)
+        keep_private(self.datastore)
         keep_statements(self.datastore)
