@@ -32,6 +32,7 @@ from cli.options import (
 from cli.render import render
 from cli.reports import drift, reviews
 from cli.returns import export_903, import_903, inconsistencies
+from cli.safe_text import printable
 from cli.verify_export import verify_export_command
 from ledger import payloads as p
 from ledger.application import BatchRefused
@@ -49,7 +50,7 @@ class LedgerGroup(click.Group):
         try:
             return super().invoke(ctx)
         except LedgerError as error:
-            click.echo(f"error: {error}", err=True)
+            click.echo(f"error: {printable(str(error))}", err=True)
             sys.exit(1)
 
 

@@ -18,6 +18,7 @@ from cli.options import (
     parse_child,
 )
 from cli.render import render
+from cli.safe_text import printable, spreadsheet_row
 from ledger import payloads as p
 from ledger.errors import LedgerError
 from ledger.importer import ImportReport, ReturnImport
@@ -107,7 +108,8 @@ def _refused(report: ImportReport, path: Path, accept_partial: bool, force: bool
     ]
     if not accept_partial:
         for r in rows[:20]:
-            click.echo(f"{r['file']} row {r['row']}, {r['column']}: {r['reason']}", err=True)
+            line = f"{r['file']} row {r['row']}, {r['column']}: {r['reason']}"
+            click.echo(printable(line), err=True)
         more = f" (the first 20 of {len(rows)} shown)" if len(rows) > 20 else ""
         raise LedgerError(
             f"{len(rows)} row(s) cannot be read or recorded{more}; nothing recorded. "
@@ -116,7 +118,7 @@ def _refused(report: ImportReport, path: Path, accept_partial: bool, force: bool
     with returns.private_file(path, "--report", force) as f:
         writer = csv.DictWriter(f, fieldnames=["file", "row", "column", "reason", "child"])
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows(spreadsheet_row(row) for row in rows)
     click.echo(
         f"{len(rows)} row(s) refused; no event recorded for their "
         f"{len(report.refused_children)} child(ren); the rows are listed in {path}",
