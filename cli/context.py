@@ -60,6 +60,7 @@ def opened(
                 f"--db: '{store.location}' is not an initialised ledger; run 'careledger init'"
             ) from error
         if check_policy:
+            ledger.check_key()  # every command that reads or records; verify needs no key
             views.check_policy()
         yield opened
     finally:

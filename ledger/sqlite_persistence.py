@@ -31,7 +31,7 @@ STATEMENTS = 128  # prepared statements each connection keeps (Python's default)
 class LedgerConnectionPool(SQLiteConnectionPool):
     def _create_connection(self) -> SQLiteConnection:
         """As the library's, with `cached_statements=STATEMENTS`: autocommit (the library
-        issues BEGIN itself), usable from any thread, WAL for a file."""
+        issues BEGIN itself), usable from any thread, WAL for a file; and secure_delete."""
         try:
             connection = sqlite3.connect(
                 database=self.db_name,
@@ -49,6 +49,9 @@ class LedgerConnectionPool(SQLiteConnectionPool):
                 connection.execute("PRAGMA journal_mode=WAL")
                 self.journal_mode_was_changed_to_wal = True
             self.is_journal_mode_wal = True
+        # What is deleted is overwritten, not left in the file's free space: a projection
+        # row replaced by a later record (a plan section's old text) is gone from the file.
+        connection.execute("PRAGMA secure_delete=ON")
         connection.row_factory = sqlite3.Row
         return SQLiteConnection(sqlite_conn=connection, max_age=self.max_age)
 
