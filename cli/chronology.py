@@ -95,7 +95,8 @@ def chronology_command(
     data = render(made, fmt)
     if out is not None:
         write_private(out, data, "--out", force=force)
-        click.echo(f"chronology of {made.child}: {len(made.rows)} rows -> {out}", err=True)
+        done = f"chronology of {made.child}: {len(made.rows)} rows -> {out}"
+        click.echo(printable(done), err=True)
     elif fmt == "pdf" and sys.stdout.isatty():
         raise LedgerError("--out: a PDF is not written to a terminal; give --out FILE")
     else:
@@ -151,7 +152,7 @@ def render(made: Chronology, fmt: str) -> bytes:
     if fmt == "html":
         from cli.chronology_html import render_html
 
-        return render_html(made).encode()
+        return shown(made, render_html(made)).encode()
     if fmt == "pdf":
         from cli.chronology_pdf import render_pdf
 

@@ -183,5 +183,8 @@ def test_a_chronology_shows_control_characters_as_escapes_from_version_two_on() 
     as_json = render_chronology(made, "json").decode()
     assert not [c for c in RAW if c in as_json]
     assert json.loads(as_json)["rows"][0]["what"] == ESCAPES  # read back as recorded
+    html = render_chronology(made, "html").decode()
+    assert not [c for c in RAW if c in html]
+    assert SHOWN in html
     first = replace(made, format="careledger-chronology/1")
     assert ESCAPES in render_chronology(first, "md").decode()  # as version 1 wrote it
