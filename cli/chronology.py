@@ -237,4 +237,4 @@ def _csv_cell(made: Chronology, value: Any) -> Any:
         return ""
     if made.format == FIRST_FORMAT or not isinstance(value, str):
         return value
-    return spreadsheet_cell(printable(value))
+    return spreadsheet_cell(printable(value), reversible=True)

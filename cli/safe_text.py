@@ -14,9 +14,8 @@ from typing import Any
 # C0 controls but the newline, DEL, and the C1 controls (U+0080 to U+009F: a terminal may
 # read U+009B alone as ESC [).
 CONTROL = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f]")
-# A cell a spreadsheet reads as a formula begins with one of these (OWASP); a cell that
-# begins with the quote itself is quoted too, so that reading back takes exactly one off.
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "'")
+# A cell a spreadsheet reads as a formula begins with one of these (OWASP).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def printable(text: str) -> str:
@@ -24,11 +23,13 @@ def printable(text: str) -> str:
     return CONTROL.sub(lambda found: f"\\x{ord(found[0]):02x}", text)
 
 
-def spreadsheet_cell(value: Any) -> Any:
+def spreadsheet_cell(value: Any, reversible: bool = False) -> Any:
     """A CSV cell a spreadsheet shows as text: one beginning like a formula gets a leading
-    `'`, which spreadsheets take as "text follows" and do not show. Numbers are left as they
-    are (a negative number is a number, not a formula)."""
-    if isinstance(value, str) and value.startswith(FORMULA_START):
+    `'`, which spreadsheets take as "text follows". Numbers are left as they are (a negative
+    number is a number, not a formula). `reversible`: a cell beginning with `'` itself is
+    quoted too, so that reading it back (`unquoted_cell`) takes exactly one off."""
+    starts = (*FORMULA_START, "'") if reversible else FORMULA_START
+    if isinstance(value, str) and value.startswith(starts):
         return "'" + value
     return value
 
@@ -42,5 +43,5 @@ def spreadsheet_row(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def unquoted_cell(text: str) -> str:
-    """The value `spreadsheet_cell` quoted."""
+    """The value `spreadsheet_cell` quoted, reversibly."""
     return text[1:] if text.startswith("'") else text
