@@ -10,7 +10,6 @@ tightened to 0600, with a warning naming it and the mode it had.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import stat
 import sys
@@ -100,5 +99,9 @@ def create_private(path: Path) -> None:
     """Create an empty owner-only file at `path` if nothing is there, so that a program that
     then opens it (SQLite) keeps its mode: SQLite gives its -wal and -shm files the mode of
     the database file."""
-    with contextlib.suppress(FileExistsError):
+    try:
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, PRIVATE))
+    except FileExistsError:
+        pass
+    except OSError as error:
+        raise LedgerError(f"--db: cannot create '{path}' ({error.strerror})") from None

@@ -201,3 +201,12 @@ def test_an_export_is_not_written_through_a_link_in_its_directory_unless_forced(
     ok(invoke(*args, "--force"))
     assert target.read_text().startswith("CHILD,")
     assert mode(out / "header.csv") == 0o600
+
+
+def test_a_ledger_in_a_directory_that_is_not_there_is_a_clear_error(tmp_path: Path) -> None:
+    missing = tmp_path / "no-such-directory" / "careledger.db"
+    result = invoke("init", "--db", missing)
+    assert (result.exit_code, result.stderr) == (
+        1,
+        f"error: --db: cannot create '{missing}' (No such file or directory)\n",
+    )
