@@ -166,6 +166,22 @@ def test_an_error_shows_control_characters_as_escapes(ledger: str) -> None:
     assert result.stderr == (f"error: no case for child 'NR-\\x1b[2J' of council '{COUNCIL}'\n")
 
 
+def test_the_drift_report_in_html_shows_control_characters_as_escapes(
+    ledger: str, tmp_path: Path
+) -> None:
+    """An IRO's name recorded with a terminal's sequences in it, and the report printed."""
+    ok(
+        invoke(
+            "record", "--db", ledger, "--type", "IROAllocated", "--council", COUNCIL,
+            "--child", FIRST, "--set", "occurred_on=2025-07-01", "--set", "source=LCS/2",
+            "--set", "iro_id=IRO-10", "--set", f"iro_name=Helen {ESCAPES}",
+        )
+    )  # fmt: skip
+    shown = ok(invoke("drift", "--db", ledger, "--by", "iro", "--format", "html")).stdout
+    assert not [c for c in RAW if c in shown]
+    assert "Helen \\x1b[31mred" in shown
+
+
 def test_a_chronology_shows_control_characters_as_escapes_from_version_two_on() -> None:
     row = Row(
         number=1, date="2025-03-10", event=2, kind="PlacementEnded", what=ESCAPES,
