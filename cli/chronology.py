@@ -7,20 +7,31 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import sys
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import click
 from eventsourcing.persistence import StoredEvent
 
 from cli.context import Opened, opened
-from cli.options import CHILD_ARGUMENT, COUNCIL_OPTION, DB_OPTION, parse_child, parse_day
+from cli.options import (
+    CHILD_ARGUMENT,
+    COUNCIL_OPTION,
+    DB_OPTION,
+    FORCE_OPTION,
+    parse_child,
+    parse_day,
+)
+from cli.safe_text import printable, spreadsheet_cell
 from ledger.errors import CaseNotFound, LedgerError
 from ledger.events import CaseEvent
+from ledger.private_files import write_private
 from ledger.verify import case_events
-from projections.chronology import Chronology, Row, chronology
+from projections.chronology import FIRST_FORMAT, FORMAT, Chronology, Row, chronology
 from projections.queries import Child
 
 COLUMNS = (
@@ -36,6 +47,7 @@ COLUMNS = (
 )
 CSV_FIELDS = tuple(Row.__dataclass_fields__)
 LIST_SEPARATOR = " | "
+JSON_CONTROL = re.compile("[\x7f-\x9f]")
 
 
 @click.command(name="chronology")
@@ -47,7 +59,12 @@ LIST_SEPARATOR = " | "
 @click.option(
     "--format", "fmt", type=click.Choice(["md", "csv", "html", "pdf", "json"]), default="md"
 )
-@click.option("--out", type=click.Path(path_type=Path, dir_okay=False), help="Default: stdout.")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Default: stdout. Written readable by you only.",
+)
+@FORCE_OPTION
 @click.option(
     "--by",
     "produced_by",
@@ -63,6 +80,7 @@ def chronology_command(
     to: str | None,
     fmt: str,
     out: Path | None,
+    force: bool,
     produced_by: str,
 ) -> None:
     """The decision chronology of a child for a court: one row per event in date order, with
@@ -76,8 +94,9 @@ def chronology_command(
         made, _ = verified_chronology(o, who, datetime.now(UTC), produced_by, period)
     data = render(made, fmt)
     if out is not None:
-        out.write_bytes(data)
-        click.echo(f"chronology of {made.child}: {len(made.rows)} rows -> {out}", err=True)
+        write_private(out, data, "--out", force=force)
+        done = f"chronology of {made.child}: {len(made.rows)} rows -> {out}"
+        click.echo(printable(done), err=True)
     elif fmt == "pdf" and sys.stdout.isatty():
         raise LedgerError("--out: a PDF is not written to a terminal; give --out FILE")
     else:
@@ -92,10 +111,11 @@ def verified_chronology(
     produced_by: str,
     period: tuple[date | None, date | None] = (None, None),
     up_to: int | None = None,
+    form_version: str = FORMAT,
 ) -> tuple[Chronology, dict[int, bytes]]:
     """The chronology read from the case's stored events, decoded from the very bytes the
     chain verification hashed (a projection table could have been edited), and the hash of
-    each of the case's events."""
+    each of the case's events; its forms as `form_version` renders them."""
     events, hashes = verified_events(o, who)
     made = chronology(
         events,
@@ -107,7 +127,7 @@ def verified_chronology(
         up_to,
         o.views.presumed_significant,
     )
-    return made, hashes
+    return replace(made, format=form_version), hashes
 
 
 def verified_events(o: Opened, who: Child) -> tuple[list[CaseEvent], dict[int, bytes]]:
@@ -132,13 +152,14 @@ def verified_events(o: Opened, who: Child) -> tuple[list[CaseEvent], dict[int, b
 
 def render(made: Chronology, fmt: str) -> bytes:
     if fmt == "json":
-        return (json.dumps(made.to_json(), indent=2, ensure_ascii=False) + "\n").encode()
+        text = json.dumps(made.to_json(), indent=2, ensure_ascii=False) + "\n"
+        return (text if made.format == FIRST_FORMAT else _json_controls(text)).encode()
     if fmt == "csv":
         return as_csv(made).encode()
     if fmt == "html":
         from cli.chronology_html import render_html
 
-        return render_html(made).encode()
+        return shown(made, render_html(made)).encode()
     if fmt == "pdf":
         from cli.chronology_pdf import render_pdf
 
@@ -146,21 +167,34 @@ def render(made: Chronology, fmt: str) -> bytes:
     return as_markdown(made).encode()
 
 
+def _json_controls(text: str) -> str:
+    """JSON escapes the C0 controls itself, not DEL and the C1 controls: escaped here too (as
+    \\u007f...), which a JSON reader reads back as the same characters."""
+    return JSON_CONTROL.sub(lambda found: f"\\u{ord(found[0]):04x}", text)
+
+
+def shown(made: Chronology, text: str) -> str:
+    """Text as the printed forms show it: control characters as escapes (cli.safe_text),
+    from the second version of the forms on."""
+    return text if made.format == FIRST_FORMAT else printable(text)
+
+
 def header_lines(made: Chronology) -> list[str]:
     period = f"{made.period_from or 'the beginning'} to {made.period_to or 'the latest record'}"
-    return [
+    lines = [
         f"Child: {made.child} (case {made.case_id})",
         f"Period: {period}",
         f"Produced: {made.produced_at} by {made.produced_by}",
         f"Ledger: events 1 to {made.events} of this case (event 1 opens the case record); "
         f"head digest {made.head_digest}",
     ]
+    return [shown(made, line) for line in lines]
 
 
-def cells(row: Row) -> list[str]:
+def cells(made: Chronology, row: Row) -> list[str]:
     """The printed columns (COLUMNS) of one row."""
     what = row.what + "".join(f"\nCORRECTED: {c}" for c in row.corrections)
-    return [
+    printed = [
         str(row.number),
         row.date,
         what,
@@ -171,15 +205,16 @@ def cells(row: Row) -> list[str]:
         row.source,
         f"event {row.event}, recorded {row.recorded}; hash {row.event_hash[:16]}",
     ]
+    return [shown(made, cell) for cell in printed]
 
 
 def as_markdown(made: Chronology) -> str:
-    lines = [f"# Chronology of {made.child}", ""]
+    lines = [f"# Chronology of {shown(made, made.child)}", ""]
     lines += [f"- {line}" for line in header_lines(made)] + [""]
     lines.append("| " + " | ".join(COLUMNS) + " |")
     lines.append("|" + "---|" * len(COLUMNS))
     for row in made.rows:
-        lines.append("| " + " | ".join(_md(cell) for cell in cells(row)) + " |")
+        lines.append("| " + " | ".join(_md(cell) for cell in cells(made, row)) + " |")
     lines += ["", f"<!-- {made.stamp()} -->", ""]
     return "\n".join(lines)
 
@@ -189,14 +224,24 @@ def _md(text: str) -> str:
 
 
 def as_csv(made: Chronology) -> str:
+    """One line per row, for a spreadsheet: from the second version of the forms on, a cell
+    is shown as text even when it begins like a formula (cli.safe_text)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(CSV_FIELDS)
     for row in made.rows:
         values = asdict(row)
         writer.writerow(
-            LIST_SEPARATOR.join(v) if isinstance(v, list) else ("" if v is None else v)
+            _csv_cell(made, LIST_SEPARATOR.join(v) if isinstance(v, list) else v)
             for v in (values[name] for name in CSV_FIELDS)
         )
     writer.writerow([made.stamp()])
     return buffer.getvalue()
+
+
+def _csv_cell(made: Chronology, value: Any) -> Any:
+    if value is None:
+        return ""
+    if made.format == FIRST_FORMAT or not isinstance(value, str):
+        return value
+    return spreadsheet_cell(printable(value), reversible=True)

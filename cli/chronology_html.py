@@ -51,7 +51,7 @@ def render_html(made: Chronology) -> str:
         what=WHAT,
         flags=FLAGS,
         widths=WIDTHS if len(WIDTHS) == len(COLUMNS) else [100 / len(COLUMNS)] * len(COLUMNS),
-        lines=[Line(row, cells(row)) for row in made.rows],
+        lines=[Line(row, cells(made, row)) for row in made.rows],
         corrected=sum(1 for row in made.rows if row.corrections),
         flagged=sum(1 for row in made.rows if row.flags),
         stamp=made.stamp(),

@@ -253,7 +253,7 @@ def _table(made: Chronology, s: Styles, split_in_row: bool) -> list[Flowable]:
     if not made.rows:
         return [Paragraph(f"No events in this period ({_text(_period(made))}).", s.value)]
     table = LongTable(
-        [header, *(_cells(row, s) for row in made.rows)],
+        [header, *(_cells(made, row, s) for row in made.rows)],
         colWidths=WIDTHS,
         repeatRows=1,
         splitByRow=1,
@@ -283,8 +283,8 @@ def _table(made: Chronology, s: Styles, split_in_row: bool) -> list[Flowable]:
     return [table]
 
 
-def _cells(row: Row, s: Styles) -> list[Any]:
-    printed = cells(row)
+def _cells(made: Chronology, row: Row, s: Styles) -> list[Any]:
+    printed = cells(made, row)
     out: list[Any] = []
     for i, text in enumerate(printed):
         if i == 0:

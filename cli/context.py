@@ -125,6 +125,7 @@ def _open(store: Store, check_policy: bool) -> Opened:
     try:
         opened.projector.status()
         if check_policy:
+            ledger.check_key()  # every command that reads or records; verify needs no key
             views.check_policy()
     except BaseException as error:
         opened.close()

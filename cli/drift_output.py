@@ -9,6 +9,7 @@ from dataclasses import asdict
 from typing import Any
 
 from cli.render import render
+from cli.safe_text import spreadsheet_row
 from projections.drift import MEASURE, MEASURES, Report, owners
 
 
@@ -51,15 +52,17 @@ CSV_COLUMNS = ("row", "measure", "group", "subject", "on", "days", "count", "of"
 
 
 def as_csv(report: Report) -> str:
-    """One sheet: the summary rows first, then every finding behind them."""
+    """One sheet: the summary rows first, then every finding behind them; no cell is run as
+    a formula, and control characters are shown as escapes (cli.safe_text)."""
     out = io.StringIO()
     writer = csv.DictWriter(out, CSV_COLUMNS, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     for count in report.summary():
-        writer.writerow({"row": "summary", **_count(count)})
+        writer.writerow(spreadsheet_row({"row": "summary", **_count(count)}))
     for key, findings in report.findings.items():
         for f in findings:
-            writer.writerow({"row": "finding", **f._asdict(), "measure": key, "count": f.weight})
+            row = {"row": "finding", **f._asdict(), "measure": key, "count": f.weight}
+            writer.writerow(spreadsheet_row(row))
     return out.getvalue()
 
 

@@ -12,10 +12,11 @@ from uuid import UUID
 import click
 
 from cli.context import Opened, opened
-from cli.options import COUNCIL_OPTION, DB_OPTION, parse_child
+from cli.options import COUNCIL_OPTION, DB_OPTION, FORCE_OPTION, parse_child
 from cli.projection_check import print_projections, projections_report
 from ledger import seal as sealing
 from ledger.errors import LedgerError
+from ledger.private_files import open_private, write_private
 from ledger.store import new_cipher_key
 from ledger.store_failures import STORE_ERRORS, is_missing_table, problem
 from ledger.verify import SealPoint, Verdict, verify
@@ -169,8 +170,9 @@ def _print(report: dict[str, object]) -> None:
 @DB_OPTION
 @KEY_OPTION
 @click.option("--out", type=click.Path(path_type=Path, dir_okay=False), help="Default: stdout.")
+@FORCE_OPTION
 @click.option("--by", "sealed_by", envvar="CARELEDGER_ACTOR", required=True, help="Who seals.")
-def seal_command(db: str | None, key: Path, out: Path | None, sealed_by: str) -> None:
+def seal_command(db: str | None, key: Path, out: Path | None, force: bool, sealed_by: str) -> None:
     """Sign the ledger's current digest and event count (after verifying the whole chain)."""
     with opened(db, check_policy=False) as o:
         verdict = _verified(o)
@@ -180,27 +182,27 @@ def seal_command(db: str | None, key: Path, out: Path | None, sealed_by: str) ->
     if out is None:
         click.echo(made.to_json(), nl=False)
     else:
-        out.write_text(made.to_json(), encoding="utf-8")
+        write_private(out, made.to_json().encode(), "--out", force=force)
         click.echo(f"sealed {made.events} events, digest {made.digest.hex()} -> {out}", err=True)
     click.echo(f"key fingerprint: {made.fingerprint}", err=True)
 
 
 @click.command(name="seal-key")
 @click.argument("path", type=click.Path(path_type=Path, dir_okay=False))
-def seal_key_command(path: Path) -> None:
+@FORCE_OPTION
+def seal_key_command(path: Path, force: bool) -> None:
     """Make a new Ed25519 key for seals (owner-only file); prints the public key to share."""
-    public = sealing.new_key(path)
+    public = sealing.new_key(path, force)
     click.echo(sealing.public_pem(public), nl=False)
     click.echo(f"key fingerprint: {sealing.fingerprint(public)}", err=True)
 
 
 @click.command(name="cipher-key")
 @click.argument("path", type=click.Path(path_type=Path, dir_okay=False))
-def cipher_key_command(path: Path) -> None:
+@FORCE_OPTION
+def cipher_key_command(path: Path, force: bool) -> None:
     """Make a new AES key for encryption at rest (owner-only file): then set
     CARELEDGER_CIPHER_KEY_FILE to it before 'careledger init'. Lose it and the ledger is lost."""
-    if path.exists():
-        raise LedgerError(f"PATH: '{path}' exists; a key is never overwritten")
-    path.touch(mode=0o600)
-    path.write_text(new_cipher_key() + "\n", encoding="ascii")
+    with open_private(path, "PATH", force=force, exclusive=True) as file:
+        file.write(new_cipher_key().encode() + b"\n")
     click.echo(f"wrote a new key to {path}; keep a copy somewhere safe", err=True)

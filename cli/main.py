@@ -32,6 +32,7 @@ from cli.options import (
 from cli.render import render
 from cli.reports import drift, reviews
 from cli.returns import export_903, import_903, inconsistencies
+from cli.safe_text import printable
 from cli.verify_export import verify_export_command
 from ledger import payloads as p
 from ledger.application import BatchRefused
@@ -64,7 +65,7 @@ class LedgerGroup(click.Group):
 
 
 def _fail(message: str) -> None:
-    click.echo(f"error: {message}", err=True)
+    click.echo(f"error: {printable(message)}", err=True)
     sys.exit(1)
 
 

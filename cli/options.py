@@ -41,6 +41,11 @@ def council_code(ctx: click.Context, param: click.Parameter, value: str | None) 
     return code
 
 
+FORCE_OPTION = click.option(
+    "--force",
+    is_flag=True,
+    help="Write through a symbolic link at the output path (refused otherwise).",
+)
 CHILD_ARGUMENT = click.argument("child")
 COUNCIL_OPTION = click.option(
     "--council",

@@ -20,6 +20,7 @@ from cli.options import (
     parse_day,
 )
 from cli.render import render
+from cli.safe_text import printable
 from ledger.case import ENGLAND
 from ledger.commands import refusal_from
 from ledger.errors import LedgerError
@@ -86,6 +87,6 @@ def drift(db: str | None, as_of: str | None, by: str | None, fmt: str) -> None:
     elif fmt == "html":
         from cli.drift_html import render_html
 
-        click.echo(render_html(report))
+        click.echo(printable(render_html(report)))
     else:
         show_tables(report)

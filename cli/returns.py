@@ -9,11 +9,20 @@ from pathlib import Path
 import click
 
 from cli.context import opened
-from cli.options import COUNCIL_OPTION, DB_OPTION, FORMAT_OPTION, council_code, parse_child
+from cli.options import (
+    COUNCIL_OPTION,
+    DB_OPTION,
+    FORCE_OPTION,
+    FORMAT_OPTION,
+    council_code,
+    parse_child,
+)
 from cli.render import render
+from cli.safe_text import printable, spreadsheet_row
 from ledger import payloads as p
 from ledger.errors import LedgerError
 from ledger.importer import ImportReport, ReturnImport
+from ledger.private_files import refuse_links
 from ledger.returns import collection_name
 from ledger.vocabulary import Role
 from projections import returns
@@ -48,6 +57,7 @@ YEAR = click.option(
     help="Where the refused rows are written, readable by you only "
     "(default DIRECTORY-refused-<year>.csv here).",
 )
+@FORCE_OPTION
 @click.option(
     "--actor", envvar="CARELEDGER_ACTOR", required=True,
     help="Who is importing (env CARELEDGER_ACTOR).",
@@ -63,6 +73,7 @@ def import_903(
     year: int,
     accept_partial: bool,
     report_path: Path | None,
+    force: bool,
     actor: str,
     role: str,
 ) -> None:
@@ -73,6 +84,8 @@ def import_903(
     report_path = report_path or Path(f"{directory.name}-refused-{year}.csv")
     if accept_partial and not report_path.parent.is_dir():
         raise LedgerError(f"--report: {report_path.parent} is not a directory")
+    if accept_partial and not force:
+        refuse_links([report_path], "--report")  # before anything is recorded
     with opened(db) as o:
         # Which return is newest is read from the views: they must be current, so a role that
         # may not bring them up to date is refused while they lag (`ViewsReadOnly`).
@@ -81,7 +94,7 @@ def import_903(
         importer = ReturnImport(o.ledger, council, year, recorded_by, newest_year=newest)
         report = importer.run(directory, accept_partial)
         if report.refused:
-            _refused(report, report_path, accept_partial)
+            _refused(report, report_path, accept_partial, force)
         click.echo(
             f"{council} {collection_name(year)}: {report.children} children, "
             f"{report.events} event(s) recorded ({report.corrections} restatement(s) as "
@@ -90,23 +103,24 @@ def import_903(
         o.catch_up_after_recording(show_progress=report.events > 500)
 
 
-def _refused(report: ImportReport, path: Path, accept_partial: bool) -> None:
+def _refused(report: ImportReport, path: Path, accept_partial: bool, force: bool) -> None:
     rows = [
         {"file": r.file, "row": r.row, "column": r.column, "reason": r.reason, "child": r.child}
         for r in report.refused
     ]
     if not accept_partial:
         for r in rows[:20]:
-            click.echo(f"{r['file']} row {r['row']}, {r['column']}: {r['reason']}", err=True)
+            line = f"{r['file']} row {r['row']}, {r['column']}: {r['reason']}"
+            click.echo(printable(line), err=True)
         more = f" (the first 20 of {len(rows)} shown)" if len(rows) > 20 else ""
         raise LedgerError(
             f"{len(rows)} row(s) cannot be read or recorded{more}; nothing recorded. "
             "Mend them, or give --accept-partial to record the other children"
         )
-    with returns.private_file(path) as f:
+    with returns.private_file(path, "--report", force) as f:
         writer = csv.DictWriter(f, fieldnames=["file", "row", "column", "reason", "child"])
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows(spreadsheet_row(row) for row in rows)
     click.echo(
         f"{len(rows)} row(s) refused; no event recorded for their "
         f"{len(report.refused_children)} child(ren); the rows are listed in {path}",
@@ -119,7 +133,8 @@ def _refused(report: ImportReport, path: Path, accept_partial: bool) -> None:
 @click.option("--council", required=True, callback=council_code)
 @YEAR
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
-def export_903(db: str | None, council: str, year: int, directory: Path) -> None:
+@FORCE_OPTION
+def export_903(db: str | None, council: str, year: int, directory: Path, force: bool) -> None:
     """Write Header, Episodes and Reviews for one collection year into DIRECTORY, in the
     DfE's CSV layout, from what the ledger holds."""
     with opened(db) as o:
@@ -127,7 +142,7 @@ def export_903(db: str | None, council: str, year: int, directory: Path) -> None
         if not returns.holds_council(o.views, council):
             raise LedgerError(f"--council: the ledger holds no case of council '{council}'")
         directory.mkdir(parents=True, exist_ok=True)
-        counts = returns.export(o.views, council, year, directory)
+        counts = returns.export(o.views, council, year, directory, force)
     click.echo(
         f"wrote {counts['header']} children, {counts['episodes']} episodes and "
         f"{counts['reviews']} reviews to {directory}"

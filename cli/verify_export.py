@@ -20,7 +20,7 @@ import io
 import json
 import re
 import sys
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -31,9 +31,12 @@ import click
 from cli.chronology import render, verified_events
 from cli.context import opened
 from cli.options import DB_OPTION
+from cli.safe_text import unquoted_cell
 from ledger.errors import LedgerError
 from projections.chronology import (
+    FIRST_FORMAT,
     FORMAT,
+    FORMATS,
     Chronology,
     CorrectedSince,
     Row,
@@ -44,7 +47,7 @@ from projections.chronology import (
 from projections.queries import Child
 
 STAMP = re.compile(
-    rb"careledger-chronology/1 case=(?P<case>[0-9a-f]{32}) events=(?P<events>\d+) "
+    rb"(?P<format>careledger-chronology/[12]) case=(?P<case>[0-9a-f]{32}) events=(?P<events>\d+) "
     rb"from=(?P<from>[0-9-]+) to=(?P<to>[0-9-]+) at=(?P<at>[0-9T:+-]+) by=(?P<by>[^ ]+) "
     rb"head=(?P<head>[0-9a-f]{64}) content=(?P<content>[0-9a-f]{64})"
 )
@@ -54,6 +57,7 @@ CORRECTED_SINCE = 4  # exit status: matches, but some entries are no longer the 
 
 @dataclass(frozen=True)
 class Stamp:
+    format: str  # the version of the forms (projections.chronology.FORMATS)
     case: str
     events: int
     period: tuple[date | None, date | None]
@@ -78,6 +82,7 @@ def read_stamp(data: bytes) -> Stamp:
         return None if value == b"-" else date.fromisoformat(value.decode())
 
     return Stamp(
+        found["format"].decode(),
         found["case"].decode(),
         int(found["events"]),
         (day(found["from"]), day(found["to"])),
@@ -88,22 +93,24 @@ def read_stamp(data: bytes) -> Stamp:
     )
 
 
-def file_rows(data: bytes) -> tuple[str, list[Row] | None]:
+def file_rows(data: bytes, version: str) -> tuple[str, list[Row] | None]:
     """The form of the file, and its rows when the form can be read back exactly."""
     text = data.lstrip()
     if text.startswith(b"{"):
         loaded = json.loads(data)
-        if loaded.get("format") != FORMAT:
+        if loaded.get("format") not in FORMATS:
             raise LedgerError(f"FILE: a JSON file, but not a {FORMAT} export")
         return "json", [Row(**row) for row in loaded["rows"]]
     if text.startswith(b"%PDF"):
         return "pdf", None
     if text.startswith(b"number,"):
-        return "csv", _csv_rows(data.decode())
+        return "csv", _csv_rows(data.decode(), quoted=version != FIRST_FORMAT)
     return ("html" if b"<html" in data[:2000].lower() else "md"), None
 
 
-def _csv_rows(text: str) -> list[Row]:
+def _csv_rows(text: str, quoted: bool) -> list[Row]:
+    """The rows of a CSV form; `quoted`: its cells were quoted for spreadsheets (version 2),
+    and are read back unquoted."""
     reader = csv.reader(io.StringIO(text))
     header = next(reader)
     rows = []
@@ -112,6 +119,8 @@ def _csv_rows(text: str) -> list[Row]:
             break
         if len(values) != len(header):
             raise LedgerError(f"FILE: CSV row {reader.line_num} has {len(values)} fields")
+        if quoted:
+            values = [unquoted_cell(value) for value in values]
         raw: dict[str, Any] = dict(zip(header, values, strict=True))
         rows.append(Row(**{f.name: _csv_value(f.name, raw[f.name]) for f in fields(Row)}))
     return rows
@@ -138,7 +147,7 @@ def verify_export_command(db: str | None, file: Path, fmt: str) -> None:
     corrected since (the export is no longer the ledger's word for them)."""
     data = file.read_bytes()
     stamp = read_stamp(data)
-    form, rows = file_rows(data)
+    form, rows = file_rows(data, stamp.format)
     with opened(db) as o:
         o.catch_up()
         child = _child(o.views.fetch("SELECT * FROM {s}cl_cases"), stamp.case)
@@ -153,6 +162,7 @@ def verify_export_command(db: str | None, file: Path, fmt: str) -> None:
             stamp.events,
             o.views.presumed_significant,
         )
+    made = replace(made, format=stamp.format)  # rendered again as its own version renders
     corrections = corrected_since(events, made)
     report = _judge(stamp, form, rows, hashes, made, render(made, form) == data, corrections)
     report["child"] = f"{child.council}:{child.child_ref}"

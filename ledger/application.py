@@ -20,6 +20,7 @@ from ledger.case import ChildCase
 from ledger.commands import Command
 from ledger.errors import CaseNotFound, RecordingConflict, RecordingRefused
 from ledger.identity import case_id, uncached_case_id
+from ledger.mapper import open_sealed
 from ledger.protocol import DisputeProtocol
 from ledger.recorders import PostgresLedgerRecorder, SQLiteLedgerRecorder
 from ledger.store import Store
@@ -224,6 +225,15 @@ class CareLedger(Application[UUID]):
         recorder = self.recorder
         assert isinstance(recorder, SQLiteLedgerRecorder | PostgresLedgerRecorder)
         return recorder
+
+    def check_key(self) -> None:
+        """Refuse to go on without the key of an encrypted ledger, with another key, or with
+        a key for a ledger that is not encrypted, tried on the log's first event. The
+        projection tables answer without decrypting anything, and a new child's events
+        recorded without the key would be stored in the clear among encrypted ones."""
+        first = self.recorder.select_notifications(start=None, limit=1)
+        if first:
+            open_sealed(self.mapper.cipher, first[0].state)
 
     def _existing_cases(self, case_ids: set[UUID]) -> set[UUID] | None:
         """Which of these cases the store holds, asked once for a batch of several cases

@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from ledger.errors import LedgerError
+from ledger.private_files import open_private
 from ledger.verify import SealPoint
 
 FORMAT = "careledger-seal/1"
@@ -78,16 +79,15 @@ def fingerprint(public_key: bytes) -> str:
     return "SHA256:" + hashlib.sha256(public_key).hexdigest()[:32]
 
 
-def new_key(path: Path) -> bytes:
-    """Write a new private key (PEM, PKCS8, owner-only) and return its raw public key."""
-    if path.exists():
-        raise LedgerError(f"--key: '{path}' exists; a key is never overwritten")
+def new_key(path: Path, force: bool = False) -> bytes:
+    """Write a new private key (PEM, PKCS8, owner-only) and return its raw public key. A key
+    is never overwritten; a symbolic link is followed only with `force`."""
     key = Ed25519PrivateKey.generate()
     pem = key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
-    path.touch(mode=0o600)
-    path.write_bytes(pem)
+    with open_private(path, "PATH", force=force, exclusive=True) as file:
+        file.write(pem)
     return _raw(key.public_key())
 
 

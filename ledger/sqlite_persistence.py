@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from eventsourcing.persistence import DatabaseError, InterfaceError
@@ -23,6 +24,8 @@ from eventsourcing.sqlite import (
     SQLiteFactory,
 )
 from eventsourcing.utils import Environment, EnvType
+
+from ledger.private_files import create_private, tighten_path
 
 STATEMENTS = 128  # prepared statements each connection keeps (Python's default)
 
@@ -36,7 +39,7 @@ class LedgerConnectionPool(SQLiteConnectionPool):
 
     def _create_connection(self) -> SQLiteConnection:
         """As the library's, with `cached_statements=STATEMENTS`: autocommit (the library
-        issues BEGIN itself), usable from any thread, WAL for a file."""
+        issues BEGIN itself), usable from any thread, WAL for a file; and secure_delete."""
         try:
             connection = sqlite3.connect(
                 database=self.db_name,
@@ -54,6 +57,9 @@ class LedgerConnectionPool(SQLiteConnectionPool):
             except sqlite3.Error as error:  # the file is not a database, or cannot be written
                 connection.close()
                 raise DatabaseError(error) from error
+        # What is deleted is overwritten, not left in the file's free space: a projection
+        # row replaced by a later record (a plan section's old text) is gone from the file.
+        connection.execute("PRAGMA secure_delete=ON")
         connection.row_factory = sqlite3.Row
         for name, function in self.functions.items():
             connection.create_function(name, 0, function, deterministic=True)
@@ -84,7 +90,35 @@ def keep_statements(datastore: SQLiteDatastore) -> SQLiteDatastore:
     return datastore
 
 
+def keep_private(datastore: SQLiteDatastore) -> None:
+    """The database file owner-only (`ledger.private_files`): created 0600 before SQLite opens
+    it, which then gives its -wal and -shm files the same mode; a database, -wal or -shm file
+    left readable by others (by an older careledger, or a copy) is made owner-only, with a
+    warning."""
+    if datastore.pool.is_sqlite_memory_mode:
+        return
+    path = Path(datastore.pool.db_name)
+    create_private(path)
+    if not _is_database_or_empty(path):
+        return  # not a ledger (--db README.md): SQLite refuses it, and it is not ours to touch
+    for name in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        tighten_path(name)
+
+
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def _is_database_or_empty(path: Path) -> bool:
+    try:
+        with path.open("rb") as file:
+            start = file.read(len(SQLITE_HEADER))
+    except OSError:
+        return False
+    return start in (b"", SQLITE_HEADER)
+
+
 class LedgerSQLiteFactory(SQLiteFactory):
     def __init__(self, env: Environment | EnvType | None) -> None:
         super().__init__(env)
+        keep_private(self.datastore)
         keep_statements(self.datastore)

@@ -28,7 +28,12 @@ from projections.describe import describe
 from projections.queries import Child
 from projections.rules import DEFAULT_PRESUMED_SIGNIFICANT, FlagKind, judge_payloads
 
-FORMAT = "careledger-chronology/1"
+# The version of the chronology's forms, in every stamp. 2: the text forms show control
+# characters as escapes and the CSV quotes cells a spreadsheet would run (cli.chronology);
+# verify-export renders a file again in the version its stamp names.
+FIRST_FORMAT = "careledger-chronology/1"
+FORMAT = "careledger-chronology/2"
+FORMATS = (FIRST_FORMAT, FORMAT)
 
 
 @dataclass(frozen=True)
@@ -59,6 +64,7 @@ class Chronology:
     events: int  # the case's events when produced (all, not only those in the period)
     head_digest: str  # the hash of the case's last event: the chain's head for this case
     rows: list[Row] = field(default_factory=list)
+    format: str = FORMAT
 
     def content_digest(self) -> str:
         """SHA-256 of the rows, in a canonical JSON form: embedded in every format so that
@@ -67,7 +73,7 @@ class Chronology:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "format": FORMAT,
+            "format": self.format,
             "child": self.child,
             "case_id": self.case_id,
             "period": {"from": self.period_from, "to": self.period_to},
@@ -83,7 +89,7 @@ class Chronology:
     def stamp(self) -> str:
         """One line every format carries, for verify-export."""
         return (
-            f"{FORMAT} case={self.case_id} events={self.events} "
+            f"{self.format} case={self.case_id} events={self.events} "
             f"from={self.period_from or '-'} to={self.period_to or '-'} "
             f"at={self.produced_at} by={quote(self.produced_by, safe='')} "
             f"head={self.head_digest} content={self.content_digest()}"

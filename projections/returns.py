@@ -5,7 +5,7 @@ again as a return (`export`) or judged for inconsistencies (`projections.inconsi
 from __future__ import annotations
 
 import csv
-import os
+import io
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
@@ -15,6 +15,7 @@ from uuid import UUID
 
 from ledger import payloads as p
 from ledger.plan import Entry, corrected, effective
+from ledger.private_files import open_private, refuse_links
 from ledger.returns import (
     SOURCE_PREFIX,
     ChildDetails,
@@ -141,7 +142,8 @@ def children(views: CaseViews, council: str | None, child_ref: str | None = None
         params.append(child_ref)
     clause = f" WHERE {' AND '.join(where)}" if where else ""
     cases = views.fetch(
-        "SELECT case_id, council, child_ref FROM {s}cl_cases" + clause
+        "SELECT case_id, council, child_ref FROM {s}cl_cases"
+        + clause
         + " ORDER BY council, child_ref",
         params,
     )
@@ -183,11 +185,9 @@ def newest_return(views: CaseViews, council: str) -> int | None:
     return None if newest is None else return_year(newest)
 
 
-def private_file(path: Path) -> TextIO:
-    """A file for rows about children, readable by its owner only."""
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    os.fchmod(descriptor, 0o600)  # a file that was there keeps its mode otherwise
-    return open(descriptor, "w", newline="", encoding="utf-8")
+def private_file(path: Path, setting: str, force: bool = False) -> TextIO:
+    """A file for rows about children, readable by its owner only (ledger.private_files)."""
+    return io.TextIOWrapper(open_private(path, setting, force=force), newline="", encoding="utf-8")
 
 
 def _dmy(day: date | None) -> str:
@@ -233,12 +233,16 @@ def header_row(child: str, d: ChildDetails) -> dict[str, str]:
     }  # fmt: skip
 
 
-def export(views: CaseViews, council: str, year: int, directory: Path) -> dict[str, int]:
+def export(
+    views: CaseViews, council: str, year: int, directory: Path, force: bool = False
+) -> dict[str, int]:
     """Write header.csv, episodes.csv and reviews.csv of `council`'s return for `year`."""
     counts = {"header": 0, "episodes": 0, "reviews": 0}
     paths = {name: directory / f"{name}.csv" for name in counts}
     columns = {"header": HEADER, "episodes": EPISODES, "reviews": REVIEWS}
-    files = {name: private_file(path) for name, path in paths.items()}
+    if not force:
+        refuse_links(list(paths.values()), "DIRECTORY")
+    files = {name: private_file(path, "DIRECTORY", force) for name, path in paths.items()}
     try:
         writers = {n: csv.DictWriter(f, fieldnames=columns[n]) for n, f in files.items()}
         for writer in writers.values():

@@ -275,7 +275,7 @@ def _content_differs(change: p.CarePlanSectionChanged, reviews: _Reviews) -> lis
         return []
     section = "" if proposal.section == change.section else f" (for '{proposal.section}')"
     why = (
-        f"proposed{section} as {proposal.proposal_id}: «{proposal.content}» | "
+        f"proposed{section} as {proposal.proposal_id}: «{proposal.content}»; "
         f"recorded: «{change.content}»"
     )
     return [Finding(FlagKind.CONTENT_DIFFERS, why)]

@@ -80,7 +80,7 @@ def made(demo_db: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, di
 
 def from_json(path: Path) -> Chronology:
     data = json.loads(path.read_text(encoding="utf-8"))
-    assert data["format"] == "careledger-chronology/1"
+    assert data["format"] == "careledger-chronology/2"
     return Chronology(
         child=data["child"],
         case_id=data["case_id"],

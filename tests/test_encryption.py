@@ -127,3 +127,60 @@ def test_a_malformed_key_is_refused_naming_the_setting(
         "error: CARELEDGER_CIPHER_KEY: not the base64 of a 16, 24 or 32 byte key"
     )
     assert not os.path.exists(sqlite_db)
+
+
+# --- every command refuses an encrypted ledger without its key ------------------------------
+
+ENCRYPTED_ERROR = (
+    "error: the ledger is encrypted: set CARELEDGER_CIPHER_KEY or CARELEDGER_CIPHER_KEY_FILE\n"
+)
+READS = {
+    "unapproved": ("unapproved",),
+    "challenges": ("challenges", "--as-of", "2026-01-30"),
+    "drift by iro": ("drift", "--as-of", "2026-01-30", "--by", "iro"),
+    "history": ("history", f"{COUNCIL}:{SECOND}"),
+    "plan": ("plan", f"{COUNCIL}:{SECOND}"),
+    "plan as of": ("plan", f"{COUNCIL}:{SECOND}", "--as-of", "2025-06-01"),
+    "reviews": ("reviews", f"{COUNCIL}:{SECOND}", "--as-of", "2026-01-30"),
+    "chronology": ("chronology", f"{COUNCIL}:{SECOND}"),
+    "inconsistencies": ("inconsistencies",),
+}
+
+
+@pytest.mark.parametrize("command", READS.values(), ids=READS.keys())
+def test_without_the_key_every_read_is_refused(
+    encrypted: str, monkeypatch: pytest.MonkeyPatch, command: tuple[str, ...]
+) -> None:
+    """The projection tables could answer without decrypting anything: the ledger itself
+    says it is encrypted, before any of them is read."""
+    monkeypatch.delenv("CARELEDGER_CIPHER_KEY")
+    result = invoke(command[0], "--db", encrypted, *command[1:])
+    assert (result.exit_code, result.stdout, result.stderr) == (1, "", ENCRYPTED_ERROR)
+
+
+def test_with_another_key_a_read_from_the_projections_is_refused(
+    encrypted: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CARELEDGER_CIPHER_KEY", OTHER_KEY)
+    result = invoke("unapproved", "--db", encrypted)
+    assert (result.exit_code, result.stdout) == (1, "")
+    assert "CARELEDGER_CIPHER_KEY: not the key this ledger was encrypted with" in result.stderr
+
+
+def test_without_the_key_a_new_child_is_not_recorded_in_the_clear(
+    encrypted: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """NR-0204's first record, made by someone who forgot the key, would be the only event
+    of the ledger stored as plain JSON."""
+    monkeypatch.delenv("CARELEDGER_CIPHER_KEY")
+    with direct(encrypted) as before:
+        count = len(before.events())
+    path = tmp_path / "new.jsonl"
+    path.write_text(demo_lines("NR-0204")[0] + "\n", encoding="utf-8")
+
+    result = invoke("record", "--db", encrypted, "--file", path)
+
+    assert (result.exit_code, result.stderr) == (1, ENCRYPTED_ERROR)
+    with direct(encrypted) as after:
+        assert len(after.events()) == count
+
