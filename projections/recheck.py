@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from eventsourcing.persistence import ProgrammingError
 from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Identifier
 
@@ -134,8 +135,14 @@ def _position(run: Run, tracking: str, marker: str, name: str) -> int:
 def _compare_postgres(ledger: CareLedger, views: CaseViews, recorded: dict[str, str]) -> Comparison:
     scratch = f"careledger_verify_{uuid.uuid4().hex[:12]}"
     live_schema = ledger.store.env["POSTGRES_SCHEMA"]
-    with views.datastore.transaction(commit=True) as cursor:
-        cursor.execute(SQL("CREATE SCHEMA {0}").format(Identifier(scratch)))
+    try:
+        with views.datastore.transaction(commit=True) as cursor:
+            cursor.execute(SQL("CREATE SCHEMA {0}").format(Identifier(scratch)))
+    except ProgrammingError as error:
+        raise LedgerError(
+            f"--projections: cannot make the scratch schema to rebuild in ({error}): run it "
+            "as a role that may create schemas in the database, such as the owner"
+        ) from None
     try:
         return _compare_with_scratch(ledger, views, recorded, scratch, live_schema)
     finally:

@@ -189,6 +189,16 @@ def test_the_writer_records_the_projector_catches_up_and_the_reader_reads(
     assert lines_of(checked)[-1] == (
         f"projections: the same as rebuilt from the events, up to log position {EVENTS}"
     )
+    as_reader = invoke("verify", "--db", roles.url_of("reader"), "--projections")
+    assert as_reader.exit_code == 1
+    message = as_reader.stderr
+    assert message.startswith(
+        "error: --projections: cannot make the scratch schema to rebuild in (permission denied "
+        "for database "
+    )
+    assert message.endswith(
+        "run it as a role that may create schemas in the database, such as the owner\n"
+    )
     more = demo_lines(LATER)
     record(roles.url_of("writer"), tmp_path, more)
     refused_catch_up = invoke("projections", "catch-up", "--db", roles.url_of("reader"))
