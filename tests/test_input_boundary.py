@@ -1,0 +1,217 @@
+"""The input boundary: nothing a caller sends can break the ledger, and every refusal names
+the line and field, exits 1 with one line of error, and records nothing.
+
+Driven through `careledger record` as a council's loader would run it, on a real SQLite
+file and on PostgreSQL; the limits come from CARELEDGER_MAX_* settings (`ledger.limits`).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import Result
+from pydantic import ValidationError
+
+from ledger import events as e
+from ledger import payloads as p
+from ledger.application import CareLedger
+from ledger.store import store_for
+from ledger.vocabulary import Role
+from tests.test_cli_end_to_end import (
+    COUNCIL,
+    IRO,
+    SW,
+    TM,
+    ev,
+    history,
+    init,
+    invoke,
+    looked_after,
+    ok,
+    proposed,
+    record,
+    review,
+    write_lines,
+)
+
+CHILD = "MR-2231"  # 9, accommodated under s.20, then an interim care order
+ENTERED = looked_after(CHILD, "2024-03-11", "V2", "U4")
+
+
+def iro_allocated(**fields: Any) -> dict[str, Any]:
+    return ev(CHILD, "IROAllocated", "2024-03-14",
+              **{"iro_id": "IRO-31", "iro_name": IRO["name"], **fields})  # fmt: skip
+
+
+def refused(result: Result, message: str) -> None:
+    """Refused as a user sees it: exit 1, the message on one line, no traceback."""
+    assert result.exit_code == 1, result.output
+    assert isinstance(result.exception, SystemExit), result.exception
+    assert result.stderr.startswith("error: "), result.stderr
+    assert message in result.stderr, result.stderr
+    assert result.stderr.count("\n") == 1, result.stderr
+
+
+def events_of(db: str, child: str = CHILD) -> list[str]:
+    return [row["type"] for row in history(db, child)]
+
+
+def nothing_recorded(db: str) -> None:
+    rows = json.loads(ok(invoke("projections", "status", "--db", db, "--format", "json")).stdout)
+    assert rows[0]["newest_event"] == 0, rows
+
+
+# --- control characters -------------------------------------------------------------------
+
+
+def test_a_nul_in_a_source_is_refused_and_nothing_recorded(db: str, tmp_path: Path) -> None:
+    init(db)
+    bad = iro_allocated(source="LCS/NOTE/\u00004412")
+
+    refused(record(db, tmp_path, [ENTERED, bad]),
+            "line 2, field 'source': holds a control character (U+0000) at character 10; "
+            "a reference is one line of text; nothing recorded")  # fmt: skip
+    nothing_recorded(db)
+
+    ok(record(db, tmp_path, [ENTERED]))
+    by_option = invoke("record", "--db", db, "--type", "IROAllocated", "--council", COUNCIL,
+                       "--child", CHILD, "--set", "occurred_on=2024-03-14",
+                       "--set", "source=a\u0000b", "--set", "iro_id=IRO-31",
+                       "--set", f"iro_name={IRO['name']}")  # fmt: skip
+    refused(by_option, "field 'source': holds a control character (U+0000) at character 2")
+    assert events_of(db) == ["CaseOpened", "ChildBecameLookedAfter"]
+    ok(record(db, tmp_path, [iro_allocated()]))  # the ledger goes on working
+    assert events_of(db)[-1] == "IROAllocated"
+
+
+def test_free_text_keeps_line_breaks_and_tabs_but_not_a_terminal_escape(
+    sqlite_db: str, tmp_path: Path
+) -> None:
+    db = init(sqlite_db)
+    reason = "Previous IRO left the service.\n\tCase transferred on 13 March."
+    ok(record(db, tmp_path, [ENTERED, iro_allocated(reason=reason)]))
+
+    escape = iro_allocated(reason="Moved\u001b[2J", source="LCS/NOTE/9")
+    refused(record(db, tmp_path, [escape]),
+            "line 1, field 'reason': holds a control character (U+001B) at character 6")
+    c1 = iro_allocated(reason="Moved\u009b2J", source="LCS/NOTE/10")
+    refused(record(db, tmp_path, [c1]), "field 'reason': holds a control character (U+009B)")
+    newline_in_a_name = iro_allocated(iro_name="Priya\nShah", source="LCS/NOTE/11")
+    refused(record(db, tmp_path, [newline_in_a_name]),
+            "field 'iro_name': holds a control character (U+000A) at character 6")
+    assert events_of(db) == ["CaseOpened", "ChildBecameLookedAfter", "IROAllocated"]
+
+
+def test_a_payload_built_in_python_with_a_nul_is_refused_too() -> None:
+    with pytest.raises(ValidationError, match="control character"):
+        p.IROAllocated(occurred_on="2024-03-14", source="a\x00b", iro_id="IRO-31",
+                       iro_name="Priya Shah")  # fmt: skip
+
+
+# --- JSON that Python's json reads and JSON does not ----------------------------------------
+
+
+BAD_JSON = {
+    "NaN": ('{"type": "ChildBecameLookedAfter", "x": NaN}', "line 1: not valid JSON (NaN is "
+            "not a number JSON allows); nothing recorded"),
+    "Infinity": ('{"type": "ChildBecameLookedAfter", "x": -Infinity}', "line 1: not valid "
+                 "JSON (-Infinity is not a number JSON allows)"),
+    "nested 3,000 deep": ("[" * 3000 + "]" * 3000, "line 1: not valid JSON (nested more than "
+                          "32 deep (CARELEDGER_MAX_JSON_DEPTH)); nothing recorded"),
+    "nested 40 deep": (json.dumps({**ENTERED, "placement": json.loads("[" * 40 + "]" * 40)}),
+                       "line 1: not valid JSON (nested more than 32 deep"),
+    "a key twice": (json.dumps(ENTERED)[:-1] + ', "source": "LCS/NOTE/2"}',
+                    "line 1, field 'source': is given twice; nothing recorded"),
+    "not UTF-8": (b'{"source": "\xff"}', "line 1: not UTF-8 text (byte 13); nothing recorded"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", list(BAD_JSON))
+def test_json_python_would_read_but_json_does_not_allow_is_refused(
+    sqlite_db: str, tmp_path: Path, case: str
+) -> None:
+    db = init(sqlite_db)
+    line, message = BAD_JSON[case]
+    path = tmp_path / "events.jsonl"
+    if isinstance(line, bytes):
+        path.write_bytes(line + b"\n")
+    else:
+        path.write_text(line + "\n", encoding="utf-8")
+
+    refused(invoke("record", "--db", db, "--file", path), message)
+    nothing_recorded(db)
+
+
+def test_a_flag_must_be_true_or_false_in_a_file_and_true_works_from_the_options(
+    sqlite_db: str, tmp_path: Path
+) -> None:
+    db = init(sqlite_db)
+    ok(record(db, tmp_path, [ENTERED]))
+    loose = proposed(CHILD, "2024-04-02", "P-1", "family_social", "Weekly contact with mother",
+                     significant="yes")  # fmt: skip
+    refused(record(db, tmp_path, [loose]),
+            "line 1, field 'significant': must be true or false (JSON true/false)")
+
+    options = ["record", "--db", db, "--type", "ChangeProposed", "--council", COUNCIL,
+               "--child", CHILD, "--set", "occurred_on=2024-04-02", "--set", "source=LCS/1",
+               "--set", "proposal_id=P-1", "--set", "section=family_social",
+               "--set", "content=Weekly contact with mother",
+               "--set", f"proposed_by={json.dumps(SW)}"]  # fmt: skip
+    refused(invoke(*options, "--set", "significant=1"), "field 'significant': must be true")
+    ok(invoke(*options, "--set", "significant=true"))
+    assert events_of(db)[-1] == "ChangeProposed"
+
+
+def test_a_field_set_twice_is_refused_naming_it(sqlite_db: str, tmp_path: Path) -> None:
+    db = init(sqlite_db)
+    twice = invoke("record", "--db", db, "--type", "ChildBecameLookedAfter", "--council",
+                   COUNCIL, "--child", CHILD, "--set", "occurred_on=2024-03-11",
+                   "--set", "source=LCS/1", "--set", "legal_status=V2",
+                   "--set", "source=LCS/2")  # fmt: skip
+    refused(twice, "field 'source': is given twice; nothing recorded")
+    nothing_recorded(db)
+
+
+# --- who records ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("actor", "problem"),
+    [
+        ("", "String should have at least 1 character"),
+        ("  ", "holds a space at character 1"),
+        ("sw.hbrooks\nadmin", "holds a control character (U+000A) at character 11"),
+        ("sw.hbrooks\u001b[2J", "holds a control character (U+001B) at character 11"),
+        ("s" * 1000, "is 1,000 characters long; at most 200 are accepted"),
+    ],
+)
+def test_an_actor_blank_on_two_lines_with_an_escape_or_too_long_is_refused(
+    sqlite_db: str, tmp_path: Path, actor: str, problem: str
+) -> None:
+    db = init(sqlite_db)
+    path = write_lines(tmp_path / "events.jsonl", [ENTERED])
+    refused(invoke("record", "--db", db, "--file", path, "--actor", actor),
+            f"--actor (CARELEDGER_ACTOR): {problem}")  # fmt: skip
+    if actor:  # an empty variable is no variable to click: a usage error, exit 2
+        from_env = invoke("record", "--db", db, "--file", path, env={"CARELEDGER_ACTOR": actor})
+        refused(from_env, f"--actor (CARELEDGER_ACTOR): {problem}")
+    nothing_recorded(db)
+
+
+# --- dates that cannot be in the future ---------------------------------------------------
+
+
+def test_a_date_of_birth_in_the_future_is_refused_as_the_import_refuses_it(
+    db: str, tmp_path: Path
+) -> None:
+    init(db)
+    ok(record(db, tmp_path, [ENTERED]))
+    details = {"sex": "1", "dob": "2030-02-14", "ethnic": "WBRI"}
+    line = ev(CHILD, "ChildDetailsRecorded", "2024-03-12", details=details)
+    refused(record(db, tmp_path, [line]),
+            "line 1, field 'details.dob': 2030-02-14 is in the future (today is ")
+    assert events_of(db) == ["CaseOpened", "ChildBecameLookedAfter"]
