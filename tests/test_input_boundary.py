@@ -215,3 +215,48 @@ def test_a_date_of_birth_in_the_future_is_refused_as_the_import_refuses_it(
     refused(record(db, tmp_path, [line]),
             "line 1, field 'details.dob': 2030-02-14 is in the future (today is ")
     assert events_of(db) == ["CaseOpened", "ChildBecameLookedAfter"]
+
+
+# --- a ledger that already holds a NUL ------------------------------------------------------
+
+
+def store_below_the_boundary(db: str, child: str, **fields: Any) -> None:
+    """An IROAllocated event saved as a ledger recorded before the boundary refused NUL
+    would hold it: built without validation, stored through the library's own mapper and
+    recorder (so the integrity chain covers it like any other event)."""
+    ledger = CareLedger(store_for(db))
+    try:
+        case = ledger.case(COUNCIL, child)
+        event = e.IROAllocated.model_construct(
+            originator_id=case.id, originator_version=case.version + 1,
+            timestamp=datetime.now(UTC), recorded_by=p.Actor(actor_id="lcs-feed", role=Role.ADMIN),
+            occurred_on=datetime(2024, 3, 14).date(), reason=None,
+            **fields,
+        )  # fmt: skip
+        ledger.recorder.insert_events([ledger.mapper.to_stored_event(event)])
+    finally:
+        ledger.close()
+
+
+def test_a_ledger_already_holding_a_nul_is_recovered_by_rebuilding_its_projections(
+    db: str, tmp_path: Path
+) -> None:
+    init(db)
+    other = "MR-2232"
+    ok(record(db, tmp_path, [ENTERED, looked_after(other, "2024-03-11", "V2", "U4")]))
+    store_below_the_boundary(db, CHILD, source="LCS/NOTE/\x004412", iro_id="IRO-31",
+                             iro_name="Priya\x00Shah")  # fmt: skip
+
+    ok(invoke("projections", "rebuild", "--db", db))
+
+    shown = history(db, CHILD)
+    assert [row["type"] for row in shown] == ["CaseOpened", "ChildBecameLookedAfter",
+                                              "IROAllocated"]  # fmt: skip
+    # PostgreSQL's text columns hold U+FFFD where the event holds NUL; the event is unchanged.
+    nul = "\ufffd" if db.startswith("postgresql") else "\x00"
+    assert shown[-1]["source"] == f"LCS/NOTE/{nul}4412"
+    ok(record(db, tmp_path, [ev(other, "IROAllocated", "2024-03-15", iro_id="IRO-32",
+                                iro_name="Dev Malhotra")]))  # fmt: skip
+    assert events_of(db, other)[-1] == "IROAllocated"
+    ok(invoke("unapproved", "--db", db))
+    ok(invoke("verify", "--db", db))
