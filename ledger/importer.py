@@ -94,12 +94,16 @@ class ReturnImport:
                 try:
                     child = child_of(line.values)
                 except Unreadable as bad:
-                    report.refused.append(
-                        Refusal(file.name, line.row, bad.column, bad.reason, None)
-                    )
+                    column, reason = (
+                        (line.problem_column, line.problem) if line.problem else
+                        (bad.column, bad.reason)
+                    )  # fmt: skip
+                    report.refused.append(Refusal(file.name, line.row, column, reason, None))
                     continue
-                report.refused.extend(refusals(child, [line], today))
-                staging.add(child, line)
+                refused = list(refusals(child, [line], today, self.year))
+                report.refused.extend(refused)
+                if not refused:  # a refused row's child is not recorded: no need to keep it
+                    staging.add(child, line)
 
     def _record(self, report: ImportReport, staging: Staging) -> None:
         refused = report.refused_children

@@ -25,7 +25,6 @@ from tests.test_cli_end_to_end import (
     COUNCIL,
     IRO,
     SW,
-    TM,
     ev,
     history,
     init,
@@ -34,7 +33,6 @@ from tests.test_cli_end_to_end import (
     ok,
     proposed,
     record,
-    review,
     write_lines,
 )
 
