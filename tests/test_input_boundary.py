@@ -18,7 +18,8 @@ from pydantic import ValidationError
 
 from ledger import events as e
 from ledger import payloads as p
-from ledger.application import CareLedger
+from ledger.application import BatchRefused, CareLedger
+from ledger.commands import Command
 from ledger.store import store_for
 from ledger.vocabulary import Role
 from tests.test_cli_end_to_end import (
@@ -258,3 +259,145 @@ def test_a_ledger_already_holding_a_nul_is_recovered_by_rebuilding_its_projectio
     assert events_of(db, other)[-1] == "IROAllocated"
     ok(invoke("unapproved", "--db", db))
     ok(invoke("verify", "--db", db))
+
+
+# --- limits (CARELEDGER_MAX_*) --------------------------------------------------------------
+
+
+def test_a_file_with_no_line_breaks_is_refused_at_its_first_line_without_reading_it_whole(
+    sqlite_db: str, tmp_path: Path
+) -> None:
+    db = init(sqlite_db)
+    refused(invoke("record", "--db", db, "--file", "/dev/zero"),
+            "line 1: longer than 10,000,000 bytes (CARELEDGER_MAX_LINE_LENGTH); nothing recorded")
+    path = write_lines(tmp_path / "events.jsonl", [ENTERED, iro_allocated(reason="x" * 900)])
+    refused(invoke("record", "--db", db, "--file", path,
+                   env={"CARELEDGER_MAX_LINE_LENGTH": "1000"}),
+            "line 2: longer than 1,000 bytes")  # fmt: skip
+    nothing_recorded(db)
+
+
+def test_more_events_than_a_file_may_hold_are_refused(sqlite_db: str, tmp_path: Path) -> None:
+    db = init(sqlite_db)
+    lines = [ENTERED, iro_allocated(), ev(CHILD, "SocialWorkerAllocated", "2024-03-15",
+                                          worker_id="SW-1120")]  # fmt: skip
+    path = write_lines(tmp_path / "events.jsonl", lines)
+    refused(invoke("record", "--db", db, "--file", path,
+                   env={"CARELEDGER_MAX_EVENTS_PER_FILE": "2"}),
+            "line 3: the file holds more than 2 events (CARELEDGER_MAX_EVENTS_PER_FILE)")
+    nothing_recorded(db)
+
+
+def review_with(**fields: Any) -> dict[str, Any]:
+    return ev(CHILD, "ReviewHeld", "2024-04-10", review_id="REV-1", chair=IRO,
+              participation="PN1", **fields)  # fmt: skip
+
+
+def test_a_review_with_half_a_million_attendees_or_20000_recommendations_is_refused(
+    db: str, tmp_path: Path
+) -> None:
+    init(db)
+    ok(record(db, tmp_path, [ENTERED]))
+    crowd = review_with(attendees=[f"Person {n}" for n in range(500_000)])
+    refused(record(db, tmp_path, [crowd]),
+            "line 1, field 'attendees': has 500,000 items; at most 1,000 are accepted "
+            "(CARELEDGER_MAX_LIST_LENGTH); nothing recorded")  # fmt: skip
+    owner = {"name": "Nadia Hussain", "role": "SW"}
+    many = [{"kind": "recommend", "recommendation_id": f"REC-{n}", "text": "Visit",
+             "owner": owner, "due_on": "2024-05-10"} for n in range(20_000)]  # fmt: skip
+    refused(record(db, tmp_path, [review_with(decisions=many)]),
+            "line 1, field 'decisions': has 20,000 items; at most 1,000")
+    assert events_of(db) == ["CaseOpened", "ChildBecameLookedAfter"]
+
+
+def test_a_text_or_an_id_over_its_limit_is_refused_naming_the_field(
+    sqlite_db: str, tmp_path: Path
+) -> None:
+    db = init(sqlite_db)
+    ok(record(db, tmp_path, [ENTERED]))
+    refused(record(db, tmp_path, [iro_allocated(reason="x" * 20_001)]),
+            "line 1, field 'reason': is 20,001 characters long; at most 20,000 are accepted "
+            "(CARELEDGER_MAX_TEXT_LENGTH)")  # fmt: skip
+    refused(record(db, tmp_path, [looked_after("C" * 100_000, "2024-03-11", "V2", "U4")]),
+            "line 1, field 'child': is 100,000 characters long; at most 200 are accepted "
+            "(CARELEDGER_MAX_ID_LENGTH); nothing recorded")  # fmt: skip
+    refused(record(db, tmp_path, [iro_allocated(iro_id="IRO-" + "3" * 300)]),
+            "line 1, field 'iro_id': is 304 characters long")
+    assert events_of(db) == ["CaseOpened", "ChildBecameLookedAfter"]
+
+
+def test_a_limit_set_to_what_is_not_a_number_is_a_clear_error(
+    sqlite_db: str, tmp_path: Path
+) -> None:
+    db = init(sqlite_db)
+    path = write_lines(tmp_path / "events.jsonl", [ENTERED])
+    refused(invoke("record", "--db", db, "--file", path,
+                   env={"CARELEDGER_MAX_TEXT_LENGTH": "lots"}),
+            "error: CARELEDGER_MAX_TEXT_LENGTH: Input should be a valid integer")  # fmt: skip
+    nothing_recorded(db)
+
+
+# --- look-alike ids -------------------------------------------------------------------------
+
+
+def test_a_fullwidth_child_reference_names_the_same_case_as_its_ascii_form(
+    db: str, tmp_path: Path
+) -> None:
+    init(db)
+    ok(record(db, tmp_path, [ENTERED]))
+    fullwidth = "\uff2d\uff32-\uff12\uff12\uff13\uff11"  # MR-2231 typed in a fullwidth layout
+    ok(record(db, tmp_path, [{**iro_allocated(), "child": fullwidth}]))
+    assert events_of(db) == ["CaseOpened", "ChildBecameLookedAfter", "IROAllocated"]
+
+
+@pytest.mark.parametrize(
+    ("child", "problem"),
+    [
+        ("\u041cR-2231", "(U+041C, CYRILLIC CAPITAL LETTER EM) at character 1"),
+        ("MR-22\u200b31", "holds an invisible formatting character (U+200B) at character 6"),
+        ("MR 2231", "holds a space at character 3"),
+        ("MR#2231", "holds '#' (U+0023, NUMBER SIGN) at character 3"),
+    ],
+)
+def test_a_new_case_for_a_child_reference_that_could_pass_for_another_is_refused(
+    sqlite_db: str, tmp_path: Path, child: str, problem: str
+) -> None:
+    db = init(sqlite_db)
+    refused(record(db, tmp_path, [looked_after(child, "2024-03-11", "V2", "U4")]),
+            f"line 1, field 'child': {problem}; a new case's council and child are ASCII "
+            "letters, digits and - / _ . only; nothing recorded")  # fmt: skip
+    nothing_recorded(db)
+
+
+def test_an_id_is_read_in_its_ascii_form_and_an_invisible_character_in_one_is_refused(
+    sqlite_db: str, tmp_path: Path
+) -> None:
+    db = init(sqlite_db)
+    ok(record(db, tmp_path, [ENTERED]))
+    fullwidth = proposed(CHILD, "2024-04-02", "\uff30-1", "family_social", "Weekly contact",
+                         source="LCS/NOTE/71")  # fmt: skip
+    ok(record(db, tmp_path, [fullwidth]))
+    again = proposed(CHILD, "2024-04-03", "P-1", "family_social", "Fortnightly contact",
+                     source="LCS/NOTE/72")  # fmt: skip
+    refused(record(db, tmp_path, [again]), "field 'proposal_id': 'P-1' is already used")
+    hidden = proposed(CHILD, "2024-04-03", "P-\u200b2", "family_social", "Fortnightly",
+                      source="LCS/NOTE/73")  # fmt: skip
+    refused(record(db, tmp_path, [hidden]),
+            "field 'proposal_id': holds an invisible formatting character (U+200B) at "
+            "character 3; an id is ASCII letters, digits and punctuation")  # fmt: skip
+
+
+def test_the_python_api_cannot_open_a_case_no_command_could_name(sqlite_db: str) -> None:
+    init(sqlite_db)
+    ledger = CareLedger(store_for(sqlite_db))
+    entry = p.ChildBecameLookedAfter(occurred_on="2024-03-11", source="LCS/1", legal_status="V2")
+    actor = p.Actor(actor_id="lcs-feed", role=Role.ADMIN)
+    try:
+        with pytest.raises(BatchRefused) as refusal:
+            ledger.record([Command("E09:1", "X", entry)], actor)
+        assert (refusal.value.field, refusal.value.problem) == (
+            "council", "must not contain ':' or control characters"
+        )
+    finally:
+        ledger.close()
+    nothing_recorded(sqlite_db)
