@@ -38,6 +38,7 @@ from ledger.case import ENGLAND
 from ledger.commands import Command, parse_command
 from ledger.errors import LedgerError, RecordingRefused
 from ledger.json_lines import LineRefused, NotJSON, parse_json, read_commands
+from ledger.limits import refresh
 from ledger.vocabulary import Role
 from projections import queries
 
@@ -148,6 +149,7 @@ def read_lines(path: Path) -> list[tuple[int, Command]]:
 def command_from_options(
     kind: str | None, council: str | None, child: str | None, fields: tuple[str, ...]
 ) -> Command:
+    refresh()
     data: dict[str, Any] = {"type": kind, "council": council, "child": child}
     try:
         for item in fields:

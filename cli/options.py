@@ -12,6 +12,7 @@ from ledger import payloads as p
 from ledger.commands import refusal_from
 from ledger.errors import LedgerError
 from ledger.fields import new_case_key
+from ledger.limits import refresh
 from ledger.protocol import DisputeProtocol
 from ledger.vocabulary import Role
 from projections.queries import Child
@@ -85,6 +86,7 @@ def load_protocol() -> DisputeProtocol:
 
 def actor_of(actor: str, role: str) -> p.Actor:
     """Who is recording, from --actor/CARELEDGER_ACTOR and --role: an id like any other."""
+    refresh()
     try:
         return p.Actor(actor_id=actor, role=Role(role))
     except ValidationError as error:

@@ -20,6 +20,7 @@ from ledger import payloads as p
 from ledger.application import CareLedger
 from ledger.case import ENGLAND
 from ledger.errors import LedgerError
+from ledger.limits import refresh
 from ledger.restatements import ChildChanges, changes_for
 from ledger.return_files import Line, ReturnFile, Staging, find_tables, lines
 from ledger.return_import import ChildRows, Refusal, collection_year, refusals
@@ -59,6 +60,7 @@ class ReturnImport:
         """Import the return in `directory`. Returns are imported oldest first: a later
         return restates an earlier one, so an earlier one imported after it would be read
         as restating it back."""
+        refresh()
         current = collection_year(self._today())
         if self.year > current:
             raise LedgerError(

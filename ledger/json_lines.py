@@ -14,7 +14,7 @@ from typing import Any, BinaryIO
 
 from ledger.commands import Command, parse_command
 from ledger.errors import LedgerError, RecordingRefused
-from ledger.limits import limits
+from ledger.limits import limits, refresh
 
 
 class LineRefused(LedgerError):
@@ -91,7 +91,7 @@ def read_commands(
     size of each line read. Blank lines are skipped; a line longer than
     CARELEDGER_MAX_LINE_LENGTH bytes, or more than CARELEDGER_MAX_EVENTS_PER_FILE events,
     is refused."""
-    settings = limits()
+    settings = refresh()
     commands: list[tuple[int, Command]] = []
     number = 0
     while text := stream.readline(settings.line_length + 1):

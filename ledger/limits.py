@@ -46,10 +46,22 @@ class InputLimits(BaseSettings):
     csv_cell: int = Field(default=20_000, ge=1, description="characters in one CSV cell")
 
 
+_current: InputLimits | None = None
+
+
 def limits() -> InputLimits:
-    """The limits in force: read again whenever a CARELEDGER_MAX_ variable changes (the check
-    of the environment is a handful of dictionary look-ups, cheap enough for every field)."""
-    return _limits(tuple(os.environ.get(PREFIX + name.upper()) for name in _NAMES))
+    """The limits in force: as read when input last began to be taken in (`refresh`), or
+    read now if they never were. Every field of every event asks, so this reads no
+    environment variable."""
+    return _current if _current is not None else refresh()
+
+
+def refresh() -> InputLimits:
+    """Read the limits from the environment again: each way in (a file of events, a
+    command's options, a return) calls this once before it reads its input."""
+    global _current
+    _current = _limits(tuple(os.environ.get(PREFIX + name.upper()) for name in _NAMES))
+    return _current
 
 
 _NAMES = tuple(InputLimits.model_fields)

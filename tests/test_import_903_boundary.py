@@ -80,7 +80,7 @@ def test_a_child_reference_too_long_in_the_last_episodes_row_refuses_the_whole_r
     [
         ("5695\u00a082", "holds a space at character 5"),  # NFKC: a no-break space is one
         ("5695\u200b82", "holds an invisible formatting character (U+200B) at character 5"),
-        ("\u0421569582", "(U+0421, CYRILLIC CAPITAL LETTER ES) at character 1"),
+        ("\u0421569582", "holds '\u0421' (U+0421, CYRILLIC CAPITAL LETTER ES) at character 1"),
         ("E09:569582", "must not contain ':' or control characters"),
     ],
 )

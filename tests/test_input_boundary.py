@@ -353,7 +353,7 @@ def test_a_fullwidth_child_reference_names_the_same_case_as_its_ascii_form(
 @pytest.mark.parametrize(
     ("child", "problem"),
     [
-        ("\u041cR-2231", "(U+041C, CYRILLIC CAPITAL LETTER EM) at character 1"),
+        ("\u041cR-2231", "holds '\u041c' (U+041C, CYRILLIC CAPITAL LETTER EM) at character 1"),
         ("MR-22\u200b31", "holds an invisible formatting character (U+200B) at character 6"),
         ("MR 2231", "holds a space at character 3"),
         ("MR#2231", "holds '#' (U+0023, NUMBER SIGN) at character 3"),
