@@ -37,7 +37,7 @@ from ledger.application import BatchRefused
 from ledger.case import ENGLAND
 from ledger.commands import Command, parse_command
 from ledger.errors import LedgerError, RecordingRefused
-from ledger.json_lines import LineRefused, NotJSON, parse_json, read_commands
+from ledger.json_lines import LineRefused, NotJSON, TooDeep, parse_json, read_commands
 from ledger.limits import refresh
 from ledger.vocabulary import Role
 from projections import queries
@@ -151,26 +151,28 @@ def command_from_options(
 ) -> Command:
     refresh()
     data: dict[str, Any] = {"type": kind, "council": council, "child": child}
+    given: set[str] = set()
     try:
         for item in fields:
             name, sep, raw = item.partition("=")
             if not sep or not name:
                 raise LedgerError(f"--set: '{item}' is not FIELD=VALUE")
-            if name in data:
+            if name in given or data.get(name) is not None:
                 raise RecordingRefused(name, "is given twice")
-            data[name] = option_value(raw)
+            given.add(name)
+            data[name] = option_value(name, raw)
         return parse_command(data)
     except RecordingRefused as refusal:
         raise LedgerError(f"field '{refusal.field}': {refusal.problem}; nothing recorded") from None
 
 
-def option_value(raw: str) -> Any:
+def option_value(name: str, raw: str) -> Any:
     """A --set VALUE: read as JSON when it parses as JSON, else the text as given."""
     try:
         return parse_json(raw)
-    except NotJSON as error:
-        if str(error).startswith("nested"):
-            raise RecordingRefused("--set", str(error)) from None
+    except TooDeep as error:
+        raise RecordingRefused(name, str(error)) from None
+    except NotJSON:
         return raw
 
 

@@ -52,7 +52,7 @@ def describe(character: str) -> str:
     if category.startswith("Z"):
         return f"a space ({code})" if character != " " else "a space"
     if category == "Cn":
-        return f"a noncharacter ({code})"
+        return f"a code point Unicode does not assign to a character ({code})"
     return f"'{character}' ({code}, {unicodedata.name(character, 'unnamed')})"
 
 

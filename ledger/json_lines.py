@@ -32,6 +32,10 @@ class NotJSON(ValueError):
     """Text that is not JSON as the ledger reads it."""
 
 
+class TooDeep(NotJSON):
+    """JSON nested deeper than CARELEDGER_MAX_JSON_DEPTH."""
+
+
 def _no_constant(name: str) -> Any:
     raise NotJSON(f"{name} is not a number JSON allows")
 
@@ -66,9 +70,9 @@ def parse_json(text: str | bytes) -> Any:
     except json.JSONDecodeError as error:
         raise NotJSON(error.msg) from None
     except RecursionError:
-        raise NotJSON(too_deep) from None
+        raise TooDeep(too_deep) from None
     if depth(data) > most:
-        raise NotJSON(too_deep)
+        raise TooDeep(too_deep)
     return data
 
 

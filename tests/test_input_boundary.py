@@ -401,3 +401,12 @@ def test_the_python_api_cannot_open_a_case_no_command_could_name(sqlite_db: str)
     finally:
         ledger.close()
     nothing_recorded(sqlite_db)
+
+
+def test_a_set_value_nested_3000_deep_is_refused_naming_the_field(sqlite_db: str) -> None:
+    db = init(sqlite_db)
+    deep = invoke("record", "--db", db, "--type", "ChildBecameLookedAfter", "--council",
+                  COUNCIL, "--child", CHILD, "--set", "occurred_on=2024-03-11",
+                  "--set", "source=" + "[" * 3000 + "]" * 3000)  # fmt: skip
+    refused(deep, "field 'source': nested more than 32 deep (CARELEDGER_MAX_JSON_DEPTH)")
+    nothing_recorded(db)
