@@ -213,6 +213,11 @@ def test_a_date_of_birth_in_the_future_is_refused_as_the_import_refuses_it(
     line = ev(CHILD, "ChildDetailsRecorded", "2024-03-12", details=details)
     refused(record(db, tmp_path, [line]),
             "line 1, field 'details.dob': 2030-02-14 is in the future (today is ")
+    episode = {"episode_id": "2024-04-02", "decom": "2024-04-02", "rne": "L",
+               "legal_status": "C2", "dec": "2031-01-01", "rec": "X1"}  # fmt: skip
+    status = ev(CHILD, "LegalStatusChanged", "2024-04-02", legal_status="C2", episode=episode)
+    refused(record(db, tmp_path, [status]),
+            "line 1, field 'episode.dec': 2031-01-01 is in the future (today is ")
     assert events_of(db) == ["CaseOpened", "ChildBecameLookedAfter"]
 
 
@@ -258,6 +263,7 @@ def test_a_ledger_already_holding_a_nul_is_recovered_by_rebuilding_its_projectio
                                 iro_name="Dev Malhotra")]))  # fmt: skip
     assert events_of(db, other)[-1] == "IROAllocated"
     ok(invoke("unapproved", "--db", db))
+    ok(invoke("drift", "--db", db))
     ok(invoke("verify", "--db", db))
 
 
