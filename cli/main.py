@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from datetime import datetime, time
 from pathlib import Path
@@ -26,6 +25,7 @@ from cli.options import (
     COUNCIL_OPTION,
     DB_OPTION,
     FORMAT_OPTION,
+    actor_of,
     parse_child,
     parse_day,
 )
@@ -34,11 +34,12 @@ from cli.reports import drift, reviews
 from cli.returns import export_903, import_903, inconsistencies
 from cli.safe_text import printable
 from cli.verify_export import verify_export_command
-from ledger import payloads as p
 from ledger.application import BatchRefused
 from ledger.case import ENGLAND
 from ledger.commands import Command, parse_command
 from ledger.errors import LedgerError, RecordingRefused
+from ledger.json_lines import LineRefused, NotJSON, TooDeep, parse_json, read_commands
+from ledger.limits import refresh
 from ledger.roles import create_roles, role_names
 from ledger.store_failures import STORE_ERRORS, problem
 from ledger.vocabulary import Role
@@ -152,7 +153,7 @@ def record(
     commands = (
         read_lines(path) if path else [(0, command_from_options(kind, council, child, fields))]
     )
-    recorded_by = p.Actor(actor_id=actor, role=Role(role))
+    recorded_by = actor_of(actor, role)
     with opened(db) as o:
         try:
             with Progress(transient=True) as progress:
@@ -171,23 +172,14 @@ def record(
 def read_lines(path: Path) -> list[tuple[int, Command]]:
     if not path.exists():
         raise LedgerError(f"--file: '{path}' does not exist")
-    commands = []
-    with path.open(encoding="utf-8") as lines, Progress(transient=True) as progress:
-        task = progress.add_task("checking events", total=path.stat().st_size)
-        for number, line in enumerate(lines, start=1):
-            progress.advance(task, len(line.encode("utf-8")))
-            if not line.strip():
-                continue
-            try:
-                commands.append((number, parse_command(json.loads(line))))
-            except json.JSONDecodeError as error:
-                raise LedgerError(
-                    f"line {number}: not valid JSON ({error.msg}); nothing recorded"
-                ) from None
-            except RecordingRefused as refusal:
-                raise LedgerError(
-                    f"line {number}, field '{refusal.field}': {refusal.problem}; nothing recorded"
-                ) from None
+    try:
+        with path.open("rb") as stream, Progress(transient=True) as progress:
+            task = progress.add_task("checking events", total=path.stat().st_size or None)
+            commands = read_commands(stream, lambda size: progress.advance(task, size))
+    except OSError as error:
+        raise LedgerError(f"--file: cannot read '{path}' ({error.strerror})") from None
+    except LineRefused as refusal:
+        raise LedgerError(f"{refusal}; nothing recorded") from None
     if not commands:
         raise LedgerError(f"--file: '{path}' holds no events")
     return commands
@@ -196,19 +188,31 @@ def read_lines(path: Path) -> list[tuple[int, Command]]:
 def command_from_options(
     kind: str | None, council: str | None, child: str | None, fields: tuple[str, ...]
 ) -> Command:
+    refresh()
     data: dict[str, Any] = {"type": kind, "council": council, "child": child}
-    for item in fields:
-        name, sep, raw = item.partition("=")
-        if not sep or not name:
-            raise LedgerError(f"--set: '{item}' is not FIELD=VALUE")
-        try:
-            data[name] = json.loads(raw)
-        except json.JSONDecodeError:
-            data[name] = raw
+    given: set[str] = set()
     try:
+        for item in fields:
+            name, sep, raw = item.partition("=")
+            if not sep or not name:
+                raise LedgerError(f"--set: '{item}' is not FIELD=VALUE")
+            if name in given or data.get(name) is not None:
+                raise RecordingRefused(name, "is given twice")
+            given.add(name)
+            data[name] = option_value(name, raw)
         return parse_command(data)
     except RecordingRefused as refusal:
         raise LedgerError(f"field '{refusal.field}': {refusal.problem}; nothing recorded") from None
+
+
+def option_value(name: str, raw: str) -> Any:
+    """A --set VALUE: read as JSON when it parses as JSON, else the text as given."""
+    try:
+        return parse_json(raw)
+    except TooDeep as error:
+        raise RecordingRefused(name, str(error)) from None
+    except NotJSON:
+        return raw
 
 
 @cli.command()

@@ -5,10 +5,16 @@ from __future__ import annotations
 from datetime import date
 
 import click
+from pydantic import ValidationError
 
 from cli.render import FORMATS
+from ledger import payloads as p
+from ledger.commands import refusal_from
 from ledger.errors import LedgerError
+from ledger.fields import new_case_key
+from ledger.limits import refresh
 from ledger.protocol import DisputeProtocol
+from ledger.vocabulary import Role
 from projections.queries import Child
 
 DB_OPTION = click.option(
@@ -46,6 +52,22 @@ FORCE_OPTION = click.option(
     is_flag=True,
     help="Write through a symbolic link at the output path (refused otherwise).",
 )
+
+
+def new_council_code(
+    ctx: click.Context, param: click.Parameter, value: str | None
+) -> str | None:
+    """A council's code that may open cases: `council_code`, and only the characters a new
+    case's council may hold (`ledger.fields.new_case_key`)."""
+    code = council_code(ctx, param, value)
+    if code is None:
+        return None
+    try:
+        return new_case_key(code)
+    except ValueError as error:
+        raise click.BadParameter(str(error)) from None
+
+
 CHILD_ARGUMENT = click.argument("child")
 COUNCIL_OPTION = click.option(
     "--council",
@@ -67,3 +89,13 @@ def parse_day(value: str | None, name: str) -> date | None:
 def load_protocol() -> DisputeProtocol:
     """The council's dispute-resolution protocol, from CARELEDGER_CHALLENGE_* settings."""
     return DisputeProtocol.from_environment()
+
+
+def actor_of(actor: str, role: str) -> p.Actor:
+    """Who is recording, from --actor/CARELEDGER_ACTOR and --role: an id like any other."""
+    refresh()
+    try:
+        return p.Actor(actor_id=actor, role=Role(role))
+    except ValidationError as error:
+        refusal = refusal_from(error)
+        raise LedgerError(f"--actor (CARELEDGER_ACTOR): {refusal.problem}") from None

@@ -14,12 +14,13 @@ from cli.options import (
     DB_OPTION,
     FORCE_OPTION,
     FORMAT_OPTION,
+    actor_of,
     council_code,
+    new_council_code,
     parse_child,
 )
 from cli.render import render
 from cli.safe_text import printable, spreadsheet_row
-from ledger import payloads as p
 from ledger.errors import LedgerError
 from ledger.importer import ImportReport, ReturnImport
 from ledger.private_files import refuse_links
@@ -40,7 +41,7 @@ YEAR = click.option(
 @DB_OPTION
 @click.argument("directory", type=click.Path(file_okay=False, exists=True, path_type=Path))
 @click.option(
-    "--council", required=True, callback=council_code,
+    "--council", required=True, callback=new_council_code,
     help="The council's code (e.g. its LA code).",
 )  # fmt: skip
 @YEAR
@@ -80,7 +81,7 @@ def import_903(
     """Import a council's SSDA903 return (Header, Episodes, Reviews; SWEpisodes if present)
     from the CSV files in DIRECTORY, recognised by their columns. Importing it again records
     nothing new; a later return's restatements are recorded as corrections."""
-    recorded_by = p.Actor(actor_id=actor, role=Role(role))
+    recorded_by = actor_of(actor, role)
     report_path = report_path or Path(f"{directory.name}-refused-{year}.csv")
     if accept_partial and not report_path.parent.is_dir():
         raise LedgerError(f"--report: {report_path.parent} is not a directory")

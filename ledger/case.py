@@ -20,12 +20,13 @@ from pydantic import ValidationError
 from ledger import challenges as ch
 from ledger import events as e
 from ledger import payloads as p
-from ledger.commands import refusal_from
+from ledger.commands import new_case_of, refusal_from
 from ledger.dispatch import on_payload
 from ledger.errors import RecordingRefused
 from ledger.identity import case_id, uncached_case_id
 from ledger.plan import Entry, SectionState, corrected, effective, plan_as_of
 from ledger.protocol import DisputeProtocol
+from ledger.returns import in_the_future, past_dates
 from ledger.vocabulary import AuthorityKind, Role
 
 ENGLAND = ZoneInfo("Europe/London")
@@ -78,6 +79,7 @@ class ChildCase(BaseAggregate[UUID]):
         recorded_by: p.Actor,
     ) -> ChildCase:
         """A case starts when the child first becomes looked after (s.22(1))."""
+        _check_new_case(council, child_ref)
         _check_not_in_future(entry, recorded_at)
         case = cls._create(
             e.CaseOpened,
@@ -102,6 +104,7 @@ class ChildCase(BaseAggregate[UUID]):
     ) -> ChildCase:
         """A case opened from a statutory return: its first row may not be an entry to care
         (the child came into care before the years the return covers)."""
+        _check_new_case(council, child_ref)
         _check_not_in_future(first, recorded_at)
         case = cls._create(
             e.CaseOpened,
@@ -238,7 +241,7 @@ class ChildCase(BaseAggregate[UUID]):
                     f"corrected.{name}", "identifiers cannot be corrected; record a new event"
                 )
         try:
-            return corrected(target.payload, correction)
+            return corrected(target.payload, correction, new=True)
         except ValidationError as error:
             refusal = refusal_from(error)
             raise RecordingRefused(f"corrected.{refusal.field}", refusal.problem) from None
@@ -496,9 +499,28 @@ class ChildCase(BaseAggregate[UUID]):
             self.recommendations[payload.recommendation_id].closed_on = payload.occurred_on
 
 
+def _check_new_case(council: str, child_ref: str) -> None:
+    """A new case's council and child must be ones that can be named again, exactly as
+    given (`fields.new_case_key`)."""
+    for name, value in (("council", council), ("child", child_ref)):
+        if new_case_of(name, value) != value.strip():
+            raise RecordingRefused(name, "is not in its normal form (NFKC, trimmed)")
+
+
 def _check_not_in_future(payload: p.Payload, recorded_at: datetime) -> None:
+    """Neither the event nor a date it reports may be in the future: a child's date of
+    birth, an episode's start or end (the rule an imported return's rows are held to)."""
     today = recorded_at.astimezone(ENGLAND).date()
-    if payload.occurred_on > today:
-        raise RecordingRefused(
-            "occurred_on", f"{payload.occurred_on} is in the future (today is {today})"
-        )
+    for name, day in [("occurred_on", payload.occurred_on), *_reported_dates(payload)]:
+        problem = in_the_future(day, today)
+        if problem:
+            raise RecordingRefused(name, problem)
+
+
+def _reported_dates(payload: p.Payload) -> list[tuple[str, date | None]]:
+    if isinstance(payload, p.ChildDetailsRecorded):
+        return [(f"details.{name}", day) for name, day in past_dates(payload.details)]
+    episode = p.episode_of(payload)
+    if episode is None:
+        return []
+    return [(f"episode.{name}", day) for name, day in past_dates(episode)]

@@ -15,6 +15,7 @@ from pydantic import ValidationError
 
 from ledger import payloads as p
 from ledger.errors import RecordingRefused
+from ledger.fields import address, new_case_key
 
 ADDRESS_KEYS = ("type", "council", "child")
 
@@ -35,8 +36,7 @@ def parse_command(data: Any) -> Command:
         value = data.get(key)
         if not isinstance(value, str) or not value.strip():
             raise RecordingRefused(key, "is required and must be a non-empty string")
-        if ":" in value or any(ord(ch) < 32 for ch in value.strip()):
-            raise RecordingRefused(key, "must not contain ':' or control characters")
+    council, child_ref = address_of("council", data["council"]), address_of("child", data["child"])
     kind = data["type"]
     payload_class = p.PAYLOADS.get(kind)
     if payload_class is None:
@@ -47,7 +47,23 @@ def parse_command(data: Any) -> Command:
         payload = payload_class.model_validate(fields)
     except ValidationError as error:
         raise refusal_from(error) from None
-    return Command(data["council"].strip(), data["child"].strip(), payload)
+    return Command(council, child_ref, payload)
+
+
+def address_of(name: str, value: str) -> str:
+    """The council or child a command names, as the case id reads it (`fields.address`)."""
+    try:
+        return address(value)
+    except ValueError as error:
+        raise RecordingRefused(name, str(error)) from None
+
+
+def new_case_of(name: str, value: str) -> str:
+    """A council or child that may open a new case (`fields.new_case_key`)."""
+    try:
+        return new_case_key(value)
+    except ValueError as error:
+        raise RecordingRefused(name, str(error)) from None
 
 
 def refusal_from(error: ValidationError) -> RecordingRefused:

@@ -17,6 +17,7 @@ from eventsourcing.domain import CanInitAggregate, CanMutateAggregate
 from pydantic import AliasChoices, ConfigDict, Field
 
 from ledger import payloads as p
+from ledger.fields import CaseKey
 
 
 class CaseEvent(p.Payload, CanMutateAggregate[UUID]):
@@ -50,8 +51,8 @@ class CaseOpened(CaseEvent, p.Payload, CanInitAggregate[UUID]):
     """The first event of every case: names the council and its child reference."""
 
     originator_topic: str
-    council: p.Ref
-    child_ref: p.Ref
+    council: CaseKey
+    child_ref: CaseKey
 
 
 class ChildBecameLookedAfter(CaseEvent, p.ChildBecameLookedAfter):

@@ -20,6 +20,7 @@ from ledger import payloads as p
 from ledger.application import CareLedger
 from ledger.case import ENGLAND
 from ledger.errors import LedgerError, RecordingConflict
+from ledger.limits import refresh
 from ledger.restatements import ChildChanges, changes_for
 from ledger.return_files import Line, ReturnFile, Staging, find_tables, lines
 from ledger.return_import import ChildRows, Refusal, collection_year, refusals
@@ -59,6 +60,7 @@ class ReturnImport:
         """Import the return in `directory`. Returns are imported oldest first: a later
         return restates an earlier one, so an earlier one imported after it would be read
         as restating it back."""
+        refresh()
         current = collection_year(self._today())
         if self.year > current:
             raise LedgerError(
@@ -94,12 +96,16 @@ class ReturnImport:
                 try:
                     child = child_of(line.values)
                 except Unreadable as bad:
-                    report.refused.append(
-                        Refusal(file.name, line.row, bad.column, bad.reason, None)
-                    )
+                    column, reason = (
+                        (line.problem_column, line.problem) if line.problem else
+                        (bad.column, bad.reason)
+                    )  # fmt: skip
+                    report.refused.append(Refusal(file.name, line.row, column, reason, None))
                     continue
-                report.refused.extend(refusals(child, [line], today))
-                staging.add(child, line)
+                refused = list(refusals(child, [line], today, self.year))
+                report.refused.extend(refused)
+                if not refused:  # a refused row's child is not recorded: no need to keep it
+                    staging.add(child, line)
 
     def _record(self, report: ImportReport, staging: Staging) -> None:
         refused = report.refused_children

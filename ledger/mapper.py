@@ -16,6 +16,7 @@ from pydantic import BaseModel
 from pydantic_core import from_json
 
 from ledger.errors import LedgerError
+from ledger.fields import STORED
 
 ENVELOPE_KEYS = {"originator_id", "originator_version"}
 
@@ -44,7 +45,7 @@ class PydanticMapper(Mapper[UUID]):
         state = upcast(cls, self.decode_state(stored_event.state))
         state["originator_id"] = stored_event.originator_id
         state["originator_version"] = stored_event.originator_version
-        return cast(DomainEventProtocol[UUID], cls.model_validate(state))
+        return cast(DomainEventProtocol[UUID], cls.model_validate(state, context=STORED))
 
     def protect(self, data: bytes) -> bytes:
         """Compress and encrypt encoded state, as the library's settings ask."""

@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationInfo,
@@ -19,6 +20,7 @@ from pydantic import (
     model_validator,
 )
 
+from ledger.fields import Flag, Id, Ref, Text, check_list_length
 from ledger.returns import ChildDetails, Episode
 from ledger.vocabulary import (
     CEASED_REASONS,
@@ -32,8 +34,10 @@ from ledger.vocabulary import (
     Section,
 )
 
-Text = Annotated[str, Field(min_length=1, max_length=20_000)]
-Ref = Annotated[str, Field(min_length=1, max_length=200)]
+__all__ = ["Flag", "Id", "Ref", "Text"]
+
+# A list or mapping of new input holds at most CARELEDGER_MAX_LIST_LENGTH items.
+Limited = BeforeValidator(check_list_length)
 
 
 class Model(BaseModel):
@@ -51,7 +55,7 @@ class Person(Model):
 class Actor(Model):
     """Who recorded an event in the ledger (not necessarily who decided)."""
 
-    actor_id: Ref
+    actor_id: Id
     role: Role
 
 
@@ -66,8 +70,8 @@ class Authority(Model):
     """The authority a plan change rests on (reg 32(2); docs/rules.md §2)."""
 
     kind: AuthorityKind
-    review_id: Ref | None = None
-    proposal_id: Ref | None = None
+    review_id: Id | None = None
+    proposal_id: Id | None = None
     reason: Text | None = None
 
     @model_validator(mode="after")
@@ -97,7 +101,7 @@ class ChildCeasedToBeLookedAfter(Payload):
     approved_by: Person | None = Field(
         default=None, description="nominated officer or DCS approval (reg 39(4)-(5))"
     )
-    episode_id: Ref | None = Field(
+    episode_id: Id | None = Field(
         default=None, description="the SSDA903 episode whose end (DEC, REC) this was read from"
     )
 
@@ -122,7 +126,7 @@ class PlacementChanged(Payload):
     well when `legal_status` is given (RNE B or U)."""
 
     placement: Ref | None = Field(description="SSDA903 PLACE code")
-    same_carers: bool = Field(description="the same carer(s) as before (RNE T or U)")
+    same_carers: Flag = Field(description="the same carer(s) as before (RNE T or U)")
     legal_status: LegalStatus | None = None
     reason: Ref | None = Field(
         default=None, description="why the last placement changed (REASON_PLACE_CHANGE)"
@@ -141,44 +145,44 @@ class ChildDetailsRecorded(Payload):
 class IROAllocated(Payload):
     """An IRO allocated to the child, or a new IRO in place of the last (s.25A)."""
 
-    iro_id: Ref
+    iro_id: Id
     iro_name: Ref
     reason: Text | None = None
 
 
 class SocialWorkerAllocated(Payload):
-    worker_id: Ref
+    worker_id: Id
     worker_name: Ref | None = Field(default=None, description="not in an SSDA903 return")
     team: Ref | None = None
     reason: Ref | None = Field(default=None, description="SSDA903 SW_REASON, if known")
 
 
 class CarePlanAgreed(Payload):
-    sections: dict[Section, Text] = Field(min_length=1)
+    sections: Annotated[dict[Section, Text], Limited] = Field(min_length=1)
     decided_by: Person
-    review_id: Ref | None = Field(default=None, description="the review that agreed it, if any")
+    review_id: Id | None = Field(default=None, description="the review that agreed it, if any")
 
 
 class ChangeProposed(Payload):
-    proposal_id: Ref
+    proposal_id: Id
     section: Section
     content: Text
-    significant: bool
+    significant: Flag
     proposed_by: Person
-    child_consulted: bool | None = Field(
+    child_consulted: Flag | None = Field(
         default=None, description="whether the child's wishes and feelings were sought (s.22(4))"
     )
 
 
 class CarePlanSectionChanged(Payload):
-    change_id: Ref
+    change_id: Id
     section: Section
     content: Text
-    significant: bool
+    significant: Flag
     decided_by: Person
     authority: Authority
-    child_consulted: bool | None = None
-    from_challenge: Ref | None = Field(
+    child_consulted: Flag | None = None
+    from_challenge: Id | None = Field(
         default=None, description="the IRO challenge this change came from, if any"
     )
 
@@ -187,38 +191,38 @@ class PlacementEnded(Payload):
     """A placement brought to an end; reg 14 allows this only after a review, save for
     immediate risk of significant harm to the child or of serious injury to others."""
 
-    change_id: Ref
+    change_id: Id
     reason: Text
     decided_by: Person
     authority: Authority
     immediate_risk: Text | None = Field(
         default=None, description="the reg 14(3) risk, when the placement ended without review"
     )
-    child_consulted: bool | None = None
-    from_challenge: Ref | None = Field(
+    child_consulted: Flag | None = None
+    from_challenge: Id | None = Field(
         default=None, description="the IRO challenge this ending came from, if any"
     )
 
 
 class Approve(Model):
     kind: Literal["approve"]
-    proposal_id: Ref
+    proposal_id: Id
 
 
 class Reject(Model):
     kind: Literal["reject"]
-    proposal_id: Ref
+    proposal_id: Id
     reason: Text
 
 
 class Ratify(Model):
     kind: Literal["ratify"]
-    change_id: Ref
+    change_id: Id
 
 
 class Recommend(Model):
     kind: Literal["recommend"]
-    recommendation_id: Ref
+    recommendation_id: Id
     text: Text
     owner: Person
     due_on: date
@@ -230,18 +234,18 @@ Decision = Annotated[Approve | Reject | Ratify | Recommend, Field(discriminator=
 class ReviewHeld(Payload):
     """A statutory review (regs 32-38): chaired by the IRO, its decisions recorded."""
 
-    review_id: Ref
+    review_id: Id
     chair: Person | None = Field(description="None when the source does not say (SSDA903)")
-    attendees: list[Ref] = Field(default_factory=list)
+    attendees: Annotated[list[Ref], Limited] = Field(default_factory=list)
     participation: Participation
-    child_seen_before: bool | None = Field(
+    child_seen_before: Flag | None = Field(
         default=None, description="whether the IRO spoke with the child before it (reg 36)"
     )
     child_not_seen_reason: Text | None = Field(
         default=None,
         description="why the IRO did not: the child refused, or their age made it inappropriate",
     )
-    decisions: list[Decision] = Field(default_factory=list)
+    decisions: Annotated[list[Decision], Limited] = Field(default_factory=list)
 
     @field_validator("child_not_seen_reason")
     @classmethod
@@ -254,7 +258,7 @@ class ReviewHeld(Payload):
 class RecommendationCompleted(Payload):
     """A review recommendation carried out (reg 37: the council implements review decisions)."""
 
-    recommendation_id: Ref
+    recommendation_id: Id
     completed_by: Person
     evidence: Text | None = Field(default=None, description="what shows it was done")
 
@@ -262,26 +266,26 @@ class RecommendationCompleted(Payload):
 class RecommendationOvertaken(Payload):
     """A recommendation no longer to be carried out because a later decision replaced it."""
 
-    recommendation_id: Ref
+    recommendation_id: Id
     decided_by: Person
     reason: Text
-    review_id: Ref | None = Field(default=None, description="the later review that decided it")
+    review_id: Id | None = Field(default=None, description="the later review that decided it")
 
 
 class IROAgreedChange(Payload):
     """The IRO agreeing a proposed change between reviews: a practice route, not reg 32(2)'s."""
 
-    proposal_id: Ref
+    proposal_id: Id
     iro: Person
     reason: Text
-    review_brought_forward: bool = False
+    review_brought_forward: Flag = False
 
 
 class ChallengeRaised(Payload):
     """An IRO's challenge to the council (IRO Handbook ch.6): informal first, unless the IRO
     starts at a formal stage (the IRO may skip stages; `ledger.protocol`)."""
 
-    challenge_id: Ref
+    challenge_id: Id
     subject: ChallengeSubject
     about: Ref | None = Field(
         default=None, description="the plan section, change, decision or recommendation"
@@ -295,7 +299,7 @@ class ChallengeRaised(Payload):
 class ChallengeEscalated(Payload):
     """The IRO takes a challenge to a later stage of the protocol, skipping any between."""
 
-    challenge_id: Ref
+    challenge_id: Id
     to_stage: int = Field(ge=1)
     escalated_by: Person
     reason: Text = Field(description="why the last stage did not resolve it")
@@ -305,7 +309,7 @@ class ChallengeResponded(Payload):
     """The council's answer at a stage the challenge reached: the current one unless `stage`
     says which (an answer filed after the IRO escalated)."""
 
-    challenge_id: Ref
+    challenge_id: Id
     responded_by: Person
     response: Text
     stage: int | None = Field(default=None, ge=0, description="default: the current stage")
@@ -315,24 +319,24 @@ class ChallengeResolved(Payload):
     """The end of the dispute. A change or review decision that put things right is named,
     so the plan's history can show the change that came from the challenge."""
 
-    challenge_id: Ref
+    challenge_id: Id
     outcome: ChallengeOutcome
     resolved_by: Person
     summary: Text
-    resolved_by_change: Ref | None = Field(default=None, description="a change_id of the case")
-    resolved_at_review: Ref | None = Field(default=None, description="a review_id of the case")
+    resolved_by_change: Id | None = Field(default=None, description="a change_id of the case")
+    resolved_at_review: Id | None = Field(default=None, description="a review_id of the case")
 
 
 class CafcassReferralMade(Payload):
     """The IRO refers the case to Cafcass (s.25B(3); reg 45), at any point of a challenge."""
 
-    challenge_id: Ref
+    challenge_id: Id
     referred_by: Person
     grounds: Text
 
 
 class CafcassOutcomeRecorded(Payload):
-    challenge_id: Ref
+    challenge_id: Id
     outcome: CafcassOutcome
     detail: Text | None = None
 
@@ -343,7 +347,7 @@ class CorrectionRecorded(Payload):
 
     corrects_seq: int = Field(ge=2, description="the case sequence number of the event")
     reason: Text
-    corrected: dict[str, Any] = Field(min_length=1)
+    corrected: Annotated[dict[str, Any], Limited] = Field(min_length=1)
 
 
 PAYLOADS: dict[str, type[Payload]] = {

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from ledger import payloads as p
+from ledger.fields import STORED
 from ledger.vocabulary import AuthorityKind, Section
 
 
@@ -34,12 +35,16 @@ class SectionState:
     corrected_by: tuple[int, ...] = ()
 
 
-def corrected(original: p.Payload, correction: p.CorrectionRecorded) -> p.Payload:
+def corrected(
+    original: p.Payload, correction: p.CorrectionRecorded, *, new: bool = False
+) -> p.Payload:
     """The original payload with the correction's values in place, validated as the original
-    kind of payload was (a correction cannot smuggle in an invalid value)."""
+    kind of payload was (a correction cannot smuggle in an invalid value). A `new`
+    correction's values are checked as new input is; a stored one's are read as they were
+    recorded (`ledger.fields`)."""
     data = original.model_dump()
     data.update(correction.corrected)
-    return type(original).model_validate(data)
+    return type(original).model_validate(data, context=None if new else STORED)
 
 
 Effective = dict[int, tuple[p.Payload, tuple[int, ...]]]

@@ -20,6 +20,7 @@ from typing import TextIO
 from eventsourcing.persistence import Cipher
 
 from ledger.errors import LedgerError
+from ledger.limits import limits
 from ledger.return_rows import Table, clean, recognise
 
 Row = dict[str, str | None]
@@ -44,7 +45,8 @@ class Line:
     file: ReturnFile
     row: int
     values: Row
-    problem: str | None = None  # why the row cannot be read as a whole (cells missing)
+    problem: str | None = None  # why the row cannot be read (cells missing, a cell too long)
+    problem_column: str = "(row)"  # the column the problem is in, if it is in one
 
 
 def _digest(path: Path) -> str:
@@ -57,7 +59,38 @@ def _digest(path: Path) -> str:
 
 def _columns(path: Path) -> list[str]:
     with _reading(path) as f:
-        return next(csv.reader(f), [])
+        return next(_csv_rows(f, path.name), (0, []))[1]
+
+
+def _csv_rows(f: TextIO, name: str) -> Iterator[tuple[int, list[str]]]:
+    """The CSV rows of `f` with the number of each row's last line, read without ever
+    holding more than CARELEDGER_MAX_LINE_LENGTH characters of one line (a file with no line
+    breaks is refused, not read whole). The csv module's own cap on a cell is raised to that
+    length while the file is read, so that a long cell is refused by `lines`, naming its
+    column, rather than by the csv module naming none."""
+    most = limits().line_length
+    read = 0
+
+    def bounded() -> Iterator[str]:
+        nonlocal read
+        while line := f.readline(most + 1):
+            read += 1
+            if len(line.rstrip("\r\n")) > most:
+                raise LedgerError(
+                    f"{name} line {read}: longer than {most:,} characters "
+                    "(CARELEDGER_MAX_LINE_LENGTH); nothing recorded"
+                )
+            yield line
+
+    reader = csv.reader(bounded())
+    before = csv.field_size_limit(most)
+    try:
+        for cells in reader:
+            yield reader.line_num, cells
+    except csv.Error as error:
+        raise LedgerError(f"{name} row {reader.line_num}: {error}; nothing recorded") from None
+    finally:
+        csv.field_size_limit(before)
 
 
 @contextmanager
@@ -98,17 +131,26 @@ def find_tables(directory: Path) -> dict[Table, ReturnFile]:
 def lines(file: ReturnFile) -> Iterator[Line]:
     """The table's rows; a row with more or fewer cells than there are column names (a file
     cut short, a stray comma) comes with the problem, to be refused, not guessed at."""
+    most = limits().csv_cell
     with _reading(file.path) as f:
-        reader = csv.reader(f)
-        names = next(reader, [])
-        for cells in reader:  # line_num counts blank lines too, as a spreadsheet does
+        rows = _csv_rows(f, file.name)
+        names = next(rows, (0, list[str]()))[1]
+        for row, cells in rows:  # line_num counts blank lines too, as a spreadsheet does
             if not cells:
                 continue
-            problem = None
+            problem, column = None, "(row)"
             if len(cells) != len(names):
                 problem = f"has {len(cells)} cells where there are {len(names)} columns"
+            long = next((i for i, cell in enumerate(cells) if len(cell) > most), None)
+            if long is not None:
+                column = names[long].strip().upper() if long < len(names) else "(row)"
+                problem = (
+                    f"is {len(cells[long]):,} characters long; at most {most:,} are accepted "
+                    "(CARELEDGER_MAX_CSV_CELL)"
+                )
+                cells = [cell if len(cell) <= most else "" for cell in cells]
             values = clean(dict(zip(names, cells, strict=False)))
-            yield Line(file, reader.line_num, values, problem)
+            yield Line(file, row, values, problem, column)
 
 
 _SEP = "\x1f"  # the ASCII unit separator, which no cell of a return should hold

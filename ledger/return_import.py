@@ -15,9 +15,14 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from pydantic import ValidationError
+
 from ledger import payloads as p
+from ledger.commands import refusal_from
 from ledger.return_files import Line
 from ledger.return_rows import (
+    DETAILS_COLUMNS,
+    EPISODE_COLUMNS,
     Review,
     SocialWorker,
     Table,
@@ -32,6 +37,8 @@ from ledger.returns import (
     ChildDetails,
     Episode,
     NewEpisodeReason,
+    in_the_future,
+    past_dates,
     source_ref,
 )
 
@@ -61,31 +68,49 @@ def collection_year(today: date) -> int:
     return today.year if today.month >= 4 else today.year - 1
 
 
-def refusals(child: str, lines: Iterable[Line], today: date) -> Iterator[Refusal]:
-    """Every row of the child that cannot be read, or that gives a date in the future (the
-    ledger records what has happened)."""
+def refusals(child: str, lines: Iterable[Line], today: date, year: int) -> Iterator[Refusal]:
+    """Every row of the child that cannot be read, that gives a date in the future (the
+    ledger records what has happened), or whose event the ledger would refuse: each row is
+    mapped to its events here exactly as the recording maps it, so that nothing the
+    recording would refuse is found only after other children were recorded."""
     for line in lines:
         if line.problem is not None:
-            yield Refusal(line.file.name, line.row, "(row)", line.problem, child)
+            yield Refusal(line.file.name, line.row, line.problem_column, line.problem, child)
             continue
         try:
             record = _read(line, "check")
             for column, day in _dates(record):
-                if day is not None and day > today:
-                    raise Unreadable(column, f"{day} is in the future (today is {today})")
+                problem = in_the_future(day, today)
+                if problem:
+                    raise Unreadable(column, problem)
+            _mapped(line, year, today)
         except Unreadable as bad:
             yield Refusal(line.file.name, line.row, bad.column, bad.reason, child)
 
 
+# The column a field of an event read from a row came from, for a refusal to name.
+FIELD_COLUMNS = {
+    **EPISODE_COLUMNS, **DETAILS_COLUMNS, "worker_id": "SW_ID", "source": "(file name)",
+}  # fmt: skip
+
+
+def _mapped(line: Line, year: int, today: date) -> None:
+    """Build the row's events as the recording will, refusing what their models refuse."""
+    try:
+        ChildRows(year, today, [line]).wanted([])
+    except ValidationError as error:
+        refusal = refusal_from(error)
+        last = refusal.field.rsplit(".", 1)[-1]
+        raise Unreadable(FIELD_COLUMNS.get(last, refusal.field), refusal.problem) from None
+
+
 def _dates(record: Any) -> list[tuple[str, date | None]]:
-    if isinstance(record, Episode):
-        return [("DECOM", record.decom), ("DEC", record.dec)]
+    if isinstance(record, Episode | ChildDetails):
+        return [(FIELD_COLUMNS[name], day) for name, day in past_dates(record)]
     if isinstance(record, Review):
         return [("REVIEW", record.held_on)]
     if isinstance(record, SocialWorker):
         return [("SW_DECOM", record.from_on)]
-    if isinstance(record, ChildDetails):
-        return [("DOB", record.dob), ("MC_DOB", record.mc_dob)]
     return []
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from ledger.fields import new_case_key, normal_id
 from ledger.returns import (
     ETHNIC_CODES,
     SEX_CODES,
@@ -122,9 +123,15 @@ def clean(row: Mapping[str | None, str | None]) -> dict[str, str | None]:
 
 
 def child_of(row: Mapping[str, str | None]) -> str:
+    """The row's child, who must be one a case can be opened for (`fields.new_case_key`)."""
     child = row.get("CHILD")
     if not child:
         raise Unreadable("CHILD", "missing")
+    try:
+        if new_case_key(child) != child:
+            raise ValueError("is not in its normal form (NFKC)")
+    except ValueError as error:
+        raise Unreadable("CHILD", str(error)) from None
     return child
 
 
@@ -195,6 +202,11 @@ def read_social_worker(row: Mapping[str, str | None]) -> SocialWorker:
     worker = row.get("SW_ID")
     if worker is None:
         raise Unreadable("SW_ID", "missing")
+    try:
+        if normal_id(worker) != worker:
+            raise ValueError("is not in its normal form (NFKC)")
+    except ValueError as error:
+        raise Unreadable("SW_ID", str(error)) from None
     from_on = read_date("SW_DECOM", row.get("SW_DECOM"))
     if from_on is None:
         raise Unreadable("SW_DECOM", "missing")

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from datetime import date
 from enum import StrEnum
-from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from ledger.fields import Id, Ref
 from ledger.vocabulary import CEASED_REASONS, LegalStatus
 
-Code = Annotated[str, Field(min_length=1, max_length=200)]
+Code = Ref
 
 
 class NewEpisodeReason(StrEnum):
@@ -72,7 +72,7 @@ class Episode(Reported):
     """One row of the return's Episodes table. `episode_id` names it across returns: the
     child's episode starting on `decom` (a second row starting the same day gets '#2')."""
 
-    episode_id: Code
+    episode_id: Id
     decom: date
     rne: NewEpisodeReason
     legal_status: LegalStatus
@@ -131,6 +131,22 @@ class ChildDetails(Reported):
     upn: Code | None = None
     mother: Code | None = None
     mc_dob: date | None = None
+
+
+def in_the_future(day: date | None, today: date) -> str | None:
+    """Why a date that must already have happened cannot be recorded, or None: the ledger
+    records what has happened (the same rule for an imported return and a recorded event)."""
+    if day is not None and day > today:
+        return f"{day} is in the future (today is {today})"
+    return None
+
+
+def past_dates(record: Episode | ChildDetails) -> list[tuple[str, date | None]]:
+    """The dates of a return's record that must have happened, by field: a child's birth, a
+    mother's child's birth, an episode's start and end."""
+    if isinstance(record, Episode):
+        return [("decom", record.decom), ("dec", record.dec)]
+    return [("dob", record.dob), ("mc_dob", record.mc_dob)]
 
 
 SOURCE_PREFIX = "SSDA903 "

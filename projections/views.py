@@ -24,6 +24,7 @@ from psycopg.sql import SQL, Literal
 from ledger import events as e
 from ledger import payloads as p
 from ledger.errors import LedgerError
+from ledger.fields import STORED
 from ledger.mapper import open_sealed
 from ledger.plan import Entry, SectionState, effective, plan_in_force
 from ledger.vocabulary import Section
@@ -64,7 +65,7 @@ def entries_from(rows: Iterable[Row]) -> list[Entry]:
         payload_class = p.PAYLOADS.get(row["event_type"])
         if payload_class is None:
             continue
-        payload = payload_class.model_validate_json(row["payload"])
+        payload = payload_class.model_validate_json(row["payload"], context=STORED)
         entries.append(Entry(row["seq"], datetime.fromisoformat(row["recorded_at"]), payload))
     return entries
 
@@ -273,7 +274,7 @@ class CaseViews(TrackingRecorder):
             known = self._known_cases(cursor, existing)
         views = [self._case_view(case_id, new, known) for case_id, new in by_case.items()]
         rows = self._rows(views)
-        event_rows = [self._sealed(event_row(event)) for event in events]
+        event_rows = [self._storable(self._sealed(event_row(event))) for event in events]
         with self.datastore.transaction(commit=True) as cursor:
             self._insert_tracking(cursor, tracking)
             self._by_key(cursor)
@@ -362,7 +363,11 @@ class CaseViews(TrackingRecorder):
         rows["cl_current_plan"] = [row for view in views for row in view.plan_rows()]
         rows["cl_unapproved"] = [row for view in views for row in view.flag_rows()]
         rows["cl_children"] = [view.child_row() for view in views]
-        return rows
+        return {table: [self._storable(row) for row in found] for table, found in rows.items()}
+
+    def _storable(self, row: tuple[Any, ...]) -> tuple[Any, ...]:
+        """The row as the store can hold it (`PostgresCaseViews`: without NUL)."""
+        return row
 
     def _write(
         self,
@@ -382,7 +387,7 @@ class CaseViews(TrackingRecorder):
                 "looked_after=excluded.looked_after, legal_status=excluded.legal_status, "
                 "iro=excluded.iro, last_seq=excluded.last_seq"
             ),
-            [view.case_row() for view in views],
+            [self._storable(view.case_row()) for view in views],
         )
 
     def _replace_rows(
@@ -535,6 +540,18 @@ class PostgresCaseViews(CaseViews, PostgresTrackingRecorder):
         super().__init__(*args, **kwargs)
         self.schema_prefix = f'"{self.datastore.schema}".'
         self.sql_create_statements.extend(SQL(s) for s in self.view_statements())  # type: ignore[misc]
+
+    def _storable(self, row: tuple[Any, ...]) -> tuple[Any, ...]:
+        """A PostgreSQL text column cannot hold NUL: each is written as U+FFFD. New input
+        with a NUL is refused (`ledger.fields`), but a ledger recorded before that was refused
+        may hold one in an event, and its projections must still be written: history is never
+        edited, so `careledger projections rebuild` writes them this way."""
+        if any(value.__class__ is str and "\x00" in value for value in row):
+            return tuple(
+                value.replace("\x00", "\ufffd") if value.__class__ is str else value
+                for value in row
+            )
+        return row
 
     def _among(self, case_ids: list[str]) -> tuple[str, list[Any]]:
         """One array parameter, not one per case: the statement's text is the same for every
