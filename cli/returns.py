@@ -144,8 +144,9 @@ def export_903(db: str | None, council: str, year: int, directory: Path) -> None
 def inconsistencies(
     db: str | None, child: str | None, council: str | None, year: int | None, fmt: str
 ) -> None:
-    """What the imported returns say that does not fit together, per child, with the DfE
-    validation rule each matches."""
+    """What the SSDA903 records say that does not fit together (the imported returns, and
+    the episodes the council's own records make), per child, with the DfE validation rule
+    each matches."""
     who = parse_child(child, council) if child else None
     with opened(db) as o:
         o.catch_up()
@@ -156,4 +157,4 @@ def inconsistencies(
             of = f" of council '{place}'" if place else ""
             raise LedgerError(f"--year: the ledger holds no {collection_name(year)} return{of}")
         rows = returns.inconsistency_rows(o.views, place, who.child_ref if who else None, year)
-    render(rows, fmt, "Inconsistencies in the imported SSDA903 returns", "none found")
+    render(rows, fmt, "Inconsistencies in the SSDA903 records", "none found")

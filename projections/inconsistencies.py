@@ -189,13 +189,15 @@ def outside_care(episodes: list[Episode], reviews: list[HeldReview]) -> Iterator
 
 
 def no_header(records: ChildRecords, episodes: list[Episode]) -> Iterator[Inconsistency]:
-    """A child with episodes whom no return gave a Header row (no DfE rule: the DfE's tools
-    match the tables by child, and a row missing from one is simply not there)."""
+    """A child with episodes and no Header row, from a return or recorded (no DfE rule: the
+    DfE's tools match the tables by child, and a row missing from one is simply not
+    there)."""
     if episodes and not records.details:
         first = min(e.decom for e in episodes)
         yield Inconsistency(
-            None, first, None, "no Header row: no return gave the child's sex or date of birth"
-        )
+            None, first, None,
+            "no Header row: no return or recorded details give the child's sex or date of birth",
+        )  # fmt: skip
 
 
 def after_the_year(records: ChildRecords, year: int | None) -> Iterator[Inconsistency]:

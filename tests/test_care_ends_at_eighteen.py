@@ -18,6 +18,7 @@ from typing import Any
 from click.testing import CliRunner, Result
 
 from cli.main import cli
+from tests.validator903 import findings
 
 COUNCIL = "E10000031"
 CHILD = "LC-1804"
@@ -97,6 +98,10 @@ def test_no_review_is_due_after_the_18th_birthday_and_the_missing_ending_is_list
     assert [(r["rule"], r["date"], r["what"]) for r in listed] == [
         ("359", "2025-09-14", "looked after past 18 (18 on 2025-09-14): record when care ended")
     ]
+    # The DfE's rule finds the same in the return the ledger makes of that year.
+    out = tmp_path / "2025"
+    invoke(db, "export-903", "--council", COUNCIL, "--year", 2025, out)
+    assert findings(out, collection_year=2026, rules=["359"]) == {("359", CHILD)}
 
 
 def test_recording_when_care_ended_puts_the_record_right(db: str, tmp_path: Path) -> None:
