@@ -153,8 +153,11 @@ def inconsistencies(
         if who is not None:
             require_case(o.views, who)
         place = who.council if who else council
-        if year is not None and not returns.holds_return(o.views, place, year):
+        if year is not None and not returns.holds_year(o.views, place, year):
             of = f" of council '{place}'" if place else ""
-            raise LedgerError(f"--year: the ledger holds no {collection_name(year)} return{of}")
+            raise LedgerError(
+                f"--year: the ledger holds no {collection_name(year)} return{of}, "
+                "nor any record of that year"
+            )
         rows = returns.inconsistency_rows(o.views, place, who.child_ref if who else None, year)
     render(rows, fmt, "Inconsistencies in the SSDA903 records", "none found")

@@ -189,6 +189,22 @@ def holds_return(views: CaseViews, council: str | None, year: int) -> bool:
     return bool(rows)
 
 
+def holds_year(views: CaseViews, council: str | None, year: int) -> bool:
+    """Whether the ledger holds collection `year` of the council (or any council): a return
+    for it, or a record the council made itself of something in that year (the return it
+    makes from its own records: `projections.episodes`)."""
+    if holds_return(views, council, year):
+        return True
+    where = " AND " + _COUNCIL.format("c.") if council is not None else ""
+    rows = views.fetch(
+        "SELECT 1 AS found FROM {s}cl_events e JOIN {s}cl_cases c ON c.case_id = e.case_id "
+        "WHERE e.source NOT LIKE ? AND e.occurred_on BETWEEN ? AND ?" + where + " LIMIT 1",
+        (f"{SOURCE_PREFIX}%", date(year, 4, 1).isoformat(), date(year + 1, 3, 31).isoformat(),
+         *([council] if council else [])),
+    )  # fmt: skip
+    return bool(rows)
+
+
 def newest_return(views: CaseViews, council: str) -> int | None:
     """The collection year of the newest return the ledger holds of the council."""
     rows = views.fetch(

@@ -256,3 +256,9 @@ def test_reviews_of_a_child_recorded_directly_are_judged_against_their_own_perio
 
     listed = [(r["date"], r["what"]) for r in json.loads(result.stdout)]
     assert listed == [("2024-02-01", "review held 2024-02-01 while no episode of care was open")]
+    # The year's return the ledger makes of the council's records is judged alone too.
+    in_year = invoke(db, "inconsistencies", "--council", COUNCIL, "--year", 2023, "--format",
+                     "json")  # fmt: skip
+    assert [(r["child"], r["date"]) for r in json.loads(in_year.stdout)] == [(child, "2024-02-01")]
+    assert json.loads(invoke(db, "inconsistencies", "--council", COUNCIL, "--year", 2022,
+                             "--format", "json").stdout) == []  # fmt: skip
