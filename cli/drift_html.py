@@ -16,7 +16,17 @@ from importlib.resources import files
 from jinja2 import Environment, StrictUndefined, Template
 
 from ledger.protocol import DisputeProtocol
-from projections.drift import MEASURE, MEASURES, By, Count, Finding, Measure, Report, owners
+from projections.drift import (
+    MEASURE,
+    MEASURES,
+    TO_PUT_RIGHT,
+    By,
+    Count,
+    Finding,
+    Measure,
+    Report,
+    owners,
+)
 from projections.drift_settings import DriftSettings
 
 TEMPLATE = "templates/drift.html.j2"
@@ -152,6 +162,7 @@ def render_html(report: Report) -> str:
         settings=settings(report.settings) + protocol_settings(report.protocol),
         summary=report.summary(),
         sections=[section(report, m) for m in MEASURES],
+        corrections={c.key: c for c in TO_PUT_RIGHT},
     )
 
 

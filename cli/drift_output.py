@@ -10,7 +10,7 @@ from typing import Any
 
 from cli.render import render
 from cli.safe_text import spreadsheet_row
-from projections.drift import MEASURE, MEASURES, Report, owners
+from projections.drift import MEASURE, MEASURES, TO_PUT_RIGHT, Report, owners
 
 
 def as_json(report: Report) -> dict[str, Any]:
@@ -28,7 +28,18 @@ def as_json(report: Report) -> dict[str, Any]:
             {"month_end": day.isoformat(), **{k: _count(c) for k, c in counts.items()}}
             for day, counts in report.trend
         ],
+        "records_to_put_right": _to_put_right(report),
     }
+
+
+def _to_put_right(report: Report) -> list[dict[str, Any]]:
+    """The data-quality section: a count per kind of record to put right."""
+    kinds = {c.key: c for c in TO_PUT_RIGHT}
+    return [
+        {"record": c.measure, "title": kinds[c.measure].title, "group": c.group,
+         "count": c.count, "rule": kinds[c.measure].rule}
+        for c in report.to_put_right
+    ]  # fmt: skip
 
 
 def _count(count: Any) -> dict[str, Any]:
@@ -63,6 +74,10 @@ def as_csv(report: Report) -> str:
         for f in findings:
             row = {"row": "finding", **f._asdict(), "measure": key, "count": f.weight}
             writer.writerow(spreadsheet_row(row))
+    for put_right in _to_put_right(report):
+        writer.writerow(spreadsheet_row({"row": "to_put_right", "measure": put_right["record"],
+                         "group": put_right["group"], "count": put_right["count"],
+                         "detail": put_right["title"]}))  # fmt: skip
     return out.getvalue()
 
 
@@ -90,6 +105,14 @@ def show_tables(report: Report) -> None:
         ]
         render(rows, "table", f"{measure.title}: {measure.counts} [{measure.status}]")
     render(_owners(report), "table", "Overdue recommendations per owner")
+    render(
+        [
+            {"record": r["title"], "group": r["group"], "count": r["count"], "rule": r["rule"]}
+            for r in _to_put_right(report)
+        ],
+        "table",
+        "Records to put right (data quality; careledger inconsistencies lists them)",
+    )
     notes = [f"{name}={value}" for name, value in report.settings.model_dump().items()]
     stages = ", ".join(f"{s.name} {s.working_days}" for s in report.protocol.stages)
     notes.append(f"challenge_stages=[{stages}] working days")

@@ -162,16 +162,20 @@ def export_903(db: str | None, council: str, year: int, directory: Path, force: 
 def inconsistencies(
     db: str | None, child: str | None, council: str | None, year: int | None, fmt: str
 ) -> None:
-    """What the imported returns say that does not fit together, per child, with the DfE
-    validation rule each matches."""
+    """What the SSDA903 records say that does not fit together (the imported returns, and
+    the episodes the council's own records make), per child, with the DfE validation rule
+    each matches."""
     who = parse_child(child, council) if child else None
     with opened(db) as o:
         o.catch_up()
         if who is not None:
             require_case(o.views, who)
         place = who.council if who else council
-        if year is not None and not returns.holds_return(o.views, place, year):
+        if year is not None and not returns.holds_year(o.views, place, year):
             of = f" of council '{place}'" if place else ""
-            raise LedgerError(f"--year: the ledger holds no {collection_name(year)} return{of}")
+            raise LedgerError(
+                f"--year: the ledger holds no {collection_name(year)} return{of}, "
+                "nor any record of that year"
+            )
         rows = returns.inconsistency_rows(o.views, place, who.child_ref if who else None, year)
-    render(rows, fmt, "Inconsistencies in the imported SSDA903 returns", "none found")
+    render(rows, fmt, "Inconsistencies in the SSDA903 records", "none found")

@@ -28,6 +28,7 @@ from typing import Any, NamedTuple
 from ledger.protocol import DisputeProtocol
 from projections import challenges
 from projections.drift_settings import DriftSettings
+from projections.followup import AGE_18
 from projections.timetable import Regime, add_months, timetable
 from projections.views import CaseViews, Row
 
@@ -121,6 +122,25 @@ MEASURES = (
 MEASURE = {m.key: m for m in MEASURES}
 
 
+@dataclass(frozen=True)
+class Correction:
+    """A kind of record the council is to put right, counted in the report's data-quality
+    section (`careledger inconsistencies` lists the children)."""
+
+    key: str
+    title: str
+    rule: str
+
+
+TO_PUT_RIGHT = (
+    Correction(
+        "past_18",
+        "looked after past 18: record when care ended",
+        "CA 1989 s.105(1): a child is a person under 18",
+    ),
+)
+
+
 class Finding(NamedTuple):
     """One row behind a count: a child (or, for caseload, an IRO) and why it counts. (A
     named tuple: a report at 80,000 children builds 100,000 of them, and a frozen
@@ -158,6 +178,8 @@ class Report:
     counts: list[Count] = field(default_factory=list)
     findings: dict[str, list[Finding]] = field(default_factory=dict)
     trend: list[tuple[date, dict[str, Count]]] = field(default_factory=list)
+    # Records to put right (TO_PUT_RIGHT): a count per kind and group, `of` unused (0).
+    to_put_right: list[Count] = field(default_factory=list)
 
     def summary(self) -> list[Count]:
         """Every measure's count per group, worst rate first."""
@@ -183,11 +205,15 @@ def drift_report(
         # A measure with nothing to count (no open challenge) still shows, as 0 of 0.
         report.counts += counts or ([] if by else [Count(key, "all", 0, 0)])
         report.findings[key] = findings
+    for key in _CHECKS:
+        report.to_put_right += measured[key][0] or [Count(key, "all", 0, 0)]
     for month_end in _month_ends(as_of, trend_months):
         # The last point is the report's own date: ungrouped, it is the report itself.
         same = month_end == as_of and by is None
         overall = measured if same else _measure(views, month_end, None, settings, protocol, False)
-        report.trend.append((month_end, {k: _total(k, cs) for k, (cs, _) in overall.items()}))
+        report.trend.append(
+            (month_end, {k: _total(k, overall[k][0]) for k in _MEASURES})
+        )
     return report
 
 
@@ -213,7 +239,7 @@ def _measure(
     two lanes of about equal time, each on a connection (a server process) of its own, both
     reading one snapshot of the views: the report is as consistent as one transaction, in
     the time of the slower lane."""
-    lanes = _LANES if views.report_lanes >= len(_LANES) else (tuple(_MEASURES),)
+    lanes = _LANES if views.report_lanes >= len(_LANES) else ((*_MEASURES, *_CHECKS),)
     with ExitStack() as stack:
         first = stack.enter_context(_Query.open(views, as_of, by, settings, protocol))
         queries = [first] + [
@@ -225,15 +251,18 @@ def _measure(
         with ThreadPoolExecutor(len(lanes), thread_name_prefix="drift-lane") as pool:
             parts = list(pool.map(partial(_lane, listed=listed), queries, lanes))
     found = {key: result for part in parts for key, result in part.items()}
-    return {key: found[key] for key in _MEASURES}
+    return {key: found[key] for key in (*_MEASURES, *_CHECKS)}
 
 
 def _lane(query: _Query, measures: tuple[str, ...], listed: bool) -> Measured:
     """The lane's measures, their findings in order if `listed` (sorted here, while the
     other lane's statements run, not after both)."""
     query.select_children()
-    measured = {}
+    measured: Measured = {}
     for key in measures:
+        if key in _CHECKS:
+            measured[key] = (_CHECKS[key](query), [])
+            continue
         counts, findings = _MEASURES[key](query)
         measured[key] = (counts, sorted(findings, key=worst_first) if listed else findings)
     return measured
@@ -464,7 +493,8 @@ WHERE {unsettled}"""
 
 _SETTLED_CHILDREN = """
 CREATE TEMP TABLE tmp_children AS
-SELECT c.case_id, c.council, c.child_ref, c.iro, c.team, c.period_no
+SELECT c.case_id, c.council, c.child_ref, c.iro, c.team,
+  CASE WHEN c.period_until <= :d THEN NULL ELSE c.period_no END AS period_no
 FROM {s}cl_children c WHERE c.settled_on <= :d"""
 _CHILDREN = f"""{_SETTLED_CHILDREN}
 UNION ALL {_children_from_records("c.settled_on > :d")}"""
@@ -870,11 +900,34 @@ _MEASURES: dict[str, Callable[[_Query], tuple[list[Count], list[Finding]]]] = {
     "recording_lag": _recording_lag,
 }
 
+
+
+def _past_18(q: _Query) -> list[Count]:
+    """Children whose care ran past their 18th birthday by the date with no record of it
+    ending by then (projections.followup.AGE_18), per group."""
+    rows = q.run(f"""
+        SELECT {{group}} AS grp, COUNT(DISTINCT g.case_id) AS n FROM tmp_children g
+        JOIN {{s}}cl_periods pe ON pe.case_id = g.case_id AND {_known("pe")}
+        WHERE pe.ended_by = '{AGE_18}' AND pe.ended_on <= :d AND pe.end_recorded_on <= :d
+        GROUP BY grp
+    """)
+    return [Count("past_18", row["grp"], int(row["n"]), 0) for row in sorted(rows, key=_grp)]
+
+
+def _grp(row: Row) -> str:
+    return str(row["grp"])
+
+
+# The data-quality section's counts: records to put right (TO_PUT_RIGHT).
+_CHECKS: dict[str, Callable[[_Query], list[Count]]] = {"past_18": _past_18}
+assert [c.key for c in TO_PUT_RIGHT] == list(_CHECKS)
+
 # The measures in two lanes of about equal time at 80,000 children, each lane's Python
 # counted (the first decodes and lists the most findings; benchmarks/NOTES.md has the
 # figures). review_late and child_voice share one statement, so they share a lane.
 _LANES = (
     ("recommendation_overdue", "review_late", "child_voice", "iro_caseload"),
-    ("recording_lag", "permanence_missing", "challenge_overdue", "review_overdue", "continuity"),
-)
-assert sorted(key for lane in _LANES for key in lane) == sorted(_MEASURES)
+    ("recording_lag", "permanence_missing", "challenge_overdue", "review_overdue", "continuity",
+     "past_18"),
+)  # fmt: skip
+assert sorted(key for lane in _LANES for key in lane) == sorted([*_MEASURES, *_CHECKS])

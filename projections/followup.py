@@ -21,7 +21,7 @@ from ledger.plan import Effective, Entry, effective, section_contents
 from ledger.returns import from_a_return
 from ledger.vocabulary import LegalStatus, Section
 from projections.challenge_facts import Challenge, challenge_facts
-from projections.timetable import Regime, Slot, timetable, working_days_between
+from projections.timetable import Regime, Slot, add_months, timetable, working_days_between
 from projections.withdrawn import withdrawn
 
 BEGINNING = date.min.isoformat()  # "0001-01-01": known from the start
@@ -39,6 +39,22 @@ class Period:
     regime: Regime
     ended_on: date | None = None
     end_recorded_on: date | None = None
+    ended_by: str | None = None  # AGE_18 or AGE_18_COMMUNITY_HOME: no record ended it by then
+
+    @property
+    def ended_by_age(self) -> bool:
+        return self.ended_by is not None
+
+
+# A period of care still open on the child's 18th birthday, or ended by a record dated
+# after it, ends on that day: a child is a person under 18 (CA 1989 s.105(1)), and the
+# record of when care ended is to be put right. Unless the person is then accommodated in a
+# community home under s.20(5) (LS V2, PLACE K2: the DfE's rule 359 accepts it): no review
+# is due either way, and that record is not wrong.
+AGE_18 = "age_18"
+AGE_18_COMMUNITY_HOME = "age_18_s20_5"
+COMMUNITY_HOME = (LegalStatus.V2, "K2")
+_EPISODE_STARTS = p.ChildBecameLookedAfter | p.LegalStatusChanged | p.PlacementChanged
 
 
 @dataclass(frozen=True)
@@ -129,6 +145,7 @@ class Standing:
     team: str | None
     period: int | None
     settled_on: str
+    period_until: str | None = None  # the 18th birthday, when that ends the open period
 
 
 def standing(latest: Version) -> Standing:
@@ -142,16 +159,22 @@ def standing(latest: Version) -> Standing:
             last[allocation.kind] = allocation
     days = [d for a in facts.allocations for d in (a.from_on, a.recorded_on)]
     days += [d for x in facts.periods for d in _period_days(x) if d is not None]
+    still_open = [x for x in facts.periods if x.ended_on is None or x.ended_by_age]
+    until = max(still_open, key=lambda x: x.number).ended_on if still_open else None
     return Standing(
         last["iro"].name if "iro" in last else None,
         last["sw"].team if "sw" in last else None,
-        max((x.number for x in facts.periods if x.ended_on is None), default=None),
+        max((x.number for x in still_open), default=None),
         max([latest.known_from, *(d.isoformat() for d in days)]),
+        until.isoformat() if until else None,
     )
 
 
 def _period_days(period: Period) -> tuple[date | None, ...]:
-    return period.started_on, period.start_recorded_on, period.ended_on, period.end_recorded_on
+    """The days a period's record holds from; the 18th birthday is not one (the standing
+    says the period ends then: `period_until`)."""
+    ended_on = None if period.ended_by_age else period.ended_on
+    return period.started_on, period.start_recorded_on, ended_on, period.end_recorded_on
 
 
 def recorded_day(entry: Entry) -> date:
@@ -188,7 +211,8 @@ def facts(history: Effective, recorded: dict[int, date], short_breaks: bool = Tr
     ordered = sorted(history.items(), key=lambda item: (item[1][0].occurred_on, item[0]))
     payloads = [(seq, payload) for seq, (payload, _) in ordered]
     taken_back = withdrawn(payloads)
-    periods = _periods([x for x in payloads if x[0] not in taken_back], recorded, short_breaks)
+    kept = [x for x in payloads if x[0] not in taken_back]
+    periods = _until_eighteen(_periods(kept, recorded, short_breaks), kept, recorded)
     reviews, recommendations = _reviews(payloads, periods, recorded)
     return Facts(
         periods=periods,
@@ -228,6 +252,58 @@ def _periods(
 
 def _ended(period: Period, on: date, recorded_on: date) -> Period:
     return replace(period, ended_on=on, end_recorded_on=recorded_on)
+
+
+def _until_eighteen(
+    periods: list[Period], payloads: list[tuple[int, p.Payload]], recorded: dict[int, date]
+) -> list[Period]:
+    """Each period as it ends by the child's 18th birthday at the latest (s.105(1); see
+    AGE_18), from the date of birth the latest details give; known from the day those
+    details were recorded."""
+    birth = _date_of_birth(payloads, recorded)
+    if birth is None:
+        return periods
+    born_on, known_on = birth
+    eighteen = add_months(born_on, 12 * 18)
+    capped = []
+    for period in periods:
+        if period.ended_on is not None and period.ended_on < eighteen:
+            capped.append(period)
+            continue
+        if period.ended_on == eighteen:  # ended on the birthday: known from the birth date
+            assert period.end_recorded_on is not None
+            capped.append(replace(period, end_recorded_on=min(known_on, period.end_recorded_on)))
+            continue
+        end = max(eighteen, period.started_on)
+        known = min(known_on, period.end_recorded_on or known_on)
+        how = AGE_18_COMMUNITY_HOME if _placed_on(payloads, end) == COMMUNITY_HOME else AGE_18
+        capped.append(replace(period, ended_on=end, end_recorded_on=known, ended_by=how))
+    return capped
+
+
+def _date_of_birth(
+    payloads: list[tuple[int, p.Payload]], recorded: dict[int, date]
+) -> tuple[date, date] | None:
+    """The date of birth the latest recorded details give, and the day they were recorded."""
+    found = None
+    for seq, payload in sorted(payloads):
+        if isinstance(payload, p.ChildDetailsRecorded) and payload.details.dob is not None:
+            found = (payload.details.dob, recorded[seq])
+    return found
+
+
+def _placed_on(payloads: list[tuple[int, p.Payload]], day: date) -> tuple[object, object]:
+    """The child's legal status and placement (SSDA903 LS, PLACE) on `day`."""
+    status: object = None
+    place: object = None
+    for _, payload in payloads:
+        if payload.occurred_on > day:
+            break
+        if isinstance(payload, p.ChildBecameLookedAfter | p.PlacementChanged):
+            place = payload.placement
+        if isinstance(payload, _EPISODE_STARTS):
+            status = payload.legal_status or status
+    return status, place
 
 
 def _continues_care(payload: p.Payload) -> bool:

@@ -25,20 +25,26 @@ episodes and no Header row; a date after the end of the collection year of the r
 gave it; an episode a later return no longer lists (replaced: it is left out of the judging
 of the whole history); an ending a later return no longer gives (the child's ceasing to be
 looked after stays recorded, the projections stop applying it: `projections.withdrawn`, and
-it is shown here).
+it is shown here); care running past the 18th birthday (rule 359 where an episode is left
+open).
+
+A child the council records itself is judged the same way, on the episodes its own events
+make (`projections.episodes`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from itertools import pairwise
 from typing import Any
 
+from ledger.case import ENGLAND
 from ledger.returns import CONTINUES, Episode, NewEpisodeReason, collection_name
 from ledger.vocabulary import CEASED_REASONS
 from projections.returns import ChildRecords, HeldReview, in_return
+from projections.timetable import add_months
 
 CONTINUATIONS = frozenset(NewEpisodeReason) - {NewEpisodeReason.S}
 
@@ -77,6 +83,7 @@ def inconsistencies(records: ChildRecords, year: int | None = None) -> list[Inco
         *after_the_year(records, year),
         *withdrawn_endings(records),
         *left_out(records, year),
+        *past_eighteen(records, episodes, year),
     ]
     return sorted(found, key=lambda x: (x.on, x.rule or "~"))
 
@@ -182,13 +189,15 @@ def outside_care(episodes: list[Episode], reviews: list[HeldReview]) -> Iterator
 
 
 def no_header(records: ChildRecords, episodes: list[Episode]) -> Iterator[Inconsistency]:
-    """A child with episodes whom no return gave a Header row (no DfE rule: the DfE's tools
-    match the tables by child, and a row missing from one is simply not there)."""
+    """A child with episodes and no Header row, from a return or recorded (no DfE rule: the
+    DfE's tools match the tables by child, and a row missing from one is simply not
+    there)."""
     if episodes and not records.details:
         first = min(e.decom for e in episodes)
         yield Inconsistency(
-            None, first, None, "no Header row: no return gave the child's sex or date of birth"
-        )
+            None, first, None,
+            "no Header row: no return or recorded details give the child's sex or date of birth",
+        )  # fmt: skip
 
 
 def after_the_year(records: ChildRecords, year: int | None) -> Iterator[Inconsistency]:
@@ -245,3 +254,30 @@ def withdrawn_endings(records: ChildRecords) -> Iterator[Inconsistency]:
             f"recorded as ceasing to be looked after on {ending.on} ({ending.reason}), but the "
             f"episode now {now} as a later return gives it",
         )  # fmt: skip
+
+
+def past_eighteen(records: ChildRecords, episodes: list[Episode],
+                  year: int | None) -> Iterator[Inconsistency]:  # fmt: skip
+    """Care that runs past the 18th birthday: a child is a person under 18 (CA 1989
+    s.105(1)). An episode still open then (by the end of the return's year, or today) is the
+    DfE's rule 359, which accepts a person accommodated in a community home under s.20(5)
+    (LS V2, PLACE K2); an end recorded after the birthday is listed too. Once per child."""
+    if records.dob is None:
+        return
+    eighteen = add_months(records.dob, 12 * 18)
+    limit = date(year + 1, 3, 31) if year is not None else datetime.now(ENGLAND).date()
+    for episode in _by_start(episodes):
+        community_home = episode.legal_status == "V2" and episode.placement == "K2"
+        if episode.dec is None and eighteen < limit and not community_home:
+            yield Inconsistency(
+                "359", eighteen, episode.episode_id,
+                f"looked after past 18 (18 on {eighteen}): record when care ended",
+            )  # fmt: skip
+            return
+        if episode.dec is not None and episode.dec > eighteen and not community_home:
+            yield Inconsistency(
+                None, eighteen, episode.episode_id,
+                f"looked after past 18: care recorded as going on to {episode.dec}, after the "
+                f"18th birthday ({eighteen}): record when care ended",
+            )  # fmt: skip
+            return

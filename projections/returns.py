@@ -14,17 +14,19 @@ from typing import Any, TextIO
 from uuid import UUID
 
 from ledger import payloads as p
-from ledger.plan import Entry, corrected, effective
+from ledger.plan import Effective, Entry, corrected, effective
 from ledger.private_files import open_private, refuse_links
 from ledger.returns import (
     SOURCE_PREFIX,
     ChildDetails,
     Episode,
     collection_name,
+    from_a_return,
     in_year,
     return_year,
 )
 from ledger.vocabulary import Participation
+from projections.episodes import EpisodeChain
 from projections.views import CaseViews, entries_from
 
 HEADER = ("CHILD", "SEX", "DOB", "ETHNIC", "UPN", "MOTHER", "MC_DOB")
@@ -63,6 +65,7 @@ class ChildRecords:
     endings: list[Ending] = field(default_factory=list)
     dec_given_by: dict[str, int | None] = field(default_factory=dict)  # episode id -> year
     restated_in: dict[str, set[int]] = field(default_factory=dict)  # episode id -> years
+    own_ends: set[str] = field(default_factory=set)  # episodes the council's records end
 
     @property
     def dob(self) -> date | None:
@@ -95,13 +98,28 @@ def records_of(council: str, child_ref: str, entries: list[Entry],
             records.restated_in[episode.episode_id] = _years(kept[c] for c in by)
         elif isinstance(payload, p.ReviewHeld):
             records.reviews.append(HeldReview(payload.occurred_on, payload.participation, year))
-        elif isinstance(payload, p.ChildDetailsRecorded):
+        elif isinstance(payload, p.ChildDetailsRecorded) and from_a_return(payload.source):
             records.details.append(payload.details)
+        elif isinstance(payload, p.ChildDetailsRecorded):  # the council's own: the latest holds
+            records.details = [payload.details]
         elif isinstance(payload, p.ChildCeasedToBeLookedAfter) and payload.episode_id:
             records.endings.append(Ending(payload.episode_id, payload.occurred_on, payload.reason))
+    _own_episodes(records, history)
     records.episodes.sort(key=lambda item: (item[0].decom, item[0].episode_id))
     records.reviews.sort(key=lambda r: r.held_on)
     return records
+
+
+def _own_episodes(records: ChildRecords, history: Effective) -> None:
+    """Add the episodes the council's own records make (`projections.episodes`), and end an
+    imported episode a direct record followed."""
+    ordered = sorted(history.items(), key=lambda item: (item[1][0].occurred_on, item[0]))
+    chain = EpisodeChain()
+    chain.follow(payload for _, (payload, _) in ordered)
+    records.own_ends |= set(chain.ended)
+    records.episodes = [(chain.ended.get(e.episode_id, e), y) for e, y in records.episodes]
+    records.episodes += [(episode, None) for episode in chain.own]
+    records.own_ends |= {episode.episode_id for episode in chain.own}
 
 
 def _years(payloads: Iterable[p.Payload]) -> set[int]:
@@ -173,6 +191,22 @@ def holds_return(views: CaseViews, council: str | None, year: int) -> bool:
     return bool(rows)
 
 
+def holds_year(views: CaseViews, council: str | None, year: int) -> bool:
+    """Whether the ledger holds collection `year` of the council (or any council): a return
+    for it, or a record the council made itself of something in that year (the return it
+    makes from its own records: `projections.episodes`)."""
+    if holds_return(views, council, year):
+        return True
+    where = " AND " + _COUNCIL.format("c.") if council is not None else ""
+    rows = views.fetch(
+        "SELECT 1 AS found FROM {s}cl_events e JOIN {s}cl_cases c ON c.case_id = e.case_id "
+        "WHERE e.source NOT LIKE ? AND e.occurred_on BETWEEN ? AND ?" + where + " LIMIT 1",
+        (f"{SOURCE_PREFIX}%", date(year, 4, 1).isoformat(), date(year + 1, 3, 31).isoformat(),
+         *([council] if council else [])),
+    )  # fmt: skip
+    return bool(rows)
+
+
 def newest_return(views: CaseViews, council: str) -> int | None:
     """The collection year of the newest return the ledger holds of the council."""
     rows = views.fetch(
@@ -214,7 +248,16 @@ def in_return(records: ChildRecords, year: int) -> tuple[list[Episode], list[Hel
         r for r in records.reviews
         if r.year == year or (_known(r.year, year) and start <= r.held_on <= end)
     ]  # fmt: skip
+    episodes = [_at_year_end(e, end) if e.episode_id in records.own_ends else e for e in episodes]
     return episodes, reviews
+
+
+def _at_year_end(episode: Episode, end: date) -> Episode:
+    """An episode the council's own records ended, as it stood on the last day of the
+    collection year: an end after that day is not yet in that year's return."""
+    if episode.dec is None or episode.dec <= end:
+        return episode
+    return episode.model_copy(update={"dec": None, "rec": None, "reason_place_change": None})
 
 
 def episode_row(child: str, e: Episode) -> dict[str, str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from projections.followup import AGE_18
 from projections.queries import Child, require_case
 from projections.views import CaseViews, Row
 
@@ -61,12 +62,20 @@ def _held(row: Row) -> Row:
 
 
 def _next(row: Row, period: Row, as_of: date) -> Row:
-    """The first review not (yet known to be) held: due, overdue, or moot if care ended."""
-    ended = period["ended_on"]
-    if ended is not None and max(ended, period["end_recorded_on"]) <= as_of.isoformat():
+    """The first review not (yet known to be) held: due, overdue, or moot if care ended (on
+    the 18th birthday at the latest: `projections.followup.AGE_18`)."""
+    ended, day = period["ended_on"], as_of.isoformat()
+    known_end = ended is not None and period["end_recorded_on"] <= day
+    if known_end and period["ended_by"] is not None and (ended <= day or row["due_on"] >= ended):
+        status = f"none due: 18 on {ended}" + (
+            ", before it falls due" if ended > day
+            else "; record when care ended" if period["ended_by"] == AGE_18 else ""
+        )  # fmt: skip
+    elif known_end and ended <= day:
         return {}
-    days = (date.fromisoformat(row["due_on"]) - as_of).days
-    status = f"overdue by {-days} days" if days < 0 else f"next: due in {days} days"
+    else:
+        days = (date.fromisoformat(row["due_on"]) - as_of).days
+        status = f"overdue by {-days} days" if days < 0 else f"next: due in {days} days"
     return {
         "period": row["period_no"],
         "review": row["review_no"],

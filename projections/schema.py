@@ -7,7 +7,9 @@ import re
 
 # Raised when a table changes shape: views built under another version are refused until
 # `careledger projections rebuild` drops and recreates them.
-VERSION = "4"  # 3: challenge tables, cl_reviews.prior_recorded_on; 4: cl_children
+# 3: challenge tables, cl_reviews.prior_recorded_on; 4: cl_children; 5: periods ended by the
+# 18th birthday (cl_periods.ended_by, cl_children.period_until)
+VERSION = "5"
 
 # The follow-up tables hold each case's facts from `projections.followup`; every row
 # says from which day (known_from) until which day (known_until, exclusive) it was the record,
@@ -55,7 +57,7 @@ CREATE = (
     """CREATE TABLE IF NOT EXISTS {s}cl_periods (
         case_id TEXT NOT NULL, known_from TEXT NOT NULL, known_until TEXT NOT NULL,
         period_no INTEGER NOT NULL, started_on TEXT NOT NULL, start_recorded_on TEXT NOT NULL,
-        regime TEXT NOT NULL, ended_on TEXT, end_recorded_on TEXT,
+        regime TEXT NOT NULL, ended_on TEXT, end_recorded_on TEXT, ended_by TEXT,
         PRIMARY KEY (case_id, known_from, period_no))""",
     """CREATE TABLE IF NOT EXISTS {s}cl_reviews (
         case_id TEXT NOT NULL, known_from TEXT NOT NULL, known_until TEXT NOT NULL,
@@ -101,7 +103,8 @@ CREATE = (
     # day or later, without working them out again from every allocation and period.
     """CREATE TABLE IF NOT EXISTS {s}cl_children (
         case_id TEXT NOT NULL, council TEXT NOT NULL, child_ref TEXT NOT NULL, iro TEXT,
-        team TEXT, period_no INTEGER, settled_on TEXT NOT NULL, PRIMARY KEY (case_id))""",
+        team TEXT, period_no INTEGER, settled_on TEXT NOT NULL, period_until TEXT,
+        PRIMARY KEY (case_id))""",
     """CREATE INDEX IF NOT EXISTS cl_children_settled ON {s}cl_children (settled_on)""",
     # The policy the views were built under: judging some cases under one setting and some
     # under another would give flags that a rebuild does not reproduce.

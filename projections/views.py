@@ -139,7 +139,7 @@ class CaseView:
                 (
                     *key,
                     *(x.number, _d(x.started_on), _d(x.start_recorded_on), str(x.regime)),
-                    *(_d(x.ended_on), _d(x.end_recorded_on)),
+                    *(_d(x.ended_on), _d(x.end_recorded_on), x.ended_by),
                 )
                 for x in f.periods
             ]
@@ -202,7 +202,7 @@ class CaseView:
         now = standing(self.followup[-1])
         return (
             *(self.case_id, self.council, self.child_ref),
-            *(now.iro, now.team, now.period, now.settled_on),
+            *(now.iro, now.team, now.period, now.settled_on, now.period_until),
         )
 
     def case_row(self) -> tuple[Any, ...]:

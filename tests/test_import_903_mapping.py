@@ -510,7 +510,8 @@ def test_a_child_with_episodes_and_no_header_row_is_recorded_listed_and_exported
     assert found == {
         "H1": [],
         "H2": [Inconsistency(None, D("2019-05-01"), None,
-                             "no Header row: no return gave the child's sex or date of birth")],
+                             "no Header row: no return or recorded details give the child's sex or "
+                             "date of birth")],
     }  # fmt: skip
     out = tmp_path / "export"
     exported = invoke("export-903", "--db", db, "--council", COUNCIL, "--year", YEAR, out)

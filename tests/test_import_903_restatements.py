@@ -555,14 +555,13 @@ def test_an_ending_a_later_return_withdraws_is_listed_and_stays_in_the_case(
     # ...but the projections no longer apply it: the child is still looked after.
     case_id = str(o.ledger.case(COUNCIL, "E1").id)
     periods = o.views.fetch(
-        "SELECT period_no, started_on, ended_on FROM {s}cl_periods "
+        "SELECT period_no, started_on, ended_on, ended_by FROM {s}cl_periods "
         "WHERE case_id=? AND known_until='9999-12-31'",
         (case_id,),
     )
     [case] = o.views.fetch("SELECT looked_after FROM {s}cl_cases WHERE case_id=?", (case_id,))
-    assert [(x["period_no"], x["started_on"], x["ended_on"]) for x in periods] == [
-        (1, "2019-04-01", None)
-    ]
+    # Open until the 18th birthday (DOB 14/02/2010), when care ends by law, not on 2020-02-10.
+    assert [tuple(x.values()) for x in periods] == [(1, "2019-04-01", "2028-02-14", "age_18")]
     assert case["looked_after"] == 1
 
 
