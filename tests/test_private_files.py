@@ -8,7 +8,7 @@ export's CSV files. A file that was there with a looser mode is made owner-only,
 warning naming it and its mode. A link planted where an output is to go is refused, and its
 target is left as it was; `--force` writes to where it points.
 
-Children: NR-0202 Shannon and NR-0205 Leah of the demo (shared/domain.md §7 case 4, §8).
+Children: NR-0202 Shannon and NR-0205 Leah of the demo (after NAIRO's case 4).
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@
   The chronology's stamp says which version of the forms it is in, so `verify-export`
   renders it again in that version: a CSV made before cells were quoted still verifies.
 
-Children: NR-0202 Shannon of the demo (shared/domain.md §7 case 4), whose new IRO's name and
+Children: NR-0202 Shannon of the demo (after NAIRO's case 4), whose new IRO's name and
 the record's source reference were typed by someone who meant harm.
 """
 
