@@ -11,9 +11,11 @@ from pathlib import Path
 import click
 
 from cli.context import opened
+from cli.heads import HEAD_PUBLIC_KEY_OPTION, head_report, print_head, trusted_head_keys
 from cli.options import COUNCIL_OPTION, DB_OPTION, parse_child
 from ledger import seal as sealing
 from ledger.errors import LedgerError
+from ledger.heads import verify_heads
 from ledger.store import new_cipher_key
 from ledger.verify import Verdict, verify
 
@@ -36,6 +38,7 @@ KEY_OPTION = click.option(
     type=click.Path(path_type=Path, dir_okay=False),
     help="The key the seal must be signed with (PEM); without it, the seal's own key is used.",
 )
+@HEAD_PUBLIC_KEY_OPTION
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
 def verify_command(
     db: str | None,
@@ -43,6 +46,7 @@ def verify_command(
     council: str | None,
     seal_file: Path | None,
     public_key: Path | None,
+    head_public_keys: tuple[Path, ...],
     fmt: str,
 ) -> None:
     """Recompute the integrity chain from the stored rows: "intact" with the head digests, or
@@ -51,20 +55,24 @@ def verify_command(
     who = parse_child(child, council) if child else None
     expected = sealing.read_public_key(public_key) if public_key else None
     seal = sealing.read_seal(seal_file, expected) if seal_file else None
+    head_keys = trusted_head_keys(head_public_keys)
     with opened(db, check_policy=False) as o:
         verdict = verify(
             o.ledger.store_recorder, who.case_id if who else None, seal.point if seal else None
         )
+        heads = verify_heads(o.ledger.store_recorder, head_keys)
     if who is not None and verdict.cases == 0:
         raise LedgerError(
             f"--child: no case for child '{who.child_ref}' of council '{who.council}'"
         )
     report = _report(verdict, who.case_id.hex if who else None, seal)
+    report["head"] = head_report(heads, verdict.events)
+    report["intact"] = verdict.intact and heads.holds
     if fmt == "json":
         click.echo(json.dumps(report, indent=2))
     else:
         _print(report)
-    if not verdict.intact:
+    if not report["intact"]:
         sys.exit(1)
 
 
@@ -133,6 +141,9 @@ def _print(report: dict[str, object]) -> None:
             )
         else:
             click.echo(f"seal of {seal['sealed_at']}: does NOT hold: {seal['problem']}")
+    head = report.get("head")
+    if isinstance(head, dict):
+        print_head(head)
 
 
 @click.command(name="seal")

@@ -8,6 +8,9 @@
 - Append-only in the database itself: triggers refuse UPDATE and DELETE on the events table
   and the chain table (and TRUNCATE, on PostgreSQL), whoever asks. They are created with the
   tables (`careledger init`).
+- Signed heads (`ledger.heads`, `ledger.head_store`): with a key, after the chain rows, one
+  row in `<events>_heads` (SQLite: `ledger_heads`) signs the log's head, in the same
+  transaction; the same triggers keep it append-only.
 
 `iter_case_rows` and `iter_chain` read back raw rows for `ledger.verify`, streaming.
 """
@@ -27,6 +30,7 @@ from psycopg.rows import DictRow, tuple_row
 from psycopg.sql import SQL, Composed, Identifier
 
 from ledger.errors import LedgerError
+from ledger.head_store import PostgresHeads, SQLiteHeads
 from ledger.integrity import GENESIS, RawChain, RawLink, StoredRow, chain
 
 PAGE = 5_000  # rows fetched at a time when streaming
@@ -52,7 +56,7 @@ def _first_versions(rows: list[StoredRow]) -> dict[UUID, int]:
     return first
 
 
-class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
+class SQLiteLedgerRecorder(SQLiteHeads, SQLiteApplicationRecorder):
     chain_table = "ledger_chain"
 
     def construct_create_table_statements(self) -> list[str]:
@@ -64,7 +68,8 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
             "event_hash BLOB NOT NULL, previous BLOB NOT NULL, digest BLOB NOT NULL, "
             "UNIQUE (originator_id, originator_version))"
         )
-        for table in (events, chain_):
+        statements.append(self.heads_statement())
+        for table in (events, chain_, self.heads_table):
             for action in ("UPDATE", "DELETE"):
                 statements.append(
                     f"CREATE TRIGGER IF NOT EXISTS {table}_no_{action.lower()} "
@@ -102,6 +107,7 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
                 for r in new
             ],
         )
+        self._append_head(c, new)
 
     def existing_cases(self, case_ids: Sequence[UUID]) -> set[UUID]:
         if not case_ids:
@@ -174,13 +180,14 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
                 yield from page
 
 
-class PostgresLedgerRecorder(PostgresApplicationRecorder):
+class PostgresLedgerRecorder(PostgresHeads, PostgresApplicationRecorder):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if self.datastore.enable_db_functions:
             # The library's stored-function path inserts events without the chain.
             raise LedgerError("POSTGRES_ENABLE_DB_FUNCTIONS: must be off for careledger")
         self.chain_table_name = f"{self.events_table_name}_chain"
+        self.heads_table_name = f"{self.events_table_name}_heads"
         self.sql_create_statements.extend(self._chain_statements())
         self.insert_events_statement = self._chained_insert_statement()
 
@@ -226,6 +233,7 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
                 "event_hash bytea NOT NULL, previous bytea NOT NULL, digest bytea NOT NULL, "
                 "UNIQUE (originator_id, originator_version))"
             ).format(self._table(self.chain_table_name)),
+            self.heads_statement(),
             SQL(
                 "CREATE OR REPLACE FUNCTION {0}.{1}() RETURNS trigger LANGUAGE plpgsql AS "
                 "$$ BEGIN RAISE EXCEPTION '" + REFUSAL + ": % on %.%', "
@@ -233,7 +241,7 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
                 "END $$"
             ).format(schema, refuse),
         ]
-        for table in (self.events_table_name, self.chain_table_name):
+        for table in (self.events_table_name, self.chain_table_name, self.heads_table_name):
             statements += [
                 SQL(
                     "CREATE OR REPLACE TRIGGER {0} BEFORE UPDATE OR DELETE ON {1} "
@@ -284,6 +292,7 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
             ).format(self._table(self.chain_table_name)),
             [list(column) for column in zip(*new, strict=True)],
         )
+        self._append_head(curs, new)
 
     def existing_cases(self, case_ids: Sequence[UUID]) -> set[UUID]:
         if not case_ids:
