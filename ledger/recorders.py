@@ -254,6 +254,16 @@ class PostgresLedgerRecorder(PostgresHeads, PostgresApplicationRecorder):
             ]
         return statements
 
+    def _insert_events(
+        self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> None:
+        """Before the insert, in its transaction: the head key, read and checked against the
+        store at the first commit (`ledger.head_store`). A refusal must come from here: the
+        library re-raises what `_fetch_ids_after_insert_events` raises only after it has
+        committed the transaction."""
+        self._resolved_signer(curs)
+        super()._insert_events(curs, stored_events, **kwargs)
+
     def _fetch_ids_after_insert_events(
         self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
