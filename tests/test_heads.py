@@ -12,6 +12,8 @@ Then someone with write access to the database, but not the key, tampers with it
 - the log's last event deleted with its chain row: the last signed head lies beyond the log's
   end; deleted with its signature too, the rest of its commit is unsigned; the whole last
   commit with its signature: only a seal taken before shows it;
+- a case rewritten consistently, its chain rows and digests recomputed: the signed digests
+  no longer match;
 - a head signed by another key (a forger's), a signature with a flipped byte, all the
   signatures deleted while the verifier holds the public key: each refused.
 
@@ -42,10 +44,12 @@ from tests.test_integrity import (
     LATER,
     SECOND,
     SPLIT,
+    A,
     B,
     demo_lines,
     one_byte_changed,
     refusal,
+    rewrite,
 )
 
 FORGED = (
@@ -202,6 +206,23 @@ def test_without_a_head_key_the_same_forged_append_verifies_intact_with_a_warnin
     )
 
 
+def test_a_case_rewritten_consistently_no_longer_matches_the_heads_signed_after_it(
+    signed: str, tables: Direct
+) -> None:
+    heads = tables.heads()
+    target = tables.event(A, 5)
+    assert heads[0].first <= target.notification_id <= heads[0].position
+    changed = rewrite(tables, A, 5, one_byte_changed(target.state))
+    digests = {link.notification_id: link.digest for link in changed}
+    result = failed(verify(signed))
+    assert result[0] == "BROKEN" and result[2] == "head signatures: do NOT hold:"
+    assert result[3:] == [
+        f"  the head signed at log position {head.position} has digest {head.digest.hex()}; "
+        f"the log's there is {digests[head.position].hex()}"
+        for head in heads
+    ]
+
+
 # --- a cut tail -------------------------------------------------------------------------------
 
 
@@ -271,7 +292,7 @@ def test_a_whole_last_commit_cut_with_its_signature_shows_only_against_a_seal(
 
 def forger_signs(tables: Direct, key: Ed25519PrivateKey, first: int, position: int) -> str:
     """The forger's own head over an appended event, signed correctly with the forger's key."""
-    digest = [link for link in tables.links() if link.notification_id == position][0].digest
+    digest = next(link for link in tables.links() if link.notification_id == position).digest
     at = "2026-01-05T10:00:00+00:00"
     signature = key.sign(statement(first, position, 1, digest, at))
     public = raw_public_key(key.public_key())
