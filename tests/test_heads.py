@@ -59,9 +59,9 @@ FORGED = (
 )
 
 
-def run(*args: Any, key: Path | None = None) -> Result:
+def run(*args: Any, key: Path | None = None, public: str | None = None) -> Result:
     env = ENV | {"CARELEDGER_HEAD_KEY_FILE": str(key) if key else None}
-    env["CARELEDGER_HEAD_PUBLIC_KEY_FILE"] = None
+    env["CARELEDGER_HEAD_PUBLIC_KEY_FILE"] = public
     return CliRunner().invoke(cli, [str(a) for a in args], env=env)
 
 
@@ -98,8 +98,8 @@ def record_three_commits(db: str, tmp_path: Path, keys: list[Path | None]) -> No
         ok(record(db, tmp_path, lines, key))
 
 
-def verify(db: str, *options: Any, key: Path | None = None) -> Result:
-    return run("verify", "--db", db, *options, key=key)
+def verify(db: str, *options: Any, key: Path | None = None, public: str | None = None) -> Result:
+    return run("verify", "--db", db, *options, key=key, public=public)
 
 
 def signed_line(heads: list[SignedHead], events: int) -> str:
@@ -366,6 +366,8 @@ def test_a_rotated_key_leaves_the_old_signatures_verifiable_with_the_old_public_
         f"the last, at log position {heads[2].position} ({heads[2].signed_at}), covers all "
         f"{EVENTS} events"
     )
+    listed = f"{tmp_path / 'old.pub'}:{tmp_path / 'new.pub'}"
+    assert ok(verify(db, public=listed)).stdout == ok(verify(db, *both)).stdout
     only_new = failed(verify(db, "--head-public-key", tmp_path / "new.pub"))
     assert only_new[2:] == [
         "head signatures: do NOT hold:",
@@ -435,3 +437,34 @@ def test_update_and_delete_of_a_signed_head_are_refused(tables: Direct) -> None:
             tables.run(f"TRUNCATE {tables.heads_table}")
         assert str(error.value).splitlines()[0] == refusal(tables, "TRUNCATE", tables.heads_table)
     assert tables.heads() == heads
+
+
+def test_a_ledger_made_before_the_heads_table_is_signed_only_after_init_again(
+    db: str, tmp_path: Path, service_key: Path
+) -> None:
+    ok(run("init", "--db", db))
+    with direct(db) as tables:
+        tables.run(f"DROP TABLE {tables.heads_table}")
+    refused = record(db, tmp_path, demo_lines(SECOND), service_key)
+    assert refused.exit_code == 1
+    assert refused.stderr == (
+        "error: CARELEDGER_HEAD_KEY_FILE: this ledger has no table of signed heads; run "
+        "'careledger init' (safe to repeat) to add it; nothing recorded\n"
+    )
+    with direct(db) as tables:
+        assert tables.events() == [] and tables.links() == []
+    ok(record(db, tmp_path, demo_lines(SECOND), None))
+    assert "warning: the head is not signed" in ok(verify(db)).stderr
+    ok(run("init", "--db", db))
+    ok(record(db, tmp_path, demo_lines(FIRST), service_key))
+    with direct(db) as tables:
+        heads, links = tables.heads(), tables.links()
+    assert [(h.first, h.position) for h in heads] == [
+        (links[13].notification_id, links[-1].notification_id)
+    ]
+    result = ok(verify(db, "--head-public-key", tmp_path / "service.pub"))
+    assert result.stdout.splitlines()[2:] == [
+        signed_line(heads, len(links)),
+        "  the first 13 events were recorded before signing began: the first signature "
+        "vouches for them",
+    ]
