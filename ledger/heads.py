@@ -23,6 +23,7 @@ only a seal handed outside (`ledger.seal`) shows that.
 
 from __future__ import annotations
 
+import functools
 import os
 import stat
 from collections.abc import Iterable, Iterator
@@ -125,6 +126,7 @@ class HeadSource(Protocol):
 class HeadVerdict:
     signatures: int = 0  # signed heads found
     keys: list[str] = field(default_factory=list)  # fingerprints, in order of first use
+    key_bytes: list[bytes] = field(default_factory=list)  # the same keys, raw
     last: SignedHead | None = None  # the last signed head still in the log
     last_events: int = 0  # events in the log up to and including the last signed head
     before_signing: int = 0  # events recorded before the first signature (it vouches for them)
@@ -208,7 +210,8 @@ def _check_head(
 
 def _check_signature(head: SignedHead, keys: set[bytes], verdict: HeadVerdict) -> str | None:
     verdict.signatures += 1
-    if head.fingerprint not in verdict.keys:
+    if head.public_key not in verdict.key_bytes:
+        verdict.key_bytes.append(head.public_key)
         verdict.keys.append(head.fingerprint)
     where = f"the head signed at log position {head.position} ({head.signed_at})"
     if keys and head.public_key not in keys:
@@ -216,10 +219,17 @@ def _check_signature(head: SignedHead, keys: set[bytes], verdict: HeadVerdict) -
         return f"{where} is signed by key {head.fingerprint}, not by a key given ({given})"
     message = statement(head.first, head.position, head.events, head.digest, head.signed_at)
     try:
-        Ed25519PublicKey.from_public_bytes(head.public_key).verify(head.signature, message)
+        _public_key(head.public_key).verify(head.signature, message)
     except (InvalidSignature, ValueError):
         return f"{where}: the signature does not verify"
     return None
+
+
+@functools.lru_cache(maxsize=16)
+def _public_key(raw: bytes) -> Ed25519PublicKey:
+    """Loaded once per key: a ledger has few keys and, recorded one event at a time, as many
+    signatures as events."""
+    return Ed25519PublicKey.from_public_bytes(raw)
 
 
 def _check_end(
