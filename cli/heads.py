@@ -8,8 +8,9 @@ from pathlib import Path
 
 import click
 
+from ledger import head_log
 from ledger import seal as sealing
-from ledger.heads import KEY_SETTING, HeadVerdict, shown
+from ledger.heads import KEY_SETTING, HeadVerdict, SignedHead, shown
 
 PUBLIC_KEY_SETTING = "CARELEDGER_HEAD_PUBLIC_KEY_FILE"
 
@@ -25,6 +26,20 @@ HEAD_PUBLIC_KEY_OPTION = click.option(
 )
 
 
+HEAD_LOG_OPTION = click.option(
+    "--head-log",
+    "head_log_path",
+    envvar=head_log.SETTING,
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="The copy of the signed heads kept outside the database: the log must still reach "
+    f"its latest head. Default: {head_log.SETTING}, if set.",
+)
+
+
+def outside_head(path: Path | None) -> SignedHead | None:
+    return head_log.latest(path) if path is not None else None
+
+
 def trusted_head_keys(paths: tuple[Path, ...]) -> list[bytes]:
     """The keys given, or else the public half of the recording key, if this machine has it."""
     if paths:
@@ -33,9 +48,12 @@ def trusted_head_keys(paths: tuple[Path, ...]) -> list[bytes]:
     return [sealing.read_public_key(Path(private), KEY_SETTING)] if private else []
 
 
-def head_report(verdict: HeadVerdict, events: int) -> dict[str, object]:
+def head_report(
+    verdict: HeadVerdict, events: int, outside: SignedHead | None = None
+) -> dict[str, object]:
     last = verdict.last
     return {
+        "head_log_position": outside.position if outside else None,
         "signed": verdict.signed,
         "holds": verdict.holds,
         "signatures": verdict.signatures,
@@ -66,6 +84,11 @@ def print_head(report: dict[str, object]) -> None:
         )
     else:
         _print_signed(report)
+    if not problems and report["head_log_position"] is not None:
+        click.echo(
+            f"head log outside the database: its latest head, at log position "
+            f"{report['head_log_position']}, holds"
+        )
 
 
 def _print_signed(report: dict[str, object]) -> None:

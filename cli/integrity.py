@@ -11,7 +11,14 @@ from pathlib import Path
 import click
 
 from cli.context import opened
-from cli.heads import HEAD_PUBLIC_KEY_OPTION, head_report, print_head, trusted_head_keys
+from cli.heads import (
+    HEAD_LOG_OPTION,
+    HEAD_PUBLIC_KEY_OPTION,
+    head_report,
+    outside_head,
+    print_head,
+    trusted_head_keys,
+)
 from cli.options import COUNCIL_OPTION, DB_OPTION, parse_child
 from ledger import seal as sealing
 from ledger.errors import LedgerError
@@ -39,6 +46,7 @@ KEY_OPTION = click.option(
     help="The key the seal must be signed with (PEM); without it, the seal's own key is used.",
 )
 @HEAD_PUBLIC_KEY_OPTION
+@HEAD_LOG_OPTION
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
 def verify_command(
     db: str | None,
@@ -47,6 +55,7 @@ def verify_command(
     seal_file: Path | None,
     public_key: Path | None,
     head_public_keys: tuple[Path, ...],
+    head_log_path: Path | None,
     fmt: str,
 ) -> None:
     """Recompute the integrity chain from the stored rows: "intact" with the head digests, or
@@ -56,17 +65,18 @@ def verify_command(
     expected = sealing.read_public_key(public_key) if public_key else None
     seal = sealing.read_seal(seal_file, expected) if seal_file else None
     head_keys = trusted_head_keys(head_public_keys)
+    outside = outside_head(head_log_path)
     with opened(db, check_policy=False) as o:
         verdict = verify(
             o.ledger.store_recorder, who.case_id if who else None, seal.point if seal else None
         )
-        heads = verify_heads(o.ledger.store_recorder, head_keys)
+        heads = verify_heads(o.ledger.store_recorder, head_keys, outside)
     if who is not None and verdict.cases == 0:
         raise LedgerError(
             f"--child: no case for child '{who.child_ref}' of council '{who.council}'"
         )
     report = _report(verdict, who.case_id.hex if who else None, seal)
-    report["head"] = head_report(heads, verdict.events)
+    report["head"] = head_report(heads, verdict.events, outside)
     report["intact"] = verdict.intact and heads.holds
     if fmt == "json":
         click.echo(json.dumps(report, indent=2))

@@ -12,6 +12,7 @@ The table is append-only by the same triggers as the events and the chain (`ledg
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +20,8 @@ from eventsourcing.postgres import PostgresDatastore
 from psycopg.sql import SQL, Composed
 
 from ledger.errors import LedgerError
+from ledger.head_log import SETTING as LOG_SETTING
+from ledger.head_log import HeadLog, head_log_from_environment
 from ledger.heads import HeadSigner, SignedHead, signer_from_environment
 from ledger.integrity import ChainRow
 
@@ -30,6 +33,8 @@ class _Heads:
     """What both stores share: when to sign, and the rows read back for verify."""
 
     _signer: Any = _UNSET  # a HeadSigner, or None, once resolved
+    _head_log: HeadLog | None = None
+    _pending: SignedHead | None = None  # signed in the commit under way, for the head log
 
     if TYPE_CHECKING:
 
@@ -47,7 +52,14 @@ class _Heads:
     def _append_head(self, cursor: Any, rows: list[ChainRow]) -> None:
         signer = self._resolved_signer(cursor)
         if signer is not None:
-            self._insert_head(cursor, signer.sign(rows))
+            self._pending = signer.sign(rows)
+            self._insert_head(cursor, self._pending)
+
+    def _log_head(self) -> None:
+        """After the commit: its head, to the copy outside the database."""
+        head, self._pending = self._pending, None
+        if head is not None and self._head_log is not None:
+            self._head_log.append(head)
 
     def _resolved_signer(self, cursor: Any) -> HeadSigner | None:
         """The key, read at the first commit, with what the store allows (see the module)."""
@@ -64,6 +76,12 @@ class _Heads:
                     "CARELEDGER_HEAD_KEY_FILE: this ledger's head is signed, so it records "
                     "only with the head key; nothing recorded"
                 )
+            if os.environ.get(LOG_SETTING) and signer is None:
+                raise LedgerError(
+                    f"{LOG_SETTING}: keeps signed heads, so it needs CARELEDGER_HEAD_KEY_FILE; "
+                    "nothing recorded"
+                )
+            self._head_log = head_log_from_environment()
             self._signer = signer
         signer_or_none: HeadSigner | None = self._signer
         return signer_or_none

@@ -150,16 +150,21 @@ class _Walk:
     run: int = 0
     run_start: int | None = None
     run_end: int | None = None
+    outside_digest: bytes | None = None  # the log's digest at the head kept outside
 
 
-def verify_heads(source: HeadSource, trusted: Iterable[bytes] = ()) -> HeadVerdict:
+def verify_heads(
+    source: HeadSource, trusted: Iterable[bytes] = (), outside: SignedHead | None = None
+) -> HeadVerdict:
     """Every signed head against the chain as stored (whose digests `ledger.verify` proves).
     With `trusted` keys, a head signed by any other key is refused, and a log with no signed
-    head at all is a problem: the verifier expected signatures."""
+    head at all is a problem: the verifier expected signatures. `outside` is the latest head
+    from a copy kept outside the database (`ledger.head_log`): the log must still reach it."""
     keys = set(trusted)
     verdict = HeadVerdict(trusted=bool(keys))
+    expected = bool(keys) or outside is not None
     if not source.has_heads_table():
-        _no_heads(verdict, keys, "the ledger has no table of signed heads")
+        _no_heads(verdict, expected, "the ledger has no table of signed heads")
         return verdict
     orphans = list(source.iter_orphan_heads())  # read first: a commit after it is in both
     bad = [problem for head in orphans if (problem := _check_signature(head, keys, verdict))]
@@ -168,9 +173,13 @@ def verify_heads(source: HeadSource, trusted: Iterable[bytes] = ()) -> HeadVerdi
         _step(walk, position)
         if head is not None:
             _check_head(head, digest, keys, walk, verdict)
+        if outside is not None and position == outside.position:
+            walk.outside_digest = digest
     _check_end(walk, orphans, verdict, bad)
+    if outside is not None:
+        _check_outside(outside, walk, keys, verdict)
     if not verdict.signed:
-        _no_heads(verdict, keys, "no signed head")
+        _no_heads(verdict, expected, "no signed head")
     return verdict
 
 
@@ -213,6 +222,10 @@ def _check_signature(head: SignedHead, keys: set[bytes], verdict: HeadVerdict) -
     if head.public_key not in verdict.key_bytes:
         verdict.key_bytes.append(head.public_key)
         verdict.keys.append(head.fingerprint)
+    return _signature_problem(head, keys)
+
+
+def _signature_problem(head: SignedHead, keys: set[bytes]) -> str | None:
     where = f"the head signed at log position {head.position} ({head.signed_at})"
     if keys and head.public_key not in keys:
         given = ", ".join(sorted(fingerprint(key) for key in keys))
@@ -257,6 +270,29 @@ def _check_end(
         verdict.problems.append(_slipped(walk.run, walk.run_start, walk.run_end, after=True))
 
 
+def _check_outside(
+    outside: SignedHead, walk: _Walk, keys: set[bytes], verdict: HeadVerdict
+) -> None:
+    """The head kept outside the database: a cut tail shows even with its signatures gone."""
+    end = walk.run_end if walk.run_end is not None else 0
+    where = f"the head log outside the database names log position {outside.position}"
+    problem = _signature_problem(outside, keys)
+    if problem:
+        verdict.problems.append(f"in the head log outside the database, {problem}")
+    elif outside.position > end:
+        verdict.problems.append(
+            f"{where} (signed {outside.signed_at}); the log ends at position {end}: events "
+            "were removed from its tail"
+        )
+    elif walk.outside_digest is None:
+        verdict.problems.append(f"{where}, which holds no event: events were removed")
+    elif walk.outside_digest != outside.digest:
+        verdict.problems.append(
+            f"{where} with digest {outside.digest.hex()}; the log's there is "
+            f"{walk.outside_digest.hex()}"
+        )
+
+
 def _slipped(count: int, first: int | None, last: int | None, after: bool = False) -> str:
     where = "after the last signed head" if after else "between two signed commits"
     return (
@@ -266,13 +302,13 @@ def _slipped(count: int, first: int | None, last: int | None, after: bool = Fals
     )
 
 
-def _no_heads(verdict: HeadVerdict, keys: set[bytes], what: str) -> None:
-    """A log without a signed head: a problem when the verifier gave a key (it expected
-    signatures: they may have been deleted with the tail), otherwise only a warning."""
-    if keys:
+def _no_heads(verdict: HeadVerdict, expected: bool, what: str) -> None:
+    """A log without a signed head: a problem when the verifier gave a key or a head log (it
+    expected signatures: they may have been deleted with the tail), otherwise a warning."""
+    if expected:
         verdict.problems.append(
-            f"{what}, though a head public key was given: the signatures were removed, or the "
-            "ledger never signed its head"
+            f"{what}, though a head public key or head log was given: the signatures were "
+            "removed, or the ledger never signed its head"
         )
 
 

@@ -78,6 +78,13 @@ class SQLiteLedgerRecorder(SQLiteHeads, SQLiteApplicationRecorder):
                 )
         return statements
 
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        ids = super().insert_events(stored_events, **kwargs)
+        self._log_head()  # committed: its signed head may go to the copy outside
+        return ids
+
     def _insert_events(
         self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
@@ -253,6 +260,13 @@ class PostgresLedgerRecorder(PostgresHeads, PostgresApplicationRecorder):
                 ).format(Identifier(f"{table}_no_truncate"), self._table(table), schema, refuse),
             ]
         return statements
+
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        ids: Sequence[int] | None = super().insert_events(stored_events, **kwargs)
+        self._log_head()  # committed: its signed head may go to the copy outside
+        return ids
 
     def _insert_events(
         self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any

@@ -24,6 +24,7 @@ the old public key. The heads table is append-only like the events.
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -59,9 +60,12 @@ FORGED = (
 )
 
 
-def run(*args: Any, key: Path | None = None, public: str | None = None) -> Result:
+def run(
+    *args: Any, key: Path | None = None, public: str | None = None, log: Path | None = None
+) -> Result:
     env = ENV | {"CARELEDGER_HEAD_KEY_FILE": str(key) if key else None}
     env["CARELEDGER_HEAD_PUBLIC_KEY_FILE"] = public
+    env["CARELEDGER_HEAD_LOG"] = str(log) if log else None
     return CliRunner().invoke(cli, [str(a) for a in args], env=env)
 
 
@@ -84,18 +88,22 @@ def new_key(tmp_path: Path, name: str) -> Path:
     return key
 
 
-def record(db: str, tmp_path: Path, lines: list[str], key: Path | None) -> Result:
+def record(
+    db: str, tmp_path: Path, lines: list[str], key: Path | None, log: Path | None = None
+) -> Result:
     path = tmp_path / f"events-{len(list(tmp_path.glob('events-*')))}.jsonl"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return run("record", "--db", db, "--file", path, key=key)
+    return run("record", "--db", db, "--file", path, key=key, log=log)
 
 
-def record_three_commits(db: str, tmp_path: Path, keys: list[Path | None]) -> None:
+def record_three_commits(
+    db: str, tmp_path: Path, keys: list[Path | None], log: Path | None = None
+) -> None:
     """NR-0202's first lines, all of NR-0205, the rest of NR-0202: one key for each commit."""
     ok(run("init", "--db", db))
     first = demo_lines(FIRST)
     for lines, key in zip((first[:SPLIT], demo_lines(SECOND), first[SPLIT:]), keys, strict=True):
-        ok(record(db, tmp_path, lines, key))
+        ok(record(db, tmp_path, lines, key, log))
 
 
 def verify(db: str, *options: Any, key: Path | None = None, public: str | None = None) -> Result:
@@ -262,13 +270,9 @@ def test_a_cut_tail_with_its_signature_leaves_the_rest_of_its_commit_unsigned(
     )
 
 
-def test_a_whole_last_commit_cut_with_its_signature_shows_only_against_a_seal(
-    signed: str, tables: Direct, tmp_path: Path
-) -> None:
-    seal_key = tmp_path / "council.pem"
-    ok(run("seal-key", seal_key))
-    seal = tmp_path / "seal.json"
-    ok(run("seal", "--db", signed, "--key", seal_key, "--by", "Family Court", "--out", seal))
+def cut_last_commit(tables: Direct) -> list[SignedHead]:
+    """The last commit's events, chain rows and signed head deleted, triggers disabled first;
+    returns the heads as they were."""
     heads = tables.heads()
     tables.disable_triggers()
     tables.disable_head_triggers()
@@ -277,6 +281,17 @@ def test_a_whole_last_commit_cut_with_its_signature_shows_only_against_a_seal(
             tables.delete_event(link.case, link.seq)
             tables.delete_link(link.case, link.seq)
     tables.delete_head(heads[-1].position)
+    return heads
+
+
+def test_a_whole_last_commit_cut_with_its_signature_shows_only_against_a_seal(
+    signed: str, tables: Direct, tmp_path: Path
+) -> None:
+    seal_key = tmp_path / "council.pem"
+    ok(run("seal-key", seal_key))
+    seal = tmp_path / "seal.json"
+    ok(run("seal", "--db", signed, "--key", seal_key, "--by", "Family Court", "--out", seal))
+    heads = cut_last_commit(tables)
     remaining = heads[1].position
     result = ok(verify(signed))
     assert result.stdout.splitlines()[0] == f"intact: {SPLIT + 14} events in 2 case(s)"
@@ -285,6 +300,68 @@ def test_a_whole_last_commit_cut_with_its_signature_shows_only_against_a_seal(
     assert failed(verify(signed, "--seal", seal))[2].endswith(
         f"the seal covers {EVENTS} events; the ledger now holds {SPLIT + 14}: events were removed"
     )
+
+
+def test_a_whole_last_commit_cut_with_its_signature_is_caught_by_the_head_log_outside(
+    db: str, tmp_path: Path, service_key: Path
+) -> None:
+    outside = tmp_path / "outside" / "heads.jsonl"
+    outside.parent.mkdir()
+    record_three_commits(db, tmp_path, [service_key] * 3, outside)
+    assert outside.stat().st_mode & 0o777 == 0o600
+    written = [json.loads(line) for line in outside.read_text(encoding="utf-8").splitlines()]
+    with direct(db) as tables:
+        heads = tables.heads()
+        assert [line["position"] for line in written] == [head.position for head in heads]
+        assert [line["signature"] for line in written] == [
+            base64.b64encode(head.signature).decode() for head in heads
+        ]
+        assert ok(verify(db, "--head-log", outside)).stdout.splitlines()[-1] == (
+            f"head log outside the database: its latest head, at log position "
+            f"{heads[-1].position}, holds"
+        )
+        cut_last_commit(tables)
+        end = tables.links()[-1].notification_id
+    assert ok(verify(db)).stdout.splitlines()[-1] == signed_line(heads[:2], SPLIT + 14)
+    assert failed(verify(db, "--head-log", outside))[2:] == [
+        "head signatures: do NOT hold:",
+        f"  the head log outside the database names log position {heads[-1].position} (signed "
+        f"{heads[-1].signed_at}); the log ends at position {end}: events were removed from its "
+        "tail",
+    ]
+    # the recording service's setting is verify's default
+    assert failed(run("verify", "--db", db, log=outside))[2] == "head signatures: do NOT hold:"
+
+
+def test_a_history_rewritten_consistently_no_longer_matches_the_head_log_outside(
+    db: str, tmp_path: Path, service_key: Path
+) -> None:
+    """Even re-signed by whoever holds the key, the rewritten log's digest differs from the
+    one the head log kept; here the heads table is left as it was, and the file is checked."""
+    outside = tmp_path / "heads.jsonl"
+    record_three_commits(db, tmp_path, [service_key] * 3, outside)
+    with direct(db) as tables:
+        last = tables.heads()[-1]
+        changed = rewrite(tables, A, 5, one_byte_changed(tables.event(A, 5).state))
+    rewritten = changed[-1].digest
+    assert failed(verify(db, "--head-log", outside))[-1] == (
+        f"  the head log outside the database names log position {last.position} with digest "
+        f"{last.digest.hex()}; the log's there is {rewritten.hex()}"
+    )
+
+
+def test_a_head_log_without_a_head_key_is_refused_and_nothing_recorded(
+    sqlite_db: str, tmp_path: Path
+) -> None:
+    ok(run("init", "--db", sqlite_db))
+    refused = record(sqlite_db, tmp_path, demo_lines(SECOND), None, tmp_path / "heads.jsonl")
+    assert refused.exit_code == 1
+    assert refused.stderr == (
+        "error: CARELEDGER_HEAD_LOG: keeps signed heads, so it needs CARELEDGER_HEAD_KEY_FILE; "
+        "nothing recorded\n"
+    )
+    with direct(sqlite_db) as tables:
+        assert tables.events() == []
 
 
 # --- keys ------------------------------------------------------------------------------------
@@ -346,8 +423,8 @@ def test_signatures_all_deleted_are_caught_when_the_verifier_holds_the_public_ke
         tables.delete_head(head.position)
     assert failed(verify(signed, "--head-public-key", tmp_path / "service.pub"))[2:] == [
         "head signatures: do NOT hold:",
-        "  no signed head, though a head public key was given: the signatures were removed, or "
-        "the ledger never signed its head",
+        "  no signed head, though a head public key or head log was given: the signatures were "
+        "removed, or the ledger never signed its head",
     ]
     assert "warning: the head is not signed" in ok(verify(signed)).stderr
 

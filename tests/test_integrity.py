@@ -206,6 +206,7 @@ def test_verify_child_of_a_child_without_a_case_is_not_intact(ledger: str) -> No
 
 
 UNSIGNED_HEAD = {
+    "head_log_position": None,
     "signed": False,
     "holds": True,
     "signatures": 0,
