@@ -5,7 +5,8 @@ chain rows: with a key (CARELEDGER_HEAD_KEY_FILE) one row is appended, signing t
 after the commit. The key is read at a process's first commit, which also checks the store:
 once a ledger's head has been signed, recording without the key is refused (the commit would
 look exactly like a forged append), and a ledger made before the table existed needs
-`careledger init` again to be signed.
+`careledger init` again to be signed. After the commit, `_log_head` appends its head to the
+copy outside the database (`ledger.head_log`), where one is kept.
 
 The table is append-only by the same triggers as the events and the chain (`ledger.recorders`).
 """
@@ -22,7 +23,7 @@ from psycopg.sql import SQL, Composed
 from ledger.errors import LedgerError
 from ledger.head_log import SETTING as LOG_SETTING
 from ledger.head_log import HeadLog, head_log_from_environment
-from ledger.heads import HeadSigner, SignedHead, signer_from_environment
+from ledger.heads import KEY_SETTING, HeadSigner, SignedHead, signer_from_environment
 from ledger.integrity import ChainRow
 
 _COLUMNS = "position, first_position, events, digest, signed_at, public_key, signature"
@@ -65,26 +66,28 @@ class _Heads:
         """The key, read at the first commit, with what the store allows (see the module)."""
         if self._signer is _UNSET:
             signer = signer_from_environment()
-            exists = self._table_exists(cursor)
-            if signer is not None and not exists:
-                raise LedgerError(
-                    "CARELEDGER_HEAD_KEY_FILE: this ledger has no table of signed heads; run "
-                    "'careledger init' (safe to repeat) to add it; nothing recorded"
-                )
-            if signer is None and exists and self._any_head(cursor):
-                raise LedgerError(
-                    "CARELEDGER_HEAD_KEY_FILE: this ledger's head is signed, so it records "
-                    "only with the head key; nothing recorded"
-                )
-            if os.environ.get(LOG_SETTING) and signer is None:
-                raise LedgerError(
-                    f"{LOG_SETTING}: keeps signed heads, so it needs CARELEDGER_HEAD_KEY_FILE; "
-                    "nothing recorded"
-                )
+            refusal = self._refusal(signer, cursor)
+            if refusal:
+                raise LedgerError(f"{refusal}; nothing recorded")
             self._head_log = head_log_from_environment()
             self._signer = signer
         signer_or_none: HeadSigner | None = self._signer
         return signer_or_none
+
+    def _refusal(self, signer: HeadSigner | None, cursor: Any) -> str | None:
+        exists = self._table_exists(cursor)
+        if signer is not None and not exists:
+            return (
+                f"{KEY_SETTING}: this ledger has no table of signed heads; run "
+                "'careledger init' (safe to repeat) to add it"
+            )
+        if signer is None and exists and self._any_head(cursor):
+            return (
+                f"{KEY_SETTING}: this ledger's head is signed, so it records only with the head key"
+            )
+        if signer is None and os.environ.get(LOG_SETTING):
+            return f"{LOG_SETTING}: keeps signed heads, so it needs {KEY_SETTING}"
+        return None
 
 
 def _head(values: tuple[Any, ...]) -> SignedHead:

@@ -18,7 +18,8 @@ append-only table beside the chain. Every event is covered by a signature the mo
   tail.
 
 Who holds the key and write access to the database can still rewrite everything consistently;
-only a seal handed outside (`ledger.seal`) shows that.
+only a seal handed outside (`ledger.seal`), or the copy of the heads kept outside the database
+(`ledger.head_log`), shows that.
 """
 
 from __future__ import annotations
