@@ -65,6 +65,7 @@ def head_report(
         "events": events,
         "recorded_before_signing": verdict.before_signing,
         "problems": verdict.problems,
+        "more_problems": verdict.more_problems,
     }
 
 
@@ -74,7 +75,9 @@ def print_head(report: dict[str, object]) -> None:
     assert isinstance(problems, list)
     if problems:
         click.echo("head signatures: do NOT hold:")
-        for problem in shown(problems):
+        more = report["more_problems"]
+        assert isinstance(more, int)
+        for problem in shown(problems, more):
             click.echo(f"  {problem}")
     elif not report["signed"]:
         click.echo(

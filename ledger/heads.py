@@ -42,7 +42,8 @@ from ledger.seal import fingerprint, load_private_key, raw_public_key
 
 KEY_SETTING = "CARELEDGER_HEAD_KEY_FILE"
 _TAG = b"careledger/head/v1\x00"
-_SHOWN = 5  # problems listed at most
+_SHOWN = 5  # problems printed at most
+_KEPT = 100  # problems kept at most
 
 
 class SignedHead(NamedTuple):
@@ -131,8 +132,15 @@ class HeadVerdict:
     last: SignedHead | None = None  # the last signed head still in the log
     last_events: int = 0  # events in the log up to and including the last signed head
     before_signing: int = 0  # events recorded before the first signature (it vouches for them)
-    problems: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # the first `_KEPT`
+    more_problems: int = 0  # and how many more: memory stays flat however many there are
     trusted: bool = False  # were signatures checked against keys the verifier gave?
+
+    def add(self, problem: str) -> None:
+        if len(self.problems) < _KEPT:
+            self.problems.append(problem)
+        else:
+            self.more_problems += 1
 
     @property
     def signed(self) -> bool:
@@ -198,22 +206,22 @@ def _check_head(
     run of events since the previous head, which its commit must account for."""
     problem = _check_signature(head, keys, verdict)
     if problem:
-        verdict.problems.append(problem)
+        verdict.add(problem)
     elif head.digest != digest:
-        verdict.problems.append(
+        verdict.add(
             f"the head signed at log position {head.position} has digest {head.digest.hex()}; "
             f"the log's there is {digest.hex()}"
         )
     unsigned = walk.run - head.events
     if unsigned < 0:
-        verdict.problems.append(
+        verdict.add(
             f"the head signed at log position {head.position} covers {head.events} events; "
             f"the log holds {walk.run} there: events were removed"
         )
     elif unsigned and verdict.last is None:
         verdict.before_signing = unsigned
     elif unsigned:
-        verdict.problems.append(_slipped(unsigned, walk.run_start, head.first - 1))
+        verdict.add(_slipped(unsigned, walk.run_start, head.first - 1))
     verdict.last, verdict.last_events = head, walk.events
     walk.run, walk.run_start = 0, None
 
@@ -254,21 +262,22 @@ def _check_end(
     end = walk.run_end if walk.run_end is not None else 0
     past_end = [head for head in orphans if head.position > end]
     inside = [head for head in orphans if head.position <= end]
-    verdict.problems.extend(bad)
+    for problem in bad:
+        verdict.add(problem)
     for head in inside:
-        verdict.problems.append(
+        verdict.add(
             f"the head signed at log position {head.position} names no event in the log: "
             "events were removed"
         )
     if past_end:
         signed = verdict.last_events + sum(head.events for head in past_end)
-        verdict.problems.append(
+        verdict.add(
             f"signed heads cover {signed} events, up to log position {past_end[-1].position}; "
             f"the log holds {walk.events}, up to position {end}: events were removed from its "
             "tail"
         )
     elif walk.run and verdict.last is not None:
-        verdict.problems.append(_slipped(walk.run, walk.run_start, walk.run_end, after=True))
+        verdict.add(_slipped(walk.run, walk.run_start, walk.run_end, after=True))
 
 
 def _check_outside(
@@ -279,16 +288,16 @@ def _check_outside(
     where = f"the head log outside the database names log position {outside.position}"
     problem = _signature_problem(outside, keys)
     if problem:
-        verdict.problems.append(f"in the head log outside the database, {problem}")
+        verdict.add(f"in the head log outside the database, {problem}")
     elif outside.position > end:
-        verdict.problems.append(
+        verdict.add(
             f"{where} (signed {outside.signed_at}); the log ends at position {end}: events "
             "were removed from its tail"
         )
     elif walk.outside_digest is None:
-        verdict.problems.append(f"{where}, which holds no event: events were removed")
+        verdict.add(f"{where}, which holds no event: events were removed")
     elif walk.outside_digest != outside.digest:
-        verdict.problems.append(
+        verdict.add(
             f"{where} with digest {outside.digest.hex()}; the log's there is "
             f"{walk.outside_digest.hex()}"
         )
@@ -307,14 +316,14 @@ def _no_heads(verdict: HeadVerdict, expected: bool, what: str) -> None:
     """A log without a signed head: a problem when the verifier gave a key or a head log (it
     expected signatures: they may have been deleted with the tail), otherwise a warning."""
     if expected:
-        verdict.problems.append(
+        verdict.add(
             f"{what}, though a head public key or head log was given: the signatures were "
             "removed, or the ledger never signed its head"
         )
 
 
-def shown(problems: list[str]) -> list[str]:
+def shown(problems: list[str], more: int = 0) -> list[str]:
     """The first problems, and how many more there are."""
-    if len(problems) <= _SHOWN:
+    if len(problems) <= _SHOWN and not more:
         return problems
-    return [*problems[:_SHOWN], f"and {len(problems) - _SHOWN} more"]
+    return [*problems[:_SHOWN], f"and {len(problems) + more - _SHOWN} more"]

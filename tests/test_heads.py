@@ -36,7 +36,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from cli.main import cli
 from ledger.heads import SignedHead, statement
-from ledger.seal import fingerprint, raw_public_key
+from ledger.seal import fingerprint, raw_public_key, read_public_key
 from tests.tamper import Direct, direct
 from tests.test_integrity import (
     ENV,
@@ -454,6 +454,31 @@ def test_a_rotated_key_leaves_the_old_signatures_verifiable_with_the_old_public_
             for h in heads[:2]
         ),
     ]
+
+
+def test_verify_prints_the_first_five_problems_and_how_many_more(
+    signed: str, tmp_path: Path, service_key: Path
+) -> None:
+    later = demo_lines(LATER)
+    for part in range(4):
+        ok(record(signed, tmp_path, later[part * 4 : part * 4 + 4], service_key))
+    other = new_key(tmp_path, "other")
+    assert other.exists()
+    result = failed(verify(signed, "--head-public-key", tmp_path / "other.pub"))
+    assert len(result) == 2 + 1 + 5 + 1
+    assert all(
+        line.endswith(" not by a key given (" + fingerprint_of(tmp_path / "other.pub") + ")")
+        for line in result[3:8]
+    )
+    assert result[8] == "  and 2 more"
+    report = json.loads(
+        verify(signed, "--head-public-key", tmp_path / "other.pub", "--format", "json").stdout
+    )
+    assert len(report["head"]["problems"]) == 7 and report["head"]["more_problems"] == 0
+
+
+def fingerprint_of(public: Path) -> str:
+    return fingerprint(read_public_key(public))
 
 
 # --- recording without a key, then with one ----------------------------------------------------

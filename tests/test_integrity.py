@@ -218,6 +218,7 @@ UNSIGNED_HEAD = {
     "events": EVENTS,
     "recorded_before_signing": 0,
     "problems": [],
+    "more_problems": 0,
 }
 
 
