@@ -121,6 +121,6 @@ def head_key_command(path: Path) -> None:
     """Make a new Ed25519 key to sign the ledger's head at each commit (owner-only file): set
     CARELEDGER_HEAD_KEY_FILE to it for the recording service only. Prints the public key,
     for verify's --head-public-key."""
-    public = sealing.new_key(path)
+    public = sealing.new_key(path, "PATH")
     click.echo(sealing.public_pem(public), nl=False)
     click.echo(f"key fingerprint: {sealing.fingerprint(public)}", err=True)

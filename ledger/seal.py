@@ -78,10 +78,10 @@ def fingerprint(public_key: bytes) -> str:
     return "SHA256:" + hashlib.sha256(public_key).hexdigest()[:32]
 
 
-def new_key(path: Path) -> bytes:
+def new_key(path: Path, setting: str = "--key") -> bytes:
     """Write a new private key (PEM, PKCS8, owner-only) and return its raw public key."""
     if path.exists():
-        raise LedgerError(f"--key: '{path}' exists; a key is never overwritten")
+        raise LedgerError(f"{setting}: '{path}' exists; a key is never overwritten")
     key = Ed25519PrivateKey.generate()
     pem = key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()

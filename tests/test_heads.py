@@ -507,6 +507,15 @@ def test_recording_without_a_key_then_with_one_and_never_again_without(
         assert len(tables.events()) == before and tables.heads() == heads
 
 
+def test_head_key_never_overwrites_a_key(tmp_path: Path, service_key: Path) -> None:
+    before = service_key.read_bytes()
+    refused = run("head-key", service_key)
+    assert refused.exit_code == 1
+    assert refused.stderr == f"error: PATH: '{service_key}' exists; a key is never overwritten\n"
+    assert service_key.read_bytes() == before
+    assert service_key.stat().st_mode & 0o777 == 0o600
+
+
 def test_a_head_key_readable_by_others_is_refused_and_nothing_recorded(
     sqlite_db: str, tmp_path: Path, service_key: Path
 ) -> None:
