@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from eventsourcing.postgres import PostgresDatastore
@@ -183,11 +184,13 @@ class PostgresHeads(_Heads):
         return bool(cursor.fetchone()["found"])
 
     def _insert_head(self, cursor: Any, head: SignedHead) -> None:
-        cursor.execute(
-            SQL("INSERT INTO {0} (" + _COLUMNS + ") VALUES (%s,%s,%s,%s,%s,%s,%s)").format(
-                self._table(self.heads_table_name)
-            ),
-            head,
+        cursor.execute(self._insert_head_statement, head, prepare=True)
+
+    @cached_property
+    def _insert_head_statement(self) -> Composed:
+        """Composed once: one is executed with every commit."""
+        return SQL("INSERT INTO {0} (" + _COLUMNS + ") VALUES (%s,%s,%s,%s,%s,%s,%s)").format(
+            self._table(self.heads_table_name)
         )
 
     def has_heads_table(self) -> bool:
