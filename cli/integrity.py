@@ -12,10 +12,19 @@ from uuid import UUID
 import click
 
 from cli.context import Opened, opened
+from cli.heads import (
+    HEAD_LOG_OPTION,
+    HEAD_PUBLIC_KEY_OPTION,
+    head_report,
+    outside_head,
+    print_head,
+    trusted_head_keys,
+)
 from cli.options import COUNCIL_OPTION, DB_OPTION, FORCE_OPTION, parse_child
 from cli.projection_check import print_projections, projections_report
 from ledger import seal as sealing
 from ledger.errors import LedgerError
+from ledger.heads import verify_heads
 from ledger.private_files import open_private, write_private
 from ledger.store import new_cipher_key
 from ledger.store_failures import STORE_ERRORS, is_missing_table, problem
@@ -41,6 +50,8 @@ KEY_OPTION = click.option(
     type=click.Path(path_type=Path, dir_okay=False),
     help="The key the seal must be signed with (PEM); without it, the seal's own key is used.",
 )
+@HEAD_PUBLIC_KEY_OPTION
+@HEAD_LOG_OPTION
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
 @click.option(
     "--projections",
@@ -55,6 +66,8 @@ def verify_command(
     council: str | None,
     seal_file: Path | None,
     public_key: Path | None,
+    head_public_keys: tuple[Path, ...],
+    head_log_path: Path | None,
     fmt: str,
     recheck: bool,
 ) -> None:
@@ -65,9 +78,12 @@ def verify_command(
     who = parse_child(child, council) if child else None
     expected = sealing.read_public_key(public_key) if public_key else None
     seal = sealing.read_seal(seal_file, expected) if seal_file else None
+    head_keys = trusted_head_keys(head_public_keys)
+    outside = outside_head(head_log_path)
     with opened(db, check_policy=False) as o:
         verdict = _verified(o, who.case_id if who else None, seal.point if seal else None)
         compared = compare_projections(o.ledger, o.views) if recheck else None
+        heads = verify_heads(o.ledger.store_recorder, head_keys, outside)
     if who is not None and verdict.cases == 0:
         raise LedgerError(
             f"--child: no case for child '{who.child_ref}' of council '{who.council}'"
@@ -75,13 +91,15 @@ def verify_command(
     report = _report(verdict, who.case_id.hex if who else None, seal)
     if compared is not None:
         report["projections"] = projections_report(compared)
+    report["head"] = head_report(heads, verdict.events, outside)
+    report["intact"] = verdict.intact and heads.holds
     if fmt == "json":
         click.echo(json.dumps(report, indent=2))
     else:
         _print(report)
         if compared is not None:
             print_projections(compared)
-    if not verdict.intact or (compared is not None and not compared.same):
+    if not report["intact"] or (compared is not None and not compared.same):
         sys.exit(1)
 
 
@@ -164,6 +182,9 @@ def _print(report: dict[str, object]) -> None:
             )
         else:
             click.echo(f"seal of {seal['sealed_at']}: does NOT hold: {seal['problem']}")
+    head = report.get("head")
+    if isinstance(head, dict):
+        print_head(head)
 
 
 @click.command(name="seal")
@@ -192,7 +213,7 @@ def seal_command(db: str | None, key: Path, out: Path | None, force: bool, seale
 @FORCE_OPTION
 def seal_key_command(path: Path, force: bool) -> None:
     """Make a new Ed25519 key for seals (owner-only file); prints the public key to share."""
-    public = sealing.new_key(path, force)
+    public = sealing.new_key(path, force=force)
     click.echo(sealing.public_pem(public), nl=False)
     click.echo(f"key fingerprint: {sealing.fingerprint(public)}", err=True)
 

@@ -14,6 +14,7 @@ from cli.challenges import challenges
 from cli.chronology import chronology_command
 from cli.context import debugging, opened
 from cli.demo import demo
+from cli.heads import head_key_command
 from cli.integrity import (
     cipher_key_command,
     seal_command,
@@ -323,6 +324,7 @@ cli.add_command(chronology_command)
 cli.add_command(verify_export_command)
 cli.add_command(seal_command)
 cli.add_command(seal_key_command)
+cli.add_command(head_key_command)
 cli.add_command(cipher_key_command)
 cli.add_command(import_903)
 cli.add_command(export_903)

@@ -9,6 +9,9 @@
   and the chain table (and TRUNCATE, on PostgreSQL), whoever asks. They are created with the
   tables (`careledger init`). On SQLite they refuse, too, an insert over a row already there
   (`_replace_refusals`).
+- Signed heads (`ledger.heads`, `ledger.head_store`): with a key, after the chain rows, one
+  row in `<events>_heads` (SQLite: `ledger_heads`) signs the log's head, in the same
+  transaction; the same triggers keep it append-only.
 
 `iter_case_rows` and `iter_chain` read back raw rows for `ledger.verify`, streaming.
 """
@@ -28,6 +31,7 @@ from psycopg.rows import DictRow, tuple_row
 from psycopg.sql import SQL, Composed, Identifier
 
 from ledger.errors import LedgerError
+from ledger.head_store import PostgresHeads, SQLiteHeads
 from ledger.integrity import GENESIS, RawChain, RawLink, StoredRow, chain
 
 PAGE = 5_000  # rows fetched at a time when streaming
@@ -71,7 +75,7 @@ def _replace_refusals(table: str, position: str) -> list[str]:
     ]
 
 
-class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
+class SQLiteLedgerRecorder(SQLiteHeads, SQLiteApplicationRecorder):
     chain_table = "ledger_chain"
 
     def construct_create_table_statements(self) -> list[str]:
@@ -83,7 +87,8 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
             "event_hash BLOB NOT NULL, previous BLOB NOT NULL, digest BLOB NOT NULL, "
             "UNIQUE (originator_id, originator_version))"
         )
-        for table in (events, chain_):
+        statements.append(self.heads_statement())
+        for table in (events, chain_, self.heads_table):
             for action in ("UPDATE", "DELETE"):
                 statements.append(
                     f"CREATE TRIGGER IF NOT EXISTS {table}_no_{action.lower()} "
@@ -93,6 +98,13 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
         statements += _replace_refusals(events, "rowid")
         statements += _replace_refusals(chain_, "notification_id")
         return statements
+
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        ids = super().insert_events(stored_events, **kwargs)
+        self._log_head()  # committed: its signed head may go to the copy outside
+        return ids
 
     def _insert_events(
         self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
@@ -123,6 +135,7 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
                 for r in new
             ],
         )
+        self._append_head(c, new)
 
     def existing_cases(self, case_ids: Sequence[UUID]) -> set[UUID]:
         if not case_ids:
@@ -195,13 +208,14 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
                 yield from page
 
 
-class PostgresLedgerRecorder(PostgresApplicationRecorder):
+class PostgresLedgerRecorder(PostgresHeads, PostgresApplicationRecorder):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if self.datastore.enable_db_functions:
             # The library's stored-function path inserts events without the chain.
             raise LedgerError("POSTGRES_ENABLE_DB_FUNCTIONS: must be off for careledger")
         self.chain_table_name = f"{self.events_table_name}_chain"
+        self.heads_table_name = f"{self.events_table_name}_heads"
         self.sql_create_statements.extend(self._chain_statements())
         self.insert_events_statement = self._chained_insert_statement()
 
@@ -247,6 +261,7 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
                 "event_hash bytea NOT NULL, previous bytea NOT NULL, digest bytea NOT NULL, "
                 "UNIQUE (originator_id, originator_version))"
             ).format(self._table(self.chain_table_name)),
+            self.heads_statement(),
             SQL(
                 "CREATE OR REPLACE FUNCTION {0}.{1}() RETURNS trigger LANGUAGE plpgsql AS "
                 "$$ BEGIN RAISE EXCEPTION '" + REFUSAL + ": % on %.%', "
@@ -254,7 +269,7 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
                 "END $$"
             ).format(schema, refuse),
         ]
-        for table in (self.events_table_name, self.chain_table_name):
+        for table in (self.events_table_name, self.chain_table_name, self.heads_table_name):
             statements += [
                 SQL(
                     "CREATE OR REPLACE TRIGGER {0} BEFORE UPDATE OR DELETE ON {1} "
@@ -266,6 +281,23 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
                 ).format(Identifier(f"{table}_no_truncate"), self._table(table), schema, refuse),
             ]
         return statements
+
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        ids: Sequence[int] | None = super().insert_events(stored_events, **kwargs)
+        self._log_head()  # committed: its signed head may go to the copy outside
+        return ids
+
+    def _insert_events(
+        self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> None:
+        """Before the insert, in its transaction: the head key, read and checked against the
+        store at the first commit (`ledger.head_store`). A refusal must come from here: the
+        library re-raises what `_fetch_ids_after_insert_events` raises only after it has
+        committed the transaction."""
+        self._resolved_signer(curs)
+        super()._insert_events(curs, stored_events, **kwargs)
 
     def _fetch_ids_after_insert_events(
         self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
@@ -305,6 +337,7 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder):
             ).format(self._table(self.chain_table_name)),
             [list(column) for column in zip(*new, strict=True)],
         )
+        self._append_head(curs, new)
 
     def existing_cases(self, case_ids: Sequence[UUID]) -> set[UUID]:
         if not case_ids:

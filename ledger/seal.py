@@ -79,22 +79,22 @@ def fingerprint(public_key: bytes) -> str:
     return "SHA256:" + hashlib.sha256(public_key).hexdigest()[:32]
 
 
-def new_key(path: Path, force: bool = False) -> bytes:
+def new_key(path: Path, setting: str = "PATH", force: bool = False) -> bytes:
     """Write a new private key (PEM, PKCS8, owner-only) and return its raw public key. A key
     is never overwritten; a symbolic link is followed only with `force`."""
     key = Ed25519PrivateKey.generate()
     pem = key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
-    with open_private(path, "PATH", force=force, exclusive=True) as file:
+    with open_private(path, setting, force=force, exclusive=True) as file:
         file.write(pem)
-    return _raw(key.public_key())
+    return raw_public_key(key.public_key())
 
 
 def sign(key_path: Path, events: int, digest: bytes, sealed_at: datetime, by: str) -> Seal:
-    key = _private_key(key_path)
+    key = load_private_key(key_path)
     signature = key.sign(_statement(events, digest, sealed_at, by))
-    return Seal(events, digest, sealed_at, by, _raw(key.public_key()), signature)
+    return Seal(events, digest, sealed_at, by, raw_public_key(key.public_key()), signature)
 
 
 def read_seal(path: Path, expected_key: bytes | None = None) -> Seal:
@@ -125,18 +125,18 @@ def read_seal(path: Path, expected_key: bytes | None = None) -> Seal:
     return seal
 
 
-def read_public_key(path: Path) -> bytes:
+def read_public_key(path: Path, setting: str = "--public-key") -> bytes:
     """A public key from a PEM file, or the public half of a private key file."""
     try:
         data = path.read_bytes()
         if b"PRIVATE KEY" in data:
-            return _raw(_private_key(path).public_key())
+            return raw_public_key(load_private_key(path, setting).public_key())
         key = serialization.load_pem_public_key(data)
     except (OSError, ValueError) as error:
-        raise LedgerError(f"--public-key: '{path}' is not a readable key ({error})") from None
+        raise LedgerError(f"{setting}: '{path}' is not a readable key ({error})") from None
     if not isinstance(key, Ed25519PublicKey):
-        raise LedgerError(f"--public-key: '{path}' is not an Ed25519 key")
-    return _raw(key)
+        raise LedgerError(f"{setting}: '{path}' is not an Ed25519 key")
+    return raw_public_key(key)
 
 
 def public_pem(raw: bytes) -> str:
@@ -146,15 +146,16 @@ def public_pem(raw: bytes) -> str:
     ).decode()
 
 
-def _private_key(path: Path) -> Ed25519PrivateKey:
+def load_private_key(path: Path, setting: str = "--key") -> Ed25519PrivateKey:
+    """An Ed25519 private key from a PEM file; errors name `setting`, where it was given."""
     try:
         key = serialization.load_pem_private_key(path.read_bytes(), password=None)
     except (OSError, ValueError, TypeError) as error:
-        raise LedgerError(f"--key: '{path}' is not a readable private key ({error})") from None
+        raise LedgerError(f"{setting}: '{path}' is not a readable private key ({error})") from None
     if not isinstance(key, Ed25519PrivateKey):
-        raise LedgerError(f"--key: '{path}' is not an Ed25519 private key")
+        raise LedgerError(f"{setting}: '{path}' is not an Ed25519 private key")
     return key
 
 
-def _raw(key: Ed25519PublicKey) -> bytes:
+def raw_public_key(key: Ed25519PublicKey) -> bytes:
     return key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
