@@ -26,10 +26,11 @@ CARELEDGER_TEST_POSTGRES (default the local server), created and dropped. Per st
 3. tampering: a database administrator's edits, each on a fresh ledger, and which check
    catches it: the append-only triggers refusing the statement, `careledger verify`,
    `verify --seal` with a seal made before, `verify --projections` when that option exists.
-4. bad input: about sixty inputs no ledger should take (control characters, absurd sizes,
+4. bad input: about seventy inputs no ledger should take (control characters, absurd sizes,
    impossible dates, look-alike ids, broken returns...) through the CLI, each classified as
    a clear error, an error that is not clear, a traceback, wrongly accepted, or a timeout;
-   a refusal must leave the event count as it was.
+   a refusal must have recorded nothing (its events are found by their source, an import's
+   by its council, so that two inputs can run side by side).
 
 The targets: 0 lost, 0 duplicated, 0 out of order, 0 applied twice (projections differing
 from a rebuild), 0 tracebacks, 0 wrongly accepted, every tamper case caught. Exit status:
