@@ -174,12 +174,14 @@ def test_the_record_command_that_loses_the_race_says_nothing_was_recorded_in_one
     assert from_the_command == recorded
 
 
-def write_until(db: str, writer: int, stop: threading.Event) -> None:
-    """A writer recording in the case as fast as it can, until told to stop; it loses some
-    races itself (`RecordingConflict`), which is what it is for."""
+def write_until(db: str, writer: int, stop: threading.Event, most: int = 150) -> None:
+    """A writer recording in the case as fast as it can, until told to stop or `most` calls
+    are made (each command catches the views up with all they wrote, so the case must not
+    grow without bound); it loses some races itself (`RecordingConflict`), which is what it
+    is for."""
     with opened(db) as o:
         call = 0
-        while not stop.is_set():
+        while not stop.is_set() and call < most:
             with contextlib.suppress(RecordingConflict):
                 o.ledger.record([parse_command(allocation(writer, call))], DUTY_TEAM)
             call += 1
