@@ -30,8 +30,15 @@ STORED = {"stored": True}
 _NONCHARACTERS = "\ufdd0-\ufdef" + "".join(
     f"{chr(plane * 0x10000 + 0xFFFE)}{chr(plane * 0x10000 + 0xFFFF)}" for plane in range(17)
 )
-_NOT_IN_TEXT = re.compile(f"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff{_NONCHARACTERS}]")
-_NOT_IN_A_LINE = re.compile(f"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff{_NONCHARACTERS}]")
+# Bidirectional embeddings, overrides and isolates make text read otherwise than it is stored
+# (a name or a reason shown reversed): refused everywhere, as control characters are.
+_BIDI = "\u202a-\u202e\u2066-\u2069"
+_NOT_IN_TEXT = re.compile(
+    f"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f{_BIDI}\ud800-\udfff{_NONCHARACTERS}]"
+)
+_NOT_IN_A_LINE = re.compile(
+    f"[\x00-\x1f\x7f-\x9f\u2028\u2029{_BIDI}\ud800-\udfff{_NONCHARACTERS}]"
+)
 
 
 def stored(info: ValidationInfo) -> bool:
@@ -60,6 +67,11 @@ def _refuse_at(value: str, position: int, what: str) -> ValueError:
     return ValueError(f"holds {describe(value[position])} at character {position + 1}; {what}")
 
 
+def _refuse_blank(value: str) -> None:
+    if value and not value.strip():
+        raise ValueError("is blank: only spaces")
+
+
 def _check_length(value: str, most: int, setting: str) -> None:
     if len(value) > most:
         raise ValueError(
@@ -72,6 +84,7 @@ def check_text(value: str, info: ValidationInfo) -> str:
     """Free text: any printable character, tab and line breaks."""
     if stored(info):
         return value
+    _refuse_blank(value)
     _check_length(value, limits().text_length, "TEXT_LENGTH")
     if not value.isprintable():
         bad = _NOT_IN_TEXT.search(value)
@@ -84,6 +97,7 @@ def check_line(value: str, info: ValidationInfo) -> str:
     """A one-line reference: no control character at all."""
     if stored(info):
         return value
+    _refuse_blank(value)
     _check_length(value, limits().id_length, "ID_LENGTH")
     if not value.isprintable():
         bad = _NOT_IN_A_LINE.search(value)

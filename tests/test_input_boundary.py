@@ -105,6 +105,22 @@ def test_free_text_keeps_line_breaks_and_tabs_but_not_a_terminal_escape(
     assert events_of(db) == ["CaseOpened", "ChildBecameLookedAfter", "IROAllocated"]
 
 
+def test_a_bidirectional_override_or_a_blank_reference_is_refused(
+    sqlite_db: str, tmp_path: Path
+) -> None:
+    """A reason shown reversed ("\u202e...": Trojan-source style), and a source of spaces that
+    names no record of the council's system."""
+    db = init(sqlite_db)
+    ok(record(db, tmp_path, [ENTERED]))
+    reversed_reason = iro_allocated(reason="\u202eesac eht fo tuo", source="LCS/NOTE/12")
+    refused(record(db, tmp_path, [reversed_reason]),
+            "line 1, field 'reason': holds an invisible formatting character (U+202E) at "
+            "character 1")  # fmt: skip
+    refused(record(db, tmp_path, [iro_allocated(source="   ")]),
+            "line 1, field 'source': is blank: only spaces; nothing recorded")  # fmt: skip
+    assert events_of(db) == ["CaseOpened", "ChildBecameLookedAfter"]
+
+
 def test_a_payload_built_in_python_with_a_nul_is_refused_too() -> None:
     with pytest.raises(ValidationError, match="control character"):
         p.IROAllocated(occurred_on="2024-03-14", source="a\x00b", iro_id="IRO-31",
