@@ -33,6 +33,8 @@ BROWSER_FIXTURES = frozenset({"browser", "chromium"})
 MODULE_TIERS = {
     "test_903_oracle": "oracle",
     "test_validator903": "oracle",
+    "test_export_903_own_records": "oracle",
+    "test_care_ends_at_eighteen": "oracle",
     "test_drift_html": "browser",
     "test_recorder_contract": "store",
     "test_projection_properties": "store",
