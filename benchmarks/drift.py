@@ -57,13 +57,13 @@ if str(ROOT) not in sys.path:  # run as a script from anywhere, even without the
     sys.path.insert(0, str(ROOT))
 
 from benchmarks.profiling import print_profile  # noqa: E402
-from cli.context import Opened, opened  # noqa: E402
-from cli.synthetic import synthetic_history  # noqa: E402
-from ledger import payloads as p  # noqa: E402
-from ledger.commands import Command  # noqa: E402
-from projections import drift  # noqa: E402
-from projections.drift import By, drift_report  # noqa: E402
-from projections.schema import TABLES  # noqa: E402
+from careledger.cli.context import Opened, opened  # noqa: E402
+from careledger.ledger.domain import payloads as p  # noqa: E402
+from careledger.ledger.domain.commands import Command  # noqa: E402
+from careledger.projections import drift  # noqa: E402
+from careledger.projections.drift import By, drift_report  # noqa: E402
+from careledger.projections.schema import TABLES  # noqa: E402
+from careledger.synthetic import synthetic_history  # noqa: E402
 
 DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
 FEED = p.Actor(actor_id="lcs-feed", role="ADMIN")
@@ -99,7 +99,7 @@ def postgres_store(keep: bool = False) -> Iterator[str]:
 @contextmanager
 def sqlite_store() -> Iterator[str]:
     with tempfile.TemporaryDirectory(prefix="careledger-drift-") as folder:
-        yield os.path.join(folder, "ledger.db")
+        yield os.path.join(folder, "careledger.ledger.db")
 
 
 # --- measuring -----------------------------------------------------------------------------

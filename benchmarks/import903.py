@@ -45,12 +45,12 @@ if str(ROOT) not in sys.path:
 from eventsourcing.domain import Aggregate, event  # noqa: E402
 
 from benchmarks.run import BareApp, Counter, postgres_store, sqlite_store  # noqa: E402
-from cli.context import opened  # noqa: E402
-from ledger import payloads as p  # noqa: E402
-from ledger.importer import ImportReport, ReturnImport  # noqa: E402
-from ledger.restatements import changes_for  # noqa: E402
-from ledger.return_files import Line  # noqa: E402
-from ledger.return_import import ChildRows  # noqa: E402
+from careledger.cli.context import opened  # noqa: E402
+from careledger.ledger.domain import payloads as p  # noqa: E402
+from careledger.ledger.ssda903.files import Line  # noqa: E402
+from careledger.ledger.ssda903.importer import ImportReport, ReturnImport  # noqa: E402
+from careledger.ledger.ssda903.mapping import ChildRows  # noqa: E402
+from careledger.ledger.ssda903.restatements import changes_for  # noqa: E402
 
 SAMPLE = ROOT / "tests" / "data" / "ssda903" / "d2i_validator_fake_2017_18"
 ACTOR = p.Actor(actor_id="bench", role="ADMIN")

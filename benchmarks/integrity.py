@@ -76,15 +76,15 @@ if str(ROOT) not in sys.path:  # run as a script from anywhere, even without the
     sys.path.insert(0, str(ROOT))
 
 from benchmarks.profiling import print_profile  # noqa: E402
-from cli.chronology import render, verified_chronology  # noqa: E402
-from cli.context import Opened, opened  # noqa: E402
-from ledger import payloads as p  # noqa: E402
-from ledger.commands import Command, parse_command  # noqa: E402
-from ledger.identity import case_id  # noqa: E402
-from ledger.store import store_for  # noqa: E402
-from ledger.verify import ChainSource, Verdict, case_hashes, verify  # noqa: E402
-from projections.chronology import Chronology  # noqa: E402
-from projections.queries import Child  # noqa: E402
+from careledger.cli.chronology import render, verified_chronology  # noqa: E402
+from careledger.cli.context import Opened, opened  # noqa: E402
+from careledger.ledger.domain import payloads as p  # noqa: E402
+from careledger.ledger.domain.commands import Command, parse_command  # noqa: E402
+from careledger.ledger.domain.identity import case_id  # noqa: E402
+from careledger.ledger.integrity.verify import ChainSource, Verdict, case_hashes, verify  # noqa: E402
+from careledger.ledger.store.location import store_for  # noqa: E402
+from careledger.projections.chronology import Chronology  # noqa: E402
+from careledger.projections.queries import Child  # noqa: E402
 
 DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
 STORE_NAMES = {"postgres": "PostgreSQL", "sqlite": "SQLite"}
@@ -612,7 +612,7 @@ def sqlite_store() -> Iterator[Locations]:
     plain recorder's (SQLite's table names are fixed: one application per file)."""
     with tempfile.TemporaryDirectory(prefix="careledger-integrity-") as folder:
         yield (
-            os.path.join(folder, "ledger.db"),
+            os.path.join(folder, "careledger.ledger.db"),
             os.path.join(folder, "recording.db"),
             {
                 "PERSISTENCE_MODULE": "eventsourcing.sqlite",

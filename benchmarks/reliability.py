@@ -70,14 +70,21 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, str(ROOT))
 
-from cli.context import Opened, opened  # noqa: E402
-from ledger import payloads as p  # noqa: E402
-from ledger.commands import parse_command  # noqa: E402
-from ledger.errors import LedgerError  # noqa: E402
-from ledger.identity import case_id  # noqa: E402
-from ledger.integrity import GENESIS, ChainRow, StoredRow, chain, event_hash, next_digest  # noqa: E402
-from ledger.verify import verify  # noqa: E402
-from projections.schema import TABLES as VIEW_TABLES  # noqa: E402
+from careledger.cli.context import Opened, opened  # noqa: E402
+from careledger.ledger.domain import payloads as p  # noqa: E402
+from careledger.ledger.domain.commands import parse_command  # noqa: E402
+from careledger.ledger.domain.identity import case_id  # noqa: E402
+from careledger.ledger.errors import LedgerError  # noqa: E402
+from careledger.ledger.integrity.chain import (  # noqa: E402
+    GENESIS,
+    ChainRow,
+    StoredRow,
+    chain,
+    event_hash,
+    next_digest,
+)
+from careledger.ledger.integrity.verify import verify  # noqa: E402
+from careledger.projections.schema import TABLES as VIEW_TABLES  # noqa: E402
 from tests.tamper import Direct, direct  # noqa: E402
 
 DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"

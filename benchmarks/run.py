@@ -52,10 +52,10 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run as a script from anywhere, even without the editable install
     sys.path.insert(0, str(ROOT))
 
-from cli.context import Opened, opened  # noqa: E402
-from ledger import payloads as p  # noqa: E402
-from ledger.commands import Command, parse_command  # noqa: E402
-from ledger.store import store_for  # noqa: E402
+from careledger.cli.context import Opened, opened  # noqa: E402
+from careledger.ledger.domain import payloads as p  # noqa: E402
+from careledger.ledger.domain.commands import Command, parse_command  # noqa: E402
+from careledger.ledger.store.location import store_for  # noqa: E402
 
 DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
 COUNCIL = "E10000001"
@@ -479,7 +479,7 @@ def sqlite_store() -> Iterator[tuple[str, dict[str, str]]]:
     table names are fixed, one application per file)."""
     with tempfile.TemporaryDirectory(prefix="careledger-bench-") as folder:
         yield (
-            os.path.join(folder, "ledger.db"),
+            os.path.join(folder, "careledger.ledger.db"),
             {
                 "PERSISTENCE_MODULE": "eventsourcing.sqlite",
                 "SQLITE_DBNAME": os.path.join(folder, "bare.db"),

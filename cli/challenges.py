@@ -8,12 +8,12 @@ from typing import Any
 
 import click
 
-from cli.context import opened
-from cli.options import COUNCIL_OPTION, DB_OPTION, load_protocol, parse_child, parse_day
-from cli.render import render
-from cli.reports import AS_OF_OPTION, today
-from ledger.protocol import DisputeProtocol
-from projections import challenges as ch
+from careledger.cli.context import opened
+from careledger.cli.options import COUNCIL_OPTION, DB_OPTION, load_protocol, parse_child, parse_day
+from careledger.cli.render import render
+from careledger.cli.reports import AS_OF_OPTION, today
+from careledger.ledger.domain.protocol import DisputeProtocol
+from careledger.projections import challenges as ch
 
 
 def protocol_line(protocol: DisputeProtocol) -> str:

@@ -17,8 +17,8 @@ from typing import Any
 import click
 from eventsourcing.persistence import StoredEvent
 
-from cli.context import Opened, opened
-from cli.options import (
+from careledger.cli.context import Opened, opened
+from careledger.cli.options import (
     CHILD_ARGUMENT,
     COUNCIL_OPTION,
     DB_OPTION,
@@ -26,13 +26,13 @@ from cli.options import (
     parse_child,
     parse_day,
 )
-from cli.safe_text import printable, spreadsheet_cell
-from ledger.errors import CaseNotFound, LedgerError
-from ledger.events import CaseEvent
-from ledger.private_files import write_private
-from ledger.verify import case_events
-from projections.chronology import FIRST_FORMAT, FORMAT, Chronology, Row, chronology
-from projections.queries import Child
+from careledger.cli.safe_text import printable, spreadsheet_cell
+from careledger.ledger.domain.events import CaseEvent
+from careledger.ledger.errors import CaseNotFound, LedgerError
+from careledger.ledger.integrity.verify import case_events
+from careledger.ledger.private_files import write_private
+from careledger.projections.chronology import FIRST_FORMAT, FORMAT, Chronology, Row, chronology
+from careledger.projections.queries import Child
 
 COLUMNS = (
     "No",
@@ -157,11 +157,11 @@ def render(made: Chronology, fmt: str) -> bytes:
     if fmt == "csv":
         return as_csv(made).encode()
     if fmt == "html":
-        from cli.chronology_html import render_html
+        from careledger.cli.chronology_html import render_html
 
         return shown(made, render_html(made)).encode()
     if fmt == "pdf":
-        from cli.chronology_pdf import render_pdf
+        from careledger.cli.chronology_pdf import render_pdf
 
         return render_pdf(made)
     return as_markdown(made).encode()

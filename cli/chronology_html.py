@@ -17,8 +17,8 @@ from importlib.resources import files
 
 from jinja2 import Environment, StrictUndefined, Template
 
-from cli.chronology import COLUMNS, cells, header_lines
-from projections.chronology import Chronology, Row
+from careledger.cli.chronology import COLUMNS, cells, header_lines
+from careledger.projections.chronology import Chronology, Row
 
 TEMPLATE = "templates/chronology.html.j2"
 WHAT = 2  # the column of "What happened", where corrections are shown

@@ -45,8 +45,8 @@ from reportlab.platypus import (
     TableStyle,
 )
 
-from cli.chronology import COLUMNS, cells, header_lines
-from projections.chronology import Chronology, Row
+from careledger.cli.chronology import COLUMNS, cells, header_lines
+from careledger.projections.chronology import Chronology, Row
 
 PAGE = landscape(A4)
 MARGIN = 15 * mm

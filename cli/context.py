@@ -12,13 +12,13 @@ from dataclasses import dataclass
 import click
 from rich.progress import Progress
 
-from ledger.application import CareLedger
-from ledger.errors import LedgerError, StoreFailure
-from ledger.store import Store, store_for
-from ledger.store_failures import STORE_ERRORS, describe, is_missing_table
-from projections.runner import Progress as ProgressCallback
-from projections.runner import Projector, ViewsReadOnly, open_views
-from projections.views import CaseViews
+from careledger.ledger.application import CareLedger
+from careledger.ledger.errors import LedgerError, StoreFailure
+from careledger.ledger.store.failures import STORE_ERRORS, describe, is_missing_table
+from careledger.ledger.store.location import Store, store_for
+from careledger.projections.runner import Progress as ProgressCallback
+from careledger.projections.runner import Projector, ViewsReadOnly, open_views
+from careledger.projections.views import CaseViews
 
 
 def debugging() -> bool:

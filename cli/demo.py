@@ -13,19 +13,19 @@ import click
 from rich.console import Console
 from rich.progress import Progress
 
-from cli.context import opened
-from cli.demo_background import background_children
-from cli.drift_output import show_tables
-from cli.render import render
-from ledger import payloads as p
-from ledger.case import ENGLAND
-from ledger.commands import Command, parse_command
-from ledger.store import masked
-from ledger.vocabulary import Role
-from projections import queries
-from projections.drift import By, drift_report
-from projections.queries import Child
-from projections.views import CaseViews
+from careledger.cli.context import opened
+from careledger.cli.demo_background import background_children
+from careledger.cli.drift_output import show_tables
+from careledger.cli.render import render
+from careledger.ledger.domain import payloads as p
+from careledger.ledger.domain.case import ENGLAND
+from careledger.ledger.domain.commands import Command, parse_command
+from careledger.ledger.domain.vocabulary import Role
+from careledger.ledger.store.location import masked
+from careledger.projections import queries
+from careledger.projections.drift import By, drift_report
+from careledger.projections.queries import Child
+from careledger.projections.views import CaseViews
 
 DEMO_DB = "./careledger-demo.db"
 LOADER = p.Actor(actor_id="demo-loader", role=Role.ADMIN)

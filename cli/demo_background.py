@@ -8,11 +8,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
 
-from ledger import payloads as p
-from ledger.case import ENGLAND
-from ledger.commands import Command
-from ledger.vocabulary import LegalStatus, Participation, Role, Section
-from projections.timetable import due_on
+from careledger.ledger.domain import payloads as p
+from careledger.ledger.domain.case import ENGLAND
+from careledger.ledger.domain.commands import Command
+from careledger.ledger.domain.vocabulary import LegalStatus, Participation, Role, Section
+from careledger.projections.timetable import due_on
 
 COUNCIL = "E09000099"
 CASELOAD = 74

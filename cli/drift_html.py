@@ -15,8 +15,8 @@ from importlib.resources import files
 
 from jinja2 import Environment, StrictUndefined, Template
 
-from ledger.protocol import DisputeProtocol
-from projections.drift import (
+from careledger.ledger.domain.protocol import DisputeProtocol
+from careledger.projections.drift import (
     MEASURE,
     MEASURES,
     TO_PUT_RIGHT,
@@ -27,7 +27,7 @@ from projections.drift import (
     Report,
     owners,
 )
-from projections.drift_settings import DriftSettings
+from careledger.projections.drift_settings import DriftSettings
 
 TEMPLATE = "templates/drift.html.j2"
 

@@ -8,9 +8,9 @@ import io
 from dataclasses import asdict
 from typing import Any
 
-from cli.render import render
-from cli.safe_text import spreadsheet_row
-from projections.drift import MEASURE, MEASURES, TO_PUT_RIGHT, Report, owners
+from careledger.cli.render import render
+from careledger.cli.safe_text import spreadsheet_row
+from careledger.projections.drift import MEASURE, MEASURES, TO_PUT_RIGHT, Report, owners
 
 
 def as_json(report: Report) -> dict[str, Any]:

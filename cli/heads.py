@@ -1,5 +1,5 @@
 """`careledger head-key`, and what `careledger verify` says of the signed heads
-(`ledger.heads`)."""
+(`ledger.integrity.heads`)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from pathlib import Path
 
 import click
 
-from ledger import head_log
-from ledger import seal as sealing
-from ledger.heads import KEY_SETTING, HeadVerdict, SignedHead, shown
+from careledger.ledger.integrity import head_log
+from careledger.ledger.integrity import seal as sealing
+from careledger.ledger.integrity.heads import KEY_SETTING, HeadVerdict, SignedHead, shown
 
 PUBLIC_KEY_SETTING = "CARELEDGER_HEAD_PUBLIC_KEY_FILE"
 

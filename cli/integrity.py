@@ -11,8 +11,8 @@ from uuid import UUID
 
 import click
 
-from cli.context import Opened, opened
-from cli.heads import (
+from careledger.cli.context import Opened, opened
+from careledger.cli.heads import (
     HEAD_LOG_OPTION,
     HEAD_PUBLIC_KEY_OPTION,
     head_report,
@@ -20,16 +20,16 @@ from cli.heads import (
     print_head,
     trusted_head_keys,
 )
-from cli.options import COUNCIL_OPTION, DB_OPTION, FORCE_OPTION, parse_child
-from cli.projection_check import print_projections, projections_report
-from ledger import seal as sealing
-from ledger.errors import LedgerError
-from ledger.heads import verify_heads
-from ledger.private_files import open_private, write_private
-from ledger.store import new_cipher_key
-from ledger.store_failures import STORE_ERRORS, is_missing_table, problem
-from ledger.verify import SealPoint, Verdict, verify
-from projections.recheck import compare_projections
+from careledger.cli.options import COUNCIL_OPTION, DB_OPTION, FORCE_OPTION, parse_child
+from careledger.cli.projection_check import print_projections, projections_report
+from careledger.ledger.errors import LedgerError
+from careledger.ledger.integrity import seal as sealing
+from careledger.ledger.integrity.heads import verify_heads
+from careledger.ledger.integrity.verify import SealPoint, Verdict, verify
+from careledger.ledger.private_files import open_private, write_private
+from careledger.ledger.store.failures import STORE_ERRORS, is_missing_table, problem
+from careledger.ledger.store.location import new_cipher_key
+from careledger.projections.recheck import compare_projections
 
 KEY_OPTION = click.option(
     "--key",

@@ -10,18 +10,18 @@ from typing import Any
 import click
 from rich.progress import Progress
 
-from cli.challenges import challenges
-from cli.chronology import chronology_command
-from cli.context import debugging, opened
-from cli.demo import demo
-from cli.heads import head_key_command
-from cli.integrity import (
+from careledger.cli.challenges import challenges
+from careledger.cli.chronology import chronology_command
+from careledger.cli.context import debugging, opened
+from careledger.cli.demo import demo
+from careledger.cli.heads import head_key_command
+from careledger.cli.integrity import (
     cipher_key_command,
     seal_command,
     seal_key_command,
     verify_command,
 )
-from cli.options import (
+from careledger.cli.options import (
     CHILD_ARGUMENT,
     COUNCIL_OPTION,
     DB_OPTION,
@@ -30,21 +30,27 @@ from cli.options import (
     parse_child,
     parse_day,
 )
-from cli.render import render
-from cli.reports import drift, reviews
-from cli.returns import export_903, import_903, inconsistencies
-from cli.safe_text import printable
-from cli.verify_export import verify_export_command
-from ledger.application import BatchRefused
-from ledger.case import ENGLAND
-from ledger.commands import Command, parse_command
-from ledger.errors import LedgerError, RecordingRefused
-from ledger.json_lines import LineRefused, NotJSON, TooDeep, parse_json, read_commands
-from ledger.limits import refresh
-from ledger.roles import create_roles, role_names
-from ledger.store_failures import STORE_ERRORS, problem
-from ledger.vocabulary import Role
-from projections import queries
+from careledger.cli.render import render
+from careledger.cli.reports import drift, reviews
+from careledger.cli.returns import export_903, import_903, inconsistencies
+from careledger.cli.safe_text import printable
+from careledger.cli.verify_export import verify_export_command
+from careledger.ledger.application import BatchRefused
+from careledger.ledger.domain.case import ENGLAND
+from careledger.ledger.domain.commands import Command, parse_command
+from careledger.ledger.domain.json_lines import (
+    LineRefused,
+    NotJSON,
+    TooDeep,
+    parse_json,
+    read_commands,
+)
+from careledger.ledger.domain.limits import refresh
+from careledger.ledger.domain.vocabulary import Role
+from careledger.ledger.errors import LedgerError, RecordingRefused
+from careledger.ledger.store.failures import STORE_ERRORS, problem
+from careledger.ledger.store.roles import create_roles, role_names
+from careledger.projections import queries
 
 
 class LedgerGroup(click.Group):
@@ -306,7 +312,7 @@ def catch_up(db: str | None) -> None:
 @click.argument("name", required=False)
 def rebuild(db: str | None, name: str | None) -> None:
     """Rebuild projections from the first event (NAME: careledger_views, the only one now)."""
-    from projections.runner import VIEWS_NAME
+    from careledger.projections.runner import VIEWS_NAME
 
     if name not in (None, VIEWS_NAME):
         raise LedgerError(f"NAME: no projection '{name}' (known: {VIEWS_NAME})")

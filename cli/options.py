@@ -7,15 +7,15 @@ from datetime import date
 import click
 from pydantic import ValidationError
 
-from cli.render import FORMATS
-from ledger import payloads as p
-from ledger.commands import refusal_from
-from ledger.errors import LedgerError
-from ledger.fields import new_case_key
-from ledger.limits import refresh
-from ledger.protocol import DisputeProtocol
-from ledger.vocabulary import Role
-from projections.queries import Child
+from careledger.cli.render import FORMATS
+from careledger.ledger.domain import payloads as p
+from careledger.ledger.domain.commands import refusal_from
+from careledger.ledger.domain.fields import new_case_key
+from careledger.ledger.domain.limits import refresh
+from careledger.ledger.domain.protocol import DisputeProtocol
+from careledger.ledger.domain.vocabulary import Role
+from careledger.ledger.errors import LedgerError
+from careledger.projections.queries import Child
 
 DB_OPTION = click.option(
     "--db",
@@ -58,7 +58,7 @@ def new_council_code(
     ctx: click.Context, param: click.Parameter, value: str | None
 ) -> str | None:
     """A council's code that may open cases: `council_code`, and only the characters a new
-    case's council may hold (`ledger.fields.new_case_key`)."""
+    case's council may hold (`ledger.domain.fields.new_case_key`)."""
     code = council_code(ctx, param, value)
     if code is None:
         return None

@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from projections.recheck import SHOWN, Comparison, Difference
+from careledger.projections.recheck import SHOWN, Comparison, Difference
 
 
 def projections_report(found: Comparison) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from cli.safe_text import printable
+from careledger.cli.safe_text import printable
 
 FORMATS = click.Choice(["table", "json"])
 

@@ -9,9 +9,9 @@ from datetime import date, datetime
 import click
 from pydantic import ValidationError
 
-from cli.context import opened
-from cli.drift_output import as_csv, as_json, show_tables
-from cli.options import (
+from careledger.cli.context import opened
+from careledger.cli.drift_output import as_csv, as_json, show_tables
+from careledger.cli.options import (
     CHILD_ARGUMENT,
     COUNCIL_OPTION,
     DB_OPTION,
@@ -19,14 +19,14 @@ from cli.options import (
     parse_child,
     parse_day,
 )
-from cli.render import render
-from cli.safe_text import printable
-from ledger.case import ENGLAND
-from ledger.commands import refusal_from
-from ledger.errors import LedgerError
-from projections import reviews as child_reviews
-from projections.drift import By, drift_report
-from projections.drift_settings import DriftSettings
+from careledger.cli.render import render
+from careledger.cli.safe_text import printable
+from careledger.ledger.domain.case import ENGLAND
+from careledger.ledger.domain.commands import refusal_from
+from careledger.ledger.errors import LedgerError
+from careledger.projections import reviews as child_reviews
+from careledger.projections.drift import By, drift_report
+from careledger.projections.drift_settings import DriftSettings
 
 AS_OF_OPTION = click.option(
     "--as-of", help="As recorded by the end of this date (YYYY-MM-DD; default today)."
@@ -85,7 +85,7 @@ def drift(db: str | None, as_of: str | None, by: str | None, fmt: str) -> None:
     elif fmt == "csv":
         click.echo(as_csv(report), nl=False)
     elif fmt == "html":
-        from cli.drift_html import render_html
+        from careledger.cli.drift_html import render_html
 
         click.echo(printable(render_html(report)))
     else:

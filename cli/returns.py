@@ -8,8 +8,8 @@ from pathlib import Path
 
 import click
 
-from cli.context import opened
-from cli.options import (
+from careledger.cli.context import opened
+from careledger.cli.options import (
     COUNCIL_OPTION,
     DB_OPTION,
     FORCE_OPTION,
@@ -19,15 +19,15 @@ from cli.options import (
     new_council_code,
     parse_child,
 )
-from cli.render import render
-from cli.safe_text import printable, spreadsheet_row
-from ledger.errors import LedgerError
-from ledger.importer import ImportReport, ReturnImport
-from ledger.private_files import refuse_links
-from ledger.returns import collection_name
-from ledger.vocabulary import Role
-from projections import returns
-from projections.queries import require_case
+from careledger.cli.render import render
+from careledger.cli.safe_text import printable, spreadsheet_row
+from careledger.ledger.domain.vocabulary import Role
+from careledger.ledger.errors import LedgerError
+from careledger.ledger.private_files import refuse_links
+from careledger.ledger.ssda903.importer import ImportReport, ReturnImport
+from careledger.ledger.ssda903.records import collection_name
+from careledger.projections import returns
+from careledger.projections.queries import require_case
 
 YEAR = click.option(
     "--year",

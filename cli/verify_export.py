@@ -28,12 +28,12 @@ from urllib.parse import unquote
 
 import click
 
-from cli.chronology import render, verified_events
-from cli.context import opened
-from cli.options import DB_OPTION
-from cli.safe_text import unquoted_cell
-from ledger.errors import LedgerError
-from projections.chronology import (
+from careledger.cli.chronology import render, verified_events
+from careledger.cli.context import opened
+from careledger.cli.options import DB_OPTION
+from careledger.cli.safe_text import unquoted_cell
+from careledger.ledger.errors import LedgerError
+from careledger.projections.chronology import (
     FIRST_FORMAT,
     FORMAT,
     FORMATS,
@@ -44,7 +44,7 @@ from projections.chronology import (
     content_digest,
     corrected_since,
 )
-from projections.queries import Child
+from careledger.projections.queries import Child
 
 STAMP = re.compile(
     rb"(?P<format>careledger-chronology/[12]) case=(?P<case>[0-9a-f]{32}) events=(?P<events>\d+) "

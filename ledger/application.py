@@ -15,16 +15,16 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError, Application, project_aggregate
 from eventsourcing.persistence import IntegrityError
 
-from ledger import payloads as p
-from ledger.case import ChildCase
-from ledger.commands import Command
-from ledger.errors import CaseNotFound, RecordingConflict, RecordingRefused
-from ledger.identity import case_id, uncached_case_id
-from ledger.mapper import open_sealed
-from ledger.protocol import DisputeProtocol
-from ledger.recorders import PostgresLedgerRecorder, SQLiteLedgerRecorder
-from ledger.store import Store
-from ledger.store_failures import is_write_conflict
+from careledger.ledger.domain import payloads as p
+from careledger.ledger.domain.case import ChildCase
+from careledger.ledger.domain.commands import Command
+from careledger.ledger.domain.identity import case_id, uncached_case_id
+from careledger.ledger.domain.protocol import DisputeProtocol
+from careledger.ledger.errors import CaseNotFound, RecordingConflict, RecordingRefused
+from careledger.ledger.store.failures import is_write_conflict
+from careledger.ledger.store.location import Store
+from careledger.ledger.store.mapper import open_sealed
+from careledger.ledger.store.recorders import PostgresLedgerRecorder, SQLiteLedgerRecorder
 
 Clock = Callable[[], datetime]
 FIRST_CONFLICT_WAIT = 0.01  # seconds: the first wait after a conflict is at most twice this
@@ -52,7 +52,7 @@ class BatchRefused(RecordingRefused):
 class CareLedger(Application[UUID]):
     name = "careledger"
     env: ClassVar[dict[str, str]] = {
-        "MAPPER_TOPIC": "ledger.mapper:PydanticMapper",
+        "MAPPER_TOPIC": "careledger.ledger.store.mapper:PydanticMapper",
         # Recently used cases stay in memory; each read fast-forwards from the store, so
         # another writer's events are never missed (recording checks differently: see
         # `_stored_case`).

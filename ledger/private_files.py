@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 from typing import BinaryIO
 
-from ledger.errors import LedgerError
+from careledger.ledger.errors import LedgerError
 
 PRIVATE = 0o600
 

@@ -27,9 +27,9 @@ from datetime import date, timedelta
 
 from dateutil.relativedelta import relativedelta
 
-from ledger import payloads as p
-from ledger.vocabulary import LegalStatus, Role
-from projections.timetable import working_days_between
+from careledger.ledger.domain import payloads as p
+from careledger.ledger.domain.vocabulary import LegalStatus, Role
+from careledger.projections.timetable import working_days_between
 
 REG_39_4 = "CPPCR 2010 reg 39(4)"
 REG_39_5 = "CPPCR 2010 reg 39(5)"

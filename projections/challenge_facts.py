@@ -7,8 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from ledger import payloads as p
-from ledger.challenges import ChallengeStep
+from careledger.ledger.domain import payloads as p
+from careledger.ledger.domain.challenges import ChallengeStep
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 Read from the follow-up tables `cl_challenges` and `cl_challenge_steps`, as known at the end
 of the date: a step counts once it had happened and been recorded by then. Timescales come
-from the council's protocol (`ledger.protocol`): the current stage's response is due a number
+from the council's protocol (`ledger.domain.protocol`): the current stage's response is due a number
 of working days after the stage began (working days as in reg 2: `projections.timetable`),
 and the whole formal process, from the first formal stage to resolution, has its own limit.
 An open challenge is past its timescale when its current stage has had no answer by the due
@@ -19,11 +19,11 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from ledger.protocol import DisputeProtocol
-from ledger.vocabulary import ChallengeOutcome
-from projections.queries import Child, require_case
-from projections.timetable import working_day_after, working_days_between
-from projections.views import CaseViews
+from careledger.ledger.domain.protocol import DisputeProtocol
+from careledger.ledger.domain.vocabulary import ChallengeOutcome
+from careledger.projections.queries import Child, require_case
+from careledger.projections.timetable import working_day_after, working_days_between
+from careledger.projections.views import CaseViews
 
 Row = dict[str, Any]
 UPHELD = {ChallengeOutcome.UPHELD.value, ChallengeOutcome.PARTLY_UPHELD.value}

@@ -19,14 +19,14 @@ from datetime import date, datetime
 from typing import Any
 from urllib.parse import quote
 
-from ledger import payloads as p
-from ledger.errors import LedgerError
-from ledger.events import CaseEvent, CaseOpened
-from ledger.plan import Effective, Entry, effective
-from ledger.vocabulary import AuthorityKind, Section
-from projections.describe import describe
-from projections.queries import Child
-from projections.rules import DEFAULT_PRESUMED_SIGNIFICANT, FlagKind, judge_payloads
+from careledger.ledger.domain import payloads as p
+from careledger.ledger.domain.events import CaseEvent, CaseOpened
+from careledger.ledger.domain.plan import Effective, Entry, effective
+from careledger.ledger.domain.vocabulary import AuthorityKind, Section
+from careledger.ledger.errors import LedgerError
+from careledger.projections.describe import describe
+from careledger.projections.queries import Child
+from careledger.projections.rules import DEFAULT_PRESUMED_SIGNIFICANT, FlagKind, judge_payloads
 
 # The version of the chronology's forms, in every stamp. 2: the text forms show control
 # characters as escapes and the CSV quotes cells a spreadsheet would run (cli.chronology);
@@ -112,8 +112,8 @@ def chronology(
     presumed: frozenset[Section] = DEFAULT_PRESUMED_SIGNIFICANT,
 ) -> Chronology:
     """The chronology from the case's stored events (decoded from the very bytes whose
-    hashes are `hashes`: see `ledger.verify.case_events`), the first `up_to` of them if given
-    (the chronology as it stood then). Flags are judged from those events alone, under the
+    hashes are `hashes`: see `ledger.integrity.verify.case_events`), the first `up_to` of them
+    if given (the chronology as it stood then). Flags are judged from those events alone, under the
     given policy, so the same events always give the same chronology."""
     chosen = [x for x in events if up_to is None or x.seq <= up_to]
     missing = {x.seq for x in chosen} ^ {seq for seq in hashes if up_to is None or seq <= up_to}

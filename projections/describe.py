@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from functools import singledispatch
 
-from ledger import payloads as p
-from ledger.plan import authority_label
-from ledger.returns import Episode
+from careledger.ledger.domain import payloads as p
+from careledger.ledger.domain.plan import authority_label
+from careledger.ledger.ssda903.records import Episode
 
 
 @singledispatch

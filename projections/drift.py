@@ -25,12 +25,12 @@ from enum import StrEnum
 from functools import partial
 from typing import Any, NamedTuple
 
-from ledger.protocol import DisputeProtocol
-from projections import challenges
-from projections.drift_settings import DriftSettings
-from projections.followup import AGE_18
-from projections.timetable import Regime, add_months, timetable
-from projections.views import CaseViews, Row
+from careledger.ledger.domain.protocol import DisputeProtocol
+from careledger.projections import challenges
+from careledger.projections.drift_settings import DriftSettings
+from careledger.projections.followup import AGE_18
+from careledger.projections.timetable import Regime, add_months, timetable
+from careledger.projections.views import CaseViews, Row
 
 
 class By(StrEnum):

@@ -24,8 +24,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 
-from ledger import payloads as p
-from ledger.returns import CONTINUES, Episode, NewEpisodeReason, from_a_return
+from careledger.ledger.domain import payloads as p
+from careledger.ledger.ssda903.records import CONTINUES, Episode, NewEpisodeReason, from_a_return
 
 STARTS = p.ChildBecameLookedAfter | p.LegalStatusChanged | p.PlacementChanged
 # Carried on from the episode before when the placement stays the same.

@@ -15,14 +15,20 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from itertools import pairwise
 
-from ledger import payloads as p
-from ledger.case import ENGLAND
-from ledger.plan import Effective, Entry, effective, section_contents
-from ledger.returns import from_a_return
-from ledger.vocabulary import LegalStatus, Section
-from projections.challenge_facts import Challenge, challenge_facts
-from projections.timetable import Regime, Slot, add_months, timetable, working_days_between
-from projections.withdrawn import withdrawn
+from careledger.ledger.domain import payloads as p
+from careledger.ledger.domain.case import ENGLAND
+from careledger.ledger.domain.plan import Effective, Entry, effective, section_contents
+from careledger.ledger.domain.vocabulary import LegalStatus, Section
+from careledger.ledger.ssda903.records import from_a_return
+from careledger.projections.challenge_facts import Challenge, challenge_facts
+from careledger.projections.timetable import (
+    Regime,
+    Slot,
+    add_months,
+    timetable,
+    working_days_between,
+)
+from careledger.projections.withdrawn import withdrawn
 
 BEGINNING = date.min.isoformat()  # "0001-01-01": known from the start
 FOREVER = date.max.isoformat()  # "9999-12-31": still known now

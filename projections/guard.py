@@ -10,14 +10,14 @@ The projection tables are what every read command answers from, so a row deleted
   shell's, cannot compile the trigger and its write is refused. Whoever can write the file
   can still drop a trigger first: `careledger verify --projections` finds what they did.
 - PostgreSQL has roles: the projector's role owns the projection tables and no other role may
-  write them (`ledger.roles`).
+  write them (`ledger.store.roles`).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from projections import schema
+from careledger.projections import schema
 
 FUNCTION = "careledger_projector"
 REFUSAL = "careledger: only the projector writes the projection tables"

@@ -40,11 +40,11 @@ from datetime import date, datetime
 from itertools import pairwise
 from typing import Any
 
-from ledger.case import ENGLAND
-from ledger.returns import CONTINUES, Episode, NewEpisodeReason, collection_name
-from ledger.vocabulary import CEASED_REASONS
-from projections.returns import ChildRecords, HeldReview, in_return
-from projections.timetable import add_months
+from careledger.ledger.domain.case import ENGLAND
+from careledger.ledger.domain.vocabulary import CEASED_REASONS
+from careledger.ledger.ssda903.records import CONTINUES, Episode, NewEpisodeReason, collection_name
+from careledger.projections.returns import ChildRecords, HeldReview, in_return
+from careledger.projections.timetable import add_months
 
 CONTINUATIONS = frozenset(NewEpisodeReason) - {NewEpisodeReason.S}
 

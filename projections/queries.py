@@ -8,12 +8,12 @@ from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
-from ledger.errors import CaseNotFound
-from ledger.identity import case_id
-from ledger.plan import plan_as_of
-from projections.describe import describe
-from projections.rules import FlagKind
-from projections.views import CaseViews, Row, entries_from
+from careledger.ledger.domain.identity import case_id
+from careledger.ledger.domain.plan import plan_as_of
+from careledger.ledger.errors import CaseNotFound
+from careledger.projections.describe import describe
+from careledger.projections.rules import FlagKind
+from careledger.projections.views import CaseViews, Row, entries_from
 
 
 @dataclass(frozen=True)

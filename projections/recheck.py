@@ -35,12 +35,12 @@ from eventsourcing.persistence import ProgrammingError
 from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Identifier
 
-from ledger.application import CareLedger
-from ledger.errors import LedgerError
-from ledger.store import store_for
-from projections import schema
-from projections.runner import Projector, open_views
-from projections.views import CaseViews
+from careledger.ledger.application import CareLedger
+from careledger.ledger.errors import LedgerError
+from careledger.ledger.store.location import store_for
+from careledger.projections import schema
+from careledger.projections.runner import Projector, open_views
+from careledger.projections.views import CaseViews
 
 COMPARED = (*schema.TABLES, "cl_policy")
 SHOWN = 20  # differences listed per table; the rest are counted

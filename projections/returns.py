@@ -13,10 +13,11 @@ from pathlib import Path
 from typing import Any, TextIO
 from uuid import UUID
 
-from ledger import payloads as p
-from ledger.plan import Effective, Entry, corrected, effective
-from ledger.private_files import open_private, refuse_links
-from ledger.returns import (
+from careledger.ledger.domain import payloads as p
+from careledger.ledger.domain.plan import Effective, Entry, corrected, effective
+from careledger.ledger.domain.vocabulary import Participation
+from careledger.ledger.private_files import open_private, refuse_links
+from careledger.ledger.ssda903.records import (
     SOURCE_PREFIX,
     ChildDetails,
     Episode,
@@ -25,9 +26,8 @@ from ledger.returns import (
     in_year,
     return_year,
 )
-from ledger.vocabulary import Participation
-from projections.episodes import EpisodeChain
-from projections.views import CaseViews, entries_from
+from careledger.projections.episodes import EpisodeChain
+from careledger.projections.views import CaseViews, entries_from
 
 HEADER = ("CHILD", "SEX", "DOB", "ETHNIC", "UPN", "MOTHER", "MC_DOB")
 EPISODES = (
@@ -144,7 +144,7 @@ def _dec_given_by(original: p.Payload, by: tuple[int, ...],
 
 
 # A case of the council asked for: a case's id ignores the code's case and surrounding spaces
-# (`ledger.identity`), and so do these reads. Format with the cases table's alias, if any.
+# (`ledger.domain.identity`), and so do these reads. Format with the cases table's alias, if any.
 _COUNCIL = "UPPER(TRIM({0}council)) = UPPER(TRIM(?))"
 
 
@@ -320,7 +320,7 @@ def _write_child(records: ChildRecords, year: int, writers: dict[str, Any],
 
 def inconsistency_rows(views: CaseViews, council: str | None, child_ref: str | None = None,
                        year: int | None = None) -> list[dict[str, Any]]:  # fmt: skip
-    from projections.inconsistencies import inconsistencies
+    from careledger.projections.inconsistencies import inconsistencies
 
     rows: list[dict[str, Any]] = []
     for records in children(views, council, child_ref, up_to_year=year):

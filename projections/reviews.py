@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from datetime import date
 
-from projections.followup import AGE_18
-from projections.queries import Child, require_case
-from projections.views import CaseViews, Row
+from careledger.projections.followup import AGE_18
+from careledger.projections.queries import Child, require_case
+from careledger.projections.views import CaseViews, Row
 
 _KNOWN = "case_id=? AND known_from <= ? AND ? < known_until"
 

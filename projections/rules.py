@@ -13,10 +13,10 @@ from datetime import date
 from enum import StrEnum
 from typing import NamedTuple
 
-from ledger import payloads as p
-from ledger.plan import Effective, Entry, effective, section_contents
-from ledger.vocabulary import AuthorityKind, Section
-from projections.ceasing import judge_ceasing
+from careledger.ledger.domain import payloads as p
+from careledger.ledger.domain.plan import Effective, Entry, effective, section_contents
+from careledger.ledger.domain.vocabulary import AuthorityKind, Section
+from careledger.projections.ceasing import judge_ceasing
 
 DEFAULT_PRESUMED_SIGNIFICANT = frozenset(
     {Section.PLACEMENT, Section.PERMANENCE, Section.LEGAL_STATUS}
@@ -144,7 +144,7 @@ def judge(
 def judge_payloads(
     corrected: Effective, presumed_significant: frozenset[Section] = DEFAULT_PRESUMED_SIGNIFICANT
 ) -> list[Flag]:
-    """`judge` over payloads already corrected (see `ledger.plan.effective`)."""
+    """`judge` over payloads already corrected (see `ledger.domain.plan.effective`)."""
     payloads = {seq: payload for seq, (payload, _) in corrected.items()}
     reviews = _Reviews.of(payloads.values())
     flags = _judge_endings_of_care(payloads)

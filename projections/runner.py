@@ -15,13 +15,13 @@ from eventsourcing.persistence import InfrastructureFactory, IntegrityError, Tra
 from eventsourcing.utils import Environment
 from pydantic import ValidationError
 
-from ledger import events as e
-from ledger.application import CareLedger, collector_paused
-from ledger.commands import refusal_from
-from ledger.errors import LedgerError
-from projections import guard
-from projections.settings import PolicySettings
-from projections.views import CaseViews, PostgresCaseViews, SQLiteCaseViews
+from careledger.ledger.application import CareLedger, collector_paused
+from careledger.ledger.domain import events as e
+from careledger.ledger.domain.commands import refusal_from
+from careledger.ledger.errors import LedgerError
+from careledger.projections import guard
+from careledger.projections.settings import PolicySettings
+from careledger.projections.views import CaseViews, PostgresCaseViews, SQLiteCaseViews
 
 VIEWS_NAME = "careledger_views"
 IDLE_TIMEOUT = "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT"
@@ -41,7 +41,7 @@ class Status:
 
 class ViewsReadOnly(LedgerError):
     """The views lag the ledger and the database role in use may not write them (a writer's
-    or a reader's role: `ledger.roles`)."""
+    or a reader's role: `ledger.store.roles`)."""
 
     def __init__(self, status: Status) -> None:
         super().__init__(

@@ -12,7 +12,7 @@ from typing import Annotated
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from ledger.vocabulary import Section
+from careledger.ledger.domain.vocabulary import Section
 
 
 class PolicySettings(BaseSettings):

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from ledger import payloads as p
-from ledger.plan import Effective
-from ledger.returns import from_a_return
-from projections.withdrawn import withdrawn
+from careledger.ledger.domain import payloads as p
+from careledger.ledger.domain.plan import Effective
+from careledger.ledger.ssda903.records import from_a_return
+from careledger.projections.withdrawn import withdrawn
 
 
 @dataclass(frozen=True)
@@ -20,7 +20,7 @@ class CaseSummary:
 
 
 def summarise(payloads: Effective) -> CaseSummary:
-    """The headline facts, from a case's corrected payloads (see `ledger.plan.effective`)."""
+    """The headline facts, from a case's corrected payloads (see `ledger.domain.plan.effective`)."""
     since: date | None = None
     looked_after = False
     legal_status: str | None = None

@@ -21,17 +21,17 @@ from eventsourcing.postgres import PostgresTrackingRecorder
 from eventsourcing.sqlite import SQLiteTrackingRecorder
 from psycopg.sql import SQL, Literal
 
-from ledger import events as e
-from ledger import payloads as p
-from ledger.errors import LedgerError
-from ledger.fields import STORED
-from ledger.mapper import open_sealed
-from ledger.plan import Entry, SectionState, effective, plan_in_force
-from ledger.vocabulary import Section
-from projections import guard, schema
-from projections.followup import Version, standing, versions
-from projections.rules import DEFAULT_PRESUMED_SIGNIFICANT, Flag, judge_payloads
-from projections.summary import CaseSummary, summarise
+from careledger.ledger.domain import events as e
+from careledger.ledger.domain import payloads as p
+from careledger.ledger.domain.fields import STORED
+from careledger.ledger.domain.plan import Entry, SectionState, effective, plan_in_force
+from careledger.ledger.domain.vocabulary import Section
+from careledger.ledger.errors import LedgerError
+from careledger.ledger.store.mapper import open_sealed
+from careledger.projections import guard, schema
+from careledger.projections.followup import Version, standing, versions
+from careledger.projections.rules import DEFAULT_PRESUMED_SIGNIFICANT, Flag, judge_payloads
+from careledger.projections.summary import CaseSummary, summarise
 
 Row = dict[str, Any]
 
@@ -543,9 +543,9 @@ class PostgresCaseViews(CaseViews, PostgresTrackingRecorder):
 
     def _storable(self, row: tuple[Any, ...]) -> tuple[Any, ...]:
         """A PostgreSQL text column cannot hold NUL: each is written as U+FFFD. New input
-        with a NUL is refused (`ledger.fields`), but a ledger recorded before that was refused
-        may hold one in an event, and its projections must still be written: history is never
-        edited, so `careledger projections rebuild` writes them this way."""
+        with a NUL is refused (`ledger.domain.fields`), but a ledger recorded before that
+        was refused may hold one in an event, and its projections must still be written:
+        history is never edited, so `careledger projections rebuild` writes them this way."""
         if any(value.__class__ is str and "\x00" in value for value in row):
             return tuple(
                 value.replace("\x00", "\ufffd") if value.__class__ is str else value
@@ -605,7 +605,7 @@ class PostgresCaseViews(CaseViews, PostgresTrackingRecorder):
         return f'"{self.datastore.schema}"."{self.tracking_table_name}"'
 
     def can_write(self) -> bool:
-        """Only the projector's role may write the views (`ledger.roles`); a batch writes the
+        """Only the projector's role may write the views (`ledger.store.roles`); a batch writes the
         tracking row first."""
         rows = self.fetch(
             "SELECT has_table_privilege(?, 'INSERT') AS allowed", (self.tracking_table,)

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from ledger import payloads as p
-from ledger.returns import Episode
+from careledger.ledger.domain import payloads as p
+from careledger.ledger.ssda903.records import Episode
 
 
 def withdrawn(payloads: Iterable[tuple[int, p.Payload]]) -> set[int]:

@@ -24,7 +24,7 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 import pytest
 
-from cli.context import Opened, opened
+from careledger.cli.context import Opened, opened
 
 DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
 TIERS = ("fast", "store", "e2e", "browser", "oracle")
@@ -111,7 +111,7 @@ def postgres_db(postgres_admin: psycopg.Connection) -> Iterator[str]:
 
 @pytest.fixture
 def sqlite_db(tmp_path: os.PathLike[str]) -> str:
-    return os.path.join(tmp_path, "ledger.db")
+    return os.path.join(tmp_path, "careledger.ledger.db")
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

@@ -13,7 +13,7 @@ from pathlib import Path
 from random import Random
 from typing import Any
 
-from projections.timetable import add_months, due_on
+from careledger.projections.timetable import add_months, due_on
 
 SEXES = ("1", "2")
 ETHNIC = ("WBRI", "WOTH", "MWBC", "ABAN", "BAFR", "APKN", "CHNE", "MOTH")

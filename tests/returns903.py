@@ -11,12 +11,12 @@ from typing import Any
 
 from click.testing import CliRunner, Result
 
-from cli.context import Opened
-from cli.main import cli
-from ledger import payloads as p
-from ledger.importer import ImportReport, ReturnImport
-from ledger.returns import collection_name
-from ledger.vocabulary import Role
+from careledger.cli.context import Opened
+from careledger.cli.main import cli
+from careledger.ledger.domain import payloads as p
+from careledger.ledger.domain.vocabulary import Role
+from careledger.ledger.ssda903.importer import ImportReport, ReturnImport
+from careledger.ledger.ssda903.records import collection_name
 
 COUNCIL = "E09000099"
 YEAR = 2019

@@ -2,7 +2,7 @@
 
 `direct(db)` opens the store behind a ledger location (a SQLite file, or a PostgreSQL URL with
 `?schema=`) with the database's own driver: the `sqlite3` module, or `psycopg`. Nothing here
-goes through `ledger.*` except the arithmetic of `ledger.integrity`, which is public: anyone
+goes through `ledger.*` except the arithmetic of `ledger.integrity.chain`, which is public: anyone
 who can write to the tables can recompute a chain.
 
 SQL is written with `?` placeholders and `{events}`, `{chain}`, `{nid}` for the events table,
@@ -23,8 +23,8 @@ from uuid import UUID
 import psycopg
 from psycopg import sql
 
-from ledger.heads import SignedHead
-from ledger.integrity import ChainRow, StoredRow, event_hash, next_digest
+from careledger.ledger.integrity.chain import ChainRow, StoredRow, event_hash, next_digest
+from careledger.ledger.integrity.heads import SignedHead
 
 
 class Direct:

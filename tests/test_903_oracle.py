@@ -22,12 +22,12 @@ from pathlib import Path
 
 import pytest
 
-from cli.context import Opened
-from ledger import payloads as p
-from ledger.importer import ImportReport, ReturnImport
-from ledger.vocabulary import Role
-from projections.inconsistencies import inconsistencies
-from projections.returns import children, export
+from careledger.cli.context import Opened
+from careledger.ledger.domain import payloads as p
+from careledger.ledger.domain.vocabulary import Role
+from careledger.ledger.ssda903.importer import ImportReport, ReturnImport
+from careledger.projections.inconsistencies import inconsistencies
+from careledger.projections.returns import children, export
 from tests.validator903 import EPISODE_AND_REVIEW_RULES, YEAR_ON_YEAR_RULES, findings
 
 DATA = Path(__file__).resolve().parent / "data" / "ssda903"  # the synthetic sample returns

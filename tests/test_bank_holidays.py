@@ -9,7 +9,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from projections.timetable import is_working_day
+from careledger.projections.timetable import is_working_day
 
 WEEKDAY_BANK_HOLIDAYS = {
     2018: "01-01 03-30 04-02 05-07 05-28 08-27 12-25 12-26",

@@ -17,7 +17,7 @@ from typing import Any
 
 from click.testing import CliRunner, Result
 
-from cli.main import cli
+from careledger.cli.main import cli
 from tests.validator903 import findings
 
 COUNCIL = "E10000031"

@@ -18,14 +18,14 @@ from uuid import UUID
 
 import pytest
 
-from ledger import payloads as p
-from ledger.application import BatchRefused, CareLedger
-from ledger.case import ChildCase
-from ledger.commands import Command, parse_command
-from ledger.errors import CaseNotFound, RecordingRefused
-from ledger.identity import case_id
-from ledger.plan import effective
-from ledger.store import store_for
+from careledger.ledger.application import BatchRefused, CareLedger
+from careledger.ledger.domain import payloads as p
+from careledger.ledger.domain.case import ChildCase
+from careledger.ledger.domain.commands import Command, parse_command
+from careledger.ledger.domain.identity import case_id
+from careledger.ledger.domain.plan import effective
+from careledger.ledger.errors import CaseNotFound, RecordingRefused
+from careledger.ledger.store.location import store_for
 
 COUNCIL = "E10000099"
 LINDA = "C0733"  # 15, s.20, residential; a move 100 miles away proposed at a review

@@ -67,17 +67,17 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from cli import challenges as challenges_cli
-from cli.context import Opened, opened
-from cli.main import cli
-from ledger import payloads as p
-from ledger.case import ENGLAND
-from ledger.commands import parse_command
-from ledger.protocol import DisputeProtocol
-from projections import challenges as ch
-from projections.drift import By, Report, drift_report
-from projections.drift_settings import DriftSettings
-from projections.queries import Child
+from careledger.cli import challenges as challenges_cli
+from careledger.cli.context import Opened, opened
+from careledger.cli.main import cli
+from careledger.ledger.domain import payloads as p
+from careledger.ledger.domain.case import ENGLAND
+from careledger.ledger.domain.commands import parse_command
+from careledger.ledger.domain.protocol import DisputeProtocol
+from careledger.projections import challenges as ch
+from careledger.projections.drift import By, Report, drift_report
+from careledger.projections.drift_settings import DriftSettings
+from careledger.projections.queries import Child
 
 WESTMERE = "E10000077"
 EASTBURY = "E09000033"

@@ -50,13 +50,13 @@ from typing import Any
 
 import pytest
 
-from cli.context import opened
-from ledger import payloads as p
-from ledger.application import BatchRefused
-from ledger.case import ChildCase
-from ledger.commands import parse_command
-from ledger.errors import LedgerError, RecordingRefused
-from ledger.protocol import DisputeProtocol, Stage
+from careledger.cli.context import opened
+from careledger.ledger.application import BatchRefused
+from careledger.ledger.domain import payloads as p
+from careledger.ledger.domain.case import ChildCase
+from careledger.ledger.domain.commands import parse_command
+from careledger.ledger.domain.protocol import DisputeProtocol, Stage
+from careledger.ledger.errors import LedgerError, RecordingRefused
 from tests.test_case_rules import (
     COUNCIL,
     IRO,

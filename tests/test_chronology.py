@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from ledger.identity import case_id
+from careledger.ledger.domain.identity import case_id
 from tests.tamper import direct
 from tests.test_integrity import DEMO, invoke, ok
 

@@ -24,11 +24,11 @@ from click.testing import CliRunner
 from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
 from pypdf import PdfReader
 
-from cli.chronology import COLUMNS
-from cli.chronology_html import render_html
-from cli.chronology_pdf import fonts, render_pdf
-from cli.main import cli
-from projections.chronology import Chronology, Row
+from careledger.cli.chronology import COLUMNS
+from careledger.cli.chronology_html import render_html
+from careledger.cli.chronology_pdf import fonts, render_pdf
+from careledger.cli.main import cli
+from careledger.projections.chronology import Chronology, Row
 
 ENV: dict[str, str | None] = {
     "CARELEDGER_DB": None,

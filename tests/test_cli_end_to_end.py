@@ -18,13 +18,13 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from cli.main import cli
-from ledger import payloads as p
-from ledger.application import CareLedger
-from ledger.commands import parse_command
-from ledger.store import store_for
-from ledger.vocabulary import Role
-from projections.rules import FlagKind
+from careledger.cli.main import cli
+from careledger.ledger.application import CareLedger
+from careledger.ledger.domain import payloads as p
+from careledger.ledger.domain.commands import parse_command
+from careledger.ledger.domain.vocabulary import Role
+from careledger.ledger.store.location import store_for
+from careledger.projections.rules import FlagKind
 
 COUNCIL = "E10000042"
 ACTOR = "j.okafor"

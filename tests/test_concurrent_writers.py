@@ -18,11 +18,11 @@ from typing import Any
 
 import pytest
 
-from cli.context import opened
-from ledger import payloads as p
-from ledger.application import CareLedger
-from ledger.commands import parse_command
-from ledger.errors import RecordingConflict
+from careledger.cli.context import opened
+from careledger.ledger.application import CareLedger
+from careledger.ledger.domain import payloads as p
+from careledger.ledger.domain.commands import parse_command
+from careledger.ledger.errors import RecordingConflict
 from tests.test_cli_end_to_end import invoke
 
 COUNCIL, CHILD = "E10000077", "CW-09"

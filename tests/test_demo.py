@@ -11,12 +11,12 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from cli.context import opened
-from cli.demo import demo_commands
-from cli.main import cli
-from projections import queries
-from projections.queries import Child
-from projections.rules import FlagKind
+from careledger.cli.context import opened
+from careledger.cli.demo import demo_commands
+from careledger.cli.main import cli
+from careledger.projections import queries
+from careledger.projections.queries import Child
+from careledger.projections.rules import FlagKind
 
 ENV: dict[str, str | None] = {
     "CARELEDGER_DB": None,

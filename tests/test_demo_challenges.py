@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from cli.main import cli
+from careledger.cli.main import cli
 from tests.test_demo_drift import ENV
 
 

@@ -16,10 +16,10 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from cli.demo import INSPECTION_DAY
-from cli.main import cli
-from projections.drift import MEASURES
-from projections.drift_settings import DriftSettings
+from careledger.cli.demo import INSPECTION_DAY
+from careledger.cli.main import cli
+from careledger.projections.drift import MEASURES
+from careledger.projections.drift_settings import DriftSettings
 
 ENV: dict[str, str | None] = {
     "CARELEDGER_DB": None,

@@ -25,13 +25,13 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, Route, sync_playwright
 
-from cli.context import opened
-from cli.drift_html import render_html
-from ledger import payloads as p
-from ledger.commands import parse_command
-from ledger.vocabulary import Role
-from projections.drift import MEASURES, By, Report, drift_report
-from projections.drift_settings import DriftSettings
+from careledger.cli.context import opened
+from careledger.cli.drift_html import render_html
+from careledger.ledger.domain import payloads as p
+from careledger.ledger.domain.commands import parse_command
+from careledger.ledger.domain.vocabulary import Role
+from careledger.projections.drift import MEASURES, By, Report, drift_report
+from careledger.projections.drift_settings import DriftSettings
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -164,7 +164,7 @@ def record_history(db: str) -> None:
 
 @pytest.fixture(scope="module")
 def reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Report]:
-    db = str(tmp_path_factory.mktemp("drift-html") / "ledger.db")
+    db = str(tmp_path_factory.mktemp("drift-html") / "careledger.ledger.db")
     record_history(db)
     settings = DriftSettings()
     with opened(db) as o:

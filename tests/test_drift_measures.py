@@ -17,12 +17,12 @@ from typing import Any
 
 import pytest
 
-from cli.context import Opened, opened
-from ledger import payloads as p
-from ledger.case import ENGLAND
-from ledger.commands import parse_command
-from ledger.protocol import DisputeProtocol
-from projections.drift import (
+from careledger.cli.context import Opened, opened
+from careledger.ledger.domain import payloads as p
+from careledger.ledger.domain.case import ENGLAND
+from careledger.ledger.domain.commands import parse_command
+from careledger.ledger.domain.protocol import DisputeProtocol
+from careledger.projections.drift import (
     _LANES,
     By,
     Finding,
@@ -31,8 +31,8 @@ from projections.drift import (
     _Query,
     drift_report,
 )
-from projections.drift_settings import DriftSettings
-from projections.queries import Child
+from careledger.projections.drift_settings import DriftSettings
+from careledger.projections.queries import Child
 
 COUNCIL = "E10000042"
 INSPECTION = date(2025, 6, 30)

@@ -106,7 +106,7 @@ def test_with_another_key_reading_is_a_clear_error(
 def test_a_key_file_works_as_the_key(
     encrypted: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    key_file = tmp_path / "ledger.key"
+    key_file = tmp_path / "careledger.ledger.key"
     ok(invoke("cipher-key", key_file))
     assert oct(key_file.stat().st_mode & 0o777) == "0o600"
     assert len(base64.b64decode(key_file.read_text().strip())) == 32

@@ -23,7 +23,7 @@ import psycopg
 import pytest
 from click.testing import Result
 
-from ledger.errors import StoreFailure
+from careledger.ledger.errors import StoreFailure
 from tests.test_cli_end_to_end import COUNCIL, ENV, ev, init, invoke, ok, record, write_lines
 
 PASSWORD = "Wd7-never-printed"
@@ -155,7 +155,7 @@ def seal_key(tmp_path: Path) -> Path:
 
 FILE_SIZE_LIMITED = """
 import resource, signal, sys
-from cli.main import cli
+from careledger.cli.main import cli
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails (EFBIG)
 limit = int(sys.argv[1])
 resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))

@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from cli.context import opened
-from ledger import payloads as p
-from ledger.application import BatchRefused
-from ledger.commands import parse_command
-from projections.rules import FlagKind
+from careledger.cli.context import opened
+from careledger.ledger.application import BatchRefused
+from careledger.ledger.domain import payloads as p
+from careledger.ledger.domain.commands import parse_command
+from careledger.projections.rules import FlagKind
 
 ACTOR = p.Actor(actor_id="sw-40", role="SW")
 TM = {"name": "Marcus Hale", "role": "TM"}
@@ -151,7 +151,7 @@ def test_correction_cannot_make_a_review_decide_a_later_proposal(roy: Any) -> No
 
 
 def test_plan_agreed_again_outside_a_review_that_moves_the_child_is_flagged(roy: Any) -> None:
-    from projections import queries
+    from careledger.projections import queries
 
     roy.ledger.record(
         [

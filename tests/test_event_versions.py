@@ -25,14 +25,12 @@ from eventsourcing.persistence import (
     StoredEvent,
     UUIDAsHex,
 )
-from eventsourcing.utils import get_topic
+from eventsourcing.utils import resolve_topic
 
-from ledger import events as e
-from ledger import payloads as p
-from ledger.identity import case_id
-from ledger.mapper import PydanticMapper, upcast
-from ledger.returns import ChildDetails, Episode, NewEpisodeReason
-from ledger.vocabulary import (
+from careledger.ledger.domain import events as e
+from careledger.ledger.domain import payloads as p
+from careledger.ledger.domain.identity import case_id
+from careledger.ledger.domain.vocabulary import (
     AuthorityKind,
     CafcassOutcome,
     ChallengeOutcome,
@@ -42,6 +40,8 @@ from ledger.vocabulary import (
     Role,
     Section,
 )
+from careledger.ledger.ssda903.records import ChildDetails, Episode, NewEpisodeReason
+from careledger.ledger.store.mapper import PydanticMapper, upcast
 
 FIXTURES = Path(__file__).parent / "fixtures" / "events"
 FIXTURE_NAME = re.compile(r"^(?P<cls>[A-Za-z]+)\.v(?P<version>\d+)\.json$")
@@ -622,7 +622,8 @@ def test_every_fixture_is_of_a_known_class_and_version_and_is_checked_here() -> 
         cls = classes.get(match["cls"])
         assert cls is not None, f"{name}: no class {match['cls']} in ledger/events.py"
         assert 1 <= int(match["version"]) <= cls.class_version, name
-        assert _fixture(name)["topic"] == get_topic(cls), name
+        # saved before the package was named careledger: the old topic still finds the class
+        assert resolve_topic(_fixture(name)["topic"]) is cls, name
     assert set(names) == set(EXPECTED), "every saved version needs its expected values here"
 
 
@@ -669,7 +670,7 @@ def test_current_version_is_stored_exactly_as_saved(name: str) -> None:
     mapper = _mapper()
     restored = mapper.to_stored_event(mapper.to_domain_event(_stored(fixture)))
 
-    assert restored.topic == fixture["topic"]
+    assert resolve_topic(restored.topic) is resolve_topic(fixture["topic"])
     assert restored.originator_id == UUID(fixture["originator_id"])
     assert restored.originator_version == fixture["originator_version"]
     assert _transcoder().decode(restored.state) == fixture["state"]

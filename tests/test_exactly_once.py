@@ -13,12 +13,12 @@ from typing import Any
 import pytest
 from eventsourcing.persistence import IntegrityError, Tracking
 
-from cli.context import Opened, opened
-from ledger import events as e
-from ledger import payloads as p
-from ledger.commands import Command, parse_command
-from projections import schema
-from projections.runner import Projector
+from careledger.cli.context import Opened, opened
+from careledger.ledger.domain import events as e
+from careledger.ledger.domain import payloads as p
+from careledger.ledger.domain.commands import Command, parse_command
+from careledger.projections import schema
+from careledger.projections.runner import Projector
 
 COUNCIL = "E10000042"
 ACTOR = p.Actor(actor_id="exactly-once", role="ADMIN")

@@ -21,7 +21,7 @@ from typing import Any
 
 from click.testing import CliRunner, Result
 
-from cli.main import cli
+from careledger.cli.main import cli
 from tests.own_histories import IRO, OFFICER, own_histories, write_jsonl
 from tests.returns903 import episode, header, review, write_return
 from tests.validator903 import (

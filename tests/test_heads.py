@@ -1,4 +1,5 @@
-"""Signed heads (`ledger.heads`), proved on a real SQLite file and a real PostgreSQL schema.
+"""Signed heads (`ledger.integrity.heads`), proved on a real SQLite file and a real PostgreSQL
+schema.
 
 Two children's histories from the demo file are recorded with `careledger record --file` in
 three commits (as in tests/test_integrity.py), by a recording service that holds the head key
@@ -34,9 +35,9 @@ import pytest
 from click.testing import CliRunner, Result
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from cli.main import cli
-from ledger.heads import SignedHead, statement
-from ledger.seal import fingerprint, raw_public_key, read_public_key
+from careledger.cli.main import cli
+from careledger.ledger.integrity.heads import SignedHead, statement
+from careledger.ledger.integrity.seal import fingerprint, raw_public_key, read_public_key
 from tests.tamper import Direct, direct
 from tests.test_integrity import (
     ENV,

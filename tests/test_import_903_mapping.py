@@ -28,13 +28,13 @@ from typing import Any
 
 import pytest
 
-from cli.context import Opened, opened
-from ledger import payloads as p
-from ledger.errors import CaseNotFound
-from ledger.importer import ImportReport
-from ledger.returns import Episode
-from projections.inconsistencies import Inconsistency, inconsistencies
-from projections.returns import children, records_of
+from careledger.cli.context import Opened, opened
+from careledger.ledger.domain import payloads as p
+from careledger.ledger.errors import CaseNotFound
+from careledger.ledger.ssda903.importer import ImportReport
+from careledger.ledger.ssda903.records import Episode
+from careledger.projections.inconsistencies import Inconsistency, inconsistencies
+from careledger.projections.returns import children, records_of
 from tests.returns903 import (
     COUNCIL,
     DOB,

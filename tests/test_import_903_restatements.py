@@ -27,14 +27,14 @@ from typing import Any
 import pytest
 from click.testing import Result
 
-from cli.context import Opened, opened
-from ledger import payloads as p
-from ledger.errors import LedgerError
-from ledger.importer import ReturnImport
-from ledger.plan import effective
-from ledger.return_files import find_tables
-from projections.inconsistencies import Inconsistency, inconsistencies, overlaps
-from projections.returns import ChildRecords, children
+from careledger.cli.context import Opened, opened
+from careledger.ledger.domain import payloads as p
+from careledger.ledger.domain.plan import effective
+from careledger.ledger.errors import LedgerError
+from careledger.ledger.ssda903.files import find_tables
+from careledger.ledger.ssda903.importer import ReturnImport
+from careledger.projections.inconsistencies import Inconsistency, inconsistencies, overlaps
+from careledger.projections.returns import ChildRecords, children
 from tests.returns903 import (
     ACTOR,
     COUNCIL,
@@ -663,9 +663,9 @@ def test_with_encryption_at_rest_the_staged_rows_are_encrypted_and_read_back_who
     from eventsourcing.cipher import AESCipher
     from eventsourcing.utils import Environment
 
-    from ledger.return_files import Line, Staging, lines
-    from ledger.return_rows import Table
-    from ledger.store import new_cipher_key
+    from careledger.ledger.ssda903.files import Line, Staging, lines
+    from careledger.ledger.ssda903.rows import Table
+    from careledger.ledger.store.location import new_cipher_key
 
     cipher = AESCipher(Environment(env={"CIPHER_KEY": new_cipher_key()}))
     directory = write_return(

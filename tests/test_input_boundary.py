@@ -2,7 +2,7 @@
 the line and field, exits 1 with one line of error, and records nothing.
 
 Driven through `careledger record` as a council's loader would run it, on a real SQLite
-file and on PostgreSQL; the limits come from CARELEDGER_MAX_* settings (`ledger.limits`).
+file and on PostgreSQL; the limits come from CARELEDGER_MAX_* settings (`ledger.domain.limits`).
 """
 
 from __future__ import annotations
@@ -16,12 +16,12 @@ import pytest
 from click.testing import Result
 from pydantic import ValidationError
 
-from ledger import events as e
-from ledger import payloads as p
-from ledger.application import BatchRefused, CareLedger
-from ledger.commands import Command
-from ledger.store import store_for
-from ledger.vocabulary import Role
+from careledger.ledger.application import BatchRefused, CareLedger
+from careledger.ledger.domain import events as e
+from careledger.ledger.domain import payloads as p
+from careledger.ledger.domain.commands import Command
+from careledger.ledger.domain.vocabulary import Role
+from careledger.ledger.store.location import store_for
 from tests.test_cli_end_to_end import (
     COUNCIL,
     IRO,

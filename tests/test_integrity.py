@@ -6,8 +6,8 @@ NR-0205, then the rest of NR-0202). Then:
 
 - `careledger verify` reports "intact" with the event count and the global head digest, which
   is exactly what an independent recomputation of the documented arithmetic
-  (`ledger.integrity`) over the raw stored rows gives; `--child` adds that case's head; the JSON
-  form carries the same facts; recording more moves the head and leaves every earlier chain row
+  (`ledger.integrity.chain`) over the raw stored rows gives; `--child` adds that case's head; the
+  JSON form carries the same facts; recording more moves the head and leaves every earlier chain row
   as it was (the chain only grows).
 - The database itself refuses UPDATE and DELETE on the events table and on the chain table
   (and TRUNCATE of both, on PostgreSQL), through a direct connection with the database's own
@@ -39,9 +39,16 @@ from uuid import UUID
 import pytest
 from click.testing import CliRunner, Result
 
-from cli.main import cli
-from ledger.identity import case_id
-from ledger.integrity import GENESIS, ChainRow, StoredRow, chain, event_hash, next_digest
+from careledger.cli.main import cli
+from careledger.ledger.domain.identity import case_id
+from careledger.ledger.integrity.chain import (
+    GENESIS,
+    ChainRow,
+    StoredRow,
+    chain,
+    event_hash,
+    next_digest,
+)
 from tests.tamper import Direct, direct
 
 DEMO = Path(__file__).resolve().parents[1] / "cli" / "demo" / "demo.jsonl"
@@ -521,7 +528,7 @@ def test_a_broken_link_prints_the_recorded_hash_as_recorded(ledger: str, tables:
 def rewrite(tables: Direct, case: UUID, seq: int, state: bytes) -> list[ChainRow]:
     """Change one event's state and recompute, consistently, every chain row after it: the
     case's hashes and links from that event on, and the running digest of every later row
-    of the log, in log order, with `ledger.integrity`'s own arithmetic."""
+    of the log, in log order, with `ledger.integrity.chain`'s own arithmetic."""
     tables.disable_triggers()
     tables.set_state(case, seq, state)
     old = tables.links()
@@ -538,7 +545,7 @@ def test_a_consistently_rewritten_case_verifies_intact_but_breaks_a_seal_made_be
     sealed = seal(ledger, tmp_path)
     sealed_head = tables.links()[-1].digest
     target = tables.event(A, 5)
-    assert target.topic == "ledger.events:CarePlanAgreed"
+    assert target.topic == "careledger.ledger.domain.events:CarePlanAgreed"
     state = target.state.replace(b'"sections":{', b'"sections":{"x":"y",', 1)
     assert state != target.state
     changed = rewrite(tables, A, 5, state)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from projections.rules import FlagKind
+from careledger.projections.rules import FlagKind
 from tests.test_cli_end_to_end import (
     COUNCIL,
     TM,

@@ -11,10 +11,10 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from ledger import payloads as p
-from ledger.case import ChildCase
-from ledger.plan import effective, plan_as_of
-from ledger.vocabulary import Section
+from careledger.ledger.domain import payloads as p
+from careledger.ledger.domain.case import ChildCase
+from careledger.ledger.domain.plan import effective, plan_as_of
+from careledger.ledger.domain.vocabulary import Section
 
 COUNCIL = "E10000099"
 SALLY = "C0388"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from cli.main import cli
+from careledger.cli.main import cli
 
 HISTORY = [
     {

@@ -17,7 +17,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from ledger.roles import KINDS
+from careledger.ledger.store.roles import KINDS
 from tests.returns903 import COUNCIL as COUNCIL_903
 from tests.returns903 import YEAR
 from tests.returns903 import invoke as invoke_903

@@ -150,7 +150,7 @@ def test_a_key_is_made_owner_only_and_never_through_a_dangling_link_unless_force
     assert mode(made) == 0o600
 
     target = tmp_path / "elsewhere.key"
-    link = tmp_path / "ledger.key"
+    link = tmp_path / "careledger.ledger.key"
     link.symlink_to(target)  # dangling: where an attacker wants the key written
 
     refused = invoke(command, link)

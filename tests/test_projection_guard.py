@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from projections import guard
+from careledger.projections import guard
 from tests.tamper import Direct, direct
 from tests.test_integrity import invoke, ok, record_two_children
 

@@ -12,12 +12,12 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cli.context import opened
-from ledger import payloads as p
-from ledger.commands import Command, parse_command
-from ledger.vocabulary import Section
-from projections.followup import versions
-from projections.rules import judge
+from careledger.cli.context import opened
+from careledger.ledger.domain import payloads as p
+from careledger.ledger.domain.commands import Command, parse_command
+from careledger.ledger.domain.vocabulary import Section
+from careledger.projections.followup import versions
+from careledger.projections.rules import judge
 
 START = date(2021, 1, 4)
 SECTIONS = [Section.PLACEMENT, Section.HEALTH, Section.PERMANENCE, Section.EDUCATION]

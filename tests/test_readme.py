@@ -9,8 +9,8 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from cli.main import cli
-from ledger import payloads as p
+from careledger.cli.main import cli
+from careledger.ledger.domain import payloads as p
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 

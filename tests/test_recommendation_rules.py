@@ -20,9 +20,9 @@ from datetime import date
 
 import pytest
 
-from ledger import payloads as p
-from ledger.case import ChildCase
-from ledger.errors import RecordingRefused
+from careledger.ledger.domain import payloads as p
+from careledger.ledger.domain.case import ChildCase
+from careledger.ledger.errors import RecordingRefused
 from tests.test_case_rules import (
     IRO,
     IRO_ACTOR,

@@ -19,12 +19,12 @@ from eventsourcing.tests.persistence import (
     TrackingRecorderTestCase,
 )
 
-from cli.context import opened
-from ledger.recorders import PostgresLedgerRecorder, SQLiteLedgerRecorder
-from ledger.sqlite_persistence import keep_statements
-from ledger.store import _postgres_env
-from projections import guard
-from projections.views import PostgresCaseViews, SQLiteCaseViews
+from careledger.cli.context import opened
+from careledger.ledger.store.location import _postgres_env
+from careledger.ledger.store.recorders import PostgresLedgerRecorder, SQLiteLedgerRecorder
+from careledger.ledger.store.sqlite_persistence import keep_statements
+from careledger.projections import guard
+from careledger.projections.views import PostgresCaseViews, SQLiteCaseViews
 from tests.conftest import postgres_url
 
 
@@ -116,10 +116,10 @@ del ApplicationRecorderTestCase, NonInterleavingNotificationIDsBaseCase, Trackin
 
 
 def test_existing_cases_names_exactly_the_cases_in_the_store(db: str) -> None:
-    from cli.context import opened
-    from ledger import payloads as p
-    from ledger.commands import parse_command
-    from ledger.identity import case_id
+    from careledger.cli.context import opened
+    from careledger.ledger.domain import payloads as p
+    from careledger.ledger.domain.commands import parse_command
+    from careledger.ledger.domain.identity import case_id
 
     with opened(db, create_tables=True) as o:
         entry = {

@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from cli.context import opened
-from ledger import payloads as p
-from ledger.application import BatchRefused
-from ledger.commands import parse_command
+from careledger.cli.context import opened
+from careledger.ledger.application import BatchRefused
+from careledger.ledger.domain import payloads as p
+from careledger.ledger.domain.commands import parse_command
 
 ACTOR = p.Actor(actor_id="sw-31", role="SW")
 TM = {"name": "Nadia Osei", "role": "TM"}

@@ -31,7 +31,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from projections.timetable import (
+from careledger.projections.timetable import (
     Regime,
     Slot,
     due_on,

@@ -24,10 +24,10 @@ from pathlib import Path
 
 import pytest
 
-from cli.chronology import render as render_chronology
-from cli.render import render
-from cli.safe_text import FORMULA_START
-from projections.chronology import Chronology, Row
+from careledger.cli.chronology import render as render_chronology
+from careledger.cli.render import render
+from careledger.cli.safe_text import FORMULA_START
+from careledger.projections.chronology import Chronology, Row
 from tests.returns903 import YEAR, episode, header, write_return
 from tests.test_import_903_restatements import import_903
 from tests.test_input_boundary import store_below_the_boundary

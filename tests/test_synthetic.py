@@ -12,14 +12,14 @@ from itertools import groupby
 
 import pytest
 
-from cli.context import Opened, opened
-from cli.synthetic import synthetic_history
-from ledger import payloads as p
-from ledger.case import ENGLAND
-from ledger.commands import Command
-from ledger.protocol import DisputeProtocol
-from projections.drift import MEASURES, _measure, drift_report, worst_first
-from projections.drift_settings import DriftSettings
+from careledger.cli.context import Opened, opened
+from careledger.ledger.domain import payloads as p
+from careledger.ledger.domain.case import ENGLAND
+from careledger.ledger.domain.commands import Command
+from careledger.ledger.domain.protocol import DisputeProtocol
+from careledger.projections.drift import MEASURES, _measure, drift_report, worst_first
+from careledger.projections.drift_settings import DriftSettings
+from careledger.synthetic import synthetic_history
 
 UNTIL = date(2025, 11, 28)
 FEED = p.Actor(actor_id="lcs-feed", role="ADMIN")
@@ -86,7 +86,7 @@ def _fifty_children(db: str) -> Iterator[Opened]:
 
 @pytest.fixture
 def fifty_children(tmp_path: os.PathLike[str]) -> Iterator[Opened]:
-    with _fifty_children(os.path.join(tmp_path, "ledger.db")) as o:
+    with _fifty_children(os.path.join(tmp_path, "careledger.ledger.db")) as o:
         yield o
 
 

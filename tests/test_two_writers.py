@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 
-from cli.context import Opened, opened
-from ledger import payloads as p
-from ledger.application import BatchRefused
-from ledger.commands import parse_command
+from careledger.cli.context import Opened, opened
+from careledger.ledger.application import BatchRefused
+from careledger.ledger.domain import payloads as p
+from careledger.ledger.domain.commands import parse_command
 
 IRO_SERVICE = p.Actor(actor_id="iro-7", role="IRO")
 SOCIAL_WORKER = p.Actor(actor_id="sw-12", role="SW")

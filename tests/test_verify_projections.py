@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 from click.testing import Result
 
-from ledger.identity import case_id
-from ledger.store import new_cipher_key
+from careledger.ledger.domain.identity import case_id
+from careledger.ledger.store.location import new_cipher_key
 from tests.tamper import direct
 from tests.test_integrity import (
     COUNCIL,

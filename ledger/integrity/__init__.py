@@ -1,0 +1,2 @@
+"""Proving the ledger was never rewritten: the hash chain, its streaming verification, seals and
+signed heads."""

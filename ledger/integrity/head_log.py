@@ -1,0 +1,105 @@
+"""A copy of the signed heads kept outside the database (CARELEDGER_HEAD_LOG), for the one case
+the heads table cannot show: the log's tail deleted together with its signatures.
+
+After each commit has been committed, the recording service appends that commit's signed head
+to the file, one JSON line. Appended after the commit, never before: a line in the file always
+names events that were stored. (A crash between the commit and the write leaves the file one
+head behind, which verify reads as an earlier head: nothing is claimed that was not stored.)
+`verify --head-log FILE` checks the file's latest head against the log: its signature, and
+that the log still reaches it with the same digest.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from careledger.ledger.errors import LedgerError
+from careledger.ledger.integrity.heads import SignedHead
+
+SETTING = "CARELEDGER_HEAD_LOG"
+
+
+class HeadLog:
+    """The file, tried at a process's first commit (so a file that cannot be written stops
+    the commit, before anything is stored); created owner-only."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            os.close(self._open())
+        except OSError as error:
+            raise LedgerError(
+                f"{SETTING}: cannot open '{path}' to append ({error}); nothing recorded"
+            ) from None
+
+    def _open(self) -> int:
+        return os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+
+    def append(self, head: SignedHead) -> None:
+        """One line, written with a single append, so concurrent writers do not interleave."""
+        line = json.dumps(_fields(head), separators=(",", ":")) + "\n"
+        try:
+            descriptor = self._open()
+            try:
+                os.write(descriptor, line.encode())
+            finally:
+                os.close(descriptor)
+        except OSError as error:
+            raise LedgerError(
+                f"{SETTING}: the events up to log position {head.position} are recorded and "
+                f"signed, but '{self.path}' could not be written ({error})"
+            ) from None
+
+
+def head_log_from_environment() -> HeadLog | None:
+    path = os.environ.get(SETTING)
+    return HeadLog(Path(path)) if path else None
+
+
+def latest(path: Path, option: str = "--head-log") -> SignedHead | None:
+    """The head at the highest log position in the file (writers may append out of order)."""
+    found: SignedHead | None = None
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as error:
+        raise LedgerError(f"{option}: cannot read '{path}' ({error})") from None
+    for number, text in enumerate(lines, start=1):
+        if not text.strip():
+            continue
+        try:
+            head = _head(json.loads(text))
+        except (ValueError, KeyError, TypeError) as error:
+            raise LedgerError(
+                f"{option}: '{path}' line {number} is not a signed head ({error})"
+            ) from None
+        if found is None or head.position > found.position:
+            found = head
+    return found
+
+
+def _fields(head: SignedHead) -> dict[str, Any]:
+    return {
+        "position": head.position,
+        "first_position": head.first,
+        "events": head.events,
+        "digest": head.digest.hex(),
+        "signed_at": head.signed_at,
+        "public_key": base64.b64encode(head.public_key).decode(),
+        "signature": base64.b64encode(head.signature).decode(),
+    }
+
+
+def _head(data: dict[str, Any]) -> SignedHead:
+    return SignedHead(
+        int(data["position"]),
+        int(data["first_position"]),
+        int(data["events"]),
+        bytes.fromhex(data["digest"]),
+        str(data["signed_at"]),
+        base64.b64decode(data["public_key"], validate=True),
+        base64.b64decode(data["signature"], validate=True),
+    )

@@ -1,0 +1,227 @@
+"""Reading an SSDA903 return as events.
+
+Each row becomes the event it means: RNE S a new period of care, L a legal-status change,
+P/T a placement change, B/U both; an end reason other than X1 the child ceasing to be looked
+after; a Reviews row a statutory review held; a SWEpisodes row a social worker allocated. The
+row itself is kept in the event, so the return can be written out again.
+
+What a row means here; what a later return's row restates is `ledger.ssda903.restatements`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from pydantic import ValidationError
+
+from careledger.ledger.domain import payloads as p
+from careledger.ledger.domain.commands import refusal_from
+from careledger.ledger.ssda903.files import Line
+from careledger.ledger.ssda903.records import (
+    ChildDetails,
+    Episode,
+    NewEpisodeReason,
+    in_the_future,
+    past_dates,
+    source_ref,
+)
+from careledger.ledger.ssda903.rows import (
+    DETAILS_COLUMNS,
+    EPISODE_COLUMNS,
+    Review,
+    SocialWorker,
+    Table,
+    Unreadable,
+    episode_start,
+    read_details,
+    read_episode,
+    read_review,
+    read_social_worker,
+)
+
+Keyed = tuple[str, p.Payload]
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A row that could not be read."""
+
+    file: str
+    row: int
+    column: str
+    reason: str
+    child: str | None
+
+
+def collection_end(year: int, today: date) -> date:
+    """The day a return speaks for: the end of its collection year (31 March of year + 1),
+    or today for a return made before the year ends."""
+    return min(date(year + 1, 3, 31), today)
+
+
+def collection_year(today: date) -> int:
+    """The collection year in progress on `today` (it begins on 1 April): no return can be
+    made for a later one."""
+    return today.year if today.month >= 4 else today.year - 1
+
+
+def refusals(child: str, lines: Iterable[Line], today: date, year: int) -> Iterator[Refusal]:
+    """Every row of the child that cannot be read, that gives a date in the future (the
+    ledger records what has happened), or whose event the ledger would refuse: each row is
+    mapped to its events here exactly as the recording maps it, so that nothing the
+    recording would refuse is found only after other children were recorded."""
+    for line in lines:
+        if line.problem is not None:
+            yield Refusal(line.file.name, line.row, line.problem_column, line.problem, child)
+            continue
+        try:
+            record = _read(line, "check")
+            for column, day in _dates(record):
+                problem = in_the_future(day, today)
+                if problem:
+                    raise Unreadable(column, problem)
+            _mapped(line, year, today)
+        except Unreadable as bad:
+            yield Refusal(line.file.name, line.row, bad.column, bad.reason, child)
+
+
+# The column a field of an event read from a row came from, for a refusal to name.
+FIELD_COLUMNS = {
+    **EPISODE_COLUMNS, **DETAILS_COLUMNS, "worker_id": "SW_ID", "source": "(file name)",
+}  # fmt: skip
+
+
+def _mapped(line: Line, year: int, today: date) -> None:
+    """Build the row's events as the recording will, refusing what their models refuse."""
+    try:
+        ChildRows(year, today, [line]).wanted([])
+    except ValidationError as error:
+        refusal = refusal_from(error)
+        last = refusal.field.rsplit(".", 1)[-1]
+        raise Unreadable(FIELD_COLUMNS.get(last, refusal.field), refusal.problem) from None
+
+
+def _dates(record: Any) -> list[tuple[str, date | None]]:
+    if isinstance(record, Episode | ChildDetails):
+        return [(FIELD_COLUMNS[name], day) for name, day in past_dates(record)]
+    if isinstance(record, Review):
+        return [("REVIEW", record.held_on)]
+    if isinstance(record, SocialWorker):
+        return [("SW_DECOM", record.from_on)]
+    return []
+
+
+def _read(line: Line, episode_id: str) -> Any:
+    table = line.file.table
+    if table is Table.EPISODES:
+        return read_episode(line.values, episode_id)
+    if table is Table.REVIEWS:
+        return read_review(line.values)
+    if table is Table.HEADER:
+        return read_details(line.values)
+    return read_social_worker(line.values)
+
+
+def numbered(key: str, seen: dict[str, int]) -> str:
+    """The n-th record with the same key gets '#n' (n > 1): duplicate rows are kept apart."""
+    seen[key] = seen.get(key, 0) + 1
+    return key if seen[key] == 1 else f"{key}#{seen[key]}"
+
+
+class ChildRows:
+    """One child's rows of one return, as the events they map to, each with a key that
+    names the same record in another return: an episode by its start, a review by its date."""
+
+    def __init__(self, year: int, today: date, lines: list[Line]) -> None:
+        self.year = year
+        self.as_of = collection_end(year, today)
+        self.lines = lines
+
+    def _source(self, line: Line) -> str:
+        return source_ref(self.year, line.file.name, line.file.sha256, line.row)
+
+    def return_source(self) -> str:
+        """The return's Episodes file (or the child's first file), for what no row says."""
+        line = next(iter(self._of(Table.EPISODES) or self.lines))
+        return source_ref(self.year, line.file.name, line.file.sha256, 0).removesuffix(" row 0")
+
+    def wanted(self, known_episodes: list[Episode]) -> list[Keyed]:
+        dated = [*self._episodes(known_episodes), *self._reviews(), *self._social_workers()]
+        dated.sort(key=lambda keyed: keyed[1].occurred_on)
+        return [*dated, *self._details()]
+
+    def _of(self, table: Table) -> list[Line]:
+        return [line for line in self.lines if line.file.table is table]
+
+    def _episodes(self, known: list[Episode]) -> Iterator[Keyed]:
+        seen: dict[str, int] = {}
+        starts = sorted((episode_start(x.values), x.row, x) for x in self._of(Table.EPISODES))
+        episodes = [
+            (line, read_episode(line.values, numbered(str(start), seen)))
+            for start, _, line in starts
+        ]
+        mine = {e.episode_id for _, e in episodes}
+        before = sorted([e for e in known if e.episode_id not in mine] + [e for _, e in episodes],
+                        key=lambda e: (e.decom, e.episode_id))
+        for line, episode in episodes:
+            earlier = [e for e in before if e.decom < episode.decom]
+            reason = earlier[-1].reason_place_change if earlier else None
+            source = self._source(line)
+            yield f"episode:{episode.episode_id}", _episode_event(episode, source, reason)
+            if episode.ends_care:
+                assert episode.dec is not None and episode.rec is not None
+                yield f"end:{episode.episode_id}", p.ChildCeasedToBeLookedAfter(
+                    occurred_on=episode.dec, source=source, reason=episode.rec,
+                    episode_id=episode.episode_id,
+                )
+
+    def _reviews(self) -> Iterator[Keyed]:
+        seen: dict[str, int] = {}
+        for line in self._of(Table.REVIEWS):
+            review = read_review(line.values)
+            review_id = numbered(f"903-{review.held_on}", seen)
+            yield f"review:{review_id}", p.ReviewHeld(
+                occurred_on=review.held_on, source=self._source(line), review_id=review_id,
+                chair=None, participation=review.participation,
+            )
+
+    def _social_workers(self) -> Iterator[Keyed]:
+        seen: dict[str, int] = {}
+        for line in self._of(Table.SW_EPISODES):
+            worker = read_social_worker(line.values)
+            key = numbered(f"sw:{worker.from_on}:{worker.worker_id}", seen)
+            yield key, p.SocialWorkerAllocated(
+                occurred_on=worker.from_on, source=self._source(line),
+                worker_id=worker.worker_id, reason=worker.reason,
+            )
+
+    def _details(self) -> Iterator[Keyed]:
+        seen: dict[str, int] = {}
+        for line in self._of(Table.HEADER):
+            yield numbered("details", seen), p.ChildDetailsRecorded(
+                occurred_on=self.as_of, source=self._source(line),
+                details=read_details(line.values),
+            )
+
+
+def _episode_event(episode: Episode, source: str, reason: str | None) -> p.Payload:
+    on, rne = episode.decom, episode.rne
+    if rne is NewEpisodeReason.S:
+        return p.ChildBecameLookedAfter(
+            occurred_on=on, source=source, legal_status=episode.legal_status,
+            placement=episode.placement, episode=episode,
+        )
+    if rne is NewEpisodeReason.L:
+        return p.LegalStatusChanged(
+            occurred_on=on, source=source, legal_status=episode.legal_status, episode=episode
+        )
+    with_status = rne in (NewEpisodeReason.B, NewEpisodeReason.U)
+    return p.PlacementChanged(
+        occurred_on=on, source=source, placement=episode.placement,
+        same_carers=rne in (NewEpisodeReason.T, NewEpisodeReason.U),
+        legal_status=episode.legal_status if with_status else None, reason=reason,
+        episode=episode,
+    )

@@ -1,0 +1,107 @@
+"""Stores pydantic events through the library's transcoder, compressor and cipher.
+
+eventsourcing 9.5 ships no pydantic mapper (its upstream examples define one); this is that
+mapper: `model_dump(mode="json")` on the way in, upcast then `model_validate` on the way out.
+"""
+
+from __future__ import annotations
+
+from typing import Any, cast
+from uuid import UUID
+
+from eventsourcing.domain import DomainEventProtocol
+from eventsourcing.persistence import Mapper, StoredEvent
+from eventsourcing.utils import get_topic, register_topic, resolve_topic
+from pydantic import BaseModel
+from pydantic_core import from_json
+
+from careledger.ledger.domain import case, events
+from careledger.ledger.domain.fields import STORED
+from careledger.ledger.errors import LedgerError
+
+ENVELOPE_KEYS = {"originator_id", "originator_version"}
+
+
+# Events stored before the ledger was one package, `careledger`, name their classes by the
+# modules' old names ("ledger.events:ReviewHeld"); those names still find them.
+for _old_name, _module in (("ledger.events", events), ("ledger.case", case)):
+    register_topic(_old_name, _module)
+
+class PydanticMapper(Mapper[UUID]):
+    def to_stored_event(self, domain_event: DomainEventProtocol[UUID]) -> StoredEvent:
+        if not isinstance(domain_event, BaseModel):
+            return super().to_stored_event(domain_event)
+        class_version = getattr(type(domain_event), "class_version", 1)
+        # pydantic writes the JSON itself, as the library's transcoder would (compact, UTF-8),
+        # without a detour via a dict; a later version ends with its `class_version`.
+        data = domain_event.model_dump_json(by_alias=True, exclude=ENVELOPE_KEYS).encode()
+        if class_version > 1:
+            data = data[:-1] + b',"class_version":%d}' % class_version
+        return StoredEvent(
+            originator_id=domain_event.originator_id,
+            originator_version=domain_event.originator_version,
+            topic=get_topic(type(domain_event)),
+            state=self.protect(data),
+        )
+
+    def to_domain_event(self, stored_event: StoredEvent) -> DomainEventProtocol[UUID]:
+        cls = resolve_topic(stored_event.topic)
+        if not (isinstance(cls, type) and issubclass(cls, BaseModel)):
+            return super().to_domain_event(stored_event)
+        state = upcast(cls, self.decode_state(stored_event.state))
+        state["originator_id"] = stored_event.originator_id
+        state["originator_version"] = stored_event.originator_version
+        return cast(DomainEventProtocol[UUID], cls.model_validate(state, context=STORED))
+
+    def protect(self, data: bytes) -> bytes:
+        """Compress and encrypt encoded state, as the library's settings ask."""
+        if self.compressor:
+            data = self.compressor.compress(data)
+        if self.cipher:
+            data = self.cipher.encrypt(data)
+        return data
+
+    def decode_state(self, data: bytes) -> dict[str, Any]:
+        """The stored state as a dict: decrypted, decompressed, decoded, not yet upcast."""
+        data = open_sealed(self.cipher, data)
+        if self.compressor:
+            data = self.compressor.decompress(data)
+        # The state is plain JSON written by pydantic (no library transcodings inside it).
+        try:
+            return cast(dict[str, Any], from_json(data))
+        except ValueError:
+            if self.cipher is None:  # ciphertext that happened to begin like JSON
+                raise LedgerError(ENCRYPTED) from None
+            raise
+
+
+def upcast(cls: type[Any], state: dict[str, Any]) -> dict[str, Any]:
+    """Bring an older event's state up to the class's current version, one step at a time,
+    through the class's `upcast_vN_vN+1` static methods (the library's convention)."""
+    target = getattr(cls, "class_version", 1)
+    version = state.pop("class_version", 1)
+    while version < target:
+        getattr(cls, f"upcast_v{version}_v{version + 1}")(state)
+        version += 1
+    return state
+
+
+ENCRYPTED = "the ledger is encrypted: set CARELEDGER_CIPHER_KEY or CARELEDGER_CIPHER_KEY_FILE"
+
+
+def open_sealed(cipher: Any, data: bytes) -> bytes:
+    """Decrypt with the ledger's cipher, if any; a missing or wrong key is a clear error."""
+    if cipher is None:
+        if not data.startswith(b'{"'):  # pydantic's JSON of an event always begins so
+            raise LedgerError(ENCRYPTED)
+        return data
+    try:
+        return cast(bytes, cipher.decrypt(data))
+    except ValueError:
+        if data.startswith(b'{"'):
+            raise LedgerError(
+                "CARELEDGER_CIPHER_KEY: a key is set but the ledger is not encrypted"
+            ) from None
+        raise LedgerError(
+            "CARELEDGER_CIPHER_KEY: not the key this ledger was encrypted with"
+        ) from None

@@ -1,0 +1,124 @@
+"""The library's SQLite persistence, with connections that keep their prepared statements.
+
+eventsourcing 9.5 opens each SQLite connection with `cached_statements=True`, which Python's
+sqlite3 reads as a cache of one statement. Saving one event runs five different statements
+(BEGIN, the library's insert, the chain's two reads and its insert: `SQLiteLedgerRecorder`),
+so every save prepared all five anew: a tenth of the time of recording one event. The store
+names `LedgerSQLiteFactory` as its PERSISTENCE_MODULE (`ledger.store.location`): the library's
+factory, with a pool whose connections keep Python's default of 128 statements.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from eventsourcing.persistence import DatabaseError, InterfaceError
+from eventsourcing.sqlite import (
+    SQLITE3_DEFAULT_LOCK_TIMEOUT,
+    SQLiteConnection,
+    SQLiteConnectionPool,
+    SQLiteDatastore,
+    SQLiteFactory,
+)
+from eventsourcing.utils import Environment, EnvType
+
+from careledger.ledger.private_files import create_private, tighten_path
+
+STATEMENTS = 128  # prepared statements each connection keeps (Python's default)
+
+
+class LedgerConnectionPool(SQLiteConnectionPool):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Application-defined SQL functions each new connection registers, by name (the
+        # projector's mark, `projections.guard`).
+        self.functions: dict[str, Callable[[], int]] = {}
+
+    def _create_connection(self) -> SQLiteConnection:
+        """As the library's, with `cached_statements=STATEMENTS`: autocommit (the library
+        issues BEGIN itself), usable from any thread, WAL for a file; and secure_delete."""
+        try:
+            connection = sqlite3.connect(
+                database=self.db_name,
+                uri=True,
+                check_same_thread=False,
+                isolation_level=None,
+                cached_statements=STATEMENTS,
+                timeout=self.lock_timeout or SQLITE3_DEFAULT_LOCK_TIMEOUT,
+            )
+        except (sqlite3.Error, TypeError) as error:
+            raise InterfaceError(error) from error
+        if not self.is_sqlite_memory_mode and not self.is_journal_mode_wal:
+            try:
+                self._use_wal(connection)
+            except sqlite3.Error as error:  # the file is not a database, or cannot be written
+                connection.close()
+                raise DatabaseError(error) from error
+        # What is deleted is overwritten, not left in the file's free space: a projection
+        # row replaced by a later record (a plan section's old text) is gone from the file.
+        connection.execute("PRAGMA secure_delete=ON")
+        connection.row_factory = sqlite3.Row
+        for name, function in self.functions.items():
+            connection.create_function(name, 0, function, deterministic=True)
+        return SQLiteConnection(sqlite_conn=connection, max_age=self.max_age)
+
+    def _use_wal(self, connection: sqlite3.Connection) -> None:
+        mode = connection.execute("PRAGMA journal_mode").fetchone()[0]
+        if mode.lower() != "wal":
+            connection.execute("PRAGMA journal_mode=WAL")
+            self.journal_mode_was_changed_to_wal = True
+        self.is_journal_mode_wal = True
+
+
+def keep_statements(datastore: SQLiteDatastore) -> SQLiteDatastore:
+    """The datastore, its pool of connections (which has made none yet) replaced by one whose
+    connections keep their prepared statements, with the library pool's settings."""
+    library = datastore.pool
+    datastore.pool = LedgerConnectionPool(
+        db_name=library.db_name,
+        lock_timeout=library.lock_timeout,
+        pool_size=library.pool_size,
+        max_overflow=library.max_overflow,
+        pool_timeout=library.pool_timeout,
+        max_age=library.max_age,
+        pre_ping=library.pre_ping,
+    )
+    library.close()
+    return datastore
+
+
+def keep_private(datastore: SQLiteDatastore) -> None:
+    """The database file owner-only (`ledger.private_files`): created 0600 before SQLite opens
+    it, which then gives its -wal and -shm files the same mode; a database, -wal or -shm file
+    left readable by others (by an older careledger, or a copy) is made owner-only, with a
+    warning."""
+    if datastore.pool.is_sqlite_memory_mode:
+        return
+    path = Path(datastore.pool.db_name)
+    create_private(path)
+    if not _is_database_or_empty(path):
+        return  # not a ledger (--db README.md): SQLite refuses it, and it is not ours to touch
+    for name in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        tighten_path(name)
+
+
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def _is_database_or_empty(path: Path) -> bool:
+    try:
+        with path.open("rb") as file:
+            start = file.read(len(SQLITE_HEADER))
+    except OSError:
+        return False
+    return start in (b"", SQLITE_HEADER)
+
+
+class LedgerSQLiteFactory(SQLiteFactory):
+    def __init__(self, env: Environment | EnvType | None) -> None:
+        super().__init__(env)
+        keep_private(self.datastore)
+        keep_statements(self.datastore)
