@@ -10,6 +10,7 @@ from typing import Any
 import click
 from rich.progress import Progress
 
+from careledger import __version__
 from careledger.cli.challenges import challenges
 from careledger.cli.chronology import chronology_command
 from careledger.cli.context import debugging, opened
@@ -86,6 +87,7 @@ def environment_problem(error: BaseException) -> str:
 
 
 @click.group(cls=LedgerGroup)
+@click.version_option(__version__, prog_name="careledger")
 def cli() -> None:
     """careledger: an append-only ledger of care-plan decisions for looked-after children."""
 
