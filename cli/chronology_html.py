@@ -73,4 +73,4 @@ def _template() -> Template:
     env = Environment(
         autoescape=True, undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True
     )
-    return env.from_string(files("cli").joinpath(TEMPLATE).read_text(encoding="utf-8"))
+    return env.from_string(files("careledger.cli").joinpath(TEMPLATE).read_text(encoding="utf-8"))

@@ -41,7 +41,7 @@ def demo_commands() -> list[Timed]:
     the day that event was recorded, when it was not recorded the day it happened. A child's
     records never go back in time: a late record delays the records after it. The events
     of all children are then recorded in the order of those times, as a council's are."""
-    text = files("cli").joinpath("demo/demo.jsonl").read_text(encoding="utf-8")
+    text = files("careledger.cli").joinpath("demo/demo.jsonl").read_text(encoding="utf-8")
     timed: list[Timed] = []
     last: dict[tuple[str, str], datetime] = {}
     for line in filter(str.strip, text.splitlines()):

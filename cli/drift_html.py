@@ -230,4 +230,4 @@ def _template() -> Template:
         autoescape=True, undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True
     )
     env.filters.update(day=_day, rate=rate, long_day=lambda d: f"{d.day} {d:%B %Y}")
-    return env.from_string(files("cli").joinpath(TEMPLATE).read_text(encoding="utf-8"))
+    return env.from_string(files("careledger.cli").joinpath(TEMPLATE).read_text(encoding="utf-8"))
