@@ -134,7 +134,7 @@ def init(db: str | None, roles_prefix: str | None) -> None:
     "--file",
     "path",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="A JSON Lines file of events: all recorded, or none.",
+    help="A JSON Lines file of events (- for standard input): all recorded, or none.",
 )
 @click.option("--type", "kind", help="Event type, to record one event from options.")
 @click.option("--council", help="Council code, with --type.")
@@ -179,6 +179,15 @@ def record(
 
 
 def read_lines(path: Path) -> list[tuple[int, Command]]:
+    """The commands of a JSON Lines file, or of standard input for `-`."""
+    if str(path) == "-":
+        try:
+            commands = read_commands(sys.stdin.buffer)
+        except LineRefused as refusal:
+            raise LedgerError(f"{refusal}; nothing recorded") from None
+        if not commands:
+            raise LedgerError("--file: standard input holds no events")
+        return commands
     if not path.exists():
         raise LedgerError(f"--file: '{path}' does not exist")
     try:

@@ -219,6 +219,13 @@ class PostgresLedgerRecorder(PostgresHeads, PostgresApplicationRecorder):
         self.sql_create_statements.extend(self._chain_statements())
         self.insert_events_statement = self._chained_insert_statement()
 
+    def create_table(self) -> None:
+        """`careledger init` makes the schema its URL names first, if it is not there yet."""
+        schema = Identifier(self.datastore.schema)
+        with self.datastore.transaction(commit=True) as cursor:
+            cursor.execute(SQL("CREATE SCHEMA IF NOT EXISTS {0}").format(schema))
+        super().create_table()
+
     def _chained_insert_statement(self) -> Composed:
         """The library's insert, returning with each new event what its chain row needs: the
         hash of the case's event before it, where that is already chained, and the log's last
