@@ -84,11 +84,12 @@ def verify_command(
         verdict = _verified(o, who.case_id if who else None, seal.point if seal else None)
         compared = compare_projections(o.ledger, o.views) if recheck else None
         heads = verify_heads(o.ledger.store_recorder, head_keys, outside)
+        broken_child = _child_of(o, verdict.first_break.case) if verdict.first_break else None
     if who is not None and verdict.cases == 0:
         raise LedgerError(
             f"--child: no case for child '{who.child_ref}' of council '{who.council}'"
         )
-    report = _report(verdict, who.case_id.hex if who else None, seal)
+    report = _report(verdict, who.case_id.hex if who else None, seal, broken_child)
     if compared is not None:
         report["projections"] = projections_report(compared)
     report["head"] = head_report(heads, verdict.events, outside)
@@ -117,7 +118,21 @@ def _verified(o: Opened, case: UUID | None = None, point: SealPoint | None = Non
         ) from error
 
 
-def _report(verdict: Verdict, case: str | None, seal: sealing.Seal | None) -> dict[str, object]:
+def _child_of(o: Opened, case: UUID) -> str | None:
+    """The child a case is of (COUNCIL:REF), as the projections name it: the case id alone
+    tells a council nothing. None when the projections do not know the case."""
+    try:
+        rows = o.views.fetch(
+            "SELECT council, child_ref FROM {s}cl_cases WHERE case_id=?", (str(case),)
+        )
+    except STORE_ERRORS:
+        return None
+    return f"{rows[0]['council']}:{rows[0]['child_ref']}" if rows else None
+
+
+def _report(
+    verdict: Verdict, case: str | None, seal: sealing.Seal | None, broken_child: str | None
+) -> dict[str, object]:
     broken = verdict.first_break
     report: dict[str, object] = {
         "intact": verdict.intact,
@@ -132,6 +147,7 @@ def _report(verdict: Verdict, case: str | None, seal: sealing.Seal | None) -> di
     if broken is not None:
         report["first_broken_link"] = {
             "log_position": broken.position,
+            "child": broken_child,
             "case": broken.case.hex,
             "event": broken.seq,
             "problem": broken.problem,
@@ -166,8 +182,9 @@ def _print(report: dict[str, object]) -> None:
         click.echo(f"case {report['case']} head digest: {head}")
     broken = report.get("first_broken_link")
     if isinstance(broken, dict):
+        child = f"child {broken['child']}, " if broken.get("child") else ""
         click.echo(
-            f"first broken link: case {broken['case']}, event {broken['event']} "
+            f"first broken link: {child}case {broken['case']}, event {broken['event']} "
             f"(log position {broken['log_position']}): {broken['problem']}"
         )
         if broken["expected"] is not None:

@@ -124,8 +124,10 @@ def broken(result: Result) -> list[str]:
 
 
 def where(link: ChainRow | StoredRow, problem: str) -> str:
+    """The line naming the first broken link: the child, as well as the case's id."""
+    child = {A: FIRST, B: SECOND}[link.case]
     return (
-        f"first broken link: case {link.case.hex}, event {link.seq} "
+        f"first broken link: child {COUNCIL}:{child}, case {link.case.hex}, event {link.seq} "
         f"(log position {link.notification_id}): {problem}"
     )
 
@@ -368,6 +370,7 @@ def test_one_changed_byte_of_a_stored_event_is_named_with_both_hashes(
     assert report["intact"] is False
     assert report["first_broken_link"] == {
         "log_position": link.notification_id,
+        "child": f"{COUNCIL}:{FIRST}",
         "case": A.hex,
         "event": 6,
         "problem": DIFFERS,
@@ -406,6 +409,27 @@ def test_a_deleted_event_is_named_as_missing(ledger: str, tables: Direct) -> Non
         f"global head digest: {tables.links()[-1].digest.hex()}",
         where(link, MISSING),
     ]
+
+
+def test_a_case_whose_last_event_was_deleted_is_named_with_the_missing_log_position(
+    ledger: str, tables: Direct
+) -> None:
+    """No later event of the case names the deleted one: the log's digest breaks at the next
+    row, and the position that is gone is named."""
+    links = tables.links()
+    case = next(c for c in (A, B) if links[-1].case != c)  # its last event is not the log's
+    last = max(link.seq for link in links if link.case == case)
+    gone = tables.link(case, last).notification_id
+    after = next(link for link in links if link.notification_id > gone)
+    tables.disable_triggers()
+    tables.delete_event(case, last)
+    tables.delete_link(case, last)
+    problem = broken(verify(ledger))[2]
+    assert problem.startswith(f"first broken link: child {COUNCIL}:")
+    assert problem.endswith(
+        f"(log position {after.notification_id}): the log's running digest differs from the "
+        f"one recorded here: log position(s) {gone} missing just before it (deleted?)"
+    )
 
 
 @pytest.mark.parametrize("gone", [[5], [5, 6]])
@@ -678,7 +702,7 @@ def test_a_seal_checked_for_one_child_still_recomputes_every_case(
     result = verify(ledger, "--child", f"{COUNCIL}:{SECOND}", "--seal", sealed)
     lines = broken(result)
     assert lines[0] == "BROKEN"
-    assert any(line.startswith(f"first broken link: case {A.hex}, event 6") for line in lines)
+    assert any(line.startswith(f"first broken link: child {COUNCIL}:{FIRST}, case {A.hex}, event 6") for line in lines)
     assert lines[-1] == (
         f"seal of {sealed_at(sealed)}: does NOT hold: the chain is broken: see the first "
         "broken link"
@@ -697,5 +721,5 @@ def test_a_state_turned_into_text_is_named_as_changed_not_a_crash(
             A.hex,
         )
     lines = broken(verify(sqlite_db))
-    assert lines[2].startswith(f"first broken link: case {A.hex}, event 6")
+    assert lines[2].startswith(f"first broken link: child {COUNCIL}:{FIRST}, case {A.hex}, event 6")
     assert lines[2].endswith(DIFFERS)
