@@ -45,7 +45,7 @@ if str(ROOT) not in sys.path:
 from eventsourcing.domain import Aggregate, event  # noqa: E402
 
 from benchmarks.run import BareApp, Counter, postgres_store, sqlite_store  # noqa: E402
-from careledger.cli.context import opened  # noqa: E402
+from careledger.api import opened  # noqa: E402
 from careledger.ledger.domain import payloads as p  # noqa: E402
 from careledger.ledger.ssda903.files import Line  # noqa: E402
 from careledger.ledger.ssda903.importer import ImportReport, ReturnImport  # noqa: E402

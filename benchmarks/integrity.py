@@ -76,8 +76,8 @@ if str(ROOT) not in sys.path:  # run as a script from anywhere, even without the
     sys.path.insert(0, str(ROOT))
 
 from benchmarks.profiling import print_profile  # noqa: E402
+from careledger.api import Opened, opened  # noqa: E402
 from careledger.cli.chronology import render, verified_chronology  # noqa: E402
-from careledger.cli.context import Opened, opened  # noqa: E402
 from careledger.ledger.domain import payloads as p  # noqa: E402
 from careledger.ledger.domain.commands import Command, parse_command  # noqa: E402
 from careledger.ledger.domain.identity import case_id  # noqa: E402

@@ -70,7 +70,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, str(ROOT))
 
-from careledger.cli.context import Opened, opened  # noqa: E402
+from careledger.api import Opened, opened  # noqa: E402
 from careledger.ledger.domain import payloads as p  # noqa: E402
 from careledger.ledger.domain.commands import parse_command  # noqa: E402
 from careledger.ledger.domain.identity import case_id  # noqa: E402

@@ -52,7 +52,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run as a script from anywhere, even without the editable install
     sys.path.insert(0, str(ROOT))
 
-from careledger.cli.context import Opened, opened  # noqa: E402
+from careledger.api import Opened, opened  # noqa: E402
 from careledger.ledger.domain import payloads as p  # noqa: E402
 from careledger.ledger.domain.commands import Command, parse_command  # noqa: E402
 from careledger.ledger.store.location import store_for  # noqa: E402

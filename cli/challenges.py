@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from careledger.cli.context import opened
+from careledger.api import opened
 from careledger.cli.options import COUNCIL_OPTION, DB_OPTION, load_protocol, parse_child, parse_day
 from careledger.cli.render import render
 from careledger.cli.reports import AS_OF_OPTION, today

@@ -17,7 +17,7 @@ from typing import Any
 import click
 from eventsourcing.persistence import StoredEvent
 
-from careledger.cli.context import Opened, opened
+from careledger.api import Opened, opened
 from careledger.cli.options import (
     CHILD_ARGUMENT,
     COUNCIL_OPTION,

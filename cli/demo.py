@@ -13,7 +13,7 @@ import click
 from rich.console import Console
 from rich.progress import Progress
 
-from careledger.cli.context import opened
+from careledger.api import opened
 from careledger.cli.demo_background import background_children
 from careledger.cli.drift_output import show_tables
 from careledger.cli.render import render

@@ -11,7 +11,7 @@ from uuid import UUID
 
 import click
 
-from careledger.cli.context import Opened, opened
+from careledger.api import Opened, opened
 from careledger.cli.heads import (
     HEAD_LOG_OPTION,
     HEAD_PUBLIC_KEY_OPTION,

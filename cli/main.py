@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from datetime import datetime, time
 from pathlib import Path
@@ -11,9 +12,9 @@ import click
 from rich.progress import Progress
 
 from careledger import __version__
+from careledger.api import debugging, opened
 from careledger.cli.challenges import challenges
 from careledger.cli.chronology import chronology_command
-from careledger.cli.context import debugging, opened
 from careledger.cli.demo import demo
 from careledger.cli.heads import head_key_command
 from careledger.cli.integrity import (
@@ -349,4 +350,6 @@ cli.add_command(inconsistencies)
 
 
 def main() -> None:
+    if debugging():  # the tracebacks the API logs at debug level (a failed catch-up's)
+        logging.basicConfig(level=logging.DEBUG, format="%(message)s")
     cli()

@@ -9,7 +9,7 @@ from datetime import date, datetime
 import click
 from pydantic import ValidationError
 
-from careledger.cli.context import opened
+from careledger.api import opened
 from careledger.cli.drift_output import as_csv, as_json, show_tables
 from careledger.cli.options import (
     CHILD_ARGUMENT,

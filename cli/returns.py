@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from careledger.cli.context import opened
+from careledger.api import opened
 from careledger.cli.options import (
     COUNCIL_OPTION,
     DB_OPTION,

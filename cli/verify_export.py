@@ -28,8 +28,8 @@ from urllib.parse import unquote
 
 import click
 
+from careledger.api import opened
 from careledger.cli.chronology import render, verified_events
-from careledger.cli.context import opened
 from careledger.cli.options import DB_OPTION
 from careledger.cli.safe_text import unquoted_cell
 from careledger.ledger.errors import LedgerError

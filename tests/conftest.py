@@ -24,7 +24,7 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 import pytest
 
-from careledger.cli.context import Opened, opened
+from careledger.api import Opened, opened
 
 DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
 TIERS = ("fast", "store", "e2e", "browser", "oracle")

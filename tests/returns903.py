@@ -11,7 +11,7 @@ from typing import Any
 
 from click.testing import CliRunner, Result
 
-from careledger.cli.context import Opened
+from careledger.api import Opened
 from careledger.cli.main import cli
 from careledger.ledger.domain import payloads as p
 from careledger.ledger.domain.vocabulary import Role

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from careledger.cli.context import Opened
+from careledger.api import Opened
 from careledger.ledger.domain import payloads as p
 from careledger.ledger.domain.vocabulary import Role
 from careledger.ledger.ssda903.importer import ImportReport, ReturnImport

@@ -67,8 +67,8 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
+from careledger.api import Opened, opened
 from careledger.cli import challenges as challenges_cli
-from careledger.cli.context import Opened, opened
 from careledger.cli.main import cli
 from careledger.ledger.domain import payloads as p
 from careledger.ledger.domain.case import ENGLAND

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from careledger.cli.context import opened
+from careledger.api import opened
 from careledger.cli.demo import demo_commands
 from careledger.cli.main import cli
 from careledger.projections import queries

@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, Route, sync_playwright
 
-from careledger.cli.context import opened
+from careledger.api import opened
 from careledger.cli.drift_html import render_html
 from careledger.ledger.domain import payloads as p
 from careledger.ledger.domain.commands import parse_command

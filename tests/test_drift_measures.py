@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from careledger.cli.context import Opened, opened
+from careledger.api import Opened, opened
 from careledger.ledger.domain import payloads as p
 from careledger.ledger.domain.case import ENGLAND
 from careledger.ledger.domain.commands import parse_command

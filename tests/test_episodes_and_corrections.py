@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from careledger.cli.context import opened
+from careledger.api import opened
 from careledger.ledger.application import BatchRefused
 from careledger.ledger.domain import payloads as p
 from careledger.ledger.domain.commands import parse_command

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from eventsourcing.persistence import IntegrityError, Tracking
 
-from careledger.cli.context import Opened, opened
+from careledger.api import Opened, opened
 from careledger.ledger.domain import events as e
 from careledger.ledger.domain import payloads as p
 from careledger.ledger.domain.commands import Command, parse_command

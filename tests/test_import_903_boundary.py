@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from click.testing import Result
 
-from careledger.cli.context import Opened
+from careledger.api import Opened
 from tests.returns903 import (
     COUNCIL,
     SW_EPISODES,

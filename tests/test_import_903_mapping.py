@@ -28,7 +28,7 @@ from typing import Any
 
 import pytest
 
-from careledger.cli.context import Opened, opened
+from careledger.api import Opened, opened
 from careledger.ledger.domain import payloads as p
 from careledger.ledger.errors import CaseNotFound
 from careledger.ledger.ssda903.importer import ImportReport

@@ -27,7 +27,7 @@ from typing import Any
 import pytest
 from click.testing import Result
 
-from careledger.cli.context import Opened, opened
+from careledger.api import Opened, opened
 from careledger.ledger.domain import payloads as p
 from careledger.ledger.domain.plan import effective
 from careledger.ledger.errors import LedgerError

@@ -702,7 +702,8 @@ def test_a_seal_checked_for_one_child_still_recomputes_every_case(
     result = verify(ledger, "--child", f"{COUNCIL}:{SECOND}", "--seal", sealed)
     lines = broken(result)
     assert lines[0] == "BROKEN"
-    assert any(line.startswith(f"first broken link: child {COUNCIL}:{FIRST}, case {A.hex}, event 6") for line in lines)
+    named = f"first broken link: child {COUNCIL}:{FIRST}, case {A.hex}, event 6"
+    assert any(line.startswith(named) for line in lines)
     assert lines[-1] == (
         f"seal of {sealed_at(sealed)}: does NOT hold: the chain is broken: see the first "
         "broken link"

@@ -12,7 +12,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from careledger.cli.context import opened
+from careledger.api import opened
 from careledger.ledger.domain import payloads as p
 from careledger.ledger.domain.commands import Command, parse_command
 from careledger.ledger.domain.vocabulary import Section

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from careledger.cli.main import cli
@@ -55,3 +58,17 @@ def test_readme_shows_the_demo_drift_report_as_the_command_prints_it(tmp_path: P
     assert result.exit_code == 0, result.output
     printed = "".join(line.rstrip() + "\n" for line in result.output.splitlines())
     assert printed == shown
+
+
+def test_the_python_section_runs_as_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    section = README.read_text(encoding="utf-8").split("## Use it from Python", 1)[1]
+    code = re.search(r"```python\n(.*?)```", section, re.S)
+    assert code, "README's Python section has no code"
+    monkeypatch.chdir(tmp_path)
+    printed = subprocess.run(
+        [sys.executable, "-c", code.group(1)], capture_output=True, text=True, check=False
+    )
+    assert printed.returncode == 0, printed.stderr
+    assert printed.stdout == "2 ['placement'] True\n"

@@ -19,7 +19,7 @@ from eventsourcing.tests.persistence import (
     TrackingRecorderTestCase,
 )
 
-from careledger.cli.context import opened
+from careledger.api import opened
 from careledger.ledger.store.location import _postgres_env
 from careledger.ledger.store.recorders import PostgresLedgerRecorder, SQLiteLedgerRecorder
 from careledger.ledger.store.sqlite_persistence import keep_statements
@@ -116,7 +116,7 @@ del ApplicationRecorderTestCase, NonInterleavingNotificationIDsBaseCase, Trackin
 
 
 def test_existing_cases_names_exactly_the_cases_in_the_store(db: str) -> None:
-    from careledger.cli.context import opened
+    from careledger.api import opened
     from careledger.ledger.domain import payloads as p
     from careledger.ledger.domain.commands import parse_command
     from careledger.ledger.domain.identity import case_id

@@ -1,24 +1,47 @@
-"""Opening the ledger and its views for a command, from --db / CARELEDGER_DB."""
+"""careledger's Python API: the one place that wires a ledger together (the store, the
+cipher, the settings and the projections), used by the command line, the tests and the
+benchmarks alike.
+
+    from careledger.api import opened
+
+    with opened("careledger.db", create_tables=True) as ledger:
+        ledger.ledger.record(commands, recorded_by)   # the write side: `CareLedger`
+        ledger.catch_up_after_recording()
+        rows = queries.plan(ledger.views, child)      # the read side: the case views
+
+`opened` takes the location as `--db` and CARELEDGER_DB do: a SQLite file's path, or a
+`postgresql://` URL. What the ledger has to tell its caller without failing (the projections
+are behind, a role may not write them) goes to `Opened.notify`, standard error by default.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
-import traceback
-from collections.abc import Callable, Iterator
+import sys
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from typing import Any
 
-import click
 from rich.progress import Progress
 
 from careledger.ledger.application import CareLedger
+from careledger.ledger.domain import payloads as p
+from careledger.ledger.domain.case import ENGLAND
+from careledger.ledger.domain.commands import parse_command
+from careledger.ledger.domain.vocabulary import Role
 from careledger.ledger.errors import LedgerError, StoreFailure
+from careledger.ledger.integrity.verify import Verdict, verify
 from careledger.ledger.store.failures import STORE_ERRORS, describe, is_missing_table
 from careledger.ledger.store.location import Store, store_for
+from careledger.projections import queries
+from careledger.projections.queries import Child
 from careledger.projections.runner import Progress as ProgressCallback
 from careledger.projections.runner import Projector, ViewsReadOnly, open_views
-from careledger.projections.views import CaseViews
+from careledger.projections.views import CaseViews, Row
 
 
 def debugging() -> bool:
@@ -26,11 +49,64 @@ def debugging() -> bool:
     return os.environ.get("CARELEDGER_DEBUG") == "1"
 
 
+def named_child(child: str) -> Child:
+    """A child named as COUNCIL:REF."""
+    council, sep, ref = child.partition(":")
+    if not sep or not council.strip() or not ref.strip():
+        raise LedgerError(f"child: '{child}' is not COUNCIL:REF")
+    return Child(council.strip(), ref.strip())
+
+
+def to_stderr(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
 @dataclass
 class Opened:
+    """A ledger, opened: `ledger` records (`CareLedger`), `views` answer the reports, and
+    `projector` brings the views up to date."""
+
     ledger: CareLedger
     views: CaseViews
     projector: Projector
+    notify: Callable[[str], None] = field(default=to_stderr)
+
+    # --- in the business's words: what the command line's commands do -------------------
+
+    def record(self, events: Iterable[Mapping[str, Any]], actor: str, role: str) -> int:
+        """Record every event (the JSON Lines format's objects) or none, as `actor` in `role`;
+        returns how many were recorded. A refusal raises `RecordingRefused` naming the field
+        (`BatchRefused.index` says which event)."""
+        commands = [parse_command(dict(event)) for event in events]
+        recorded = self.ledger.record(commands, p.Actor(actor_id=actor, role=Role(role)))
+        self.catch_up_after_recording()
+        return len(recorded)
+
+    def plan(
+        self, child: str, as_of: date | None = None, as_recorded_on: date | None = None
+    ) -> list[Row]:
+        """The child's (COUNCIL:REF) care plan in force on `as_of` (default: now), as the
+        ledger knew it at the end of `as_recorded_on` (default: now), section by section."""
+        known = datetime.combine(as_recorded_on, time.max, ENGLAND) if as_recorded_on else None
+        self.catch_up()
+        return queries.plan(self.views, named_child(child), as_of, known)
+
+    def history(self, child: str) -> list[Row]:
+        """Every event of the child's case, in order, with what it changed."""
+        self.catch_up()
+        return queries.history(self.views, named_child(child))
+
+    def unapproved(self, child: str | None = None) -> list[Row]:
+        """Changes made without review approval, and those listed for the IRO's attention."""
+        self.catch_up()
+        return queries.unapproved(self.views, named_child(child) if child else None)
+
+    def verify(self, child: str | None = None) -> Verdict:
+        """The integrity chain recomputed from the stored rows (`Verdict.intact`)."""
+        case = named_child(child).case_id if child else None
+        return verify(self.ledger.store_recorder, case)
+
+    # --- keeping the views up to date ----------------------------------------------------
 
     def catch_up(self, show_progress: bool = False) -> int:
         """Bring the views up to date before they are read. A role that may not write them
@@ -40,7 +116,7 @@ class Opened:
         try:
             return self._catch_up(show_progress)
         except ViewsReadOnly as behind:
-            click.echo(f"note: {behind}; answering from them as they are", err=True)
+            self.notify(f"note: {behind}; answering from them as they are")
             return 0
         except STORE_ERRORS as error:
             raise LedgerError(
@@ -58,21 +134,19 @@ class Opened:
         try:
             self._catch_up(show_progress)
         except ViewsReadOnly as behind:
-            click.echo(f"note: {behind}", err=True)
+            self.notify(f"note: {behind}")
         except Exception as error:
             reason = (
                 describe(self.ledger.store, error)
                 if isinstance(error, STORE_ERRORS)
                 else f"{type(error).__name__}: {error}"
             )
-            click.echo(
+            self.notify(
                 f"warning: the projections are behind the ledger ({reason}); the next command "
                 "that reads them catches them up ('careledger projections status' shows the "
-                "lag)",
-                err=True,
+                "lag)"
             )
-            if debugging():
-                traceback.print_exc()
+            logging.getLogger("careledger").debug("catching up failed", exc_info=True)
 
     def rebuild(self) -> int:
         return self._showing_progress("rebuilding projections", self.projector.rebuild)
