@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
+from pathlib import Path
 from typing import Any
 
 from rich.progress import Progress
@@ -32,12 +33,18 @@ from careledger.ledger.application import CareLedger
 from careledger.ledger.domain import payloads as p
 from careledger.ledger.domain.case import ENGLAND
 from careledger.ledger.domain.commands import parse_command
+from careledger.ledger.domain.protocol import DisputeProtocol
 from careledger.ledger.domain.vocabulary import Role
 from careledger.ledger.errors import LedgerError, StoreFailure
 from careledger.ledger.integrity.verify import Verdict, verify
+from careledger.ledger.ssda903.importer import ImportReport, ReturnImport
 from careledger.ledger.store.failures import STORE_ERRORS, describe, is_missing_table
 from careledger.ledger.store.location import Store, store_for
-from careledger.projections import queries
+from careledger.projections import challenges as ch
+from careledger.projections import queries, returns
+from careledger.projections import reviews as child_reviews
+from careledger.projections.drift import By, Report, drift_report
+from careledger.projections.drift_settings import DriftSettings
 from careledger.projections.queries import Child
 from careledger.projections.runner import Progress as ProgressCallback
 from careledger.projections.runner import Projector, ViewsReadOnly, open_views
@@ -100,6 +107,55 @@ class Opened:
         """Changes made without review approval, and those listed for the IRO's attention."""
         self.catch_up()
         return queries.unapproved(self.views, named_child(child) if child else None)
+
+    def reviews(self, child: str, as_of: date) -> dict[str, list[Row]]:
+        """The child's review timetable (reg 33) and the recommendations of their reviews, as
+        recorded by the end of `as_of`."""
+        who = named_child(child)
+        self.catch_up()
+        return {
+            "timetable": child_reviews.timetable(self.views, who, as_of),
+            "recommendations": child_reviews.recommendations(self.views, who, as_of),
+        }
+
+    def drift(self, as_of: date, by: str | None = None) -> Report:
+        """The inspector's drift report as known at the end of `as_of`, overall or by
+        "council", "iro" or "team"; thresholds from the CARELEDGER_ drift settings."""
+        self.catch_up()
+        return drift_report(self.views, as_of, By(by) if by else None, DriftSettings())
+
+    def challenges(self, as_of: date, child: str | None = None) -> list[Row]:
+        """Each IRO challenge (of one child, if named) as it stood at the end of `as_of`."""
+        protocol = DisputeProtocol.from_environment()
+        self.catch_up()
+        found = ch.load(self.views, as_of, named_child(child) if child else None)
+        return [ch.listing(state, protocol, as_of) for state in found]
+
+    def import_return(
+        self,
+        directory: Path,
+        council: str,
+        year: int,
+        actor: str,
+        role: str = "ADMIN",
+        accept_partial: bool = False,
+    ) -> ImportReport:
+        """A council's SSDA903 return for collection `year`, read into the ledger (returns
+        oldest first); the report names every refused row."""
+        self.projector.catch_up()  # which return is newest is read from the views
+        newest = returns.newest_return(self.views, council)
+        recorded_by = p.Actor(actor_id=actor, role=Role(role))
+        importer = ReturnImport(self.ledger, council, year, recorded_by, newest_year=newest)
+        report = importer.run(directory, accept_partial)
+        self.catch_up_after_recording()
+        return report
+
+    def export_return(self, council: str, year: int, directory: Path) -> dict[str, int]:
+        """The council's SSDA903 return for `year` written into `directory` (owner-only
+        files); how many rows of each table."""
+        self.catch_up()
+        directory.mkdir(parents=True, exist_ok=True)
+        return returns.export(self.views, council, year, directory)
 
     def verify(self, child: str | None = None) -> Verdict:
         """The integrity chain recomputed from the stored rows (`Verdict.intact`)."""

@@ -53,6 +53,7 @@ MODULE_TIERS = {
             "test_import_903_restatements",
             "test_later_decisions",
             "test_ceasing_rules",
+            "test_api",
         ),
         "e2e",
     ),
