@@ -5,9 +5,12 @@ benchmarks alike.
     from careledger.api import opened
 
     with opened("careledger.db", create_tables=True) as ledger:
-        ledger.ledger.record(commands, recorded_by)   # the write side: `CareLedger`
-        ledger.catch_up_after_recording()
-        rows = queries.plan(ledger.views, child)      # the read side: the case views
+        ledger.record(events, actor="lcs-feed", role="SW")   # JSON Lines objects
+        rows = ledger.plan("E10000099:NR-0101", as_of=date(2025, 3, 1))
+
+Its methods answer as the commands do, with plain values (rows as dicts, counts, reports);
+`ledger.ledger` (the `CareLedger` that records) and `ledger.views` (the projections) are
+there for the rest.
 
 `opened` takes the location as `--db` and CARELEDGER_DB do: a SQLite file's path, or a
 `postgresql://` URL. What the ledger has to tell its caller without failing (the projections
