@@ -209,14 +209,22 @@ def corrected_since(events: Sequence[CaseEvent], exported: Chronology) -> list[C
 
 
 def _changed_since(exported: p.Payload, correction: p.CorrectionRecorded) -> str:
-    shown = exported.model_dump(mode="json")
-    changed = "; ".join(
+    changed = _changes(exported, correction, "{name} was {before} in the export, now {after}")
+    return f"{changed} ({correction.reason})"
+
+
+def _changes(before: p.Payload, correction: p.CorrectionRecorded, each: str) -> str:
+    """Each field a correction changes, as `each` words it (from `before`'s value to the
+    correction's). A whole record (an SSDA903 episode or the child's details) is restated as
+    one value; the correction's reason says what changed in it, without its postcodes and
+    numbers."""
+    shown = before.model_dump(mode="json")
+    return "; ".join(
         f"{name} restated"
         if isinstance(value, dict)
-        else f"{name} was {json.dumps(shown.get(name))} in the export, now {json.dumps(value)}"
+        else each.format(name=name, before=json.dumps(shown.get(name)), after=json.dumps(value))
         for name, value in correction.corrected.items()
     )
-    return f"{changed} ({correction.reason})"
 
 
 def _in_period(on: date, period: tuple[date | None, date | None]) -> bool:
@@ -319,14 +327,6 @@ def _correction(
     """What a correction changed in event `seq`, with what was first recorded."""
     correction = history[by][0]
     assert isinstance(correction, p.CorrectionRecorded)
-    original = originals[seq].model_dump(mode="json")
-    changed = "; ".join(
-        # A whole record (an SSDA903 episode or the child's details) is restated as one value;
-        # the reason says what changed in it, without its postcodes and numbers.
-        f"{name} restated"
-        if isinstance(value, dict)
-        else f"{name} first recorded as {json.dumps(original.get(name))}, corrected to "
-        f"{json.dumps(value)}"
-        for name, value in correction.corrected.items()
-    )
+    each = "{name} first recorded as {before}, corrected to {after}"
+    changed = _changes(originals[seq], correction, each)
     return f"corrected by event {by} of {correction.occurred_on} ({correction.reason}): {changed}"
