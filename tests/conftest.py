@@ -126,3 +126,13 @@ def o(db: str) -> Iterator[Opened]:
     """The ledger and its views, opened on each store (`db`), tables created."""
     with opened(db, create_tables=True) as ledger:
         yield ledger
+
+
+@pytest.fixture
+def open_umask() -> Iterator[None]:
+    """Files are created under umask 000, so that only the mode asked for restricts them."""
+    previous = os.umask(0)
+    try:
+        yield
+    finally:
+        os.umask(previous)

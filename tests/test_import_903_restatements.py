@@ -17,9 +17,7 @@ layout (dates dd/mm/yyyy), recorded in a real SQLite file and a real PostgreSQL 
 from __future__ import annotations
 
 import csv
-import os
 import stat
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -566,16 +564,6 @@ def test_an_ending_a_later_return_withdraws_is_listed_and_stays_in_the_case(
 
 
 # --- 8. files about children are readable by their owner only -------------------------------
-
-
-@pytest.fixture
-def open_umask() -> Iterator[None]:
-    """Files are created under umask 000, so that only the mode asked for restricts them."""
-    previous = os.umask(0)
-    try:
-        yield
-    finally:
-        os.umask(previous)
 
 
 def mode(path: Path) -> int:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import os
 import sqlite3
 import stat
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -28,15 +27,7 @@ from tests.test_import_903_restatements import a_return_with_a_refused_row, impo
 from tests.test_integrity import COUNCIL, FIRST, invoke, ok, record_two_children
 
 TARGET_TEXT = "a file the user keeps elsewhere\n"
-
-
-@pytest.fixture(autouse=True)
-def open_umask() -> Iterator[None]:
-    previous = os.umask(0)
-    try:
-        yield
-    finally:
-        os.umask(previous)
+pytestmark = pytest.mark.usefixtures("open_umask")
 
 
 @pytest.fixture

@@ -84,25 +84,27 @@ def check_text(value: str, info: ValidationInfo) -> str:
     """Free text: any printable character, tab and line breaks."""
     if stored(info):
         return value
-    _refuse_blank(value)
-    _check_length(value, limits().text_length, "TEXT_LENGTH")
-    if not value.isprintable():
-        bad = _NOT_IN_TEXT.search(value)
-        if bad:
-            raise _refuse_at(value, bad.start(), "text may hold line breaks and tabs only")
-    return value
+    what = "text may hold line breaks and tabs only"
+    return _checked(value, limits().text_length, "TEXT_LENGTH", _NOT_IN_TEXT, what)
 
 
 def check_line(value: str, info: ValidationInfo) -> str:
     """A one-line reference: no control character at all."""
     if stored(info):
         return value
+    what = "a reference is one line of text"
+    return _checked(value, limits().id_length, "ID_LENGTH", _NOT_IN_A_LINE, what)
+
+
+def _checked(value: str, most: int, setting: str, refused: re.Pattern[str], what: str) -> str:
+    """`value`, unless it is blank, longer than `most`, or holds a character `refused`
+    matches (looked for only when Python finds something unprintable)."""
     _refuse_blank(value)
-    _check_length(value, limits().id_length, "ID_LENGTH")
+    _check_length(value, most, setting)
     if not value.isprintable():
-        bad = _NOT_IN_A_LINE.search(value)
+        bad = refused.search(value)
         if bad:
-            raise _refuse_at(value, bad.start(), "a reference is one line of text")
+            raise _refuse_at(value, bad.start(), what)
     return value
 
 
