@@ -20,13 +20,13 @@ from careledger.cli.options import (
     parse_day,
 )
 from careledger.cli.render import render
-from careledger.cli.safe_text import printable
 from careledger.ledger.domain.case import ENGLAND
 from careledger.ledger.domain.commands import refusal_from
 from careledger.ledger.errors import LedgerError
 from careledger.projections import reviews as child_reviews
 from careledger.projections.drift import By, drift_report
 from careledger.projections.drift_settings import DriftSettings
+from careledger.projections.safe_text import printable
 
 AS_OF_OPTION = click.option(
     "--as-of", help="As recorded by the end of this date (YYYY-MM-DD; default today)."
