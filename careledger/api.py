@@ -45,9 +45,9 @@ from careledger.ledger.integrity.verify import Verdict, verify
 from careledger.ledger.ssda903.importer import ImportReport, ReturnImport
 from careledger.ledger.store.failures import STORE_ERRORS, describe, is_missing_table, problem
 from careledger.ledger.store.location import Store, store_for
-from careledger.projections import challenges as ch
 from careledger.projections import queries, returns
 from careledger.projections import reviews as child_reviews
+from careledger.projections.challenge_report import ChallengeReport, challenge_report
 from careledger.projections.chronology import Chronology, chronology
 from careledger.projections.chronology_check import ExportVerdict, check_export, read_stamp
 from careledger.projections.drift import By, Report, drift_report
@@ -141,10 +141,23 @@ class Opened:
 
     def challenges(self, as_of: date, child: str | None = None) -> list[Row]:
         """Each IRO challenge (of one child, if named) as it stood at the end of `as_of`."""
+        return self.challenge_report(as_of, child).challenges
+
+    def challenge_report(
+        self,
+        as_of: date,
+        child: str | None = None,
+        council: str | None = None,
+        iro: str | None = None,
+        only_open: bool = False,
+    ) -> ChallengeReport:
+        """The IRO challenges (of one child, council or IRO; only the open ones if asked) as
+        they stood at the end of `as_of`, with the statistics per IRO and per council, judged
+        by the council's protocol (the CARELEDGER_CHALLENGE_ settings)."""
         protocol = DisputeProtocol.from_environment()
         self.catch_up()
-        found = ch.load(self.views, as_of, named_child(child) if child else None)
-        return [ch.listing(state, protocol, as_of) for state in found]
+        who = named_child(child) if child else None
+        return challenge_report(self.views, as_of, protocol, who, council, iro, only_open)
 
     def import_return(
         self,

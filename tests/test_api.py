@@ -122,3 +122,23 @@ def iro_reason_corrected(seq: int) -> dict[str, object]:
         "reason": "Keyed as a first appointment; Helen Stroud took over from the IRO who left",
         "corrected": {"reason": "Change of IRO (s.25A): the previous IRO left the council"},
     }
+
+
+def test_the_challenge_report_of_one_iro_through_the_api(db: str) -> None:
+    """An IRO manager's report on Helen Stroud's challenges: Megan's CH-01, upheld at the
+    informal stage, and her statistics; another IRO's report is empty, and the open
+    challenges are none while the statistics still count the one resolved."""
+    with opened(db, create_tables=True) as ledger:
+        ledger.record(megans_history(), actor="lcs-feed", role="SW")
+        hers = ledger.challenge_report(date.today(), iro=" helen STROUD ")
+        nobodys = ledger.challenge_report(date.today(), iro="Gareth Lindqvist")
+        still_open = ledger.challenge_report(date.today(), council="E10000099", only_open=True)
+    (challenge,) = hers.challenges
+    assert (challenge["child"], challenge["challenge"]) == (MEGAN, "CH-01")
+    assert [row["iro"] for row in hers.per_iro] == ["Helen Stroud"]
+    assert [row["council"] for row in hers.per_council] == ["E10000099"]
+    assert not nobodys.challenges and not nobodys.per_iro
+    assert challenge["outcome"] == "upheld"
+    assert [row["raised"] for row in hers.per_iro] == [1]
+    assert not still_open.challenges
+    assert still_open.per_iro == hers.per_iro
