@@ -8,7 +8,8 @@ benchmarks alike.
         ledger.record(events, actor="lcs-feed", role="SW")   # JSON Lines objects
         rows = ledger.plan("E10000099:NR-0101", as_of=date(2025, 3, 1))
 
-Its methods answer as the commands do, with plain values (rows as dicts, counts, reports);
+Its methods answer as the commands do, with plain values (rows as dicts, counts, reports,
+a court chronology, a seal, a verdict);
 `ledger.ledger` (the `CareLedger` that records) and `ledger.views` (the projections) are
 there for the rest.
 
