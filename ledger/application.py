@@ -66,19 +66,26 @@ class CareLedger(Application[UUID]):
     save_attempts = 12
 
     def __init__(
-        self, store: Store, clock: Clock | None = None, protocol: DisputeProtocol | None = None
+        self,
+        store: Store,
+        clock: Clock | None = None,
+        protocol: DisputeProtocol | Callable[[], DisputeProtocol] | None = None,
     ) -> None:
         super().__init__(store.env)
         self.store = store
         self.clock: Clock = clock or (lambda: datetime.now(UTC))
         self._protocol = protocol
+        self.store_recorder.sign_with(store.head_key_file, store.head_log)
 
     @property
     def protocol(self) -> DisputeProtocol:
-        """Read from the settings when first needed: a command that records no challenge
-        does not fail on a bad challenge setting."""
+        """The council's protocol: the one given, or read from the settings by the function
+        given when first needed (a command that records no challenge does not fail on a bad
+        challenge setting), or else the Handbook's default ladder."""
         if self._protocol is None:
-            self._protocol = DisputeProtocol.from_environment()
+            self._protocol = DisputeProtocol()
+        elif not isinstance(self._protocol, DisputeProtocol):
+            self._protocol = self._protocol()
         return self._protocol
 
     def record(self, commands: Sequence[Command], recorded_by: p.Actor) -> list[Recorded]:
