@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
@@ -182,6 +182,16 @@ class Settings(BaseSettings):
     drift: DriftSettings = DriftSettings()
     challenge: DisputeProtocol = DisputeProtocol()
     service: ServiceSettings = ServiceSettings()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _read_db_is_db_unless_given(cls, data: Any) -> Any:
+        """CARELEDGER_READ_DB defaults to CARELEDGER_DB (as `section` does)."""
+        service, store = data.get("service", {}), data.get("store", {})
+        if isinstance(service, dict) and service.get("read_db") is None:
+            db = store.get("db") if isinstance(store, dict) else store.db
+            data = data | {"service": service | {"read_db": db or StoreSettings().db}}
+        return data
 
     @classmethod
     def settings_customise_sources(
