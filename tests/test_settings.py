@@ -259,3 +259,20 @@ def test_the_readme_lists_every_setting_with_its_default() -> None:
             continue
         written = str(default).lower() if isinstance(default, bool) else str(default)
         assert f"`{written}`" in listed[variable.name], variable.name
+
+
+# --- only the settings module reads them ---------------------------------------------------
+
+
+def test_only_the_settings_module_reads_the_environment_and_the_domain_never_imports_it() -> None:
+    """The domain and the projections are handed their settings by the composition root
+    (`careledger.api`); the command line reads variables only through its options."""
+    root = Path(__file__).resolve().parents[1]
+    for folder in ("ledger", "projections", "cli"):
+        for source in sorted((root / folder).rglob("*.py")):
+            text = source.read_text(encoding="utf-8")
+            where = source.relative_to(root)
+            assert "os.environ" not in text and "getenv(" not in text, where
+            assert "pydantic_settings" not in text, where
+            if folder != "cli":
+                assert "careledger.settings" not in text.replace("`careledger.settings`", ""), where
