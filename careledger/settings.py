@@ -327,7 +327,7 @@ def _decoded(variable: Variable, raw: str) -> Any:
         label = LABELS.get(variable.section, "")
         raise SettingsInvalid(
             f"{label}{variable.name}: cannot read the {variable.field.replace('_', ' ')} "
-            f"(expected JSON: {error})"
+            f"(expected JSON): {error}"
         ) from None
 
 
