@@ -289,7 +289,7 @@ def section(name: str) -> Any:
 
 def load_settings() -> Settings:
     """Every section, read and checked now (`careledger settings`)."""
-    return Settings.model_validate({name: section(name) for name in Settings.model_fields})
+    return Settings.model_construct(**{name: section(name) for name in Settings.model_fields})
 
 
 def origin(variable: Variable) -> str:

@@ -14,14 +14,25 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import date
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
 from pydantic import BaseModel
 
+from careledger.api import opened
 from careledger.cli.main import cli
-from careledger.settings import FILE_VARIABLE, Settings, load_settings, variables
+from careledger.ledger.domain.protocol import DisputeProtocol, Stage
+from careledger.ledger.errors import LedgerError
+from careledger.projections.drift_settings import DriftSettings
+from careledger.settings import (
+    FILE_VARIABLE,
+    Settings,
+    StoreSettings,
+    load_settings,
+    variables,
+)
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 COUNCIL = "E10000099"
@@ -237,6 +248,31 @@ def test_the_settings_object_reads_as_pydantic_settings_does(
     assert (loaded.drift.iro_changes, loaded.drift.social_worker_changes) == (5, 6)
     assert [stage.name for stage in loaded.challenge.stages] == ["Alert", "Escalation"]
     assert {str(s) for s in loaded.policy.presumed_significant} == {"placement", "education"}
+
+
+def test_the_python_api_takes_a_settings_object_instead_of_reading_them(
+    sqlite_db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An embedding program hands `opened` its settings: the sections it gives come before
+    the environment's (here a bad challenge setting, and a cipher key that is no key)."""
+    monkeypatch.setenv("CARELEDGER_CHALLENGE_FORMAL_LIMIT_WORKING_DAYS", "0")
+    monkeypatch.setenv("CARELEDGER_CIPHER_KEY", "not a key")
+    stages = (
+        Stage(name="Alert", responder="Team manager", working_days=10),
+        Stage(name="Escalation", responder="Head of service", working_days=10),
+    )
+    given = Settings(
+        store=StoreSettings(),
+        challenge=DisputeProtocol(stages=stages),
+        drift=DriftSettings(iro_changes=9),
+    )
+    with opened(sqlite_db, create_tables=True, settings=given) as ledger:
+        assert ledger.record([ENTRY], actor="lcs-feed", role="ADMIN") == 1
+        assert [stage.name for stage in ledger.ledger.protocol.stages] == ["Alert", "Escalation"]
+        assert ledger.challenges(date(2025, 6, 2)) == []
+        assert ledger.drift(date(2025, 6, 2)).settings.iro_changes == 9
+    with pytest.raises(LedgerError, match=r"^CARELEDGER_CIPHER_KEY: not the base64"):
+        opened(sqlite_db).__enter__()  # no settings given: the environment's are read
 
 
 # --- the README lists every variable -------------------------------------------------------
