@@ -187,6 +187,8 @@ class Settings(BaseSettings):
     @classmethod
     def _read_db_is_db_unless_given(cls, data: Any) -> Any:
         """CARELEDGER_READ_DB defaults to CARELEDGER_DB (as `section` does)."""
+        if not isinstance(data, dict):
+            return data
         service, store = data.get("service", {}), data.get("store", {})
         if isinstance(service, dict) and service.get("read_db") is None:
             db = store.get("db") if isinstance(store, dict) else store.db
