@@ -40,7 +40,7 @@ def _bearer(request: Request, authorization: str) -> Principal:
     if scheme.lower() != "bearer" or not token.strip():
         raise _unauthorized("Authorization", "expected 'Bearer TOKEN'")
     try:
-        return state_of(request).ledger.access.token(token.strip())  # type: ignore[attr-defined,no-any-return]
+        return state_of(request).ledger.access.token(token.strip())
     except TokenRefused as refused:
         raise _unauthorized("Authorization", str(refused)) from None
 

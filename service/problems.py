@@ -6,6 +6,7 @@ problem that says only that (`service.guards`); its traceback is never shown."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -31,12 +32,12 @@ class Problem(Exception):
         title: str,
         detail: str,
         field: str | None = None,
-        headers: dict[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
         **extra: Any,
     ) -> None:
         super().__init__(detail)
         self.status, self.title, self.detail, self.field = status, title, detail, field
-        self.headers = headers or {}
+        self.headers = dict(headers or {})
         self.extra = extra
 
     def body(self) -> dict[str, Any]:
@@ -78,8 +79,11 @@ def install(app: FastAPI) -> None:
     async def on_invalid(request: Request, error: Exception) -> JSONResponse:
         assert isinstance(error, RequestValidationError)
         first = error.errors()[0]
-        location = [str(part) for part in first["loc"] if part not in ("query", "path", "body",
-                                                                       "header", "cookie")]
+        location = [
+            str(part)
+            for part in first["loc"]
+            if part not in ("query", "path", "body", "header", "cookie")
+        ]
         field = ".".join(location) or "(request)"
         detail = str(first["msg"]).removeprefix("Value error, ")
         return problem_response(Problem(422, "Unprocessable Content", detail, field))
@@ -102,7 +106,6 @@ def install(app: FastAPI) -> None:
         app.add_exception_handler(store_error, on_ledger_error)
     app.add_exception_handler(RequestValidationError, on_invalid)
     app.add_exception_handler(HTTPException, on_http)
-
 
 
 def from_ledger_error(error: Exception) -> Problem:

@@ -49,7 +49,7 @@ def opened_for(
         raise not_found() from None
     name = f"{named.council}:{named.child_ref}"
     state = state_of(request)
-    state.ledger.access.check_child(who, name, view, reason)  # type: ignore[attr-defined]
+    state.ledger.access.check_child(who, name, view, reason)
     caught_up(state)
     return state, state.ledger, name
 
@@ -82,9 +82,7 @@ def history(request: Request, who: Signed, child: Child, reason: Reason = None) 
 
 
 @router.get("/unapproved", summary="The child's changes made without review approval")
-def unapproved(
-    request: Request, who: Signed, child: Child, reason: Reason = None
-) -> JSONResponse:
+def unapproved(request: Request, who: Signed, child: Child, reason: Reason = None) -> JSONResponse:
     state, ledger, name = opened_for(request, who, child, "unapproved", reason)
     return answer(state, {"child": name, "unapproved": ledger.unapproved(name)})
 
@@ -162,9 +160,7 @@ def verdict_json(verdict: Verdict) -> dict[str, Any]:
 
 def answer(state: ServiceState, body: dict[str, Any]) -> JSONResponse:
     """JSON, saying how far behind the ledger the projections it was read from are."""
-    return JSONResponse(
-        _plain(body), headers={"X-Careledger-Lag": lag_header(state)}
-    )
+    return JSONResponse(_plain(body), headers={"X-Careledger-Lag": lag_header(state)})
 
 
 def _plain(value: Any) -> Any:

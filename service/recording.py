@@ -21,8 +21,8 @@ from careledger.ledger.domain.json_lines import LineRefused, NotJSON, parse_json
 from careledger.ledger.domain.limits import refresh
 from careledger.ledger.domain.vocabulary import Role
 from careledger.ledger.errors import RecordingRefused
-from careledger.service.identity import Signed
 from careledger.service.idempotency import HEADER, IdempotencyKeys
+from careledger.service.identity import Signed
 from careledger.service.problems import Problem
 from careledger.service.state import ServiceState, state_of
 
@@ -136,7 +136,7 @@ def _check_may_record(
 ) -> None:
     """Every event's council must be one the principal records for (a system token: its own
     council only); checked before anything is recorded."""
-    access = state.ledger.access  # type: ignore[attr-defined]
+    access = state.ledger.access
     allowed: set[str] = set()
     for place, command in numbered:
         if command.council in allowed:
@@ -145,7 +145,8 @@ def _check_may_record(
             access.check_record(who, command.council)
         except AccessRefused as refused:
             where = {"line": place} if kind in JSON_LINES else {"index": place}
-            raise _refused("council", str(refused), status=403, **where) from None
+            detail = str(refused).partition(": ")[2] or str(refused)
+            raise _refused("council", detail, status=403, **where) from None
         allowed.add(command.council)
 
 
@@ -157,7 +158,7 @@ def _record(
     try:
         with state.recording:
             recorded = state.ledger.ledger.record(
-                [command for _, command in numbered], recording_actor(who)
+                [command for _, command in numbered], recording_actor(state, who)
             )
     except BatchRefused as refusal:
         place = numbered[refusal.index][0]
@@ -171,13 +172,15 @@ def _record(
     return recorded
 
 
-def recording_actor(who: Principal) -> p.Actor:
-    """`recorded_by`: the principal's name, in its role."""
+def recording_actor(state: ServiceState, who: Principal) -> p.Actor:
+    """`recorded_by`: the principal's name, in the ledger role its role records as (a
+    system's feed: its name, as ADMIN)."""
     try:
-        role = Role(who.role)
-    except ValueError:
-        raise Problem(403, "Forbidden", f"the role {who.role} does not record", "role") from None
-    return p.Actor(actor_id=who.name, role=role)
+        actor, role = state.ledger.access.recorded_by(who)
+    except AccessRefused as refused:
+        field, _, detail = str(refused).partition(": ")
+        raise Problem(403, "Forbidden", detail, field) from None
+    return p.Actor(actor_id=actor, role=Role(role))
 
 
 def _refused(
@@ -193,7 +196,8 @@ def _refused(
     named = f"field '{field}': " if field else ""
     extra = {"line": line} if line is not None else {"index": index} if index is not None else {}
     title = "Forbidden" if status == 403 else "Unprocessable Content"
-    return Problem(status, title, f"{where}{named}{problem}; nothing recorded", field, **extra)
+    detail = f"{where}{named}{problem}; nothing recorded"
+    return Problem(status, title, detail, field, None, **extra)
 
 
 def _keyed_as(who: Principal) -> str:

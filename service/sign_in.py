@@ -90,7 +90,7 @@ async def sign_in(
             "minute", "name", headers={"Retry-After": "60"},
         )  # fmt: skip
     try:
-        who = await run_in_threadpool(state.ledger.access.sign_in, name, password)  # type: ignore[attr-defined]
+        who = await run_in_threadpool(state.ledger.access.sign_in, name, password)
     except SignInRefused as refused:
         raise Problem(401, "Unauthorized", str(refused), "password") from None
     set_cookie = await run_in_threadpool(start_session, request, who)
