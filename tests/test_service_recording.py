@@ -198,14 +198,14 @@ def test_an_oversized_body_is_refused_and_the_service_keeps_serving(
     db: str, tmp_path: Path, lcs: dict[str, str]
 ) -> None:
     events = [came_into_care(f"SV-{n:05d}") for n in range(400)]
-    with running(db, tmp_path, CARELEDGER_MAX_BODY_BYTES="20000") as small:
-        with small.client(**lcs) as client:
-            declared = client.post("/events", json=events)
-            streamed = client.post(
+    limit = {"CARELEDGER_MAX_BODY_BYTES": "20000"}
+    with running(db, tmp_path, **limit) as small, small.client(**lcs) as client:
+        declared = client.post("/events", json=events)
+        streamed = client.post(
                 "/events", content=_chunks(json.dumps(events).encode()),
                 headers={"Content-Type": "application/json"},
             )  # fmt: skip
-            still = client.post("/events", json=came_into_care("SV-13"))
+        still = client.post("/events", json=came_into_care("SV-13"))
     for answer in (declared, streamed):
         assert answer.status_code == 413
         assert answer.headers["content-type"] == PROBLEM
