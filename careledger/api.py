@@ -264,8 +264,8 @@ def _open(store: Store, check_policy: bool) -> Opened:
         if store.env["CREATE_TABLE"] == "yes":
             opened.access.create_tables()
         opened.projector.status()
-        opened.access.store.check_tables()
         if check_policy:
+            opened.access.store.check_tables()
             ledger.check_key()  # every command that reads or records; verify needs no key
             views.check_policy()
     except BaseException as error:
