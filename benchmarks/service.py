@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
 import tempfile
 import threading
@@ -80,7 +79,7 @@ def events_of(child: str) -> list[dict[str, Any]]:
             "content": f"Dental check-up booked ({n})",
             "significant": False,
             "proposed_by": {"name": "Omar Reece", "role": "SW"},
-        }  # fmt: skip
+        }
         for n in range(1, EVENTS_PER_CHILD)
     ]
 
