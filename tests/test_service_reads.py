@@ -190,6 +190,8 @@ def test_a_court_clerk_reads_only_a_chronology_shared_with_their_court(
     plan = read(service, clerk, f"/children/{CHILD}/plan")
     assert before.status_code == 404
     assert shared.status_code == 200, shared.text
+    assert shared.json()["period"] == {"from": "2024-01-01", "to": "2024-03-31"}
+    assert "Ms Obi" not in shared.text  # the move of 20 May 2024 is outside the share
     assert plan.status_code == 404
 
 
