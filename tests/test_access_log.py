@@ -13,6 +13,7 @@ import pytest
 
 from careledger.access.log_chain import verify_log
 from careledger.api import Opened, opened
+from careledger.ledger.errors import LedgerError
 from tests.access_histories import HOME, OTHER, person
 
 WORKERS, READS = 2, 40
@@ -104,3 +105,16 @@ def tamper(db: str, statement: str) -> None:
         connection.execute("DROP TRIGGER IF EXISTS access_log_no_update")
         connection.execute("DROP TRIGGER IF EXISTS access_log_no_delete")
         connection.execute(statement)
+
+
+def test_a_malformed_read_is_refused_naming_the_field_and_logs_nothing(o: Opened) -> None:
+    sw = person("SW", "SW-2210")
+    for child, view, field in (
+        ("NR-0201", "plan", "child"),
+        (f"{HOME}:NR-0201", "everything", "view"),
+        (f"{HOME}:NR-0201", "plan", "reason"),
+    ):
+        with pytest.raises(LedgerError) as refused:
+            o.access.check_child(sw, child, view, "x" * 501 if field == "reason" else None)
+        assert str(refused.value).startswith(f"{field}: ")
+    assert o.access.access_log.entries() == []
