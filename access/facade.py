@@ -123,16 +123,17 @@ class Access:
         until: datetime | None = None,
         *,
         who: Principal,
+        break_glass: bool = False,
     ) -> list[dict[str, Any]]:
         """The access log's entries that `who` may see (a DPO: their councils' children; an
-        IRO manager: the break-glass reads of theirs, with the reasons given), filtered."""
+        IRO manager: the break-glass reads of theirs, with the reasons given), filtered;
+        with `break_glass`, only reads made with a reason."""
         scope = rights(who.role).access_log
         if scope is Scope.NONE:
             raise AccessRefused()
         councils = None if scope is Scope.EVERY_COUNCIL else who.councils
-        return self.access_log.entries(
-            child, actor, since, until, councils, reasons_only=scope is Scope.BREAK_GLASS
-        )
+        reasons_only = break_glass or scope is Scope.BREAK_GLASS
+        return self.access_log.entries(child, actor, since, until, councils, reasons_only)
 
     def verify_log(self) -> LogVerdict:
         return self.access_log.verify()

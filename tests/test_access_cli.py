@@ -9,8 +9,9 @@ from collections.abc import Iterator
 import pytest
 from click.testing import CliRunner, Result
 
+from careledger.api import opened
 from careledger.cli.main import cli
-from tests.access_histories import HOME, OTHER, demo_ledger
+from tests.access_histories import HOME, OTHER, demo_ledger, person
 from tests.test_access_log import tamper
 
 PASSWORD = "gareth lindqvist reviews on tuesdays"
@@ -249,3 +250,20 @@ def test_a_tampered_access_log_fails_verify_as_a_tampered_ledger_does(ledger: st
     gone = CliRunner().invoke(cli, ["verify", "--db", ledger])
     assert gone.exit_code == 1
     assert "access log: BROKEN: access log entry 1 is missing (next is 2)" in gone.stdout
+
+
+def test_the_break_glass_list_shows_each_inspectors_reason(ledger: str) -> None:
+    with opened(ledger) as o:
+        inspector = person("INSPECTOR", "ofsted.insp1", (HOME,))
+        o.access.check_child(inspector, f"{HOME}:NR-0202", "history", "ILACS: tracking drift")
+        o.access.check_child(person("SW", "SW-2210"), f"{HOME}:NR-0202", "plan")
+    shown = CliRunner().invoke(
+        cli, ["access-log", "--db", ledger, "--break-glass", "--format", "json"], env=ADMIN
+    )
+    assert [(e["actor"], e["child"], e["reason"]) for e in json.loads(shown.stdout)] == [
+        ("ofsted.insp1", f"{HOME}:NR-0202", "ILACS: tracking drift")
+    ]
+    backwards = CliRunner().invoke(
+        cli, ["access-log", "--db", ledger, "--from", "2026-02-01", "--to", "2026-01-01"]
+    )
+    assert backwards.exit_code == 1 and backwards.output == "error: --from: is after --to\n"
