@@ -61,6 +61,7 @@ MODULE_TIERS = {
             "test_service_reads",
             "test_service_security",
             "test_service_roles",
+            "test_access_cli",
         ),
         "e2e",
     ),
