@@ -120,10 +120,18 @@ class ServiceSettings(_Section):
         default=None, description="the service's OIDC client secret"
     )
     session_secret: SecretStr | None = Field(
-        default=None, description="the key that signs the service's session cookies"
+        default=None,
+        description="keys the stored session ids and the CSRF tokens; the same for every "
+        "worker (without one, each start makes a random one: one worker only)",
     )
     session_minutes: int = Field(
-        default=30, ge=1, description="minutes of inactivity before a session ends"
+        default=30, ge=1, le=24 * 60, description="minutes after sign-in when a session ends"
+    )
+    max_body_bytes: int = Field(
+        default=5_000_000, ge=1_000, description="the largest request body `serve` accepts"
+    )
+    sign_in_attempts_per_minute: int = Field(
+        default=10, ge=1, description="local sign-in attempts per client address per worker"
     )
     public_url: str | None = Field(
         default=None, description="the service's address as its users reach it"

@@ -18,7 +18,7 @@ from careledger.ledger.application import BatchRefused, Recorded
 from careledger.ledger.domain import payloads as p
 from careledger.ledger.domain.commands import Command, parse_command
 from careledger.ledger.domain.json_lines import LineRefused, NotJSON, parse_json, read_commands
-from careledger.ledger.domain.limits import refresh
+from careledger.ledger.domain.limits import limits
 from careledger.ledger.domain.vocabulary import Role
 from careledger.ledger.errors import LedgerError, RecordingRefused
 from careledger.service.idempotency import HEADER, IdempotencyKeys
@@ -100,7 +100,7 @@ def _commands(body: bytes, kind: str) -> list[tuple[int, Command]]:
         if not commands:
             raise _refused("(body)", "holds no events")
         return commands
-    settings = refresh()
+    settings = limits()  # as put in force when the worker started (`service.app`)
     try:
         data = parse_json(body.decode("utf-8"))
     except UnicodeDecodeError as error:
