@@ -11,7 +11,9 @@ benchmarks alike.
 Its methods answer as the commands do, with plain values (rows as dicts, counts, reports,
 a court chronology, a seal, a verdict);
 `ledger.ledger` (the `CareLedger` that records) and `ledger.views` (the projections) are
-there for the rest.
+there for the rest. They do not ask who is reading: `ledger.access` (`careledger.access`)
+does, and logs the read, before a face that serves people (the service, the command line)
+calls them.
 
 `opened` takes the location as `--db` and CARELEDGER_DB do: a SQLite file's path, or a
 `postgresql://` URL (default: the `store.db` setting). Its settings (the cipher key, the
@@ -35,6 +37,7 @@ from typing import Any
 
 from rich.progress import Progress
 
+from careledger.access import Access
 from careledger.ledger.application import CareLedger
 from careledger.ledger.domain import limits
 from careledger.ledger.domain import payloads as p
@@ -102,12 +105,14 @@ def read_seal(path: Path, public_key: Path | None = None) -> Seal:
 
 @dataclass
 class Opened:
-    """A ledger, opened: `ledger` records (`CareLedger`), `views` answer the reports, and
-    `projector` brings the views up to date."""
+    """A ledger, opened: `ledger` records (`CareLedger`), `views` answer the reports,
+    `projector` brings the views up to date, and `access` says who may read and record what,
+    and logs each read of a child's record (`careledger.access`)."""
 
     ledger: CareLedger
     views: CaseViews
     projector: Projector
+    access: Access
     notify: Callable[[str], None] = field(default=to_stderr)
     settings: Settings | None = None  # None: each section read from the environment when used
 
@@ -151,12 +156,14 @@ class Opened:
             "recommendations": child_reviews.recommendations(self.views, who, as_of),
         }
 
-    def drift(self, as_of: date, by: str | None = None) -> Report:
+    def drift(self, as_of: date, by: str | None = None, trend_months: int = 0) -> Report:
         """The inspector's drift report as known at the end of `as_of`, overall or by
-        "council", "iro" or "team"; thresholds from the CARELEDGER_ drift settings."""
+        "council", "iro" or "team"; thresholds from the CARELEDGER_ drift settings; with
+        `trend_months`, each measure's overall count at the end of each earlier month."""
         self.catch_up()
         thresholds = setting("drift", self.settings)
-        return drift_report(self.views, as_of, By(by) if by else None, thresholds)
+        by_group = By(by) if by else None
+        return drift_report(self.views, as_of, by_group, thresholds, trend_months)
 
     def challenges(self, as_of: date, child: str | None = None) -> list[Row]:
         """Each IRO challenge (of one child, if named) as it stood at the end of `as_of`."""
@@ -381,10 +388,14 @@ def _open(store: Store, check_policy: bool, settings: Settings | None) -> Opened
         with contextlib.suppress(*STORE_ERRORS):
             ledger.close()
         raise
-    opened = Opened(ledger, views, Projector(ledger, views), settings=settings)
+    access = Access(ledger, setting("access", settings))
+    opened = Opened(ledger, views, Projector(ledger, views), access, settings=settings)
     try:
+        if store.env["CREATE_TABLE"] == "yes":
+            opened.access.create_tables()
         opened.projector.status()
         if check_policy:
+            opened.access.store.check_tables()
             ledger.check_key()  # every command that reads or records; verify needs no key
             views.check_policy()
     except BaseException as error:

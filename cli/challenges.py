@@ -10,6 +10,7 @@ import click
 
 from careledger.api import opened
 from careledger.cli.options import COUNCIL_OPTION, DB_OPTION, load_protocol, parse_child, parse_day
+from careledger.cli.principal import log_read
 from careledger.cli.render import render
 from careledger.cli.reports import AS_OF_OPTION, today
 from careledger.ledger.domain.protocol import DisputeProtocol
@@ -85,6 +86,8 @@ def challenges(
     on = parse_day(as_of, "--as-of") or today()
     load_protocol()  # bad settings are refused before the ledger is opened
     with opened(db) as o:
+        if who is not None:
+            log_read(o.access, who, "challenges")
         named = f"{who.council}:{who.child_ref}" if who else None
         report = o.challenge_report(on, named, council, iro, only_open)
     rows, per_iro, per_council = report.challenges, report.per_iro, report.per_council

@@ -19,6 +19,7 @@ from careledger.cli.options import (
     parse_child,
     parse_day,
 )
+from careledger.cli.principal import log_read
 from careledger.ledger.errors import LedgerError
 from careledger.ledger.private_files import write_private
 from careledger.projections.chronology_forms import render
@@ -66,6 +67,7 @@ def chronology_command(
     if period[0] and period[1] and period[0] > period[1]:
         raise LedgerError("--from: is after --to")
     with opened(db) as o:
+        log_read(o.access, who, "chronology")
         made = o.chronology(f"{who.council}:{who.child_ref}", produced_by, *period)
     data = render(made, fmt)
     if out is not None:
