@@ -53,6 +53,7 @@ from careledger.ledger.store.failures import STORE_ERRORS, describe, is_missing_
 from careledger.ledger.store.location import Store, store_for
 from careledger.projections import queries, returns
 from careledger.projections import reviews as child_reviews
+from careledger.projections.caseload import caseload
 from careledger.projections.challenge_report import ChallengeReport, challenge_report
 from careledger.projections.chronology import Chronology, chronology
 from careledger.projections.chronology_check import ExportVerdict, check_export, read_stamp
@@ -155,6 +156,12 @@ class Opened:
             "timetable": child_reviews.timetable(self.views, who, as_of),
             "recommendations": child_reviews.recommendations(self.views, who, as_of),
         }
+
+    def caseload(self, iro: str, on: date) -> list[str]:
+        """The children (COUNCIL:REF) looked after whose IRO `iro` is on `on`: what the IRO's
+        workspace lists. Names only: each child's record is read through `access` first."""
+        self.catch_up()
+        return [f"{child.council}:{child.child_ref}" for child in caseload(self.views, iro, on)]
 
     def drift(self, as_of: date, by: str | None = None, trend_months: int = 0) -> Report:
         """The inspector's drift report as known at the end of `as_of`, overall or by
