@@ -3,8 +3,9 @@ identity provider when one is configured.
 
 The form's CSRF token and its cookie are the service's own (`careledger.service.sign_in`),
 and so is the sign-in itself: this page only shows what went wrong in a GOV.UK error
-summary naming the field, where a system would get a problem document, and lands a person
-on their workspace."""
+summary naming the field, and lands a person on their workspace. A client that does not
+ask for HTML (a script, a system) gets the service's own answers: the redirect, or an RFC
+9457 problem naming the field."""
 
 from __future__ import annotations
 
@@ -41,16 +42,28 @@ async def sign_in_submitted(
     password: Annotated[str, Form(max_length=1000)] = "",
     csrf_token: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
-    given = {"name": name, "password": password}
+    given = {"name": name, "password": password, "csrf_token": csrf_token}
     errors = [FieldError(field, text) for field, text in MISSING.items() if not given[field]]
-    if errors:
+    browser = wants_html(request)
+    if errors and browser:
         return _form(request, errors, name, status_code=400)
+    if errors or not csrf_token:
+        missing = next(field for field, value in given.items() if not value)
+        raise Problem(422, "Unprocessable Content", "Field required", missing)
     try:
         response = await sign_in.sign_in(request, name, password, csrf_token)
     except Problem as problem:
+        if not browser:
+            raise
         return _form(request, [_refusal(problem)], name, status_code=problem.status)
-    response.headers["location"] = HOME
+    if browser:
+        response.headers["location"] = HOME
     return response
+
+
+def wants_html(request: Request) -> bool:
+    """A browser's form post (it accepts HTML); anything else is answered as the API."""
+    return "text/html" in request.headers.get("accept", "")
 
 
 def _refusal(problem: Problem) -> FieldError:
