@@ -11,8 +11,8 @@ from pathlib import Path
 
 import click
 
-from careledger.api import named_child, opened
-from careledger.cli.options import DB_OPTION
+from careledger.api import opened
+from careledger.cli.options import DB_OPTION, parse_child
 from careledger.cli.principal import log_read
 
 CORRECTED_SINCE = 4  # exit status: matches, but some entries are no longer the ledger's word
@@ -30,8 +30,7 @@ def verify_export_command(db: str | None, file: Path, fmt: str) -> None:
     data = file.read_bytes()
     with opened(db) as o:
         verdict = o.verify_export(data)
-        # the export's child is known only once it is read: the read is logged before shown
-        log_read(o.access, named_child(verdict.child), "chronology")
+        log_read(o.access, parse_child(verdict.child, None), "chronology")
     report = verdict.report()
     if fmt == "json":
         click.echo(json.dumps(report, indent=2))

@@ -16,6 +16,7 @@ from careledger.access.principal import Principal
 from careledger.api import Opened, named_child
 from careledger.ledger.errors import LedgerError
 from careledger.ledger.integrity.verify import Verdict
+from careledger.projections.chronology_forms import render
 from careledger.service.freshness import caught_up, lag_header
 from careledger.service.identity import Signed
 from careledger.service.problems import not_found
@@ -118,8 +119,6 @@ def chronology(
     to: Day = None,
     reason: Reason = None,
 ) -> Response:
-    from careledger.projections.chronology_forms import render
-
     if from_ and to and from_ > to:
         raise LedgerError("from: is after to")
     state, ledger, name = opened_for(request, who, child, "chronology", reason)
