@@ -63,7 +63,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Service, 
         pass
     prepare(db)
     add_person(db, IRO, "IRO", [OTHER])
-    with running(db, directory) as service:
+    # Every test signs in afresh from one address: more than the default 10 a minute.
+    with running(db, directory, CARELEDGER_SIGN_IN_ATTEMPTS_PER_MINUTE="1000") as service:
         yield service, db
 
 
@@ -201,3 +202,74 @@ def test_signing_out_ends_the_session(page: Page) -> None:
     assert page.url.endswith("/sign-in")
     page.goto("/my-children")
     assert page.url.endswith("/sign-in")
+
+
+def history_of(db: str, child: str) -> list[dict[str, object]]:
+    with opened(db) as ledger:
+        return ledger.history(child)
+
+
+def test_the_iro_raises_a_challenge_from_the_childs_page(
+    page: Page, served: tuple[Service, str]
+) -> None:
+    sign_in(page)
+    page.goto(f"/child/{JAMAL}")
+    page.get_by_role("link", name="Raise a challenge").click()
+    accessible(page, "raise-a-challenge")
+    page.get_by_label("What the challenge is about").select_option("drift_and_delay")
+    page.get_by_label("The plan section it concerns").select_option("permanence")
+    page.get_by_label("Your concern").fill("No permanence plan two reviews after his return")
+    page.get_by_role("button", name="Raise the challenge").click()
+    assert re.search(r"/child/E10000099(:|%3A)NR-0104", page.url)
+    challenges = page.locator("#challenges ~ table").first.inner_text()
+    assert "No permanence plan two reviews after his return" in challenges
+    assert "Informal" in challenges and "open" in challenges
+    raised = history_of(served[1], JAMAL)[-1]
+    assert (raised["type"], raised["recorded_by"]) == ("ChallengeRaised", f"{IRO} (IRO)")
+
+
+def test_a_challenge_without_its_concern_or_with_a_bad_date_is_named_and_not_recorded(
+    page: Page, served: tuple[Service, str]
+) -> None:
+    sign_in(page)
+    before = len(history_of(served[1], JAMAL))
+    page.goto(f"/child/{JAMAL}/challenge")
+    page.get_by_label("What the challenge is about").select_option("participation")
+    page.get_by_label("Month").fill("13")
+    page.get_by_role("button", name="Raise the challenge").click()
+    links = page.locator(".govuk-error-summary").get_by_role("link")
+    assert [(links.nth(i).inner_text(), links.nth(i).get_attribute("href"))
+            for i in range(links.count())] == [
+        ("Enter the concern", "#concern"),
+        ("The date raised must be a real date", "#raised-day"),
+    ]  # fmt: skip
+    assert page.get_by_label("What the challenge is about").input_value() == "participation"
+    accessible(page, "raise-a-challenge-errors")
+    assert len(history_of(served[1], JAMAL)) == before
+
+
+def test_a_challenge_form_opened_before_the_record_changed_is_refused(
+    page: Page, served: tuple[Service, str]
+) -> None:
+    sign_in(page)
+    page.goto(f"/child/{JAMAL}/challenge")
+    page.get_by_label("What the challenge is about").select_option("decision")
+    page.get_by_label("Your concern").fill("The move was decided without me")
+    with opened(served[1]) as ledger:  # meanwhile, the council records a new social worker
+        ledger.record(
+            [{"type": "SocialWorkerAllocated", "council": OTHER, "child": "NR-0104",
+              "occurred_on": "2026-01-05", "source": "LCS/NOTE/9001", "worker_id": "SW-2301",
+              "worker_name": "Priya Nandra", "team": "Children in Care North"}],
+            actor="lcs-feed", role="ADMIN",
+        )  # fmt: skip
+    before = len(history_of(served[1], JAMAL))
+    page.get_by_role("button", name="Raise the challenge").click()
+    summary = page.locator(".govuk-error-summary").inner_text()
+    assert "has changed since you opened this form" in summary
+    assert len(history_of(served[1], JAMAL)) == before
+
+
+def test_a_child_not_theirs_has_no_challenge_form(page: Page) -> None:
+    sign_in(page)
+    response = page.goto(f"/child/{NOT_THEIRS}/challenge")
+    assert response is not None and response.status == 404
