@@ -22,15 +22,10 @@ from careledger.ledger.domain import payloads as p
 from careledger.ledger.domain.case import ENGLAND
 from careledger.ledger.domain.commands import parse_command
 from careledger.ledger.domain.protocol import DisputeProtocol
-from careledger.projections.drift import (
-    _LANES,
-    By,
-    Finding,
-    Report,
-    _children_from_records,
-    _Query,
-    drift_report,
-)
+from careledger.projections.drift import By, Finding, Report, drift_report
+from careledger.projections.drift.assembler import LANES
+from careledger.projections.drift.children import children_from_records
+from careledger.projections.drift.query import Query
 from careledger.projections.drift_settings import DriftSettings
 from careledger.projections.queries import Child
 
@@ -354,19 +349,19 @@ def test_a_review_judged_late_as_the_timetable_stood_when_its_predecessor_was_no
 def test_every_lane_of_a_postgresql_report_reads_the_views_as_the_first_lane_began(
     postgres_db: str,
 ) -> None:
-    """On PostgreSQL the measures run on two connections at once (projections.drift._LANES).
+    """On PostgreSQL the measures run on two connections at once (the assembler's LANES).
     A child projected after the first lane opened must be seen by neither lane, or the two
     halves of one report would count different children."""
     with opened(postgres_db, create_tables=True) as o:
         built = Ledger(o)
         amara(built)
         o.catch_up()
-        assert o.views.report_lanes == len(_LANES)
+        assert o.views.report_lanes == len(LANES)
         settings, protocol = DriftSettings(), DisputeProtocol()
-        with _Query.open(o.views, INSPECTION, None, settings, protocol) as first:
+        with Query.open(o.views, INSPECTION, None, settings, protocol) as first:
             ben(built)
             o.catch_up()  # Ben's case is now in the views, committed
-            with _Query.open(
+            with Query.open(
                 o.views, INSPECTION, None, settings, protocol, first.snapshot
             ) as later:
                 later.select_children()
@@ -423,10 +418,10 @@ def test_children_settled_by_the_projection_are_those_the_records_give_on_every_
     ]
     unsettled = []
     for day in days:
-        with _Query.open(ledger.o.views, day, None, DriftSettings(), DisputeProtocol()) as q:
+        with Query.open(ledger.o.views, day, None, DriftSettings(), DisputeProtocol()) as q:
             q.select_children()
             read = q.run("SELECT * FROM tmp_children ORDER BY child_ref")
-            worked_out = q.run(_children_from_records("1 = 1") + " ORDER BY c.child_ref")
+            worked_out = q.run(children_from_records("1 = 1") + " ORDER BY c.child_ref")
             [n] = q.run("SELECT COUNT(*) AS n FROM {s}cl_children WHERE settled_on > :d")
             unsettled.append(n["n"])
         assert read == worked_out, day
