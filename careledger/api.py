@@ -67,6 +67,11 @@ def named_child(child: str) -> Child:
     return Child(council.strip(), ref.strip())
 
 
+def today() -> date:
+    """Today in England: the business date the reports default to."""
+    return datetime.now(ENGLAND).date()
+
+
 def to_stderr(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
@@ -111,28 +116,43 @@ class Opened:
         self.catch_up()
         return queries.unapproved(self.views, named_child(child) if child else None)
 
-    def reviews(self, child: str, as_of: date) -> dict[str, list[Row]]:
-        """The child's review timetable (reg 33) and the recommendations of their reviews, as
-        recorded by the end of `as_of`."""
-        who = named_child(child)
+    def reviews(
+        self, child: str, as_of: date | None = None, as_recorded_on: date | None = None
+    ) -> dict[str, list[Row]]:
+        """The child's review timetable (reg 33) and the recommendations of their reviews on
+        `as_of` (default: today), of what was recorded by the end of `as_recorded_on`
+        (default: everything recorded)."""
+        who, on = named_child(child), as_of or today()
         self.catch_up()
         return {
-            "timetable": child_reviews.timetable(self.views, who, as_of),
-            "recommendations": child_reviews.recommendations(self.views, who, as_of),
+            "timetable": child_reviews.timetable(self.views, who, on, as_recorded_on),
+            "recommendations": child_reviews.recommendations(self.views, who, on, as_recorded_on),
         }
 
-    def drift(self, as_of: date, by: str | None = None) -> Report:
-        """The inspector's drift report as known at the end of `as_of`, overall or by
-        "council", "iro" or "team"; thresholds from the CARELEDGER_ drift settings."""
+    def drift(
+        self, as_of: date | None = None, by: str | None = None, as_recorded_on: date | None = None
+    ) -> Report:
+        """The inspector's drift report on `as_of` (default: today), of what was recorded by
+        the end of `as_recorded_on` (default: everything recorded; `as_of` itself: what an
+        inspector would have seen that day), overall or by "council", "iro" or "team";
+        thresholds from the CARELEDGER_ drift settings."""
+        grouped, on = By(by) if by else None, as_of or today()
         self.catch_up()
-        return drift_report(self.views, as_of, By(by) if by else None, DriftSettings())
+        return drift_report(self.views, on, grouped, DriftSettings(), as_recorded_on=as_recorded_on)
 
-    def challenges(self, as_of: date, child: str | None = None) -> list[Row]:
-        """Each IRO challenge (of one child, if named) as it stood at the end of `as_of`."""
-        protocol = DisputeProtocol.from_environment()
+    def challenges(
+        self,
+        as_of: date | None = None,
+        child: str | None = None,
+        as_recorded_on: date | None = None,
+    ) -> list[Row]:
+        """Each IRO challenge (of one child, if named) as it stood at the end of `as_of`
+        (default: today), of what was recorded by the end of `as_recorded_on` (default:
+        everything recorded)."""
+        protocol, on = DisputeProtocol.from_environment(), as_of or today()
         self.catch_up()
-        found = ch.load(self.views, as_of, named_child(child) if child else None)
-        return [ch.listing(state, protocol, as_of) for state in found]
+        found = ch.load(self.views, on, named_child(child) if child else None, as_recorded_on)
+        return [ch.listing(state, protocol, on) for state in found]
 
     def import_return(
         self,

@@ -24,13 +24,17 @@ def drift_report(
     settings: DriftSettings | None = None,
     trend_months: int = 0,
     protocol: DisputeProtocol | None = None,
+    as_recorded_on: date | None = None,
 ) -> Report:
-    """The report as an inspector would have seen it at the end of `as_of`; with
-    `trend_months`, each measure's overall count at the end of each earlier month too."""
+    """The report on the business date `as_of`, of what had been recorded by the end of
+    `as_recorded_on` (None: everything recorded; `as_of` itself: what an inspector would
+    have seen that day); with `trend_months`, each measure's overall count at the end of
+    each earlier month too, from the same records."""
     settings = settings or DriftSettings()
     protocol = protocol or DisputeProtocol.from_environment()
-    report = Report(as_of, add_months(as_of, -12), by, settings, protocol)
-    measured = measure(views, as_of, by, settings, protocol)
+    window_from = add_months(as_of, -12)
+    report = Report(as_of, window_from, by, settings, protocol, as_recorded_on=as_recorded_on)
+    measured = measure(views, as_of, by, settings, protocol, as_recorded_on=as_recorded_on)
     for key in COUNTERS:
         counts, findings = measured[key]
         # A measure with nothing to count (no open challenge) still shows, as 0 of 0.
@@ -41,7 +45,11 @@ def drift_report(
     for month_end in _month_ends(as_of, trend_months):
         # The last point is the report's own date: ungrouped, it is the report itself.
         same = month_end == as_of and by is None
-        overall = measured if same else measure(views, month_end, None, settings, protocol, False)
+        overall = (
+            measured
+            if same
+            else measure(views, month_end, None, settings, protocol, False, as_recorded_on)
+        )
         report.trend.append((month_end, {k: _total(k, overall[k][0]) for k in COUNTERS}))
     return report
 
@@ -56,18 +64,20 @@ def measure(
     settings: DriftSettings,
     protocol: DisputeProtocol,
     listed: bool = True,
+    as_recorded_on: date | None = None,
 ) -> Measured:
-    """Every measure on one date, its findings in order unless not `listed` (a trend reads
-    only the counts). Where the store allows (PostgreSQL), the measures run in
+    """Every measure on one date, of what was recorded by the end of `as_recorded_on`
+    (None: everything), its findings in order unless not `listed` (a trend reads only the
+    counts). Where the store allows (PostgreSQL), the measures run in
     two lanes of about equal time, each on a connection (a server process) of its own, both
     reading one snapshot of the views: the report is as consistent as one transaction, in
     the time of the slower lane."""
     lanes = LANES if views.report_lanes >= len(LANES) else ((*COUNTERS, *CHECKS),)
     with ExitStack() as stack:
-        first = stack.enter_context(Query.open(views, as_of, by, settings, protocol))
+        opening = partial(Query.open, views, as_of, by, settings, protocol)
+        first = stack.enter_context(opening(as_recorded_on=as_recorded_on))
         queries = [first] + [
-            stack.enter_context(Query.open(views, as_of, by, settings, protocol, first.snapshot))
-            for _ in lanes[1:]
+            stack.enter_context(opening(first.snapshot, as_recorded_on)) for _ in lanes[1:]
         ]
         if len(lanes) == 1:
             return _lane(first, lanes[0], listed)

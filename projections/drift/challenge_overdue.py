@@ -22,12 +22,13 @@ DEFINITION = Measure(
     "(CARELEDGER_CHALLENGE_STAGES, CARELEDGER_CHALLENGE_FORMAL_LIMIT_WORKING_DAYS)",
 )
 
-# Raised and recorded by the date, and not known then to be resolved: a resolved challenge
-# cannot be past its timescale, and a council's history holds many more of them.
-_OPEN_CHALLENGE = f"""c.raised_on <= :d AND c.recorded_on <= :d AND NOT EXISTS (
+# Raised by the date and recorded by --as-recorded-on, and not known then to be resolved
+# by the date: a resolved challenge cannot be past its timescale, and a council's history
+# holds many more of them.
+_OPEN_CHALLENGE = f"""c.raised_on <= :d AND c.recorded_on <= :recorded AND NOT EXISTS (
     SELECT 1 FROM {{s}}cl_challenge_steps r WHERE r.case_id = c.case_id
       AND r.challenge_id = c.challenge_id AND {known("r")} AND r.kind = 'resolved'
-      AND r.occurred_on <= :d AND r.recorded_on <= :d)"""
+      AND r.occurred_on <= :d AND r.recorded_on <= :recorded)"""
 
 
 def count(q: Query) -> Counted:
@@ -48,7 +49,7 @@ def count(q: Query) -> Counted:
     as_of = q.as_of
     findings: list[Finding] = []
     open_: dict[str, int] = defaultdict(int)
-    for state in challenges.states(raised, steps, as_of):
+    for state in challenges.states(raised, steps, as_of, q.as_recorded_on):
         if not state.is_open:
             continue
         grp = group_of[(state.case_id, state.challenge_id)]

@@ -25,7 +25,7 @@ def count(q: Query) -> Counted:
           SUM(CASE WHEN a.kind = 'sw' THEN 1 ELSE 0 END) AS sw_changes
         FROM tmp_children g JOIN {{s}}cl_allocations a ON a.case_id = g.case_id AND {known("a")}
         WHERE g.period_no IS NOT NULL AND a.changed = 1 AND a.from_on > :w AND a.from_on <= :d
-          AND a.recorded_on <= :d
+          AND a.recorded_on <= :recorded
         GROUP BY g.case_id, g.council, g.child_ref, grp
         HAVING SUM(CASE WHEN a.kind = 'iro' THEN 1 ELSE 0 END) >= :iro_changes
           OR SUM(CASE WHEN a.kind = 'sw' THEN 1 ELSE 0 END) >= :sw_changes

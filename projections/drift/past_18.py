@@ -18,11 +18,12 @@ DEFINITION = Correction(
 
 def count(q: Query) -> list[Count]:
     """Children whose care ran past their 18th birthday by the date with no record of it
-    ending by then (projections.followup.AGE_18), per group."""
+    ending recorded by --as-recorded-on (projections.followup.AGE_18), per group."""
     rows = q.run(f"""
         SELECT {{group}} AS grp, COUNT(DISTINCT g.case_id) AS n FROM tmp_children g
         JOIN {{s}}cl_periods pe ON pe.case_id = g.case_id AND {known("pe")}
-        WHERE pe.ended_by = '{AGE_18}' AND pe.ended_on <= :d AND pe.end_recorded_on <= :d
+        WHERE pe.ended_by = '{AGE_18}' AND pe.ended_on <= :d
+          AND pe.end_recorded_on <= :recorded
         GROUP BY grp
     """)
     return [Count("past_18", row["grp"], int(row["n"]), 0) for row in sorted(rows, key=_grp)]

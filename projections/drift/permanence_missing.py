@@ -18,9 +18,10 @@ DEFINITION = Measure(
 )
 
 _KNOWN_HELD = """CASE WHEN r.held_on IS NOT NULL AND r.held_on <= :d
-    AND r.held_recorded_on <= :d THEN 1 ELSE 0 END"""
+    AND r.held_recorded_on <= :recorded THEN 1 ELSE 0 END"""
 _SECOND_REVIEW_POINT = """CASE WHEN r.held_on IS NOT NULL AND r.held_on <= :d
-    AND r.held_recorded_on <= :d AND r.held_on < r.due_on THEN r.held_on ELSE r.due_on END"""
+    AND r.held_recorded_on <= :recorded AND r.held_on < r.due_on
+    THEN r.held_on ELSE r.due_on END"""
 
 
 def count(q: Query) -> Counted:
@@ -31,9 +32,10 @@ def count(q: Query) -> Counted:
         FROM tmp_children g JOIN {{s}}cl_reviews r ON r.case_id = g.case_id
           AND r.period_no = g.period_no AND r.review_no = 2 AND {known("r")}
         JOIN {{s}}cl_reviews f ON f.case_id = g.case_id AND f.period_no = g.period_no
-          AND f.review_no = 1 AND {known("f")} AND f.held_on <= :d AND f.held_recorded_on <= :d
+          AND f.review_no = 1 AND {known("f")} AND f.held_on <= :d
+          AND f.held_recorded_on <= :recorded
         LEFT JOIN (SELECT DISTINCT m.case_id FROM {{s}}cl_permanence m
-          WHERE {known("m")} AND m.occurred_on <= :d AND m.recorded_on <= :d
+          WHERE {known("m")} AND m.occurred_on <= :d AND m.recorded_on <= :recorded
         ) planned ON planned.case_id = g.case_id
         WHERE {_SECOND_REVIEW_POINT} < :d
           AND NOT EXISTS (SELECT 1 FROM {{s}}cl_periods pe WHERE pe.case_id = g.case_id

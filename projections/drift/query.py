@@ -16,6 +16,7 @@ from careledger.projections.drift.report import By, Count, counts
 from careledger.projections.drift.reviews_held import REVIEWS_HELD
 from careledger.projections.drift.sql import Tallied
 from careledger.projections.drift_settings import DriftSettings
+from careledger.projections.followup import recorded_by
 from careledger.projections.timetable import add_months
 from careledger.projections.views import CaseViews, Row
 
@@ -31,8 +32,10 @@ class Query:
         params: dict[str, Any],
         by: By | None,
         protocol: DisputeProtocol,
+        as_recorded_on: date | None = None,
     ):
         self.views, self.cursor, self.params = views, cursor, params
+        self.as_recorded_on = as_recorded_on
         self.denominators: dict[str, dict[str, int]] = {}
         self._reviews_held: tuple[dict[str, int], list[Row]] | None = None
         self._days: dict[str, int] = {}
@@ -61,11 +64,16 @@ class Query:
         settings: DriftSettings,
         protocol: DisputeProtocol,
         snapshot: str | None = None,
+        as_recorded_on: date | None = None,
     ) -> Iterator[Query]:
-        """A read-only transaction for the report's statements on `as_of`, reading the given
+        """A read-only transaction for the report's statements on `as_of`, of what was
+        recorded by the end of `as_recorded_on` (None: everything), reading the given
         snapshot of the views if there is one (another lane's)."""
+        recorded = recorded_by(as_recorded_on)
         params = {
             "d": as_of.isoformat(),
+            "recorded": recorded,
+            "settled": min(as_of.isoformat(), recorded),
             "w": add_months(as_of, -12).isoformat(),
             "due_before": date.fromordinal(
                 as_of.toordinal() - settings.recommendation_grace_days
@@ -78,18 +86,21 @@ class Query:
             "high": settings.iro_caseload_high,
         }
         with views.datastore.transaction(commit=False) as cursor:
-            query = cls(views, cursor, params, by, protocol)
+            query = cls(views, cursor, params, by, protocol, as_recorded_on)
             query.snapshot = views.start_report(cursor, snapshot)
             yield query
 
     def select_children(self) -> None:
         """The temporary table of every child's IRO, team and period of care on the date:
-        copied from cl_children when every child's latest records were in force and known
-        by then (a report as of today: nothing is recorded with a future date), else worked
-        out from the records for the children whose were not. A compact table of its own,
+        copied from cl_children when every child's latest records were in force on the date
+        and recorded by --as-recorded-on (a report as of today of everything recorded:
+        nothing is recorded with a future date), else worked out from the records for the
+        children whose were not. A compact table of its own,
         where the report's joins read it, not cl_children's pages and the rows an update
         left behind in them."""
-        [unsettled] = self.run("SELECT COUNT(*) AS n FROM {s}cl_children c WHERE c.settled_on > :d")
+        [unsettled] = self.run(
+            "SELECT COUNT(*) AS n FROM {s}cl_children c WHERE c.settled_on > :settled"
+        )
         self.run("DROP TABLE IF EXISTS tmp_children", fetch=False)
         self.run(CHILDREN if unsettled["n"] else SETTLED_CHILDREN, fetch=False)
         for statement in CHILDREN_INDEXED:

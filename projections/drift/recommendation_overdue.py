@@ -18,7 +18,8 @@ DEFINITION = Measure(
     "unverified: configurable (CARELEDGER_RECOMMENDATION_GRACE_DAYS)",
 )
 
-_FALLEN_DUE = "m.made_recorded_on <= :d AND m.due_on < :due_before"
+# Made at a review held by the date and recorded by --as-recorded-on, and fallen due.
+_FALLEN_DUE = "m.made_on <= :d AND m.made_recorded_on <= :recorded AND m.due_on < :due_before"
 
 
 def count(q: Query) -> Counted:
@@ -28,7 +29,7 @@ def count(q: Query) -> Counted:
             f"""SELECT g.council, g.child_ref, {{group}} AS grp, m.recommendation_id, m.text,
                 m.owner, m.owner_role, m.due_on, m.review_id,
                 CASE WHEN m.closed_on IS NOT NULL AND m.closed_on <= :d
-                  AND m.closed_recorded_on <= :d THEN 0 ELSE 1 END AS still_open
+                  AND m.closed_recorded_on <= :recorded THEN 0 ELSE 1 END AS still_open
             FROM tmp_children g JOIN {{s}}cl_recommendations m
               ON m.case_id = g.case_id AND {known("m")}
             WHERE g.period_no IS NOT NULL AND {_FALLEN_DUE}""",

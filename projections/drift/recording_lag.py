@@ -1,5 +1,7 @@
 """Decisions recorded late (record-keeping; no statutory limit): records made more than the
-allowed working days after the event, of the records made in the previous 12 months."""
+allowed working days after the event, of the records made in the previous 12 months. The day
+a record was made is the date this measure judges: a record made after the report's date is
+not counted, whatever the date of the event it records."""
 
 from __future__ import annotations
 
@@ -28,6 +30,7 @@ def count(q: Query) -> Counted:
                 MAX(CASE WHEN l.working_days > :lag THEN l.working_days END) AS worst
               FROM {{s}}cl_lags l
               WHERE {known("l")} AND l.recorded_on > :w AND l.recorded_on <= :d
+                AND l.recorded_on <= :recorded
               GROUP BY l.case_id) p
             JOIN tmp_children g ON g.case_id = p.case_id""",
             "council, child_ref, late, worst",

@@ -79,6 +79,8 @@ class Report:
     trend: list[tuple[date, dict[str, Count]]] = field(default_factory=list)
     # Records to put right (TO_PUT_RIGHT): a count per kind and group, `of` unused (0).
     to_put_right: list[Count] = field(default_factory=list)
+    # Only what was recorded by the end of this day counts (None: everything recorded).
+    as_recorded_on: date | None = None
 
     def summary(self) -> list[Count]:
         """Every measure's count per group, worst rate first."""

@@ -22,8 +22,8 @@ DEFINITION = Measure(
 
 def count(q: Query) -> Counted:
     """Reviews held in the window and held late. A review's due date rests on the review
-    before it: when that one was recorded only after the date, the timetable an inspector
-    saw then differs, and those (rare) reviews are judged again from what was known."""
+    before it: when that one was recorded only after --as-recorded-on, the timetable known
+    then differs, and those (rare) reviews are judged again from what was known."""
     held, rows = q.reviews_held()
     late = [r for r in rows if r["late"]] + _late_as_then_known(q, [r for r in rows if r["unsure"]])
     findings = [
@@ -42,8 +42,8 @@ def count(q: Query) -> Counted:
 
 
 def _late_as_then_known(q: Query, unsure: list[Row]) -> list[Row]:
-    """Reviews in the window whose earlier review was recorded after the date, with their
-    timetable recomputed from the reviews recorded by then."""
+    """Reviews in the window whose earlier review was recorded after --as-recorded-on, with
+    their timetable recomputed from the reviews held by the date and recorded by then."""
     late = []
     for row in unsure:
         q.params["case"], q.params["period"] = row["case_id"], row["period_no"]
@@ -54,7 +54,8 @@ def _late_as_then_known(q: Query, unsure: list[Row]) -> list[Row]:
         held = q.run(f"""
             SELECT r.held_on, r.review_id FROM {{s}}cl_reviews r
             WHERE r.case_id = :case AND r.period_no = :period AND {known("r")}
-              AND r.held_on IS NOT NULL AND r.held_on <= :d AND r.held_recorded_on <= :d
+              AND r.held_on IS NOT NULL AND r.held_on <= :d
+              AND r.held_recorded_on <= :recorded
         """)
         slots = timetable(
             date.fromisoformat(period["started_on"]),

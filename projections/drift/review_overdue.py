@@ -25,7 +25,8 @@ def count(q: Query) -> Counted:
           SELECT n.case_id, n.period_no, MIN(n.review_no) AS review_no,
             {by_key(ordinal("n.review_no"), "n.due_on", "MIN", 10)} AS due_on
           FROM {{s}}cl_reviews n WHERE {known("n")}
-            AND NOT (n.held_on IS NOT NULL AND n.held_on <= :d AND n.held_recorded_on <= :d)
+            AND NOT (n.held_on IS NOT NULL AND n.held_on <= :d
+              AND n.held_recorded_on <= :recorded)
           GROUP BY n.case_id, n.period_no
         ) r ON r.case_id = g.case_id AND r.period_no = g.period_no
         WHERE r.due_on < :d

@@ -6,7 +6,8 @@ from __future__ import annotations
 from careledger.projections.drift.sql import known, totals_and_hits
 
 _HELD_IN_WINDOW = (
-    "r.held_on IS NOT NULL AND r.held_on > :w AND r.held_on <= :d AND r.held_recorded_on <= :d"
+    "r.held_on IS NOT NULL AND r.held_on > :w AND r.held_on <= :d"
+    " AND r.held_recorded_on <= :recorded"
 )
 
 # The reviews held in the window, in one pass for the two measures that judge them: each
@@ -16,8 +17,8 @@ REVIEWS_HELD = totals_and_hits(
         r.review_no, r.review_id, r.due_on, r.held_on, r.days_late, r.participation,
         r.child_seen, r.not_seen_reason,
         CASE WHEN r.days_late > 0 AND (r.prior_recorded_on IS NULL
-          OR r.prior_recorded_on <= :d) THEN 1 ELSE 0 END AS late,
-        CASE WHEN r.prior_recorded_on > :d THEN 1 ELSE 0 END AS unsure,
+          OR r.prior_recorded_on <= :recorded) THEN 1 ELSE 0 END AS late,
+        CASE WHEN r.prior_recorded_on > :recorded THEN 1 ELSE 0 END AS unsure,
         CASE WHEN r.participation = 'PN7' OR (:seen = 1 AND r.participation <> 'PN0'
           AND (r.child_seen IS NULL OR r.child_seen = 0) AND r.not_seen_reason IS NULL)
           THEN 1 ELSE 0 END AS unheard

@@ -8,8 +8,8 @@ from typing import NamedTuple
 
 
 def known(alias: str) -> str:
-    """The row was the record at the end of :d."""
-    return f"{alias}.known_from <= :d AND :d < {alias}.known_until"
+    """The row was the record at the end of :recorded (the report's --as-recorded-on)."""
+    return f"{alias}.known_from <= :recorded AND :recorded < {alias}.known_until"
 
 
 class Tallied(NamedTuple):
