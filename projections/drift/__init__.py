@@ -6,9 +6,12 @@ One module per measure (`review_overdue`, `review_late`, `recommendation_overdue
 SQL that counts it; `assembler` puts them together into a `Report`.
 
 Everything is read from the follow-up tables (projections.schema.FOLLOWUP_TABLES) and
-cl_children, never by replaying events. A report "as of" a date counts only what had been
-recorded by the end of that day, with the corrections recorded by then (see
-projections.followup): what an inspector would have seen on that date.
+cl_children, never by replaying events. A report is "as of" a business date (`:d` in the
+SQL: what had happened by the end of it) and counts only what had been recorded by the end
+of another (`:recorded`, everything recorded unless given), with the corrections recorded by
+then (see projections.followup); the same day for both is what an inspector would have seen
+on that day. Each measure judges its facts by their own dates (a review from the day it was
+held); recording lag alone by the day a record was made.
 
 Who is counted: the measures of "now" (reviews and recommendations overdue, permanence,
 caseload, continuity) count the children looked after on the date; the measures of the
