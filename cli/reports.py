@@ -8,9 +8,8 @@ from datetime import date, datetime
 from typing import Any
 
 import click
-from pydantic import ValidationError
 
-from careledger.api import opened
+from careledger.api import opened, setting
 from careledger.cli.drift_output import as_csv, as_json, show_tables
 from careledger.cli.options import (
     CHILD_ARGUMENT,
@@ -23,11 +22,8 @@ from careledger.cli.options import (
 from careledger.cli.render import render
 from careledger.cli.safe_text import printable
 from careledger.ledger.domain.case import ENGLAND
-from careledger.ledger.domain.commands import refusal_from
-from careledger.ledger.errors import LedgerError
 from careledger.projections import reviews as child_reviews
 from careledger.projections.drift import By, drift_report
-from careledger.projections.drift_settings import DriftSettings
 
 AS_OF_OPTION = click.option(
     "--as-of",
@@ -98,10 +94,7 @@ def drift(
     have seen on D."""
     on = parse_day(as_of, "--as-of") or today()
     known = parse_day(as_recorded_on, "--as-recorded-on")
-    try:
-        settings = DriftSettings()
-    except ValidationError as error:
-        raise LedgerError(f"drift settings: {refusal_from(error)}") from None
+    settings = setting("drift")
     protocol = load_protocol()
     months = 12 if fmt == "html" else 0
     with opened(db) as o:

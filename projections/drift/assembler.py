@@ -31,7 +31,7 @@ def drift_report(
     have seen that day); with `trend_months`, each measure's overall count at the end of
     each earlier month too, from the same records."""
     settings = settings or DriftSettings()
-    protocol = protocol or DisputeProtocol.from_environment()
+    protocol = protocol or DisputeProtocol()
     window_from = add_months(as_of, -12)
     report = Report(as_of, window_from, by, settings, protocol, as_recorded_on=as_recorded_on)
     measured = measure(views, as_of, by, settings, protocol, as_recorded_on=as_recorded_on)
