@@ -13,7 +13,6 @@ from careledger.cli.options import COUNCIL_OPTION, DB_OPTION, load_protocol, par
 from careledger.cli.render import render
 from careledger.cli.reports import AS_OF_OPTION, AS_RECORDED_ON_OPTION, recorded_title, today
 from careledger.ledger.domain.protocol import DisputeProtocol
-from careledger.projections import challenges as ch
 
 
 def protocol_line(protocol: DisputeProtocol) -> str:
@@ -87,18 +86,12 @@ def challenges(
     who = parse_child(child, council) if child else None
     on = parse_day(as_of, "--as-of") or today()
     known = parse_day(as_recorded_on, "--as-recorded-on")
-    protocol = load_protocol()
+    load_protocol()  # bad settings are refused before the ledger is opened
     with opened(db) as o:
-        o.catch_up()
-        found = ch.load(o.views, on, who, known)
-    if iro is not None:
-        found = [s for s in found if s.iro.casefold() == iro.strip().casefold()]
-    if council is not None and who is None:
-        found = [s for s in found if s.council == council]
-    shown = [s for s in found if s.is_open or not only_open]
-    rows = [ch.listing(s, protocol, on) for s in shown]
-    per_iro = ch.statistics_rows(found, protocol, "iro", on)
-    per_council = ch.statistics_rows(found, protocol, "council", on)
+        named = f"{who.council}:{who.child_ref}" if who else None
+        report = o.challenge_report(on, named, council, iro, only_open, known)
+    rows, per_iro, per_council = report.challenges, report.per_iro, report.per_council
+    protocol = report.protocol
     if fmt == "json":
         recorded = known.isoformat() if known else None
         data: dict[str, Any] = {"as_of": on.isoformat(), "as_recorded_on": recorded}
