@@ -14,11 +14,12 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from careledger.access.principal import Principal
+from careledger.api import today
 from careledger.projections.drift import By, Count, Report
 from careledger.service.freshness import caught_up, lag_header
 from careledger.service.identity import Signed
 from careledger.service.problems import Problem, not_found
-from careledger.service.reads import answer, today, verdict_json
+from careledger.service.reads import answer, verdict_json
 from careledger.service.state import ServiceState, state_of
 
 router = APIRouter()
