@@ -16,6 +16,7 @@ from fastapi.responses import RedirectResponse, Response
 from careledger.access.errors import AccessRefused
 from careledger.access.principal import Principal
 from careledger.api import Opened, named_child
+from careledger.api import today as england_today
 from careledger.ledger.domain.vocabulary import ChallengeSubject, Section
 from careledger.ledger.errors import CaseNotFound, LedgerError, RecordingRefused
 from careledger.service.freshness import caught_up
@@ -50,7 +51,7 @@ def challenge_form(request: Request, child: Child) -> Response:
         seen = len(state.ledger.history(name))
     except (AccessRefused, CaseNotFound):
         return page(request, "not_found.html.j2", who, status_code=404, title="Page not found")
-    today = date.today()
+    today = england_today()
     raised = read_date("raised", "The date raised", _parts(today))
     return _form(request, who, name, seen, raised, {}, [])
 

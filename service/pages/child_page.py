@@ -17,6 +17,7 @@ from fastapi.responses import Response
 from careledger.access.errors import AccessRefused, ReasonRequired
 from careledger.access.principal import Principal
 from careledger.api import Opened, named_child
+from careledger.api import today as england_today
 from careledger.ledger.errors import CaseNotFound, LedgerError
 from careledger.service.freshness import caught_up
 from careledger.service.pages.dates import read_date
@@ -46,7 +47,7 @@ def child_page(
     try:
         name = _allowed(state.ledger, who, child)
         caught_up(state)
-        record = _record(state.ledger, name, date.today())
+        record = _record(state.ledger, name, england_today())
     except (AccessRefused, CaseNotFound, ReasonRequired):
         return page(request, "not_found.html.j2", who, status_code=404, title="Page not found")
     on = read_date("plan-date", "The date of the plan", {"day": day, "month": month, "year": year})

@@ -16,6 +16,7 @@ from fastapi.responses import RedirectResponse, Response
 from careledger.access.errors import AccessRefused
 from careledger.access.principal import Principal
 from careledger.api import Opened
+from careledger.api import today as england_today
 from careledger.projections.rules import FlagKind
 from careledger.service.freshness import caught_up
 from careledger.service.pages.rendering import page
@@ -60,7 +61,7 @@ def my_children(request: Request) -> Response:
         return page(request, "not_an_iro.html.j2", who, status_code=403, title="My children")
     state = state_of(request)
     caught_up(state)
-    today = date.today()
+    today = england_today()
     children = [
         found
         for child in state.ledger.caseload(who.name, today)
