@@ -30,17 +30,19 @@ from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
 from rich.progress import Progress
 
 from careledger.ledger.application import CareLedger
 from careledger.ledger.domain import payloads as p
 from careledger.ledger.domain.case import ENGLAND
-from careledger.ledger.domain.commands import parse_command
+from careledger.ledger.domain.commands import parse_command, refusal_from
 from careledger.ledger.domain.protocol import DisputeProtocol
 from careledger.ledger.domain.vocabulary import Role
 from careledger.ledger.errors import LedgerError, StoreFailure
 from careledger.ledger.integrity.verify import Verdict, verify
 from careledger.ledger.ssda903.importer import ImportReport, ReturnImport
+from careledger.ledger.ssda903.records import collection_name
 from careledger.ledger.store.failures import STORE_ERRORS, describe, is_missing_table
 from careledger.ledger.store.location import Store, store_for
 from careledger.projections import challenges as ch
@@ -59,8 +61,10 @@ def debugging() -> bool:
     return os.environ.get("CARELEDGER_DEBUG") == "1"
 
 
-def named_child(child: str) -> Child:
-    """A child named as COUNCIL:REF."""
+def named_child(child: str | Child) -> Child:
+    """A child named as COUNCIL:REF (or a `Child` already)."""
+    if isinstance(child, Child):
+        return child
     council, sep, ref = child.partition(":")
     if not sep or not council.strip() or not ref.strip():
         raise LedgerError(f"child: '{child}' is not COUNCIL:REF")
@@ -93,7 +97,7 @@ class Opened:
         return len(recorded)
 
     def plan(
-        self, child: str, as_of: date | None = None, as_recorded_on: date | None = None
+        self, child: str | Child, as_of: date | None = None, as_recorded_on: date | None = None
     ) -> list[Row]:
         """The child's (COUNCIL:REF) care plan in force on `as_of` (default: now), as the
         ledger knew it at the end of `as_recorded_on` (default: now), section by section."""
@@ -101,17 +105,17 @@ class Opened:
         self.catch_up()
         return queries.plan(self.views, named_child(child), as_of, known)
 
-    def history(self, child: str) -> list[Row]:
+    def history(self, child: str | Child) -> list[Row]:
         """Every event of the child's case, in order, with what it changed."""
         self.catch_up()
         return queries.history(self.views, named_child(child))
 
-    def unapproved(self, child: str | None = None) -> list[Row]:
+    def unapproved(self, child: str | Child | None = None) -> list[Row]:
         """Changes made without review approval, and those listed for the IRO's attention."""
         self.catch_up()
         return queries.unapproved(self.views, named_child(child) if child else None)
 
-    def reviews(self, child: str, as_of: date) -> dict[str, list[Row]]:
+    def reviews(self, child: str | Child, as_of: date) -> dict[str, list[Row]]:
         """The child's review timetable (reg 33) and the recommendations of their reviews, as
         recorded by the end of `as_of`."""
         who = named_child(child)
@@ -121,18 +125,80 @@ class Opened:
             "recommendations": child_reviews.recommendations(self.views, who, as_of),
         }
 
-    def drift(self, as_of: date, by: str | None = None) -> Report:
+    def drift(self, as_of: date, by: str | None = None, months: int = 0) -> Report:
         """The inspector's drift report as known at the end of `as_of`, overall or by
-        "council", "iro" or "team"; thresholds from the CARELEDGER_ drift settings."""
-        self.catch_up()
-        return drift_report(self.views, as_of, By(by) if by else None, DriftSettings())
-
-    def challenges(self, as_of: date, child: str | None = None) -> list[Row]:
-        """Each IRO challenge (of one child, if named) as it stood at the end of `as_of`."""
+        "council", "iro" or "team", with a trend over the `months` month ends before it;
+        thresholds from the CARELEDGER_ drift settings, challenges' timescales from the
+        council's dispute protocol (IRO Handbook ch.6)."""
+        try:
+            settings = DriftSettings()
+        except ValidationError as error:
+            raise LedgerError(f"drift settings: {refusal_from(error)}") from None
         protocol = DisputeProtocol.from_environment()
         self.catch_up()
-        found = ch.load(self.views, as_of, named_child(child) if child else None)
-        return [ch.listing(state, protocol, as_of) for state in found]
+        return drift_report(
+            self.views, as_of, By(by) if by else None, settings, months, protocol
+        )
+
+    def challenges(self, as_of: date, child: str | Child | None = None) -> list[Row]:
+        """Each IRO challenge (of one child, if named) as it stood at the end of `as_of`."""
+        rows: list[Row] = self.challenge_report(as_of, child)["challenges"]
+        return rows
+
+    def challenge_report(
+        self,
+        as_of: date,
+        child: str | Child | None = None,
+        council: str | None = None,
+        iro: str | None = None,
+        only_open: bool = False,
+    ) -> dict[str, Any]:
+        """The IRO challenges as they stood at the end of `as_of` (of one child, council or
+        IRO, if named; `only_open`: those not yet resolved), and how challenges went per IRO
+        and per council (`per_iro`, `per_council`: these ignore `only_open`), under the
+        council's dispute-resolution protocol (`protocol`; IRO Handbook ch.6)."""
+        protocol = DisputeProtocol.from_environment()
+        who = named_child(child) if child else None
+        self.catch_up()
+        found = ch.load(self.views, as_of, who)
+        if iro is not None:
+            found = [s for s in found if s.iro.casefold() == iro.strip().casefold()]
+        if council is not None and who is None:
+            found = [s for s in found if s.council == council]
+        shown = [s for s in found if s.is_open or not only_open]
+        return {
+            "challenges": [ch.listing(state, protocol, as_of) for state in shown],
+            "per_iro": ch.statistics_rows(found, protocol, "iro", as_of),
+            "per_council": ch.statistics_rows(found, protocol, "council", as_of),
+            "protocol": protocol.model_dump(),
+        }
+
+    def inconsistencies(
+        self, child: str | Child | None = None, council: str | None = None, year: int | None = None
+    ) -> list[Row]:
+        """What the SSDA903 records say that does not fit together, per child (of one child
+        or council, if named; in the return for collection `year`, if given), each with the
+        DfE validation rule it matches."""
+        who = named_child(child) if child else None
+        self.catch_up()
+        if who is not None:
+            queries.require_case(self.views, who)
+        place = who.council if who else council
+        if year is not None and not returns.holds_year(self.views, place, year):
+            of = f" of council '{place}'" if place else ""
+            raise LedgerError(
+                f"--year: the ledger holds no {collection_name(year)} return{of}, "
+                "nor any record of that year"
+            )
+        return returns.inconsistency_rows(
+            self.views, place, who.child_ref if who else None, year
+        )
+
+    def projections_status(self) -> list[Row]:
+        """Each projection's position against the newest event, and its lag."""
+        s = self.projector.status()
+        return [{"projection": s.name, "position": s.position, "newest_event": s.newest,
+                 "lag": s.lag}]  # fmt: skip
 
     def import_return(
         self,
@@ -150,15 +216,19 @@ class Opened:
         recorded_by = p.Actor(actor_id=actor, role=Role(role))
         importer = ReturnImport(self.ledger, council, year, recorded_by, newest_year=newest)
         report = importer.run(directory, accept_partial)
-        self.catch_up_after_recording()
+        self.catch_up_after_recording(show_progress=report.events > 500)
         return report
 
-    def export_return(self, council: str, year: int, directory: Path) -> dict[str, int]:
+    def export_return(
+        self, council: str, year: int, directory: Path, force: bool = False
+    ) -> dict[str, int]:
         """The council's SSDA903 return for `year` written into `directory` (owner-only
-        files); how many rows of each table."""
+        files; `force`: also through a symbolic link); how many rows of each table."""
         self.catch_up()
+        if not returns.holds_council(self.views, council):
+            raise LedgerError(f"--council: the ledger holds no case of council '{council}'")
         directory.mkdir(parents=True, exist_ok=True)
-        return returns.export(self.views, council, year, directory)
+        return returns.export(self.views, council, year, directory, force)
 
     def verify(self, child: str | None = None) -> Verdict:
         """The integrity chain recomputed from the stored rows (`Verdict.intact`)."""

@@ -3,17 +3,22 @@ challenges went per IRO and per council."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import click
 
 from careledger.api import opened
-from careledger.cli.options import COUNCIL_OPTION, DB_OPTION, load_protocol, parse_child, parse_day
-from careledger.cli.render import render
+from careledger.cli.options import (
+    COUNCIL_OPTION,
+    DB_OPTION,
+    FORMAT_OPTION,
+    named,
+    parse_child,
+    parse_day,
+)
+from careledger.cli.render import emit_json, show_table
 from careledger.cli.reports import AS_OF_OPTION, today
 from careledger.ledger.domain.protocol import DisputeProtocol
-from careledger.projections import challenges as ch
 
 
 def protocol_line(protocol: DisputeProtocol) -> str:
@@ -69,7 +74,7 @@ def stats_row(row: dict[str, Any]) -> dict[str, Any]:
 @COUNCIL_OPTION
 @click.option("--iro", default=None, help="Only challenges raised by this IRO (their name).")
 @AS_OF_OPTION
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+@FORMAT_OPTION
 def challenges(
     db: str | None,
     only_open: bool,
@@ -84,25 +89,14 @@ def challenges(
     median days to resolve, Cafcass referrals). Statistics ignore --open."""
     who = parse_child(child, council) if child else None
     on = parse_day(as_of, "--as-of") or today()
-    protocol = load_protocol()
     with opened(db) as o:
-        o.catch_up()
-        found = ch.load(o.views, on, who)
-    if iro is not None:
-        found = [s for s in found if s.iro.casefold() == iro.strip().casefold()]
-    if council is not None and who is None:
-        found = [s for s in found if s.council == council]
-    shown = [s for s in found if s.is_open or not only_open]
-    rows = [ch.listing(s, protocol, on) for s in shown]
-    per_iro = ch.statistics_rows(found, protocol, "iro", on)
-    per_council = ch.statistics_rows(found, protocol, "council", on)
+        found = o.challenge_report(on, who, council, iro, only_open)
     if fmt == "json":
-        data = {"as_of": on.isoformat(), "challenges": rows, "per_iro": per_iro}
-        more = {"per_council": per_council, "protocol": protocol.model_dump()}
-        click.echo(json.dumps(data | more, indent=2, default=str))
+        query = {"as_of": on, "child": named(who) if who else None, "council": council}
+        emit_json(query | {"iro": iro, "open": only_open}, found)
         return
     title = f"IRO challenges as of {on}" + (" (open only)" if only_open else "")
-    render([table_row(row) for row in rows], fmt, title, "none recorded")
-    render([stats_row(r) for r in per_iro], fmt, "Challenges per IRO", "none")
-    render([stats_row(r) for r in per_council], fmt, "Challenges per council", "none")
-    click.echo(protocol_line(protocol))
+    show_table([table_row(row) for row in found["challenges"]], title, "none recorded")
+    show_table([stats_row(r) for r in found["per_iro"]], "Challenges per IRO", "none")
+    show_table([stats_row(r) for r in found["per_council"]], "Challenges per council", "none")
+    click.echo(protocol_line(DisputeProtocol.model_validate(found["protocol"])))

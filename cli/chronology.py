@@ -25,7 +25,9 @@ from careledger.cli.options import (
     FORCE_OPTION,
     parse_child,
     parse_day,
+    renamed_option,
 )
+from careledger.cli.render import format_option
 from careledger.cli.safe_text import printable, spreadsheet_cell
 from careledger.ledger.domain.events import CaseEvent
 from careledger.ledger.errors import CaseNotFound, LedgerError
@@ -56,22 +58,17 @@ JSON_CONTROL = re.compile("[\x7f-\x9f]")
 @COUNCIL_OPTION
 @click.option("--from", "from_", help="First date (YYYY-MM-DD).")
 @click.option("--to", "to", help="Last date (YYYY-MM-DD).")
-@click.option(
-    "--format", "fmt", type=click.Choice(["md", "csv", "html", "pdf", "json"]), default="md"
-)
+@format_option("md", "csv", "html", "pdf", default="md", aliases={"table": "md"})
 @click.option(
     "--out",
     type=click.Path(path_type=Path, dir_okay=False),
     help="Default: stdout. Written readable by you only.",
 )
 @FORCE_OPTION
-@click.option(
-    "--by",
-    "produced_by",
-    envvar="CARELEDGER_ACTOR",
-    required=True,
+@renamed_option(
+    "--produced-by", "produced_by", "--by", envvar="CARELEDGER_ACTOR", required=True,
     help="Who produces it (env CARELEDGER_ACTOR).",
-)
+)  # fmt: skip
 def chronology_command(
     db: str | None,
     child: str,

@@ -16,7 +16,7 @@ from rich.progress import Progress
 from careledger.api import opened
 from careledger.cli.demo_background import background_children
 from careledger.cli.drift_output import show_tables
-from careledger.cli.render import render
+from careledger.cli.render import show_table
 from careledger.ledger.domain import payloads as p
 from careledger.ledger.domain.case import ENGLAND
 from careledger.ledger.domain.commands import Command, parse_command
@@ -96,7 +96,7 @@ def demo(db: str) -> None:
 def show_reports(views: CaseViews) -> None:
     console = Console()
     children = queries.cases(views)
-    render(
+    show_table(
         [
             {
                 "child": f"{c['council']}:{c['child_ref']}",
@@ -108,28 +108,24 @@ def show_reports(views: CaseViews) -> None:
             }
             for c in children
         ],
-        "table",
         "Children in the demo ledger",
     )
     for c in children:
         child = Child(c["council"], c["child_ref"])
         console.rule(f"{child.council}:{child.child_ref}")
-        render(
+        show_table(
             queries.plan(views, child),
-            "table",
             f"Current care plan of {child.council}:{child.child_ref}",
         )
         earlier = _before_last_change(views, child)
         if earlier:
-            render(
+            show_table(
                 queries.plan(views, child, on=earlier),
-                "table",
                 f"The plan as it stood on {earlier} (the day before its latest change)",
             )
     console.rule("Unapproved changes")
-    render(
+    show_table(
         queries.unapproved(views),
-        "table",
         "Significant plan changes without review approval, and changes listed for the IRO",
     )
     console.rule(f"Drift and delay, as an inspector saw it on {INSPECTION_DAY}")

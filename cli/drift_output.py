@@ -8,16 +8,14 @@ import io
 from dataclasses import asdict
 from typing import Any
 
-from careledger.cli.render import render
+from careledger.cli.render import show_table
 from careledger.cli.safe_text import spreadsheet_row
 from careledger.projections.drift import MEASURE, MEASURES, TO_PUT_RIGHT, Report, owners
 
 
 def as_json(report: Report) -> dict[str, Any]:
     return {
-        "as_of": report.as_of.isoformat(),
         "window_from": report.window_from.isoformat(),
-        "by": str(report.by) if report.by else None,
         "settings": report.settings.model_dump(),
         "challenge_protocol": report.protocol.model_dump(),
         "measures": [asdict(m) for m in MEASURES],
@@ -83,7 +81,7 @@ def as_csv(report: Report) -> str:
 
 def show_tables(report: Report) -> None:
     grouped = f", by {report.by}" if report.by else ""
-    render(
+    show_table(
         [
             {
                 "measure": MEASURE[c.measure].title,
@@ -95,7 +93,6 @@ def show_tables(report: Report) -> None:
             }
             for c in report.summary()
         ],
-        "table",
         f"Drift as of {report.as_of}{grouped} (previous 12 months: after {report.window_from})",
     )
     for measure in MEASURES:
@@ -103,18 +100,17 @@ def show_tables(report: Report) -> None:
             {k: v for k, v in f._asdict().items() if k not in ("measure", "weight", "owner")}
             for f in report.findings[measure.key]
         ]
-        render(rows, "table", f"{measure.title}: {measure.counts} [{measure.status}]")
-    render(_owners(report), "table", "Overdue recommendations per owner")
-    render(
+        show_table(rows, f"{measure.title}: {measure.counts} [{measure.status}]")
+    show_table(_owners(report), "Overdue recommendations per owner")
+    show_table(
         [
             {"record": r["title"], "group": r["group"], "count": r["count"], "rule": r["rule"]}
             for r in _to_put_right(report)
         ],
-        "table",
         "Records to put right (data quality; careledger inconsistencies lists them)",
     )
     notes = [f"{name}={value}" for name, value in report.settings.model_dump().items()]
     stages = ", ".join(f"{s.name} {s.working_days}" for s in report.protocol.stages)
     notes.append(f"challenge_stages=[{stages}] working days")
     notes.append(f"challenge_formal_limit_working_days={report.protocol.formal_limit_working_days}")
-    render([{"settings used": ", ".join(notes)}], "table", "Settings (CARELEDGER_*)")
+    show_table([{"settings used": ", ".join(notes)}], "Settings (CARELEDGER_*)")

@@ -3,11 +3,9 @@ across a council."""
 
 from __future__ import annotations
 
-import json
 from datetime import date, datetime
 
 import click
-from pydantic import ValidationError
 
 from careledger.api import opened
 from careledger.cli.drift_output import as_csv, as_json, show_tables
@@ -15,18 +13,16 @@ from careledger.cli.options import (
     CHILD_ARGUMENT,
     COUNCIL_OPTION,
     DB_OPTION,
-    load_protocol,
+    FORMAT_OPTION,
+    named,
     parse_child,
     parse_day,
+    renamed_option,
 )
-from careledger.cli.render import render
+from careledger.cli.render import emit_json, format_option, show_table
 from careledger.cli.safe_text import printable
 from careledger.ledger.domain.case import ENGLAND
-from careledger.ledger.domain.commands import refusal_from
-from careledger.ledger.errors import LedgerError
-from careledger.projections import reviews as child_reviews
-from careledger.projections.drift import By, drift_report
-from careledger.projections.drift_settings import DriftSettings
+from careledger.projections.drift import By
 
 AS_OF_OPTION = click.option(
     "--as-of", help="As recorded by the end of this date (YYYY-MM-DD; default today)."
@@ -42,46 +38,42 @@ def today() -> date:
 @CHILD_ARGUMENT
 @COUNCIL_OPTION
 @AS_OF_OPTION
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+@FORMAT_OPTION
 def reviews(db: str | None, child: str, council: str | None, as_of: str | None, fmt: str) -> None:
     """The child's review timetable (reg 33), past and next, and the reviews' recommendations."""
     who = parse_child(child, council)
     on = parse_day(as_of, "--as-of") or today()
     with opened(db) as o:
-        o.catch_up()
-        timetable = child_reviews.timetable(o.views, who, on)
-        recommendations = child_reviews.recommendations(o.views, who, on)
-    name = f"{who.council}:{who.child_ref}"
+        found = o.reviews(who, on)
     if fmt == "json":
-        data = {"child": name, "as_of": on.isoformat(), "reviews": timetable}
-        click.echo(json.dumps({**data, "recommendations": recommendations}, indent=2))
+        emit_json({"child": named(who), "as_of": on}, found)
         return
-    render(timetable, fmt, f"Reviews of {name} as of {on} (reg 33)", "no period of care recorded")
-    render(recommendations, fmt, f"Recommendations of {name}'s reviews (reg 37)")
+    name = named(who)
+    title = f"Reviews of {name} as of {on} (reg 33)"
+    show_table(found["timetable"], title, "no period of care recorded")
+    show_table(found["recommendations"], f"Recommendations of {name}'s reviews (reg 37)")
 
 
 @click.command()
 @DB_OPTION
 @AS_OF_OPTION
-@click.option("--by", type=click.Choice([b.value for b in By]), help="Count per group.")
-@click.option(
-    "--format", "fmt", type=click.Choice(["table", "json", "csv", "html"]), default="table"
+@renamed_option(
+    "--group-by",
+    "group_by",
+    "--by",
+    type=click.Choice([b.value for b in By]),
+    help="Count per group.",
 )
-def drift(db: str | None, as_of: str | None, by: str | None, fmt: str) -> None:
+@format_option("csv", "html")
+def drift(db: str | None, as_of: str | None, group_by: str | None, fmt: str) -> None:
     """Drift and delay across the ledger: counts and rates per measure, worst first, and the
     children behind each count. --as-of shows what an inspector would have seen that day."""
     on = parse_day(as_of, "--as-of") or today()
-    try:
-        settings = DriftSettings()
-    except ValidationError as error:
-        raise LedgerError(f"drift settings: {refusal_from(error)}") from None
-    protocol = load_protocol()
     months = 12 if fmt == "html" else 0
     with opened(db) as o:
-        o.catch_up()
-        report = drift_report(o.views, on, By(by) if by else None, settings, months, protocol)
+        report = o.drift(on, group_by, months)
     if fmt == "json":
-        click.echo(json.dumps(as_json(report), indent=2, default=str))
+        emit_json({"as_of": on, "group_by": group_by}, as_json(report))
     elif fmt == "csv":
         click.echo(as_csv(report), nl=False)
     elif fmt == "html":

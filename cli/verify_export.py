@@ -30,7 +30,9 @@ import click
 
 from careledger.api import opened
 from careledger.cli.chronology import render, verified_events
+from careledger.cli.exit_status import CORRECTED_SINCE, VERIFICATION_FAILED
 from careledger.cli.options import DB_OPTION
+from careledger.cli.render import emit_json, format_option
 from careledger.cli.safe_text import unquoted_cell
 from careledger.ledger.errors import LedgerError
 from careledger.projections.chronology import (
@@ -52,7 +54,6 @@ STAMP = re.compile(
     rb"head=(?P<head>[0-9a-f]{64}) content=(?P<content>[0-9a-f]{64})"
 )
 LIST_FIELDS = {"flags", "corrections"}
-CORRECTED_SINCE = 4  # exit status: matches, but some entries are no longer the ledger's word
 
 
 @dataclass(frozen=True)
@@ -138,14 +139,17 @@ def _csv_value(name: str, value: str) -> Any:
 
 @click.command(name="verify-export")
 @DB_OPTION
-@click.argument("file", type=click.Path(path_type=Path, dir_okay=False, exists=True))
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.argument(
+    "file", type=click.Path(path_type=Path, dir_okay=False, exists=True, allow_dash=True)
+)
+@format_option(aliases={"text": "table"})  # `text`: its earlier name, still read
 def verify_export_command(db: str | None, file: Path, fmt: str) -> None:
-    """Check an exported chronology against the ledger: the same events, unchanged, the same
-    content, whether any of its entries has been corrected since, and whether the case has
-    grown. Exit status 1 when it does not match; 4 when it matches but entries have been
-    corrected since (the export is no longer the ledger's word for them)."""
-    data = file.read_bytes()
+    """Check an exported chronology (FILE, or - for standard input) against the ledger: the
+    same events, unchanged, the same content, whether any of its entries has been corrected
+    since, and whether the case has grown. Exit status 3 when it does not match; 4 when it
+    matches but entries have been corrected since (the export is no longer the ledger's word
+    for them)."""
+    data = sys.stdin.buffer.read() if str(file) == "-" else file.read_bytes()
     stamp = read_stamp(data)
     form, rows = file_rows(data, stamp.format)
     with opened(db) as o:
@@ -167,12 +171,12 @@ def verify_export_command(db: str | None, file: Path, fmt: str) -> None:
     report = _judge(stamp, form, rows, hashes, made, render(made, form) == data, corrections)
     report["child"] = f"{child.council}:{child.child_ref}"
     if fmt == "json":
-        click.echo(json.dumps(report, indent=2))
+        emit_json({"file": "-" if str(file) == "-" else file}, report)
     else:
         for line in report["findings"]:
             click.echo(line)
     if not report["matches"]:
-        sys.exit(1)
+        sys.exit(VERIFICATION_FAILED)
     if corrections:
         sys.exit(CORRECTED_SINCE)
 
