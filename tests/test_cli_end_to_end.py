@@ -553,7 +553,8 @@ def test_change_taking_effect_before_its_approving_review_is_listed_as_approved_
         )
     )
     rows = flags(unapproved(db, c))
-    assert [(r["kind"], r["occurred_on"]) for r in rows] == [(FlagKind.APPROVED_AFTER, "2024-03-04")]
+    flagged = [(r["kind"], r["occurred_on"]) for r in rows]
+    assert flagged == [(FlagKind.APPROVED_AFTER, "2024-03-04")]
     assert "REV-02" in rows[0]["why"]
 
 

@@ -150,7 +150,8 @@ def seal(db: str, tmp_path: Path, name: str = "seal.json") -> Path:
         made = ok(invoke("seal-key", key))
         (tmp_path / "council.pub").write_text(made.stdout, encoding="utf-8")
     out = tmp_path / name
-    result = ok(invoke("seal", "--db", db, "--key", key, "--signed-by", "Family Court", "--out", out))
+    signed = ("--signed-by", "Family Court")
+    result = ok(invoke("seal", "--db", db, "--key", key, *signed, "--out", out))
     assert result.stderr.splitlines()[0].startswith(f"sealed {EVENTS} events, digest ")
     return out
 
