@@ -96,6 +96,12 @@ class Opened:
         self.catch_up_after_recording()
         return len(recorded)
 
+    def children(self) -> list[Row]:
+        """Every child the ledger holds a case of, by council and reference: whether looked
+        after and since when, legal status, IRO, how many events."""
+        self.catch_up()
+        return queries.cases(self.views)
+
     def plan(
         self, child: str | Child, as_of: date | None = None, as_recorded_on: date | None = None
     ) -> list[Row]:
