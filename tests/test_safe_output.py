@@ -123,7 +123,7 @@ def test_an_edited_quoted_csv_is_found_edited_at_the_row_edited(
 
     result = invoke("verify-export", "--db", ledger, out)
 
-    assert result.exit_code == 1
+    assert result.exit_code == 3  # verification failed
     found = [line for line in result.stdout.splitlines() if "edited" in line]
     assert found == [f"DIFFERENT: the file's rows were edited (first at row {last[0]})"]
 
