@@ -12,7 +12,8 @@ CORRECTED_SINCE = 4  # verify-export: matches as exported, but entries were corr
 EPILOG = (
     "Exit status: 0 ok; 1 refused or error (one line on stderr, nothing done); 2 usage; "
     "3 verification failed (verify: the chain, a seal, the signed heads or the projections; "
-    "verify-export: the file does not match; a chronology of a case whose chain is broken); "
+    "verify-export: the file does not match; chronology, verify-export or seal: the chain "
+    "is broken); "
     "4 verify-export: the file matches the ledger as it stood, but entries were corrected "
     "since."
 )

@@ -30,7 +30,7 @@ from careledger.cli.options import (
 )
 from careledger.cli.projection_check import print_projections, projections_report
 from careledger.cli.render import emit_json, format_option
-from careledger.ledger.errors import LedgerError
+from careledger.ledger.errors import ChainBroken, LedgerError
 from careledger.ledger.integrity import seal as sealing
 from careledger.ledger.integrity.heads import verify_heads
 from careledger.ledger.integrity.verify import SealPoint, Verdict, verify
@@ -103,8 +103,9 @@ def verify_command(
     report["head"] = head_report(heads, verdict.events, outside)
     report["intact"] = verdict.intact and heads.holds
     if fmt == "json":
-        query = {"child": named(who) if who else None, "seal": seal_file, "projections": recheck}
-        emit_json(query, report)
+        query = {"child": named(who) if who else None, "seal": seal_file, "public_key": public_key}
+        more = {"head_public_key": head_public_keys, "head_log": head_log_path}
+        emit_json(query | more | {"projections": recheck}, report)
     else:
         _print(report)
         if compared is not None:
@@ -227,7 +228,7 @@ def seal_command(db: str | None, key: Path, out: Path | None, force: bool, seale
     with opened(db, check_policy=False) as o:
         verdict = _verified(o)
     if not verdict.intact:
-        raise LedgerError("the chain is broken: run 'careledger verify'; nothing sealed")
+        raise ChainBroken("the chain is broken: run 'careledger verify'; nothing sealed")
     made = sealing.sign(key, verdict.events, verdict.head, datetime.now(UTC), sealed_by)
     if out is None:
         click.echo(made.to_json(), nl=False)

@@ -178,7 +178,9 @@ def tampered(sqlite_db: str, tmp_path: Path) -> tuple[str, Path]:
     return sqlite_db, export
 
 
-def test_exit_status_3_when_the_ledger_does_not_verify(tampered: tuple[str, Path]) -> None:
+def test_exit_status_3_when_the_ledger_does_not_verify(
+    tampered: tuple[str, Path], tmp_path: Path
+) -> None:
     db, export = tampered
     broken = invoke("verify", "--db", db)
     assert broken.exit_code == 3
@@ -189,6 +191,10 @@ def test_exit_status_3_when_the_ledger_does_not_verify(tampered: tuple[str, Path
     assert chronology.exit_code == 3
     assert "the chain of this case is broken at event 5" in chronology.stderr
     assert invoke("verify-export", "--db", db, export).exit_code == 3
+    ok(invoke("seal-key", tmp_path / "council.key"))
+    sealed = invoke("seal", "--db", db, "--key", tmp_path / "council.key")
+    assert sealed.exit_code == 3
+    assert sealed.stderr == "error: the chain is broken: run 'careledger verify'; nothing sealed\n"
 
 
 def test_exit_status_3_when_an_export_was_edited(ledger: tuple[str, Path], tmp_path: Path) -> None:
