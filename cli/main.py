@@ -57,7 +57,8 @@ from careledger.ledger.store.roles import create_roles, role_names
 
 class LedgerGroup(click.Group):
     """Turns the ledger's own errors, and a failing environment (the store, a file, the
-    disk), into one line on stderr and exit status 1. Any other exception is a programming
+    disk), into one line on stderr and exit status 1 (3 for a chain found broken: a failed
+    verification, not a refusal; `cli.exit_status`). Any other exception is a programming
     error and keeps its traceback. CARELEDGER_DEBUG=1 shows the traceback behind every error
     that came from another."""
 
