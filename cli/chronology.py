@@ -58,7 +58,10 @@ JSON_CONTROL = re.compile("[\x7f-\x9f]")
 @COUNCIL_OPTION
 @click.option("--from", "from_", help="First date (YYYY-MM-DD).")
 @click.option("--to", "to", help="Last date (YYYY-MM-DD).")
-@format_option("md", "csv", "html", "pdf", default="md", aliases={"table": "md"})
+@format_option(
+    "md", "csv", "html", "pdf", default="md", aliases={"table": "md"},
+    help="md (or table): a Markdown table; json: the court document itself, with its stamp.",
+)  # fmt: skip
 @click.option(
     "--out",
     type=click.Path(path_type=Path, dir_okay=False),

@@ -31,20 +31,24 @@ class Formats(click.Choice):  # type: ignore[type-arg]
 
 
 def format_option(
-    *more: str, default: str = "table", aliases: dict[str, str] | None = None
+    *more: str,
+    default: str = "table",
+    aliases: dict[str, str] | None = None,
+    help: str = "json: one envelope, the same for every read command (README: JSON output).",
 ) -> Callable[[Decorated], Decorated]:
     """The one --format: `table` and `json` for every read command, and `more` (csv, html,
     pdf, md) where a command has them. A name in `aliases` is read as another: `verify`'s
     earlier `text` is its `table`; the chronology's `table` is its Markdown table."""
     aliases = aliases or {}
     choices = [name for name in ("table", "json", *more) if name not in aliases]
+    choices.sort(key=lambda name: name != default)  # the default first
     return click.option(
         "--format",
         "fmt",
         type=Formats(choices, aliases),
         default=default,
         show_default=True,
-        help="json: one envelope, the same for every read command (README: JSON output).",
+        help=help,
     )
 
 
