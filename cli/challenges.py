@@ -90,13 +90,15 @@ def challenges(
     who = parse_child(child, council) if child else None
     on = parse_day(as_of, "--as-of") or today()
     with opened(db) as o:
-        found = o.challenge_report(on, who, council, iro, only_open)
+        report = o.challenge_report(on, who, council, iro, only_open)
     if fmt == "json":
         query = {"as_of": on, "child": named(who) if who else None, "council": council}
-        emit_json(query | {"iro": iro, "open": only_open}, found)
+        data: dict[str, Any] = {"challenges": report.challenges, "per_iro": report.per_iro}
+        data |= {"per_council": report.per_council, "protocol": report.protocol.model_dump()}
+        emit_json(query | {"iro": iro, "open": only_open}, data)
         return
     title = f"IRO challenges as of {on}" + (" (open only)" if only_open else "")
-    show_table([table_row(row) for row in found["challenges"]], title, "none recorded")
-    show_table([stats_row(r) for r in found["per_iro"]], "Challenges per IRO", "none")
-    show_table([stats_row(r) for r in found["per_council"]], "Challenges per council", "none")
-    click.echo(protocol_line(DisputeProtocol.model_validate(found["protocol"])))
+    show_table([table_row(row) for row in report.challenges], title, "none recorded")
+    show_table([stats_row(r) for r in report.per_iro], "Challenges per IRO", "none")
+    show_table([stats_row(r) for r in report.per_council], "Challenges per council", "none")
+    click.echo(protocol_line(report.protocol))

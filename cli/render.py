@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from careledger.cli.safe_text import printable
+from careledger.projections.safe_text import printable
 
 Decorated = TypeVar("Decorated", bound=Callable[..., Any])
 ENVELOPE = "careledger/1"  # the version of the JSON envelope: bumped when its shape changes
@@ -91,7 +91,7 @@ def render(
 
 
 def show_table(rows: list[dict[str, Any]], title: str, empty: str = "none") -> None:
-    """A table shows each control character as its escape (`cli.safe_text`), and shows
+    """A table shows each control character as its escape (`projections.safe_text`), and shows
     markup such as "[came from challenge CH-2]" as typed."""
     console = Console()
     if not console.is_terminal:

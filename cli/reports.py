@@ -20,9 +20,9 @@ from careledger.cli.options import (
     renamed_option,
 )
 from careledger.cli.render import emit_json, format_option, show_table
-from careledger.cli.safe_text import printable
 from careledger.ledger.domain.case import ENGLAND
 from careledger.projections.drift import By
+from careledger.projections.safe_text import printable
 
 AS_OF_OPTION = click.option(
     "--as-of", help="As recorded by the end of this date (YYYY-MM-DD; default today)."
