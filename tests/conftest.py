@@ -64,6 +64,7 @@ MODULE_TIERS = {
             "test_service_security",
             "test_service_roles",
             "test_access_cli",
+            "test_cli_grammar",
         ),
         "e2e",
     ),
