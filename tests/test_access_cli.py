@@ -260,6 +260,7 @@ def test_the_break_glass_list_shows_each_inspectors_reason(ledger: str) -> None:
     shown = CliRunner().invoke(
         cli, ["access-log", "--db", ledger, "--break-glass", "--format", "json"], env=ADMIN
     )
+    assert shown.exit_code == 0, shown.output
     assert [(e["actor"], e["child"], e["reason"]) for e in json.loads(shown.stdout)] == [
         ("ofsted.insp1", f"{HOME}:NR-0202", "ILACS: tracking drift")
     ]
