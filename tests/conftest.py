@@ -57,6 +57,7 @@ MODULE_TIERS = {
             "test_ceasing_rules",
             "test_api",
             "test_access_cli",
+            "test_cli_grammar",
         ),
         "e2e",
     ),
