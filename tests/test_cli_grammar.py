@@ -42,6 +42,11 @@ WRITERS = {
     ("cipher-key",),
     ("projections", "catch-up"),
     ("projections", "rebuild"),
+    ("users", "add"),
+    ("users", "disable"),
+    ("tokens", "issue"),
+    ("tokens", "revoke"),
+    ("shares", "add"),
 }
 DOCUMENTS = {("chronology",)}  # its JSON is the court export, stamped and verified as it is
 DAY = "2025-06-30"
