@@ -12,8 +12,8 @@ import click
 
 from careledger.api import opened
 from careledger.cli.exit_status import CORRECTED_SINCE, VERIFICATION_FAILED
-from careledger.cli.options import DB_OPTION, parse_child
-from careledger.cli.principal import log_read
+from careledger.cli.options import DB_OPTION
+from careledger.cli.principal import cli_principal
 from careledger.cli.render import emit_json, format_option
 
 
@@ -32,7 +32,7 @@ def verify_export_command(db: str | None, file: Path, fmt: str) -> None:
     data = sys.stdin.buffer.read() if str(file) == "-" else file.read_bytes()
     with opened(db) as o:
         verdict = o.verify_export(data)
-        log_read(o.access, parse_child(verdict.child, None), "chronology")
+        o.access.check_child(cli_principal(), verdict.child, "chronology")
     report = verdict.report()
     if fmt == "json":
         emit_json({"file": "-" if str(file) == "-" else file}, report)
