@@ -15,6 +15,17 @@ there for the rest.
 `opened` takes the location as `--db` and CARELEDGER_DB do: a SQLite file's path, or a
 `postgresql://` URL. What the ledger has to tell its caller without failing (the projections
 are behind, a role may not write them) goes to `Opened.notify`, standard error by default.
+
+Reading and projecting can be kept apart. By default an opened ledger brings the projections
+up to date itself before it reads them and after it records (the single-user default). With
+`catch_up=False` it leaves that to one projector process (`careledger project --follow`)
+and answers from the projections as they stand. With `reading=True` (the read URL,
+CARELEDGER_READ_DB: a reader's role, or a streaming replica) it can only read: its database
+connections refuse every write, and it records nothing. `Opened.lag()` says how far behind
+the ledger the projections it answers from are:
+
+    with opened(read_url, reading=True) as ledger:
+        rows, lag = ledger.plan("E10000099:NR-0101"), ledger.lag()
 """
 
 from __future__ import annotations
@@ -48,6 +59,7 @@ from careledger.projections import queries, returns
 from careledger.projections import reviews as child_reviews
 from careledger.projections.drift import By, Report, drift_report
 from careledger.projections.drift_settings import DriftSettings
+from careledger.projections.lag import Lag, lag_of
 from careledger.projections.queries import Child
 from careledger.projections.runner import Progress as ProgressCallback
 from careledger.projections.runner import Projector, ViewsReadOnly, open_views
@@ -74,12 +86,15 @@ def to_stderr(message: str) -> None:
 @dataclass
 class Opened:
     """A ledger, opened: `ledger` records (`CareLedger`), `views` answer the reports, and
-    `projector` brings the views up to date."""
+    `projector` brings the views up to date. `catches_up`: whether this ledger brings the
+    views up to date itself; `reading`: opened for reading only (it records nothing)."""
 
     ledger: CareLedger
     views: CaseViews
     projector: Projector
     notify: Callable[[str], None] = field(default=to_stderr)
+    catches_up: bool = True
+    reading: bool = False
 
     # --- in the business's words: what the command line's commands do -------------------
 
@@ -87,6 +102,7 @@ class Opened:
         """Record every event (the JSON Lines format's objects) or none, as `actor` in `role`;
         returns how many were recorded. A refusal raises `RecordingRefused` naming the field
         (`BatchRefused.index` says which event)."""
+        self._check_may_write("record")
         commands = [parse_command(dict(event)) for event in events]
         recorded = self.ledger.record(commands, p.Actor(actor_id=actor, role=Role(role)))
         self.catch_up_after_recording()
@@ -145,6 +161,7 @@ class Opened:
     ) -> ImportReport:
         """A council's SSDA903 return for collection `year`, read into the ledger (returns
         oldest first); the report names every refused row."""
+        self._check_may_write("import a return")
         self.projector.catch_up()  # which return is newest is read from the views
         newest = returns.newest_return(self.views, council)
         recorded_by = p.Actor(actor_id=actor, role=Role(role))
@@ -165,13 +182,22 @@ class Opened:
         case = named_child(child).case_id if child else None
         return verify(self.ledger.store_recorder, case)
 
+    def lag(self) -> Lag:
+        """How far behind the ledger the views this ledger answers from are
+        (`projections.lag`): events not yet applied, and since when."""
+        return lag_of(self.ledger, self.views)
+
     # --- keeping the views up to date ----------------------------------------------------
 
     def catch_up(self, show_progress: bool = False) -> int:
-        """Bring the views up to date before they are read. A role that may not write them
-        (a PostgreSQL writer's or reader's) reads them as they are, and is told the lag. If
-        catching up fails otherwise nothing is shown: a report missing the newest events could
-        mislead (a change not yet flagged as unapproved, a review not yet counted)."""
+        """Bring the views up to date before they are read; unless this ledger leaves that to
+        the projector (`catches_up` false), which never writes here: the views are read as
+        they are (`lag()` says how far behind). A role that may not write them (a PostgreSQL
+        writer's or reader's) reads them as they are, and is told the lag. If catching up
+        fails otherwise nothing is shown: a report missing the newest events could mislead
+        (a change not yet flagged as unapproved, a review not yet counted)."""
+        if not self.catches_up:
+            return 0
         try:
             return self._catch_up(show_progress)
         except ViewsReadOnly as behind:
@@ -190,6 +216,8 @@ class Opened:
         that reads them catches them up. It is reported as a warning, never as a failure to
         record: a user who recorded again would record twice every event without an id of
         its own."""
+        if not self.catches_up:
+            return
         try:
             self._catch_up(show_progress)
         except ViewsReadOnly as behind:
@@ -208,6 +236,7 @@ class Opened:
             logging.getLogger("careledger").debug("catching up failed", exc_info=True)
 
     def rebuild(self) -> int:
+        self._check_may_write("rebuild the projections")
         return self._showing_progress("rebuilding projections", self.projector.rebuild)
 
     def close(self) -> None:
@@ -216,6 +245,14 @@ class Opened:
             self.views.datastore.close()
         with contextlib.suppress(*STORE_ERRORS):
             self.ledger.close()
+
+    def _check_may_write(self, what: str) -> None:
+        if self.reading:
+            raise LedgerError(
+                f"cannot {what}: the ledger at {self.ledger.store.location} was opened for "
+                "reading (the read URL, CARELEDGER_READ_DB); use the ledger's own "
+                "(CARELEDGER_DB)"
+            )
 
     def _catch_up(self, show_progress: bool) -> int:
         if not show_progress:
@@ -231,13 +268,24 @@ class Opened:
 
 @contextmanager
 def opened(
-    db: str | None, *, create_tables: bool = False, check_policy: bool = True
+    db: str | None,
+    *,
+    create_tables: bool = False,
+    check_policy: bool = True,
+    catch_up: bool = True,
+    reading: bool = False,
 ) -> Iterator[Opened]:
     """The ledger and its views. A store that fails (unreachable, full, read-only, not a
-    ledger), while opening or during the command, is reported in one line naming it."""
+    ledger), while opening or during the command, is reported in one line naming it.
+    `catch_up=False`: the views are left to the projector (`careledger project --follow`);
+    `reading=True`: opened for reading only, on connections that refuse every write (and
+    so never catching up)."""
+    if reading and create_tables:
+        raise LedgerError("a ledger opened for reading creates no tables")
     store = store_for(db, create_tables=create_tables)
     try:
-        ledger = _open(store, check_policy)
+        ledger = _open(store, check_policy, reading)
+        ledger.catches_up = catch_up and not reading
         try:
             yield ledger
         finally:
@@ -246,15 +294,15 @@ def opened(
         raise StoreFailure(describe(store, error)) from error
 
 
-def _open(store: Store, check_policy: bool) -> Opened:
-    ledger = CareLedger(store)
+def _open(store: Store, check_policy: bool, reading: bool) -> Opened:
+    ledger = CareLedger(store, reading=reading)
     try:
-        views = open_views(ledger)
+        views = open_views(ledger, reading=reading)
     except BaseException:
         with contextlib.suppress(*STORE_ERRORS):
             ledger.close()
         raise
-    opened = Opened(ledger, views, Projector(ledger, views))
+    opened = Opened(ledger, views, Projector(ledger, views), reading=reading)
     try:
         opened.projector.status()
         if check_policy:

@@ -13,7 +13,8 @@ from typing import ClassVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application, project_aggregate
-from eventsourcing.persistence import IntegrityError
+from eventsourcing.persistence import InfrastructureFactory, IntegrityError
+from eventsourcing.utils import Environment
 
 from careledger.ledger.domain import payloads as p
 from careledger.ledger.domain.case import ChildCase
@@ -24,6 +25,7 @@ from careledger.ledger.errors import CaseNotFound, RecordingConflict, RecordingR
 from careledger.ledger.store.failures import is_write_conflict
 from careledger.ledger.store.location import Store
 from careledger.ledger.store.mapper import open_sealed
+from careledger.ledger.store.read_only import refuse_writes
 from careledger.ledger.store.recorders import PostgresLedgerRecorder, SQLiteLedgerRecorder
 
 Clock = Callable[[], datetime]
@@ -66,12 +68,26 @@ class CareLedger(Application[UUID]):
     save_attempts = 12
 
     def __init__(
-        self, store: Store, clock: Clock | None = None, protocol: DisputeProtocol | None = None
+        self,
+        store: Store,
+        clock: Clock | None = None,
+        protocol: DisputeProtocol | None = None,
+        reading: bool = False,
     ) -> None:
+        self.reading = reading  # before the library makes the recorder: `construct_factory`
         super().__init__(store.env)
         self.store = store
         self.clock: Clock = clock or (lambda: datetime.now(UTC))
         self._protocol = protocol
+
+    def construct_factory(self, env: Environment) -> InfrastructureFactory:
+        """Opened for reading, every connection of the store refuses writes
+        (`ledger.store.read_only`): set before the library makes the recorder, which
+        connects."""
+        factory = super().construct_factory(env)
+        if self.reading:
+            refuse_writes(factory.datastore)  # type: ignore[attr-defined]
+        return factory
 
     @property
     def protocol(self) -> DisputeProtocol:
