@@ -17,15 +17,15 @@ from typing import Any
 import click
 from eventsourcing.persistence import StoredEvent
 
-from careledger.api import Opened, opened
+from careledger.api import Opened
 from careledger.cli.options import (
     CHILD_ARGUMENT,
     COUNCIL_OPTION,
-    DB_OPTION,
     FORCE_OPTION,
     parse_child,
     parse_day,
 )
+from careledger.cli.reading import READ_DB_OPTION, opened_to_read
 from careledger.cli.safe_text import printable, spreadsheet_cell
 from careledger.ledger.domain.events import CaseEvent
 from careledger.ledger.errors import CaseNotFound, LedgerError
@@ -51,7 +51,7 @@ JSON_CONTROL = re.compile("[\x7f-\x9f]")
 
 
 @click.command(name="chronology")
-@DB_OPTION
+@READ_DB_OPTION
 @CHILD_ARGUMENT
 @COUNCIL_OPTION
 @click.option("--from", "from_", help="First date (YYYY-MM-DD).")
@@ -90,7 +90,7 @@ def chronology_command(
     period = (parse_day(from_, "--from"), parse_day(to, "--to"))
     if period[0] and period[1] and period[0] > period[1]:
         raise LedgerError("--from: is after --to")
-    with opened(db) as o:
+    with opened_to_read(db, projections=False) as o:
         made, _ = verified_chronology(o, who, datetime.now(UTC), produced_by, period)
     data = render(made, fmt)
     if out is not None:

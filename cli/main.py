@@ -32,6 +32,7 @@ from careledger.cli.options import (
     parse_child,
     parse_day,
 )
+from careledger.cli.reading import READ_DB_OPTION, catch_up_setting, opened_to_read
 from careledger.cli.render import render
 from careledger.cli.reports import drift, reviews
 from careledger.cli.returns import export_903, import_903, inconsistencies
@@ -164,7 +165,7 @@ def record(
         read_lines(path) if path else [(0, command_from_options(kind, council, child, fields))]
     )
     recorded_by = actor_of(actor, role)
-    with opened(db) as o:
+    with opened(db, catch_up=catch_up_setting()) as o:
         try:
             with Progress(transient=True) as progress:
                 progress.add_task(f"recording {len(commands)} event(s)", total=None)
@@ -235,7 +236,7 @@ def option_value(name: str, raw: str) -> Any:
 
 
 @cli.command()
-@DB_OPTION
+@READ_DB_OPTION
 @CHILD_ARGUMENT
 @COUNCIL_OPTION
 @click.option("--as-of", help="The plan in force on this date (YYYY-MM-DD).")
@@ -254,8 +255,7 @@ def plan(
     on = parse_day(as_of, "--as-of")
     known = parse_day(as_recorded_on, "--as-recorded-on")
     recorded_on = datetime.combine(known, time.max, tzinfo=ENGLAND) if known else None
-    with opened(db) as o:
-        o.catch_up()
+    with opened_to_read(db) as o:
         rows = queries.plan(o.views, who, on, recorded_on)
     title = f"Care plan of {who.council}:{who.child_ref}"
     title += f" in force on {on}" if on else " (current)"
@@ -264,29 +264,27 @@ def plan(
 
 
 @cli.command()
-@DB_OPTION
+@READ_DB_OPTION
 @CHILD_ARGUMENT
 @COUNCIL_OPTION
 @FORMAT_OPTION
 def history(db: str | None, child: str, council: str | None, fmt: str) -> None:
     """Every event of the child's case in order, with what it changed and its corrections."""
     who = parse_child(child, council)
-    with opened(db) as o:
-        o.catch_up()
+    with opened_to_read(db) as o:
         rows = queries.history(o.views, who)
     render(rows, fmt, f"History of {who.council}:{who.child_ref}")
 
 
 @cli.command()
-@DB_OPTION
+@READ_DB_OPTION
 @click.option("--child", "child", default=None, help="Only this child (COUNCIL:REF).")
 @COUNCIL_OPTION
 @FORMAT_OPTION
 def unapproved(db: str | None, child: str | None, council: str | None, fmt: str) -> None:
     """Plan changes made without review approval, and those listed for the IRO's attention."""
     who = parse_child(child, council) if child else None
-    with opened(db) as o:
-        o.catch_up()
+    with opened_to_read(db) as o:
         rows = queries.unapproved(o.views, who)
     render(rows, fmt, "Changes without review approval (reg 32(2), reg 14)", "none found")
 

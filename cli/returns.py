@@ -19,6 +19,7 @@ from careledger.cli.options import (
     new_council_code,
     parse_child,
 )
+from careledger.cli.reading import READ_DB_OPTION, catch_up_setting, opened_to_read
 from careledger.cli.render import render
 from careledger.cli.safe_text import printable, spreadsheet_row
 from careledger.ledger.domain.vocabulary import Role
@@ -87,7 +88,7 @@ def import_903(
         raise LedgerError(f"--report: {report_path.parent} is not a directory")
     if accept_partial and not force:
         refuse_links([report_path], "--report")  # before anything is recorded
-    with opened(db) as o:
+    with opened(db, catch_up=catch_up_setting()) as o:
         # Which return is newest is read from the views: they must be current, so a role that
         # may not bring them up to date is refused while they lag (`ViewsReadOnly`).
         o.projector.catch_up()
@@ -130,7 +131,7 @@ def _refused(report: ImportReport, path: Path, accept_partial: bool, force: bool
 
 
 @click.command("export-903")
-@DB_OPTION
+@READ_DB_OPTION
 @click.option("--council", required=True, callback=council_code)
 @YEAR
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
@@ -138,8 +139,7 @@ def _refused(report: ImportReport, path: Path, accept_partial: bool, force: bool
 def export_903(db: str | None, council: str, year: int, directory: Path, force: bool) -> None:
     """Write Header, Episodes and Reviews for one collection year into DIRECTORY, in the
     DfE's CSV layout, from what the ledger holds."""
-    with opened(db) as o:
-        o.catch_up()
+    with opened_to_read(db) as o:
         if not returns.holds_council(o.views, council):
             raise LedgerError(f"--council: the ledger holds no case of council '{council}'")
         directory.mkdir(parents=True, exist_ok=True)
@@ -151,7 +151,7 @@ def export_903(db: str | None, council: str, year: int, directory: Path, force: 
 
 
 @click.command("inconsistencies")
-@DB_OPTION
+@READ_DB_OPTION
 @click.option("--child", "child", default=None, help="Only this child (COUNCIL:REF).")
 @COUNCIL_OPTION
 @click.option(
@@ -166,8 +166,7 @@ def inconsistencies(
     the episodes the council's own records make), per child, with the DfE validation rule
     each matches."""
     who = parse_child(child, council) if child else None
-    with opened(db) as o:
-        o.catch_up()
+    with opened_to_read(db) as o:
         if who is not None:
             require_case(o.views, who)
         place = who.council if who else council

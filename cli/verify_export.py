@@ -28,9 +28,8 @@ from urllib.parse import unquote
 
 import click
 
-from careledger.api import opened
 from careledger.cli.chronology import render, verified_events
-from careledger.cli.options import DB_OPTION
+from careledger.cli.reading import READ_DB_OPTION, opened_to_read
 from careledger.cli.safe_text import unquoted_cell
 from careledger.ledger.errors import LedgerError
 from careledger.projections.chronology import (
@@ -137,7 +136,7 @@ def _csv_value(name: str, value: str) -> Any:
 
 
 @click.command(name="verify-export")
-@DB_OPTION
+@READ_DB_OPTION
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False, exists=True))
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
 def verify_export_command(db: str | None, file: Path, fmt: str) -> None:
@@ -148,8 +147,7 @@ def verify_export_command(db: str | None, file: Path, fmt: str) -> None:
     data = file.read_bytes()
     stamp = read_stamp(data)
     form, rows = file_rows(data, stamp.format)
-    with opened(db) as o:
-        o.catch_up()
+    with opened_to_read(db) as o:
         child = _child(o.views.fetch("SELECT * FROM {s}cl_cases"), stamp.case)
         events, hashes = verified_events(o, child)
         made = chronology(

@@ -297,6 +297,7 @@ class _Query:
         self._reviews_held: tuple[dict[str, int], list[Row]] | None = None
         self._days: dict[str, int] = {}
         self.snapshot: str | None = None
+        self.children = ""  # the children's query, when no temporary table may hold them
         self.as_of = date.fromisoformat(params["d"])
         self.by, self.protocol = by, protocol
         self.grouped = by is not None
@@ -350,12 +351,20 @@ class _Query:
         where the report's joins read it, not cl_children's pages and the rows an update
         left behind in them."""
         [unsettled] = self.run("SELECT COUNT(*) AS n FROM {s}cl_children c WHERE c.settled_on > :d")
+        children = _CHILDREN if unsettled["n"] else _SETTLED_CHILDREN
+        if self.views.read_only:
+            # Views opened for reading (a reader's connection, a streaming replica) may not
+            # create even a temporary table: each statement computes the children itself.
+            self.children = children.replace(_CREATE_CHILDREN, "", 1)
+            return
         self.run("DROP TABLE IF EXISTS tmp_children", fetch=False)
-        self.run(_CHILDREN if unsettled["n"] else _SETTLED_CHILDREN, fetch=False)
+        self.run(children, fetch=False)
         for statement in _CHILDREN_INDEXED:
             self.run(statement, fetch=False)
 
     def run(self, sql: str, fetch: bool = True) -> list[Row]:
+        if self.children and "tmp_children" in sql:
+            sql = f"WITH tmp_children AS MATERIALIZED ({self.children}) {sql}"
         names = re.findall(r":(\w+)", sql)
         text = re.sub(r":\w+", "?", sql).replace("{group}", self.group)
         text = text.replace("{review_group}", self.review_group)
@@ -491,11 +500,12 @@ LEFT JOIN (
 WHERE {unsettled}"""
 
 
-_SETTLED_CHILDREN = """
-CREATE TEMP TABLE tmp_children AS
+_CREATE_CHILDREN = "CREATE TEMP TABLE tmp_children AS"
+_SETTLED_CHILDREN = f"""
+{_CREATE_CHILDREN}
 SELECT c.case_id, c.council, c.child_ref, c.iro, c.team,
   CASE WHEN c.period_until <= :d THEN NULL ELSE c.period_no END AS period_no
-FROM {s}cl_children c WHERE c.settled_on <= :d"""
+FROM {{s}}cl_children c WHERE c.settled_on <= :d"""
 _CHILDREN = f"""{_SETTLED_CHILDREN}
 UNION ALL {_children_from_records("c.settled_on > :d")}"""
 # The planner knows nothing of a new temporary table until it is indexed and analysed:
