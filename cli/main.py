@@ -32,6 +32,7 @@ from careledger.cli.options import (
     parse_child,
     parse_day,
 )
+from careledger.cli.project import project
 from careledger.cli.reading import READ_DB_OPTION, catch_up_setting, opened_to_read
 from careledger.cli.render import render
 from careledger.cli.reports import drift, reviews
@@ -332,6 +333,7 @@ def rebuild(db: str | None, name: str | None) -> None:
 
 
 cli.add_command(demo)
+cli.add_command(project)
 cli.add_command(reviews)
 cli.add_command(drift)
 cli.add_command(challenges)
