@@ -54,6 +54,7 @@ MODULE_TIERS = {
             "test_later_decisions",
             "test_ceasing_rules",
             "test_api",
+            "test_projector",
         ),
         "e2e",
     ),
