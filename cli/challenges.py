@@ -8,8 +8,14 @@ from typing import Any
 
 import click
 
-from careledger.cli.options import COUNCIL_OPTION, load_protocol, parse_child, parse_day
-from careledger.cli.reading import READ_DB_OPTION, opened_to_read
+from careledger.cli.options import (
+    COUNCIL_OPTION,
+    DB_OPTION,
+    load_protocol,
+    parse_child,
+    parse_day,
+)
+from careledger.cli.reading import CATCH_UP_OPTION, READ_DB_OPTION, opened_to_read
 from careledger.cli.render import render
 from careledger.cli.reports import AS_OF_OPTION, today
 from careledger.ledger.domain.protocol import DisputeProtocol
@@ -63,7 +69,9 @@ def stats_row(row: dict[str, Any]) -> dict[str, Any]:
 
 
 @click.command()
+@DB_OPTION
 @READ_DB_OPTION
+@CATCH_UP_OPTION
 @click.option("--open", "only_open", is_flag=True, help="Only challenges not yet resolved.")
 @click.option("--child", default=None, help="Only this child (COUNCIL:REF, or REF with --council).")
 @COUNCIL_OPTION
@@ -72,6 +80,8 @@ def stats_row(row: dict[str, Any]) -> dict[str, Any]:
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
 def challenges(
     db: str | None,
+    read_db: str | None,
+    catch_up: bool,
     only_open: bool,
     child: str | None,
     council: str | None,
@@ -85,7 +95,7 @@ def challenges(
     who = parse_child(child, council) if child else None
     on = parse_day(as_of, "--as-of") or today()
     protocol = load_protocol()
-    with opened_to_read(db) as o:
+    with opened_to_read(db, read_db, catch_up) as o:
         found = ch.load(o.views, on, who)
     if iro is not None:
         found = [s for s in found if s.iro.casefold() == iro.strip().casefold()]

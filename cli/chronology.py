@@ -21,6 +21,7 @@ from careledger.api import Opened
 from careledger.cli.options import (
     CHILD_ARGUMENT,
     COUNCIL_OPTION,
+    DB_OPTION,
     FORCE_OPTION,
     parse_child,
     parse_day,
@@ -51,6 +52,7 @@ JSON_CONTROL = re.compile("[\x7f-\x9f]")
 
 
 @click.command(name="chronology")
+@DB_OPTION
 @READ_DB_OPTION
 @CHILD_ARGUMENT
 @COUNCIL_OPTION
@@ -74,6 +76,7 @@ JSON_CONTROL = re.compile("[\x7f-\x9f]")
 )
 def chronology_command(
     db: str | None,
+    read_db: str | None,
     child: str,
     council: str | None,
     from_: str | None,
@@ -90,7 +93,7 @@ def chronology_command(
     period = (parse_day(from_, "--from"), parse_day(to, "--to"))
     if period[0] and period[1] and period[0] > period[1]:
         raise LedgerError("--from: is after --to")
-    with opened_to_read(db, projections=False) as o:
+    with opened_to_read(db, read_db, catch_up=False, projections=False) as o:
         made, _ = verified_chronology(o, who, datetime.now(UTC), produced_by, period)
     data = render(made, fmt)
     if out is not None:

@@ -33,7 +33,7 @@ from careledger.cli.options import (
     parse_day,
 )
 from careledger.cli.project import project
-from careledger.cli.reading import READ_DB_OPTION, catch_up_setting, opened_to_read
+from careledger.cli.reading import CATCH_UP_OPTION, READ_DB_OPTION, opened_to_read
 from careledger.cli.render import render
 from careledger.cli.reports import drift, reviews
 from careledger.cli.returns import export_903, import_903, inconsistencies
@@ -120,6 +120,7 @@ def init(db: str | None, roles_prefix: str | None) -> None:
 
 @cli.command()
 @DB_OPTION
+@CATCH_UP_OPTION
 @click.option(
     "--actor",
     envvar="CARELEDGER_ACTOR",
@@ -151,6 +152,7 @@ def init(db: str | None, roles_prefix: str | None) -> None:
 )
 def record(
     db: str | None,
+    catch_up: bool,
     actor: str,
     role: str,
     path: Path | None,
@@ -166,7 +168,7 @@ def record(
         read_lines(path) if path else [(0, command_from_options(kind, council, child, fields))]
     )
     recorded_by = actor_of(actor, role)
-    with opened(db, catch_up=catch_up_setting()) as o:
+    with opened(db, catch_up=catch_up) as o:
         try:
             with Progress(transient=True) as progress:
                 progress.add_task(f"recording {len(commands)} event(s)", total=None)
@@ -237,7 +239,9 @@ def option_value(name: str, raw: str) -> Any:
 
 
 @cli.command()
+@DB_OPTION
 @READ_DB_OPTION
+@CATCH_UP_OPTION
 @CHILD_ARGUMENT
 @COUNCIL_OPTION
 @click.option("--as-of", help="The plan in force on this date (YYYY-MM-DD).")
@@ -245,6 +249,8 @@ def option_value(name: str, raw: str) -> Any:
 @FORMAT_OPTION
 def plan(
     db: str | None,
+    read_db: str | None,
+    catch_up: bool,
     child: str,
     council: str | None,
     as_of: str | None,
@@ -256,7 +262,7 @@ def plan(
     on = parse_day(as_of, "--as-of")
     known = parse_day(as_recorded_on, "--as-recorded-on")
     recorded_on = datetime.combine(known, time.max, tzinfo=ENGLAND) if known else None
-    with opened_to_read(db) as o:
+    with opened_to_read(db, read_db, catch_up) as o:
         rows = queries.plan(o.views, who, on, recorded_on)
     title = f"Care plan of {who.council}:{who.child_ref}"
     title += f" in force on {on}" if on else " (current)"
@@ -265,27 +271,45 @@ def plan(
 
 
 @cli.command()
+@DB_OPTION
 @READ_DB_OPTION
+@CATCH_UP_OPTION
 @CHILD_ARGUMENT
 @COUNCIL_OPTION
 @FORMAT_OPTION
-def history(db: str | None, child: str, council: str | None, fmt: str) -> None:
+def history(
+    db: str | None,
+    read_db: str | None,
+    catch_up: bool,
+    child: str,
+    council: str | None,
+    fmt: str,
+) -> None:
     """Every event of the child's case in order, with what it changed and its corrections."""
     who = parse_child(child, council)
-    with opened_to_read(db) as o:
+    with opened_to_read(db, read_db, catch_up) as o:
         rows = queries.history(o.views, who)
     render(rows, fmt, f"History of {who.council}:{who.child_ref}")
 
 
 @cli.command()
+@DB_OPTION
 @READ_DB_OPTION
+@CATCH_UP_OPTION
 @click.option("--child", "child", default=None, help="Only this child (COUNCIL:REF).")
 @COUNCIL_OPTION
 @FORMAT_OPTION
-def unapproved(db: str | None, child: str | None, council: str | None, fmt: str) -> None:
+def unapproved(
+    db: str | None,
+    read_db: str | None,
+    catch_up: bool,
+    child: str | None,
+    council: str | None,
+    fmt: str,
+) -> None:
     """Plan changes made without review approval, and those listed for the IRO's attention."""
     who = parse_child(child, council) if child else None
-    with opened_to_read(db) as o:
+    with opened_to_read(db, read_db, catch_up) as o:
         rows = queries.unapproved(o.views, who)
     render(rows, fmt, "Changes without review approval (reg 32(2), reg 14)", "none found")
 

@@ -13,11 +13,12 @@ from careledger.cli.drift_output import as_csv, as_json, show_tables
 from careledger.cli.options import (
     CHILD_ARGUMENT,
     COUNCIL_OPTION,
+    DB_OPTION,
     load_protocol,
     parse_child,
     parse_day,
 )
-from careledger.cli.reading import READ_DB_OPTION, opened_to_read
+from careledger.cli.reading import CATCH_UP_OPTION, READ_DB_OPTION, opened_to_read
 from careledger.cli.render import render
 from careledger.cli.safe_text import printable
 from careledger.ledger.domain.case import ENGLAND
@@ -37,16 +38,26 @@ def today() -> date:
 
 
 @click.command()
+@DB_OPTION
 @READ_DB_OPTION
+@CATCH_UP_OPTION
 @CHILD_ARGUMENT
 @COUNCIL_OPTION
 @AS_OF_OPTION
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
-def reviews(db: str | None, child: str, council: str | None, as_of: str | None, fmt: str) -> None:
+def reviews(
+    db: str | None,
+    read_db: str | None,
+    catch_up: bool,
+    child: str,
+    council: str | None,
+    as_of: str | None,
+    fmt: str,
+) -> None:
     """The child's review timetable (reg 33), past and next, and the reviews' recommendations."""
     who = parse_child(child, council)
     on = parse_day(as_of, "--as-of") or today()
-    with opened_to_read(db) as o:
+    with opened_to_read(db, read_db, catch_up) as o:
         timetable = child_reviews.timetable(o.views, who, on)
         recommendations = child_reviews.recommendations(o.views, who, on)
     name = f"{who.council}:{who.child_ref}"
@@ -59,13 +70,22 @@ def reviews(db: str | None, child: str, council: str | None, as_of: str | None, 
 
 
 @click.command()
+@DB_OPTION
 @READ_DB_OPTION
+@CATCH_UP_OPTION
 @AS_OF_OPTION
 @click.option("--by", type=click.Choice([b.value for b in By]), help="Count per group.")
 @click.option(
     "--format", "fmt", type=click.Choice(["table", "json", "csv", "html"]), default="table"
 )
-def drift(db: str | None, as_of: str | None, by: str | None, fmt: str) -> None:
+def drift(
+    db: str | None,
+    read_db: str | None,
+    catch_up: bool,
+    as_of: str | None,
+    by: str | None,
+    fmt: str,
+) -> None:
     """Drift and delay across the ledger: counts and rates per measure, worst first, and the
     children behind each count. --as-of shows what an inspector would have seen that day."""
     on = parse_day(as_of, "--as-of") or today()
@@ -75,7 +95,7 @@ def drift(db: str | None, as_of: str | None, by: str | None, fmt: str) -> None:
         raise LedgerError(f"drift settings: {refusal_from(error)}") from None
     protocol = load_protocol()
     months = 12 if fmt == "html" else 0
-    with opened_to_read(db) as o:
+    with opened_to_read(db, read_db, catch_up) as o:
         report = drift_report(o.views, on, By(by) if by else None, settings, months, protocol)
     if fmt == "json":
         click.echo(json.dumps(as_json(report), indent=2, default=str))

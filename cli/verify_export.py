@@ -29,7 +29,8 @@ from urllib.parse import unquote
 import click
 
 from careledger.cli.chronology import render, verified_events
-from careledger.cli.reading import READ_DB_OPTION, opened_to_read
+from careledger.cli.options import DB_OPTION
+from careledger.cli.reading import CATCH_UP_OPTION, READ_DB_OPTION, opened_to_read
 from careledger.cli.safe_text import unquoted_cell
 from careledger.ledger.errors import LedgerError
 from careledger.projections.chronology import (
@@ -136,10 +137,18 @@ def _csv_value(name: str, value: str) -> Any:
 
 
 @click.command(name="verify-export")
+@DB_OPTION
 @READ_DB_OPTION
+@CATCH_UP_OPTION
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False, exists=True))
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
-def verify_export_command(db: str | None, file: Path, fmt: str) -> None:
+def verify_export_command(
+    db: str | None,
+    read_db: str | None,
+    catch_up: bool,
+    file: Path,
+    fmt: str,
+) -> None:
     """Check an exported chronology against the ledger: the same events, unchanged, the same
     content, whether any of its entries has been corrected since, and whether the case has
     grown. Exit status 1 when it does not match; 4 when it matches but entries have been
@@ -147,7 +156,7 @@ def verify_export_command(db: str | None, file: Path, fmt: str) -> None:
     data = file.read_bytes()
     stamp = read_stamp(data)
     form, rows = file_rows(data, stamp.format)
-    with opened_to_read(db) as o:
+    with opened_to_read(db, read_db, catch_up) as o:
         child = _child(o.views.fetch("SELECT * FROM {s}cl_cases"), stamp.case)
         events, hashes = verified_events(o, child)
         made = chronology(
