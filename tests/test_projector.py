@@ -17,6 +17,8 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from queue import Empty, Queue
+from threading import Thread
 
 from careledger.api import opened
 from tests.test_api import MEGAN, megans_history
@@ -26,29 +28,66 @@ BUSY = "error: another projector is already following the ledger at "
 SETTINGS = ("CARELEDGER_DB", "CARELEDGER_READ_DB", "CARELEDGER_CATCH_UP", "CARELEDGER_DEBUG")
 
 
-def projector(db: str, *options: str) -> subprocess.Popen[str]:
-    environment = {k: v for k, v in os.environ.items() if k not in SETTINGS}
-    return subprocess.Popen(
-        [CARELEDGER, "project", "--db", db, "--interval", "0.5", *options],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment,
-    )  # fmt: skip
+class Projector:
+    """`careledger project` in a process of its own; its standard output read line by line
+    as it comes, each line waited for a minute at most (a test never hangs on it)."""
+
+    def __init__(self, db: str, *options: str) -> None:
+        environment = {k: v for k, v in os.environ.items() if k not in SETTINGS}
+        self.process = subprocess.Popen(
+            [CARELEDGER, "project", "--db", db, "--interval", "0.5", *options],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment,
+        )  # fmt: skip
+        self.lines: Queue[str] = Queue()
+        self.reader = Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.put(line)
+
+    def next_line(self) -> str:
+        try:
+            return self.lines.get(timeout=60)
+        except Empty:
+            raise AssertionError("the projector printed no line within a minute") from None
+
+    def ended(self) -> tuple[int, list[str], str]:
+        """Its exit status, the lines not yet read, and its standard error."""
+        status = self.process.wait(timeout=60)
+        self.reader.join(timeout=60)
+        assert self.process.stderr is not None
+        rest = []
+        while not self.lines.empty():
+            rest.append(self.lines.get())
+        return status, rest, self.process.stderr.read()
+
+    def stopped(self, how: int) -> tuple[list[str], str]:
+        """Asked to stop, it ends with status 0."""
+        self.process.send_signal(how)
+        status, rest, err = self.ended()
+        assert status == 0, err
+        return rest, err
+
+
+def projector(db: str, *options: str) -> Projector:
+    return Projector(db, *options)
 
 
 @contextmanager
-def running(*processes: subprocess.Popen[str]) -> Iterator[None]:
+def running(*projectors: Projector) -> Iterator[None]:
     """Every process ends with the test, whatever happens in it."""
     try:
         yield
     finally:
-        for process in processes:
-            if process.poll() is None:
-                process.kill()
-            process.communicate(timeout=30)
-
-
-def first_line(process: subprocess.Popen[str]) -> str:
-    assert process.stdout is not None
-    return process.stdout.readline()
+        for one in projectors:
+            if one.process.poll() is None:
+                one.process.kill()
+            one.process.wait(timeout=60)
+            for stream in (one.process.stdout, one.process.stderr):
+                if stream is not None:
+                    stream.close()
 
 
 def until(condition: Callable[[], bool], seconds: float = 60) -> None:
@@ -69,25 +108,20 @@ def events_behind(db: str) -> int:
         return ledger.lag().events
 
 
-def stopped(process: subprocess.Popen[str], how: int) -> tuple[str, str]:
-    process.send_signal(how)
-    out, err = process.communicate(timeout=60)
-    assert process.returncode == 0, err
-    return out, err
-
-
 def test_two_projectors_started_together_one_follows_and_the_other_is_refused(db: str) -> None:
     with opened(db, create_tables=True):
         pass
     first, second = projector(db, "--follow"), projector(db, "--follow")
     with running(first, second):
-        until(lambda: first.poll() is not None or second.poll() is not None)
-        refused, following = (first, second) if first.poll() is not None else (second, first)
-        out, err = refused.communicate(timeout=30)
-        assert refused.returncode == 1
+        until(lambda: first.process.poll() is not None or second.process.poll() is not None)
+        refused, following = (
+            (first, second) if first.process.poll() is not None else (second, first)
+        )
+        status, _, err = refused.ended()
+        assert status == 1
         assert err.startswith(BUSY) and err.count("\n") == 1, err
-        assert first_line(following).startswith("following the ledger at ")
-        assert following.poll() is None
+        assert following.next_line().startswith("following the ledger at ")
+        assert following.process.poll() is None
 
         recorded = record_without_catching_up(db)
         until(lambda: events_behind(db) == 0)
@@ -95,9 +129,9 @@ def test_two_projectors_started_together_one_follows_and_the_other_is_refused(db
             assert {row["section"] for row in ledger.plan(MEGAN)} >= {"placement", "pathway"}
             assert ledger.lag().position == ledger.lag().newest
 
-        out, err = stopped(following, signal.SIGTERM)
+        rest, err = following.stopped(signal.SIGTERM)
         applied = recorded + 1  # and the case's opening
-        assert out.splitlines()[-1] == f"stopped: applied {applied} event(s) while following"
+        assert rest[-1] == f"stopped: applied {applied} event(s) while following\n"
         assert err == ""
 
 
@@ -106,16 +140,16 @@ def test_a_standby_projector_takes_over_when_the_first_is_stopped(db: str) -> No
         pass
     first = projector(db, "--follow")
     with running(first):
-        assert first_line(first).startswith("following the ledger at ")
+        assert first.next_line().startswith("following the ledger at ")
         standby = projector(db, "--follow", "--wait")
         with running(standby):
-            assert first_line(standby).startswith("waiting: another projector follows")
-            stopped(first, signal.SIGTERM)
-            assert first_line(standby).startswith("took over: this projector now follows")
+            assert standby.next_line().startswith("waiting: another projector follows")
+            first.stopped(signal.SIGTERM)
+            assert standby.next_line().startswith("took over: this projector now follows")
             record_without_catching_up(db)
             until(lambda: events_behind(db) == 0)
-            out, _ = stopped(standby, signal.SIGINT)
-            assert out.splitlines()[-1].startswith("stopped: applied ")
+            rest, _ = standby.stopped(signal.SIGINT)
+            assert rest[-1].startswith("stopped: applied ")
 
 
 def test_a_killed_projectors_lock_dies_with_it(db: str) -> None:
@@ -123,11 +157,11 @@ def test_a_killed_projectors_lock_dies_with_it(db: str) -> None:
         pass
     first = projector(db, "--follow")
     with running(first):
-        assert first_line(first).startswith("following the ledger at ")
+        assert first.next_line().startswith("following the ledger at ")
         record_without_catching_up(db)
-        first.kill()
+        first.process.kill()
     once = projector(db)
     with running(once):
-        out, err = once.communicate(timeout=60)
-    assert once.returncode == 0, err
-    assert out.startswith("applied ") and events_behind(db) == 0
+        status, lines, err = once.ended()
+    assert status == 0, err
+    assert lines[0].startswith("applied ") and events_behind(db) == 0

@@ -33,7 +33,7 @@ from careledger.cli.drift_output import as_json
 from careledger.ledger.errors import LedgerError, StoreFailure
 from tests.conftest import postgres_url
 from tests.test_api import MEGAN, megans_history
-from tests.test_projector import first_line, projector, running, stopped, until
+from tests.test_projector import projector, running, until
 from tests.test_reading import INSPECTION_DAY, NEW_CHILD, invoke
 
 # What a hot standby must have at least as much of as its primary, or it will not start.
@@ -147,14 +147,14 @@ def test_an_iro_reads_the_plan_on_a_streaming_replica_once_it_has_caught_up(
 
     follower = projector(postgres_db, "--follow")
     with running(follower):
-        assert first_line(follower).startswith("following the ledger at ")
+        assert follower.next_line().startswith("following the ledger at ")
 
         def replica_caught_up() -> bool:
             with opened(on_replica, reading=True) as ledger:
                 return ledger.lag().position == newest
 
         until(replica_caught_up)
-        stopped(follower, signal.SIGTERM)
+        follower.stopped(signal.SIGTERM)
 
     plan = invoke("plan", MEGAN, "--format", "json", **reads)
     assert plan.exit_code == 0 and plan.stderr == "", plan.stderr
