@@ -13,7 +13,10 @@ Its methods answer as the commands do, with plain values (rows as dicts, counts,
 there for the rest.
 
 `opened` takes the location as `--db` and CARELEDGER_DB do: a SQLite file's path, or a
-`postgresql://` URL. What the ledger has to tell its caller without failing (the projections
+`postgresql://` URL (default: the `store.db` setting). Its settings (the cipher key, the
+head key, the limits, the policy, the drift thresholds, the challenge protocol) are read
+from the environment and the settings file (`careledger.settings`), or taken from the
+`settings=` given. What the ledger has to tell its caller without failing (the projections
 are behind, a role may not write them) goes to `Opened.notify`, standard error by default.
 
 Reading and projecting can be kept apart. By default an opened ledger brings the projections
@@ -32,7 +35,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -44,10 +46,10 @@ from typing import Any
 from rich.progress import Progress
 
 from careledger.ledger.application import CareLedger
+from careledger.ledger.domain import limits
 from careledger.ledger.domain import payloads as p
 from careledger.ledger.domain.case import ENGLAND
 from careledger.ledger.domain.commands import parse_command
-from careledger.ledger.domain.protocol import DisputeProtocol
 from careledger.ledger.domain.vocabulary import Role
 from careledger.ledger.errors import LedgerError, StoreFailure
 from careledger.ledger.integrity.verify import Verdict, verify
@@ -58,17 +60,31 @@ from careledger.projections import challenges as ch
 from careledger.projections import queries, returns
 from careledger.projections import reviews as child_reviews
 from careledger.projections.drift import By, Report, drift_report
-from careledger.projections.drift_settings import DriftSettings
 from careledger.projections.lag import Lag, lag_of
 from careledger.projections.queries import Child
 from careledger.projections.runner import Progress as ProgressCallback
 from careledger.projections.runner import Projector, ViewsReadOnly, open_views
 from careledger.projections.views import CaseViews, Row
+from careledger.settings import Settings, section
 
 
 def debugging() -> bool:
-    """CARELEDGER_DEBUG=1: show the traceback behind an error, not only its one line."""
-    return os.environ.get("CARELEDGER_DEBUG") == "1"
+    """CARELEDGER_DEBUG=1: show the traceback behind an error, not only its one line. Asked
+    while reporting an error, so a bad setting here means no traceback."""
+    try:
+        return bool(section("diagnostics").debug)
+    except LedgerError:
+        return False
+
+
+def setting(name: str, settings: Settings | None = None) -> Any:
+    """A section of the settings given, or else read now from the environment and the file."""
+    return getattr(settings, name) if settings is not None else section(name)
+
+
+def use_input_limits(settings: Settings | None = None) -> limits.InputLimits:
+    """Put the CARELEDGER_MAX_* limits in force before any input is read."""
+    return limits.use(setting("limits", settings))
 
 
 def named_child(child: str) -> Child:
@@ -93,6 +109,7 @@ class Opened:
     views: CaseViews
     projector: Projector
     notify: Callable[[str], None] = field(default=to_stderr)
+    settings: Settings | None = None  # None: each section read from the environment when used
     catches_up: bool = True
     reading: bool = False
 
@@ -141,11 +158,12 @@ class Opened:
         """The inspector's drift report as known at the end of `as_of`, overall or by
         "council", "iro" or "team"; thresholds from the CARELEDGER_ drift settings."""
         self.catch_up()
-        return drift_report(self.views, as_of, By(by) if by else None, DriftSettings())
+        thresholds = setting("drift", self.settings)
+        return drift_report(self.views, as_of, By(by) if by else None, thresholds)
 
     def challenges(self, as_of: date, child: str | None = None) -> list[Row]:
         """Each IRO challenge (of one child, if named) as it stood at the end of `as_of`."""
-        protocol = DisputeProtocol.from_environment()
+        protocol = setting("challenge", self.settings)
         self.catch_up()
         found = ch.load(self.views, as_of, named_child(child) if child else None)
         return [ch.listing(state, protocol, as_of) for state in found]
@@ -272,19 +290,24 @@ def opened(
     *,
     create_tables: bool = False,
     check_policy: bool = True,
-    catch_up: bool = True,
+    settings: Settings | None = None,
+    catch_up: bool | None = None,
     reading: bool = False,
 ) -> Iterator[Opened]:
     """The ledger and its views. A store that fails (unreachable, full, read-only, not a
     ledger), while opening or during the command, is reported in one line naming it.
-    `catch_up=False`: the views are left to the projector (`careledger project --follow`);
+    `catch_up=False` (default: the `store.catch_up` setting, CARELEDGER_CATCH_UP, true):
+    the views are left to the projector (`careledger project --follow`);
     `reading=True`: opened for reading only, on connections that refuse every write (and
     so never catching up)."""
     if reading and create_tables:
         raise LedgerError("a ledger opened for reading creates no tables")
-    store = store_for(db, create_tables=create_tables)
+    use_input_limits(settings)
+    store = _store(db, create_tables, settings)
     try:
-        ledger = _open(store, check_policy, reading)
+        ledger = _open(store, check_policy, settings, reading)
+        if catch_up is None:
+            catch_up = setting("store", settings).catch_up
         ledger.catches_up = catch_up and not reading
         try:
             yield ledger
@@ -294,15 +317,34 @@ def opened(
         raise StoreFailure(describe(store, error)) from error
 
 
-def _open(store: Store, check_policy: bool, reading: bool) -> Opened:
-    ledger = CareLedger(store, reading=reading)
+def _store(db: str | None, create_tables: bool, settings: Settings | None) -> Store:
+    """The store the settings describe: where (`db`, else CARELEDGER_DB), its cipher key
+    and its head key."""
+    where, integrity = setting("store", settings), setting("integrity", settings)
+    key = where.cipher_key.get_secret_value() if where.cipher_key is not None else None
+    return store_for(
+        db if db is not None else where.db,
+        create_tables=create_tables,
+        cipher_key=key,
+        cipher_key_file=where.cipher_key_file,
+        head_key_file=integrity.head_key_file,
+        head_log=integrity.head_log,
+    )
+
+
+def _open(
+    store: Store, check_policy: bool, settings: Settings | None, reading: bool = False
+) -> Opened:
+    # The challenge protocol is read when a challenge first needs it: a bad challenge
+    # setting stops only what needs it.
+    ledger = CareLedger(store, protocol=lambda: setting("challenge", settings), reading=reading)
     try:
-        views = open_views(ledger, reading=reading)
+        views = open_views(ledger, policy=setting("policy", settings), reading=reading)
     except BaseException:
         with contextlib.suppress(*STORE_ERRORS):
             ledger.close()
         raise
-    opened = Opened(ledger, views, Projector(ledger, views), reading=reading)
+    opened = Opened(ledger, views, Projector(ledger, views), settings=settings, reading=reading)
     try:
         opened.projector.status()
         if check_policy:

@@ -7,8 +7,8 @@ import json
 from datetime import date, datetime
 
 import click
-from pydantic import ValidationError
 
+from careledger.api import setting
 from careledger.cli.drift_output import as_csv, as_json, show_tables
 from careledger.cli.options import (
     CHILD_ARGUMENT,
@@ -22,11 +22,8 @@ from careledger.cli.reading import CATCH_UP_OPTION, READ_DB_OPTION, opened_to_re
 from careledger.cli.render import render
 from careledger.cli.safe_text import printable
 from careledger.ledger.domain.case import ENGLAND
-from careledger.ledger.domain.commands import refusal_from
-from careledger.ledger.errors import LedgerError
 from careledger.projections import reviews as child_reviews
 from careledger.projections.drift import By, drift_report
-from careledger.projections.drift_settings import DriftSettings
 
 AS_OF_OPTION = click.option(
     "--as-of", help="As recorded by the end of this date (YYYY-MM-DD; default today)."
@@ -89,10 +86,7 @@ def drift(
     """Drift and delay across the ledger: counts and rates per measure, worst first, and the
     children behind each count. --as-of shows what an inspector would have seen that day."""
     on = parse_day(as_of, "--as-of") or today()
-    try:
-        settings = DriftSettings()
-    except ValidationError as error:
-        raise LedgerError(f"drift settings: {refusal_from(error)}") from None
+    settings = setting("drift")
     protocol = load_protocol()
     months = 12 if fmt == "html" else 0
     with opened_to_read(db, read_db, catch_up) as o:

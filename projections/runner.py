@@ -15,11 +15,9 @@ from dataclasses import dataclass
 
 from eventsourcing.persistence import InfrastructureFactory, IntegrityError, Tracking
 from eventsourcing.utils import Environment
-from pydantic import ValidationError
 
 from careledger.ledger.application import CareLedger, collector_paused
 from careledger.ledger.domain import events as e
-from careledger.ledger.domain.commands import refusal_from
 from careledger.ledger.errors import LedgerError
 from careledger.ledger.store.read_only import refuse_writes
 from careledger.projections import guard
@@ -55,7 +53,10 @@ class ViewsReadOnly(LedgerError):
 
 
 def open_views(
-    ledger: CareLedger, scratch_schema: str | None = None, reading: bool = False
+    ledger: CareLedger,
+    scratch_schema: str | None = None,
+    policy: PolicySettings | None = None,
+    reading: bool = False,
 ) -> CaseViews:
     """The views recorder in the ledger's own database, under the projection's name; with
     `scratch_schema` (PostgreSQL), views of their own in that schema, their tables created
@@ -74,10 +75,7 @@ def open_views(
         refuse_writes(factory.datastore)  # type: ignore[attr-defined]
     elif not ledger.store.is_postgres:
         guard.as_projector(factory.datastore)  # type: ignore[attr-defined]
-    try:
-        policy = PolicySettings()
-    except ValidationError as error:
-        raise LedgerError(f"policy settings: {refusal_from(error)}") from None
+    policy = policy or PolicySettings()
     views = factory.tracking_recorder(view_class)
     assert isinstance(views, CaseViews)
     views.presumed_significant = policy.presumed_significant
