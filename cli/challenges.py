@@ -17,9 +17,8 @@ from careledger.cli.options import (
 )
 from careledger.cli.reading import CATCH_UP_OPTION, READ_DB_OPTION, opened_to_read
 from careledger.cli.render import render
-from careledger.cli.reports import AS_OF_OPTION, today
+from careledger.cli.reports import AS_OF_OPTION, AS_RECORDED_ON_OPTION, recorded_title, today
 from careledger.ledger.domain.protocol import DisputeProtocol
-from careledger.projections import challenges as ch
 
 
 def protocol_line(protocol: DisputeProtocol) -> str:
@@ -77,6 +76,7 @@ def stats_row(row: dict[str, Any]) -> dict[str, Any]:
 @COUNCIL_OPTION
 @click.option("--iro", default=None, help="Only challenges raised by this IRO (their name).")
 @AS_OF_OPTION
+@AS_RECORDED_ON_OPTION
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
 def challenges(
     db: str | None,
@@ -87,6 +87,7 @@ def challenges(
     council: str | None,
     iro: str | None,
     as_of: str | None,
+    as_recorded_on: str | None,
     fmt: str,
 ) -> None:
     """IRO challenges: stage, age, whether the current stage is past its timescale, outcome;
@@ -94,23 +95,22 @@ def challenges(
     median days to resolve, Cafcass referrals). Statistics ignore --open."""
     who = parse_child(child, council) if child else None
     on = parse_day(as_of, "--as-of") or today()
-    protocol = load_protocol()
+    known = parse_day(as_recorded_on, "--as-recorded-on")
+    load_protocol()  # bad settings are refused before the ledger is opened
     with opened_to_read(db, read_db, catch_up) as o:
-        found = ch.load(o.views, on, who)
-    if iro is not None:
-        found = [s for s in found if s.iro.casefold() == iro.strip().casefold()]
-    if council is not None and who is None:
-        found = [s for s in found if s.council == council]
-    shown = [s for s in found if s.is_open or not only_open]
-    rows = [ch.listing(s, protocol, on) for s in shown]
-    per_iro = ch.statistics_rows(found, protocol, "iro", on)
-    per_council = ch.statistics_rows(found, protocol, "council", on)
+        named = f"{who.council}:{who.child_ref}" if who else None
+        report = o.challenge_report(on, named, council, iro, only_open, known)
+    rows, per_iro, per_council = report.challenges, report.per_iro, report.per_council
+    protocol = report.protocol
     if fmt == "json":
-        data = {"as_of": on.isoformat(), "challenges": rows, "per_iro": per_iro}
+        recorded = known.isoformat() if known else None
+        data: dict[str, Any] = {"as_of": on.isoformat(), "as_recorded_on": recorded}
+        data |= {"challenges": rows, "per_iro": per_iro}
         more = {"per_council": per_council, "protocol": protocol.model_dump()}
         click.echo(json.dumps(data | more, indent=2, default=str))
         return
-    title = f"IRO challenges as of {on}" + (" (open only)" if only_open else "")
+    title = f"IRO challenges as of {on}{recorded_title(known)}"
+    title += " (open only)" if only_open else ""
     render([table_row(row) for row in rows], fmt, title, "none recorded")
     render([stats_row(r) for r in per_iro], fmt, "Challenges per IRO", "none")
     render([stats_row(r) for r in per_council], fmt, "Challenges per council", "none")

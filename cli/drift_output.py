@@ -9,13 +9,14 @@ from dataclasses import asdict
 from typing import Any
 
 from careledger.cli.render import render
-from careledger.cli.safe_text import spreadsheet_row
 from careledger.projections.drift import MEASURE, MEASURES, TO_PUT_RIGHT, Report, owners
+from careledger.projections.safe_text import spreadsheet_row
 
 
 def as_json(report: Report) -> dict[str, Any]:
     return {
         "as_of": report.as_of.isoformat(),
+        "as_recorded_on": report.as_recorded_on.isoformat() if report.as_recorded_on else None,
         "window_from": report.window_from.isoformat(),
         "by": str(report.by) if report.by else None,
         "settings": report.settings.model_dump(),
@@ -64,7 +65,7 @@ CSV_COLUMNS = ("row", "measure", "group", "subject", "on", "days", "count", "of"
 
 def as_csv(report: Report) -> str:
     """One sheet: the summary rows first, then every finding behind them; no cell is run as
-    a formula, and control characters are shown as escapes (cli.safe_text)."""
+    a formula, and control characters are shown as escapes (projections.safe_text)."""
     out = io.StringIO()
     writer = csv.DictWriter(out, CSV_COLUMNS, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
@@ -83,6 +84,8 @@ def as_csv(report: Report) -> str:
 
 def show_tables(report: Report) -> None:
     grouped = f", by {report.by}" if report.by else ""
+    known = report.as_recorded_on
+    recorded = f", as recorded by the end of {known}" if known else ""
     render(
         [
             {
@@ -96,7 +99,8 @@ def show_tables(report: Report) -> None:
             for c in report.summary()
         ],
         "table",
-        f"Drift as of {report.as_of}{grouped} (previous 12 months: after {report.window_from})",
+        f"Drift as of {report.as_of}{grouped}{recorded}"
+        f" (previous 12 months: after {report.window_from})",
     )
     for measure in MEASURES:
         rows = [

@@ -37,7 +37,6 @@ from careledger.cli.reading import CATCH_UP_OPTION, READ_DB_OPTION, opened_to_re
 from careledger.cli.render import render
 from careledger.cli.reports import drift, reviews
 from careledger.cli.returns import export_903, import_903, inconsistencies
-from careledger.cli.safe_text import printable
 from careledger.cli.settings import file_defaults, settings_command
 from careledger.cli.verify_export import verify_export_command
 from careledger.ledger.application import BatchRefused
@@ -56,6 +55,7 @@ from careledger.ledger.errors import LedgerError, RecordingRefused
 from careledger.ledger.store.failures import STORE_ERRORS, problem
 from careledger.ledger.store.roles import create_roles, role_names
 from careledger.projections import queries
+from careledger.projections.safe_text import printable
 
 
 class LedgerGroup(click.Group):
