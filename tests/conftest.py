@@ -59,6 +59,7 @@ MODULE_TIERS = {
             "test_ceasing_rules",
             "test_api",
             "test_projector",
+            "test_cli_grammar",
         ),
         "e2e",
     ),
