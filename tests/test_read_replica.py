@@ -142,7 +142,7 @@ def test_an_iro_reads_the_plan_on_a_streaming_replica_once_it_has_caught_up(
 
     behind = invoke("unapproved", "--format", "json", **reads)
     assert behind.exit_code == 0, behind.stderr  # it did not try to catch up there
-    assert json.loads(behind.stdout) == []
+    assert json.loads(behind.stdout)["data"] == []
     assert behind.stderr.startswith(f"note: the projections are {newest} event(s) behind")
 
     follower = projector(postgres_db, "--follow")
@@ -158,7 +158,7 @@ def test_an_iro_reads_the_plan_on_a_streaming_replica_once_it_has_caught_up(
 
     plan = invoke("plan", MEGAN, "--format", "json", **reads)
     assert plan.exit_code == 0 and plan.stderr == "", plan.stderr
-    assert {row["section"] for row in json.loads(plan.stdout)} >= {"placement", "pathway"}
+    assert {row["section"] for row in json.loads(plan.stdout)["data"]} >= {"placement", "pathway"}
     with opened(postgres_db, reading=True) as primary, opened(on_replica, reading=True) as copy:
         assert copy.plan(MEGAN) == primary.plan(MEGAN)
         assert copy.unapproved() == primary.unapproved()

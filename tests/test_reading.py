@@ -114,9 +114,10 @@ def test_read_commands_catch_up_by_default_and_not_when_the_projector_keeps_them
     assert "no case for child 'NR-0102'" in behind.stderr
     caught_up = invoke("plan", MEGAN, "--db", db, "--format", "json")  # the embedded default
     assert caught_up.exit_code == 0 and caught_up.stderr == ""
-    assert {row["section"] for row in json.loads(caught_up.stdout)} >= {"placement", "pathway"}
+    sections = {row["section"] for row in json.loads(caught_up.stdout)["data"]}
+    assert sections >= {"placement", "pathway"}
     status = invoke("projections", "status", "--db", db, "--format", "json")
-    assert json.loads(status.stdout)[0]["lag"] == 0
+    assert json.loads(status.stdout)["data"][0]["lag"] == 0
 
 
 def test_read_commands_read_at_the_read_url_without_writing_there(db: str) -> None:
@@ -127,13 +128,13 @@ def test_read_commands_read_at_the_read_url_without_writing_there(db: str) -> No
     read_url = db.replace(*spelt_otherwise)
     assert read_url != db
     read = invoke("unapproved", "--format", "json", CARELEDGER_DB=db, CARELEDGER_READ_DB=read_url)
-    assert read.exit_code == 0 and json.loads(read.stdout) == []
+    assert read.exit_code == 0 and json.loads(read.stdout)["data"] == []
     assert "event(s) behind the ledger" in read.stderr
     with opened(db) as projecting:
         projecting.catch_up()
     read = invoke("unapproved", "--format", "json", CARELEDGER_DB=db, CARELEDGER_READ_DB=read_url)
     assert read.exit_code == 0 and read.stderr == ""
-    assert any(row["child"] == "NR-0102" for row in json.loads(read.stdout))
+    assert any(row["child"] == "NR-0102" for row in json.loads(read.stdout)["data"])
 
 
 def test_a_catch_up_setting_that_is_not_true_or_false_is_named() -> None:
