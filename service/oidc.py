@@ -1,0 +1,198 @@
+"""Sign-in through the council's identity provider by OpenID Connect (authorization code flow
+with PKCE), so that who records and who reads comes from the council's own accounts, never
+from the request.
+
+`GET /sign-in/oidc` sends the browser to the provider with a fresh state, nonce and PKCE
+verifier (S256); `GET /sign-in/oidc/callback` exchanges the code, checks the ID token's
+signature against the provider's published keys (discovery, then JWKS) and its issuer,
+audience, nonce and expiry, finds the registered careledger person named by its
+`preferred_username` (else its email), and starts that person's session.
+
+The state, nonce and verifier wait for the callback in a signed cookie of their own, scoped
+to these two paths, SameSite=Lax (the callback is a navigation from the provider's site,
+which a Strict cookie would not survive) and good for ten minutes: no worker holds them, so
+any worker may answer the callback. A failed sign-in says what the person can do, never why
+an account was refused: an unknown person and a bad token read the same.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import httpx2
+from authlib.common.errors import AuthlibBaseError
+from authlib.integrations.starlette_client import OAuth
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import RedirectResponse
+from itsdangerous import BadData, URLSafeTimedSerializer
+from joserfc.errors import JoseError
+from starlette.concurrency import run_in_threadpool
+
+from careledger.access.errors import SignInRefused
+from careledger.access.principal import Principal
+from careledger.service.problems import Problem, problem_response
+from careledger.service.sessions import start_session
+from careledger.service.settings import ServiceSettings
+from careledger.service.state import state_of
+
+START = "/sign-in/oidc"
+CALLBACK = "/sign-in/oidc/callback"
+PENDING_COOKIE = "careledger_oidc"
+PENDING_SECONDS = 10 * 60
+SCOPE = "openid profile email"
+NOT_SIGNED_IN = (
+    "sign-in through the council's identity provider did not succeed; start again, and ask "
+    "the council's careledger administrator if it goes on failing"
+)
+# Everything that can go wrong between the provider's answer and a verified identity: its
+# error responses, a token that fails a check, a provider that does not answer.
+PROVIDER_FAILURES = (AuthlibBaseError, JoseError, httpx2.HTTPError, ValueError, KeyError)
+
+log = logging.getLogger("careledger.service.oidc")
+
+
+class SignInFailed(Exception):
+    """Why a callback could not sign anyone in, as the person is to be told."""
+
+    def __init__(self, status: int, detail: str, field: str | None = None) -> None:
+        super().__init__(detail)
+        self.problem = Problem(status, "Sign-in failed", detail, field)
+
+
+def oidc_router(settings: ServiceSettings) -> APIRouter:
+    """The two routes of sign-in through the provider that `settings` name (issuer, client id
+    and secret, the public URL the provider sends people back to)."""
+    if not (settings.oidc_configured and settings.oidc_client_secret and settings.public_url):
+        raise ValueError(
+            "oidc_issuer: OpenID Connect needs CARELEDGER_OIDC_ISSUER, _CLIENT_ID, "
+            "_CLIENT_SECRET and CARELEDGER_PUBLIC_URL"
+        )
+    issuer = str(settings.oidc_issuer).rstrip("/")
+    provider = OAuth().register(
+        name="council",
+        client_id=settings.oidc_client_id,
+        client_secret=settings.oidc_client_secret.get_secret_value(),
+        server_metadata_url=f"{issuer}/.well-known/openid-configuration",
+        client_kwargs={"scope": SCOPE, "code_challenge_method": "S256"},
+    )
+    public_url = settings.public_url.rstrip("/")
+    redirect_uri = f"{public_url}{CALLBACK}"
+    pending = URLSafeTimedSerializer(
+        settings.session_secret.get_secret_value(), salt="careledger.oidc.pending"
+    )
+    secure = public_url.startswith("https://")
+    router = APIRouter(tags=["sign-in"])
+
+    @router.get(START, summary="Sign in through the council's identity provider")
+    async def start(request: Request, next: str = "/") -> Response:
+        try:
+            authorization = await provider.create_authorization_url(redirect_uri)
+        except PROVIDER_FAILURES as error:
+            log.warning("identity provider unavailable: %s", type(error).__name__)
+            return problem_response(Problem(503, "Sign-in unavailable", NOT_SIGNED_IN))
+        waiting = {key: authorization[key] for key in ("state", "nonce", "code_verifier")}
+        response = RedirectResponse(authorization["url"], status_code=302)
+        response.set_cookie(
+            PENDING_COOKIE,
+            pending.dumps(waiting | {"next": _local(next)}),
+            max_age=PENDING_SECONDS,
+            path=START,
+            secure=secure,
+            httponly=True,
+            samesite="lax",
+        )
+        return response
+
+    @router.get(CALLBACK, summary="The identity provider's answer", include_in_schema=False)
+    async def callback(request: Request) -> Response:
+        response: Response
+        try:
+            waiting = _waiting(request, pending)
+            claims = await _verified_claims(provider, issuer, request, waiting, redirect_uri)
+            principal = await _person(request, claims)
+        except SignInFailed as failure:
+            response = problem_response(failure.problem)
+        else:
+            set_cookie = await run_in_threadpool(start_session, request, principal)
+            response = set_cookie(RedirectResponse(waiting["next"], status_code=303))
+        response.delete_cookie(PENDING_COOKIE, path=START, secure=secure, httponly=True)
+        return response
+
+    return router
+
+
+def _local(next_page: str) -> str:
+    """Where to go after sign-in: a page of this service only, so the sign-in link cannot be
+    made to send a signed-in person to another site."""
+    if next_page.startswith("/") and not next_page.startswith(("//", "/\\")):
+        return next_page
+    return "/"
+
+
+def _waiting(request: Request, pending: URLSafeTimedSerializer) -> dict[str, str]:
+    """The sign-in this browser started here, if the provider's answer belongs to it."""
+    error = request.query_params.get("error")
+    try:
+        waiting: dict[str, str] = pending.loads(
+            request.cookies.get(PENDING_COOKIE, ""), max_age=PENDING_SECONDS
+        )
+    except BadData:
+        raise SignInFailed(
+            400, "this sign-in was not started here, or took too long; start again", "state"
+        ) from None
+    if request.query_params.get("state") != waiting["state"]:
+        raise SignInFailed(400, "this answer is for another sign-in; start again", "state")
+    if error:
+        log.info("identity provider refused sign-in: %s", error[:40])
+        raise SignInFailed(401, "the council's identity provider did not sign you in", "error")
+    if not request.query_params.get("code"):
+        raise SignInFailed(400, "the identity provider's answer has no code", "code")
+    return waiting
+
+
+async def _verified_claims(
+    provider: Any, issuer: str, request: Request, waiting: dict[str, str], redirect_uri: str
+) -> dict[str, Any]:
+    """The ID token's claims, once the code is exchanged (with the PKCE verifier) and the
+    token's signature, issuer, audience, nonce and expiry are checked."""
+    answered_by = request.query_params.get("iss")
+    if answered_by is not None and answered_by.rstrip("/") != issuer:
+        log.warning("authorization response from another issuer")  # RFC 9207: a mix-up
+        raise SignInFailed(401, NOT_SIGNED_IN)
+    try:
+        token = await provider.fetch_access_token(
+            redirect_uri=redirect_uri,
+            code=request.query_params["code"],
+            code_verifier=waiting["code_verifier"],
+        )
+        if "id_token" not in token:
+            raise ValueError("the token response has no ID token")
+        claims = await provider.parse_id_token(
+            token,
+            nonce=waiting["nonce"],
+            claims_options={"iss": {"essential": True, "values": [issuer, f"{issuer}/"]}},
+        )
+    except PROVIDER_FAILURES as error:
+        log.warning("ID token refused: %s", type(error).__name__)
+        raise SignInFailed(401, NOT_SIGNED_IN) from None
+    return dict(claims)
+
+
+async def _person(request: Request, claims: dict[str, Any]) -> Principal:
+    """The registered careledger person the provider vouches for: by `preferred_username`,
+    else by an email the provider has not said is unverified."""
+    name = claims.get("preferred_username")
+    if not name and claims.get("email_verified") is not False:
+        name = claims.get("email")
+    if not isinstance(name, str) or not name:
+        log.warning("ID token names no user")
+        raise SignInFailed(401, NOT_SIGNED_IN)
+    try:
+        principal: Principal = await run_in_threadpool(
+            state_of(request).ledger.access.person, name
+        )
+    except SignInRefused:
+        log.info("sign-in by the identity provider refused: not a registered person")
+        raise SignInFailed(401, NOT_SIGNED_IN) from None
+    return principal
