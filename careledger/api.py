@@ -32,6 +32,7 @@ from typing import Any
 
 from rich.progress import Progress
 
+from careledger.access import Access
 from careledger.ledger.application import CareLedger
 from careledger.ledger.domain import payloads as p
 from careledger.ledger.domain.case import ENGLAND
@@ -73,12 +74,14 @@ def to_stderr(message: str) -> None:
 
 @dataclass
 class Opened:
-    """A ledger, opened: `ledger` records (`CareLedger`), `views` answer the reports, and
-    `projector` brings the views up to date."""
+    """A ledger, opened: `ledger` records (`CareLedger`), `views` answer the reports,
+    `projector` brings the views up to date, and `access` says who may read and record what,
+    and logs each read of a child's record (`careledger.access`)."""
 
     ledger: CareLedger
     views: CaseViews
     projector: Projector
+    access: Access
     notify: Callable[[str], None] = field(default=to_stderr)
 
     # --- in the business's words: what the command line's commands do -------------------
@@ -254,10 +257,13 @@ def _open(store: Store, check_policy: bool) -> Opened:
         with contextlib.suppress(*STORE_ERRORS):
             ledger.close()
         raise
-    opened = Opened(ledger, views, Projector(ledger, views))
+    opened = Opened(ledger, views, Projector(ledger, views), Access(ledger))
     try:
+        if store.env["CREATE_TABLE"] == "yes":
+            opened.access.create_tables()
         opened.projector.status()
         if check_policy:
+            opened.access.store.check_tables()
             ledger.check_key()  # every command that reads or records; verify needs no key
             views.check_policy()
     except BaseException as error:

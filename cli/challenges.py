@@ -10,6 +10,7 @@ import click
 
 from careledger.api import opened
 from careledger.cli.options import COUNCIL_OPTION, DB_OPTION, load_protocol, parse_child, parse_day
+from careledger.cli.principal import log_read
 from careledger.cli.render import render
 from careledger.cli.reports import AS_OF_OPTION, today
 from careledger.ledger.domain.protocol import DisputeProtocol
@@ -86,6 +87,8 @@ def challenges(
     on = parse_day(as_of, "--as-of") or today()
     protocol = load_protocol()
     with opened(db) as o:
+        if who is not None:
+            log_read(o.access, who, "challenges")
         o.catch_up()
         found = ch.load(o.views, on, who)
     if iro is not None:

@@ -26,6 +26,7 @@ from careledger.cli.options import (
     parse_child,
     parse_day,
 )
+from careledger.cli.principal import log_read
 from careledger.cli.safe_text import printable, spreadsheet_cell
 from careledger.ledger.domain.events import CaseEvent
 from careledger.ledger.errors import CaseNotFound, LedgerError
@@ -91,6 +92,7 @@ def chronology_command(
     if period[0] and period[1] and period[0] > period[1]:
         raise LedgerError("--from: is after --to")
     with opened(db) as o:
+        log_read(o.access, who, "chronology")
         made, _ = verified_chronology(o, who, datetime.now(UTC), produced_by, period)
     data = render(made, fmt)
     if out is not None:

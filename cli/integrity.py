@@ -21,6 +21,7 @@ from careledger.cli.heads import (
     trusted_head_keys,
 )
 from careledger.cli.options import COUNCIL_OPTION, DB_OPTION, FORCE_OPTION, parse_child
+from careledger.cli.principal import log_read
 from careledger.cli.projection_check import print_projections, projections_report
 from careledger.ledger.errors import LedgerError
 from careledger.ledger.integrity import seal as sealing
@@ -81,7 +82,10 @@ def verify_command(
     head_keys = trusted_head_keys(head_public_keys)
     outside = outside_head(head_log_path)
     with opened(db, check_policy=False) as o:
+        if who is not None:
+            log_read(o.access, who, "verify")
         verdict = _verified(o, who.case_id if who else None, seal.point if seal else None)
+        access_log = access_log_report(o)
         compared = compare_projections(o.ledger, o.views) if recheck else None
         heads = verify_heads(o.ledger.store_recorder, head_keys, outside)
         broken_child = _child_of(o, verdict.first_break.case) if verdict.first_break else None
@@ -93,7 +97,8 @@ def verify_command(
     if compared is not None:
         report["projections"] = projections_report(compared)
     report["head"] = head_report(heads, verdict.events, outside)
-    report["intact"] = verdict.intact and heads.holds
+    report["access_log"] = access_log
+    report["intact"] = verdict.intact and heads.holds and access_log["intact"]
     if fmt == "json":
         click.echo(json.dumps(report, indent=2))
     else:
@@ -116,6 +121,29 @@ def _verified(o: Opened, case: UUID | None = None, point: SealPoint | None = Non
             f"({problem(error, o.ledger.store)}): its table was removed or never made; "
             "nothing can be verified"
         ) from error
+
+
+def access_log_report(o: Opened) -> dict[str, object]:
+    """The access log's chain recomputed (`careledger.access.log_chain`). A log whose table
+    is gone cannot be judged, and is reported broken: removing it would hide who read what."""
+    try:
+        verdict = o.access.verify_log()
+    except STORE_ERRORS as error:
+        if not is_missing_table(error):
+            raise
+        return {
+            "intact": False,
+            "entries": 0,
+            "head": None,
+            "problem": "the access log's table is missing (removed, or the ledger was made "
+            "before it: run 'careledger init' again)",
+        }
+    return {
+        "intact": verdict.intact,
+        "entries": verdict.entries,
+        "head": verdict.head.hex(),
+        "problem": verdict.problem,
+    }
 
 
 def _child_of(o: Opened, case: UUID) -> str | None:
@@ -202,6 +230,15 @@ def _print(report: dict[str, object]) -> None:
     head = report.get("head")
     if isinstance(head, dict):
         print_head(head)
+    access_log = report.get("access_log")
+    if isinstance(access_log, dict):
+        if access_log["intact"]:
+            click.echo(
+                f"access log: intact, {access_log['entries']} entries, head digest "
+                f"{access_log['head']}"
+            )
+        else:
+            click.echo(f"access log: BROKEN: {access_log['problem']}")
 
 
 @click.command(name="seal")

@@ -13,6 +13,8 @@ from rich.progress import Progress
 
 from careledger import __version__
 from careledger.api import debugging, opened
+from careledger.cli.access import shares, tokens, users
+from careledger.cli.access_log import access_log_command
 from careledger.cli.challenges import challenges
 from careledger.cli.chronology import chronology_command
 from careledger.cli.demo import demo
@@ -32,6 +34,7 @@ from careledger.cli.options import (
     parse_child,
     parse_day,
 )
+from careledger.cli.principal import log_read
 from careledger.cli.render import render
 from careledger.cli.reports import drift, reviews
 from careledger.cli.returns import export_903, import_903, inconsistencies
@@ -255,6 +258,7 @@ def plan(
     known = parse_day(as_recorded_on, "--as-recorded-on")
     recorded_on = datetime.combine(known, time.max, tzinfo=ENGLAND) if known else None
     with opened(db) as o:
+        log_read(o.access, who, "plan")
         o.catch_up()
         rows = queries.plan(o.views, who, on, recorded_on)
     title = f"Care plan of {who.council}:{who.child_ref}"
@@ -272,6 +276,7 @@ def history(db: str | None, child: str, council: str | None, fmt: str) -> None:
     """Every event of the child's case in order, with what it changed and its corrections."""
     who = parse_child(child, council)
     with opened(db) as o:
+        log_read(o.access, who, "history")
         o.catch_up()
         rows = queries.history(o.views, who)
     render(rows, fmt, f"History of {who.council}:{who.child_ref}")
@@ -286,6 +291,8 @@ def unapproved(db: str | None, child: str | None, council: str | None, fmt: str)
     """Plan changes made without review approval, and those listed for the IRO's attention."""
     who = parse_child(child, council) if child else None
     with opened(db) as o:
+        if who is not None:
+            log_read(o.access, who, "unapproved")
         o.catch_up()
         rows = queries.unapproved(o.views, who)
     render(rows, fmt, "Changes without review approval (reg 32(2), reg 14)", "none found")
@@ -347,6 +354,10 @@ cli.add_command(cipher_key_command)
 cli.add_command(import_903)
 cli.add_command(export_903)
 cli.add_command(inconsistencies)
+cli.add_command(users)
+cli.add_command(tokens)
+cli.add_command(shares)
+cli.add_command(access_log_command)
 
 
 def main() -> None:

@@ -19,6 +19,7 @@ from careledger.cli.options import (
     parse_child,
     parse_day,
 )
+from careledger.cli.principal import log_read
 from careledger.cli.render import render
 from careledger.cli.safe_text import printable
 from careledger.ledger.domain.case import ENGLAND
@@ -48,6 +49,7 @@ def reviews(db: str | None, child: str, council: str | None, as_of: str | None, 
     who = parse_child(child, council)
     on = parse_day(as_of, "--as-of") or today()
     with opened(db) as o:
+        log_read(o.access, who, "reviews")
         o.catch_up()
         timetable = child_reviews.timetable(o.views, who, on)
         recommendations = child_reviews.recommendations(o.views, who, on)

@@ -31,6 +31,7 @@ import click
 from careledger.api import opened
 from careledger.cli.chronology import render, verified_events
 from careledger.cli.options import DB_OPTION
+from careledger.cli.principal import log_read
 from careledger.cli.safe_text import unquoted_cell
 from careledger.ledger.errors import LedgerError
 from careledger.projections.chronology import (
@@ -151,6 +152,7 @@ def verify_export_command(db: str | None, file: Path, fmt: str) -> None:
     with opened(db) as o:
         o.catch_up()
         child = _child(o.views.fetch("SELECT * FROM {s}cl_cases"), stamp.case)
+        log_read(o.access, child, "chronology")
         events, hashes = verified_events(o, child)
         made = chronology(
             events,

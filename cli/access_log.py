@@ -1,0 +1,47 @@
+"""`careledger access-log`: who read a child's record, for a subject access request (UK GDPR
+art. 15) or an inquiry. Every entry is shown, allowed and refused, with the reason given for
+a break-glass read."""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+
+import click
+
+from careledger.api import opened
+from careledger.cli.options import DB_OPTION, FORMAT_OPTION, parse_child, parse_day
+from careledger.cli.principal import cli_principal
+from careledger.cli.render import render
+from careledger.ledger.domain.case import ENGLAND
+
+
+@click.command(name="access-log")
+@DB_OPTION
+@click.option("--child", default=None, help="Only reads of this child (COUNCIL:REF).")
+@click.option("--actor", default=None, help="Only reads by this person or system.")
+@click.option("--from", "from_", default=None, help="From this day (YYYY-MM-DD), inclusive.")
+@click.option("--to", "to", default=None, help="To this day (YYYY-MM-DD), inclusive.")
+@FORMAT_OPTION
+def access_log_command(
+    db: str | None,
+    child: str | None,
+    actor: str | None,
+    from_: str | None,
+    to: str | None,
+    fmt: str,
+) -> None:
+    """The access log's entries, oldest first."""
+    named = parse_child(child, None) if child else None
+    first, last = parse_day(from_, "--from"), parse_day(to, "--to")
+    since = datetime.combine(first, time.min, ENGLAND) if first else None
+    until = datetime.combine(last, time.max, ENGLAND) if last else None
+    with opened(db) as o:
+        rows = o.access.log(
+            f"{named.council}:{named.child_ref}" if named else None,
+            actor,
+            since,
+            until,
+            who=cli_principal(),
+        )
+    shown = [{k: v for k, v in row.items() if k not in ("council", "digest")} for row in rows]
+    render(shown, fmt, "Access log", "no reads recorded")

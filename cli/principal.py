@@ -1,0 +1,29 @@
+"""Who the command line acts as when it reads a child's record: the database's credentials
+are an administrator's (whoever can open the store can read every table), so each read is
+logged as CARELEDGER_ACTOR, else the operating-system user, in the role ADMIN. People should
+read through the service, which signs them in and applies their role's scope."""
+
+from __future__ import annotations
+
+import getpass
+import os
+
+from careledger.access import Access, Principal
+from careledger.projections.queries import Child
+
+
+def cli_principal() -> Principal:
+    name = os.environ.get("CARELEDGER_ACTOR") or _os_user()
+    return Principal(name=name, role="ADMIN", councils=frozenset())
+
+
+def _os_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no name for this uid (a container's)
+        return f"uid-{os.getuid()}"
+
+
+def log_read(access: Access, child: Child, view: str) -> None:
+    """The command line's read of `view` of `child`, into the access log."""
+    access.check_child(cli_principal(), f"{child.council}:{child.child_ref}", view)
