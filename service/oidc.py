@@ -6,7 +6,8 @@ from the request.
 verifier (S256); `GET /sign-in/oidc/callback` exchanges the code, checks the ID token's
 signature against the provider's published keys (discovery, then JWKS) and its issuer,
 audience, nonce and expiry, finds the registered careledger person named by its
-`preferred_username` (else its email), and starts that person's session.
+`preferred_username` (else its email), starts that person's session, and goes on to the page
+the person asked for (`?next=`, a page of this service).
 
 The state, nonce and verifier wait for the callback in a signed cookie of their own, scoped
 to these two paths, SameSite=Lax (the callback is a navigation from the provider's site,
@@ -17,6 +18,7 @@ an account was refused: an unknown person and a bad token read the same.
 
 from __future__ import annotations
 
+import html
 import logging
 from typing import Any
 
@@ -24,7 +26,7 @@ import httpx2
 from authlib.common.errors import AuthlibBaseError
 from authlib.integrations.starlette_client import OAuth
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 from itsdangerous import BadData, URLSafeTimedSerializer
 from joserfc.errors import JoseError
 from starlette.concurrency import run_in_threadpool
@@ -115,11 +117,25 @@ def oidc_router(settings: ServiceSettings) -> APIRouter:
             response = problem_response(failure.problem)
         else:
             set_cookie = await run_in_threadpool(start_session, request, principal)
-            response = set_cookie(RedirectResponse(waiting["next"], status_code=303))
+            response = set_cookie(_signed_in(waiting["next"]))
         response.delete_cookie(PENDING_COOKIE, path=START, secure=secure, httponly=True)
         return response
 
     return router
+
+
+def _signed_in(next_page: str) -> HTMLResponse:
+    """A page that goes on to `next_page` by itself. Not a redirect: the browser arrived here
+    from the provider's site, and a redirect would carry on that cross-site navigation, on
+    which the SameSite=Strict session cookie is not sent; a navigation this page starts is
+    this site's own."""
+    address = html.escape(next_page, quote=True)
+    return HTMLResponse(
+        f'<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        f'<meta http-equiv="refresh" content="0;url={address}"><title>Signed in</title>'
+        f'</head><body><p>Signed in. <a href="{address}">Continue</a></p></body></html>',
+        headers={"Cache-Control": "no-store"},
+    )
 
 
 def _local(next_page: str) -> str:
