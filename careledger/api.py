@@ -124,11 +124,13 @@ class Opened:
             "recommendations": child_reviews.recommendations(self.views, who, as_of),
         }
 
-    def drift(self, as_of: date, by: str | None = None) -> Report:
+    def drift(self, as_of: date, by: str | None = None, trend_months: int = 0) -> Report:
         """The inspector's drift report as known at the end of `as_of`, overall or by
-        "council", "iro" or "team"; thresholds from the CARELEDGER_ drift settings."""
+        "council", "iro" or "team"; thresholds from the CARELEDGER_ drift settings; with
+        `trend_months`, each measure's overall count at the end of each earlier month."""
         self.catch_up()
-        return drift_report(self.views, as_of, By(by) if by else None, DriftSettings())
+        by_group = By(by) if by else None
+        return drift_report(self.views, as_of, by_group, DriftSettings(), trend_months)
 
     def challenges(self, as_of: date, child: str | None = None) -> list[Row]:
         """Each IRO challenge (of one child, if named) as it stood at the end of `as_of`."""

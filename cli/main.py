@@ -39,6 +39,7 @@ from careledger.cli.render import render
 from careledger.cli.reports import drift, reviews
 from careledger.cli.returns import export_903, import_903, inconsistencies
 from careledger.cli.safe_text import printable
+from careledger.cli.serve import serve_command
 from careledger.cli.verify_export import verify_export_command
 from careledger.ledger.application import BatchRefused
 from careledger.ledger.domain.case import ENGLAND
@@ -56,6 +57,7 @@ from careledger.ledger.errors import LedgerError, RecordingRefused
 from careledger.ledger.store.failures import STORE_ERRORS, problem
 from careledger.ledger.store.roles import create_roles, role_names
 from careledger.projections import queries
+from careledger.service.tables import ServiceTables
 
 
 class LedgerGroup(click.Group):
@@ -111,6 +113,7 @@ def init(db: str | None, roles_prefix: str | None) -> None:
     if roles_prefix is not None:
         role_names(roles_prefix)
     with opened(db, create_tables=True) as o:
+        ServiceTables(o.ledger).create()
         if roles_prefix is not None:
             if not o.ledger.store.is_postgres:
                 raise LedgerError("--roles: a SQLite ledger has no roles (PostgreSQL only)")
@@ -358,6 +361,7 @@ cli.add_command(users)
 cli.add_command(tokens)
 cli.add_command(shares)
 cli.add_command(access_log_command)
+cli.add_command(serve_command)
 
 
 def main() -> None:

@@ -1,12 +1,12 @@
 """Errors as RFC 9457 problem details (`application/problem+json`): a title, the status, a
 detail in the ledger's own words and the `field` at fault, so a case-management system can
 show its user what to put right. An error the service does not expect is answered with a
-problem that says only that; its traceback stays out of the response and out of the log's
-message text (`service.logs`)."""
+problem that says only that (`service.guards`); its traceback is never shown."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -14,7 +14,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from careledger.access.errors import NOT_FOUND_OR_NOT_ALLOWED
+from careledger.access.errors import NOT_FOUND_OR_NOT_ALLOWED, AccessRefused, ReasonRequired
+from careledger.ledger.errors import CaseNotFound, LedgerError, StoreFailure
+from careledger.ledger.store.failures import STORE_ERRORS
 
 MEDIA_TYPE = "application/problem+json"
 NOT_FOUND = NOT_FOUND_OR_NOT_ALLOWED
@@ -30,12 +32,12 @@ class Problem(Exception):
         title: str,
         detail: str,
         field: str | None = None,
-        headers: dict[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
         **extra: Any,
     ) -> None:
         super().__init__(detail)
         self.status, self.title, self.detail, self.field = status, title, detail, field
-        self.headers = headers or {}
+        self.headers = dict(headers or {})
         self.extra = extra
 
     def body(self) -> dict[str, Any]:
@@ -77,8 +79,11 @@ def install(app: FastAPI) -> None:
     async def on_invalid(request: Request, error: Exception) -> JSONResponse:
         assert isinstance(error, RequestValidationError)
         first = error.errors()[0]
-        location = [str(part) for part in first["loc"] if part not in ("query", "path", "body",
-                                                                       "header", "cookie")]
+        location = [
+            str(part)
+            for part in first["loc"]
+            if part not in ("query", "path", "body", "header", "cookie")
+        ]
         field = ".".join(location) or "(request)"
         detail = str(first["msg"]).removeprefix("Value error, ")
         return problem_response(Problem(422, "Unprocessable Content", detail, field))
@@ -92,22 +97,28 @@ def install(app: FastAPI) -> None:
             Problem(error.status_code, title, str(error.detail), headers=error.headers or None)
         )
 
-    async def on_unexpected(request: Request, error: Exception) -> JSONResponse:
-        logging.getLogger("careledger.service").error(
-            "unexpected %s on %s", type(error).__name__, route_of(request)
-        )
-        return problem_response(
-            Problem(500, "Internal Server Error", "the service failed; nothing is shown of why")
-        )
+    async def on_ledger_error(request: Request, error: Exception) -> JSONResponse:
+        return problem_response(from_ledger_error(error))
 
     app.add_exception_handler(Problem, on_problem)
+    app.add_exception_handler(LedgerError, on_ledger_error)
+    for store_error in STORE_ERRORS:
+        app.add_exception_handler(store_error, on_ledger_error)
     app.add_exception_handler(RequestValidationError, on_invalid)
     app.add_exception_handler(HTTPException, on_http)
-    app.add_exception_handler(Exception, on_unexpected)
 
 
-def route_of(request: Request) -> str:
-    """The route's template (`/children/{child}/plan`), never the path asked for: a path names
-    a child."""
-    route = request.scope.get("route")
-    return getattr(route, "path", "(no route)")
+def from_ledger_error(error: Exception) -> Problem:
+    """The ledger's refusals in its own words; a missing child and a refused one alike as
+    not found; a failing store as unavailable, without its details."""
+    if isinstance(error, CaseNotFound | AccessRefused):
+        return not_found()
+    if isinstance(error, ReasonRequired):
+        return Problem(403, "Forbidden", str(error).partition(": ")[2], "reason")
+    if isinstance(error, StoreFailure | STORE_ERRORS):
+        logging.getLogger("careledger.service").error("store failure: %s", type(error).__name__)
+        return Problem(503, "Service Unavailable", "the ledger's store did not answer; try again")
+    field, sep, detail = str(error).partition(": ")
+    if not sep or " " in field:
+        field, detail = "(request)", str(error)
+    return Problem(422, "Unprocessable Content", detail, field)

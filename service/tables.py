@@ -42,7 +42,8 @@ class ServiceTables:
         """A statement in a transaction of its own; how many rows it changed."""
         with self.datastore.transaction(commit=True) as cursor:
             cursor.execute(self.q(sql), tuple(params))
-            return int(cursor.rowcount)
+            # The library wraps SQLite's cursor, which alone knows the count.
+            return int(getattr(cursor, "sqlite_cursor", cursor).rowcount)
 
     def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         with self.datastore.transaction(commit=False) as cursor:

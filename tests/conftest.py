@@ -28,7 +28,9 @@ from careledger.api import Opened, opened
 
 DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
 TIERS = ("fast", "store", "e2e", "browser", "oracle")
-STORE_FIXTURES = frozenset({"db", "sqlite_db", "postgres_db", "postgres_admin", "o"})
+STORE_FIXTURES = frozenset(
+    {"db", "sqlite_db", "postgres_db", "postgres_admin", "o", "served_db"}
+)
 BROWSER_FIXTURES = frozenset({"browser", "chromium"})
 MODULE_TIERS = {
     "test_903_oracle": "oracle",
@@ -54,6 +56,10 @@ MODULE_TIERS = {
             "test_later_decisions",
             "test_ceasing_rules",
             "test_api",
+            "test_service_recording",
+            "test_service_reads",
+            "test_service_security",
+            "test_service_roles",
         ),
         "e2e",
     ),
@@ -119,6 +125,23 @@ def sqlite_db(tmp_path: os.PathLike[str]) -> str:
 def db(request: pytest.FixtureRequest) -> str:
     """Each test that takes `db` runs once on a SQLite file and once on PostgreSQL."""
     return str(request.getfixturevalue(f"{request.param}_db"))
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def served_db(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """A store a module's tests share, as they share one `careledger serve` over it (a
+    server takes seconds to start): a SQLite file, then a PostgreSQL schema of its own."""
+    if request.param == "sqlite":
+        yield str(tmp_path_factory.mktemp("served") / "careledger.db")
+        return
+    admin = request.getfixturevalue("postgres_admin")
+    schema = f"cl_test_{uuid.uuid4().hex[:12]}"
+    admin.execute(f'CREATE SCHEMA "{schema}"')
+    parts = urlsplit(postgres_url())
+    yield urlunsplit((parts.scheme, parts.netloc, parts.path, f"schema={schema}", ""))
+    admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
 @pytest.fixture
