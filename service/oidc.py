@@ -62,66 +62,83 @@ class SignInFailed(Exception):
         self.problem = Problem(status, "Sign-in failed", detail, field)
 
 
-def oidc_router(settings: ServiceSettings) -> APIRouter:
-    """The two routes of sign-in through the provider that `settings` name (issuer, client id
-    and secret, the public URL the provider sends people back to)."""
-    if not (settings.oidc_configured and settings.oidc_client_secret and settings.public_url):
-        raise ValueError(
-            "oidc_issuer: OpenID Connect needs CARELEDGER_OIDC_ISSUER, _CLIENT_ID, "
-            "_CLIENT_SECRET and CARELEDGER_PUBLIC_URL"
+class RelyingParty:
+    """careledger as the provider's client, as `settings` register it: the issuer, client id
+    and secret, and the public URL the provider sends people back to."""
+
+    def __init__(self, settings: ServiceSettings) -> None:
+        secret = settings.oidc_client_secret
+        if not (settings.oidc_configured and secret and settings.public_url):
+            raise ValueError(
+                "oidc_issuer: sign-in through an identity provider needs CARELEDGER_OIDC_ISSUER, "
+                "CARELEDGER_OIDC_CLIENT_ID, CARELEDGER_OIDC_CLIENT_SECRET and CARELEDGER_PUBLIC_URL"
+            )
+        self.issuer = str(settings.oidc_issuer).rstrip("/")
+        self.provider: Any = OAuth().register(
+            name="council",
+            client_id=settings.oidc_client_id,
+            client_secret=secret.get_secret_value(),
+            server_metadata_url=f"{self.issuer}/.well-known/openid-configuration",
+            client_kwargs={"scope": SCOPE, "code_challenge_method": "S256"},
         )
-    issuer = str(settings.oidc_issuer).rstrip("/")
-    provider = OAuth().register(
-        name="council",
-        client_id=settings.oidc_client_id,
-        client_secret=settings.oidc_client_secret.get_secret_value(),
-        server_metadata_url=f"{issuer}/.well-known/openid-configuration",
-        client_kwargs={"scope": SCOPE, "code_challenge_method": "S256"},
-    )
-    public_url = settings.public_url.rstrip("/")
-    redirect_uri = f"{public_url}{CALLBACK}"
-    pending = URLSafeTimedSerializer(
-        settings.session_secret.get_secret_value(), salt="careledger.oidc.pending"
-    )
-    secure = public_url.startswith("https://")
-    router = APIRouter(tags=["sign-in"])
-
-    @router.get(START, summary="Sign in through the council's identity provider")
-    async def start(request: Request, next: str = "/") -> Response:
-        try:
-            authorization = await provider.create_authorization_url(redirect_uri)
-        except PROVIDER_FAILURES as error:
-            log.warning("identity provider unavailable: %s", type(error).__name__)
-            return problem_response(Problem(503, "Sign-in unavailable", NOT_SIGNED_IN))
-        waiting = {key: authorization[key] for key in ("state", "nonce", "code_verifier")}
-        response = RedirectResponse(authorization["url"], status_code=302)
-        response.set_cookie(
-            PENDING_COOKIE,
-            pending.dumps(waiting | {"next": _local(next)}),
-            max_age=PENDING_SECONDS,
-            path=START,
-            secure=secure,
-            httponly=True,
-            samesite="lax",
+        public_url = settings.public_url.rstrip("/")
+        self.redirect_uri = f"{public_url}{CALLBACK}"
+        self.secure = public_url.startswith("https://")
+        self.pending = URLSafeTimedSerializer(
+            settings.session_secret.get_secret_value(), salt="careledger.oidc.pending"
         )
-        return response
 
-    @router.get(CALLBACK, summary="The identity provider's answer", include_in_schema=False)
-    async def callback(request: Request) -> Response:
-        response: Response
-        try:
-            waiting = _waiting(request, pending)
-            claims = await _verified_claims(provider, issuer, request, waiting, redirect_uri)
-            principal = await _person(request, claims)
-        except SignInFailed as failure:
-            response = problem_response(failure.problem)
-        else:
-            set_cookie = await run_in_threadpool(start_session, request, principal)
-            response = set_cookie(_signed_in(waiting["next"]))
-        response.delete_cookie(PENDING_COOKIE, path=START, secure=secure, httponly=True)
-        return response
 
-    return router
+def relying_party(request: Request) -> RelyingParty:
+    """The application's relying party, made from its settings on first use (authlib then
+    keeps the provider's discovery document and keys for the worker's life)."""
+    state = request.app.state
+    if not hasattr(state, "oidc_relying_party"):
+        state.oidc_relying_party = RelyingParty(state_of(request).settings)
+    party: RelyingParty = state.oidc_relying_party
+    return party
+
+
+router = APIRouter(tags=["sign-in"])
+
+
+@router.get(START, summary="Sign in through the council's identity provider")
+async def start(request: Request, next: str = "/") -> Response:
+    party = relying_party(request)
+    try:
+        authorization = await party.provider.create_authorization_url(party.redirect_uri)
+    except PROVIDER_FAILURES as error:
+        log.warning("identity provider unavailable: %s", type(error).__name__)
+        return problem_response(Problem(503, "Sign-in unavailable", NOT_SIGNED_IN))
+    waiting = {key: authorization[key] for key in ("state", "nonce", "code_verifier")}
+    response = RedirectResponse(authorization["url"], status_code=302)
+    response.set_cookie(
+        PENDING_COOKIE,
+        party.pending.dumps(waiting | {"next": _local(next)}),
+        max_age=PENDING_SECONDS,
+        path=START,
+        secure=party.secure,
+        httponly=True,
+        samesite="lax",
+    )
+    return response
+
+
+@router.get(CALLBACK, summary="The identity provider's answer", include_in_schema=False)
+async def callback(request: Request) -> Response:
+    party = relying_party(request)
+    response: Response
+    try:
+        waiting = _waiting(request, party.pending)
+        claims = await _verified_claims(party, request, waiting)
+        principal = await _person(request, claims)
+    except SignInFailed as failure:
+        response = problem_response(failure.problem)
+    else:
+        set_cookie = await run_in_threadpool(start_session, request, principal)
+        response = set_cookie(_signed_in(waiting["next"]))
+    response.delete_cookie(PENDING_COOKIE, path=START, secure=party.secure, httponly=True)
+    return response
 
 
 def _signed_in(next_page: str) -> HTMLResponse:
@@ -168,30 +185,41 @@ def _waiting(request: Request, pending: URLSafeTimedSerializer) -> dict[str, str
 
 
 async def _verified_claims(
-    provider: Any, issuer: str, request: Request, waiting: dict[str, str], redirect_uri: str
+    party: RelyingParty, request: Request, waiting: dict[str, str]
 ) -> dict[str, Any]:
     """The ID token's claims, once the code is exchanged (with the PKCE verifier) and the
-    token's signature, issuer, audience, nonce and expiry are checked."""
+    token is checked (`verified_id_token`)."""
     answered_by = request.query_params.get("iss")
-    if answered_by is not None and answered_by.rstrip("/") != issuer:
+    if answered_by is not None and answered_by.rstrip("/") != party.issuer:
         log.warning("authorization response from another issuer")  # RFC 9207: a mix-up
         raise SignInFailed(401, NOT_SIGNED_IN)
     try:
-        token = await provider.fetch_access_token(
-            redirect_uri=redirect_uri,
+        token = await party.provider.fetch_access_token(
+            redirect_uri=party.redirect_uri,
             code=request.query_params["code"],
             code_verifier=waiting["code_verifier"],
         )
-        if "id_token" not in token:
-            raise ValueError("the token response has no ID token")
-        claims = await provider.parse_id_token(
-            token,
-            nonce=waiting["nonce"],
-            claims_options={"iss": {"essential": True, "values": [issuer, f"{issuer}/"]}},
-        )
+        return await verified_id_token(party, token, waiting["nonce"])
     except PROVIDER_FAILURES as error:
         log.warning("ID token refused: %s", type(error).__name__)
         raise SignInFailed(401, NOT_SIGNED_IN) from None
+
+
+async def verified_id_token(
+    party: RelyingParty, token: dict[str, Any], nonce: str
+) -> dict[str, Any]:
+    """The claims of the token response's ID token, if it is signed by one of the keys the
+    provider publishes (its JWKS, found by discovery), was issued by the configured issuer
+    for this client, carries the nonce this sign-in sent, and has not expired; otherwise
+    one of `PROVIDER_FAILURES`."""
+    if "id_token" not in token:
+        raise ValueError("the token response has no ID token")
+    issuer = party.issuer
+    claims = await party.provider.parse_id_token(
+        token,
+        nonce=nonce,
+        claims_options={"iss": {"essential": True, "values": [issuer, f"{issuer}/"]}},
+    )
     return dict(claims)
 
 
@@ -205,9 +233,7 @@ async def _person(request: Request, claims: dict[str, Any]) -> Principal:
         log.warning("ID token names no user")
         raise SignInFailed(401, NOT_SIGNED_IN)
     try:
-        principal: Principal = await run_in_threadpool(
-            state_of(request).ledger.access.person, name
-        )
+        principal: Principal = await run_in_threadpool(state_of(request).ledger.access.person, name)
     except SignInRefused:
         log.info("sign-in by the identity provider refused: not a registered person")
         raise SignInFailed(401, NOT_SIGNED_IN) from None

@@ -25,6 +25,8 @@ import psycopg
 import pytest
 
 from careledger.api import Opened, opened
+from tests.identity_provider import identity_provider  # noqa: F401 (a fixture, for any test)
+from tests.signed_in_service import tls_certificate  # noqa: F401 (a fixture, for any test)
 
 DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
 TIERS = ("fast", "store", "e2e", "browser", "oracle")
@@ -60,6 +62,7 @@ MODULE_TIERS = {
             "test_service_reads",
             "test_service_security",
             "test_service_roles",
+            "test_oidc_sign_in",
         ),
         "e2e",
     ),
