@@ -40,6 +40,7 @@ MODULE_TIERS = {
     "test_export_903_own_records": "oracle",
     "test_care_ends_at_eighteen": "oracle",
     "test_drift_html": "browser",
+    "test_oidc_browser": "browser",
     "test_recorder_contract": "store",
     "test_projection_properties": "store",
     "test_synthetic": "store",

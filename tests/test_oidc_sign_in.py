@@ -68,18 +68,22 @@ def case_history(child: str, entered: str, iro_id: str, iro_name: str) -> list[d
     ]  # fmt: skip
 
 
-@pytest.fixture(scope="module")
-def db(served_db: str) -> str:
+def the_council(db: str) -> str:
     """The council's ledger: the two children, and the people registered to sign in through
     the provider (no local password)."""
-    with opened(served_db, create_tables=True) as ledger:
+    with opened(db, create_tables=True) as ledger:
         ServiceTables(ledger.ledger).create()
         events = case_history(JAYDEN, "2025-01-06", IRO.username, IRO.name)
         events += case_history(TIA, "2025-02-10", "IRO-7", "Helen Marsh")
         ledger.record(events, actor="lcs-loader", role="ADMIN")
         ledger.access.accounts.add(IRO.username, "IRO", [COUNCIL])
         ledger.access.accounts.add(INSPECTOR.username, "INSPECTOR", [COUNCIL])
-    return served_db
+    return db
+
+
+@pytest.fixture(scope="module")
+def db(served_db: str) -> str:
+    return the_council(served_db)
 
 
 @pytest.fixture(scope="module")
