@@ -20,12 +20,12 @@ from __future__ import annotations
 
 import html
 import logging
-from typing import Any
+from typing import Annotated, Any
 
 import httpx2
 from authlib.common.errors import AuthlibBaseError
 from authlib.integrations.starlette_client import OAuth
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from itsdangerous import BadData, URLSafeTimedSerializer
 from joserfc.errors import JoseError
@@ -94,22 +94,32 @@ def relying_party(request: Request) -> RelyingParty:
     keeps the provider's discovery document and keys for the worker's life)."""
     state = request.app.state
     if not hasattr(state, "oidc_relying_party"):
-        state.oidc_relying_party = RelyingParty(state_of(request).settings)
+        try:
+            state.oidc_relying_party = RelyingParty(state_of(request).settings)
+        except ValueError as error:
+            log.error("%s", error)  # for the administrator; the person is told only this:
+            raise SignInFailed(
+                503,
+                "sign-in through the council's identity provider is not "
+                "set up here; ask the council's careledger administrator",
+            ) from None
     party: RelyingParty = state.oidc_relying_party
     return party
 
 
 router = APIRouter(tags=["sign-in"])
+NextPage = Annotated[
+    str, Query(max_length=1000, description="the page of this service to go on to, signed in")
+]
 
 
 @router.get(START, summary="Sign in through the council's identity provider")
-async def start(request: Request, next: str = "/") -> Response:
-    party = relying_party(request)
+async def start(request: Request, next: NextPage = "/") -> Response:
     try:
-        authorization = await party.provider.create_authorization_url(party.redirect_uri)
-    except PROVIDER_FAILURES as error:
-        log.warning("identity provider unavailable: %s", type(error).__name__)
-        return problem_response(Problem(503, "Sign-in unavailable", NOT_SIGNED_IN))
+        party = relying_party(request)
+        authorization = await _authorization(party)
+    except SignInFailed as failure:
+        return problem_response(failure.problem)
     waiting = {key: authorization[key] for key in ("state", "nonce", "code_verifier")}
     response = RedirectResponse(authorization["url"], status_code=302)
     response.set_cookie(
@@ -126,8 +136,11 @@ async def start(request: Request, next: str = "/") -> Response:
 
 @router.get(CALLBACK, summary="The identity provider's answer", include_in_schema=False)
 async def callback(request: Request) -> Response:
-    party = relying_party(request)
     response: Response
+    try:
+        party = relying_party(request)
+    except SignInFailed as failure:
+        return problem_response(failure.problem)
     try:
         waiting = _waiting(request, party.pending)
         claims = await _verified_claims(party, request, waiting)
@@ -139,6 +152,19 @@ async def callback(request: Request) -> Response:
         response = set_cookie(_signed_in(waiting["next"]))
     response.delete_cookie(PENDING_COOKIE, path=START, secure=party.secure, httponly=True)
     return response
+
+
+async def _authorization(party: RelyingParty) -> dict[str, str]:
+    """The provider's authorization URL for a new sign-in, with its state, nonce and PKCE
+    verifier (the provider's discovery document is read on the first)."""
+    try:
+        authorization: dict[str, str] = await party.provider.create_authorization_url(
+            party.redirect_uri
+        )
+    except PROVIDER_FAILURES as error:
+        log.warning("identity provider unavailable: %s", type(error).__name__)
+        raise SignInFailed(503, NOT_SIGNED_IN) from None
+    return authorization
 
 
 def _signed_in(next_page: str) -> HTMLResponse:

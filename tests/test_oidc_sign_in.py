@@ -16,6 +16,7 @@ import base64
 import json
 import re
 from collections.abc import Iterator
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import httpx2
@@ -36,7 +37,7 @@ from careledger.service.oidc import (
     verified_id_token,
 )
 from careledger.service.tables import ServiceTables
-from tests.identity_provider import INSPECTOR, IRO, STRANGER, IdentityProvider
+from tests.identity_provider import INSPECTOR, IRO, STRANGER, IdentityProvider, free_port
 from tests.signed_in_service import (
     SESSION_SECRET,
     Certificate,
@@ -148,6 +149,41 @@ def test_the_session_cookie_is_secure_httponly_and_strict(
     cookie = next(h for h in arrived.headers.get_list("set-cookie")
                   if h.startswith("careledger_session="))  # fmt: skip
     assert {"Secure", "HttpOnly", "SameSite=strict"} <= {part.strip() for part in cookie.split(";")}
+
+
+def test_sign_in_goes_on_only_to_a_page_of_careledger(
+    served: Served, client: httpx2.Client
+) -> None:
+    """A sign-in link crafted to send the person, once signed in, to another site."""
+    page = provider_sign_in_page(client, served, "//phishing.example/careledger")
+
+    arrived = submit(page, client, "login", username=IRO.username, password=IRO.password)
+
+    assert 'content="0;url=/"' in arrived.text
+    assert "phishing" not in arrived.text
+
+
+def test_a_next_page_too_long_for_a_cookie_is_refused_naming_it(
+    served: Served, client: httpx2.Client
+) -> None:
+    refused = client.get(f"{served.url}/sign-in/oidc", params={"next": "/" + "x" * 5000})
+
+    assert refused.status_code == 422 and refused.json()["field"] == "next"
+
+
+def test_an_unreachable_provider_is_a_plain_refusal(
+    tls_certificate: Certificate, tmp_path: Path
+) -> None:
+    nobody = IdentityProvider(f"http://127.0.0.1:{free_port()}", "careledger", "s", free_port())
+    db = the_council(str(tmp_path / "careledger.db"))
+    with served_with_sign_in(db, nobody, tls_certificate, tmp_path) as service:
+        with service.client() as client:
+            refused = client.get(f"{service.url}/sign-in/oidc")
+        log = service.log.read_text()
+
+    assert refused.status_code == 503 and refused.json()["detail"] == NOT_SIGNED_IN
+    assert "Traceback" not in refused.text + log
+    assert "identity provider unavailable: ConnectError" in log
 
 
 def test_a_wrong_password_at_the_provider_signs_nobody_in(
