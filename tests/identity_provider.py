@@ -18,7 +18,7 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -49,7 +49,13 @@ class IdentityProvider:
     issuer: str
     client_id: str
     client_secret: str
-    service_port: int  # the port reserved for careledger: its callback is registered on it
+    # careledger's listening socket, bound for the whole run: the callback registered at the
+    # provider names its port, which no other program on the machine may take meanwhile.
+    service_socket: socket.socket = field(compare=False, repr=False)
+
+    @property
+    def service_port(self) -> int:
+        return int(self.service_socket.getsockname()[1])
 
     @property
     def public_url(self) -> str:
@@ -64,6 +70,15 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+def bound_socket() -> socket.socket:
+    """A socket on a free port of the loopback, bound (and so held) until it is closed."""
+    held = socket.socket()
+    held.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    held.bind(("127.0.0.1", 0))
+    held.set_inheritable(True)
+    return held
 
 
 def _require(command: str) -> str:
@@ -107,7 +122,7 @@ def identity_provider(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Iden
         issuer="",
         client_id="careledger",
         client_secret=hashlib.sha256(os.urandom(32)).hexdigest(),
-        service_port=free_port(),
+        service_socket=bound_socket(),
     )
     configuration = tmp_path_factory.mktemp("oidc") / "provider.json"
     configuration.write_text(
@@ -134,11 +149,12 @@ def identity_provider(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Iden
     try:
         issuer = _issuer_announced(process, log)
         yield IdentityProvider(
-            issuer, provider.client_id, provider.client_secret, provider.service_port
+            issuer, provider.client_id, provider.client_secret, provider.service_socket
         )
     finally:
         process.terminate()
         process.wait(timeout=10)
+        provider.service_socket.close()
 
 
 def _issuer_announced(process: subprocess.Popen[bytes], log: Path) -> str:

@@ -32,6 +32,15 @@ from careledger.service.settings import ServiceSettings
 from tests.identity_provider import IdentityProvider, User
 
 SESSION_SECRET = "test-session-secret-for-sign-in-0123456789"
+# uvicorn serving create_app on the socket the test run holds (as a process manager hands a
+# worker its socket), with TLS.
+SERVE = """
+import socket, sys, uvicorn
+listener, certificate, key = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+config = uvicorn.Config("careledger.service.app:create_app", factory=True, access_log=False,
+                        ssl_certfile=certificate, ssl_keyfile=key)
+uvicorn.Server(config).run(sockets=[socket.socket(fileno=listener)])
+"""
 
 
 @dataclass(frozen=True)
@@ -102,7 +111,8 @@ def settings_for(provider: IdentityProvider) -> ServiceSettings:
 def served_with_sign_in(
     db: str, provider: IdentityProvider, certificate: Certificate, folder: Path
 ) -> Iterator[Served]:
-    """`create_app` on uvicorn with TLS, signing people in through `provider`."""
+    """`create_app` on uvicorn with TLS, on the provider's registered port, signing people in
+    through `provider`."""
     log = folder / "uvicorn.log"
     environment = os.environ | {
         "CARELEDGER_DB": db,
@@ -112,15 +122,12 @@ def served_with_sign_in(
         "CARELEDGER_OIDC_CLIENT_SECRET": provider.client_secret,
         "CARELEDGER_PUBLIC_URL": provider.public_url,
     }
-    command = [
-        sys.executable, "-m", "uvicorn", "careledger.service.app:create_app", "--factory",
-        "--host", "127.0.0.1", "--port", str(provider.service_port),
-        "--ssl-certfile", str(certificate.certificate), "--ssl-keyfile", str(certificate.key),
-        "--no-access-log",
-    ]  # fmt: skip
+    listener = provider.service_socket.fileno()
+    command = [sys.executable, "-c", SERVE, str(listener), str(certificate.certificate),
+               str(certificate.key)]  # fmt: skip
     with log.open("wb") as output:
         process = subprocess.Popen(
-            command, stdout=output, stderr=subprocess.STDOUT, env=environment
+            command, stdout=output, stderr=subprocess.STDOUT, env=environment, pass_fds=[listener]
         )
     served = Served(provider.public_url, log, certificate)
     try:

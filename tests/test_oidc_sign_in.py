@@ -37,7 +37,14 @@ from careledger.service.oidc import (
     verified_id_token,
 )
 from careledger.service.tables import ServiceTables
-from tests.identity_provider import INSPECTOR, IRO, STRANGER, IdentityProvider, free_port
+from tests.identity_provider import (
+    INSPECTOR,
+    IRO,
+    STRANGER,
+    IdentityProvider,
+    bound_socket,
+    free_port,
+)
 from tests.signed_in_service import (
     SESSION_SECRET,
     Certificate,
@@ -174,9 +181,12 @@ def test_a_next_page_too_long_for_a_cookie_is_refused_naming_it(
 def test_an_unreachable_provider_is_a_plain_refusal(
     tls_certificate: Certificate, tmp_path: Path
 ) -> None:
-    nobody = IdentityProvider(f"http://127.0.0.1:{free_port()}", "careledger", "s", free_port())
+    nobody = IdentityProvider(f"http://127.0.0.1:{free_port()}", "careledger", "s", bound_socket())
     db = the_council(str(tmp_path / "careledger.db"))
-    with served_with_sign_in(db, nobody, tls_certificate, tmp_path) as service:
+    with (
+        nobody.service_socket,
+        served_with_sign_in(db, nobody, tls_certificate, tmp_path) as service,
+    ):
         with service.client() as client:
             refused = client.get(f"{service.url}/sign-in/oidc")
         log = service.log.read_text()
