@@ -123,4 +123,5 @@ class Cursor:
 
     @property
     def rowcount(self) -> int:
-        return int(self.cursor.rowcount)
+        driver = getattr(self.cursor, "sqlite_cursor", self.cursor)  # the library wraps SQLite's
+        return int(driver.rowcount)

@@ -357,11 +357,11 @@ cli.add_command(cipher_key_command)
 cli.add_command(import_903)
 cli.add_command(export_903)
 cli.add_command(inconsistencies)
+cli.add_command(serve_command)
 cli.add_command(users)
 cli.add_command(tokens)
 cli.add_command(shares)
 cli.add_command(access_log_command)
-cli.add_command(serve_command)
 
 
 def main() -> None:

@@ -13,6 +13,7 @@ import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
+from careledger.api import debugging
 from careledger.service.problems import MEDIA_TYPE, Problem
 
 Scope = MutableMapping[str, Any]
@@ -76,7 +77,11 @@ class Guards:
             if answered["status"] == 0:
                 await _send_problem(send_guarded, self._too_large())
         except Exception as error:
-            ERROR_LOG.error("unexpected %s on %s", type(error).__name__, _route(scope))
+            # The type and the route only: an exception's message or traceback can quote a
+            # child's record. CARELEDGER_DEBUG=1 logs the traceback, for a developer's store.
+            ERROR_LOG.error(
+                "unexpected %s on %s", type(error).__name__, _route(scope), exc_info=debugging()
+            )
             if answered["status"] == 0:
                 await _send_problem(send_guarded, Problem(
                     500, "Internal Server Error", "the service failed; nothing is shown of why"

@@ -115,7 +115,7 @@ def from_ledger_error(error: Exception) -> Problem:
         return not_found()
     if isinstance(error, ReasonRequired):
         return Problem(403, "Forbidden", str(error).partition(": ")[2], "reason")
-    if isinstance(error, StoreFailure | STORE_ERRORS):
+    if isinstance(error, (StoreFailure, *STORE_ERRORS)):
         logging.getLogger("careledger.service").error("store failure: %s", type(error).__name__)
         return Problem(503, "Service Unavailable", "the ledger's store did not answer; try again")
     field, sep, detail = str(error).partition(": ")

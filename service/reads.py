@@ -123,9 +123,8 @@ def chronology(
     if from_ and to and from_ > to:
         raise LedgerError("from: is after to")
     state, ledger, name = opened_for(request, who, child, "chronology", reason)
-    made, _ = verified_chronology(
-        ledger, named_child(name), datetime.now(UTC), who.name, (from_, to)
-    )
+    period = shared_period(state, who, name, (from_, to))
+    made, _ = verified_chronology(ledger, named_child(name), datetime.now(UTC), who.name, period)
     headers = {"X-Careledger-Lag": lag_header(state)}
     if format in ("pdf", "md", "csv"):
         extension = {"md": "md", "csv": "csv", "pdf": "pdf"}[format]
@@ -142,6 +141,22 @@ def verify_child(
     if verdict.cases == 0:
         raise not_found()
     return answer(state, {"child": name, **verdict_json(verdict)})
+
+
+def shared_period(
+    state: ServiceState, who: Principal, child: str, asked: tuple[date | None, date | None]
+) -> tuple[date | None, date | None]:
+    """A court clerk sees the chronology only within the dates the council shared with their
+    court (the share in force that begins first, when there are several)."""
+    shares = state.ledger.access.shared(who, child)
+    if not shares:
+        return asked
+    share = shares[0]
+    start = max(asked[0] or share.from_on, share.from_on)
+    end = min(asked[1] or share.to_on, share.to_on)
+    if start > end:
+        raise LedgerError("from: the dates asked for are outside those shared with your court")
+    return start, end
 
 
 def verdict_json(verdict: Verdict) -> dict[str, Any]:

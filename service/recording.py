@@ -20,7 +20,7 @@ from careledger.ledger.domain.commands import Command, parse_command
 from careledger.ledger.domain.json_lines import LineRefused, NotJSON, parse_json, read_commands
 from careledger.ledger.domain.limits import refresh
 from careledger.ledger.domain.vocabulary import Role
-from careledger.ledger.errors import RecordingRefused
+from careledger.ledger.errors import LedgerError, RecordingRefused
 from careledger.service.idempotency import HEADER, IdempotencyKeys
 from careledger.service.identity import Signed
 from careledger.service.problems import Problem
@@ -143,10 +143,11 @@ def _check_may_record(
             continue
         try:
             access.check_record(who, command.council)
-        except AccessRefused as refused:
+        except LedgerError as refused:  # not theirs (403), or no council's code (422)
             where = {"line": place} if kind in JSON_LINES else {"index": place}
             detail = str(refused).partition(": ")[2] or str(refused)
-            raise _refused("council", detail, status=403, **where) from None
+            status = 403 if isinstance(refused, AccessRefused) else 422
+            raise _refused("council", detail, status=status, **where) from None
         allowed.add(command.council)
 
 

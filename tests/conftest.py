@@ -45,6 +45,7 @@ MODULE_TIERS = {
     "test_projection_properties": "store",
     "test_synthetic": "store",
     "test_two_writers": "store",
+    "test_access_policy": "store",
     **dict.fromkeys(
         (
             "test_cli_end_to_end",

@@ -218,3 +218,13 @@ def test_an_oversized_body_is_refused_and_the_service_keeps_serving(
 def _chunks(data: bytes) -> object:
     for start in range(0, len(data), 4096):
         yield data[start : start + 4096]
+
+
+def test_a_council_that_is_no_councils_code_is_refused_naming_it(
+    db: str, service: Service, lcs: dict[str, str]
+) -> None:
+    with service.client(**lcs) as client:
+        answer = client.post("/events", json=[came_into_care("SV-14", "NOT-A-COUNCIL")])
+    assert answer.status_code == 422
+    assert (answer.json()["field"], answer.json()["index"]) == ("council", 0)
+    assert recorded_of(db, "SV-14", "NOT-A-COUNCIL") == 0
