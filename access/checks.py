@@ -44,6 +44,14 @@ def one_line(value: str, field: str) -> str:
     return text
 
 
+def child_name(value: str, field: str = "child") -> str:
+    """A child named COUNCIL:REF, as the ledger names them."""
+    council, sep, ref = value.partition(":")
+    if not sep or not council.strip() or not ref.strip():
+        raise LedgerError(f"{field}: '{value}' is not COUNCIL:REF")
+    return value
+
+
 def day(value: str, field: str) -> date:
     try:
         return date.fromisoformat(value)

@@ -9,7 +9,7 @@ from typing import Any
 
 from careledger.access.access_log import ALLOWED, REFUSED, AccessLog
 from careledger.access.accounts import Accounts
-from careledger.access.checks import council_code, one_line
+from careledger.access.checks import child_name, council_code, one_line
 from careledger.access.errors import AccessRefused, ReasonRequired
 from careledger.access.log_chain import LogVerdict
 from careledger.access.policy import VIEWS, Scope, recorded_role, rights
@@ -79,6 +79,7 @@ class Access:
         logged. A refusal says nothing of whether the child exists."""
         if view not in VIEWS:
             raise LedgerError(f"view: '{view}' is not one of {', '.join(VIEWS)}")
+        child_name(child)
         stated = one_line(reason, "reason") if reason is not None and reason.strip() else None
         rule = rights(who.role)
         scope = rule.chronology if view == "chronology" else rule.child_record
@@ -122,16 +123,17 @@ class Access:
         until: datetime | None = None,
         *,
         who: Principal,
+        break_glass: bool = False,
     ) -> list[dict[str, Any]]:
         """The access log's entries that `who` may see (a DPO: their councils' children; an
-        IRO manager: the break-glass reads of theirs, with the reasons given), filtered."""
+        IRO manager: the break-glass reads of theirs, with the reasons given), filtered;
+        with `break_glass`, only reads made with a reason."""
         scope = rights(who.role).access_log
         if scope is Scope.NONE:
             raise AccessRefused()
         councils = None if scope is Scope.EVERY_COUNCIL else who.councils
-        return self.access_log.entries(
-            child, actor, since, until, councils, reasons_only=scope is Scope.BREAK_GLASS
-        )
+        reasons_only = break_glass or scope is Scope.BREAK_GLASS
+        return self.access_log.entries(child, actor, since, until, councils, reasons_only)
 
     def verify_log(self) -> LogVerdict:
         return self.access_log.verify()
@@ -146,8 +148,9 @@ class Access:
         return _in_scope(scope, who, council)
 
     def _allocated(self, iro: str, child: str) -> bool:
-        """Was `iro` ever the child's IRO (an IROAllocated naming them, as the projections
-        hold every allocation)?"""
+        """Was `iro` ever the child's IRO (an IROAllocated naming them)? Read from the
+        projections, which hold every allocation: an allocation counts once the projector
+        has caught up with it."""
         council, _, ref = child.partition(":")
         rows = self.store.fetch(
             "SELECT 1 FROM {s}cl_allocations a JOIN {s}cl_cases c ON c.case_id = a.case_id "

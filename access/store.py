@@ -63,6 +63,19 @@ POSTGRES_TRIGGERS = (
 )
 
 
+# What `careledger init --roles` lets each role do to the access tables beyond reading them
+# (all are the owner's, like the ledger's): the writer (the service's workers) counts failed
+# sign-ins and appends to the access log; the reader appends too, for its reads are logged.
+# Only the owner (the administrator's command line) registers people, tokens and shares.
+ROLE_GRANTS = (
+    ("access_users", "UPDATE", ""),
+    ("access_tokens", "", ""),
+    ("access_shares", "", ""),
+    ("access_log", "INSERT", "INSERT"),
+    ("access_log_lock", "UPDATE", "UPDATE"),
+)
+
+
 class AccessStore:
     """The access tables over the ledger's datastore (its pool of connections)."""
 

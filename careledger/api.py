@@ -10,7 +10,9 @@ benchmarks alike.
 
 Its methods answer as the commands do, with plain values (rows as dicts, counts, reports);
 `ledger.ledger` (the `CareLedger` that records) and `ledger.views` (the projections) are
-there for the rest.
+there for the rest. They do not ask who is reading: `ledger.access` (`careledger.access`)
+does, and logs the read, before a face that serves people (the service, the command line)
+calls them.
 
 `opened` takes the location as `--db` and CARELEDGER_DB do: a SQLite file's path, or a
 `postgresql://` URL. What the ledger has to tell its caller without failing (the projections

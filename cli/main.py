@@ -12,6 +12,7 @@ import click
 from rich.progress import Progress
 
 from careledger import __version__
+from careledger.access.store import ROLE_GRANTS
 from careledger.api import debugging, opened
 from careledger.cli.access import shares, tokens, users
 from careledger.cli.access_log import access_log_command
@@ -117,7 +118,7 @@ def init(db: str | None, roles_prefix: str | None) -> None:
         if roles_prefix is not None:
             if not o.ledger.store.is_postgres:
                 raise LedgerError("--roles: a SQLite ledger has no roles (PostgreSQL only)")
-            made = create_roles(o.ledger.store_recorder, roles_prefix)
+            made = create_roles(o.ledger.store_recorder, roles_prefix, ROLE_GRANTS)
             click.echo(f"roles: {', '.join(made.values())}")
         click.echo(f"ledger ready at {o.ledger.store.location}")
 

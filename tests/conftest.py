@@ -65,6 +65,7 @@ MODULE_TIERS = {
             "test_service_security",
             "test_service_roles",
             "test_oidc_sign_in",
+            "test_access_cli",
         ),
         "e2e",
     ),
