@@ -1,13 +1,15 @@
-"""The access settings, from the environment (prefix CARELEDGER_), with their defaults."""
+"""The access settings: how many wrong passwords lock a local account, for how long, and an
+API token's life. Read with every other setting by `careledger.settings` (section `access`,
+variables `CARELEDGER_SIGN_IN_ATTEMPTS`, `CARELEDGER_LOCKOUT_MINUTES`,
+`CARELEDGER_TOKEN_DAYS`) and handed to `Access` by the composition root."""
 
 from __future__ import annotations
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 
-class AccessSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="CARELEDGER_", frozen=True)
+class AccessSettings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     sign_in_attempts: int = Field(
         default=5,

@@ -3,7 +3,8 @@ looked-after children in England.
 
 The package is the repository's top-level folders: `careledger.ledger` (the write side:
 domain, store, integrity, SSDA903), `careledger.projections` (the read side) and
-`careledger.cli` (the command line). `careledger.api` is the documented Python API.
+`careledger.cli` (the command line). `careledger.api` is the documented Python API, and
+`careledger.settings` the one object holding every setting (environment and TOML file).
 """
 
 from importlib.metadata import PackageNotFoundError, version

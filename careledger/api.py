@@ -15,7 +15,10 @@ does, and logs the read, before a face that serves people (the service, the comm
 calls them.
 
 `opened` takes the location as `--db` and CARELEDGER_DB do: a SQLite file's path, or a
-`postgresql://` URL. What the ledger has to tell its caller without failing (the projections
+`postgresql://` URL (default: the `store.db` setting). Its settings (the cipher key, the
+head key, the limits, the policy, the drift thresholds, the challenge protocol) are read
+from the environment and the settings file (`careledger.settings`), or taken from the
+`settings=` given. What the ledger has to tell its caller without failing (the projections
 are behind, a role may not write them) goes to `Opened.notify`, standard error by default.
 """
 
@@ -23,7 +26,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -36,10 +38,10 @@ from rich.progress import Progress
 
 from careledger.access import Access
 from careledger.ledger.application import CareLedger
+from careledger.ledger.domain import limits
 from careledger.ledger.domain import payloads as p
 from careledger.ledger.domain.case import ENGLAND
 from careledger.ledger.domain.commands import parse_command
-from careledger.ledger.domain.protocol import DisputeProtocol
 from careledger.ledger.domain.vocabulary import Role
 from careledger.ledger.errors import LedgerError, StoreFailure
 from careledger.ledger.integrity.verify import Verdict, verify
@@ -50,16 +52,30 @@ from careledger.projections import challenges as ch
 from careledger.projections import queries, returns
 from careledger.projections import reviews as child_reviews
 from careledger.projections.drift import By, Report, drift_report
-from careledger.projections.drift_settings import DriftSettings
 from careledger.projections.queries import Child
 from careledger.projections.runner import Progress as ProgressCallback
 from careledger.projections.runner import Projector, ViewsReadOnly, open_views
 from careledger.projections.views import CaseViews, Row
+from careledger.settings import Settings, section
 
 
 def debugging() -> bool:
-    """CARELEDGER_DEBUG=1: show the traceback behind an error, not only its one line."""
-    return os.environ.get("CARELEDGER_DEBUG") == "1"
+    """CARELEDGER_DEBUG=1: show the traceback behind an error, not only its one line. Asked
+    while reporting an error, so a bad setting here means no traceback."""
+    try:
+        return bool(section("diagnostics").debug)
+    except LedgerError:
+        return False
+
+
+def setting(name: str, settings: Settings | None = None) -> Any:
+    """A section of the settings given, or else read now from the environment and the file."""
+    return getattr(settings, name) if settings is not None else section(name)
+
+
+def use_input_limits(settings: Settings | None = None) -> limits.InputLimits:
+    """Put the CARELEDGER_MAX_* limits in force before any input is read."""
+    return limits.use(setting("limits", settings))
 
 
 def named_child(child: str) -> Child:
@@ -85,6 +101,7 @@ class Opened:
     projector: Projector
     access: Access
     notify: Callable[[str], None] = field(default=to_stderr)
+    settings: Settings | None = None  # None: each section read from the environment when used
 
     # --- in the business's words: what the command line's commands do -------------------
 
@@ -131,12 +148,13 @@ class Opened:
         "council", "iro" or "team"; thresholds from the CARELEDGER_ drift settings; with
         `trend_months`, each measure's overall count at the end of each earlier month."""
         self.catch_up()
+        thresholds = setting("drift", self.settings)
         by_group = By(by) if by else None
-        return drift_report(self.views, as_of, by_group, DriftSettings(), trend_months)
+        return drift_report(self.views, as_of, by_group, thresholds, trend_months)
 
     def challenges(self, as_of: date, child: str | None = None) -> list[Row]:
         """Each IRO challenge (of one child, if named) as it stood at the end of `as_of`."""
-        protocol = DisputeProtocol.from_environment()
+        protocol = setting("challenge", self.settings)
         self.catch_up()
         found = ch.load(self.views, as_of, named_child(child) if child else None)
         return [ch.listing(state, protocol, as_of) for state in found]
@@ -238,13 +256,18 @@ class Opened:
 
 @contextmanager
 def opened(
-    db: str | None, *, create_tables: bool = False, check_policy: bool = True
+    db: str | None,
+    *,
+    create_tables: bool = False,
+    check_policy: bool = True,
+    settings: Settings | None = None,
 ) -> Iterator[Opened]:
     """The ledger and its views. A store that fails (unreachable, full, read-only, not a
     ledger), while opening or during the command, is reported in one line naming it."""
-    store = store_for(db, create_tables=create_tables)
+    use_input_limits(settings)
+    store = _store(db, create_tables, settings)
     try:
-        ledger = _open(store, check_policy)
+        ledger = _open(store, check_policy, settings)
         try:
             yield ledger
         finally:
@@ -253,15 +276,33 @@ def opened(
         raise StoreFailure(describe(store, error)) from error
 
 
-def _open(store: Store, check_policy: bool) -> Opened:
-    ledger = CareLedger(store)
+def _store(db: str | None, create_tables: bool, settings: Settings | None) -> Store:
+    """The store the settings describe: where (`db`, else CARELEDGER_DB), its cipher key
+    and its head key."""
+    where, integrity = setting("store", settings), setting("integrity", settings)
+    key = where.cipher_key.get_secret_value() if where.cipher_key is not None else None
+    return store_for(
+        db if db is not None else where.db,
+        create_tables=create_tables,
+        cipher_key=key,
+        cipher_key_file=where.cipher_key_file,
+        head_key_file=integrity.head_key_file,
+        head_log=integrity.head_log,
+    )
+
+
+def _open(store: Store, check_policy: bool, settings: Settings | None) -> Opened:
+    # The challenge protocol is read when a challenge first needs it: a bad challenge
+    # setting stops only what needs it.
+    ledger = CareLedger(store, protocol=lambda: setting("challenge", settings))
     try:
-        views = open_views(ledger)
+        views = open_views(ledger, policy=setting("policy", settings))
     except BaseException:
         with contextlib.suppress(*STORE_ERRORS):
             ledger.close()
         raise
-    opened = Opened(ledger, views, Projector(ledger, views), Access(ledger))
+    access = Access(ledger, setting("access", settings))
+    opened = Opened(ledger, views, Projector(ledger, views), access, settings=settings)
     try:
         if store.env["CREATE_TABLE"] == "yes":
             opened.access.create_tables()

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from careledger.api import setting
 from careledger.ledger.integrity import head_log
 from careledger.ledger.integrity import seal as sealing
 from careledger.ledger.integrity.heads import KEY_SETTING, HeadVerdict, SignedHead, shown
@@ -44,7 +45,7 @@ def trusted_head_keys(paths: tuple[Path, ...]) -> list[bytes]:
     """The keys given, or else the public half of the recording key, if this machine has it."""
     if paths:
         return [sealing.read_public_key(path, "--head-public-key") for path in paths]
-    private = os.environ.get(KEY_SETTING)
+    private = setting("integrity").head_key_file
     return [sealing.read_public_key(Path(private), KEY_SETTING)] if private else []
 
 

@@ -13,7 +13,7 @@ from rich.progress import Progress
 
 from careledger import __version__
 from careledger.access.store import ROLE_GRANTS
-from careledger.api import debugging, opened
+from careledger.api import debugging, opened, use_input_limits
 from careledger.cli.access import shares, tokens, users
 from careledger.cli.access_log import access_log_command
 from careledger.cli.challenges import challenges
@@ -41,8 +41,10 @@ from careledger.cli.reports import drift, reviews
 from careledger.cli.returns import export_903, import_903, inconsistencies
 from careledger.cli.safe_text import printable
 from careledger.cli.serve import serve_command
+from careledger.cli.settings import file_defaults, settings_command
 from careledger.cli.verify_export import verify_export_command
 from careledger.ledger.application import BatchRefused
+from careledger.ledger.domain import limits
 from careledger.ledger.domain.case import ENGLAND
 from careledger.ledger.domain.commands import Command, parse_command
 from careledger.ledger.domain.json_lines import (
@@ -52,7 +54,6 @@ from careledger.ledger.domain.json_lines import (
     parse_json,
     read_commands,
 )
-from careledger.ledger.domain.limits import refresh
 from careledger.ledger.domain.vocabulary import Role
 from careledger.ledger.errors import LedgerError, RecordingRefused
 from careledger.ledger.store.failures import STORE_ERRORS, problem
@@ -68,6 +69,7 @@ class LedgerGroup(click.Group):
     that came from another."""
 
     def invoke(self, ctx: click.Context) -> Any:
+        in_force = limits.limits()
         try:
             return super().invoke(ctx)
         except LedgerError as error:
@@ -78,6 +80,8 @@ class LedgerGroup(click.Group):
             if debugging():
                 raise
             _fail(environment_problem(error))
+        finally:
+            limits.use(in_force)  # this command's settings are not the next one's
 
 
 def _fail(message: str) -> None:
@@ -95,8 +99,13 @@ def environment_problem(error: BaseException) -> str:
 
 @click.group(cls=LedgerGroup)
 @click.version_option(__version__, prog_name="careledger")
-def cli() -> None:
-    """careledger: an append-only ledger of care-plan decisions for looked-after children."""
+@click.pass_context
+def cli(ctx: click.Context) -> None:
+    """careledger: an append-only ledger of care-plan decisions for looked-after children.
+    Settings come from options, then CARELEDGER_* variables, then the settings file
+    (CARELEDGER_SETTINGS_FILE, or ./careledger.toml): see 'careledger settings'."""
+    use_input_limits()
+    ctx.default_map = file_defaults(cli)
 
 
 @cli.command()
@@ -214,7 +223,7 @@ def read_lines(path: Path) -> list[tuple[int, Command]]:
 def command_from_options(
     kind: str | None, council: str | None, child: str | None, fields: tuple[str, ...]
 ) -> Command:
-    refresh()
+    use_input_limits()
     data: dict[str, Any] = {"type": kind, "council": council, "child": child}
     given: set[str] = set()
     try:
@@ -359,6 +368,7 @@ cli.add_command(import_903)
 cli.add_command(export_903)
 cli.add_command(inconsistencies)
 cli.add_command(serve_command)
+cli.add_command(settings_command)
 cli.add_command(users)
 cli.add_command(tokens)
 cli.add_command(shares)

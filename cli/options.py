@@ -7,11 +7,11 @@ from datetime import date
 import click
 from pydantic import ValidationError
 
+from careledger.api import setting, use_input_limits
 from careledger.cli.render import FORMATS
 from careledger.ledger.domain import payloads as p
 from careledger.ledger.domain.commands import refusal_from
 from careledger.ledger.domain.fields import new_case_key
-from careledger.ledger.domain.limits import refresh
 from careledger.ledger.domain.protocol import DisputeProtocol
 from careledger.ledger.domain.vocabulary import Role
 from careledger.ledger.errors import LedgerError
@@ -88,12 +88,13 @@ def parse_day(value: str | None, name: str) -> date | None:
 
 def load_protocol() -> DisputeProtocol:
     """The council's dispute-resolution protocol, from CARELEDGER_CHALLENGE_* settings."""
-    return DisputeProtocol.from_environment()
+    protocol: DisputeProtocol = setting("challenge")
+    return protocol
 
 
 def actor_of(actor: str, role: str) -> p.Actor:
     """Who is recording, from --actor/CARELEDGER_ACTOR and --role: an id like any other."""
-    refresh()
+    use_input_limits()
     try:
         return p.Actor(actor_id=actor, role=Role(role))
     except ValidationError as error:

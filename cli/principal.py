@@ -1,7 +1,8 @@
 """Who the command line acts as when it reads a child's record: the database's credentials
 are an administrator's (whoever can open the store can read every table), so each read is
-logged as CARELEDGER_ACTOR, else the operating-system user, in the role ADMIN. People should
-read through the service, which signs them in and applies their role's scope."""
+logged as CARELEDGER_ACTOR (the `recording.actor` setting), else the operating-system user,
+in the role ADMIN. People should read through the service, which signs them in and applies
+their role's scope."""
 
 from __future__ import annotations
 
@@ -10,10 +11,11 @@ import os
 
 from careledger.access import Access, Principal
 from careledger.projections.queries import Child
+from careledger.settings import section
 
 
 def cli_principal() -> Principal:
-    name = os.environ.get("CARELEDGER_ACTOR") or _os_user()
+    name = section("recording").actor or _os_user()
     return Principal(name=name, role="ADMIN", councils=frozenset())
 
 

@@ -7,9 +7,8 @@ import json
 from datetime import date, datetime
 
 import click
-from pydantic import ValidationError
 
-from careledger.api import opened
+from careledger.api import opened, setting
 from careledger.cli.drift_output import as_csv, as_json, show_tables
 from careledger.cli.options import (
     CHILD_ARGUMENT,
@@ -23,11 +22,8 @@ from careledger.cli.principal import log_read
 from careledger.cli.render import render
 from careledger.cli.safe_text import printable
 from careledger.ledger.domain.case import ENGLAND
-from careledger.ledger.domain.commands import refusal_from
-from careledger.ledger.errors import LedgerError
 from careledger.projections import reviews as child_reviews
 from careledger.projections.drift import By, drift_report
-from careledger.projections.drift_settings import DriftSettings
 
 AS_OF_OPTION = click.option(
     "--as-of", help="As recorded by the end of this date (YYYY-MM-DD; default today)."
@@ -73,10 +69,7 @@ def drift(db: str | None, as_of: str | None, by: str | None, fmt: str) -> None:
     """Drift and delay across the ledger: counts and rates per measure, worst first, and the
     children behind each count. --as-of shows what an inspector would have seen that day."""
     on = parse_day(as_of, "--as-of") or today()
-    try:
-        settings = DriftSettings()
-    except ValidationError as error:
-        raise LedgerError(f"drift settings: {refusal_from(error)}") from None
+    settings = setting("drift")
     protocol = load_protocol()
     months = 12 if fmt == "html" else 0
     with opened(db) as o:

@@ -8,12 +8,15 @@ from typing import Any
 import click
 
 from careledger.cli.options import DB_OPTION
+from careledger.settings import section
 
 
 @click.command(name="serve")
 @DB_OPTION
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--host", default=None, help="Address to listen on (CARELEDGER_HOST; 127.0.0.1).")
+@click.option(
+    "--port", default=None, type=click.IntRange(1, 65535), help="Port (CARELEDGER_PORT; 8000)."
+)
 @click.option(
     "--workers",
     default=1,
@@ -27,7 +30,11 @@ from careledger.cli.options import DB_OPTION
     help="The reverse proxy's address, whose X-Forwarded-For/-Proto are believed.",
 )
 def serve_command(
-    db: str | None, host: str, port: int, workers: int, forwarded_allow_ips: str | None
+    db: str | None,
+    host: str | None,
+    port: int | None,
+    workers: int,
+    forwarded_allow_ips: str | None,
 ) -> None:
     """Serve the JSON API (and sign-in) over the ledger at --db. Put TLS in front of it: its
     cookies are Secure, so browsers send them only over HTTPS (README: Running the service)."""
@@ -35,15 +42,16 @@ def serve_command(
 
     if db is not None:
         os.environ["CARELEDGER_DB"] = db  # each worker builds its app from the environment
-    if workers > 1 and not os.environ.get("CARELEDGER_SESSION_SECRET"):
+    service = section("service")
+    if workers > 1 and service.session_secret is None:
         raise click.UsageError(
             "--workers: several workers need one CARELEDGER_SESSION_SECRET to share sessions"
         )
     uvicorn.run(
         "careledger.service.app:create_app",
         factory=True,
-        host=host,
-        port=port,
+        host=host or service.host,
+        port=port or service.port,
         workers=workers,
         access_log=False,  # uvicorn's names the path, and a path names a child
         log_config=LOG_CONFIG,

@@ -14,6 +14,7 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application, project_aggregate
 from eventsourcing.persistence import IntegrityError
+from eventsourcing.utils import Environment, EnvType
 
 from careledger.ledger.domain import payloads as p
 from careledger.ledger.domain.case import ChildCase
@@ -29,6 +30,7 @@ from careledger.ledger.store.recorders import PostgresLedgerRecorder, SQLiteLedg
 Clock = Callable[[], datetime]
 FIRST_CONFLICT_WAIT = 0.01  # seconds: the first wait after a conflict is at most twice this
 MAX_CONFLICT_WAIT = 0.5  # seconds: no wait after a conflict is longer
+STORE_OWNED = ("CIPHER_TOPIC", "CIPHER_KEY")  # set by `store_for` alone (see construct_env)
 NEEDS_PROTOCOL = (p.ChallengeRaised, p.ChallengeEscalated, p.CorrectionRecorded)
 
 
@@ -66,19 +68,39 @@ class CareLedger(Application[UUID]):
     save_attempts = 12
 
     def __init__(
-        self, store: Store, clock: Clock | None = None, protocol: DisputeProtocol | None = None
+        self,
+        store: Store,
+        clock: Clock | None = None,
+        protocol: DisputeProtocol | Callable[[], DisputeProtocol] | None = None,
     ) -> None:
         super().__init__(store.env)
         self.store = store
         self.clock: Clock = clock or (lambda: datetime.now(UTC))
         self._protocol = protocol
+        self.store_recorder.sign_with(store.head_key_file, store.head_log)
+
+    def construct_env(self, name: str, env: EnvType | None = None) -> Environment:
+        """The library adds the process's environment to the store's settings, and reads
+        CARELEDGER_CIPHER_KEY (its CIPHER_KEY under this application's name) before them: a
+        key the settings did not choose, or chose not to use, would then decide the cipher.
+        What the store was given is the library's only word on the cipher and the store."""
+        environment = super().construct_env(name, env)
+        given = env or {}
+        for key in {*STORE_OWNED, *given}:
+            environment.pop(f"{name.upper()}_{key}", None)
+            if key not in given:
+                environment.pop(key, None)
+        return environment
 
     @property
     def protocol(self) -> DisputeProtocol:
-        """Read from the settings when first needed: a command that records no challenge
-        does not fail on a bad challenge setting."""
+        """The council's protocol: the one given, or read from the settings by the function
+        given when first needed (a command that records no challenge does not fail on a bad
+        challenge setting), or else the Handbook's default ladder."""
         if self._protocol is None:
-            self._protocol = DisputeProtocol.from_environment()
+            self._protocol = DisputeProtocol()
+        elif not isinstance(self._protocol, DisputeProtocol):
+            self._protocol = self._protocol()
         return self._protocol
 
     def record(self, commands: Sequence[Command], recorded_by: p.Actor) -> list[Recorded]:

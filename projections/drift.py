@@ -197,7 +197,7 @@ def drift_report(
     """The report as an inspector would have seen it at the end of `as_of`; with
     `trend_months`, each measure's overall count at the end of each earlier month too."""
     settings = settings or DriftSettings()
-    protocol = protocol or DisputeProtocol.from_environment()
+    protocol = protocol or DisputeProtocol()
     report = Report(as_of, add_months(as_of, -12), by, settings, protocol)
     measured = _measure(views, as_of, by, settings, protocol)
     for key in _MEASURES:

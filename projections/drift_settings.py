@@ -1,4 +1,4 @@
-"""Thresholds of the drift report, read from the environment (prefix CARELEDGER_).
+"""Thresholds of the drift report: settings CARELEDGER_* (`careledger.settings`, section `drift`).
 
 docs/rules.md marks these rules unverified, verified only at second hand, or a policy choice
 with no statutory threshold, so each is a setting and the report prints what it used. They
@@ -7,12 +7,11 @@ are applied when the report is read: changing one needs no rebuild.
 
 from __future__ import annotations
 
-from pydantic import Field, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
-class DriftSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="CARELEDGER_", frozen=True)
+class DriftSettings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     recording_lag_working_days: int = Field(
         default=5,

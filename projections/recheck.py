@@ -92,7 +92,8 @@ def _compare_sqlite(ledger: CareLedger, views: CaseViews, recorded: dict[str, st
             run = _sqlite_run(connection)
             position = _position(run, "tracking", "?", ledger.name)
             newest = run("SELECT max(rowid) FROM stored_events", ())[0][0]
-        _rebuild(CareLedger(store_for(str(rebuilt))), recorded, position, views)
+        key = ledger.store.env.get("CIPHER_KEY")  # the copy is encrypted as the ledger is
+        _rebuild(CareLedger(store_for(str(rebuilt), cipher_key=key)), recorded, position, views)
         with closing(sqlite3.connect(live)) as connection:
             connection.execute("ATTACH DATABASE ? AS rebuilt", (str(rebuilt),))
             found = Comparison(position, newest or 0)

@@ -13,11 +13,9 @@ from dataclasses import dataclass
 
 from eventsourcing.persistence import InfrastructureFactory, IntegrityError, Tracking
 from eventsourcing.utils import Environment
-from pydantic import ValidationError
 
 from careledger.ledger.application import CareLedger, collector_paused
 from careledger.ledger.domain import events as e
-from careledger.ledger.domain.commands import refusal_from
 from careledger.ledger.errors import LedgerError
 from careledger.projections import guard
 from careledger.projections.settings import PolicySettings
@@ -51,7 +49,9 @@ class ViewsReadOnly(LedgerError):
         self.status = status
 
 
-def open_views(ledger: CareLedger, scratch_schema: str | None = None) -> CaseViews:
+def open_views(
+    ledger: CareLedger, scratch_schema: str | None = None, policy: PolicySettings | None = None
+) -> CaseViews:
     """The views recorder in the ledger's own database, under the projection's name; with
     `scratch_schema` (PostgreSQL), views of their own in that schema, their tables created
     (`projections.recheck`)."""
@@ -65,10 +65,7 @@ def open_views(ledger: CareLedger, scratch_schema: str | None = None) -> CaseVie
     view_class = PostgresCaseViews if ledger.store.is_postgres else SQLiteCaseViews
     if not ledger.store.is_postgres:
         guard.as_projector(factory.datastore)  # type: ignore[attr-defined]
-    try:
-        policy = PolicySettings()
-    except ValidationError as error:
-        raise LedgerError(f"policy settings: {refusal_from(error)}") from None
+    policy = policy or PolicySettings()
     views = factory.tracking_recorder(view_class)
     assert isinstance(views, CaseViews)
     views.presumed_significant = policy.presumed_significant

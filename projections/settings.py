@@ -1,4 +1,4 @@
-"""Policy settings of the projections, read from the environment (prefix CARELEDGER_).
+"""Policy settings of the projections: CARELEDGER_* (`careledger.settings`, section `policy`).
 
 The regulations do not define "significant": which sections' changes are
 presumed significant is a council's policy choice, so it is a setting. Changing it changes
@@ -7,19 +7,18 @@ what the projections judge; run `careledger projections rebuild` afterwards.
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from careledger.ledger.domain.vocabulary import Section
 
 
-class PolicySettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="CARELEDGER_", frozen=True)
+class PolicySettings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
-    presumed_significant: Annotated[frozenset[Section], NoDecode] = frozenset(
-        {Section.PLACEMENT, Section.PERMANENCE, Section.LEGAL_STATUS}
+    presumed_significant: frozenset[Section] = Field(
+        default=frozenset({Section.PLACEMENT, Section.PERMANENCE, Section.LEGAL_STATUS}),
+        description="sections whose changes are presumed significant (comma-separated); "
+        "the regulations do not define 'significant', so this is policy",
     )
 
     short_breaks_timetable: bool = Field(

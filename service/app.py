@@ -10,7 +10,7 @@ from contextlib import ExitStack, asynccontextmanager
 from fastapi import FastAPI
 
 from careledger import __version__
-from careledger.api import opened
+from careledger.api import opened, use_input_limits
 from careledger.ledger.errors import LedgerError
 from careledger.service import health, problems, reads, recording, reports, sign_in
 from careledger.service.guards import Guards
@@ -24,11 +24,12 @@ Errors are RFC 9457 problem details naming the field."""
 
 
 def create_app(settings: ServiceSettings | None = None) -> FastAPI:
-    settings = settings or ServiceSettings()
+    settings = settings or ServiceSettings.from_environment()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         with ExitStack() as stack:
+            use_input_limits()  # the CARELEDGER_MAX_* limits every request is read under
             ledger = stack.enter_context(opened(settings.db))
             tables = ServiceTables(ledger.ledger)
             if not tables.exist():

@@ -18,7 +18,7 @@ from careledger.ledger.application import BatchRefused, Recorded
 from careledger.ledger.domain import payloads as p
 from careledger.ledger.domain.commands import Command, parse_command
 from careledger.ledger.domain.json_lines import LineRefused, NotJSON, parse_json, read_commands
-from careledger.ledger.domain.limits import refresh
+from careledger.ledger.domain.limits import limits
 from careledger.ledger.domain.vocabulary import Role
 from careledger.ledger.errors import LedgerError, RecordingRefused
 from careledger.service.idempotency import HEADER, IdempotencyKeys
@@ -100,7 +100,7 @@ def _commands(body: bytes, kind: str) -> list[tuple[int, Command]]:
         if not commands:
             raise _refused("(body)", "holds no events")
         return commands
-    settings = refresh()
+    settings = limits()  # as put in force when the worker started (`service.app`)
     try:
         data = parse_json(body.decode("utf-8"))
     except UnicodeDecodeError as error:
@@ -154,8 +154,9 @@ def _check_may_record(
 def _record(
     state: ServiceState, who: Principal, numbered: list[tuple[int, Command]], kind: str
 ) -> list[Recorded]:
-    """Recorded as `careledger record` records, then the projections brought up to date
-    unless this worker is already doing so (the next read catches up in any case)."""
+    """Recorded as `careledger record` records. The projections are not caught up here: the
+    next read does it (`service.freshness`), for every event recorded since in one batch,
+    rather than each POST for its own event while the client waits."""
     try:
         with state.recording:
             recorded = state.ledger.ledger.record(
@@ -165,11 +166,6 @@ def _record(
         place = numbered[refusal.index][0]
         where = {"line": place} if kind in JSON_LINES else {"index": place}
         raise _refused(refusal.field, refusal.problem, **where) from None
-    if state.catching_up.acquire(blocking=False):
-        try:
-            state.ledger.catch_up_after_recording()
-        finally:
-            state.catching_up.release()
     return recorded
 
 

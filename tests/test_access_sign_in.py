@@ -165,3 +165,17 @@ def test_revoked_expired_and_unknown_tokens_are_refused_saying_which(o: Opened) 
         o.access.tokens.revoke(revoked.token_id)
     with pytest.raises(LedgerError, match=r"^TOKEN_ID: no token"):
         o.access.tokens.revoke("0000")
+
+
+def test_the_lockout_follows_the_settings(db: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CARELEDGER_SIGN_IN_ATTEMPTS", "2")
+    with opened(db, create_tables=True) as o:
+        o.access.accounts.add("IRO-04", "IRO", [OTHER], password=PASSWORD)
+        for _ in range(2):
+            with pytest.raises(SignInRefused):
+                o.access.sign_in("IRO-04", "a guess at it")
+        with pytest.raises(SignInRefused):
+            o.access.sign_in("IRO-04", PASSWORD)
+    monkeypatch.setenv("CARELEDGER_SIGN_IN_ATTEMPTS", "none")
+    with pytest.raises(LedgerError, match=r"^CARELEDGER_SIGN_IN_ATTEMPTS: "), opened(db):
+        pass

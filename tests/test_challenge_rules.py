@@ -1173,9 +1173,10 @@ def test_application_takes_the_councils_stages_from_the_settings(
 
 
 BAD_STAGES = {
-    "not json": 'error parsing value for field "stages" from source "EnvSettingsSource" '
-    "(expected JSON)",
-    "[]": "stages: Tuple should have at least 2 items after validation, not 0",
+    "not json": "CARELEDGER_CHALLENGE_STAGES: cannot read the stages "
+    "(expected JSON): Expecting value: line 1 column 1 (char 0)",
+    "[]": "CARELEDGER_CHALLENGE_STAGES: Tuple should have at least 2 items after validation, "
+    "not 0",
 }
 
 

@@ -68,6 +68,8 @@ def test_every_response_carries_the_security_headers(service: Service) -> None:
         assert answer.headers["referrer-policy"] == "no-referrer"
         assert answer.headers["strict-transport-security"].startswith("max-age=")
     assert "<script" not in answers[1].text
+    documented = answers[4].json()["paths"]
+    assert {"/events", "/children/{child}/plan", "/drift", "/health"} <= set(documented)
 
 
 def test_the_session_cookie_is_httponly_secure_strict_and_expires(service: Service) -> None:

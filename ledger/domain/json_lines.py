@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any, BinaryIO
 
 from careledger.ledger.domain.commands import Command, parse_command
-from careledger.ledger.domain.limits import limits, refresh
+from careledger.ledger.domain.limits import limits
 from careledger.ledger.errors import LedgerError, RecordingRefused
 
 
@@ -95,7 +95,7 @@ def read_commands(
     size of each line read. Blank lines are skipped; a line longer than
     CARELEDGER_MAX_LINE_LENGTH bytes, or more than CARELEDGER_MAX_EVENTS_PER_FILE events,
     is refused."""
-    settings = refresh()
+    settings = limits()
     commands: list[tuple[int, Command]] = []
     number = 0
     while text := stream.readline(settings.line_length + 1):

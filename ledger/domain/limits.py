@@ -1,4 +1,5 @@
-"""How much input the ledger accepts, read from the environment (prefix CARELEDGER_MAX_).
+"""How much input the ledger accepts: the settings CARELEDGER_MAX_* (`careledger.settings`,
+section `limits`), put in force by the composition root (`use`).
 
 Without limits one bad file can exhaust the machine (a file with no line breaks is one
 unbounded line) or record what no one can read back (a review with half a million
@@ -8,19 +9,11 @@ refused; README lists them with the reasons.
 
 from __future__ import annotations
 
-import os
-from functools import lru_cache
-
-from pydantic import Field, ValidationError
-from pydantic_settings import BaseSettings, SettingsConfigDict
-
-from careledger.ledger.errors import LedgerError
-
-PREFIX = "CARELEDGER_MAX_"
+from pydantic import BaseModel, ConfigDict, Field
 
 
-class InputLimits(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix=PREFIX, frozen=True)
+class InputLimits(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     line_length: int = Field(
         default=10_000_000,
@@ -46,32 +39,18 @@ class InputLimits(BaseSettings):
     csv_cell: int = Field(default=20_000, ge=1, description="characters in one CSV cell")
 
 
-_current: InputLimits | None = None
+_current = InputLimits()
 
 
 def limits() -> InputLimits:
-    """The limits in force: as read when input last began to be taken in (`refresh`), or
-    read now if they never were. Every field of every event asks, so this reads no
-    environment variable."""
-    return _current if _current is not None else refresh()
-
-
-def refresh() -> InputLimits:
-    """Read the limits from the environment again: each way in (a file of events, a
-    command's options, a return) calls this once before it reads its input."""
-    global _current
-    _current = _limits(tuple(os.environ.get(PREFIX + name.upper()) for name in _NAMES))
+    """The limits in force: the defaults, or those last put in force (`use`). Every field
+    of every event asks, so this reads no setting."""
     return _current
 
 
-_NAMES = tuple(InputLimits.model_fields)
-
-
-@lru_cache(maxsize=8)
-def _limits(_values: tuple[str | None, ...]) -> InputLimits:
-    try:
-        return InputLimits()
-    except ValidationError as error:
-        first = error.errors()[0]
-        name = PREFIX + "".join(str(part) for part in first["loc"]).upper()
-        raise LedgerError(f"{name}: {first['msg']}") from None
+def use(given: InputLimits) -> InputLimits:
+    """Put these limits in force: each way in (a file of events, a command's options, a
+    return) has them in force before it reads its input."""
+    global _current
+    _current = given
+    return _current

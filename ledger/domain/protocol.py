@@ -14,10 +14,7 @@ council that renames its stages keeps its history readable.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
-
-from careledger.ledger.errors import LedgerError
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class Stage(BaseModel):
@@ -40,8 +37,11 @@ DEFAULT_STAGES = (
 )
 
 
-class DisputeProtocol(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="CARELEDGER_CHALLENGE_", frozen=True)
+class DisputeProtocol(BaseModel):
+    """The council's protocol, as its settings give it (`careledger.settings`, section
+    `challenge`); the defaults are the Handbook's ladder above."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     stages: tuple[Stage, ...] = Field(default=DEFAULT_STAGES, min_length=2)
     formal_limit_working_days: int = Field(
@@ -54,19 +54,6 @@ class DisputeProtocol(BaseSettings):
         if len(set(names)) != len(names):
             raise ValueError("stages: two stages have the same name")
         return self
-
-    @classmethod
-    def from_environment(cls) -> DisputeProtocol:
-        """The protocol from CARELEDGER_CHALLENGE_* settings; a bad setting is a clear error."""
-        try:
-            return cls()
-        except ValidationError as error:
-            first = error.errors()[0]
-            where = ".".join(str(part) for part in first["loc"])
-            problem = "is required" if first["type"] == "missing" else first["msg"]
-            raise LedgerError(f"challenge settings: {where}: {problem}") from None
-        except SettingsError as error:
-            raise LedgerError(f"challenge settings: {error} (expected JSON)") from None
 
     @property
     def last_stage(self) -> int:

@@ -55,8 +55,8 @@ class HeadLog:
             ) from None
 
 
-def head_log_from_environment() -> HeadLog | None:
-    path = os.environ.get(SETTING)
+def head_log_at(path: str | None) -> HeadLog | None:
+    """The copy the settings name (CARELEDGER_HEAD_LOG), if any."""
     return HeadLog(Path(path)) if path else None
 
 

@@ -15,7 +15,6 @@ The table is append-only by the same triggers as the events and the chain
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -26,12 +25,12 @@ from psycopg.sql import SQL, Composed
 from careledger.ledger.errors import LedgerError
 from careledger.ledger.integrity.chain import ChainRow
 from careledger.ledger.integrity.head_log import SETTING as LOG_SETTING
-from careledger.ledger.integrity.head_log import HeadLog, head_log_from_environment
+from careledger.ledger.integrity.head_log import HeadLog, head_log_at
 from careledger.ledger.integrity.heads import (
     KEY_SETTING,
     HeadSigner,
     SignedHead,
-    signer_from_environment,
+    signer_from,
 )
 
 _COLUMNS = "position, first_position, events, digest, signed_at, public_key, signature"
@@ -44,10 +43,17 @@ class _Heads:
     _signer: Any = _UNSET  # a HeadSigner, or None, once resolved
     _head_log: HeadLog | None = None
     _pending: SignedHead | None = None  # signed in the commit under way, for the head log
+    _head_key_file: str | None = None  # from the settings, by `sign_with`
+    _head_log_file: str | None = None
 
     if TYPE_CHECKING:
 
         def _stream(self, statement: Any, params: list[Any]) -> Iterator[Any]: ...
+
+    def sign_with(self, head_key_file: str | None, head_log: str | None) -> None:
+        """The key file and the head log the settings name (CARELEDGER_HEAD_KEY_FILE,
+        CARELEDGER_HEAD_LOG), read at the first commit."""
+        self._head_key_file, self._head_log_file = head_key_file, head_log
 
     def _table_exists(self, cursor: Any) -> bool:
         raise NotImplementedError
@@ -73,11 +79,11 @@ class _Heads:
     def _resolved_signer(self, cursor: Any) -> HeadSigner | None:
         """The key, read at the first commit, with what the store allows (see the module)."""
         if self._signer is _UNSET:
-            signer = signer_from_environment()
+            signer = signer_from(self._head_key_file)
             refusal = self._refusal(signer, cursor)
             if refusal:
                 raise LedgerError(f"{refusal}; nothing recorded")
-            self._head_log = head_log_from_environment()
+            self._head_log = head_log_at(self._head_log_file)
             self._signer = signer
         signer_or_none: HeadSigner | None = self._signer
         return signer_or_none
@@ -93,7 +99,7 @@ class _Heads:
             return (
                 f"{KEY_SETTING}: this ledger's head is signed, so it records only with the head key"
             )
-        if signer is None and os.environ.get(LOG_SETTING):
+        if signer is None and self._head_log_file:
             return f"{LOG_SETTING}: keeps signed heads, so it needs {KEY_SETTING}"
         return None
 

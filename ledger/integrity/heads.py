@@ -25,7 +25,6 @@ database (`ledger.integrity.head_log`), shows that.
 from __future__ import annotations
 
 import functools
-import os
 import stat
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -94,11 +93,10 @@ class HeadSigner:
         )  # fmt: skip
 
 
-def signer_from_environment() -> HeadSigner | None:
-    """The signer named by CARELEDGER_HEAD_KEY_FILE, or None when it is unset. The file must
-    be readable by its owner only: a key that the database's other users can read signs
-    nothing they could not sign themselves."""
-    path = os.environ.get(KEY_SETTING)
+def signer_from(path: str | None) -> HeadSigner | None:
+    """The signer of the key file the settings name (CARELEDGER_HEAD_KEY_FILE), or None when
+    there is none. The file must be readable by its owner only: a key that the database's
+    other users can read signs nothing they could not sign themselves."""
     if not path:
         return None
     try:

@@ -19,7 +19,6 @@ from eventsourcing.persistence import IntegrityError
 from careledger.ledger.application import CareLedger
 from careledger.ledger.domain import payloads as p
 from careledger.ledger.domain.case import ENGLAND
-from careledger.ledger.domain.limits import refresh
 from careledger.ledger.errors import LedgerError, RecordingConflict
 from careledger.ledger.ssda903.files import Line, ReturnFile, Staging, find_tables, lines
 from careledger.ledger.ssda903.mapping import ChildRows, Refusal, collection_year, refusals
@@ -60,7 +59,6 @@ class ReturnImport:
         """Import the return in `directory`. Returns are imported oldest first: a later
         return restates an earlier one, so an earlier one imported after it would be read
         as restating it back."""
-        refresh()
         current = collection_year(self._today())
         if self.year > current:
             raise LedgerError(

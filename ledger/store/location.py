@@ -21,21 +21,33 @@ DEFAULT_DB = "./careledger.db"
 class Store:
     location: str  # as it may be shown: a URL's password masked
     env: dict[str, str]
+    head_key_file: str | None = None  # signs the log's head at each commit (integrity.heads)
+    head_log: str | None = None  # a copy of the signed heads outside the database
 
     @property
     def is_postgres(self) -> bool:
         return self.env["PERSISTENCE_MODULE"] == "eventsourcing.postgres"
 
 
-def store_for(location: str | None, *, create_tables: bool = False) -> Store:
+def store_for(
+    location: str | None,
+    *,
+    create_tables: bool = False,
+    cipher_key: str | None = None,
+    cipher_key_file: str | None = None,
+    head_key_file: str | None = None,
+    head_log: str | None = None,
+) -> Store:
     """`location` is a SQLite file path or a `postgresql://user[:pw]@host[:port]/db[?schema=s]`
     URL. Tables are created only when asked (`careledger init`): concurrent DDL at start-up
-    races on PostgreSQL."""
+    races on PostgreSQL. The key and files come from the settings (`careledger.api`)."""
     location = location or DEFAULT_DB
-    common = {"CREATE_TABLE": "yes" if create_tables else "no"} | cipher_env()
+    heads = {"head_key_file": head_key_file, "head_log": head_log}
+    cipher = cipher_env(cipher_key, cipher_key_file)
+    common = {"CREATE_TABLE": "yes" if create_tables else "no"} | cipher
     if location.startswith(("postgresql://", "postgres://")):
         recorder = {"APPLICATION_RECORDER_TOPIC": f"{RECORDERS}:PostgresLedgerRecorder"}
-        return Store(masked(location), common | recorder | _postgres_env(location))
+        return Store(masked(location), common | recorder | _postgres_env(location), **heads)
     if "://" in location:
         raise LedgerError(
             f"--db: '{masked(location)}' is neither a SQLite file path nor a postgresql:// URL"
@@ -54,6 +66,7 @@ def store_for(location: str | None, *, create_tables: bool = False) -> Store:
             "SQLITE_DBNAME": str(path),
             "APPLICATION_RECORDER_TOPIC": f"{RECORDERS}:SQLiteLedgerRecorder",
         },
+        **heads,
     )
 
 
@@ -71,13 +84,11 @@ def masked(location: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
-def cipher_env() -> dict[str, str]:
+def cipher_env(key: str | None, path: str | None) -> dict[str, str]:
     """Encryption at rest, off unless a key is given: CARELEDGER_CIPHER_KEY (base64
     of a 16, 24 or 32 byte AES key) or CARELEDGER_CIPHER_KEY_FILE (a file holding that). The
     library's cipher (AES-GCM, via `cryptography`) then encrypts every stored event's state;
     the integrity chain hashes the stored bytes, so it verifies without the key."""
-    key = os.environ.get("CARELEDGER_CIPHER_KEY")
-    path = os.environ.get("CARELEDGER_CIPHER_KEY_FILE")
     if key and path:
         raise LedgerError(
             "CARELEDGER_CIPHER_KEY and CARELEDGER_CIPHER_KEY_FILE: give one, not both"
