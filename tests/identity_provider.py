@@ -66,12 +66,6 @@ class IdentityProvider:
         return f"{self.public_url}/sign-in/oidc/callback"
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def bound_socket() -> socket.socket:
     """A socket on a free port of the loopback, bound (and so held) until it is closed."""
     held = socket.socket()

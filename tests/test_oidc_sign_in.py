@@ -43,7 +43,6 @@ from tests.identity_provider import (
     STRANGER,
     IdentityProvider,
     bound_socket,
-    free_port,
 )
 from tests.signed_in_service import (
     SESSION_SECRET,
@@ -181,9 +180,14 @@ def test_a_next_page_too_long_for_a_cookie_is_refused_naming_it(
 def test_an_unreachable_provider_is_a_plain_refusal(
     tls_certificate: Certificate, tmp_path: Path
 ) -> None:
-    nobody = IdentityProvider(f"http://127.0.0.1:{free_port()}", "careledger", "s", bound_socket())
+    """The provider's port is held but not listening, so nothing can answer on it."""
+    silent = bound_socket()
+    nobody = IdentityProvider(
+        f"http://127.0.0.1:{silent.getsockname()[1]}", "careledger", "s", bound_socket()
+    )
     db = the_council(str(tmp_path / "careledger.db"))
     with (
+        silent,
         nobody.service_socket,
         served_with_sign_in(db, nobody, tls_certificate, tmp_path) as service,
     ):
