@@ -8,7 +8,8 @@ benchmarks alike.
         ledger.record(events, actor="lcs-feed", role="SW")   # JSON Lines objects
         rows = ledger.plan("E10000099:NR-0101", as_of=date(2025, 3, 1))
 
-Its methods answer as the commands do, with plain values (rows as dicts, counts, reports);
+Its methods answer as the commands do, with plain values (rows as dicts, counts, reports,
+a court chronology, a seal, a verdict);
 `ledger.ledger` (the `CareLedger` that records) and `ledger.views` (the projections) are
 there for the rest. They do not ask who is reading: `ledger.access` (`careledger.access`)
 does, and logs the read, before a face that serves people (the service, the command line)
@@ -30,7 +31,7 @@ import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
 
@@ -43,14 +44,18 @@ from careledger.ledger.domain import payloads as p
 from careledger.ledger.domain.case import ENGLAND
 from careledger.ledger.domain.commands import parse_command
 from careledger.ledger.domain.vocabulary import Role
-from careledger.ledger.errors import LedgerError, StoreFailure
+from careledger.ledger.errors import CaseNotFound, LedgerError, StoreFailure
+from careledger.ledger.integrity import seal as sealing
+from careledger.ledger.integrity.seal import Seal, read_public_key
 from careledger.ledger.integrity.verify import Verdict, verify
 from careledger.ledger.ssda903.importer import ImportReport, ReturnImport
-from careledger.ledger.store.failures import STORE_ERRORS, describe, is_missing_table
+from careledger.ledger.store.failures import STORE_ERRORS, describe, is_missing_table, problem
 from careledger.ledger.store.location import Store, store_for
-from careledger.projections import challenges as ch
 from careledger.projections import queries, returns
 from careledger.projections import reviews as child_reviews
+from careledger.projections.challenge_report import ChallengeReport, challenge_report
+from careledger.projections.chronology import Chronology, chronology
+from careledger.projections.chronology_check import ExportVerdict, check_export, read_stamp
 from careledger.projections.drift import By, Report, drift_report
 from careledger.projections.queries import Child
 from careledger.projections.runner import Progress as ProgressCallback
@@ -88,6 +93,14 @@ def named_child(child: str) -> Child:
 
 def to_stderr(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
+
+
+def read_seal(path: Path, public_key: Path | None = None) -> Seal:
+    """A seal from its file (any version), its signature checked: against the public key in
+    `public_key` (PEM, received by another channel) if given, so that a seal signed with
+    another key is refused; else against the key the seal carries."""
+    expected = read_public_key(public_key) if public_key else None
+    return sealing.read_seal(path, expected)
 
 
 @dataclass
@@ -154,10 +167,23 @@ class Opened:
 
     def challenges(self, as_of: date, child: str | None = None) -> list[Row]:
         """Each IRO challenge (of one child, if named) as it stood at the end of `as_of`."""
+        return self.challenge_report(as_of, child).challenges
+
+    def challenge_report(
+        self,
+        as_of: date,
+        child: str | None = None,
+        council: str | None = None,
+        iro: str | None = None,
+        only_open: bool = False,
+    ) -> ChallengeReport:
+        """The IRO challenges (of one child, council or IRO; only the open ones if asked) as
+        they stood at the end of `as_of`, with the statistics per IRO and per council, judged
+        by the council's protocol (the CARELEDGER_CHALLENGE_ settings)."""
         protocol = setting("challenge", self.settings)
         self.catch_up()
-        found = ch.load(self.views, as_of, named_child(child) if child else None)
-        return [ch.listing(state, protocol, as_of) for state in found]
+        who = named_child(child) if child else None
+        return challenge_report(self.views, as_of, protocol, who, council, iro, only_open)
 
     def import_return(
         self,
@@ -185,10 +211,71 @@ class Opened:
         directory.mkdir(parents=True, exist_ok=True)
         return returns.export(self.views, council, year, directory)
 
-    def verify(self, child: str | None = None) -> Verdict:
-        """The integrity chain recomputed from the stored rows (`Verdict.intact`)."""
+    def verify(self, child: str | None = None, seal: Seal | None = None) -> Verdict:
+        """The integrity chain recomputed from the stored rows (`Verdict.intact`); with a
+        `seal` (`read_seal`), also whether the ledger still holds, unchanged, what it held when
+        sealed (`Verdict.seal_problem`)."""
         case = named_child(child).case_id if child else None
-        return verify(self.ledger.store_recorder, case)
+        try:
+            return verify(self.ledger.store_recorder, case, seal.point if seal else None)
+        except STORE_ERRORS as error:
+            if not is_missing_table(error):
+                raise
+            raise LedgerError(
+                "the integrity chain cannot be read from the ledger at "
+                f"'{self.ledger.store.location}' ({problem(error, self.ledger.store)}): its "
+                "table was removed or never made; nothing can be verified"
+            ) from error
+
+    def seal(self, key: Path, sealed_by: str, sealed_at: datetime | None = None) -> Seal:
+        """The ledger's digest and event count signed with the Ed25519 private key in `key`
+        (PEM), after the whole chain is verified: a seal to hand outside the council, which
+        `verify(seal=...)` checks later. A broken chain is never sealed."""
+        verdict = self.verify()
+        if not verdict.intact:
+            raise LedgerError("the chain is broken: run 'careledger verify'; nothing sealed")
+        at = sealed_at or datetime.now(UTC)
+        return sealing.sign(key, verdict.events, verdict.head, at, sealed_by)
+
+    def chronology(
+        self,
+        child: str,
+        produced_by: str,
+        period_from: date | None = None,
+        period_to: date | None = None,
+        produced_at: datetime | None = None,
+    ) -> Chronology:
+        """The court chronology of the child (docs/rules.md §8): its rows, the case's head
+        digest, the content digest and the stamp that every form carries. Read from the
+        case's stored events whose chain was just verified, never from a projection table; a
+        broken chain is refused. `render(chronology, form)` (careledger.projections.
+        chronology_forms) gives its Markdown, CSV, HTML, PDF or JSON."""
+        if period_from and period_to and period_from > period_to:
+            raise LedgerError("period_from: is after period_to")
+        who = named_child(child)
+        events, hashes = self.ledger.verified_events(who.case_id)
+        if not hashes:
+            raise CaseNotFound(who.council, who.child_ref)
+        at = produced_at or datetime.now(UTC)
+        period = (period_from, period_to)
+        presumed = self.views.presumed_significant
+        return chronology(events, who, hashes, at, produced_by, period, presumed=presumed)
+
+    def verify_export(self, export: Path | bytes) -> ExportVerdict:
+        """An exported chronology (a file, or its bytes, in any form) checked against the
+        ledger now: the same events, unchanged; the file exactly what the ledger gives for
+        them; the entries corrected since; the events recorded since. Every earlier version
+        of the forms is read (`careledger.projections.chronology.FORMATS`)."""
+        data = export.read_bytes() if isinstance(export, Path) else export
+        stamp = read_stamp(data)
+        self.catch_up()
+        who = queries.child_of_case(self.views, stamp.case)
+        if who is None:
+            raise LedgerError(
+                f"FILE: the export is of case {stamp.case}, which this ledger does not hold"
+            )
+        events, hashes = self.ledger.verified_events(who.case_id)
+        return check_export(data, who, events, hashes, self.views.presumed_significant)
 
     # --- keeping the views up to date ----------------------------------------------------
 

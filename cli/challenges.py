@@ -14,7 +14,6 @@ from careledger.cli.principal import log_read
 from careledger.cli.render import render
 from careledger.cli.reports import AS_OF_OPTION, today
 from careledger.ledger.domain.protocol import DisputeProtocol
-from careledger.projections import challenges as ch
 
 
 def protocol_line(protocol: DisputeProtocol) -> str:
@@ -85,20 +84,14 @@ def challenges(
     median days to resolve, Cafcass referrals). Statistics ignore --open."""
     who = parse_child(child, council) if child else None
     on = parse_day(as_of, "--as-of") or today()
-    protocol = load_protocol()
+    load_protocol()  # bad settings are refused before the ledger is opened
     with opened(db) as o:
         if who is not None:
             log_read(o.access, who, "challenges")
-        o.catch_up()
-        found = ch.load(o.views, on, who)
-    if iro is not None:
-        found = [s for s in found if s.iro.casefold() == iro.strip().casefold()]
-    if council is not None and who is None:
-        found = [s for s in found if s.council == council]
-    shown = [s for s in found if s.is_open or not only_open]
-    rows = [ch.listing(s, protocol, on) for s in shown]
-    per_iro = ch.statistics_rows(found, protocol, "iro", on)
-    per_council = ch.statistics_rows(found, protocol, "council", on)
+        named = f"{who.council}:{who.child_ref}" if who else None
+        report = o.challenge_report(on, named, council, iro, only_open)
+    rows, per_iro, per_council = report.challenges, report.per_iro, report.per_council
+    protocol = report.protocol
     if fmt == "json":
         data = {"as_of": on.isoformat(), "challenges": rows, "per_iro": per_iro}
         more = {"per_council": per_council, "protocol": protocol.model_dump()}

@@ -9,8 +9,8 @@ from dataclasses import asdict
 from typing import Any
 
 from careledger.cli.render import render
-from careledger.cli.safe_text import spreadsheet_row
 from careledger.projections.drift import MEASURE, MEASURES, TO_PUT_RIGHT, Report, owners
+from careledger.projections.safe_text import spreadsheet_row
 
 
 def as_json(report: Report) -> dict[str, Any]:
@@ -64,7 +64,7 @@ CSV_COLUMNS = ("row", "measure", "group", "subject", "on", "days", "count", "of"
 
 def as_csv(report: Report) -> str:
     """One sheet: the summary rows first, then every finding behind them; no cell is run as
-    a formula, and control characters are shown as escapes (cli.safe_text)."""
+    a formula, and control characters are shown as escapes (projections.safe_text)."""
     out = io.StringIO()
     writer = csv.DictWriter(out, CSV_COLUMNS, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 from uuid import UUID
 
 import click
 
-from careledger.api import Opened, opened
+from careledger.api import Opened, opened, read_seal
 from careledger.cli.heads import (
     HEAD_LOG_OPTION,
     HEAD_PUBLIC_KEY_OPTION,
@@ -26,9 +25,9 @@ from careledger.cli.projection_check import print_projections, projections_repor
 from careledger.ledger.errors import LedgerError
 from careledger.ledger.integrity import seal as sealing
 from careledger.ledger.integrity.heads import verify_heads
-from careledger.ledger.integrity.verify import SealPoint, Verdict, verify
+from careledger.ledger.integrity.verify import Verdict
 from careledger.ledger.private_files import open_private, write_private
-from careledger.ledger.store.failures import STORE_ERRORS, is_missing_table, problem
+from careledger.ledger.store.failures import STORE_ERRORS, is_missing_table
 from careledger.ledger.store.location import new_cipher_key
 from careledger.projections.recheck import compare_projections
 
@@ -77,14 +76,13 @@ def verify_command(
     held when sealed. With --projections, also name every row of the projection tables that
     differs from a rebuild. Exit status 1 when anything is broken or differs."""
     who = parse_child(child, council) if child else None
-    expected = sealing.read_public_key(public_key) if public_key else None
-    seal = sealing.read_seal(seal_file, expected) if seal_file else None
+    seal = read_seal(seal_file, public_key) if seal_file else None
     head_keys = trusted_head_keys(head_public_keys)
     outside = outside_head(head_log_path)
     with opened(db, check_policy=False) as o:
         if who is not None:
             log_read(o.access, who, "verify")
-        verdict = _verified(o, who.case_id if who else None, seal.point if seal else None)
+        verdict = o.verify(f"{who.council}:{who.child_ref}" if who else None, seal)
         access_log = access_log_report(o)
         compared = compare_projections(o.ledger, o.views) if recheck else None
         heads = verify_heads(o.ledger.store_recorder, head_keys, outside)
@@ -108,20 +106,6 @@ def verify_command(
             print_projections(compared)
     if not report["intact"] or (compared is not None and not compared.same):
         sys.exit(1)
-
-
-def _verified(o: Opened, case: UUID | None = None, point: SealPoint | None = None) -> Verdict:
-    """The verdict; a chain whose table is gone (removed, or never made) cannot be judged."""
-    try:
-        return verify(o.ledger.store_recorder, case, point)
-    except STORE_ERRORS as error:
-        if not is_missing_table(error):
-            raise
-        raise LedgerError(
-            f"the integrity chain cannot be read from the ledger at '{o.ledger.store.location}' "
-            f"({problem(error, o.ledger.store)}): its table was removed or never made; "
-            "nothing can be verified"
-        ) from error
 
 
 def access_log_report(o: Opened) -> dict[str, object]:
@@ -245,10 +229,7 @@ def _print(report: dict[str, object]) -> None:
 def seal_command(db: str | None, key: Path, out: Path | None, force: bool, sealed_by: str) -> None:
     """Sign the ledger's current digest and event count (after verifying the whole chain)."""
     with opened(db, check_policy=False) as o:
-        verdict = _verified(o)
-    if not verdict.intact:
-        raise LedgerError("the chain is broken: run 'careledger verify'; nothing sealed")
-    made = sealing.sign(key, verdict.events, verdict.head, datetime.now(UTC), sealed_by)
+        made = o.seal(key, sealed_by)
     if out is None:
         click.echo(made.to_json(), nl=False)
     else:

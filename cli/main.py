@@ -39,7 +39,6 @@ from careledger.cli.principal import log_read
 from careledger.cli.render import render
 from careledger.cli.reports import drift, reviews
 from careledger.cli.returns import export_903, import_903, inconsistencies
-from careledger.cli.safe_text import printable
 from careledger.cli.serve import serve_command
 from careledger.cli.settings import file_defaults, settings_command
 from careledger.cli.verify_export import verify_export_command
@@ -59,6 +58,7 @@ from careledger.ledger.errors import LedgerError, RecordingRefused
 from careledger.ledger.store.failures import STORE_ERRORS, problem
 from careledger.ledger.store.roles import create_roles, role_names
 from careledger.projections import queries
+from careledger.projections.safe_text import printable
 from careledger.service.tables import ServiceTables
 
 

@@ -10,14 +10,14 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from careledger.cli.safe_text import printable
+from careledger.projections.safe_text import printable
 
 FORMATS = click.Choice(["table", "json"])
 
 
 def render(rows: list[dict[str, Any]], fmt: str, title: str, empty: str = "none") -> None:
     """JSON escapes every control character itself; a table shows each one as its escape
-    (`cli.safe_text`), and shows markup such as "[came from challenge CH-2]" as typed."""
+    (`projections.safe_text`), and shows markup such as "[came from challenge CH-2]" as typed."""
     if fmt == "json":
         click.echo(json.dumps(rows, indent=2, default=str))
         return

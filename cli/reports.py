@@ -20,10 +20,10 @@ from careledger.cli.options import (
 )
 from careledger.cli.principal import log_read
 from careledger.cli.render import render
-from careledger.cli.safe_text import printable
 from careledger.ledger.domain.case import ENGLAND
 from careledger.projections import reviews as child_reviews
 from careledger.projections.drift import By, drift_report
+from careledger.projections.safe_text import printable
 
 AS_OF_OPTION = click.option(
     "--as-of", help="As recorded by the end of this date (YYYY-MM-DD; default today)."

@@ -20,7 +20,6 @@ from careledger.cli.options import (
     parse_child,
 )
 from careledger.cli.render import render
-from careledger.cli.safe_text import printable, spreadsheet_row
 from careledger.ledger.domain.vocabulary import Role
 from careledger.ledger.errors import LedgerError
 from careledger.ledger.private_files import refuse_links
@@ -28,6 +27,7 @@ from careledger.ledger.ssda903.importer import ImportReport, ReturnImport
 from careledger.ledger.ssda903.records import collection_name
 from careledger.projections import returns
 from careledger.projections.queries import require_case
+from careledger.projections.safe_text import printable, spreadsheet_row
 
 YEAR = click.option(
     "--year",

@@ -13,15 +13,17 @@ from typing import ClassVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application, project_aggregate
-from eventsourcing.persistence import IntegrityError
+from eventsourcing.persistence import IntegrityError, StoredEvent
 from eventsourcing.utils import Environment, EnvType
 
 from careledger.ledger.domain import payloads as p
 from careledger.ledger.domain.case import ChildCase
 from careledger.ledger.domain.commands import Command
+from careledger.ledger.domain.events import CaseEvent
 from careledger.ledger.domain.identity import case_id, uncached_case_id
 from careledger.ledger.domain.protocol import DisputeProtocol
 from careledger.ledger.errors import CaseNotFound, RecordingConflict, RecordingRefused
+from careledger.ledger.integrity.verify import case_events
 from careledger.ledger.store.failures import is_write_conflict
 from careledger.ledger.store.location import Store
 from careledger.ledger.store.mapper import open_sealed
@@ -247,6 +249,25 @@ class CareLedger(Application[UUID]):
         recorder = self.recorder
         assert isinstance(recorder, SQLiteLedgerRecorder | PostgresLedgerRecorder)
         return recorder
+
+    def verified_events(self, case: UUID) -> tuple[list[CaseEvent], dict[int, bytes]]:
+        """The case's events, decoded from the very stored bytes whose chain was just verified
+        (a court document is read from these, never from a projection table, which could
+        have been edited), and the hash of each; none for a case the store does not hold. A
+        broken chain is refused (`case_events`)."""
+        hashes, stored = case_events(self.store_recorder, case)
+        events = [
+            self.mapper.to_domain_event(
+                StoredEvent(
+                    originator_id=row.case,
+                    originator_version=row.seq,
+                    topic=row.topic,
+                    state=row.state,
+                )
+            )
+            for row in stored
+        ]
+        return [event for event in events if isinstance(event, CaseEvent)], hashes
 
     def check_key(self) -> None:
         """Refuse to go on without the key of an encrypted ledger, with another key, or with

@@ -19,6 +19,8 @@ from datetime import date, datetime
 from typing import Any
 from urllib.parse import quote
 
+import rfc8785
+
 from careledger.ledger.domain import payloads as p
 from careledger.ledger.domain.events import CaseEvent, CaseOpened
 from careledger.ledger.domain.plan import Effective, Entry, effective
@@ -29,11 +31,13 @@ from careledger.projections.queries import Child
 from careledger.projections.rules import DEFAULT_PRESUMED_SIGNIFICANT, FlagKind, judge_payloads
 
 # The version of the chronology's forms, in every stamp. 2: the text forms show control
-# characters as escapes and the CSV quotes cells a spreadsheet would run (cli.chronology);
-# verify-export renders a file again in the version its stamp names.
+# characters as escapes and the CSV quotes cells a spreadsheet would run (chronology_forms).
+# 3: the content digest hashes the rows in RFC 8785's canonical JSON; the forms are version
+# 2's. verify-export renders a file again in the version its stamp names.
 FIRST_FORMAT = "careledger-chronology/1"
-FORMAT = "careledger-chronology/2"
-FORMATS = (FIRST_FORMAT, FORMAT)
+SECOND_FORMAT = "careledger-chronology/2"
+FORMAT = "careledger-chronology/3"
+FORMATS = (FIRST_FORMAT, SECOND_FORMAT, FORMAT)
 
 
 @dataclass(frozen=True)
@@ -69,7 +73,7 @@ class Chronology:
     def content_digest(self) -> str:
         """SHA-256 of the rows, in a canonical JSON form: embedded in every format so that
         `careledger verify-export` can check the content as well as the chain."""
-        return content_digest(self.rows)
+        return content_digest(self.rows, self.format)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -96,9 +100,19 @@ class Chronology:
         )
 
 
-def content_digest(rows: list[Row]) -> str:
-    body = json.dumps([asdict(r) for r in rows], sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(body.encode()).hexdigest()
+def content_digest(rows: list[Row], version: str = FORMAT) -> str:
+    """The SHA-256, in lower-case hex, of the rows as one JSON array of objects (each row's
+    fields by name, as the JSON form's `rows` gives them) in RFC 8785's canonical form: keys
+    sorted, no whitespace, strings as UTF-8 with only the escapes JSON requires. A verifier in
+    any language can rebuild it. Versions 1 and 2 hashed Python's `json.dumps` of the same
+    array (keys sorted, `,` and `:` separators, every character past ASCII and DEL escaped
+    as \\uXXXX): their exports still verify."""
+    body = [asdict(row) for row in rows]
+    if version in (FIRST_FORMAT, SECOND_FORMAT):
+        canonical = json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
+    else:
+        canonical = rfc8785.dumps(body)
+    return hashlib.sha256(canonical).hexdigest()
 
 
 def chronology(

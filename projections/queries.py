@@ -33,6 +33,15 @@ def require_case(views: CaseViews, child: Child) -> Row:
     return rows[0]
 
 
+def child_of_case(views: CaseViews, case_hex: str) -> Child | None:
+    """The child whose case id is `case_hex` (32 hex digits, as a chronology's stamp names
+    it), if the views know the case."""
+    rows = views.fetch(
+        "SELECT council, child_ref FROM {s}cl_cases WHERE case_id=?", (str(UUID(case_hex)),)
+    )
+    return Child(rows[0]["council"], rows[0]["child_ref"]) if rows else None
+
+
 def cases(views: CaseViews) -> list[Row]:
     # Sorted here, not by the database: collations differ between SQLite and PostgreSQL.
     rows = views.fetch("SELECT * FROM {s}cl_cases")

@@ -6,7 +6,7 @@ same answer."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request
@@ -16,6 +16,7 @@ from careledger.access.principal import Principal
 from careledger.api import Opened, named_child
 from careledger.ledger.errors import LedgerError
 from careledger.ledger.integrity.verify import Verdict
+from careledger.projections.chronology_forms import render
 from careledger.service.freshness import caught_up, lag_header
 from careledger.service.identity import Signed
 from careledger.service.problems import not_found
@@ -118,13 +119,11 @@ def chronology(
     to: Day = None,
     reason: Reason = None,
 ) -> Response:
-    from careledger.cli.chronology import render, verified_chronology
-
     if from_ and to and from_ > to:
         raise LedgerError("from: is after to")
     state, ledger, name = opened_for(request, who, child, "chronology", reason)
     period = shared_period(state, who, name, (from_, to))
-    made, _ = verified_chronology(ledger, named_child(name), datetime.now(UTC), who.name, period)
+    made = ledger.chronology(name, who.name, *period)
     headers = {"X-Careledger-Lag": lag_header(state)}
     if format in ("pdf", "md", "csv"):
         extension = {"md": "md", "csv": "csv", "pdf": "pdf"}[format]

@@ -51,6 +51,7 @@ MODULE_TIERS = {
             "test_cli_end_to_end",
             "test_chronology",
             "test_chronology_render",
+            "test_earlier_versions",
             "test_demo",
             "test_demo_challenges",
             "test_demo_drift",

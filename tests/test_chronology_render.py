@@ -24,11 +24,11 @@ from click.testing import CliRunner
 from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
 from pypdf import PdfReader
 
-from careledger.cli.chronology import COLUMNS
-from careledger.cli.chronology_html import render_html
-from careledger.cli.chronology_pdf import fonts, render_pdf
 from careledger.cli.main import cli
 from careledger.projections.chronology import Chronology, Row
+from careledger.projections.chronology_forms import COLUMNS
+from careledger.projections.chronology_html import render_html
+from careledger.projections.chronology_pdf import fonts, render_pdf
 
 ENV: dict[str, str | None] = {
     "CARELEDGER_DB": None,
@@ -80,7 +80,7 @@ def made(demo_db: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, di
 
 def from_json(path: Path) -> Chronology:
     data = json.loads(path.read_text(encoding="utf-8"))
-    assert data["format"] == "careledger-chronology/2"
+    assert data["format"] == "careledger-chronology/3"
     return Chronology(
         child=data["child"],
         case_id=data["case_id"],

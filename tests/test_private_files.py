@@ -129,7 +129,7 @@ def test_a_seal_is_written_owner_only_and_never_through_a_link_unless_forced(
     refused_link(invoke(*args), "--out", link)
     assert target.read_text() == TARGET_TEXT
     ok(invoke(*args, "--force"))
-    assert '"careledger-seal/1"' in target.read_text()
+    assert '"careledger-seal/2"' in target.read_text()
 
 
 @pytest.mark.parametrize("command", ["cipher-key", "seal-key"])

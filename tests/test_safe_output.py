@@ -24,10 +24,10 @@ from pathlib import Path
 
 import pytest
 
-from careledger.cli.chronology import render as render_chronology
 from careledger.cli.render import render
-from careledger.cli.safe_text import FORMULA_START
-from careledger.projections.chronology import Chronology, Row
+from careledger.projections.chronology import FIRST_FORMAT, Chronology, Row, content_digest
+from careledger.projections.chronology_forms import render as render_chronology
+from careledger.projections.safe_text import FORMULA_START
 from tests.returns903 import YEAR, episode, header, write_return
 from tests.test_import_903_restatements import import_903
 from tests.test_input_boundary import store_below_the_boundary
@@ -73,7 +73,7 @@ def test_a_chronology_csv_shows_a_formula_as_text_and_still_verifies(
     no_formula(cells)
     assert "'" + HYPERLINK in cells
     assert f"IRO allocated: {IRO_NAME}" in cells
-    assert cells[-1].startswith("careledger-chronology/2 ")
+    assert cells[-1].startswith("careledger-chronology/3 ")
     verified = ok(invoke("verify-export", "--db", ledger, out))
     assert verified.stdout.splitlines()[:3] == [
         "MATCHES the ledger",
@@ -98,7 +98,9 @@ def test_a_chronology_csv_made_before_cells_were_quoted_still_verifies(
         writer.writerow(
             " | ".join(v) if isinstance(v, list) else ("" if v is None else v) for v in row.values()
         )
-    writer.writerow([data["stamp"].replace("careledger-chronology/2 ", "careledger-chronology/1 ")])
+    first_digest = content_digest([Row(**row) for row in data["rows"]], FIRST_FORMAT)
+    stamp = data["stamp"].replace(data["format"] + " ", FIRST_FORMAT + " ")
+    writer.writerow([stamp.replace(data["content_digest"], first_digest)])
     first_version = tmp_path / "made-before.csv"
     first_version.write_text(old.getvalue(), encoding="utf-8")
     assert HYPERLINK in cells_of(old.getvalue())

@@ -6,6 +6,13 @@ Signed with Ed25519 (the `cryptography` package). The seal carries its public ke
 holds a seal should also hold the council's public key (or its fingerprint, printed with
 every seal) from another channel, and pass it to `verify --public-key`, so that a seal forged
 with another key is refused.
+
+What is signed (the statement) is the seal's fields `format`, `events`, `digest` (hex),
+`sealed_at` (ISO 8601) and `sealed_by` as one JSON object in RFC 8785's canonical form (the
+JSON Canonicalization Scheme: keys sorted, no whitespace, strings as UTF-8 with only the
+escapes JSON requires), so that a verifier in any language can rebuild the bytes. Seals of
+the first version signed Python's `json.dumps(sort_keys=True, separators=(",", ":"))` of the
+same fields (every character past ASCII escaped as \\uXXXX); they still verify.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import rfc8785
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -26,7 +34,9 @@ from careledger.ledger.errors import LedgerError
 from careledger.ledger.integrity.verify import SealPoint
 from careledger.ledger.private_files import open_private
 
-FORMAT = "careledger-seal/1"
+FIRST_FORMAT = "careledger-seal/1"  # the statement as Python's json.dumps wrote it
+FORMAT = "careledger-seal/2"  # the statement in RFC 8785's canonical form
+FORMATS = (FIRST_FORMAT, FORMAT)
 
 
 @dataclass(frozen=True)
@@ -37,6 +47,7 @@ class Seal:
     sealed_by: str
     public_key: bytes  # raw Ed25519 public key
     signature: bytes
+    format: str = FORMAT  # which version's statement was signed (FORMATS)
 
     @property
     def point(self) -> SealPoint:
@@ -47,11 +58,11 @@ class Seal:
         return fingerprint(self.public_key)
 
     def statement(self) -> bytes:
-        return _statement(self.events, self.digest, self.sealed_at, self.sealed_by)
+        return statement(self.events, self.digest, self.sealed_at, self.sealed_by, self.format)
 
     def to_json(self) -> str:
         data = {
-            "format": FORMAT,
+            "format": self.format,
             "events": self.events,
             "digest": self.digest.hex(),
             "sealed_at": self.sealed_at.isoformat(),
@@ -63,16 +74,20 @@ class Seal:
         return json.dumps(data, indent=2) + "\n"
 
 
-def _statement(events: int, digest: bytes, sealed_at: datetime, sealed_by: str) -> bytes:
-    """What is signed: the fields, in a fixed form."""
-    body = {
-        "format": FORMAT,
+def statement(
+    events: int, digest: bytes, sealed_at: datetime, sealed_by: str, version: str = FORMAT
+) -> bytes:
+    """What is signed: the fields, in the canonical form of the seal's version."""
+    body: dict[str, str | int] = {
+        "format": version,
         "events": events,
         "digest": digest.hex(),
         "sealed_at": sealed_at.isoformat(),
         "sealed_by": sealed_by,
     }
-    return json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
+    if version == FIRST_FORMAT:
+        return json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
+    return rfc8785.dumps(body)
 
 
 def fingerprint(public_key: bytes) -> str:
@@ -93,7 +108,7 @@ def new_key(path: Path, setting: str = "PATH", force: bool = False) -> bytes:
 
 def sign(key_path: Path, events: int, digest: bytes, sealed_at: datetime, by: str) -> Seal:
     key = load_private_key(key_path)
-    signature = key.sign(_statement(events, digest, sealed_at, by))
+    signature = key.sign(statement(events, digest, sealed_at, by))
     return Seal(events, digest, sealed_at, by, raw_public_key(key.public_key()), signature)
 
 
@@ -101,8 +116,8 @@ def read_seal(path: Path, expected_key: bytes | None = None) -> Seal:
     """A seal from its file, its signature checked (against `expected_key` if given)."""
     try:
         data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-        if data.get("format") != FORMAT:
-            raise ValueError(f"not a {FORMAT} file")
+        if data.get("format") not in FORMATS:
+            raise ValueError(f"not a careledger seal ({' or '.join(FORMATS)})")
         seal = Seal(
             int(data["events"]),
             bytes.fromhex(data["digest"]),
@@ -110,6 +125,7 @@ def read_seal(path: Path, expected_key: bytes | None = None) -> Seal:
             str(data["sealed_by"]),
             base64.b64decode(data["public_key"]),
             base64.b64decode(data["signature"]),
+            data["format"],
         )
     except (OSError, ValueError, KeyError, TypeError) as error:
         raise LedgerError(f"--seal: '{path}' is not a readable seal ({error})") from None

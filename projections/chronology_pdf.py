@@ -4,9 +4,10 @@ running header, the table's header row repeated on each page, and rows that brea
 between pages (never overprinted, never cut off).
 
 The header and the columns are those of the other forms (`header_lines`, `COLUMNS` and
-`cells` in cli/chronology.py). The stamp line that `careledger verify-export` reads is in the
-PDF's metadata (Keywords, exactly) and printed small on the last page (there it may wrap at
-its spaces). The same chronology always gives the same bytes (reportlab's invariant mode).
+`cells` in projections/chronology_forms.py). The stamp line that `careledger verify-export`
+reads is in the PDF's metadata (Keywords, exactly) and printed small on the last page (there
+it may wrap at its spaces). The same chronology always gives the same bytes (reportlab's
+invariant mode).
 
 The text is set in DejaVu Sans when the system has it (Debian's fonts-dejavu-core), embedded,
 so that names outside Latin-1 (Łucja, Nguyễn) print as written; otherwise in Helvetica, which
@@ -45,8 +46,8 @@ from reportlab.platypus import (
     TableStyle,
 )
 
-from careledger.cli.chronology import COLUMNS, cells, header_lines
 from careledger.projections.chronology import Chronology, Row
+from careledger.projections.chronology_forms import COLUMNS, cells, header_lines
 
 PAGE = landscape(A4)
 MARGIN = 15 * mm

@@ -5,8 +5,9 @@ across pages.
 Nothing is fetched when it is opened (the style is inline; no script; a Content-Security-
 Policy forbids every network load), and every value is escaped (jinja2 autoescape): names,
 reasons and sources come from case records. The header and the columns are those of the
-other forms (`header_lines`, `COLUMNS` and `cells` in cli/chronology.py); the stamp line that
-`careledger verify-export` reads is in a `<meta name="careledger-stamp">` and in the footer.
+other forms (`header_lines`, `COLUMNS` and `cells` in projections/chronology_forms.py); the
+stamp line that `careledger verify-export` reads is in a `<meta name="careledger-stamp">` and
+in the footer.
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ from importlib.resources import files
 
 from jinja2 import Environment, StrictUndefined, Template
 
-from careledger.cli.chronology import COLUMNS, cells, header_lines
 from careledger.projections.chronology import Chronology, Row
+from careledger.projections.chronology_forms import COLUMNS, cells, header_lines
 
 TEMPLATE = "templates/chronology.html.j2"
 WHAT = 2  # the column of "What happened", where corrections are shown
@@ -73,4 +74,5 @@ def _template() -> Template:
     env = Environment(
         autoescape=True, undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True
     )
-    return env.from_string(files("careledger.cli").joinpath(TEMPLATE).read_text(encoding="utf-8"))
+    template = files("careledger.projections").joinpath(TEMPLATE)
+    return env.from_string(template.read_text(encoding="utf-8"))
