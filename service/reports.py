@@ -90,7 +90,9 @@ def _drift_within(
     per_council = state.ledger.drift(on, By.COUNCIL.value)
     present = {count.group for count in per_council.counts}
     if present <= councils:
-        return per_council if by == By.COUNCIL.value else state.ledger.drift(on, by, months)
+        if by == By.COUNCIL.value:
+            return per_council
+        return state.ledger.drift(on, by, trend_months=months)
     if by in (By.IRO.value, By.TEAM.value):
         raise Problem(
             403, "Forbidden",
