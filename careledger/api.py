@@ -175,7 +175,7 @@ class Opened:
         the end of `as_recorded_on` (default: everything recorded; `as_of` itself: what an
         inspector would have seen that day), overall or by "council", "iro" or "team";
         thresholds from the CARELEDGER_ drift settings; with `trend_months`, each measure's
-        overall count at the end of each earlier month."""
+        overall count at the end of each earlier month too."""
         grouped, on = By(by) if by else None, as_of or today()
         self.catch_up()
         thresholds = setting("drift", self.settings)

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from careledger.access.principal import Principal
-from careledger.api import Opened, named_child
+from careledger.api import Opened, named_child, today
 from careledger.ledger.errors import LedgerError
 from careledger.ledger.integrity.verify import Verdict
 from careledger.projections.chronology_forms import render
@@ -90,20 +90,31 @@ def unapproved(request: Request, who: Signed, child: Child, reason: Reason = Non
 
 @router.get("/reviews", summary="The child's review timetable (reg 33) and recommendations")
 def reviews(
-    request: Request, who: Signed, child: Child, as_of: Day = None, reason: Reason = None
+    request: Request,
+    who: Signed,
+    child: Child,
+    as_of: Day = None,
+    as_recorded_on: Day = None,
+    reason: Reason = None,
 ) -> JSONResponse:
     state, ledger, name = opened_for(request, who, child, "reviews", reason)
     on = as_of or today()
-    return answer(state, {"child": name, "as_of": on.isoformat(), **ledger.reviews(name, on)})
+    found = ledger.reviews(name, on, as_recorded_on)
+    return answer(state, {"child": name, "as_of": on.isoformat(), **found})
 
 
 @router.get("/challenges", summary="The IRO's challenges in the child's case")
 def challenges(
-    request: Request, who: Signed, child: Child, as_of: Day = None, reason: Reason = None
+    request: Request,
+    who: Signed,
+    child: Child,
+    as_of: Day = None,
+    as_recorded_on: Day = None,
+    reason: Reason = None,
 ) -> JSONResponse:
     state, ledger, name = opened_for(request, who, child, "challenges", reason)
     on = as_of or today()
-    found = ledger.challenges(on, name)
+    found = ledger.challenges(on, name, as_recorded_on)
     if not found:
         _require_case(ledger, name)
     return answer(state, {"child": name, "as_of": on.isoformat(), "challenges": found})
@@ -193,9 +204,3 @@ def _require_case(ledger: Opened, name: str) -> None:
     """An empty answer only for a child on the ledger (`CaseNotFound` is answered as not
     found)."""
     ledger.unapproved(name)
-
-
-def today() -> date:
-    from careledger.cli.reports import today as england_today
-
-    return england_today()

@@ -14,11 +14,12 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from careledger.access.principal import Principal
+from careledger.api import today
 from careledger.projections.drift import By, Count, Report
 from careledger.service.freshness import caught_up, lag_header
 from careledger.service.identity import Signed
 from careledger.service.problems import Problem, not_found
-from careledger.service.reads import answer, today, verdict_json
+from careledger.service.reads import answer, verdict_json
 from careledger.service.state import ServiceState, state_of
 
 router = APIRouter()
@@ -58,6 +59,7 @@ def drift(
     request: Request,
     who: Signed,
     as_of: Day = None,
+    as_recorded_on: Day = None,
     group_by: Literal["council", "iro", "team"] | None = None,
     format: Literal["json", "csv", "html"] = "json",
     council: Council = None,
@@ -69,7 +71,8 @@ def drift(
     state = state_of(request)
     caught_up(state)
     on = as_of or today()
-    report = _drift_within(state, councils, on, group_by, 12 if format == "html" else 0)
+    months = 12 if format == "html" else 0
+    report = _drift_within(state, councils, on, as_recorded_on, group_by, months)
     lag = {"X-Careledger-Lag": lag_header(state)}
     if format == "csv":
         return Response(as_csv(report), media_type="text/csv; charset=utf-8", headers=lag)
@@ -82,17 +85,22 @@ def drift(
 
 
 def _drift_within(
-    state: ServiceState, councils: frozenset[str], on: date, by: str | None, months: int
+    state: ServiceState,
+    councils: frozenset[str],
+    on: date,
+    known: date | None,
+    by: str | None,
+    months: int,
 ) -> Report:
     """The report as asked when the ledger holds no other council's children; otherwise each
     permitted council's counts and findings only, summed when no grouping is asked (an IRO's
     or team's count could mix councils: refused), without the trend."""
-    per_council = state.ledger.drift(on, By.COUNCIL.value)
+    per_council = state.ledger.drift(on, By.COUNCIL.value, known)
     present = {count.group for count in per_council.counts}
     if present <= councils:
-        if by == By.COUNCIL.value:
+        if by == By.COUNCIL.value and not months:
             return per_council
-        return state.ledger.drift(on, by, trend_months=months)
+        return state.ledger.drift(on, by, known, trend_months=months)
     if by in (By.IRO.value, By.TEAM.value):
         raise Problem(
             403, "Forbidden",
