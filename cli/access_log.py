@@ -55,4 +55,5 @@ def access_log_command(
             break_glass=break_glass,
         )
     shown = [{k: v for k, v in row.items() if k not in ("council", "digest")} for row in rows]
-    render(shown, fmt, "Access log", "no reads recorded")
+    query = {"child": child, "actor": actor, "from": first, "to": last}
+    render(shown, fmt, "Access log", "no reads recorded", query | {"break_glass": break_glass})

@@ -100,7 +100,7 @@ def _drift_within(
     if present <= councils:
         if by == By.COUNCIL.value and not months:
             return per_council
-        return state.ledger.drift(on, by, known, trend_months=months)
+        return state.ledger.drift(on, by, known, months=months)
     if by in (By.IRO.value, By.TEAM.value):
         raise Problem(
             403, "Forbidden",

@@ -67,6 +67,7 @@ MODULE_TIERS = {
             "test_service_roles",
             "test_oidc_sign_in",
             "test_access_cli",
+            "test_cli_grammar",
         ),
         "e2e",
     ),

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
 
 from careledger.api import opened
+from careledger.cli.exit_status import VERIFICATION_FAILED
 from careledger.cli.main import cli
 from tests.access_histories import HOME, OTHER, demo_ledger, person
 from tests.test_access_log import tamper
@@ -25,6 +27,11 @@ def ledger(db: str) -> Iterator[str]:
     yield db
 
 
+def data_of(output: str) -> Any:
+    """The answer in a read command's JSON envelope."""
+    return json.loads(output)["data"]
+
+
 def run(db: str, *args: str, stdin: str | None = None) -> Result:
     return CliRunner().invoke(
         cli, [args[0], *args[1:2], "--db", db, *args[2:]], input=stdin, env=ADMIN
@@ -34,7 +41,7 @@ def run(db: str, *args: str, stdin: str | None = None) -> Result:
 def users_of(db: str) -> list[dict[str, str]]:
     result = CliRunner().invoke(cli, ["users", "list", "--db", db, "--format", "json"])
     assert result.exit_code == 0, result.output
-    return list(json.loads(result.output))
+    return list(data_of(result.output))
 
 
 def test_an_administrator_registers_people_from_a_prompt_or_stdin(ledger: str) -> None:
@@ -112,11 +119,11 @@ def test_a_token_is_printed_once_listed_without_it_and_revoked(ledger: str) -> N
     secret = issued.stdout.splitlines()[0]
     assert secret.startswith("clt_") and len(secret) == 47
     listed = run(ledger, "tokens", "list", "--format", "json")
-    (token,) = json.loads(listed.stdout)
+    (token,) = data_of(listed.stdout)
     assert secret not in listed.stdout
     assert (token["system"], token["council"], token["state"]) == ("LCS", HOME, "active")
     assert run(ledger, "tokens", "revoke", token["token_id"]).exit_code == 0
-    assert json.loads(run(ledger, "tokens", "list", "--format", "json").stdout)[0]["state"] == (
+    assert data_of(run(ledger, "tokens", "list", "--format", "json").stdout)[0]["state"] == (
         "revoked"
     )
     again = run(ledger, "tokens", "revoke", token["token_id"])
@@ -135,7 +142,7 @@ def test_a_bad_token_request_issues_nothing(ledger: str, args: list[str], messag
     result = run(ledger, "tokens", "issue", *args)
     assert result.exit_code == 1
     assert result.output.startswith(message) and result.output.count("\n") == 1
-    assert json.loads(run(ledger, "tokens", "list", "--format", "json").stdout) == []
+    assert data_of(run(ledger, "tokens", "list", "--format", "json").stdout) == []
 
 
 def test_a_share_names_one_child_dates_and_an_expiry(ledger: str) -> None:
@@ -198,7 +205,7 @@ def test_a_share_names_one_child_dates_and_an_expiry(ledger: str) -> None:
     ):
         refused = run(ledger, "shares", "add", *args, "--court", "Family Court at Leeds")
         assert refused.exit_code == 1 and refused.output.startswith(message), refused.output
-    listed = json.loads(run(ledger, "shares", "list", "--format", "json").stdout)
+    listed = data_of(run(ledger, "shares", "list", "--format", "json").stdout)
     assert [(s["child"], s["from_on"], s["to_on"], s["state"]) for s in listed] == [
         (f"{HOME}:NR-0205", "2025-01-01", "2025-12-31", "active")
     ]
@@ -219,7 +226,7 @@ def test_the_command_lines_reads_of_a_child_are_logged_as_its_administrator(ledg
     shown = CliRunner().invoke(
         cli, ["access-log", "--db", ledger, "--child", child, "--format", "json"], env=ADMIN
     )
-    entries = json.loads(shown.stdout)
+    entries = data_of(shown.stdout)
     assert [(e["actor"], e["role"], e["view"], e["outcome"]) for e in entries] == [
         ("it.admin", "ADMIN", view, "allowed")
         for view in ("plan", "history", "reviews", "challenges", "unapproved", "verify")
@@ -227,7 +234,7 @@ def test_the_command_lines_reads_of_a_child_are_logged_as_its_administrator(ledg
     others = CliRunner().invoke(
         cli, ["access-log", "--db", ledger, "--actor", "someone.else", "--format", "json"]
     )
-    assert json.loads(others.stdout) == []
+    assert data_of(others.stdout) == []
 
 
 def test_a_tampered_access_log_fails_verify_as_a_tampered_ledger_does(ledger: str) -> None:
@@ -237,18 +244,18 @@ def test_a_tampered_access_log_fails_verify_as_a_tampered_ledger_does(ledger: st
     assert intact.exit_code == 0, intact.output
     tamper(ledger, "UPDATE access_log SET child = 'E09000099:NR-0204' WHERE position = 1")
     broken = CliRunner().invoke(cli, ["verify", "--db", ledger])
-    assert broken.exit_code == 1
+    assert broken.exit_code == VERIFICATION_FAILED
     assert broken.stdout.splitlines()[0] == "BROKEN"
     assert "access log: BROKEN: access log entry 1 differs from what was recorded" in (
         broken.stdout
     )
-    as_json = json.loads(
+    as_json = data_of(
         CliRunner().invoke(cli, ["verify", "--db", ledger, "--format", "json"]).stdout
     )
     assert as_json["intact"] is False and as_json["access_log"]["entries"] == 0
     tamper(ledger, "DELETE FROM access_log WHERE position = 1")
     gone = CliRunner().invoke(cli, ["verify", "--db", ledger])
-    assert gone.exit_code == 1
+    assert gone.exit_code == VERIFICATION_FAILED
     assert "access log: BROKEN: access log entry 1 is missing (next is 2)" in gone.stdout
 
 
@@ -260,7 +267,8 @@ def test_the_break_glass_list_shows_each_inspectors_reason(ledger: str) -> None:
     shown = CliRunner().invoke(
         cli, ["access-log", "--db", ledger, "--break-glass", "--format", "json"], env=ADMIN
     )
-    assert [(e["actor"], e["child"], e["reason"]) for e in json.loads(shown.stdout)] == [
+    assert shown.exit_code == 0, shown.output
+    assert [(e["actor"], e["child"], e["reason"]) for e in data_of(shown.stdout)] == [
         ("ofsted.insp1", f"{HOME}:NR-0202", "ILACS: tracking drift")
     ]
     backwards = CliRunner().invoke(
