@@ -11,7 +11,9 @@ benchmarks alike.
 Its methods answer as the commands do, with plain values (rows as dicts, counts, reports,
 a court chronology, a seal, a verdict);
 `ledger.ledger` (the `CareLedger` that records) and `ledger.views` (the projections) are
-there for the rest.
+there for the rest. They do not ask who is reading: `ledger.access` (`careledger.access`)
+does, and logs the read, before a face that serves people (the service, the command line)
+calls them.
 
 `opened` takes the location as `--db` and CARELEDGER_DB do: a SQLite file's path, or a
 `postgresql://` URL (default: the `store.db` setting). Its settings (the cipher key, the
@@ -46,6 +48,7 @@ from typing import Any
 
 from rich.progress import Progress
 
+from careledger.access import Access
 from careledger.ledger.application import CareLedger
 from careledger.ledger.domain import limits
 from careledger.ledger.domain import payloads as p
@@ -122,13 +125,16 @@ def read_seal(path: Path, public_key: Path | None = None) -> Seal:
 
 @dataclass
 class Opened:
-    """A ledger, opened: `ledger` records (`CareLedger`), `views` answer the reports, and
-    `projector` brings the views up to date. `catches_up`: whether this ledger brings the
-    views up to date itself; `reading`: opened for reading only (it records nothing)."""
+    """A ledger, opened: `ledger` records (`CareLedger`), `views` answer the reports,
+    `projector` brings the views up to date, and `access` says who may read and record what,
+    and logs each read of a child's record (`careledger.access`). `catches_up`: whether this
+    ledger brings the views up to date itself; `reading`: opened for reading only (it records
+    nothing, the access log included: log reads where the ledger is recorded)."""
 
     ledger: CareLedger
     views: CaseViews
     projector: Projector
+    access: Access
     notify: Callable[[str], None] = field(default=to_stderr)
     settings: Settings | None = None  # None: each section read from the environment when used
     catches_up: bool = True
@@ -505,10 +511,16 @@ def _open(
         with contextlib.suppress(*STORE_ERRORS):
             ledger.close()
         raise
-    opened = Opened(ledger, views, Projector(ledger, views), settings=settings, reading=reading)
+    access = Access(ledger, setting("access", settings))
+    opened = Opened(
+        ledger, views, Projector(ledger, views), access, settings=settings, reading=reading
+    )
     try:
+        if store.env["CREATE_TABLE"] == "yes":
+            opened.access.create_tables()
         opened.projector.status()
         if check_policy:
+            opened.access.store.check_tables()
             ledger.check_key()  # every command that reads or records; verify needs no key
             views.check_policy()
     except BaseException as error:

@@ -44,6 +44,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from careledger.access.settings import AccessSettings
 from careledger.ledger.domain.limits import InputLimits
 from careledger.ledger.domain.protocol import DisputeProtocol
 from careledger.ledger.domain.vocabulary import Role
@@ -125,10 +126,18 @@ class ServiceSettings(_Section):
         default=None, description="the service's OIDC client secret"
     )
     session_secret: SecretStr | None = Field(
-        default=None, description="the key that signs the service's session cookies"
+        default=None,
+        description="keys the stored session ids and the CSRF tokens; the same for every "
+        "worker (without one, each start makes a random one: one worker only)",
     )
     session_minutes: int = Field(
-        default=30, ge=1, description="minutes of inactivity before a session ends"
+        default=30, ge=1, le=24 * 60, description="minutes after sign-in when a session ends"
+    )
+    max_body_bytes: int = Field(
+        default=5_000_000, ge=1_000, description="the largest request body `serve` accepts"
+    )
+    sign_in_attempts_per_minute: int = Field(
+        default=10, ge=1, description="local sign-in attempts per client address per worker"
     )
     public_url: str | None = Field(
         default=None, description="the service's address as its users reach it"
@@ -148,6 +157,7 @@ PREFIXES = {
     "drift": "CARELEDGER_",
     "challenge": "CARELEDGER_CHALLENGE_",
     "service": "CARELEDGER_",
+    "access": "CARELEDGER_",
 }
 # How a section's bad value is introduced, as the ledger has always said it.
 LABELS = {
@@ -188,6 +198,7 @@ class Settings(BaseSettings):
     drift: DriftSettings = DriftSettings()
     challenge: DisputeProtocol = DisputeProtocol()
     service: ServiceSettings = ServiceSettings()
+    access: AccessSettings = AccessSettings()
 
     @model_validator(mode="before")
     @classmethod

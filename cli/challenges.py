@@ -15,6 +15,7 @@ from careledger.cli.options import (
     parse_child,
     parse_day,
 )
+from careledger.cli.principal import log_read
 from careledger.cli.reading import CATCH_UP_OPTION, READ_DB_OPTION, opened_to_read
 from careledger.cli.render import emit_json, show_table
 from careledger.cli.reports import AS_OF_OPTION, AS_RECORDED_ON_OPTION, recorded_title, today
@@ -97,6 +98,8 @@ def challenges(
     on = parse_day(as_of, "--as-of") or today()
     known = parse_day(as_recorded_on, "--as-recorded-on")
     with opened_to_read(db, read_db, catch_up) as o:
+        if who is not None:
+            log_read(o, who, "challenges", db)
         report = o.challenge_report(on, who, council, iro, only_open, known)
     if fmt == "json":
         query = {"as_of": on, "as_recorded_on": known, "child": named(who) if who else None}

@@ -19,6 +19,7 @@ from careledger.cli.options import (
     parse_day,
     renamed_option,
 )
+from careledger.cli.principal import log_read
 from careledger.cli.reading import READ_DB_OPTION, opened_to_read
 from careledger.cli.render import format_option
 from careledger.ledger.errors import LedgerError
@@ -68,6 +69,7 @@ def chronology_command(
     if period[0] and period[1] and period[0] > period[1]:
         raise LedgerError("--from: is after --to")
     with opened_to_read(db, read_db, catch_up=False, projections=False) as o:
+        log_read(o, who, "chronology", db)
         made = o.chronology(f"{who.council}:{who.child_ref}", produced_by, *period)
     data = render(made, fmt)
     if out is not None:

@@ -27,6 +27,7 @@ from careledger.cli.options import (
     parse_child,
     renamed_option,
 )
+from careledger.cli.principal import log_read
 from careledger.cli.projection_check import print_projections, projections_report
 from careledger.cli.render import emit_json, format_option
 from careledger.ledger.errors import LedgerError
@@ -34,7 +35,7 @@ from careledger.ledger.integrity import seal as sealing
 from careledger.ledger.integrity.heads import verify_heads
 from careledger.ledger.integrity.verify import Verdict
 from careledger.ledger.private_files import open_private, write_private
-from careledger.ledger.store.failures import STORE_ERRORS
+from careledger.ledger.store.failures import STORE_ERRORS, is_missing_table
 from careledger.ledger.store.location import new_cipher_key
 from careledger.projections.recheck import compare_projections
 
@@ -87,7 +88,10 @@ def verify_command(
     head_keys = trusted_head_keys(head_public_keys)
     outside = outside_head(head_log_path)
     with opened(db, check_policy=False) as o:
+        if who is not None:
+            log_read(o, who, "verify", db)
         verdict = o.verify(f"{who.council}:{who.child_ref}" if who else None, seal)
+        access_log = access_log_report(o)
         compared = compare_projections(o.ledger, o.views) if recheck else None
         heads = verify_heads(o.ledger.store_recorder, head_keys, outside)
         broken_child = _child_of(o, verdict.first_break.case) if verdict.first_break else None
@@ -99,7 +103,9 @@ def verify_command(
     if compared is not None:
         report["projections"] = projections_report(compared)
     report["head"] = head_report(heads, verdict.events, outside)
-    report["intact"] = verdict.intact and heads.holds
+    if not access_log["intact"]:  # an intact access log adds nothing to "intact"
+        report["access_log"] = access_log
+    report["intact"] = verdict.intact and heads.holds and access_log["intact"]
     if fmt == "json":
         query = {"child": named(who) if who else None, "seal": seal_file, "public_key": public_key}
         more = {"head_public_key": head_public_keys, "head_log": head_log_path}
@@ -110,6 +116,29 @@ def verify_command(
             print_projections(compared)
     if not report["intact"] or (compared is not None and not compared.same):
         sys.exit(VERIFICATION_FAILED)
+
+
+def access_log_report(o: Opened) -> dict[str, object]:
+    """The access log's chain recomputed (`careledger.access.log_chain`). A log whose table
+    is gone cannot be judged, and is reported broken: removing it would hide who read what."""
+    try:
+        verdict = o.access.verify_log()
+    except STORE_ERRORS as error:
+        if not is_missing_table(error):
+            raise
+        return {
+            "intact": False,
+            "entries": 0,
+            "head": None,
+            "problem": "the access log's table is missing (removed, or the ledger was made "
+            "before it: run 'careledger init' again)",
+        }
+    return {
+        "intact": verdict.intact,
+        "entries": verdict.entries,
+        "head": verdict.head.hex(),
+        "problem": verdict.problem,
+    }
 
 
 def _child_of(o: Opened, case: UUID) -> str | None:
@@ -196,6 +225,9 @@ def _print(report: dict[str, object]) -> None:
     head = report.get("head")
     if isinstance(head, dict):
         print_head(head)
+    access_log = report.get("access_log")
+    if isinstance(access_log, dict):
+        click.echo(f"access log: BROKEN: {access_log['problem']}")
 
 
 @click.command(name="seal")

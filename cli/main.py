@@ -11,7 +11,10 @@ import click
 from rich.progress import Progress
 
 from careledger import __version__
+from careledger.access.store import ROLE_GRANTS
 from careledger.api import debugging, opened, use_input_limits
+from careledger.cli.access import shares, tokens, users
+from careledger.cli.access_log import access_log_command
 from careledger.cli.challenges import challenges
 from careledger.cli.chronology import chronology_command
 from careledger.cli.demo import demo
@@ -33,11 +36,13 @@ from careledger.cli.options import (
     parse_child,
     parse_day,
 )
+from careledger.cli.principal import log_read
 from careledger.cli.project import project
 from careledger.cli.reading import CATCH_UP_OPTION, READ_DB_OPTION, opened_to_read
 from careledger.cli.render import render
 from careledger.cli.reports import drift, reviews
 from careledger.cli.returns import export_903, import_903, inconsistencies
+from careledger.cli.serve import serve_command
 from careledger.cli.settings import file_defaults, settings_command
 from careledger.cli.verify_export import verify_export_command
 from careledger.ledger.application import BatchRefused
@@ -55,6 +60,7 @@ from careledger.ledger.errors import ChainBroken, LedgerError, RecordingRefused
 from careledger.ledger.store.failures import STORE_ERRORS, problem
 from careledger.ledger.store.roles import create_roles, role_names
 from careledger.projections.safe_text import printable
+from careledger.service.tables import ServiceTables
 
 
 class LedgerGroup(click.Group):
@@ -119,10 +125,11 @@ def init(db: str | None, roles_prefix: str | None) -> None:
     if roles_prefix is not None:
         role_names(roles_prefix)
     with opened(db, create_tables=True) as o:
+        ServiceTables(o.ledger).create()
         if roles_prefix is not None:
             if not o.ledger.store.is_postgres:
                 raise LedgerError("--roles: a SQLite ledger has no roles (PostgreSQL only)")
-            made = create_roles(o.ledger.store_recorder, roles_prefix)
+            made = create_roles(o.ledger.store_recorder, roles_prefix, ROLE_GRANTS)
             click.echo(f"roles: {', '.join(made.values())}")
         click.echo(f"ledger ready at {o.ledger.store.location}")
 
@@ -271,6 +278,7 @@ def plan(
     on = parse_day(as_of, "--as-of")
     known = parse_day(as_recorded_on, "--as-recorded-on")
     with opened_to_read(db, read_db, catch_up) as o:
+        log_read(o, who, "plan", db)
         rows = o.plan(who, on, known)
     title = f"Care plan of {who.council}:{who.child_ref}"
     title += f" in force on {on}" if on else " (current)"
@@ -297,6 +305,7 @@ def history(
     """Every event of the child's case in order, with what it changed and its corrections."""
     who = parse_child(child, council)
     with opened_to_read(db, read_db, catch_up) as o:
+        log_read(o, who, "history", db)
         rows = o.history(who)
     render(rows, fmt, f"History of {named(who)}", query={"child": named(who)})
 
@@ -319,6 +328,8 @@ def unapproved(
     """Plan changes made without review approval, and those listed for the IRO's attention."""
     who = parse_child(child, council) if child else None
     with opened_to_read(db, read_db, catch_up) as o:
+        if who is not None:
+            log_read(o, who, "unapproved", db)
         rows = o.unapproved(who)
     title = "Changes without review approval (reg 32(2), reg 14)"
     render(rows, fmt, title, "none found", {"child": named(who) if who else None})
@@ -377,7 +388,12 @@ cli.add_command(cipher_key_command)
 cli.add_command(import_903)
 cli.add_command(export_903)
 cli.add_command(inconsistencies)
+cli.add_command(serve_command)
 cli.add_command(settings_command)
+cli.add_command(users)
+cli.add_command(tokens)
+cli.add_command(shares)
+cli.add_command(access_log_command)
 
 
 def main() -> None:

@@ -18,6 +18,7 @@ from careledger.cli.options import (
     parse_day,
     renamed_option,
 )
+from careledger.cli.principal import log_read
 from careledger.cli.reading import CATCH_UP_OPTION, READ_DB_OPTION, opened_to_read
 from careledger.cli.render import emit_json, format_option, show_table
 from careledger.ledger.domain.case import ENGLAND
@@ -66,6 +67,7 @@ def reviews(
     on = parse_day(as_of, "--as-of") or today()
     known = parse_day(as_recorded_on, "--as-recorded-on")
     with opened_to_read(db, read_db, catch_up) as o:
+        log_read(o, who, "reviews", db)
         found = o.reviews(who, on, known)
     if fmt == "json":
         emit_json({"child": named(who), "as_of": on, "as_recorded_on": known}, found)

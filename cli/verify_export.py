@@ -12,6 +12,7 @@ import click
 
 from careledger.cli.exit_status import CORRECTED_SINCE, VERIFICATION_FAILED
 from careledger.cli.options import DB_OPTION
+from careledger.cli.principal import log_read
 from careledger.cli.reading import CATCH_UP_OPTION, READ_DB_OPTION, opened_to_read
 from careledger.cli.render import emit_json, format_option
 
@@ -35,6 +36,7 @@ def verify_export_command(
     data = sys.stdin.buffer.read() if str(file) == "-" else file.read_bytes()
     with opened_to_read(db, read_db, catch_up) as o:
         verdict = o.verify_export(data)
+        log_read(o, verdict.child, "chronology", db)
     report = verdict.report()
     if fmt == "json":
         emit_json({"file": "-" if str(file) == "-" else file}, report)

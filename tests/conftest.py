@@ -27,10 +27,14 @@ import psycopg
 import pytest
 
 from careledger.api import Opened, opened
+from tests.identity_provider import identity_provider  # noqa: F401 (a fixture, for any test)
+from tests.signed_in_service import tls_certificate  # noqa: F401 (a fixture, for any test)
 
 DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
 TIERS = ("fast", "store", "e2e", "browser", "oracle", "replica")
-STORE_FIXTURES = frozenset({"db", "sqlite_db", "postgres_db", "postgres_admin", "o"})
+STORE_FIXTURES = frozenset(
+    {"db", "sqlite_db", "postgres_db", "postgres_admin", "o", "served_db"}
+)
 BROWSER_FIXTURES = frozenset({"browser", "chromium"})
 MODULE_TIERS = {
     "test_903_oracle": "oracle",
@@ -38,11 +42,13 @@ MODULE_TIERS = {
     "test_export_903_own_records": "oracle",
     "test_care_ends_at_eighteen": "oracle",
     "test_drift_html": "browser",
+    "test_oidc_browser": "browser",
     "test_recorder_contract": "store",
     "test_projection_properties": "store",
     "test_synthetic": "store",
     "test_two_writers": "store",
     "test_read_replica": "replica",
+    "test_access_policy": "store",
     **dict.fromkeys(
         (
             "test_cli_end_to_end",
@@ -59,6 +65,12 @@ MODULE_TIERS = {
             "test_ceasing_rules",
             "test_api",
             "test_projector",
+            "test_service_recording",
+            "test_service_reads",
+            "test_service_security",
+            "test_service_roles",
+            "test_oidc_sign_in",
+            "test_access_cli",
             "test_cli_grammar",
         ),
         "e2e",
@@ -125,6 +137,23 @@ def sqlite_db(tmp_path: os.PathLike[str]) -> str:
 def db(request: pytest.FixtureRequest) -> str:
     """Each test that takes `db` runs once on a SQLite file and once on PostgreSQL."""
     return str(request.getfixturevalue(f"{request.param}_db"))
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def served_db(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """A store a module's tests share, as they share one `careledger serve` over it (a
+    server takes seconds to start): a SQLite file, then a PostgreSQL schema of its own."""
+    if request.param == "sqlite":
+        yield str(tmp_path_factory.mktemp("served") / "careledger.db")
+        return
+    admin = request.getfixturevalue("postgres_admin")
+    schema = f"cl_test_{uuid.uuid4().hex[:12]}"
+    admin.execute(f'CREATE SCHEMA "{schema}"')
+    parts = urlsplit(postgres_url())
+    yield urlunsplit((parts.scheme, parts.netloc, parts.path, f"schema={schema}", ""))
+    admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
 @pytest.fixture

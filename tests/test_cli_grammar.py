@@ -43,6 +43,12 @@ WRITERS = {
     ("projections", "catch-up"),
     ("projections", "rebuild"),
     ("project",),
+    ("serve",),
+    ("users", "add"),
+    ("users", "disable"),
+    ("tokens", "issue"),
+    ("tokens", "revoke"),
+    ("shares", "add"),
 }
 DOCUMENTS = {("chronology",)}  # its JSON is the court export, stamped and verified as it is
 DAY = "2025-06-30"

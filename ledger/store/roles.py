@@ -26,6 +26,7 @@ pg_hba.conf.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from psycopg import sql
@@ -46,9 +47,15 @@ def role_names(prefix: str) -> dict[str, str]:
     return {kind: f"{prefix}_{kind}" for kind in KINDS}
 
 
-def create_roles(recorder: Any, prefix: str) -> dict[str, str]:
+# A table the owner keeps (so no other role can disable its triggers), with what the writer
+# and the reader may do to it beyond reading: (table, writer's privileges, reader's).
+Guarded = tuple[str, str, str]
+
+
+def create_roles(recorder: Any, prefix: str, guarded: Sequence[Guarded] = ()) -> dict[str, str]:
     """Create the four roles (those missing) and give the ledger's schema to them, in one
-    transaction. `recorder` is the ledger's PostgreSQL application recorder."""
+    transaction. `recorder` is the ledger's PostgreSQL application recorder; `guarded`, the
+    other tables the owner keeps (the access tables: `careledger.access.store`)."""
     names = role_names(prefix)
     schema = recorder.datastore.schema
     ledger_tables = (recorder.events_table_name, recorder.chain_table_name)
@@ -57,19 +64,24 @@ def create_roles(recorder: Any, prefix: str) -> dict[str, str]:
             cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (name,))
             if cursor.fetchone() is None:
                 cursor.execute(sql.SQL("CREATE ROLE {0} LOGIN").format(sql.Identifier(name)))
-        for statement in _statements(cursor, schema, ledger_tables, names):
+        for statement in _statements(cursor, schema, ledger_tables, names, guarded):
             cursor.execute(statement)
     return names
 
 
 def _statements(
-    cursor: Any, schema: str, ledger_tables: tuple[str, str], names: dict[str, str]
+    cursor: Any,
+    schema: str,
+    ledger_tables: tuple[str, str],
+    names: dict[str, str],
+    guarded: Sequence[Guarded],
 ) -> list[sql.Composable]:
     role = {kind: sql.Identifier(name) for kind, name in names.items()}
     s = sql.Identifier(schema)
     cursor.execute("SELECT tablename FROM pg_tables WHERE schemaname = %s", (schema,))
     tables = [str(row["tablename"]) for row in cursor.fetchall()]
-    projection_tables = [t for t in tables if t not in ledger_tables]
+    kept = {table for table, _, _ in guarded}
+    projection_tables = [t for t in tables if t not in ledger_tables and t not in kept]
     events, chain = (sql.SQL("{0}.{1}").format(s, sql.Identifier(t)) for t in ledger_tables)
     statements: list[sql.Composable] = [
         sql.SQL("ALTER SCHEMA {0} OWNER TO {1}").format(s, role["owner"]),
@@ -100,6 +112,14 @@ def _statements(
             sql.Identifier(_database(cursor)), role["owner"]
         ),
     ]
+    for table, writer, reader in guarded:
+        name = sql.SQL("{0}.{1}").format(s, sql.Identifier(table))
+        statements.append(sql.SQL("ALTER TABLE {0} OWNER TO {1}").format(name, role["owner"]))
+        for kind, privileges in (("writer", writer), ("reader", reader)):
+            if privileges:
+                statements.append(
+                    sql.SQL("GRANT {0} ON {1} TO {2}").format(sql.SQL(privileges), name, role[kind])
+                )
     return statements
 
 

@@ -1,0 +1,240 @@
+"""`careledger serve` under load: 20 concurrent clients post 10,000 events and read plans.
+
+    .venv/bin/python benchmarks/service.py [--clients 20] [--events 10000] [--workers 1]
+                                           [--reads-every 10] [--store postgres|sqlite]
+
+On PostgreSQL (a schema of its own on CARELEDGER_TEST_POSTGRES or the local server, dropped
+at the end) it starts a real `careledger serve` (uvicorn) and:
+
+1. has each client post its children's events one event per request, each with an
+   Idempotency-Key, as a council's case-management system would (a request that fails in
+   transport is sent again with the same key), and read the plan of one of its children as
+   an IRO manager after every --reads-every posts;
+2. counts, per child, the events the ledger holds against those posted: events lost or
+   duplicated (both must be 0);
+3. records the same events, one per call, with `CareLedger.record` called directly in
+   another schema, for the throughput the service is compared with.
+
+It prints p50 and p99 latency of a single-event POST and of a plan read, and the service's
+throughput as a ratio to the direct one. Targets: p99 under 100 ms for a POST, ratio at
+least 0.5. Exit status 1 when an event was lost or duplicated.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+import psycopg
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # run as a script from anywhere
+    sys.path.insert(0, str(ROOT))
+
+from careledger.api import opened  # noqa: E402
+from careledger.ledger.domain import payloads as p  # noqa: E402
+from careledger.ledger.domain.commands import parse_command  # noqa: E402
+from careledger.ledger.domain.vocabulary import Role  # noqa: E402
+from tests.service_server import (  # noqa: E402
+    add_person,
+    as_person,
+    issue_token,
+    prepare,
+    running,
+    sign_in,
+)
+
+COUNCIL = "E10000099"
+EVENTS_PER_CHILD = 20
+DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+def events_of(child: str) -> list[dict[str, Any]]:
+    """A child who came into care, then proposals to their plan: every event valid in order."""
+    base = {"council": COUNCIL, "child": child}
+    first = base | {
+        "type": "ChildBecameLookedAfter", "occurred_on": "2025-01-06",
+        "source": f"LCS/EPI/{child}", "legal_status": "C2", "placement": "U4",
+    }  # fmt: skip
+    return [first] + [
+        base
+        | {
+            "type": "ChangeProposed",
+            "occurred_on": "2025-02-03",
+            "source": f"LCS/NOTE/{child}/{n}",
+            "proposal_id": f"P-{n}",
+            "section": "health",
+            "content": f"Dental check-up booked ({n})",
+            "significant": False,
+            "proposed_by": {"name": "Omar Reece", "role": "SW"},
+        }
+        for n in range(1, EVENTS_PER_CHILD)
+    ]
+
+
+@contextmanager
+def schema() -> Iterator[str]:
+    url = os.environ.get("CARELEDGER_TEST_POSTGRES", DEFAULT_POSTGRES)
+    name = f"cl_bench_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(url, autocommit=True) as admin:
+        admin.execute(f'CREATE SCHEMA "{name}"')
+        parts = urlsplit(url)
+        try:
+            yield urlunsplit((parts.scheme, parts.netloc, parts.path, f"schema={name}", ""))
+        finally:
+            admin.execute(f'DROP SCHEMA "{name}" CASCADE')
+
+
+class Client(threading.Thread):
+    def __init__(
+        self, url: str, token: str, reader: dict[str, str], children: list[str], reads_every: int
+    ) -> None:
+        super().__init__()
+        self.url, self.children, self.reads_every = url, children, reads_every
+        self.headers = {"Authorization": f"Bearer {token}"}
+        self.reader = reader
+        self.posts: list[float] = []
+        self.reads: list[float] = []
+        self.failures: list[str] = []
+        self.retries = 0
+
+    def run(self) -> None:
+        with httpx.Client(base_url=self.url, timeout=60) as client:
+            for child in self.children:
+                for n, event in enumerate(events_of(child)):
+                    self._post(client, event, f"{child}/{n}")
+                    if len(self.posts) % self.reads_every == 0:
+                        self._read(client, child)
+
+    def _post(self, client: httpx.Client, event: dict[str, Any], key: str) -> None:
+        for _attempt in range(5):
+            started = time.perf_counter()
+            try:
+                answer = client.post(
+                    "/events", json=event, headers=self.headers | {"Idempotency-Key": key}
+                )
+            except httpx.TransportError:
+                self.retries += 1
+                continue
+            self.posts.append(time.perf_counter() - started)
+            if answer.status_code != 201:
+                self.failures.append(f"{answer.status_code} {answer.text[:200]}")
+            return
+        self.failures.append(f"gave up on {key}")
+
+    def _read(self, client: httpx.Client, child: str) -> None:
+        started = time.perf_counter()
+        answer = client.get(f"/children/{COUNCIL}:{child}/plan", headers=self.reader)
+        self.reads.append(time.perf_counter() - started)
+        if answer.status_code != 200:
+            self.failures.append(f"read {answer.status_code} {answer.text[:200]}")
+
+
+def through_the_service(
+    db: str, clients: int, events: int, workers: int, reads_every: int
+) -> dict[str, Any]:
+    prepare(db)
+    token = issue_token(db, "LCS", COUNCIL, timedelta(hours=2))
+    add_person(db, "mgr.ruth", "IRO_MANAGER", [COUNCIL])
+    children = [f"BS-{n:05d}" for n in range(events // EVENTS_PER_CHILD)]
+    with tempfile.TemporaryDirectory() as logs, running(
+        db, Path(logs), workers=workers, CARELEDGER_SIGN_IN_ATTEMPTS_PER_MINUTE="1000"
+    ) as service:  # fmt: skip
+        reader = as_person(sign_in(service, "mgr.ruth"))
+        threads = [
+            Client(service.url, token, reader, children[n::clients], reads_every)
+            for n in range(clients)
+        ]
+        started = time.perf_counter()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        elapsed = time.perf_counter() - started
+        tracebacks = service.log_text().count("Traceback")
+    held = held_per_child(db, children)
+    expected = EVENTS_PER_CHILD + 1  # the case opened, then the child's events
+    return {
+        "elapsed": elapsed,
+        "posts": [s for t in threads for s in t.posts],
+        "reads": [s for t in threads for s in t.reads],
+        "failures": [f for t in threads for f in t.failures],
+        "retries": sum(t.retries for t in threads),
+        "lost": sum(max(0, expected - held.get(c, 0)) for c in children),
+        "duplicated": sum(max(0, held.get(c, 0) - expected) for c in children),
+        "tracebacks": tracebacks,
+    }
+
+
+def held_per_child(db: str, children: list[str]) -> dict[str, int]:
+    with opened(db) as ledger:
+        return {child: len(ledger.history(f"{COUNCIL}:{child}")) for child in children}
+
+
+def directly(db: str, events: int) -> float:
+    """Events per second through `CareLedger.record`, one event per call, as one writer."""
+    prepare(db)
+    children = [f"BS-{n:05d}" for n in range(events // EVENTS_PER_CHILD)]
+    actor = p.Actor(actor_id="LCS", role=Role.ADMIN)
+    with opened(db) as ledger:
+        commands = [parse_command(e) for child in children for e in events_of(child)]
+        started = time.perf_counter()
+        for command in commands:
+            ledger.ledger.record([command], actor)
+        ledger.catch_up()
+        return len(commands) / (time.perf_counter() - started)
+
+
+def percentile(samples: list[float], fraction: float) -> float:
+    if not samples:
+        return float("nan")
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))] * 1000
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, default=20)
+    parser.add_argument("--events", type=int, default=10_000)
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--reads-every", type=int, default=10)
+    args = parser.parse_args()
+    with schema() as served:
+        result = through_the_service(
+            served, args.clients, args.events, args.workers, args.reads_every
+        )
+    with schema() as direct_db:
+        direct = directly(direct_db, args.events)
+    posted = len(result["posts"])
+    served_rate = posted / result["elapsed"]
+    print(f"service: {args.clients} clients, {args.workers} worker(s), PostgreSQL")
+    print(f"events posted: {posted} in {result['elapsed']:.1f} s ({served_rate:.0f}/s); "
+          f"transport retries {result['retries']}; refused {len(result['failures'])}")  # fmt: skip
+    print(f"events lost: {result['lost']}  duplicated: {result['duplicated']}")
+    print(f"POST one event: p50 {percentile(result['posts'], 0.5):.1f} ms, "
+          f"p99 {percentile(result['posts'], 0.99):.1f} ms")  # fmt: skip
+    print(f"plan read ({len(result['reads'])}): p50 {percentile(result['reads'], 0.5):.1f} ms, "
+          f"p99 {percentile(result['reads'], 0.99):.1f} ms")  # fmt: skip
+    print(f"CareLedger.record directly: {direct:.0f} events/s; service/direct ratio "
+          f"{served_rate / direct:.2f}")  # fmt: skip
+    print(f"tracebacks in the server log: {result['tracebacks']}")
+    for failure in result["failures"][:5]:
+        print(f"  refused: {failure}")
+    if result["lost"] or result["duplicated"] or result["failures"]:
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,66 @@
+"""The application: `create_app(settings)` wires the routes over one opened ledger per
+worker (opened when the worker starts, closed when it stops) inside the guards every
+response passes (`service.guards`)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import ExitStack, asynccontextmanager
+
+from fastapi import FastAPI
+
+from careledger import __version__
+from careledger.api import opened, use_input_limits
+from careledger.ledger.errors import LedgerError
+from careledger.service import health, problems, reads, recording, reports, sign_in
+from careledger.service.guards import Guards
+from careledger.service.settings import ServiceSettings
+from careledger.service.state import ServiceState
+from careledger.service.tables import ServiceTables
+
+DESCRIPTION = """An append-only ledger of care-plan decisions for looked-after children in
+England. Identity comes from sign-in: a session (people) or a bearer token (systems).
+Errors are RFC 9457 problem details naming the field."""
+
+
+def create_app(settings: ServiceSettings | None = None) -> FastAPI:
+    settings = settings or ServiceSettings.from_environment()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        with ExitStack() as stack:
+            use_input_limits()  # the CARELEDGER_MAX_* limits every request is read under
+            ledger = stack.enter_context(opened(settings.db))
+            tables = ServiceTables(ledger.ledger)
+            if not tables.exist():
+                raise LedgerError(
+                    f"--db: '{ledger.ledger.store.location}' has no sessions table: run "
+                    "'careledger init' (once, as a migration step) before 'careledger serve'"
+                )
+            ledger.notify = _quiet
+            app.state.careledger = ServiceState(settings, ledger, tables)
+            yield
+
+    app = FastAPI(
+        title="careledger",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url=None,  # the interactive pages run inline script; /openapi.json is the document
+        redoc_url=None,
+    )
+    app.state.sign_in_limit = sign_in.AttemptLimit(settings.sign_in_attempts_per_minute)
+    problems.install(app)
+    for module in (recording, reads, reports, health, sign_in):
+        app.include_router(module.router)
+    if settings.oidc_configured:
+        from careledger.service import oidc  # type: ignore[attr-defined,unused-ignore]
+
+        app.include_router(oidc.router)
+    app.add_middleware(Guards, max_body_bytes=settings.max_body_bytes)
+    return app
+
+
+def _quiet(message: str) -> None:
+    """What the ledger would print for a command's user (a lag note) is not for the server
+    log: /health and each answer's X-Careledger-Lag say it."""

@@ -1,0 +1,206 @@
+"""A child's record, view by view, as the read commands give it: the plan (on a date, as
+known on a date), history, unapproved changes, reviews, challenges, the court chronology in
+every format, and the integrity chain. Each read is checked and written to the access log by
+`Access.check_child` before anything is read; a refused read and a missing child get the
+same answer."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import JSONResponse, Response
+
+from careledger.access.principal import Principal
+from careledger.api import Opened, named_child, today
+from careledger.ledger.errors import LedgerError
+from careledger.ledger.integrity.verify import Verdict
+from careledger.projections.chronology_forms import render
+from careledger.service.freshness import caught_up, lag_header
+from careledger.service.identity import Signed
+from careledger.service.problems import not_found
+from careledger.service.state import ServiceState, state_of
+
+router = APIRouter(prefix="/children/{child}")
+
+Child = Annotated[str, Path(description="COUNCIL:REF, e.g. E10000099:NR-0101", max_length=420)]
+Day = Annotated[date | None, Query(description="YYYY-MM-DD")]
+Reason = Annotated[
+    str | None,
+    Query(max_length=500, description="why an inspector opens this child's record (recorded)"),
+]
+CHRONOLOGY_MEDIA = {
+    "md": "text/markdown; charset=utf-8",
+    "csv": "text/csv; charset=utf-8",
+    "html": "text/html; charset=utf-8",
+    "pdf": "application/pdf",
+    "json": "application/json",
+}
+
+
+def opened_for(
+    request: Request, who: Principal, child: str, view: str, reason: str | None
+) -> tuple[ServiceState, Opened, str]:
+    """The ledger, once the principal may read this view of the child (logged), caught up;
+    the child as COUNCIL:REF."""
+    try:
+        named = named_child(child)
+    except LedgerError:
+        raise not_found() from None
+    name = f"{named.council}:{named.child_ref}"
+    state = state_of(request)
+    state.ledger.access.check_child(who, name, view, reason)
+    caught_up(state)
+    return state, state.ledger, name
+
+
+@router.get("/plan", summary="The child's care plan, now, on a date, or as known on a date")
+def plan(
+    request: Request,
+    who: Signed,
+    child: Child,
+    as_of: Day = None,
+    as_recorded_on: Day = None,
+    reason: Reason = None,
+) -> JSONResponse:
+    state, ledger, name = opened_for(request, who, child, "plan", reason)
+    rows = ledger.plan(name, as_of, as_recorded_on)
+    if not rows:
+        _require_case(ledger, name)
+    return answer(state, {
+        "child": name,
+        "as_of": as_of.isoformat() if as_of else None,
+        "as_recorded_on": as_recorded_on.isoformat() if as_recorded_on else None,
+        "plan": rows,
+    })  # fmt: skip
+
+
+@router.get("/history", summary="Every event of the child's case, in order")
+def history(request: Request, who: Signed, child: Child, reason: Reason = None) -> JSONResponse:
+    state, ledger, name = opened_for(request, who, child, "history", reason)
+    return answer(state, {"child": name, "history": ledger.history(name)})
+
+
+@router.get("/unapproved", summary="The child's changes made without review approval")
+def unapproved(request: Request, who: Signed, child: Child, reason: Reason = None) -> JSONResponse:
+    state, ledger, name = opened_for(request, who, child, "unapproved", reason)
+    return answer(state, {"child": name, "unapproved": ledger.unapproved(name)})
+
+
+@router.get("/reviews", summary="The child's review timetable (reg 33) and recommendations")
+def reviews(
+    request: Request,
+    who: Signed,
+    child: Child,
+    as_of: Day = None,
+    as_recorded_on: Day = None,
+    reason: Reason = None,
+) -> JSONResponse:
+    state, ledger, name = opened_for(request, who, child, "reviews", reason)
+    on = as_of or today()
+    found = ledger.reviews(name, on, as_recorded_on)
+    return answer(state, {"child": name, "as_of": on.isoformat(), **found})
+
+
+@router.get("/challenges", summary="The IRO's challenges in the child's case")
+def challenges(
+    request: Request,
+    who: Signed,
+    child: Child,
+    as_of: Day = None,
+    as_recorded_on: Day = None,
+    reason: Reason = None,
+) -> JSONResponse:
+    state, ledger, name = opened_for(request, who, child, "challenges", reason)
+    on = as_of or today()
+    found = ledger.challenges(on, name, as_recorded_on)
+    if not found:
+        _require_case(ledger, name)
+    return answer(state, {"child": name, "as_of": on.isoformat(), "challenges": found})
+
+
+@router.get("/chronology", summary="The court chronology, in any of its formats")
+def chronology(
+    request: Request,
+    who: Signed,
+    child: Child,
+    format: Literal["md", "csv", "html", "pdf", "json"] = "json",
+    from_: Annotated[date | None, Query(alias="from")] = None,
+    to: Day = None,
+    reason: Reason = None,
+) -> Response:
+    if from_ and to and from_ > to:
+        raise LedgerError("from: is after to")
+    state, ledger, name = opened_for(request, who, child, "chronology", reason)
+    period = shared_period(state, who, name, (from_, to))
+    made = ledger.chronology(name, who.name, *period)
+    headers = {"X-Careledger-Lag": lag_header(state)}
+    if format in ("pdf", "md", "csv"):
+        extension = {"md": "md", "csv": "csv", "pdf": "pdf"}[format]
+        headers["Content-Disposition"] = f'attachment; filename="chronology.{extension}"'
+    return Response(render(made, format), media_type=CHRONOLOGY_MEDIA[format], headers=headers)
+
+
+@router.get("/verify", summary="The child's integrity chain, recomputed")
+def verify_child(
+    request: Request, who: Signed, child: Child, reason: Reason = None
+) -> JSONResponse:
+    state, ledger, name = opened_for(request, who, child, "verify", reason)
+    verdict = ledger.verify(name)
+    if verdict.cases == 0:
+        raise not_found()
+    return answer(state, {"child": name, **verdict_json(verdict)})
+
+
+def shared_period(
+    state: ServiceState, who: Principal, child: str, asked: tuple[date | None, date | None]
+) -> tuple[date | None, date | None]:
+    """A court clerk sees the chronology only within the dates the council shared with their
+    court (the share in force that begins first, when there are several)."""
+    shares = state.ledger.access.shared(who, child)
+    if not shares:
+        return asked
+    share = shares[0]
+    start = max(asked[0] or share.from_on, share.from_on)
+    end = min(asked[1] or share.to_on, share.to_on)
+    if start > end:
+        raise LedgerError("from: the dates asked for are outside those shared with your court")
+    return start, end
+
+
+def verdict_json(verdict: Verdict) -> dict[str, Any]:
+    broken = verdict.first_break
+    return {
+        "intact": verdict.intact,
+        "events": verdict.events,
+        "cases": verdict.cases,
+        "head": verdict.head.hex(),
+        "case_head": verdict.case_head.hex() if verdict.case_head else None,
+        "first_break": None if broken is None else {
+            "position": broken.position, "seq": broken.seq, "problem": broken.problem,
+        },
+    }  # fmt: skip
+
+
+def answer(state: ServiceState, body: dict[str, Any]) -> JSONResponse:
+    """JSON, saying how far behind the ledger the projections it was read from are."""
+    return JSONResponse(_plain(body), headers={"X-Careledger-Lag": lag_header(state)})
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return str(value)
+
+
+def _require_case(ledger: Opened, name: str) -> None:
+    """An empty answer only for a child on the ledger (`CaseNotFound` is answered as not
+    found)."""
+    ledger.unapproved(name)

@@ -1,0 +1,210 @@
+"""`POST /events`: one event (a JSON object), a batch (a JSON array), or a JSON Lines file's
+lines (`application/x-ndjson`), recorded whole or not at all, with the checks and the words
+of `careledger record`. Who records is who signed in: `recorded_by` is never read from the
+body, and a body that names one is refused."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from careledger.access.errors import AccessRefused
+from careledger.access.principal import Principal
+from careledger.ledger.application import BatchRefused, Recorded
+from careledger.ledger.domain import payloads as p
+from careledger.ledger.domain.commands import Command, parse_command
+from careledger.ledger.domain.json_lines import LineRefused, NotJSON, parse_json, read_commands
+from careledger.ledger.domain.limits import limits
+from careledger.ledger.domain.vocabulary import Role
+from careledger.ledger.errors import LedgerError, RecordingRefused
+from careledger.service.idempotency import HEADER, IdempotencyKeys
+from careledger.service.identity import Signed
+from careledger.service.problems import Problem
+from careledger.service.state import ServiceState, state_of
+
+router = APIRouter()
+
+JSON = "application/json"
+JSON_LINES = ("application/x-ndjson", "application/jsonl", "application/jsonlines")
+# What a body may not say of itself: who records is who signed in.
+IDENTITY_FIELDS = ("recorded_by", "recorded_at", "actor", "role", "actor_id")
+
+
+@router.post(
+    "/events",
+    status_code=201,
+    summary="Record one event, or a batch: all or nothing",
+    responses={201: {"description": "Recorded"}, 422: {"description": "A problem"}},
+)
+async def record_events(request: Request, who: Signed) -> JSONResponse:
+    """The body is one event (a JSON object), a JSON array of them, or JSON Lines
+    (`application/x-ndjson`), in the JSON Lines event format. Send `Idempotency-Key` to make
+    a retry safe."""
+    state = state_of(request)
+    kind = _media_type(request)
+    body = await request.body()
+    key = request.headers.get(HEADER)
+    status, answer, replayed = await run_in_threadpool(_record_body, state, who, kind, body, key)
+    headers = {"Idempotent-Replayed": "true"} if replayed else None
+    return JSONResponse(answer, status_code=status, headers=headers)
+
+
+def _record_body(
+    state: ServiceState, who: Principal, kind: str, body: bytes, key: str | None
+) -> tuple[int, dict[str, Any], bool]:
+    """Checked, then recorded (once per idempotency key): the status, the answer, and whether
+    it is a replay of an earlier answer."""
+    numbered = _commands(body, kind)
+    _check_may_record(state, who, numbered, kind)
+    keys = IdempotencyKeys(state.tables)
+    if key is not None:
+        replay = keys.reserve(_keyed_as(who), key, kind.encode() + b"\n" + body)
+        if replay is not None:
+            return replay.status, replay.body, True
+    try:
+        recorded = _record(state, who, numbered, kind)
+    except BaseException:
+        if key is not None:
+            keys.release(_keyed_as(who), key)
+        raise
+    answer = {"recorded": len(recorded), "events": [_shown(r) for r in recorded]}
+    if key is not None:
+        keys.complete(_keyed_as(who), key, 201, answer)
+    return 201, answer, False
+
+
+def _media_type(request: Request) -> str:
+    given = request.headers.get("content-type", "")
+    kind = given.partition(";")[0].strip().lower()
+    if kind != JSON and kind not in JSON_LINES:
+        raise Problem(
+            415, "Unsupported Media Type",
+            f"expected {JSON} (an event or an array of events) or application/x-ndjson "
+            f"(JSON Lines), not '{kind or 'none'}'", "Content-Type",
+        )  # fmt: skip
+    return kind
+
+
+def _commands(body: bytes, kind: str) -> list[tuple[int, Command]]:
+    """The events with their place: the line for JSON Lines, the index in an array (0 for a
+    single object)."""
+    if kind in JSON_LINES:
+        try:
+            commands = read_commands(io.BytesIO(body))
+        except LineRefused as refusal:
+            raise _refused(refusal.field, refusal.problem, line=refusal.line) from None
+        if not commands:
+            raise _refused("(body)", "holds no events")
+        return commands
+    settings = limits()  # as put in force when the worker started (`service.app`)
+    try:
+        data = parse_json(body.decode("utf-8"))
+    except UnicodeDecodeError as error:
+        raise _refused("(body)", f"not UTF-8 text (byte {error.start + 1})") from None
+    except NotJSON as error:
+        raise _refused("(body)", f"not valid JSON ({error})") from None
+    except RecordingRefused as refusal:
+        raise _refused(refusal.field, refusal.problem) from None
+    items: list[Any] = data if isinstance(data, list) else [data]
+    if not items:
+        raise _refused("(body)", "holds no events")
+    if len(items) > settings.events_per_file:
+        raise _refused("(body)", f"holds more than {settings.events_per_file:,} events "
+                       "(CARELEDGER_MAX_EVENTS_PER_FILE); record it in parts")  # fmt: skip
+    numbered = []
+    for index, item in enumerate(items):
+        if isinstance(item, dict):
+            for name in IDENTITY_FIELDS:
+                if name in item:
+                    raise _refused(
+                        name, "is who signed in, and is not given in the request",
+                        index=index, status=403,
+                    )  # fmt: skip
+        try:
+            numbered.append((index, parse_command(item)))
+        except RecordingRefused as refusal:
+            raise _refused(refusal.field, refusal.problem, index=index) from None
+    return numbered
+
+
+def _check_may_record(
+    state: ServiceState, who: Principal, numbered: list[tuple[int, Command]], kind: str
+) -> None:
+    """Every event's council must be one the principal records for (a system token: its own
+    council only); checked before anything is recorded."""
+    access = state.ledger.access
+    allowed: set[str] = set()
+    for place, command in numbered:
+        if command.council in allowed:
+            continue
+        try:
+            access.check_record(who, command.council)
+        except LedgerError as refused:  # not theirs (403), or no council's code (422)
+            where = {"line": place} if kind in JSON_LINES else {"index": place}
+            detail = str(refused).partition(": ")[2] or str(refused)
+            status = 403 if isinstance(refused, AccessRefused) else 422
+            raise _refused("council", detail, status=status, **where) from None
+        allowed.add(command.council)
+
+
+def _record(
+    state: ServiceState, who: Principal, numbered: list[tuple[int, Command]], kind: str
+) -> list[Recorded]:
+    """Recorded as `careledger record` records. The projections are not caught up here: the
+    next read does it (`service.freshness`), for every event recorded since in one batch,
+    rather than each POST for its own event while the client waits."""
+    try:
+        with state.recording:
+            recorded = state.ledger.ledger.record(
+                [command for _, command in numbered], recording_actor(state, who)
+            )
+    except BatchRefused as refusal:
+        place = numbered[refusal.index][0]
+        where = {"line": place} if kind in JSON_LINES else {"index": place}
+        raise _refused(refusal.field, refusal.problem, **where) from None
+    return recorded
+
+
+def recording_actor(state: ServiceState, who: Principal) -> p.Actor:
+    """`recorded_by`: the principal's name, in the ledger role its role records as (a
+    system's feed: its name, as ADMIN)."""
+    try:
+        actor, role = state.ledger.access.recorded_by(who)
+    except AccessRefused as refused:
+        field, _, detail = str(refused).partition(": ")
+        raise Problem(403, "Forbidden", detail, field) from None
+    return p.Actor(actor_id=actor, role=Role(role))
+
+
+def _refused(
+    field: str | None,
+    problem: str,
+    status: int = 422,
+    line: int | None = None,
+    index: int | None = None,
+) -> Problem:
+    """The problem in `careledger record`'s words: `line 3, field 'x': ...; nothing
+    recorded` (`item 2` for a JSON array's index)."""
+    where = f"line {line}, " if line is not None else f"item {index}, " if index is not None else ""
+    named = f"field '{field}': " if field else ""
+    extra = {"line": line} if line is not None else {"index": index} if index is not None else {}
+    title = "Forbidden" if status == 403 else "Unprocessable Content"
+    detail = f"{where}{named}{problem}; nothing recorded"
+    return Problem(status, title, detail, field, None, **extra)
+
+
+def _keyed_as(who: Principal) -> str:
+    return f"{who.kind}:{who.name}"
+
+
+def _shown(recorded: Recorded) -> dict[str, Any]:
+    return {
+        "council": recorded.council,
+        "child": recorded.child_ref,
+        "seq": recorded.seq,
+        "type": recorded.event_type,
+    }

@@ -1,0 +1,30 @@
+"""What one worker holds while it serves: the opened ledger and the service's tables. Nothing
+here is state another worker needs (sessions and idempotency keys are in the store)."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+from fastapi import Request
+
+from careledger.api import Opened
+from careledger.service.settings import ServiceSettings
+from careledger.service.tables import ServiceTables
+
+
+@dataclass
+class ServiceState:
+    settings: ServiceSettings
+    ledger: Opened
+    tables: ServiceTables
+    # One batch at a time per worker: a batch pauses the collector and uses the case cache,
+    # both shared by the worker's threads; other workers' batches meet it in the store.
+    recording: threading.Lock = field(default_factory=threading.Lock)
+    catching_up: threading.Lock = field(default_factory=threading.Lock)
+
+
+def state_of(request: Request) -> ServiceState:
+    state = request.app.state.careledger
+    assert isinstance(state, ServiceState)
+    return state

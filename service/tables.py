@@ -1,0 +1,63 @@
+"""The service's own tables, kept in the ledger's store (the same SQLite file, the same
+PostgreSQL schema): sessions and idempotency keys. Workers keep nothing in memory that
+another worker needs, so several can serve one address.
+
+`careledger init` creates them with the ledger's tables; the service only uses them
+(concurrent DDL at start-up races on PostgreSQL)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from careledger.ledger.application import CareLedger
+from careledger.ledger.store.failures import STORE_ERRORS
+
+TABLES = {
+    "careledger_sessions": (
+        "session_hash TEXT PRIMARY KEY, principal TEXT NOT NULL, expires_at TEXT NOT NULL"
+    ),
+    "careledger_idempotency": (
+        "principal TEXT NOT NULL, idempotency_key TEXT NOT NULL, body_digest TEXT NOT NULL, "
+        "status INTEGER, response TEXT, created_at TEXT NOT NULL, "
+        "PRIMARY KEY (principal, idempotency_key)"
+    ),
+}
+
+
+class ServiceTables:
+    """Statements on the service's tables, in the ledger's own database: `?` placeholders and
+    `{s}` for the schema, as the projections write them."""
+
+    def __init__(self, ledger: CareLedger) -> None:
+        self.datastore: Any = ledger.recorder.datastore  # type: ignore[attr-defined]
+        self.is_postgres = ledger.store.is_postgres
+        self.prefix = f'"{self.datastore.schema}".' if self.is_postgres else ""
+
+    def q(self, sql: str) -> str:
+        sql = sql.replace("{s}", self.prefix)
+        return sql.replace("?", "%s") if self.is_postgres else sql
+
+    def run(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """A statement in a transaction of its own; how many rows it changed."""
+        with self.datastore.transaction(commit=True) as cursor:
+            cursor.execute(self.q(sql), tuple(params))
+            # The library wraps SQLite's cursor, which alone knows the count.
+            return int(getattr(cursor, "sqlite_cursor", cursor).rowcount)
+
+    def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        with self.datastore.transaction(commit=False) as cursor:
+            cursor.execute(self.q(sql), tuple(params))
+            return [dict(row) for row in cursor.fetchall()]
+
+    def create(self) -> None:
+        for name, columns in TABLES.items():
+            self.run(f"CREATE TABLE IF NOT EXISTS {{s}}{name} ({columns})")
+
+    def exist(self) -> bool:
+        try:
+            for name in TABLES:
+                self.fetch(f"SELECT 1 FROM {{s}}{name} LIMIT 1")
+        except STORE_ERRORS:
+            return False
+        return True

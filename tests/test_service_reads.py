@@ -1,0 +1,204 @@
+"""Reading a child's record through `careledger serve`, as each person would: the IRO
+manager reads every view and format the commands give, the IRO their allocated child, the
+inspector a named child only with a reason, the court clerk a shared chronology, the
+data-protection officer the log of who read what. A refused read and a missing child get the
+same answer. On SQLite and PostgreSQL, against a real uvicorn server."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from datetime import date, timedelta
+
+import pytest
+
+from careledger.api import opened
+from tests.service_server import Person, Service, add_person, as_person, prepare, running, sign_in
+
+COUNCIL = "E10000099"
+CHILD = f"{COUNCIL}:RD-01"  # the IRO Dana Whitlock's child
+NOT_HERS = f"{COUNCIL}:RD-02"
+MISSING = f"{COUNCIL}:RD-99"
+COURT = "Leeds Family Court"
+
+
+def history_of(child: str, iro: str | None) -> list[dict[str, object]]:
+    ref = child.partition(":")[2]
+    base = {"council": COUNCIL, "child": ref}
+    events: list[dict[str, object]] = [
+        base | {"type": "ChildBecameLookedAfter", "occurred_on": "2024-01-08",
+                "source": "LCS/EPI/1", "legal_status": "C1", "placement": "U4"},
+        base | {"type": "CarePlanAgreed", "occurred_on": "2024-01-19", "source": "LCS/PLAN/2",
+                "sections": {"placement": "Foster carers Mr and Mrs Hale"},
+                "decided_by": {"name": "Priya Nand", "role": "TM"}},
+        base | {"type": "CarePlanSectionChanged", "occurred_on": "2024-05-20",
+                "source": "LCS/PLAN/3", "change_id": "CH-1", "section": "placement",
+                "content": "Emergency foster placement with Ms Obi", "significant": True,
+                "decided_by": {"name": "Priya Nand", "role": "TM"},
+                "authority": {"kind": "none"}},
+    ]  # fmt: skip
+    if iro:
+        events.insert(1, base | {
+            "type": "IROAllocated", "occurred_on": "2024-01-10", "source": "LCS/NOTE/4",
+            "iro_id": iro, "iro_name": "Dana Whitlock", "reason": "first allocation",
+        })  # fmt: skip
+    return events
+
+
+@pytest.fixture(scope="module")
+def db(served_db: str) -> str:
+    prepare(served_db)
+    with opened(served_db) as ledger:
+        ledger.record(history_of(CHILD, "iro.dana") + history_of(NOT_HERS, None), "LCS", "ADMIN")
+    for name, role in [("iro.dana", "IRO"), ("mgr.ruth", "IRO_MANAGER"), ("dpo.lee", "DPO"),
+                       ("insp.kay", "INSPECTOR")]:  # fmt: skip
+        add_person(served_db, name, role, [COUNCIL])
+    add_person(served_db, "clerk.fay", "COURT_CLERK", [], court=COURT)
+    return served_db
+
+
+@pytest.fixture(scope="module")
+def service(db: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
+    many = {"CARELEDGER_SIGN_IN_ATTEMPTS_PER_MINUTE": "1000"}
+    with running(db, tmp_path_factory.mktemp("serve"), **many) as started:
+        yield started
+
+
+@pytest.fixture(scope="module")
+def people(service: Service) -> dict[str, Person]:
+    names = ("iro.dana", "mgr.ruth", "dpo.lee", "insp.kay", "clerk.fay")
+    return {name: sign_in(service, name) for name in names}
+
+
+def read(service: Service, person: Person, path: str) -> object:
+    with service.client(**as_person(person)) as client:
+        return client.get(path)
+
+
+def test_the_plan_now_on_a_date_and_as_then_recorded(
+    service: Service, people: dict[str, Person]
+) -> None:
+    manager = people["mgr.ruth"]
+    now = read(service, manager, f"/children/{CHILD}/plan")
+    before = read(service, manager, f"/children/{CHILD}/plan?as_of=2024-03-01")
+    unknown_then = read(service, manager, f"/children/{CHILD}/plan?as_recorded_on=2020-01-01")
+    assert now.status_code == 200, now.text
+    assert now.headers["X-Careledger-Lag"] == "0"
+    assert [r["content"] for r in now.json()["plan"]] == ["Emergency foster placement with Ms Obi"]
+    assert [r["content"] for r in before.json()["plan"]] == ["Foster carers Mr and Mrs Hale"]
+    assert unknown_then.json()["plan"] == []  # nothing of it was recorded by then
+
+
+def test_every_view_of_the_child_answers_as_the_commands_do(
+    service: Service, people: dict[str, Person]
+) -> None:
+    manager = people["mgr.ruth"]
+    history = read(service, manager, f"/children/{CHILD}/history").json()["history"]
+    unapproved = read(service, manager, f"/children/{CHILD}/unapproved").json()["unapproved"]
+    reviews = read(service, manager, f"/children/{CHILD}/reviews").json()
+    challenges = read(service, manager, f"/children/{CHILD}/challenges").json()
+    verified = read(service, manager, f"/children/{CHILD}/verify").json()
+    assert [row["type"] for row in history][-1] == "CarePlanSectionChanged"
+    assert {row["section"] for row in unapproved} == {"placement"}
+    assert reviews["timetable"] and "recommendations" in reviews
+    assert challenges["challenges"] == []
+    assert verified["intact"] is True and verified["events"] >= 5
+
+
+@pytest.mark.parametrize("fmt", ["md", "csv", "html", "pdf", "json"])
+def test_the_chronology_in_every_format(
+    service: Service, people: dict[str, Person], fmt: str
+) -> None:
+    answer = read(service, people["mgr.ruth"], f"/children/{CHILD}/chronology?format={fmt}")
+    assert answer.status_code == 200, answer.text
+    body = answer.content
+    if fmt == "pdf":
+        assert body.startswith(b"%PDF")
+    elif fmt == "json":
+        assert answer.json()["child"] == CHILD
+    elif fmt == "csv":
+        assert any("Ms Obi" in cell for row in csv.reader(io.StringIO(answer.text)) for cell in row)
+    else:
+        assert "Ms Obi" in answer.text
+        assert "mgr.ruth" in answer.text  # produced by who signed in
+
+
+def test_a_refused_read_says_no_more_than_a_missing_child(
+    service: Service, people: dict[str, Person]
+) -> None:
+    iro = people["iro.dana"]
+    hers = read(service, iro, f"/children/{CHILD}/plan")
+    not_hers = read(service, iro, f"/children/{NOT_HERS}/plan")
+    missing = read(service, iro, f"/children/{MISSING}/plan")
+    assert hers.status_code == 200
+    assert (not_hers.status_code, not_hers.content) == (missing.status_code, missing.content)
+    assert not_hers.status_code == 404
+    assert not_hers.headers["content-type"] == "application/problem+json"
+
+
+def test_an_inspector_opens_a_named_child_only_with_a_reason_which_is_logged(
+    service: Service, people: dict[str, Person]
+) -> None:
+    inspector = people["insp.kay"]
+    without = read(service, inspector, f"/children/{CHILD}/history")
+    reason = "Ofsted ILACS sample: placement stability"
+    with_reason = read(service, inspector, f"/children/{CHILD}/history?reason={reason}")
+    assert without.status_code == 403
+    assert without.json()["field"] == "reason"
+    assert with_reason.status_code == 200
+    log = read(service, people["dpo.lee"], f"/access-log?child={CHILD}").json()["entries"]
+    assert any(entry.get("reason") == reason for entry in log), log
+
+
+def test_an_inspector_reads_drift_for_the_council_inspected_in_every_format(
+    service: Service, people: dict[str, Person]
+) -> None:
+    inspector = people["insp.kay"]
+    as_json = read(service, inspector, "/drift")
+    as_csv = read(service, inspector, "/drift?format=csv")
+    as_html = read(service, inspector, "/drift?format=html&group_by=council")
+    assert as_json.status_code == 200, as_json.text
+    assert as_json.json()["councils"] == [COUNCIL]
+    assert as_csv.headers["content-type"].startswith("text/csv")
+    assert as_html.status_code == 200 and "<html" in as_html.text
+    assert "script-src" not in as_html.headers["content-security-policy"]
+    assert "'unsafe-inline'" not in as_html.headers["content-security-policy"].split("style-src")[0]
+
+
+def test_the_council_lists_and_verify_are_for_those_who_read_reports(
+    service: Service, people: dict[str, Person]
+) -> None:
+    listed = read(service, people["mgr.ruth"], "/unapproved").json()["unapproved"]
+    assert {(row["council"], row["child"]) for row in listed} >= {(COUNCIL, "RD-01")}
+    assert read(service, people["mgr.ruth"], "/verify").json()["intact"] is True
+    assert read(service, people["iro.dana"], "/unapproved").status_code == 404
+    assert read(service, people["clerk.fay"], "/verify").status_code == 404
+
+
+def test_a_court_clerk_reads_only_a_chronology_shared_with_their_court(
+    db: str, service: Service, people: dict[str, Person]
+) -> None:
+    clerk = people["clerk.fay"]
+    before = read(service, clerk, f"/children/{CHILD}/chronology?format=json")
+    with opened(db) as ledger:
+        ledger.access.shares.add(
+            CHILD, COURT, date(2024, 1, 1), date(2024, 3, 31),
+            date.today() + timedelta(days=30), "mgr.ruth",
+        )  # fmt: skip
+    shared = read(service, clerk, f"/children/{CHILD}/chronology?format=json")
+    plan = read(service, clerk, f"/children/{CHILD}/plan")
+    assert before.status_code == 404
+    assert shared.status_code == 200, shared.text
+    assert shared.json()["period"] == {"from": "2024-01-01", "to": "2024-03-31"}
+    assert "Ms Obi" not in shared.text  # the move of 20 May 2024 is outside the share
+    assert plan.status_code == 404
+
+
+def test_the_access_log_names_who_read_which_view(
+    service: Service, people: dict[str, Person]
+) -> None:
+    read(service, people["iro.dana"], f"/children/{CHILD}/reviews")
+    entries = read(service, people["dpo.lee"], "/access-log?actor=iro.dana").json()["entries"]
+    assert any(e["child"] == CHILD and e["view"] == "reviews" for e in entries), entries
+    assert read(service, people["iro.dana"], "/access-log").status_code == 404

@@ -1,0 +1,230 @@
+"""Recording through `careledger serve`: a council's case-management system posts events
+with its API token to a real uvicorn server, on SQLite and PostgreSQL. A batch is recorded
+whole or not at all, refusals are problem details naming the item or line and the field, the
+recorder is who signed in, and a retried POST records once."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from careledger.api import opened
+from careledger.ledger.errors import CaseNotFound
+from tests.service_server import Service, issue_token, prepare, revoke_token, running
+
+COUNCIL = "E10000099"
+OTHER_COUNCIL = "E09000027"
+PROBLEM = "application/problem+json"
+
+
+def came_into_care(child: str, council: str = COUNCIL) -> dict[str, object]:
+    return {
+        "type": "ChildBecameLookedAfter", "council": council, "child": child,
+        "occurred_on": "2025-01-06", "source": "LCS/EPI/1", "legal_status": "C2",
+        "placement": "U4",
+    }  # fmt: skip
+
+
+def plan_agreed(child: str) -> dict[str, object]:
+    return {
+        "type": "CarePlanAgreed", "council": COUNCIL, "child": child,
+        "occurred_on": "2025-01-17", "source": "LCS/PLAN/1",
+        "decided_by": {"name": "O. Pryce", "role": "TM"},
+        "sections": {"placement": "Foster placement with Ms Varga (U4)"},
+    }  # fmt: skip
+
+
+def recorded_of(db: str, child: str, council: str = COUNCIL) -> int:
+    """How many events the child's case holds (0: no case)."""
+    with opened(db) as ledger:
+        try:
+            return len(ledger.history(f"{council}:{child}"))
+        except CaseNotFound:
+            return 0
+
+
+@pytest.fixture(scope="module")
+def db(served_db: str) -> str:
+    prepare(served_db)
+    return served_db
+
+
+@pytest.fixture(scope="module")
+def service(db: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
+    with running(db, tmp_path_factory.mktemp("serve")) as started:
+        yield started
+
+
+@pytest.fixture(scope="module")
+def lcs(db: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {issue_token(db, 'LCS', COUNCIL)}"}
+
+
+def test_a_batch_from_the_councils_system_is_recorded_as_that_system(
+    db: str, service: Service, lcs: dict[str, str]
+) -> None:
+    with service.client(**lcs) as client:
+        answer = client.post("/events", json=[came_into_care("SV-01"), plan_agreed("SV-01")])
+    assert answer.status_code == 201, answer.text
+    assert answer.json()["recorded"] == 2
+    assert [e["seq"] for e in answer.json()["events"]] == [2, 3]  # event 1 opens the case
+    with opened(db) as ledger:
+        history = ledger.history(f"{COUNCIL}:SV-01")
+        plan = ledger.plan(f"{COUNCIL}:SV-01")
+    assert {row["recorded_by"] for row in history[1:]} == {"LCS (ADMIN)"}, history
+    assert [row["section"] for row in plan] == ["placement"]
+
+
+def test_a_batch_with_one_bad_event_records_nothing_and_names_the_item_and_field(
+    db: str, service: Service, lcs: dict[str, str]
+) -> None:
+    bad = plan_agreed("SV-02") | {"occurred_on": "17/01/2025"}
+    with service.client(**lcs) as client:
+        answer = client.post("/events", json=[came_into_care("SV-02"), bad])
+        assert client.get("/health").status_code == 200  # and it keeps serving
+    assert answer.status_code == 422
+    assert answer.headers["content-type"] == PROBLEM
+    problem = answer.json()
+    assert (problem["index"], problem["field"]) == (1, "occurred_on")
+    assert problem["detail"].startswith("item 1, field 'occurred_on': ")
+    assert problem["detail"].endswith("; nothing recorded")
+    assert recorded_of(db, "SV-02") == 0
+
+
+def test_json_lines_are_refused_by_line_as_careledger_record_refuses_them(
+    db: str, service: Service, lcs: dict[str, str]
+) -> None:
+    lines = [json.dumps(came_into_care("SV-03")), json.dumps(plan_agreed("SV-03") | {"x": 1})]
+    with service.client(**lcs) as client:
+        answer = client.post(
+            "/events", content="\n".join(lines) + "\n",
+            headers={"Content-Type": "application/x-ndjson"},
+        )  # fmt: skip
+    assert answer.status_code == 422
+    problem = answer.json()
+    assert (problem["line"], problem["field"]) == (2, "x")
+    assert (
+        problem["detail"]
+        == "line 2, field 'x': is not a field of this event type; nothing recorded"
+    )
+    assert recorded_of(db, "SV-03") == 0
+
+
+def test_a_body_naming_who_recorded_is_refused(
+    db: str, service: Service, lcs: dict[str, str]
+) -> None:
+    claimed = came_into_care("SV-04") | {"recorded_by": {"actor_id": "dcs", "role": "DCS"}}
+    with service.client(**lcs) as client:
+        answer = client.post("/events", json=claimed)
+    assert answer.status_code == 403
+    assert answer.json()["field"] == "recorded_by"
+    assert recorded_of(db, "SV-04") == 0
+
+
+def test_a_token_records_for_its_own_council_only(
+    db: str, service: Service, lcs: dict[str, str]
+) -> None:
+    batch = [came_into_care("SV-05"), came_into_care("SV-06", OTHER_COUNCIL)]
+    with service.client(**lcs) as client:
+        answer = client.post("/events", json=batch)
+    assert answer.status_code == 403
+    assert (answer.json()["field"], answer.json()["index"]) == ("council", 1)
+    assert recorded_of(db, "SV-05") == recorded_of(db, "SV-06", OTHER_COUNCIL) == 0
+
+
+@pytest.mark.parametrize("how", ["expired", "revoked", "unknown"])
+def test_a_token_expired_revoked_or_unknown_is_refused(db: str, service: Service, how: str) -> None:
+    lasts = timedelta(microseconds=1) if how == "expired" else timedelta(days=1)
+    secret = issue_token(db, "LCS", COUNCIL, lasts)
+    if how == "revoked":
+        revoke_token(db, secret)
+    presented = secret + "x" if how == "unknown" else secret
+    with service.client(Authorization=f"Bearer {presented}") as client:
+        answer = client.post("/events", json=came_into_care(f"SV-07-{how}"))
+    assert answer.status_code == 401
+    assert answer.headers["content-type"] == PROBLEM
+    assert answer.json()["field"] == "Authorization"
+    assert how in answer.json()["detail"]
+    assert recorded_of(db, f"SV-07-{how}") == 0
+
+
+def test_a_retried_post_with_its_idempotency_key_records_once(
+    db: str, service: Service, lcs: dict[str, str]
+) -> None:
+    batch = [came_into_care("SV-08"), plan_agreed("SV-08")]
+    with service.client(**lcs) as client:
+        first = client.post("/events", json=batch, headers={"Idempotency-Key": "lcs-batch-8"})
+        again = client.post("/events", json=batch, headers={"Idempotency-Key": "lcs-batch-8"})
+        other = client.post(
+            "/events", json=[came_into_care("SV-09")], headers={"Idempotency-Key": "lcs-batch-8"}
+        )
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert again.json() == first.json()
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert other.status_code == 422
+    assert other.json()["field"] == "Idempotency-Key"
+    assert recorded_of(db, "SV-08") == 3  # the case opened, and the two events: once
+    assert recorded_of(db, "SV-09") == 0
+
+
+def test_a_key_is_kept_per_principal(db: str, service: Service, lcs: dict[str, str]) -> None:
+    mosaic = {"Authorization": f"Bearer {issue_token(db, 'MOSAIC', COUNCIL)}"}
+    key = {"Idempotency-Key": "batch-1"}
+    with service.client() as client:
+        one = client.post("/events", json=came_into_care("SV-10"), headers=lcs | key)
+        two = client.post("/events", json=came_into_care("SV-11"), headers=mosaic | key)
+    assert (one.status_code, two.status_code) == (201, 201)
+
+
+@pytest.mark.parametrize(
+    "content_type", ["text/plain", "application/x-www-form-urlencoded", "application/xml", ""]
+)
+def test_a_wrong_content_type_is_refused_naming_it(
+    db: str, service: Service, lcs: dict[str, str], content_type: str
+) -> None:
+    body = json.dumps(came_into_care("SV-12"))
+    with service.client(**lcs) as client:
+        answer = client.post("/events", content=body, headers={"Content-Type": content_type})
+    assert answer.status_code == 415
+    assert answer.json()["field"] == "Content-Type"
+    assert recorded_of(db, "SV-12") == 0
+
+
+def test_an_oversized_body_is_refused_and_the_service_keeps_serving(
+    db: str, tmp_path: Path, lcs: dict[str, str]
+) -> None:
+    events = [came_into_care(f"SV-{n:05d}") for n in range(400)]
+    limit = {"CARELEDGER_MAX_BODY_BYTES": "20000"}
+    with running(db, tmp_path, **limit) as small, small.client(**lcs) as client:
+        declared = client.post("/events", json=events)
+        streamed = client.post(
+                "/events", content=_chunks(json.dumps(events).encode()),
+                headers={"Content-Type": "application/json"},
+            )  # fmt: skip
+        still = client.post("/events", json=came_into_care("SV-13"))
+    for answer in (declared, streamed):
+        assert answer.status_code == 413
+        assert answer.headers["content-type"] == PROBLEM
+        assert answer.json()["field"] == "(body)"
+        assert "CARELEDGER_MAX_BODY_BYTES" in answer.json()["detail"]
+    assert still.status_code == 201
+    assert recorded_of(db, "SV-00000") == 0
+
+
+def _chunks(data: bytes) -> object:
+    for start in range(0, len(data), 4096):
+        yield data[start : start + 4096]
+
+
+def test_a_council_that_is_no_councils_code_is_refused_naming_it(
+    db: str, service: Service, lcs: dict[str, str]
+) -> None:
+    with service.client(**lcs) as client:
+        answer = client.post("/events", json=[came_into_care("SV-14", "NOT-A-COUNCIL")])
+    assert answer.status_code == 422
+    assert (answer.json()["field"], answer.json()["index"]) == ("council", 0)
+    assert recorded_of(db, "SV-14", "NOT-A-COUNCIL") == 0

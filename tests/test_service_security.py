@@ -1,0 +1,212 @@
+"""The service's security baseline, against a real `careledger serve` on both stores: the
+headers every response carries, the session cookie's attributes, CSRF tokens on forms and on
+a session's POSTs, sign-in rate-limited, forged and ended sessions refused, and a server log
+that holds no secret and no child's data, with no stack trace shown for a failing store."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from careledger.api import opened
+from tests.service_server import (
+    PASSWORD,
+    Service,
+    add_person,
+    as_person,
+    issue_token,
+    prepare,
+    running,
+    sign_in,
+)
+
+COUNCIL = "E10000099"
+CHILD_REF = "SEC-LOGGED-0421"  # must never appear in the server's log
+
+
+def came_into_care(child: str) -> dict[str, object]:
+    return {
+        "type": "ChildBecameLookedAfter", "council": COUNCIL, "child": child,
+        "occurred_on": "2025-01-06", "source": "LCS/EPI/1", "legal_status": "C2",
+        "placement": "U4",
+    }  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def db(served_db: str) -> str:
+    prepare(served_db)
+    add_person(served_db, "sw.omar", "SW", [COUNCIL])
+    return served_db
+
+
+@pytest.fixture(scope="module")
+def service(db: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
+    many = {"CARELEDGER_SIGN_IN_ATTEMPTS_PER_MINUTE": "1000"}
+    with running(db, tmp_path_factory.mktemp("serve"), **many) as started:
+        yield started
+
+
+def test_every_response_carries_the_security_headers(service: Service) -> None:
+    with service.client() as client:
+        answers = [
+            client.get("/health"),
+            client.get("/sign-in"),
+            client.get("/no/such/page"),
+            client.get(f"/children/{COUNCIL}:{CHILD_REF}/plan"),  # 401
+            client.get("/openapi.json"),
+        ]
+    for answer in answers:
+        policy = answer.headers["content-security-policy"]
+        assert "script-src 'self'" in policy and "unsafe-inline" not in policy
+        assert "frame-ancestors 'none'" in policy
+        assert answer.headers["x-content-type-options"] == "nosniff"
+        assert answer.headers["referrer-policy"] == "no-referrer"
+        assert answer.headers["strict-transport-security"].startswith("max-age=")
+    assert "<script" not in answers[1].text
+    documented = answers[4].json()["paths"]
+    assert {"/events", "/children/{child}/plan", "/drift", "/health"} <= set(documented)
+
+
+def test_the_session_cookie_is_httponly_secure_strict_and_expires(service: Service) -> None:
+    with service.client() as client:
+        form = client.get("/sign-in")
+        token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+        nonce = re.match(r"careledger_sign_in=([^;]*)", form.headers["set-cookie"])
+        assert token and nonce
+        done = client.post(
+            "/sign-in",
+            data={"name": "sw.omar", "password": PASSWORD, "csrf_token": token[1]},
+            headers={"Cookie": f"careledger_sign_in={nonce[1]}"},
+        )
+    cookie = next(
+        c for c in done.headers.get_list("set-cookie") if c.startswith("careledger_session=")
+    )
+    attributes = {part.strip().split("=")[0].lower() for part in cookie.split(";")[1:]}
+    assert {"httponly", "secure", "samesite", "max-age", "path"} <= attributes
+    assert "samesite=strict" in cookie.lower()
+    assert "max-age=1800" in cookie.lower()  # CARELEDGER_SESSION_MINUTES, 30 by default
+
+
+def test_sign_in_without_the_forms_csrf_token_or_with_a_wrong_password_is_refused(
+    service: Service,
+) -> None:
+    with service.client() as client:
+        no_token = client.post(
+            "/sign-in", data={"name": "sw.omar", "password": PASSWORD, "csrf_token": "guess"}
+        )
+        form = client.get("/sign-in")
+        token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+        nonce = re.match(r"careledger_sign_in=([^;]*)", form.headers["set-cookie"])
+        assert token and nonce
+        wrong = client.post(
+            "/sign-in",
+            data={"name": "sw.omar", "password": "not the password", "csrf_token": token[1]},
+            headers={"Cookie": f"careledger_sign_in={nonce[1]}"},
+        )
+    assert (no_token.status_code, no_token.json()["field"]) == (403, "csrf_token")
+    assert (wrong.status_code, wrong.json()["field"]) == (401, "password")
+    assert "careledger_session" not in wrong.headers.get("set-cookie", "")
+
+
+def test_a_forged_or_ended_session_is_refused(service: Service) -> None:
+    person = sign_in(service, "sw.omar")
+    with service.client() as client:
+        forged = client.get("/me", headers={"Cookie": "careledger_session=" + "A" * 43})
+        signed_out = client.post("/sign-out", headers=as_person(person), follow_redirects=False)
+        after = client.get("/me", headers=as_person(person))
+    assert (forged.status_code, forged.json()["field"]) == (401, "careledger_session")
+    assert signed_out.status_code == 303
+    assert (after.status_code, after.json()["field"]) == (401, "careledger_session")
+
+
+def test_a_sessions_post_needs_its_csrf_token_and_records_as_the_person(
+    db: str, service: Service
+) -> None:
+    person = sign_in(service, "sw.omar")
+    without = {"Cookie": f"careledger_session={person.cookie}"}
+    with service.client() as client:
+        refused = client.post("/events", json=came_into_care("SEC-01"), headers=without)
+        recorded = client.post("/events", json=came_into_care("SEC-01"), headers=as_person(person))
+    assert (refused.status_code, refused.json()["field"]) == (403, "X-CSRF-Token")
+    assert recorded.status_code == 201, recorded.text
+    with opened(db) as ledger:
+        history = ledger.history(f"{COUNCIL}:SEC-01")
+    assert len(history) == 2  # the case opened and the event: the refused POST left nothing
+    assert history[-1]["recorded_by"] == "sw.omar (SW)"
+
+
+def test_the_server_log_holds_no_secret_and_no_childs_data(db: str, service: Service) -> None:
+    token = issue_token(db, "LCS", COUNCIL)
+    person = sign_in(service, "sw.omar")
+    with service.client() as client:
+        client.post("/events", json=came_into_care(CHILD_REF), headers={
+            "Authorization": f"Bearer {token}", "Idempotency-Key": "log-check-1",
+        })  # fmt: skip
+        client.get(f"/children/{COUNCIL}:{CHILD_REF}/plan?as_of=2025-02-01",
+                   headers=as_person(person))  # fmt: skip
+        client.get(f"/children/{COUNCIL}:{CHILD_REF}/chronology?format=md",
+                   headers=as_person(person))  # fmt: skip
+        client.post("/events", json=came_into_care(CHILD_REF) | {"placement": "Q9"},
+                    headers={"Authorization": f"Bearer {token}"})  # fmt: skip
+    log = service.log_text()
+    assert "GET /children/{child}/plan 200" in log  # the log is written, and says this much
+    for secret in (CHILD_REF, token, PASSWORD, person.cookie, person.csrf, "2025-02-01"):
+        assert secret not in log
+    assert "Traceback" not in log
+
+
+def test_sign_in_is_rate_limited_per_address(db: str, tmp_path: Path) -> None:
+    few = {"CARELEDGER_SIGN_IN_ATTEMPTS_PER_MINUTE": "3"}
+    with running(db, tmp_path, **few) as limited, limited.client() as client:
+        form = client.get("/sign-in")
+        token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+        nonce = re.match(r"careledger_sign_in=([^;]*)", form.headers["set-cookie"])
+        assert token and nonce
+        answers = [
+            client.post(
+                "/sign-in",
+                data={"name": "sw.omar", "password": f"guess {n}", "csrf_token": token[1]},
+                headers={"Cookie": f"careledger_sign_in={nonce[1]}"},
+            ).status_code
+            for n in range(4)
+        ]
+        refused = client.post(
+            "/sign-in",
+            data={"name": "sw.omar", "password": PASSWORD, "csrf_token": token[1]},
+            headers={"Cookie": f"careledger_sign_in={nonce[1]}"},
+        )
+        alive = client.get("/health")
+    assert answers == [401, 401, 401, 429]
+    assert refused.status_code == 429 and refused.headers["retry-after"] == "60"
+    assert alive.status_code == 200
+
+
+def test_a_failing_store_is_a_problem_without_a_stack_trace(db: str, service: Service) -> None:
+    person = sign_in(service, "sw.omar")
+    with service.client() as client:
+        client.post("/events", json=came_into_care("SEC-02"), headers=as_person(person))
+    _drop_table(db, "cl_current_plan")
+    with service.client() as client:
+        failed = client.get(f"/children/{COUNCIL}:SEC-02/plan", headers=as_person(person))
+        alive = client.get("/health")
+    assert failed.status_code == 503
+    assert failed.headers["content-type"] == "application/problem+json"
+    assert "Traceback" not in failed.text and "File " not in failed.text
+    assert "Traceback" not in service.log_text()
+    assert alive.status_code == 200
+
+
+def _drop_table(db: str, table: str) -> None:
+    """What a failing store looks like to the service: a table it reads, gone."""
+    if db.startswith("postgresql://"):
+        schema = db.rpartition("schema=")[2]
+        with psycopg.connect(db.partition("?")[0], autocommit=True) as connection:
+            connection.execute(f'DROP TABLE "{schema}".{table}')
+    else:
+        with sqlite3.connect(db) as connection:
+            connection.execute(f"DROP TABLE {table}")
