@@ -60,8 +60,8 @@ from benchmarks.profiling import print_profile  # noqa: E402
 from careledger.api import Opened, opened  # noqa: E402
 from careledger.ledger.domain import payloads as p  # noqa: E402
 from careledger.ledger.domain.commands import Command  # noqa: E402
-from careledger.projections import drift  # noqa: E402
 from careledger.projections.drift import By, drift_report  # noqa: E402
+from careledger.projections.drift.query import Query  # noqa: E402
 from careledger.projections.schema import TABLES  # noqa: E402
 from careledger.synthetic import synthetic_history  # noqa: E402
 
@@ -225,10 +225,10 @@ Seen = list[tuple[float, str, Any]]  # seconds, statement, parameters
 
 @contextmanager
 def statements_timed() -> Iterator[Seen]:
-    """Time each SQL statement the report runs, in order (wrapping drift._Query.run for the
+    """Time each SQL statement the report runs, in order (wrapping Query.run for the
     duration only; the statements are those the cursor was given)."""
     seen: Seen = []
-    original = drift._Query.run
+    original = Query.run
 
     def run(query: Any, sql: str, fetch: bool = True) -> Any:
         cursor, given = query.cursor, list[tuple[str, Any]]()
@@ -240,11 +240,11 @@ def statements_timed() -> Iterator[Seen]:
             query.cursor = cursor
             seen.extend((time.perf_counter() - started, st, ps) for st, ps in given[-1:])
 
-    drift._Query.run = run  # type: ignore[method-assign, assignment]
+    Query.run = run  # type: ignore[method-assign, assignment]
     try:
         yield seen
     finally:
-        drift._Query.run = original  # type: ignore[method-assign]
+        Query.run = original  # type: ignore[method-assign]
 
 
 def show_profile(o: Opened, until: date, top: int) -> None:

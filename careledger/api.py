@@ -88,6 +88,11 @@ def named_child(child: str) -> Child:
     return Child(council.strip(), ref.strip())
 
 
+def today() -> date:
+    """Today in England: the business date the reports default to."""
+    return datetime.now(ENGLAND).date()
+
+
 def to_stderr(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
@@ -141,26 +146,42 @@ class Opened:
         self.catch_up()
         return queries.unapproved(self.views, named_child(child) if child else None)
 
-    def reviews(self, child: str, as_of: date) -> dict[str, list[Row]]:
-        """The child's review timetable (reg 33) and the recommendations of their reviews, as
-        recorded by the end of `as_of`."""
-        who = named_child(child)
+    def reviews(
+        self, child: str, as_of: date | None = None, as_recorded_on: date | None = None
+    ) -> dict[str, list[Row]]:
+        """The child's review timetable (reg 33) and the recommendations of their reviews on
+        `as_of` (default: today), of what was recorded by the end of `as_recorded_on`
+        (default: everything recorded)."""
+        who, on = named_child(child), as_of or today()
         self.catch_up()
         return {
-            "timetable": child_reviews.timetable(self.views, who, as_of),
-            "recommendations": child_reviews.recommendations(self.views, who, as_of),
+            "timetable": child_reviews.timetable(self.views, who, on, as_recorded_on),
+            "recommendations": child_reviews.recommendations(self.views, who, on, as_recorded_on),
         }
 
-    def drift(self, as_of: date, by: str | None = None) -> Report:
-        """The inspector's drift report as known at the end of `as_of`, overall or by
-        "council", "iro" or "team"; thresholds from the CARELEDGER_ drift settings."""
+    def drift(
+        self, as_of: date | None = None, by: str | None = None, as_recorded_on: date | None = None
+    ) -> Report:
+        """The inspector's drift report on `as_of` (default: today), of what was recorded by
+        the end of `as_recorded_on` (default: everything recorded; `as_of` itself: what an
+        inspector would have seen that day), overall or by "council", "iro" or "team";
+        thresholds from the CARELEDGER_ drift settings."""
+        grouped, on = By(by) if by else None, as_of or today()
         self.catch_up()
         thresholds = setting("drift", self.settings)
-        return drift_report(self.views, as_of, By(by) if by else None, thresholds)
+        return drift_report(self.views, on, grouped, thresholds, as_recorded_on=as_recorded_on)
 
-    def challenges(self, as_of: date, child: str | None = None) -> list[Row]:
-        """Each IRO challenge (of one child, if named) as it stood at the end of `as_of`."""
-        return self.challenge_report(as_of, child).challenges
+    def challenges(
+        self,
+        as_of: date | None = None,
+        child: str | None = None,
+        as_recorded_on: date | None = None,
+    ) -> list[Row]:
+        """Each IRO challenge (of one child, if named) as it stood at the end of `as_of`
+        (default: today), of what was recorded by the end of `as_recorded_on` (default:
+        everything recorded)."""
+        on = as_of or today()
+        return self.challenge_report(on, child, as_recorded_on=as_recorded_on).challenges
 
     def challenge_report(
         self,
@@ -169,14 +190,18 @@ class Opened:
         council: str | None = None,
         iro: str | None = None,
         only_open: bool = False,
+        as_recorded_on: date | None = None,
     ) -> ChallengeReport:
         """The IRO challenges (of one child, council or IRO; only the open ones if asked) as
-        they stood at the end of `as_of`, with the statistics per IRO and per council, judged
-        by the council's protocol (the CARELEDGER_CHALLENGE_ settings)."""
+        they stood at the end of `as_of`, of what was recorded by the end of
+        `as_recorded_on` (default: everything recorded), with the statistics per IRO and per
+        council, judged by the council's protocol (the CARELEDGER_CHALLENGE_ settings)."""
         protocol = setting("challenge", self.settings)
         self.catch_up()
         who = named_child(child) if child else None
-        return challenge_report(self.views, as_of, protocol, who, council, iro, only_open)
+        return challenge_report(
+            self.views, as_of, protocol, who, council, iro, only_open, as_recorded_on
+        )
 
     def import_return(
         self,

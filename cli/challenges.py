@@ -11,7 +11,7 @@ import click
 from careledger.api import opened
 from careledger.cli.options import COUNCIL_OPTION, DB_OPTION, load_protocol, parse_child, parse_day
 from careledger.cli.render import render
-from careledger.cli.reports import AS_OF_OPTION, today
+from careledger.cli.reports import AS_OF_OPTION, AS_RECORDED_ON_OPTION, recorded_title, today
 from careledger.ledger.domain.protocol import DisputeProtocol
 
 
@@ -68,6 +68,7 @@ def stats_row(row: dict[str, Any]) -> dict[str, Any]:
 @COUNCIL_OPTION
 @click.option("--iro", default=None, help="Only challenges raised by this IRO (their name).")
 @AS_OF_OPTION
+@AS_RECORDED_ON_OPTION
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
 def challenges(
     db: str | None,
@@ -76,6 +77,7 @@ def challenges(
     council: str | None,
     iro: str | None,
     as_of: str | None,
+    as_recorded_on: str | None,
     fmt: str,
 ) -> None:
     """IRO challenges: stage, age, whether the current stage is past its timescale, outcome;
@@ -83,18 +85,22 @@ def challenges(
     median days to resolve, Cafcass referrals). Statistics ignore --open."""
     who = parse_child(child, council) if child else None
     on = parse_day(as_of, "--as-of") or today()
+    known = parse_day(as_recorded_on, "--as-recorded-on")
     load_protocol()  # bad settings are refused before the ledger is opened
     with opened(db) as o:
         named = f"{who.council}:{who.child_ref}" if who else None
-        report = o.challenge_report(on, named, council, iro, only_open)
+        report = o.challenge_report(on, named, council, iro, only_open, known)
     rows, per_iro, per_council = report.challenges, report.per_iro, report.per_council
     protocol = report.protocol
     if fmt == "json":
-        data = {"as_of": on.isoformat(), "challenges": rows, "per_iro": per_iro}
+        recorded = known.isoformat() if known else None
+        data: dict[str, Any] = {"as_of": on.isoformat(), "as_recorded_on": recorded}
+        data |= {"challenges": rows, "per_iro": per_iro}
         more = {"per_council": per_council, "protocol": protocol.model_dump()}
         click.echo(json.dumps(data | more, indent=2, default=str))
         return
-    title = f"IRO challenges as of {on}" + (" (open only)" if only_open else "")
+    title = f"IRO challenges as of {on}{recorded_title(known)}"
+    title += " (open only)" if only_open else ""
     render([table_row(row) for row in rows], fmt, title, "none recorded")
     render([stats_row(r) for r in per_iro], fmt, "Challenges per IRO", "none")
     render([stats_row(r) for r in per_council], fmt, "Challenges per council", "none")

@@ -16,6 +16,7 @@ from careledger.projections.safe_text import spreadsheet_row
 def as_json(report: Report) -> dict[str, Any]:
     return {
         "as_of": report.as_of.isoformat(),
+        "as_recorded_on": report.as_recorded_on.isoformat() if report.as_recorded_on else None,
         "window_from": report.window_from.isoformat(),
         "by": str(report.by) if report.by else None,
         "settings": report.settings.model_dump(),
@@ -83,6 +84,8 @@ def as_csv(report: Report) -> str:
 
 def show_tables(report: Report) -> None:
     grouped = f", by {report.by}" if report.by else ""
+    known = report.as_recorded_on
+    recorded = f", as recorded by the end of {known}" if known else ""
     render(
         [
             {
@@ -96,7 +99,8 @@ def show_tables(report: Report) -> None:
             for c in report.summary()
         ],
         "table",
-        f"Drift as of {report.as_of}{grouped} (previous 12 months: after {report.window_from})",
+        f"Drift as of {report.as_of}{grouped}{recorded}"
+        f" (previous 12 months: after {report.window_from})",
     )
     for measure in MEASURES:
         rows = [

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import date, datetime
+from typing import Any
 
 import click
 
@@ -25,8 +26,17 @@ from careledger.projections.drift import By, drift_report
 from careledger.projections.safe_text import printable
 
 AS_OF_OPTION = click.option(
-    "--as-of", help="As recorded by the end of this date (YYYY-MM-DD; default today)."
+    "--as-of",
+    help="The business date: what had happened by the end of it (YYYY-MM-DD; default today).",
 )
+AS_RECORDED_ON_OPTION = click.option(
+    "--as-recorded-on",
+    help="Only what had been recorded by the end of this date (default: everything recorded).",
+)
+
+
+def recorded_title(as_recorded_on: date | None) -> str:
+    return f", as recorded by the end of {as_recorded_on}" if as_recorded_on else ""
 
 
 def today() -> date:
@@ -38,41 +48,59 @@ def today() -> date:
 @CHILD_ARGUMENT
 @COUNCIL_OPTION
 @AS_OF_OPTION
+@AS_RECORDED_ON_OPTION
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
-def reviews(db: str | None, child: str, council: str | None, as_of: str | None, fmt: str) -> None:
+def reviews(
+    db: str | None,
+    child: str,
+    council: str | None,
+    as_of: str | None,
+    as_recorded_on: str | None,
+    fmt: str,
+) -> None:
     """The child's review timetable (reg 33), past and next, and the reviews' recommendations."""
     who = parse_child(child, council)
     on = parse_day(as_of, "--as-of") or today()
+    known = parse_day(as_recorded_on, "--as-recorded-on")
     with opened(db) as o:
         o.catch_up()
-        timetable = child_reviews.timetable(o.views, who, on)
-        recommendations = child_reviews.recommendations(o.views, who, on)
+        timetable = child_reviews.timetable(o.views, who, on, known)
+        recommendations = child_reviews.recommendations(o.views, who, on, known)
     name = f"{who.council}:{who.child_ref}"
     if fmt == "json":
-        data = {"child": name, "as_of": on.isoformat(), "reviews": timetable}
-        click.echo(json.dumps({**data, "recommendations": recommendations}, indent=2))
+        recorded = known.isoformat() if known else None
+        data: dict[str, Any] = {"child": name, "as_of": on.isoformat(), "as_recorded_on": recorded}
+        data |= {"reviews": timetable, "recommendations": recommendations}
+        click.echo(json.dumps(data, indent=2))
         return
-    render(timetable, fmt, f"Reviews of {name} as of {on} (reg 33)", "no period of care recorded")
+    title = f"Reviews of {name} as of {on}{recorded_title(known)} (reg 33)"
+    render(timetable, fmt, title, "no period of care recorded")
     render(recommendations, fmt, f"Recommendations of {name}'s reviews (reg 37)")
 
 
 @click.command()
 @DB_OPTION
 @AS_OF_OPTION
+@AS_RECORDED_ON_OPTION
 @click.option("--by", type=click.Choice([b.value for b in By]), help="Count per group.")
 @click.option(
     "--format", "fmt", type=click.Choice(["table", "json", "csv", "html"]), default="table"
 )
-def drift(db: str | None, as_of: str | None, by: str | None, fmt: str) -> None:
+def drift(
+    db: str | None, as_of: str | None, as_recorded_on: str | None, by: str | None, fmt: str
+) -> None:
     """Drift and delay across the ledger: counts and rates per measure, worst first, and the
-    children behind each count. --as-of shows what an inspector would have seen that day."""
+    children behind each count. --as-of D --as-recorded-on D shows what an inspector would
+    have seen on D."""
     on = parse_day(as_of, "--as-of") or today()
+    known = parse_day(as_recorded_on, "--as-recorded-on")
     settings = setting("drift")
     protocol = load_protocol()
     months = 12 if fmt == "html" else 0
     with opened(db) as o:
         o.catch_up()
-        report = drift_report(o.views, on, By(by) if by else None, settings, months, protocol)
+        grouped = By(by) if by else None
+        report = drift_report(o.views, on, grouped, settings, months, protocol, known)
     if fmt == "json":
         click.echo(json.dumps(as_json(report), indent=2, default=str))
     elif fmt == "csv":

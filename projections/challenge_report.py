@@ -1,5 +1,6 @@
 """The IRO manager's report of challenges (IRO Handbook ch.6): each challenge, of one child,
-council or IRO, and only the open ones if asked, as it stood at the end of a day; and how
+council or IRO, and only the open ones if asked, as it stood at the end of a day (of what
+had been recorded by the end of another: `projections.challenges`); and how
 challenges went per IRO and per council. The statistics count every challenge of the child,
 council or IRO, open or not: a resolved challenge is what they measure."""
 
@@ -31,9 +32,11 @@ def challenge_report(
     council: str | None = None,
     iro: str | None = None,
     only_open: bool = False,
+    as_recorded_on: date | None = None,
 ) -> ChallengeReport:
-    """The report as known at the end of `as_of`; `iro` is the IRO's name, in any case."""
-    found = load(views, as_of, child)
+    """The report on `as_of`, of what was recorded by the end of `as_recorded_on` (None:
+    everything recorded); `iro` is the IRO's name, in any case."""
+    found = load(views, as_of, child, as_recorded_on)
     if iro is not None:
         found = [state for state in found if state.iro.casefold() == iro.strip().casefold()]
     if council is not None and child is None:

@@ -1,7 +1,9 @@
 """Where each IRO challenge stands on a date, and how challenges went per IRO and council.
 
-Read from the follow-up tables `cl_challenges` and `cl_challenge_steps`, as known at the end
-of the date: a step counts once it had happened and been recorded by then. Timescales come
+Read from the follow-up tables `cl_challenges` and `cl_challenge_steps`: on a date, of what
+had been recorded by the end of another (`as_recorded_on`; everything recorded, unless
+given): a challenge or a step counts once it had happened by the date and been recorded by
+then. Timescales come
 from the council's protocol (`ledger.domain.protocol`): the current stage's response is due a number
 of working days after the stage began (working days as in reg 2: `projections.timetable`),
 and the whole formal process, from the first formal stage to resolution, has its own limit.
@@ -21,6 +23,7 @@ from typing import Any
 
 from careledger.ledger.domain.protocol import DisputeProtocol
 from careledger.ledger.domain.vocabulary import ChallengeOutcome
+from careledger.projections.followup import recorded_by
 from careledger.projections.queries import Child, require_case
 from careledger.projections.timetable import working_day_after, working_days_between
 from careledger.projections.views import CaseViews
@@ -32,7 +35,7 @@ NOT_DECIDED = {ChallengeOutcome.WITHDRAWN.value, ChallengeOutcome.REFERRED_TO_CA
 
 @dataclass
 class ChallengeState:
-    """One challenge as it stood at the end of `as_of`."""
+    """One challenge as it stood at the end of `as_of` (as recorded by `as_recorded_on`)."""
 
     case_id: str
     council: str
@@ -81,9 +84,15 @@ class Timescale:
         return self.stage_late or self.formal_late
 
 
-def load(views: CaseViews, as_of: date, child: Child | None = None) -> list[ChallengeState]:
-    """Every challenge (of one child, if given) as known at the end of `as_of`."""
-    where, params = "", [as_of.isoformat()]
+def load(
+    views: CaseViews,
+    as_of: date,
+    child: Child | None = None,
+    as_recorded_on: date | None = None,
+) -> list[ChallengeState]:
+    """Every challenge (of one child, if given) as it stood at the end of `as_of`, of what
+    was recorded by the end of `as_recorded_on` (None: everything recorded)."""
+    where, params = "", [recorded_by(as_recorded_on)]
     if child is not None:
         require_case(views, child)
         where, params = " AND t.case_id=?", [*params, str(child.case_id)]
@@ -96,21 +105,27 @@ def load(views: CaseViews, as_of: date, child: Child | None = None) -> list[Chal
     steps = views.fetch(
         f"SELECT t.* FROM {{s}}cl_challenge_steps t WHERE {known}{where}", [params[0], *params]
     )
-    return states(challenges, steps, as_of)
+    return states(challenges, steps, as_of, as_recorded_on)
 
 
-def states(challenges: Iterable[Row], steps: Iterable[Row], as_of: date) -> list[ChallengeState]:
-    """Each challenge raised and recorded by `as_of`, with its steps known by then.
-    `challenges` rows carry council and child_ref; both are rows known at `as_of`."""
-    day = as_of.isoformat()
+def states(
+    challenges: Iterable[Row],
+    steps: Iterable[Row],
+    as_of: date,
+    as_recorded_on: date | None = None,
+) -> list[ChallengeState]:
+    """Each challenge raised by `as_of` and recorded by `as_recorded_on` (None: everything
+    recorded), with its steps taken by `as_of` and recorded by then. `challenges` rows carry
+    council and child_ref; both are rows known at `as_recorded_on`."""
+    day, recorded = as_of.isoformat(), recorded_by(as_recorded_on)
     found: dict[tuple[str, str], ChallengeState] = {}
     for row in challenges:
-        if row["raised_on"] <= day and row["recorded_on"] <= day:
+        if row["raised_on"] <= day and row["recorded_on"] <= recorded:
             found[(row["case_id"], row["challenge_id"])] = _raised(row)
     ordered = sorted(steps, key=lambda r: (r["occurred_on"], r["seq"]))
     for row in ordered:
         state = found.get((row["case_id"], row["challenge_id"]))
-        if state is not None and row["occurred_on"] <= day and row["recorded_on"] <= day:
+        if state is not None and row["occurred_on"] <= day and row["recorded_on"] <= recorded:
             _apply(state, row)
     return sorted(found.values(), key=lambda s: (s.raised_on, s.child, s.challenge_id))
 

@@ -32,6 +32,9 @@ from careledger.projections.withdrawn import withdrawn
 
 BEGINNING = date.min.isoformat()  # "0001-01-01": known from the start
 FOREVER = date.max.isoformat()  # "9999-12-31": still known now
+# Everything recorded so far: a day after every recording and before FOREVER, so the rows
+# still known now are the ones read.
+EVERYTHING_RECORDED = date.fromordinal(date.max.toordinal() - 1).isoformat()
 SHORT_BREAKS = frozenset({LegalStatus.V3, LegalStatus.V4})
 
 
@@ -181,6 +184,12 @@ def _period_days(period: Period) -> tuple[date | None, ...]:
     says the period ends then: `period_until`)."""
     ended_on = None if period.ended_by_age else period.ended_on
     return period.started_on, period.start_recorded_on, ended_on, period.end_recorded_on
+
+
+def recorded_by(as_recorded_on: date | None) -> str:
+    """The last recording day a view reads, as the rows' `recorded_on` and `known_from`
+    compare: the end of `as_recorded_on`, or everything recorded so far (None)."""
+    return as_recorded_on.isoformat() if as_recorded_on else EVERYTHING_RECORDED
 
 
 def recorded_day(entry: Entry) -> date:

@@ -231,7 +231,7 @@ class CaseViews(TrackingRecorder):
     entries_cache_size = 20_000  # cases whose decoded events are kept between batches
     cipher: Any = None  # the ledger's cipher, when encryption at rest is on
     report_lanes = 1  # connections a report may read on at once (projections.drift)
-    # The drift report's rows found come back as JSON (projections.drift._totals_and_hits):
+    # The drift report's rows found come back as JSON (projections.drift.sql.totals_and_hits):
     # the store's aggregate of JSON arrays (with FILTER: SQLite 3.30+) and its array of values.
     json_agg, json_array = "json_group_array", "json_array"
     ordered_json_agg = False  # ORDER BY inside an aggregate: SQLite 3.44+ only

@@ -494,12 +494,20 @@ def views(recorded: str) -> Iterator[Opened]:
         yield o
 
 
-def row(o: Opened, council: str, child: str, on: str, challenge: str = "CH-1") -> dict[str, Any]:
-    """The listing row of one challenge as of the end of `on`."""
+def row(
+    o: Opened,
+    council: str,
+    child: str,
+    on: str,
+    challenge: str = "CH-1",
+    seen_then: bool = True,
+) -> dict[str, Any]:
+    """The listing row of one challenge as of the end of `on`: as the record stood that day
+    (`--as-recorded-on` the same day) or, not `seen_then`, from everything recorded since."""
     day = date.fromisoformat(on)
-    [state] = [
-        s for s in ch.load(o.views, day, Child(council, child)) if s.challenge_id == challenge
-    ]
+    known = day if seen_then else None
+    found = ch.load(o.views, day, Child(council, child), known)
+    [state] = [s for s in found if s.challenge_id == challenge]
     return ch.listing(state, PROTOCOL, day)
 
 
@@ -575,6 +583,9 @@ def test_stage_is_late_only_after_its_due_day_while_no_answer_is_on_record(
     # On the 8th the answer had been given but not recorded: the record still shows it late.
     given = row(views, WESTMERE, "AARON", "2025-05-08")
     assert (given["past_timescale"], given["why_late"]) == late
+    # What had happened by the 8th, as the ledger knows it now: answered that day, not late.
+    business = row(views, WESTMERE, "AARON", "2025-05-08", seen_then=False)
+    assert (business["past_timescale"], business["responded"]) == (False, "2025-05-08")
     answered = row(views, WESTMERE, "AARON", "2025-05-09")
     assert (answered["past_timescale"], answered["responded"]) == (False, "2025-05-08")
     assert answered["why_late"] is None
@@ -696,14 +707,25 @@ def test_christmas_and_boxing_day_are_not_working_days_at_the_dcs_stage(views: O
 # --- what was known on a date ---------------------------------------------------------------
 
 
-def test_as_of_a_date_shows_only_what_was_recorded_by_then(recorded: str) -> None:
-    before = challenges_json(recorded, "2025-12-21", "--child", f"{EASTBURY}:CARL")
+def test_as_recorded_on_a_date_shows_only_what_was_recorded_by_then(recorded: str) -> None:
+    carl = ("--child", f"{EASTBURY}:CARL")
+    before = challenges_json(recorded, "2025-12-21", *carl, "--as-recorded-on", "2025-12-21")
     assert before["challenges"] == []
     # Cafcass answered on Monday 5 January; the ledger learned it on Monday 12 January.
-    [unknown] = challenges_json(recorded, "2026-01-09", "--child", f"{EASTBURY}:CARL")["challenges"]
+    then = challenges_json(recorded, "2026-01-09", *carl, "--as-recorded-on", "2026-01-09")
+    [unknown] = then["challenges"]
+    assert then["as_recorded_on"] == "2026-01-09"
     assert (unknown["cafcass_referred"], unknown["cafcass_outcome"]) == ("2025-12-22", None)
     assert [s["kind"] for s in unknown["steps"]] == ["cafcass_referral"]
-    [known] = challenges_json(recorded, "2026-01-12", "--child", f"{EASTBURY}:CARL")["challenges"]
+    # As of 9 January from everything recorded (the default): the answer of the 5th counts.
+    [business] = challenges_json(recorded, "2026-01-09", *carl)["challenges"]
+    assert (business["cafcass_referred"], business["cafcass_outcome"]) == (
+        "2025-12-22",
+        "no_action",
+    )
+    [known] = challenges_json(recorded, "2026-01-12", *carl, "--as-recorded-on", "2026-01-12")[
+        "challenges"
+    ]
     assert (known["cafcass_referred"], known["cafcass_outcome"]) == ("2025-12-22", "no_action")
     assert [s["kind"] for s in known["steps"]] == ["cafcass_referral", "cafcass_outcome"]
 

@@ -63,9 +63,12 @@ def demo_db(tmp_path_factory: pytest.TempPathFactory) -> str:
 @pytest.fixture(scope="module")
 def drift(demo_db: str) -> Callable[..., Report]:
     @cache
-    def report(as_of: str = DAY, by: str | None = None) -> Report:
+    def report(as_of: str = DAY, by: str | None = None, recorded_on: str | None = None) -> Report:
         by_args = ("--by", by) if by else ()
-        out = invoke("drift", "--db", demo_db, "--as-of", as_of, *by_args, "--format", "json")
+        known = ("--as-recorded-on", recorded_on) if recorded_on else ()
+        out = invoke(
+            "drift", "--db", demo_db, "--as-of", as_of, *known, *by_args, "--format", "json"
+        )
         data: Report = json.loads(out.stdout)
         return data
 
@@ -73,9 +76,10 @@ def drift(demo_db: str) -> Callable[..., Report]:
 
 
 @pytest.fixture(scope="module")
-def reviews(demo_db: str) -> Callable[[str, str], Report]:
-    def child(name: str, as_of: str) -> Report:
-        out = invoke("reviews", "--db", demo_db, name, "--as-of", as_of, "--format", "json")
+def reviews(demo_db: str) -> Callable[..., Report]:
+    def child(name: str, as_of: str, recorded_on: str | None = None) -> Report:
+        known = ("--as-recorded-on", recorded_on) if recorded_on else ()
+        out = invoke("reviews", "--db", demo_db, name, "--as-of", as_of, *known, "--format", "json")
         data: Report = json.loads(out.stdout)
         return data
 
@@ -303,13 +307,13 @@ def test_recommendations_completed_late_or_overtaken(
     assert all(s.startswith("completed on") for k, s in tyler.items() if k != "REC-02")
 
 
-def test_an_earlier_day_counts_only_what_was_recorded_by_then(
-    drift: Callable[..., Report], reviews: Callable[[str, str], Report]
+def test_an_earlier_day_as_recorded_then_counts_only_what_was_recorded_by_then(
+    drift: Callable[..., Report], reviews: Callable[..., Report]
 ) -> None:
     """On 2025-06-30 Jordan's review of 2025-04-29 had not been typed up (recorded on
     2025-07-04): the inspector saw his review overdue and no late record. Chloe's
     accommodation plan was five months overdue."""
-    earlier = drift("2025-06-30")
+    earlier = drift("2025-06-30", recorded_on="2025-06-30")
     overdue = rows(earlier, "review_overdue")
     assert overdue["E09000099:NR-0201"][0]["detail"] == (
         "review 8 of this period of care was due by 2025-05-05"
@@ -320,12 +324,26 @@ def test_an_earlier_day_counts_only_what_was_recorded_by_then(
     assert [(f["detail"].split(" ")[0], f["days"]) for f in chloe] == [("REC-01", 150)]
     assert "Accommodation plan for 18" in chloe[0]["detail"]
 
-    jordan = reviews("E09000099:NR-0201", "2025-06-30")
+    jordan = reviews("E09000099:NR-0201", "2025-06-30", "2025-06-30")
     assert jordan["reviews"][-1]["due_by"] == "2025-05-05"
     assert jordan["reviews"][-1]["status"] == "overdue by 56 days"
     assert "REC-05" not in {r["recommendation"] for r in jordan["recommendations"]}
     later = reviews("E09000099:NR-0201", DAY)
     assert {r["review_id"] for r in later["reviews"]} >= {"REV-08", "REV-09"}
+
+
+def test_an_earlier_day_from_everything_recorded_counts_what_had_happened_by_then(
+    drift: Callable[..., Report], reviews: Callable[..., Report]
+) -> None:
+    """From everything recorded, on 2025-06-30 Jordan's review of 2025-04-29 had been held:
+    not overdue; its record, made on 2025-07-04, is not a late record of that day."""
+    earlier = drift("2025-06-30")
+    assert "E09000099:NR-0201" not in rows(earlier, "review_overdue")
+    assert "E09000099:NR-0201" not in rows(earlier, "recording_lag")
+    jordan = reviews("E09000099:NR-0201", "2025-06-30")
+    held = [r for r in jordan["reviews"] if r["held_on"] == "2025-04-29"]
+    assert [r["review"] for r in held] == [8]
+    assert jordan["reviews"][-1]["status"].startswith("next: due in")
 
 
 def test_alfies_challenge_is_past_its_timescale_and_leahs_is_not_yet(

@@ -6,7 +6,9 @@ into care on 1 October 2024 on an interim care order; his second review was brou
 to 20 December 2024, so his third fell due on 20 June 2025 and had not been held by the end
 of June. His plan never had a permanence section; his social worker changed three times in
 2025; his second review's record was typed up a month late. The inspector looks on
-30 June 2025.
+30 June 2025: most tests take the report as it was seen that day (`--as-of` and
+`--as-recorded-on` the same day); those named for the business view read it again from
+everything recorded since.
 """
 
 from __future__ import annotations
@@ -22,15 +24,10 @@ from careledger.ledger.domain import payloads as p
 from careledger.ledger.domain.case import ENGLAND
 from careledger.ledger.domain.commands import parse_command
 from careledger.ledger.domain.protocol import DisputeProtocol
-from careledger.projections.drift import (
-    _LANES,
-    By,
-    Finding,
-    Report,
-    _children_from_records,
-    _Query,
-    drift_report,
-)
+from careledger.projections.drift import By, Finding, Report, drift_report
+from careledger.projections.drift.assembler import LANES
+from careledger.projections.drift.children import children_from_records
+from careledger.projections.drift.query import Query
 from careledger.projections.drift_settings import DriftSettings
 from careledger.projections.queries import Child
 
@@ -69,9 +66,13 @@ class Ledger:
         fields = {"participation": "PN1", "child_seen_before": True, **x}
         return self.add(child, "ReviewHeld", on, review_id=rid, chair=IRO, **fields)
 
-    def report(self, as_of: date = INSPECTION, **settings: Any) -> Report:
+    def report(self, as_of: date = INSPECTION, seen_then: bool = True, **settings: Any) -> Report:
+        """The report on `as_of` as the inspector saw it that day (only what had been recorded
+        by then) or, not `seen_then`, from everything recorded since."""
         self.o.catch_up()
-        return drift_report(self.o.views, as_of, None, DriftSettings(**settings))
+        known = as_of if seen_then else None
+        thresholds = DriftSettings(**settings)
+        return drift_report(self.o.views, as_of, None, thresholds, as_recorded_on=known)
 
 
 def amara(ledger: Ledger) -> None:
@@ -223,6 +224,15 @@ def test_open_recommendation_past_due_is_overdue_and_a_done_one_recorded_later_t
     assert [f.detail.split(" ")[0] for f in later] == ["REC-1"]
 
 
+def test_a_recommendation_done_before_the_inspection_is_done_in_the_business_view(
+    ledger: Ledger,
+) -> None:
+    """REC-3 was done on 3 June and recorded on 10 July: from everything recorded, on
+    30 June it had been done."""
+    overdue = ledger.report(seen_then=False).findings["recommendation_overdue"]
+    assert [f.detail.split(" ")[0] for f in overdue] == ["REC-1"]
+
+
 def test_grace_days_setting_delays_overdue_recommendations(ledger: Ledger) -> None:
     overdue = ledger.report(recommendation_grace_days=30).findings["recommendation_overdue"]
     assert [f.detail.split(" ")[0] for f in overdue] == ["REC-1"]
@@ -295,6 +305,8 @@ def test_a_correction_counts_from_the_day_it_was_recorded(ledger: Ledger) -> Non
     )
     assert set(found(ledger.report(), "review_late")) == {"AMARA"}
     assert found(ledger.report(date(2025, 7, 31)), "review_late") == {}
+    # From everything recorded, on 30 June the review had been held on 28 March, on time.
+    assert found(ledger.report(seen_then=False), "review_late") == {}
 
 
 def _review_seq(ledger: Ledger) -> int:
@@ -345,30 +357,31 @@ def test_a_review_judged_late_as_the_timetable_stood_when_its_predecessor_was_no
         chidi.review("CHIDI", "REV-2", "2025-10-02")
         then = found(chidi.report(date(2025, 10, 15)), "review_late")["CHIDI"]
         now = found(chidi.report(date(2025, 10, 31)), "review_late")["CHIDI"]
+        business = found(chidi.report(date(2025, 10, 15), seen_then=False), "review_late")
     assert (then.on, then.days) == ("2025-10-02", 94)
     assert then.detail == "review 1 (REV-2) due by 2025-06-30, held 94 days late"
     assert (now.on, now.days) == ("2025-10-02", 8)
     assert now.detail == "review 2 (REV-2) due by 2025-09-24, held 8 days late"
+    # From everything recorded, on 15 October his first review had been held on 24 June.
+    assert business["CHIDI"].detail == now.detail
 
 
 def test_every_lane_of_a_postgresql_report_reads_the_views_as_the_first_lane_began(
     postgres_db: str,
 ) -> None:
-    """On PostgreSQL the measures run on two connections at once (projections.drift._LANES).
+    """On PostgreSQL the measures run on two connections at once (the assembler's LANES).
     A child projected after the first lane opened must be seen by neither lane, or the two
     halves of one report would count different children."""
     with opened(postgres_db, create_tables=True) as o:
         built = Ledger(o)
         amara(built)
         o.catch_up()
-        assert o.views.report_lanes == len(_LANES)
+        assert o.views.report_lanes == len(LANES)
         settings, protocol = DriftSettings(), DisputeProtocol()
-        with _Query.open(o.views, INSPECTION, None, settings, protocol) as first:
+        with Query.open(o.views, INSPECTION, None, settings, protocol) as first:
             ben(built)
             o.catch_up()  # Ben's case is now in the views, committed
-            with _Query.open(
-                o.views, INSPECTION, None, settings, protocol, first.snapshot
-            ) as later:
+            with Query.open(o.views, INSPECTION, None, settings, protocol, first.snapshot) as later:
                 later.select_children()
                 children = later.run("SELECT child_ref FROM tmp_children")
         assert [row["child_ref"] for row in children] == ["AMARA"]
@@ -423,10 +436,10 @@ def test_children_settled_by_the_projection_are_those_the_records_give_on_every_
     ]
     unsettled = []
     for day in days:
-        with _Query.open(ledger.o.views, day, None, DriftSettings(), DisputeProtocol()) as q:
+        with Query.open(ledger.o.views, day, None, DriftSettings(), DisputeProtocol()) as q:
             q.select_children()
             read = q.run("SELECT * FROM tmp_children ORDER BY child_ref")
-            worked_out = q.run(_children_from_records("1 = 1") + " ORDER BY c.child_ref")
+            worked_out = q.run(children_from_records("1 = 1") + " ORDER BY c.child_ref")
             [n] = q.run("SELECT COUNT(*) AS n FROM {s}cl_children WHERE settled_on > :d")
             unsettled.append(n["n"])
         assert read == worked_out, day

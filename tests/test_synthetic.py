@@ -17,7 +17,7 @@ from careledger.ledger.domain import payloads as p
 from careledger.ledger.domain.case import ENGLAND
 from careledger.ledger.domain.commands import Command
 from careledger.ledger.domain.protocol import DisputeProtocol
-from careledger.projections.drift import MEASURES, _measure, drift_report, worst_first
+from careledger.projections.drift import MEASURES, assembler, drift_report, worst_first
 from careledger.projections.drift_settings import DriftSettings
 from careledger.synthetic import synthetic_history
 
@@ -107,7 +107,9 @@ def test_postgresql_hands_over_the_rows_found_already_in_the_order_they_are_list
     aggregate), so that sorting 100,000 findings at 80,000 children takes one pass. The
     reviews held serve two measures in one statement: their order is the child's voice's."""
     with _fifty_children(postgres_db) as o:
-        measured = _measure(o.views, UNTIL, None, SCALED_BENCHMARK, DisputeProtocol(), listed=False)
+        measured = assembler.measure(
+            o.views, UNTIL, None, SCALED_BENCHMARK, DisputeProtocol(), listed=False
+        )
     for key in ("recommendation_overdue", "permanence_missing", "recording_lag", "child_voice"):
         _, findings = measured[key]
         assert len(findings) > 1, key

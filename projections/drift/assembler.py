@@ -1,0 +1,124 @@
+"""The drift report assembled from its measures (`measures`): each measure counted on the
+date, in two lanes where the store allows, and, for the chart, at each earlier month end."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
+from datetime import date
+from functools import partial
+
+from careledger.ledger.domain.protocol import DisputeProtocol
+from careledger.projections.drift.measures import CHECKS, COUNTERS
+from careledger.projections.drift.query import Query
+from careledger.projections.drift.report import By, Count, Counted, Report, worst_first
+from careledger.projections.drift_settings import DriftSettings
+from careledger.projections.timetable import add_months
+from careledger.projections.views import CaseViews
+
+
+def drift_report(
+    views: CaseViews,
+    as_of: date,
+    by: By | None = None,
+    settings: DriftSettings | None = None,
+    trend_months: int = 0,
+    protocol: DisputeProtocol | None = None,
+    as_recorded_on: date | None = None,
+) -> Report:
+    """The report on the business date `as_of`, of what had been recorded by the end of
+    `as_recorded_on` (None: everything recorded; `as_of` itself: what an inspector would
+    have seen that day); with `trend_months`, each measure's overall count at the end of
+    each earlier month too, from the same records."""
+    settings = settings or DriftSettings()
+    protocol = protocol or DisputeProtocol()
+    window_from = add_months(as_of, -12)
+    report = Report(as_of, window_from, by, settings, protocol, as_recorded_on=as_recorded_on)
+    measured = measure(views, as_of, by, settings, protocol, as_recorded_on=as_recorded_on)
+    for key in COUNTERS:
+        counts, findings = measured[key]
+        # A measure with nothing to count (no open challenge) still shows, as 0 of 0.
+        report.counts += counts or ([] if by else [Count(key, "all", 0, 0)])
+        report.findings[key] = findings
+    for key in CHECKS:
+        report.to_put_right += measured[key][0] or [Count(key, "all", 0, 0)]
+    for month_end in _month_ends(as_of, trend_months):
+        # The last point is the report's own date: ungrouped, it is the report itself.
+        same = month_end == as_of and by is None
+        overall = (
+            measured
+            if same
+            else measure(views, month_end, None, settings, protocol, False, as_recorded_on)
+        )
+        report.trend.append((month_end, {k: _total(k, overall[k][0]) for k in COUNTERS}))
+    return report
+
+
+Measured = dict[str, Counted]
+
+
+def measure(
+    views: CaseViews,
+    as_of: date,
+    by: By | None,
+    settings: DriftSettings,
+    protocol: DisputeProtocol,
+    listed: bool = True,
+    as_recorded_on: date | None = None,
+) -> Measured:
+    """Every measure on one date, of what was recorded by the end of `as_recorded_on`
+    (None: everything), its findings in order unless not `listed` (a trend reads only the
+    counts). Where the store allows (PostgreSQL), the measures run in
+    two lanes of about equal time, each on a connection (a server process) of its own, both
+    reading one snapshot of the views: the report is as consistent as one transaction, in
+    the time of the slower lane."""
+    lanes = LANES if views.report_lanes >= len(LANES) else ((*COUNTERS, *CHECKS),)
+    with ExitStack() as stack:
+        opening = partial(Query.open, views, as_of, by, settings, protocol)
+        first = stack.enter_context(opening(as_recorded_on=as_recorded_on))
+        queries = [first] + [
+            stack.enter_context(opening(first.snapshot, as_recorded_on)) for _ in lanes[1:]
+        ]
+        if len(lanes) == 1:
+            return _lane(first, lanes[0], listed)
+        with ThreadPoolExecutor(len(lanes), thread_name_prefix="drift-lane") as pool:
+            parts = list(pool.map(partial(_lane, listed=listed), queries, lanes))
+    found = {key: result for part in parts for key, result in part.items()}
+    return {key: found[key] for key in (*COUNTERS, *CHECKS)}
+
+
+def _lane(query: Query, measures: tuple[str, ...], listed: bool) -> Measured:
+    """The lane's measures, their findings in order if `listed` (sorted here, while the
+    other lane's statements run, not after both)."""
+    query.select_children()
+    measured: Measured = {}
+    for key in measures:
+        if key in CHECKS:
+            measured[key] = (CHECKS[key](query), [])
+            continue
+        counts, findings = COUNTERS[key](query)
+        measured[key] = (counts, sorted(findings, key=worst_first) if listed else findings)
+    return measured
+
+
+def _month_ends(as_of: date, months: int) -> list[date]:
+    ends = []
+    for back in range(months, 0, -1):
+        first = add_months(as_of.replace(day=1), -back + 1)
+        ends.append(first.fromordinal(first.toordinal() - 1))
+    return [*ends, as_of] if months else []
+
+
+def _total(measure: str, counts: list[Count]) -> Count:
+    return Count(measure, "all", sum(c.count for c in counts), sum(c.of for c in counts))
+
+
+# The measures in two lanes of about equal time at 80,000 children, each lane's Python
+# counted (the first decodes and lists the most findings; benchmarks/NOTES.md has the
+# figures). review_late and child_voice share one statement, so they share a lane.
+LANES = (
+    ("recommendation_overdue", "review_late", "child_voice", "iro_caseload"),
+    ("recording_lag", "permanence_missing", "challenge_overdue", "review_overdue", "continuity",
+     "past_18"),
+)  # fmt: skip
+assert sorted(key for lane in LANES for key in lane) == sorted([*COUNTERS, *CHECKS])

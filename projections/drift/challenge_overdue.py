@@ -1,0 +1,72 @@
+"""IRO challenges past their timescale (IRO Handbook ch.6): open challenges whose current
+stage has had no response within its working days, or whose formal process has run past
+its limit, of the open challenges."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from careledger.projections import challenges
+from careledger.projections.drift.query import Query
+from careledger.projections.drift.report import By, Count, Counted, Finding, Measure, tally
+from careledger.projections.drift.sql import known
+
+DEFINITION = Measure(
+    "challenge_overdue",
+    "IRO challenges past their timescale",
+    "open challenges whose current stage has had no response within its timescale, or "
+    "whose formal process has run past its limit, of open challenges",
+    "IRO Handbook ch.6 (dispute resolution): a timescale at each stage; the whole formal "
+    "process within 20 working days",
+    "verified at second hand: stages and timescales are settings "
+    "(CARELEDGER_CHALLENGE_STAGES, CARELEDGER_CHALLENGE_FORMAL_LIMIT_WORKING_DAYS)",
+)
+
+# Raised by the date and recorded by --as-recorded-on, and not known then to be resolved
+# by the date: a resolved challenge cannot be past its timescale, and a council's history
+# holds many more of them.
+_OPEN_CHALLENGE = f"""c.raised_on <= :d AND c.recorded_on <= :recorded AND NOT EXISTS (
+    SELECT 1 FROM {{s}}cl_challenge_steps r WHERE r.case_id = c.case_id
+      AND r.challenge_id = c.challenge_id AND {known("r")} AND r.kind = 'resolved'
+      AND r.occurred_on <= :d AND r.recorded_on <= :recorded)"""
+
+
+def count(q: Query) -> Counted:
+    """Open challenges, counted for the IRO who raised them under --by iro."""
+    group = "c.raised_by" if q.by is By.IRO else "{group}"
+    raised = q.run(f"""
+        SELECT c.*, g.council, g.child_ref, {group} AS grp FROM tmp_children g
+        JOIN {{s}}cl_challenges c ON c.case_id = g.case_id AND {known("c")}
+        WHERE {_OPEN_CHALLENGE}
+    """)
+    steps = q.run(f"""
+        SELECT s.* FROM {{s}}cl_challenges c
+        JOIN {{s}}cl_challenge_steps s ON s.case_id = c.case_id
+          AND s.challenge_id = c.challenge_id AND {known("s")}
+        WHERE {known("c")} AND {_OPEN_CHALLENGE}
+    """)
+    group_of = {(r["case_id"], r["challenge_id"]): r["grp"] for r in raised}
+    as_of = q.as_of
+    findings: list[Finding] = []
+    open_: dict[str, int] = defaultdict(int)
+    for state in challenges.states(raised, steps, as_of, q.as_recorded_on):
+        if not state.is_open:
+            continue
+        grp = group_of[(state.case_id, state.challenge_id)]
+        open_[grp] += 1
+        scale = challenges.timescale(state, q.protocol, as_of)
+        if scale.past:
+            why = challenges.why_late(state, scale, q.protocol)
+            findings.append(
+                Finding(
+                    "challenge_overdue",
+                    grp,
+                    state.child,
+                    state.raised_on.isoformat(),
+                    (as_of - state.raised_on).days,
+                    f"challenge {state.challenge_id} ({state.subject}) of {state.iro}: {why}",
+                )
+            )
+    counts = tally(findings)
+    totals = [Count("challenge_overdue", g, counts.get(g, 0), n) for g, n in sorted(open_.items())]
+    return totals, findings

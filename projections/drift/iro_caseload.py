@@ -1,0 +1,50 @@
+"""IROs above the caseload benchmark (IRO Handbook: 50-70 children per full-time IRO): IROs
+with more children looked after than the benchmark's high end, of the IROs."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from careledger.projections.drift.query import Query
+from careledger.projections.drift.report import Count, Counted, Finding, Measure, tally
+
+DEFINITION = Measure(
+    "iro_caseload",
+    "IROs above the caseload benchmark",
+    "IROs with more active children than the benchmark's high end, of IROs",
+    "IRO Handbook: 50-70 children per full-time IRO",
+    "verified at second hand: configurable (CARELEDGER_IRO_CASELOAD_LOW/HIGH); counts "
+    "children per IRO, not per full-time equivalent",
+)
+
+
+def count(q: Query) -> Counted:
+    """An IRO's caseload is all their children, whichever groups the children fall in; the
+    IRO is listed in each group where they have children."""
+    rows = q.run("""
+        SELECT {group} AS grp, g.iro, COUNT(*) AS n FROM tmp_children g
+        WHERE g.period_no IS NOT NULL AND g.iro IS NOT NULL GROUP BY grp, g.iro
+    """)
+    caseload: dict[str, int] = defaultdict(int)
+    for row in rows:
+        caseload[row["iro"]] += int(row["n"])
+    benchmark = f"benchmark {q.params['low']}-{q.params['high']}"
+    findings = [
+        Finding(
+            "iro_caseload",
+            row["grp"],
+            row["iro"],
+            None,
+            caseload[row["iro"]],
+            f"{caseload[row['iro']]} children looked after "
+            + (f"({row['n']} in this group; {benchmark})" if q.grouped else f"({benchmark})"),
+        )
+        for row in rows
+        if caseload[row["iro"]] > q.params["high"]
+    ]
+    iros: dict[str, int] = defaultdict(int)
+    for row in rows:
+        iros[row["grp"]] += 1
+    counts = tally(findings)
+    totals = [Count("iro_caseload", g, counts.get(g, 0), n) for g, n in sorted(iros.items())]
+    return totals, findings

@@ -1,0 +1,42 @@
+"""The report's measures in the order it lists them, each with the function that counts it,
+and the records to put right of its data-quality section."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from careledger.projections.drift import (
+    challenge_overdue,
+    child_voice,
+    continuity,
+    iro_caseload,
+    past_18,
+    permanence_missing,
+    recommendation_overdue,
+    recording_lag,
+    review_late,
+    review_overdue,
+)
+from careledger.projections.drift.query import Query
+from careledger.projections.drift.report import Count, Counted
+
+_MODULES = (
+    review_overdue,
+    review_late,
+    recommendation_overdue,
+    child_voice,
+    permanence_missing,
+    iro_caseload,
+    continuity,
+    challenge_overdue,
+    recording_lag,
+)
+MEASURES = tuple(module.DEFINITION for module in _MODULES)
+MEASURE = {m.key: m for m in MEASURES}
+COUNTERS: dict[str, Callable[[Query], Counted]] = {
+    module.DEFINITION.key: module.count for module in _MODULES
+}
+
+# The data-quality section: records to put right.
+TO_PUT_RIGHT = (past_18.DEFINITION,)
+CHECKS: dict[str, Callable[[Query], list[Count]]] = {past_18.DEFINITION.key: past_18.count}

@@ -1,0 +1,68 @@
+"""No permanence plan by the second review (reg 5(a); IRO Handbook / Guidance Vol 2):
+children past their second review with no `permanence` section in any plan, of the
+children past it."""
+
+from __future__ import annotations
+
+from careledger.projections.drift.query import Query
+from careledger.projections.drift.report import Counted, Finding, Measure, child, counts, tally
+from careledger.projections.drift.sql import known, totals_and_hits
+
+DEFINITION = Measure(
+    "permanence_missing",
+    "No permanence plan by the second review",
+    "children past their second review's date with no permanence plan recorded, "
+    "of children past that date",
+    "reg 5(a); IRO Handbook / Guidance Vol 2 (by the second review)",
+    "verified at second hand",
+)
+
+_KNOWN_HELD = """CASE WHEN r.held_on IS NOT NULL AND r.held_on <= :d
+    AND r.held_recorded_on <= :recorded THEN 1 ELSE 0 END"""
+_SECOND_REVIEW_POINT = """CASE WHEN r.held_on IS NOT NULL AND r.held_on <= :d
+    AND r.held_recorded_on <= :recorded AND r.held_on < r.due_on
+    THEN r.held_on ELSE r.due_on END"""
+
+
+def count(q: Query) -> Counted:
+    """A period already under way when the records began (an imported return's first
+    episode continues care) is not judged: its second review is long past, and a return
+    holds no care plan."""
+    past_second_review = f"""
+        FROM tmp_children g JOIN {{s}}cl_reviews r ON r.case_id = g.case_id
+          AND r.period_no = g.period_no AND r.review_no = 2 AND {known("r")}
+        JOIN {{s}}cl_reviews f ON f.case_id = g.case_id AND f.period_no = g.period_no
+          AND f.review_no = 1 AND {known("f")} AND f.held_on <= :d
+          AND f.held_recorded_on <= :recorded
+        LEFT JOIN (SELECT DISTINCT m.case_id FROM {{s}}cl_permanence m
+          WHERE {known("m")} AND m.occurred_on <= :d AND m.recorded_on <= :recorded
+        ) planned ON planned.case_id = g.case_id
+        WHERE {_SECOND_REVIEW_POINT} < :d
+          AND NOT EXISTS (SELECT 1 FROM {{s}}cl_periods pe WHERE pe.case_id = g.case_id
+            AND pe.period_no = g.period_no AND {known("pe")} AND pe.regime = 'continuing')
+    """
+    past, rows = q.totals_and_hits(
+        totals_and_hits(
+            f"""SELECT g.council, g.child_ref, {{group}} AS grp, {_SECOND_REVIEW_POINT} AS point,
+              r.held_on, r.due_on, {_KNOWN_HELD} AS known_held,
+              CASE WHEN planned.case_id IS NULL THEN 1 ELSE 0 END AS missing
+            {past_second_review}""",
+            "council, child_ref, point, held_on, due_on, known_held",
+            "missing = 1",
+            "point, council, child_ref",
+        )
+    )
+    findings = [
+        Finding(
+            "permanence_missing",
+            row["grp"],
+            child(row),
+            row["point"],
+            q.days_since(row["point"]),
+            f"second review due by {row['due_on']}"
+            + (f", held {row['held_on']}" if row["known_held"] else ", not held")
+            + "; no permanence section in any plan recorded",
+        )
+        for row in rows
+    ]
+    return counts("permanence_missing", tally(findings), past), findings

@@ -1,0 +1,45 @@
+"""Reviews overdue (reg 33(1)-(2)): children whose next review is past its due date, of the
+children looked after."""
+
+from __future__ import annotations
+
+from careledger.projections.drift.children import COHORT
+from careledger.projections.drift.query import Query
+from careledger.projections.drift.report import Counted, Finding, Measure, child, tally
+from careledger.projections.drift.sql import by_key, known, ordinal
+
+DEFINITION = Measure(
+    "review_overdue",
+    "Reviews overdue",
+    "children whose next review is past its due date, of children looked after",
+    "reg 33(1)-(2): first within 20 working days, second within 3 months, then 6-monthly",
+    "verified",
+)
+
+
+def count(q: Query) -> Counted:
+    """The first review of the child's current period not known to be held, if past due."""
+    rows = q.run(f"""
+        SELECT g.council, g.child_ref, {{group}} AS grp, r.review_no, r.due_on
+        FROM tmp_children g JOIN (
+          SELECT n.case_id, n.period_no, MIN(n.review_no) AS review_no,
+            {by_key(ordinal("n.review_no"), "n.due_on", "MIN", 10)} AS due_on
+          FROM {{s}}cl_reviews n WHERE {known("n")}
+            AND NOT (n.held_on IS NOT NULL AND n.held_on <= :d
+              AND n.held_recorded_on <= :recorded)
+          GROUP BY n.case_id, n.period_no
+        ) r ON r.case_id = g.case_id AND r.period_no = g.period_no
+        WHERE r.due_on < :d
+    """)
+    findings = [
+        Finding(
+            "review_overdue",
+            row["grp"],
+            child(row),
+            row["due_on"],
+            q.days_since(row["due_on"]),
+            f"review {row['review_no']} of this period of care was due by {row['due_on']}",
+        )
+        for row in rows
+    ]
+    return q.counts("review_overdue", tally(findings), COHORT), findings
