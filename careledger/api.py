@@ -41,11 +41,12 @@ from careledger.ledger.domain import payloads as p
 from careledger.ledger.domain.case import ENGLAND
 from careledger.ledger.domain.commands import parse_command
 from careledger.ledger.domain.vocabulary import Role
-from careledger.ledger.errors import CaseNotFound, LedgerError, StoreFailure
+from careledger.ledger.errors import CaseNotFound, ChainBroken, LedgerError, StoreFailure
 from careledger.ledger.integrity import seal as sealing
 from careledger.ledger.integrity.seal import Seal, read_public_key
 from careledger.ledger.integrity.verify import Verdict, verify
 from careledger.ledger.ssda903.importer import ImportReport, ReturnImport
+from careledger.ledger.ssda903.records import collection_name
 from careledger.ledger.store.failures import STORE_ERRORS, describe, is_missing_table, problem
 from careledger.ledger.store.location import Store, store_for
 from careledger.projections import queries, returns
@@ -80,8 +81,10 @@ def use_input_limits(settings: Settings | None = None) -> limits.InputLimits:
     return limits.use(setting("limits", settings))
 
 
-def named_child(child: str) -> Child:
-    """A child named as COUNCIL:REF."""
+def named_child(child: str | Child) -> Child:
+    """A child named as COUNCIL:REF (or a `Child` already)."""
+    if isinstance(child, Child):
+        return child
     council, sep, ref = child.partition(":")
     if not sep or not council.strip() or not ref.strip():
         raise LedgerError(f"child: '{child}' is not COUNCIL:REF")
@@ -127,8 +130,14 @@ class Opened:
         self.catch_up_after_recording()
         return len(recorded)
 
+    def children(self) -> list[Row]:
+        """Every child the ledger holds a case of, by council and reference: whether looked
+        after and since when, legal status, IRO, how many events."""
+        self.catch_up()
+        return queries.cases(self.views)
+
     def plan(
-        self, child: str, as_of: date | None = None, as_recorded_on: date | None = None
+        self, child: str | Child, as_of: date | None = None, as_recorded_on: date | None = None
     ) -> list[Row]:
         """The child's (COUNCIL:REF) care plan in force on `as_of` (default: now), as the
         ledger knew it at the end of `as_recorded_on` (default: now), section by section."""
@@ -136,18 +145,18 @@ class Opened:
         self.catch_up()
         return queries.plan(self.views, named_child(child), as_of, known)
 
-    def history(self, child: str) -> list[Row]:
+    def history(self, child: str | Child) -> list[Row]:
         """Every event of the child's case, in order, with what it changed."""
         self.catch_up()
         return queries.history(self.views, named_child(child))
 
-    def unapproved(self, child: str | None = None) -> list[Row]:
+    def unapproved(self, child: str | Child | None = None) -> list[Row]:
         """Changes made without review approval, and those listed for the IRO's attention."""
         self.catch_up()
         return queries.unapproved(self.views, named_child(child) if child else None)
 
     def reviews(
-        self, child: str, as_of: date | None = None, as_recorded_on: date | None = None
+        self, child: str | Child, as_of: date | None = None, as_recorded_on: date | None = None
     ) -> dict[str, list[Row]]:
         """The child's review timetable (reg 33) and the recommendations of their reviews on
         `as_of` (default: today), of what was recorded by the end of `as_recorded_on`
@@ -160,21 +169,30 @@ class Opened:
         }
 
     def drift(
-        self, as_of: date | None = None, by: str | None = None, as_recorded_on: date | None = None
+        self,
+        as_of: date | None = None,
+        by: str | None = None,
+        as_recorded_on: date | None = None,
+        months: int = 0,
     ) -> Report:
         """The inspector's drift report on `as_of` (default: today), of what was recorded by
         the end of `as_recorded_on` (default: everything recorded; `as_of` itself: what an
-        inspector would have seen that day), overall or by "council", "iro" or "team";
-        thresholds from the CARELEDGER_ drift settings."""
+        inspector would have seen that day), overall or by "council", "iro" or "team", with a
+        trend over the `months` month ends before it; thresholds from the CARELEDGER_ drift
+        settings, challenges' timescales from the council's dispute protocol (IRO Handbook
+        ch.6)."""
         grouped, on = By(by) if by else None, as_of or today()
-        self.catch_up()
         thresholds = setting("drift", self.settings)
-        return drift_report(self.views, on, grouped, thresholds, as_recorded_on=as_recorded_on)
+        protocol = setting("challenge", self.settings)
+        self.catch_up()
+        return drift_report(
+            self.views, on, grouped, thresholds, months, protocol, as_recorded_on=as_recorded_on
+        )
 
     def challenges(
         self,
         as_of: date | None = None,
-        child: str | None = None,
+        child: str | Child | None = None,
         as_recorded_on: date | None = None,
     ) -> list[Row]:
         """Each IRO challenge (of one child, if named) as it stood at the end of `as_of`
@@ -186,7 +204,7 @@ class Opened:
     def challenge_report(
         self,
         as_of: date,
-        child: str | None = None,
+        child: str | Child | None = None,
         council: str | None = None,
         iro: str | None = None,
         only_open: bool = False,
@@ -202,6 +220,33 @@ class Opened:
         return challenge_report(
             self.views, as_of, protocol, who, council, iro, only_open, as_recorded_on
         )
+
+    def inconsistencies(
+        self, child: str | Child | None = None, council: str | None = None, year: int | None = None
+    ) -> list[Row]:
+        """What the SSDA903 records say that does not fit together, per child (of one child
+        or council, if named; in the return for collection `year`, if given), each with the
+        DfE validation rule it matches."""
+        who = named_child(child) if child else None
+        self.catch_up()
+        if who is not None:
+            queries.require_case(self.views, who)
+        place = who.council if who else council
+        if year is not None and not returns.holds_year(self.views, place, year):
+            of = f" of council '{place}'" if place else ""
+            raise LedgerError(
+                f"--year: the ledger holds no {collection_name(year)} return{of}, "
+                "nor any record of that year"
+            )
+        return returns.inconsistency_rows(
+            self.views, place, who.child_ref if who else None, year
+        )
+
+    def projections_status(self) -> list[Row]:
+        """Each projection's position against the newest event, and its lag."""
+        s = self.projector.status()
+        return [{"projection": s.name, "position": s.position, "newest_event": s.newest,
+                 "lag": s.lag}]  # fmt: skip
 
     def import_return(
         self,
@@ -219,15 +264,19 @@ class Opened:
         recorded_by = p.Actor(actor_id=actor, role=Role(role))
         importer = ReturnImport(self.ledger, council, year, recorded_by, newest_year=newest)
         report = importer.run(directory, accept_partial)
-        self.catch_up_after_recording()
+        self.catch_up_after_recording(show_progress=report.events > 500)
         return report
 
-    def export_return(self, council: str, year: int, directory: Path) -> dict[str, int]:
+    def export_return(
+        self, council: str, year: int, directory: Path, force: bool = False
+    ) -> dict[str, int]:
         """The council's SSDA903 return for `year` written into `directory` (owner-only
-        files); how many rows of each table."""
+        files; `force`: also through a symbolic link); how many rows of each table."""
         self.catch_up()
+        if not returns.holds_council(self.views, council):
+            raise LedgerError(f"--council: the ledger holds no case of council '{council}'")
         directory.mkdir(parents=True, exist_ok=True)
-        return returns.export(self.views, council, year, directory)
+        return returns.export(self.views, council, year, directory, force)
 
     def verify(self, child: str | None = None, seal: Seal | None = None) -> Verdict:
         """The integrity chain recomputed from the stored rows (`Verdict.intact`); with a
@@ -251,7 +300,7 @@ class Opened:
         `verify(seal=...)` checks later. A broken chain is never sealed."""
         verdict = self.verify()
         if not verdict.intact:
-            raise LedgerError("the chain is broken: run 'careledger verify'; nothing sealed")
+            raise ChainBroken("the chain is broken: run 'careledger verify'; nothing sealed")
         at = sealed_at or datetime.now(UTC)
         return sealing.sign(key, verdict.events, verdict.head, at, sealed_by)
 

@@ -3,14 +3,20 @@ challenges went per IRO and per council."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import click
 
 from careledger.api import opened
-from careledger.cli.options import COUNCIL_OPTION, DB_OPTION, load_protocol, parse_child, parse_day
-from careledger.cli.render import render
+from careledger.cli.options import (
+    COUNCIL_OPTION,
+    DB_OPTION,
+    FORMAT_OPTION,
+    named,
+    parse_child,
+    parse_day,
+)
+from careledger.cli.render import emit_json, show_table
 from careledger.cli.reports import AS_OF_OPTION, AS_RECORDED_ON_OPTION, recorded_title, today
 from careledger.ledger.domain.protocol import DisputeProtocol
 
@@ -69,7 +75,7 @@ def stats_row(row: dict[str, Any]) -> dict[str, Any]:
 @click.option("--iro", default=None, help="Only challenges raised by this IRO (their name).")
 @AS_OF_OPTION
 @AS_RECORDED_ON_OPTION
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+@FORMAT_OPTION
 def challenges(
     db: str | None,
     only_open: bool,
@@ -86,22 +92,17 @@ def challenges(
     who = parse_child(child, council) if child else None
     on = parse_day(as_of, "--as-of") or today()
     known = parse_day(as_recorded_on, "--as-recorded-on")
-    load_protocol()  # bad settings are refused before the ledger is opened
     with opened(db) as o:
-        named = f"{who.council}:{who.child_ref}" if who else None
-        report = o.challenge_report(on, named, council, iro, only_open, known)
-    rows, per_iro, per_council = report.challenges, report.per_iro, report.per_council
-    protocol = report.protocol
+        report = o.challenge_report(on, who, council, iro, only_open, known)
     if fmt == "json":
-        recorded = known.isoformat() if known else None
-        data: dict[str, Any] = {"as_of": on.isoformat(), "as_recorded_on": recorded}
-        data |= {"challenges": rows, "per_iro": per_iro}
-        more = {"per_council": per_council, "protocol": protocol.model_dump()}
-        click.echo(json.dumps(data | more, indent=2, default=str))
+        query = {"as_of": on, "as_recorded_on": known, "child": named(who) if who else None}
+        data: dict[str, Any] = {"challenges": report.challenges, "per_iro": report.per_iro}
+        data |= {"per_council": report.per_council, "protocol": report.protocol.model_dump()}
+        emit_json(query | {"council": council, "iro": iro, "open": only_open}, data)
         return
     title = f"IRO challenges as of {on}{recorded_title(known)}"
     title += " (open only)" if only_open else ""
-    render([table_row(row) for row in rows], fmt, title, "none recorded")
-    render([stats_row(r) for r in per_iro], fmt, "Challenges per IRO", "none")
-    render([stats_row(r) for r in per_council], fmt, "Challenges per council", "none")
-    click.echo(protocol_line(protocol))
+    show_table([table_row(row) for row in report.challenges], title, "none recorded")
+    show_table([stats_row(r) for r in report.per_iro], "Challenges per IRO", "none")
+    show_table([stats_row(r) for r in report.per_council], "Challenges per council", "none")
+    click.echo(protocol_line(report.protocol))

@@ -18,7 +18,9 @@ from careledger.cli.options import (
     FORCE_OPTION,
     parse_child,
     parse_day,
+    renamed_option,
 )
+from careledger.cli.render import format_option
 from careledger.ledger.errors import LedgerError
 from careledger.ledger.private_files import write_private
 from careledger.projections.chronology_forms import render
@@ -31,22 +33,20 @@ from careledger.projections.safe_text import printable
 @COUNCIL_OPTION
 @click.option("--from", "from_", help="First date (YYYY-MM-DD).")
 @click.option("--to", "to", help="Last date (YYYY-MM-DD).")
-@click.option(
-    "--format", "fmt", type=click.Choice(["md", "csv", "html", "pdf", "json"]), default="md"
-)
+@format_option(
+    "md", "csv", "html", "pdf", default="md", aliases={"table": "md"},
+    help="md (or table): a Markdown table; json: the court document itself, with its stamp.",
+)  # fmt: skip
 @click.option(
     "--out",
     type=click.Path(path_type=Path, dir_okay=False),
     help="Default: stdout. Written readable by you only.",
 )
 @FORCE_OPTION
-@click.option(
-    "--by",
-    "produced_by",
-    envvar="CARELEDGER_ACTOR",
-    required=True,
+@renamed_option(
+    "--produced-by", "produced_by", "--by", envvar="CARELEDGER_ACTOR", required=True,
     help="Who produces it (env CARELEDGER_ACTOR).",
-)
+)  # fmt: skip
 def chronology_command(
     db: str | None,
     child: str,

@@ -8,24 +8,23 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import partial
 from importlib.resources import files
 from pathlib import Path
+from typing import Any
 
 import click
 from rich.console import Console
 from rich.progress import Progress
 
-from careledger.api import opened
+from careledger.api import Opened, opened
 from careledger.cli.demo_background import background_children
 from careledger.cli.drift_output import show_tables
-from careledger.cli.render import render
+from careledger.cli.render import show_table
 from careledger.ledger.domain import payloads as p
 from careledger.ledger.domain.case import ENGLAND
 from careledger.ledger.domain.commands import Command, parse_command
 from careledger.ledger.domain.vocabulary import Role
 from careledger.ledger.store.location import masked
-from careledger.projections import queries
-from careledger.projections.drift import By, drift_report
+from careledger.projections.drift import By
 from careledger.projections.queries import Child
-from careledger.projections.views import CaseViews
 
 DEMO_DB = "./careledger-demo.db"
 LOADER = p.Actor(actor_id="demo-loader", role=Role.ADMIN)
@@ -85,7 +84,7 @@ def demo(db: str) -> None:
                 o.ledger.record([command], LOADER)
                 progress.advance(task)
         o.catch_up(show_progress=True)
-        show_reports(o.views)
+        show_reports(o)
     shown = masked(db)
     click.echo(
         f"\nThe demo ledger is in {shown}; try: careledger history --db {shown} COUNCIL:REF, "
@@ -93,10 +92,10 @@ def demo(db: str) -> None:
     )
 
 
-def show_reports(views: CaseViews) -> None:
+def show_reports(o: Opened) -> None:
     console = Console()
-    children = queries.cases(views)
-    render(
+    children = o.children()
+    show_table(
         [
             {
                 "child": f"{c['council']}:{c['child_ref']}",
@@ -108,34 +107,28 @@ def show_reports(views: CaseViews) -> None:
             }
             for c in children
         ],
-        "table",
         "Children in the demo ledger",
     )
     for c in children:
         child = Child(c["council"], c["child_ref"])
         console.rule(f"{child.council}:{child.child_ref}")
-        render(
-            queries.plan(views, child),
-            "table",
-            f"Current care plan of {child.council}:{child.child_ref}",
-        )
-        earlier = _before_last_change(views, child)
+        plan = o.plan(child)
+        show_table(plan, f"Current care plan of {child.council}:{child.child_ref}")
+        earlier = _before_last_change(plan)
         if earlier:
-            render(
-                queries.plan(views, child, on=earlier),
-                "table",
+            show_table(
+                o.plan(child, as_of=earlier),
                 f"The plan as it stood on {earlier} (the day before its latest change)",
             )
     console.rule("Unapproved changes")
-    render(
-        queries.unapproved(views),
-        "table",
+    show_table(
+        o.unapproved(),
         "Significant plan changes without review approval, and changes listed for the IRO",
     )
     console.rule(f"Drift and delay, as an inspector saw it on {INSPECTION_DAY}")
-    show_tables(drift_report(views, INSPECTION_DAY, By.COUNCIL))
+    show_tables(o.drift(INSPECTION_DAY, By.COUNCIL))
 
 
-def _before_last_change(views: CaseViews, child: Child) -> date | None:
-    dates = sorted({date.fromisoformat(r["since"]) for r in queries.plan(views, child)})
+def _before_last_change(plan: list[dict[str, Any]]) -> date | None:
+    dates = sorted({date.fromisoformat(r["since"]) for r in plan})
     return dates[-1] - timedelta(days=1) if len(dates) > 1 else None

@@ -8,17 +8,14 @@ import io
 from dataclasses import asdict
 from typing import Any
 
-from careledger.cli.render import render
+from careledger.cli.render import show_table
 from careledger.projections.drift import MEASURE, MEASURES, TO_PUT_RIGHT, Report, owners
 from careledger.projections.safe_text import spreadsheet_row
 
 
 def as_json(report: Report) -> dict[str, Any]:
     return {
-        "as_of": report.as_of.isoformat(),
-        "as_recorded_on": report.as_recorded_on.isoformat() if report.as_recorded_on else None,
         "window_from": report.window_from.isoformat(),
-        "by": str(report.by) if report.by else None,
         "settings": report.settings.model_dump(),
         "challenge_protocol": report.protocol.model_dump(),
         "measures": [asdict(m) for m in MEASURES],
@@ -86,7 +83,7 @@ def show_tables(report: Report) -> None:
     grouped = f", by {report.by}" if report.by else ""
     known = report.as_recorded_on
     recorded = f", as recorded by the end of {known}" if known else ""
-    render(
+    show_table(
         [
             {
                 "measure": MEASURE[c.measure].title,
@@ -98,7 +95,6 @@ def show_tables(report: Report) -> None:
             }
             for c in report.summary()
         ],
-        "table",
         f"Drift as of {report.as_of}{grouped}{recorded}"
         f" (previous 12 months: after {report.window_from})",
     )
@@ -107,18 +103,17 @@ def show_tables(report: Report) -> None:
             {k: v for k, v in f._asdict().items() if k not in ("measure", "weight", "owner")}
             for f in report.findings[measure.key]
         ]
-        render(rows, "table", f"{measure.title}: {measure.counts} [{measure.status}]")
-    render(_owners(report), "table", "Overdue recommendations per owner")
-    render(
+        show_table(rows, f"{measure.title}: {measure.counts} [{measure.status}]")
+    show_table(_owners(report), "Overdue recommendations per owner")
+    show_table(
         [
             {"record": r["title"], "group": r["group"], "count": r["count"], "rule": r["rule"]}
             for r in _to_put_right(report)
         ],
-        "table",
         "Records to put right (data quality; careledger inconsistencies lists them)",
     )
     notes = [f"{name}={value}" for name, value in report.settings.model_dump().items()]
     stages = ", ".join(f"{s.name} {s.working_days}" for s in report.protocol.stages)
     notes.append(f"challenge_stages=[{stages}] working days")
     notes.append(f"challenge_formal_limit_working_days={report.protocol.formal_limit_working_days}")
-    render([{"settings used": ", ".join(notes)}], "table", "Settings (CARELEDGER_*)")
+    show_table([{"settings used": ", ".join(notes)}], "Settings (CARELEDGER_*)")

@@ -3,7 +3,6 @@ never rewritten."""
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from uuid import UUID
@@ -11,6 +10,7 @@ from uuid import UUID
 import click
 
 from careledger.api import Opened, opened, read_seal
+from careledger.cli.exit_status import VERIFICATION_FAILED
 from careledger.cli.heads import (
     HEAD_LOG_OPTION,
     HEAD_PUBLIC_KEY_OPTION,
@@ -19,8 +19,16 @@ from careledger.cli.heads import (
     print_head,
     trusted_head_keys,
 )
-from careledger.cli.options import COUNCIL_OPTION, DB_OPTION, FORCE_OPTION, parse_child
+from careledger.cli.options import (
+    COUNCIL_OPTION,
+    DB_OPTION,
+    FORCE_OPTION,
+    named,
+    parse_child,
+    renamed_option,
+)
 from careledger.cli.projection_check import print_projections, projections_report
+from careledger.cli.render import emit_json, format_option
 from careledger.ledger.errors import LedgerError
 from careledger.ledger.integrity import seal as sealing
 from careledger.ledger.integrity.heads import verify_heads
@@ -51,7 +59,7 @@ KEY_OPTION = click.option(
 )
 @HEAD_PUBLIC_KEY_OPTION
 @HEAD_LOG_OPTION
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@format_option(aliases={"text": "table"})  # `text`: its earlier name, still read
 @click.option(
     "--projections",
     "recheck",
@@ -73,7 +81,7 @@ def verify_command(
     """Recompute the integrity chain from the stored rows: "intact" with the head digests, or
     the first broken link. With --seal, also prove the ledger still holds, unchanged, what it
     held when sealed. With --projections, also name every row of the projection tables that
-    differs from a rebuild. Exit status 1 when anything is broken or differs."""
+    differs from a rebuild. Exit status 3 when anything is broken or differs."""
     who = parse_child(child, council) if child else None
     seal = read_seal(seal_file, public_key) if seal_file else None
     head_keys = trusted_head_keys(head_public_keys)
@@ -93,13 +101,15 @@ def verify_command(
     report["head"] = head_report(heads, verdict.events, outside)
     report["intact"] = verdict.intact and heads.holds
     if fmt == "json":
-        click.echo(json.dumps(report, indent=2))
+        query = {"child": named(who) if who else None, "seal": seal_file, "public_key": public_key}
+        more = {"head_public_key": head_public_keys, "head_log": head_log_path}
+        emit_json(query | more | {"projections": recheck}, report)
     else:
         _print(report)
         if compared is not None:
             print_projections(compared)
     if not report["intact"] or (compared is not None and not compared.same):
-        sys.exit(1)
+        sys.exit(VERIFICATION_FAILED)
 
 
 def _child_of(o: Opened, case: UUID) -> str | None:
@@ -193,7 +203,10 @@ def _print(report: dict[str, object]) -> None:
 @KEY_OPTION
 @click.option("--out", type=click.Path(path_type=Path, dir_okay=False), help="Default: stdout.")
 @FORCE_OPTION
-@click.option("--by", "sealed_by", envvar="CARELEDGER_ACTOR", required=True, help="Who seals.")
+@renamed_option(
+    "--signed-by", "sealed_by", "--by", envvar="CARELEDGER_ACTOR", required=True,
+    help="Who signs the seal (env CARELEDGER_ACTOR).",
+)  # fmt: skip
 def seal_command(db: str | None, key: Path, out: Path | None, force: bool, sealed_by: str) -> None:
     """Sign the ledger's current digest and event count (after verifying the whole chain)."""
     with opened(db, check_policy=False) as o:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import sys
-from datetime import datetime, time
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +15,7 @@ from careledger.api import debugging, opened, use_input_limits
 from careledger.cli.challenges import challenges
 from careledger.cli.chronology import chronology_command
 from careledger.cli.demo import demo
+from careledger.cli.exit_status import EPILOG, REFUSED, VERIFICATION_FAILED
 from careledger.cli.heads import head_key_command
 from careledger.cli.integrity import (
     cipher_key_command,
@@ -29,6 +29,7 @@ from careledger.cli.options import (
     DB_OPTION,
     FORMAT_OPTION,
     actor_of,
+    named,
     parse_child,
     parse_day,
 )
@@ -39,7 +40,6 @@ from careledger.cli.settings import file_defaults, settings_command
 from careledger.cli.verify_export import verify_export_command
 from careledger.ledger.application import BatchRefused
 from careledger.ledger.domain import limits
-from careledger.ledger.domain.case import ENGLAND
 from careledger.ledger.domain.commands import Command, parse_command
 from careledger.ledger.domain.json_lines import (
     LineRefused,
@@ -49,16 +49,16 @@ from careledger.ledger.domain.json_lines import (
     read_commands,
 )
 from careledger.ledger.domain.vocabulary import Role
-from careledger.ledger.errors import LedgerError, RecordingRefused
+from careledger.ledger.errors import ChainBroken, LedgerError, RecordingRefused
 from careledger.ledger.store.failures import STORE_ERRORS, problem
 from careledger.ledger.store.roles import create_roles, role_names
-from careledger.projections import queries
 from careledger.projections.safe_text import printable
 
 
 class LedgerGroup(click.Group):
     """Turns the ledger's own errors, and a failing environment (the store, a file, the
-    disk), into one line on stderr and exit status 1. Any other exception is a programming
+    disk), into one line on stderr and exit status 1 (3 for a chain found broken: a failed
+    verification, not a refusal; `cli.exit_status`). Any other exception is a programming
     error and keeps its traceback. CARELEDGER_DEBUG=1 shows the traceback behind every error
     that came from another."""
 
@@ -69,7 +69,7 @@ class LedgerGroup(click.Group):
         except LedgerError as error:
             if debugging() and error.__cause__ is not None:
                 raise
-            _fail(str(error))
+            _fail(str(error), VERIFICATION_FAILED if isinstance(error, ChainBroken) else REFUSED)
         except (*STORE_ERRORS, OSError) as error:
             if debugging():
                 raise
@@ -78,9 +78,9 @@ class LedgerGroup(click.Group):
             limits.use(in_force)  # this command's settings are not the next one's
 
 
-def _fail(message: str) -> None:
+def _fail(message: str, status: int = REFUSED) -> None:
     click.echo(f"error: {printable(message)}", err=True)
-    sys.exit(1)
+    sys.exit(status)
 
 
 def environment_problem(error: BaseException) -> str:
@@ -91,7 +91,7 @@ def environment_problem(error: BaseException) -> str:
     return problem(error)
 
 
-@click.group(cls=LedgerGroup)
+@click.group(cls=LedgerGroup, epilog=EPILOG)
 @click.version_option(__version__, prog_name="careledger")
 @click.pass_context
 def cli(ctx: click.Context) -> None:
@@ -262,14 +262,13 @@ def plan(
     who = parse_child(child, council)
     on = parse_day(as_of, "--as-of")
     known = parse_day(as_recorded_on, "--as-recorded-on")
-    recorded_on = datetime.combine(known, time.max, tzinfo=ENGLAND) if known else None
     with opened(db) as o:
-        o.catch_up()
-        rows = queries.plan(o.views, who, on, recorded_on)
+        rows = o.plan(who, on, known)
     title = f"Care plan of {who.council}:{who.child_ref}"
     title += f" in force on {on}" if on else " (current)"
     title += f", as recorded by the end of {known}" if known else ""
-    render(rows, fmt, title, "no plan recorded")
+    query = {"child": named(who), "as_of": on, "as_recorded_on": known}
+    render(rows, fmt, title, "no plan recorded", query)
 
 
 @cli.command()
@@ -281,9 +280,8 @@ def history(db: str | None, child: str, council: str | None, fmt: str) -> None:
     """Every event of the child's case in order, with what it changed and its corrections."""
     who = parse_child(child, council)
     with opened(db) as o:
-        o.catch_up()
-        rows = queries.history(o.views, who)
-    render(rows, fmt, f"History of {who.council}:{who.child_ref}")
+        rows = o.history(who)
+    render(rows, fmt, f"History of {named(who)}", query={"child": named(who)})
 
 
 @cli.command()
@@ -295,9 +293,9 @@ def unapproved(db: str | None, child: str | None, council: str | None, fmt: str)
     """Plan changes made without review approval, and those listed for the IRO's attention."""
     who = parse_child(child, council) if child else None
     with opened(db) as o:
-        o.catch_up()
-        rows = queries.unapproved(o.views, who)
-    render(rows, fmt, "Changes without review approval (reg 32(2), reg 14)", "none found")
+        rows = o.unapproved(who)
+    title = "Changes without review approval (reg 32(2), reg 14)"
+    render(rows, fmt, title, "none found", {"child": named(who) if who else None})
 
 
 @cli.group()
@@ -311,12 +309,8 @@ def projections() -> None:
 def status(db: str | None, fmt: str) -> None:
     """Each projection's position against the newest event."""
     with opened(db) as o:
-        s = o.projector.status()
-    render(
-        [{"projection": s.name, "position": s.position, "newest_event": s.newest, "lag": s.lag}],
-        fmt,
-        "Projections",
-    )
+        rows = o.projections_status()
+    render(rows, fmt, "Projections", query={})
 
 
 @projections.command(name="catch-up")

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
+from typing import Any, TypeVar
 
 import click
 from pydantic import ValidationError
 
-from careledger.api import setting, use_input_limits
-from careledger.cli.render import FORMATS
+from careledger.api import use_input_limits
+from careledger.cli.render import format_option
 from careledger.ledger.domain import payloads as p
 from careledger.ledger.domain.commands import refusal_from
 from careledger.ledger.domain.fields import new_case_key
-from careledger.ledger.domain.protocol import DisputeProtocol
 from careledger.ledger.domain.vocabulary import Role
 from careledger.ledger.errors import LedgerError
 from careledger.projections.queries import Child
@@ -23,7 +24,7 @@ DB_OPTION = click.option(
     default=None,
     help="SQLite file path or postgresql:// URL (env CARELEDGER_DB; default ./careledger.db).",
 )
-FORMAT_OPTION = click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+FORMAT_OPTION = format_option()
 
 
 def parse_child(value: str, council: str | None) -> Child:
@@ -34,6 +35,11 @@ def parse_child(value: str, council: str | None) -> Child:
     if not council:
         raise LedgerError(f"CHILD: '{value}' needs a council: give COUNCIL:REF or --council")
     return Child(council, value)
+
+
+def named(child: Child) -> str:
+    """A child as every report names them: COUNCIL:REF."""
+    return f"{child.council}:{child.child_ref}"
 
 
 def council_code(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
@@ -86,12 +92,6 @@ def parse_day(value: str | None, name: str) -> date | None:
         raise LedgerError(f"{name}: '{value}' is not a date (YYYY-MM-DD)") from None
 
 
-def load_protocol() -> DisputeProtocol:
-    """The council's dispute-resolution protocol, from CARELEDGER_CHALLENGE_* settings."""
-    protocol: DisputeProtocol = setting("challenge")
-    return protocol
-
-
 def actor_of(actor: str, role: str) -> p.Actor:
     """Who is recording, from --actor/CARELEDGER_ACTOR and --role: an id like any other."""
     use_input_limits()
@@ -100,3 +100,46 @@ def actor_of(actor: str, role: str) -> p.Actor:
     except ValidationError as error:
         refusal = refusal_from(error)
         raise LedgerError(f"--actor (CARELEDGER_ACTOR): {refusal.problem}") from None
+
+
+Decorated = TypeVar("Decorated", bound=Callable[..., Any])
+
+
+def renamed_option(
+    new: str, name: str, old: str, *, required: bool = False, **settings: Any
+) -> Callable[[Decorated], Decorated]:
+    """The option `new`, still read under its earlier name `old` (hidden from --help, with a
+    one-line note on stderr) so that scripts written for it keep working. Given both, or
+    `old` beside the environment variable, the command line's `old` wins over the
+    environment and `new` over `old`."""
+    key = f"renamed:{name}"
+
+    def remember_old(ctx: click.Context, param: click.Parameter, value: Any) -> None:
+        if value is not None:
+            click.echo(f"note: {old} is deprecated; use {new}", err=True)
+            ctx.meta[key] = value
+
+    def take_old(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+        given = ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE
+        if not given and key in ctx.meta:
+            value = ctx.meta[key]
+        if value is None and required:
+            raise click.MissingParameter(ctx=ctx, param=param)
+        return value
+
+    type_ = settings.get("type")
+    hidden_old = click.option(
+        old,
+        f"deprecated_{name}",
+        type=type_,
+        hidden=True,
+        is_eager=True,  # read before `new`, whose callback takes its value
+        expose_value=False,
+        callback=remember_old,
+    )
+    shown_new = click.option(new, name, callback=take_old, **settings)
+
+    def decorate(function: Decorated) -> Decorated:
+        return hidden_old(shown_new(function))
+
+    return decorate

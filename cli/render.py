@@ -1,9 +1,11 @@
-"""Every read command renders the same way for the same --format."""
+"""Every read command renders the same way for the same --format: a table for people, or
+one JSON envelope for programs."""
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import click
 from rich.console import Console
@@ -12,15 +14,85 @@ from rich.text import Text
 
 from careledger.projections.safe_text import printable
 
-FORMATS = click.Choice(["table", "json"])
+Decorated = TypeVar("Decorated", bound=Callable[..., Any])
+ENVELOPE = "careledger/1"  # the version of the JSON envelope: bumped when its shape changes
 
 
-def render(rows: list[dict[str, Any]], fmt: str, title: str, empty: str = "none") -> None:
-    """JSON escapes every control character itself; a table shows each one as its escape
-    (`projections.safe_text`), and shows markup such as "[came from challenge CH-2]" as typed."""
+class Formats(click.Choice):  # type: ignore[type-arg]
+    """The formats a command gives, and earlier names it still reads without listing them
+    (`verify --format text` is `table`)."""
+
+    def __init__(self, choices: list[str], aliases: dict[str, str] | None = None) -> None:
+        super().__init__(choices)
+        self.aliases = aliases or {}
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        return super().convert(self.aliases.get(value, value), param, ctx)
+
+
+def format_option(
+    *more: str,
+    default: str = "table",
+    aliases: dict[str, str] | None = None,
+    help: str = "json: one envelope, the same for every read command (README: JSON output).",
+) -> Callable[[Decorated], Decorated]:
+    """The one --format: `table` and `json` for every read command, and `more` (csv, html,
+    pdf, md) where a command has them. A name in `aliases` is read as another: `verify`'s
+    earlier `text` is its `table`; the chronology's `table` is its Markdown table."""
+    aliases = aliases or {}
+    choices = [name for name in ("table", "json", *more) if name not in aliases]
+    choices.sort(key=lambda name: name != default)  # the default first
+    return click.option(
+        "--format",
+        "fmt",
+        type=Formats(choices, aliases),
+        default=default,
+        show_default=True,
+        help=help,
+    )
+
+
+def command_name(ctx: click.Context) -> str:
+    """The command as typed after `careledger` ("plan", "projections status")."""
+    names: list[str] = []
+    while ctx.parent is not None:
+        names.append(ctx.info_name or "")
+        ctx = ctx.parent
+    return " ".join(reversed(names))
+
+
+def envelope(query: dict[str, Any], data: Any) -> dict[str, Any]:
+    """The one shape of every read command's JSON: what was asked, and the answer."""
+    return {
+        "format": ENVELOPE,
+        "command": command_name(click.get_current_context()),
+        "query": query,
+        "data": data,
+    }
+
+
+def emit_json(query: dict[str, Any], data: Any) -> None:
+    """JSON escapes every control character itself."""
+    click.echo(json.dumps(envelope(query, data), indent=2, default=str))
+
+
+def render(
+    rows: list[dict[str, Any]],
+    fmt: str,
+    title: str,
+    empty: str = "none",
+    query: dict[str, Any] | None = None,
+) -> None:
+    """The rows as the envelope's data (json), or as a table."""
     if fmt == "json":
-        click.echo(json.dumps(rows, indent=2, default=str))
+        emit_json(query or {}, rows)
         return
+    show_table(rows, title, empty)
+
+
+def show_table(rows: list[dict[str, Any]], title: str, empty: str = "none") -> None:
+    """A table shows each control character as its escape (`projections.safe_text`), and shows
+    markup such as "[came from challenge CH-2]" as typed."""
     console = Console()
     if not console.is_terminal:
         console = Console(width=max(console.width, 160))

@@ -3,26 +3,25 @@ across a council."""
 
 from __future__ import annotations
 
-import json
 from datetime import date, datetime
-from typing import Any
 
 import click
 
-from careledger.api import opened, setting
+from careledger.api import opened
 from careledger.cli.drift_output import as_csv, as_json, show_tables
 from careledger.cli.options import (
     CHILD_ARGUMENT,
     COUNCIL_OPTION,
     DB_OPTION,
-    load_protocol,
+    FORMAT_OPTION,
+    named,
     parse_child,
     parse_day,
+    renamed_option,
 )
-from careledger.cli.render import render
+from careledger.cli.render import emit_json, format_option, show_table
 from careledger.ledger.domain.case import ENGLAND
-from careledger.projections import reviews as child_reviews
-from careledger.projections.drift import By, drift_report
+from careledger.projections.drift import By
 from careledger.projections.safe_text import printable
 
 AS_OF_OPTION = click.option(
@@ -49,7 +48,7 @@ def today() -> date:
 @COUNCIL_OPTION
 @AS_OF_OPTION
 @AS_RECORDED_ON_OPTION
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+@FORMAT_OPTION
 def reviews(
     db: str | None,
     child: str,
@@ -63,46 +62,41 @@ def reviews(
     on = parse_day(as_of, "--as-of") or today()
     known = parse_day(as_recorded_on, "--as-recorded-on")
     with opened(db) as o:
-        o.catch_up()
-        timetable = child_reviews.timetable(o.views, who, on, known)
-        recommendations = child_reviews.recommendations(o.views, who, on, known)
-    name = f"{who.council}:{who.child_ref}"
+        found = o.reviews(who, on, known)
     if fmt == "json":
-        recorded = known.isoformat() if known else None
-        data: dict[str, Any] = {"child": name, "as_of": on.isoformat(), "as_recorded_on": recorded}
-        data |= {"reviews": timetable, "recommendations": recommendations}
-        click.echo(json.dumps(data, indent=2))
+        emit_json({"child": named(who), "as_of": on, "as_recorded_on": known}, found)
         return
+    name = named(who)
     title = f"Reviews of {name} as of {on}{recorded_title(known)} (reg 33)"
-    render(timetable, fmt, title, "no period of care recorded")
-    render(recommendations, fmt, f"Recommendations of {name}'s reviews (reg 37)")
+    show_table(found["timetable"], title, "no period of care recorded")
+    show_table(found["recommendations"], f"Recommendations of {name}'s reviews (reg 37)")
 
 
 @click.command()
 @DB_OPTION
 @AS_OF_OPTION
 @AS_RECORDED_ON_OPTION
-@click.option("--by", type=click.Choice([b.value for b in By]), help="Count per group.")
-@click.option(
-    "--format", "fmt", type=click.Choice(["table", "json", "csv", "html"]), default="table"
+@renamed_option(
+    "--group-by",
+    "group_by",
+    "--by",
+    type=click.Choice([b.value for b in By]),
+    help="Count per group.",
 )
+@format_option("csv", "html")
 def drift(
-    db: str | None, as_of: str | None, as_recorded_on: str | None, by: str | None, fmt: str
+    db: str | None, as_of: str | None, as_recorded_on: str | None, group_by: str | None, fmt: str
 ) -> None:
     """Drift and delay across the ledger: counts and rates per measure, worst first, and the
     children behind each count. --as-of D --as-recorded-on D shows what an inspector would
     have seen on D."""
     on = parse_day(as_of, "--as-of") or today()
     known = parse_day(as_recorded_on, "--as-recorded-on")
-    settings = setting("drift")
-    protocol = load_protocol()
     months = 12 if fmt == "html" else 0
     with opened(db) as o:
-        o.catch_up()
-        grouped = By(by) if by else None
-        report = drift_report(o.views, on, grouped, settings, months, protocol, known)
+        report = o.drift(on, group_by, known, months)
     if fmt == "json":
-        click.echo(json.dumps(as_json(report), indent=2, default=str))
+        emit_json({"as_of": on, "group_by": group_by}, as_json(report))
     elif fmt == "csv":
         click.echo(as_csv(report), nl=False)
     elif fmt == "html":

@@ -16,6 +16,7 @@ from careledger.cli.options import (
     FORMAT_OPTION,
     actor_of,
     council_code,
+    named,
     new_council_code,
     parse_child,
 )
@@ -23,10 +24,9 @@ from careledger.cli.render import render
 from careledger.ledger.domain.vocabulary import Role
 from careledger.ledger.errors import LedgerError
 from careledger.ledger.private_files import refuse_links
-from careledger.ledger.ssda903.importer import ImportReport, ReturnImport
+from careledger.ledger.ssda903.importer import ImportReport
 from careledger.ledger.ssda903.records import collection_name
 from careledger.projections import returns
-from careledger.projections.queries import require_case
 from careledger.projections.safe_text import printable, spreadsheet_row
 
 YEAR = click.option(
@@ -88,20 +88,16 @@ def import_903(
     if accept_partial and not force:
         refuse_links([report_path], "--report")  # before anything is recorded
     with opened(db) as o:
-        # Which return is newest is read from the views: they must be current, so a role that
-        # may not bring them up to date is refused while they lag (`ViewsReadOnly`).
-        o.projector.catch_up()
-        newest = returns.newest_return(o.views, council)
-        importer = ReturnImport(o.ledger, council, year, recorded_by, newest_year=newest)
-        report = importer.run(directory, accept_partial)
-        if report.refused:
-            _refused(report, report_path, accept_partial, force)
-        click.echo(
-            f"{council} {collection_name(year)}: {report.children} children, "
-            f"{report.events} event(s) recorded ({report.corrections} restatement(s) as "
-            f"corrections), {report.unchanged} already in the ledger as given"
+        report = o.import_return(
+            directory, council, year, recorded_by.actor_id, role, accept_partial
         )
-        o.catch_up_after_recording(show_progress=report.events > 500)
+    if report.refused:
+        _refused(report, report_path, accept_partial, force)
+    click.echo(
+        f"{council} {collection_name(year)}: {report.children} children, "
+        f"{report.events} event(s) recorded ({report.corrections} restatement(s) as "
+        f"corrections), {report.unchanged} already in the ledger as given"
+    )
 
 
 def _refused(report: ImportReport, path: Path, accept_partial: bool, force: bool) -> None:
@@ -139,11 +135,7 @@ def export_903(db: str | None, council: str, year: int, directory: Path, force: 
     """Write Header, Episodes and Reviews for one collection year into DIRECTORY, in the
     DfE's CSV layout, from what the ledger holds."""
     with opened(db) as o:
-        o.catch_up()
-        if not returns.holds_council(o.views, council):
-            raise LedgerError(f"--council: the ledger holds no case of council '{council}'")
-        directory.mkdir(parents=True, exist_ok=True)
-        counts = returns.export(o.views, council, year, directory, force)
+        counts = o.export_return(council, year, directory, force)
     click.echo(
         f"wrote {counts['header']} children, {counts['episodes']} episodes and "
         f"{counts['reviews']} reviews to {directory}"
@@ -167,15 +159,6 @@ def inconsistencies(
     each matches."""
     who = parse_child(child, council) if child else None
     with opened(db) as o:
-        o.catch_up()
-        if who is not None:
-            require_case(o.views, who)
-        place = who.council if who else council
-        if year is not None and not returns.holds_year(o.views, place, year):
-            of = f" of council '{place}'" if place else ""
-            raise LedgerError(
-                f"--year: the ledger holds no {collection_name(year)} return{of}, "
-                "nor any record of that year"
-            )
-        rows = returns.inconsistency_rows(o.views, place, who.child_ref if who else None, year)
-    render(rows, fmt, "Inconsistencies in the SSDA903 records", "none found")
+        rows = o.inconsistencies(who, council, year)
+    query = {"child": named(who) if who else None, "council": council, "year": year}
+    render(rows, fmt, "Inconsistencies in the SSDA903 records", "none found", query)

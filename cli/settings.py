@@ -95,7 +95,8 @@ def settings_command(
                 "from": source,
             }
         )
-    render(rows, fmt, "Settings in force")
+    query = {"council": council, "actor": actor, "role": role}  # --db: its own row, masked
+    render(rows, fmt, "Settings in force", query=query)
 
 
 def _text(value: object, fmt: str) -> object:

@@ -5,37 +5,39 @@ events recorded since."""
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
 import click
 
 from careledger.api import opened
+from careledger.cli.exit_status import CORRECTED_SINCE, VERIFICATION_FAILED
 from careledger.cli.options import DB_OPTION
-
-CORRECTED_SINCE = 4  # exit status: matches, but some entries are no longer the ledger's word
+from careledger.cli.render import emit_json, format_option
 
 
 @click.command(name="verify-export")
 @DB_OPTION
-@click.argument("file", type=click.Path(path_type=Path, dir_okay=False, exists=True))
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.argument(
+    "file", type=click.Path(path_type=Path, dir_okay=False, exists=True, allow_dash=True)
+)
+@format_option(aliases={"text": "table"})  # `text`: its earlier name, still read
 def verify_export_command(db: str | None, file: Path, fmt: str) -> None:
-    """Check an exported chronology against the ledger: the same events, unchanged, the same
-    content, whether any of its entries has been corrected since, and whether the case has
-    grown. Exit status 1 when it does not match; 4 when it matches but entries have been
-    corrected since (the export is no longer the ledger's word for them)."""
-    data = file.read_bytes()
+    """Check an exported chronology (FILE, or - for standard input) against the ledger: the
+    same events, unchanged, the same content, whether any of its entries has been corrected
+    since, and whether the case has grown. Exit status 3 when it does not match; 4 when it
+    matches but entries have been corrected since (the export is no longer the ledger's word
+    for them)."""
+    data = sys.stdin.buffer.read() if str(file) == "-" else file.read_bytes()
     with opened(db) as o:
         verdict = o.verify_export(data)
     report = verdict.report()
     if fmt == "json":
-        click.echo(json.dumps(report, indent=2))
+        emit_json({"file": "-" if str(file) == "-" else file}, report)
     else:
         for line in report["findings"]:
             click.echo(line)
     if not report["matches"]:
-        sys.exit(1)
+        sys.exit(VERIFICATION_FAILED)
     if verdict.corrected_since:
         sys.exit(CORRECTED_SINCE)

@@ -23,6 +23,11 @@ class CaseNotFound(LedgerError):
         self.child_ref = child_ref
 
 
+class ChainBroken(LedgerError):
+    """A case's integrity chain does not verify, so nothing read from it can be vouched for
+    (a court chronology is refused): a verification failure, not a refusal of input."""
+
+
 class RecordingConflict(LedgerError):
     """Other writers kept recording in the same case while this batch was being saved: each
     attempt found the case moved on. Nothing of the batch was recorded (`outcome` says what

@@ -154,7 +154,7 @@ def _apply(state: ChallengeState, row: Row) -> None:
     kind = row["kind"]
     by = f"{row['by_name']} ({row['by_role']})" if row["by_name"] else None
     state.steps.append(
-        {"date": row["occurred_on"], "kind": kind, "stage": row["stage"], "by": by}
+        {"occurred_on": row["occurred_on"], "kind": kind, "stage": row["stage"], "by": by}
         | {"text": row["text"], "outcome": row["outcome"], "link": row["link"]}
     )
     if kind == "escalated" and state.is_open:

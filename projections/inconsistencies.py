@@ -59,7 +59,7 @@ class Inconsistency:
     def row(self) -> dict[str, Any]:
         return {
             "rule": self.rule or "-",
-            "date": self.on.isoformat(),
+            "occurred_on": self.on.isoformat(),
             "episode": self.episode or "",
             "what": self.what,
         }

@@ -130,7 +130,7 @@ def unapproved(views: CaseViews, child: Child | None = None) -> list[Row]:
             "child": r["child_ref"],
             "event": r["seq"],
             "section": r["section"],
-            "date": r["occurred_on"],
+            "occurred_on": r["occurred_on"],
             "decided_by": (
                 f"{r['decided_by']} ({r['decided_role']})" if r["decided_by"] else "not recorded"
             ),

@@ -55,6 +55,7 @@ MODULE_TIERS = {
             "test_later_decisions",
             "test_ceasing_rules",
             "test_api",
+            "test_cli_grammar",
         ),
         "e2e",
     ),

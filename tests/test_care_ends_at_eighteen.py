@@ -18,6 +18,7 @@ from typing import Any
 from click.testing import CliRunner, Result
 
 from careledger.cli.main import cli
+from tests.envelope import data_of
 from tests.validator903 import findings
 
 COUNCIL = "E10000031"
@@ -66,7 +67,7 @@ def record(db: str, path: Path, lines: list[dict[str, Any]]) -> None:
 
 
 def drift(db: str) -> dict[str, Any]:
-    report: dict[str, Any] = json.loads(invoke(db, "drift", "--format", "json").stdout)
+    report: dict[str, Any] = data_of(invoke(db, "drift", "--format", "json").stdout)
     return report
 
 
@@ -80,7 +81,7 @@ def test_no_review_is_due_after_the_18th_birthday_and_the_missing_ending_is_list
     invoke(db, "init")
     record(db, tmp_path / "history.jsonl", history())
 
-    timetable = json.loads(invoke(db, "reviews", WHO, "--format", "json").stdout)["reviews"]
+    timetable = data_of(invoke(db, "reviews", WHO, "--format", "json").stdout)["timetable"]
     assert [r["held_on"] for r in timetable if r["held_on"]] == list(REVIEWS)
     assert timetable[-1]["due_by"] == "2025-10-10"
     assert timetable[-1]["status"] == "none due: 18 on 2025-09-14; record when care ended"
@@ -94,8 +95,8 @@ def test_no_review_is_due_after_the_18th_birthday_and_the_missing_ending_is_list
     assert PUT_RIGHT in invoke(db, "drift", "--format", "html").stdout
     assert "Records to put right" in invoke(db, "drift").stdout
 
-    listed = json.loads(invoke(db, "inconsistencies", "--child", WHO, "--format", "json").stdout)
-    assert [(r["rule"], r["date"], r["what"]) for r in listed] == [
+    listed = data_of(invoke(db, "inconsistencies", "--child", WHO, "--format", "json").stdout)
+    assert [(r["rule"], r["occurred_on"], r["what"]) for r in listed] == [
         ("359", "2025-09-14", "looked after past 18 (18 on 2025-09-14): record when care ended")
     ]
     # The DfE's rule finds the same in the return the ledger makes of that year.
@@ -109,11 +110,11 @@ def test_recording_when_care_ended_puts_the_record_right(db: str, tmp_path: Path
     ended = ev("ChildCeasedToBeLookedAfter", "2025-09-14", reason="E8", approved_by=OFFICER)
     record(db, tmp_path / "history.jsonl", [*history(), ended])
 
-    timetable = json.loads(invoke(db, "reviews", WHO, "--format", "json").stdout)["reviews"]
+    timetable = data_of(invoke(db, "reviews", WHO, "--format", "json").stdout)["timetable"]
     assert [r["status"] for r in timetable if not r["held_on"]] == []
     assert put_right(drift(db)) == [(PUT_RIGHT, "all", 0)]
     listed = invoke(db, "inconsistencies", "--child", WHO, "--format", "json").stdout
-    assert json.loads(listed) == []
+    assert data_of(listed) == []
 
 
 def test_care_recorded_as_going_on_after_the_18th_birthday_is_listed_too(
@@ -125,7 +126,7 @@ def test_care_recorded_as_going_on_after_the_18th_birthday_is_listed_too(
 
     assert drift(db)["findings"]["review_overdue"] == []
     assert put_right(drift(db)) == [(PUT_RIGHT, "all", 1)]
-    listed = json.loads(invoke(db, "inconsistencies", "--child", WHO, "--format", "json").stdout)
+    listed = data_of(invoke(db, "inconsistencies", "--child", WHO, "--format", "json").stdout)
     assert [r["what"] for r in listed] == [
         "looked after past 18: care recorded as going on to 2025-11-03, after the 18th birthday "
         "(2025-09-14): record when care ended"

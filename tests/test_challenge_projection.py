@@ -27,7 +27,7 @@ Proved here, with every date counted by hand in working days (England's bank hol
 - a bad CARELEDGER_CHALLENGE_STAGES stops `careledger challenges` (and recording a challenge)
   with a clear error, but not `careledger history` or recording anything else;
 - the drift report's `challenge_overdue` counts one late and one answered challenge, with
-  the late one's finding, and `--by iro` counts each for the IRO who raised it;
+  the late one's finding, and `--group-by iro` counts each for the IRO who raised it;
 - `careledger history` marks the change that came from a challenge, beside its steps.
 
 The histories (after NAIRO's published case histories; names, references and
@@ -78,6 +78,7 @@ from careledger.projections import challenges as ch
 from careledger.projections.drift import By, Report, drift_report
 from careledger.projections.drift_settings import DriftSettings
 from careledger.projections.queries import Child
+from tests.envelope import data_of
 
 WESTMERE = "E10000077"
 EASTBURY = "E09000033"
@@ -519,7 +520,7 @@ def invoke(*args: Any, env_extra: dict[str, str] | None = None) -> Result:
 
 def challenges_json(db: str, on: str, *args: str) -> dict[str, Any]:
     out = invoke("challenges", "--db", db, "--as-of", on, "--format", "json", *args)
-    data: dict[str, Any] = json.loads(out.stdout)
+    data: dict[str, Any] = data_of(out.stdout)
     return data
 
 
@@ -714,7 +715,9 @@ def test_as_recorded_on_a_date_shows_only_what_was_recorded_by_then(recorded: st
     # Cafcass answered on Monday 5 January; the ledger learned it on Monday 12 January.
     then = challenges_json(recorded, "2026-01-09", *carl, "--as-recorded-on", "2026-01-09")
     [unknown] = then["challenges"]
-    assert then["as_recorded_on"] == "2026-01-09"
+    asked = invoke("challenges", "--db", recorded, "--as-of", "2026-01-09", "--format", "json",
+                   *carl, "--as-recorded-on", "2026-01-09")
+    assert json.loads(asked.stdout)["query"]["as_recorded_on"] == "2026-01-09"
     assert (unknown["cafcass_referred"], unknown["cafcass_outcome"]) == ("2025-12-22", None)
     assert [s["kind"] for s in unknown["steps"]] == ["cafcass_referral"]
     # As of 9 January from everything recorded (the default): the answer of the 5th counts.
@@ -868,7 +871,7 @@ def test_challenges_command_filters_open_by_iro_and_child(recorded: str) -> None
         "changes": [],
         "steps": [
             {
-                "date": "2025-12-22",
+                "occurred_on": "2025-12-22",
                 "kind": "cafcass_referral",
                 "stage": 4,
                 "by": "Colin Marsh (IRO)",
@@ -1023,7 +1026,7 @@ def test_late_answer_to_the_informal_stage_after_escalation_leaves_the_dcs_stage
     late = row(danas, WESTMERE, "FRANKIE", "2025-06-24")
     assert (late["responded"], late["past_timescale"]) == (None, True)
     assert late["why_late"] == "no response at Stage 4 due by 2025-06-23 (5 working days)"
-    assert [(s["date"], s["kind"], s["stage"], s["by"]) for s in late["steps"]] == [
+    assert [(s["occurred_on"], s["kind"], s["stage"], s["by"]) for s in late["steps"]] == [
         ("2025-06-16", "escalated", 4, "Dana Whitlock (IRO)"),
         ("2025-06-18", "responded", 0, "Tom Okafor (SW)"),
     ]
@@ -1183,7 +1186,7 @@ def test_bad_challenge_stages_setting_stops_only_the_commands_that_need_it(recor
     history = invoke(
         "history", "--db", recorded, f"{WESTMERE}:AARON", "--format", "json", env_extra=bad
     )
-    assert len(json.loads(history.stdout)) > 10
+    assert len(data_of(history.stdout)) > 10
     allocated = invoke(
         "record",
         "--db",
@@ -1303,7 +1306,7 @@ def test_drift_by_iro_counts_a_challenge_for_the_iro_who_raised_it(views: Opened
 def test_drift_command_reports_challenge_overdue_overall_and_by_iro(recorded: str) -> None:
     def summary(*args: str) -> dict[str, tuple[int, int]]:
         out = invoke("drift", "--db", recorded, "--as-of", "2026-01-02", "--format", "json", *args)
-        data = json.loads(out.stdout)
+        data = data_of(out.stdout)
         assert data["challenge_protocol"]["formal_limit_working_days"] == 20
         found = data["findings"]["challenge_overdue"]
         assert [(f["subject"], f["days"]) for f in found] == [(f"{EASTBURY}:CARL", 11)]
@@ -1314,7 +1317,7 @@ def test_drift_command_reports_challenge_overdue_overall_and_by_iro(recorded: st
         }
 
     assert summary() == {"all": (1, 2)}
-    assert summary("--by", "iro") == {"Colin Marsh": (1, 1), "Ruth Adebayo": (0, 1)}
+    assert summary("--group-by", "iro") == {"Colin Marsh": (1, 1), "Ruth Adebayo": (0, 1)}
 
 
 # --- the history ----------------------------------------------------------------------------
@@ -1325,7 +1328,7 @@ def test_history_shows_the_change_that_came_from_the_challenge_among_its_steps(
 ) -> None:
     out = invoke("history", "--db", recorded, f"{WESTMERE}:AARON", "--format", "json")
     whats = [
-        r["what"] for r in json.loads(out.stdout) if "CH-1" in r["what"] or "CH-R" in r["what"]
+        r["what"] for r in data_of(out.stdout) if "CH-1" in r["what"] or "CH-R" in r["what"]
     ]
     assert whats == [
         "IRO challenge CH-1 raised (informal) (decision about CH-LODGINGS): Staying put "
@@ -1343,7 +1346,7 @@ def test_history_shows_the_change_that_came_from_the_challenge_among_its_steps(
         "CH-RESTORE): Staying put restored",
     ]
     # The change the IRO challenged did not come from a challenge.
-    rows = json.loads(out.stdout)
+    rows = data_of(out.stdout)
     changes = [r["what"] for r in rows if r["type"] == "CarePlanSectionChanged"]
     assert [w.split(" by ")[0] for w in changes] == [
         "pathway changed (significant, CH-LODGINGS)",
@@ -1354,7 +1357,7 @@ def test_history_shows_the_change_that_came_from_the_challenge_among_its_steps(
 
 def test_history_names_the_challenge_a_change_came_from(recorded: str) -> None:
     out = invoke("history", "--db", recorded, f"{WESTMERE}:EMMA", "--format", "json")
-    rows = json.loads(out.stdout)
+    rows = data_of(out.stdout)
     [flat] = [r["what"] for r in rows if r["type"] == "CarePlanSectionChanged"]
     assert flat.startswith("pathway changed (significant, CH-FLAT)")
     assert flat.endswith("Supported flat in Eastborough from March [came from challenge CH-2]")

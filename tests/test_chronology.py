@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from careledger.ledger.domain.identity import case_id
+from tests.envelope import data_of
 from tests.tamper import direct
 from tests.test_integrity import DEMO, invoke, ok
 
@@ -107,8 +108,8 @@ def test_who_decided_authority_challenge_and_flags_are_on_each_row(ledger: str) 
 
 
 def test_the_header_gives_the_head_digest_that_verify_gives(ledger: str) -> None:
-    made = chronology(ledger, "--by", "court.officer")
-    verified = json.loads(
+    made = chronology(ledger, "--produced-by", "court.officer")
+    verified = data_of(
         ok(invoke("verify", "--db", ledger, "--child", CHILD, "--format", "json")).stdout
     )
     assert made["head_digest"] == verified["case_head"]
@@ -146,7 +147,7 @@ def test_an_edited_export_is_found(ledger: str, tmp_path: Path, fmt: str) -> Non
         encoding="utf-8",
     )
     result = invoke("verify-export", "--db", ledger, path)
-    assert result.exit_code == 1
+    assert result.exit_code == 3  # verification failed
     assert "DIFFERENT: the file's rows were edited (first at row 7)" in result.stdout
 
 
@@ -196,7 +197,7 @@ def test_an_entry_corrected_since_the_export_is_named_and_never_called_unchanged
     assert '"Return home to mother from today (Friday)" in the export' in named
     assert 'now "Return home to mother on Monday"' in named
 
-    report = json.loads(invoke("verify-export", "--db", ledger, path, "--format", "json").stdout)
+    report = data_of(invoke("verify-export", "--db", ledger, path, "--format", "json").stdout)
     assert [c["entry"] for c in report["corrected_since"]] == [friday["number"]]
 
 
@@ -209,9 +210,9 @@ def test_a_rewritten_ledger_gives_no_chronology_and_fails_the_export(
         event = tables.event(case_id(COUNCIL, DEAN), 8)
         tables.set_state(event.case, 8, event.state.replace(b"Friday", b"Monday"))
     refused = invoke("chronology", "--db", ledger, CHILD)
-    assert refused.exit_code == 1
+    assert refused.exit_code == 3  # verification failed: the case's chain
     assert "the chain of this case is broken at event 8" in refused.output
-    assert invoke("verify-export", "--db", ledger, path).exit_code == 1
+    assert invoke("verify-export", "--db", ledger, path).exit_code == 3
 
 
 @pytest.mark.parametrize("fmt", ["md", "html", "json"])
@@ -219,12 +220,12 @@ def test_an_edited_header_or_row_in_any_form_is_found(
     ledger: str, tmp_path: Path, fmt: str
 ) -> None:
     """The file must be exactly what the ledger gives for its events, date and author."""
-    path = export(ledger, tmp_path, fmt, "--by", "court.officer")
+    path = export(ledger, tmp_path, fmt, "--produced-by", "court.officer")
     text = path.read_text(encoding="utf-8")
     for before, after in (("Graham Teller", "Philippa Crane"), ("court.officer", "the judge")):
         path.write_text(text.replace(before, after, 1), encoding="utf-8")
         result = invoke("verify-export", "--db", ledger, path)
-        assert result.exit_code == 1, (before, result.output)
+        assert result.exit_code == 3, (before, result.output)
         assert result.stdout.splitlines()[0] == "DOES NOT MATCH the ledger"
 
 
@@ -232,7 +233,7 @@ def test_a_row_added_after_the_csv_stamp_is_found(ledger: str, tmp_path: Path) -
     path = export(ledger, tmp_path, "csv")
     with path.open("a", encoding="utf-8") as csv_file:
         csv_file.write("99,2025-01-01,99,ReviewHeld,forged review,,,,,,,,\n")
-    assert invoke("verify-export", "--db", ledger, path).exit_code == 1
+    assert invoke("verify-export", "--db", ledger, path).exit_code == 3
 
 
 def test_the_chronology_is_read_from_the_stored_events_not_the_projection(

@@ -25,6 +25,7 @@ from careledger.ledger.domain.commands import parse_command
 from careledger.ledger.domain.vocabulary import Role
 from careledger.ledger.store.location import store_for
 from careledger.projections.rules import FlagKind
+from tests.envelope import data_of
 
 COUNCIL = "E10000042"
 ACTOR = "j.okafor"
@@ -60,7 +61,7 @@ def ok(result: Result) -> Result:
 
 
 def as_json(result: Result) -> Any:
-    return json.loads(ok(result).stdout)
+    return data_of(ok(result).stdout)
 
 
 def ev(child: str, kind: str, on: str, **fields: Any) -> dict[str, Any]:
@@ -418,7 +419,7 @@ def test_change_without_review_is_listed_with_reason_and_rule(db: str, tmp_path:
     assert row["council"] == COUNCIL
     assert row["child"] == PEARCE
     assert row["section"] == "placement"
-    assert row["date"] == "2024-12-20"
+    assert row["occurred_on"] == "2024-12-20"
     assert row["decided_by"] == "Graham Teller (SENIOR_MANAGER)"
     assert row["kind"] == "made without review approval"
     assert "no review decision" in row["why"]
@@ -552,7 +553,8 @@ def test_change_taking_effect_before_its_approving_review_is_listed_as_approved_
         )
     )
     rows = flags(unapproved(db, c))
-    assert [(r["kind"], r["date"]) for r in rows] == [(FlagKind.APPROVED_AFTER, "2024-03-04")]
+    flagged = [(r["kind"], r["occurred_on"]) for r in rows]
+    assert flagged == [(FlagKind.APPROVED_AFTER, "2024-03-04")]
     assert "REV-02" in rows[0]["why"]
 
 
@@ -746,7 +748,7 @@ def test_placement_ended_without_review_is_flagged_under_reg_14(db: str, tmp_pat
     assert {r["kind"] for r in rows} == {FlagKind.PLACEMENT_ENDED, FlagKind.CHILD_NOT_CONSULTED}
     row = next(r for r in rows if r["kind"] == FlagKind.PLACEMENT_ENDED)
     assert row["section"] == "placement"
-    assert row["date"] == "2024-12-20"
+    assert row["occurred_on"] == "2024-12-20"
     assert "reg 14(1)" in row["rule"]
     assert "council decided to end the Ashby placement permanently" in row["why"]
     assert "no immediate risk recorded" in row["why"]

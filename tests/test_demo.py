@@ -3,7 +3,6 @@ ledger it leaves behind shows the reports' flags on children modelled on NAIRO's
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ from careledger.cli.main import cli
 from careledger.projections import queries
 from careledger.projections.queries import Child
 from careledger.projections.rules import FlagKind
+from tests.envelope import data_of
 
 ENV: dict[str, str | None] = {
     "CARELEDGER_DB": None,
@@ -55,7 +55,7 @@ def demo_db(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Result]:
 
 
 def unapproved(db: str) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = json.loads(
+    rows: list[dict[str, Any]] = data_of(
         ok(invoke("unapproved", "--db", db, "--format", "json")).stdout
     )
     return rows
@@ -102,7 +102,7 @@ def test_demo_shows_dean_sent_home_without_reg_39_approval(demo_db: tuple[str, R
     senior managers on a Friday in September with no nominated officer's approval."""
     db, printed = demo_db
     (row,) = [r for r in unapproved(db) if r["kind"] == FlagKind.CEASED_WITHOUT_APPROVAL]
-    assert (row["child"], row["date"], row["rule"]) == (
+    assert (row["child"], row["occurred_on"], row["rule"]) == (
         "NR-0104",
         "2024-09-13",
         "CPPCR 2010 reg 39(4)",
@@ -117,7 +117,7 @@ def test_demo_shows_a_change_ratified_only_after_it_took_effect(
     review: docs/rules.md §2's first rule covers "approved only after taking effect"."""
     db, _ = demo_db
     rows = [row for row in unapproved(db) if row["kind"] == FlagKind.APPROVED_AFTER]
-    assert [(row["child"], row["date"]) for row in rows] == [("NR-0105", "2022-11-21")]
+    assert [(row["child"], row["occurred_on"]) for row in rows] == [("NR-0105", "2022-11-21")]
     assert "ratified at review REV-03 on 2022-12-13" in rows[0]["why"]
 
 

@@ -9,13 +9,13 @@ Cafcass call it "procedural"; a High Court order stops the move."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
 
 from careledger.cli.main import cli
+from tests.envelope import data_of
 from tests.test_demo_drift import ENV
 
 
@@ -33,13 +33,13 @@ def demo_db(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 def history(db: str, child: str) -> list[str]:
-    rows = json.loads(invoke("history", "--db", db, child, "--format", "json").stdout)
+    rows = data_of(invoke("history", "--db", db, child, "--format", "json").stdout)
     return [row["what"] for row in rows]
 
 
 def challenges(db: str, *args: str) -> dict[str, Any]:
     out = invoke("challenges", "--db", db, "--as-of", "2026-01-30", "--format", "json", *args)
-    data: dict[str, Any] = json.loads(out.stdout)
+    data: dict[str, Any] = data_of(out.stdout)
     return data
 
 

@@ -20,6 +20,7 @@ from careledger.cli.demo import INSPECTION_DAY
 from careledger.cli.main import cli
 from careledger.projections.drift import MEASURES
 from careledger.projections.drift_settings import DriftSettings
+from tests.envelope import data_of
 
 ENV: dict[str, str | None] = {
     "CARELEDGER_DB": None,
@@ -64,12 +65,12 @@ def demo_db(tmp_path_factory: pytest.TempPathFactory) -> str:
 def drift(demo_db: str) -> Callable[..., Report]:
     @cache
     def report(as_of: str = DAY, by: str | None = None, recorded_on: str | None = None) -> Report:
-        by_args = ("--by", by) if by else ()
+        by_args = ("--group-by", by) if by else ()
         known = ("--as-recorded-on", recorded_on) if recorded_on else ()
         out = invoke(
             "drift", "--db", demo_db, "--as-of", as_of, *known, *by_args, "--format", "json"
         )
-        data: Report = json.loads(out.stdout)
+        data: Report = data_of(out.stdout)
         return data
 
     return report
@@ -80,7 +81,7 @@ def reviews(demo_db: str) -> Callable[..., Report]:
     def child(name: str, as_of: str, recorded_on: str | None = None) -> Report:
         known = ("--as-recorded-on", recorded_on) if recorded_on else ()
         out = invoke("reviews", "--db", demo_db, name, "--as-of", as_of, *known, "--format", "json")
-        data: Report = json.loads(out.stdout)
+        data: Report = data_of(out.stdout)
         return data
 
     return child
@@ -180,7 +181,7 @@ def test_the_childs_voice_missing_but_a_refusal_to_meet_the_iro_is_not_drift(
 def test_shannons_refusal_to_meet_the_iro_is_shown_with_its_reason(
     reviews: Callable[[str, str], Report],
 ) -> None:
-    held = {r["review_id"]: r for r in reviews("E09000099:NR-0202", DAY)["reviews"]}
+    held = {r["review_id"]: r for r in reviews("E09000099:NR-0202", DAY)["timetable"]}
     assert held["REV-05"]["child_seen_before"].startswith("no (Shannon declined to meet")
 
 
@@ -237,10 +238,11 @@ def test_records_made_weeks_late(drift: Callable[..., Report]) -> None:
 
 
 def test_by_iro_gives_a_group_per_iro_including_helen_marsh(
-    drift: Callable[..., Report],
+    drift: Callable[..., Report], demo_db: str
 ) -> None:
     report = drift(by="iro")
-    assert report["by"] == "iro"
+    out = invoke("drift", "--db", demo_db, "--as-of", DAY, "--group-by", "iro", "--format", "json")
+    assert json.loads(out.stdout)["query"] == {"as_of": DAY, "group_by": "iro"}
     groups = {c["group"] for c in report["summary"]}
     # Reviews count for the IRO who chaired them: Leah's earlier IROs chaired reviews in
     # the year, though neither is her IRO now.
@@ -272,7 +274,7 @@ def test_a_childs_reviews_held_late_or_on_time_and_the_next_due(
     reviews: Callable[[str, str], Report],
 ) -> None:
     leah = reviews("E09000099:NR-0205", DAY)
-    timetable = [(r["review_id"], r["chair"], r["due_by"], r["status"]) for r in leah["reviews"]]
+    timetable = [(r["review_id"], r["chair"], r["due_by"], r["status"]) for r in leah["timetable"]]
     assert timetable == [
         ("REV-01", "Nicola Brandt", "2025-03-31", "held on time"),
         ("REV-02", "Marcus Hale", "2025-06-28", "held 24 days late"),
@@ -325,11 +327,11 @@ def test_an_earlier_day_as_recorded_then_counts_only_what_was_recorded_by_then(
     assert "Accommodation plan for 18" in chloe[0]["detail"]
 
     jordan = reviews("E09000099:NR-0201", "2025-06-30", "2025-06-30")
-    assert jordan["reviews"][-1]["due_by"] == "2025-05-05"
-    assert jordan["reviews"][-1]["status"] == "overdue by 56 days"
+    assert jordan["timetable"][-1]["due_by"] == "2025-05-05"
+    assert jordan["timetable"][-1]["status"] == "overdue by 56 days"
     assert "REC-05" not in {r["recommendation"] for r in jordan["recommendations"]}
     later = reviews("E09000099:NR-0201", DAY)
-    assert {r["review_id"] for r in later["reviews"]} >= {"REV-08", "REV-09"}
+    assert {r["review_id"] for r in later["timetable"]} >= {"REV-08", "REV-09"}
 
 
 def test_an_earlier_day_from_everything_recorded_counts_what_had_happened_by_then(
@@ -341,9 +343,9 @@ def test_an_earlier_day_from_everything_recorded_counts_what_had_happened_by_the
     assert "E09000099:NR-0201" not in rows(earlier, "review_overdue")
     assert "E09000099:NR-0201" not in rows(earlier, "recording_lag")
     jordan = reviews("E09000099:NR-0201", "2025-06-30")
-    held = [r for r in jordan["reviews"] if r["held_on"] == "2025-04-29"]
+    held = [r for r in jordan["timetable"] if r["held_on"] == "2025-04-29"]
     assert [r["review"] for r in held] == [8]
-    assert jordan["reviews"][-1]["status"].startswith("next: due in")
+    assert jordan["timetable"][-1]["status"].startswith("next: due in")
 
 
 def test_alfies_challenge_is_past_its_timescale_and_leahs_is_not_yet(

@@ -73,7 +73,7 @@ def test_an_edited_row_of_an_earlier_export_is_found(ledger: str, tmp_path: Path
     edited = tmp_path / "edited.json"
     edited.write_text(json.dumps(exported, indent=2, ensure_ascii=False) + "\n", "utf-8")
     result = invoke("verify-export", "--db", ledger, edited)
-    assert result.exit_code == 1, result.output
+    assert result.exit_code == 3, result.output  # verification failed
     assert "DIFFERENT: the file's rows were edited (first at row 4)" in result.stdout
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.envelope import data_of
 from tests.tamper import Direct, direct
 from tests.test_integrity import COUNCIL, FIRST, SECOND, demo_lines, invoke, ok
 
@@ -70,7 +71,7 @@ def test_stored_events_and_projected_payloads_hold_no_plain_words(
 
 
 def test_with_the_key_the_history_reads_as_recorded(encrypted: str) -> None:
-    rows = json.loads(
+    rows = data_of(
         ok(invoke("history", "--db", encrypted, f"{COUNCIL}:{SECOND}", "--format", "json")).stdout
     )
     assert any("Hannah Cole" in row["what"] for row in rows)
@@ -137,7 +138,7 @@ ENCRYPTED_ERROR = (
 READS = {
     "unapproved": ("unapproved",),
     "challenges": ("challenges", "--as-of", "2026-01-30"),
-    "drift by iro": ("drift", "--as-of", "2026-01-30", "--by", "iro"),
+    "drift by iro": ("drift", "--as-of", "2026-01-30", "--group-by", "iro"),
     "history": ("history", f"{COUNCIL}:{SECOND}"),
     "plan": ("plan", f"{COUNCIL}:{SECOND}"),
     "plan as of": ("plan", f"{COUNCIL}:{SECOND}", "--as-of", "2025-06-01"),

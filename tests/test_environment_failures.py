@@ -24,6 +24,7 @@ import pytest
 from click.testing import Result
 
 from careledger.ledger.errors import StoreFailure
+from tests.envelope import data_of
 from tests.test_cli_end_to_end import COUNCIL, ENV, ev, init, invoke, ok, record, write_lines
 
 PASSWORD = "Wd7-never-printed"
@@ -185,7 +186,7 @@ def test_a_disk_that_cannot_take_the_write_is_one_line_and_nothing_is_recorded(
         run.stderr
     )
     assert run.stderr.count("\n") == 1
-    status = json.loads(ok(invoke("projections", "status", "--db", sqlite_db, "--format",
+    status = data_of(ok(invoke("projections", "status", "--db", sqlite_db, "--format",
                                   "json")).stdout)  # fmt: skip
     assert status[0]["newest_event"] == 0  # nothing recorded
 

@@ -173,7 +173,7 @@ def test_plan_agreed_again_outside_a_review_that_moves_the_child_is_flagged(roy:
     )
     roy.catch_up()
     rows = queries.unapproved(roy.views, queries.Child("E10000099", "RY-16"))
-    assert [(r["section"], r["date"], r["kind"], r["decided_by"]) for r in rows] == [
+    assert [(r["section"], r["occurred_on"], r["kind"], r["decided_by"]) for r in rows] == [
         # sent home after more than 20 working days under s.20, with no approval (reg 39(4))
         ("legal_status", "2024-09-13", FlagKind.CEASED_WITHOUT_APPROVAL, "not recorded"),
         ("placement", "2025-01-10", "made without review approval", "Sam Ode (SW)"),

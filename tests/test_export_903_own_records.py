@@ -14,7 +14,6 @@ proved by the DfE's own validator (tests/validator903.py) as the import is.
 from __future__ import annotations
 
 import csv
-import json
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from typing import Any
 from click.testing import CliRunner, Result
 
 from careledger.cli.main import cli
+from tests.envelope import data_of
 from tests.own_histories import IRO, OFFICER, own_histories, write_jsonl
 from tests.returns903 import episode, header, review, write_return
 from tests.validator903 import (
@@ -254,11 +254,12 @@ def test_reviews_of_a_child_recorded_directly_are_judged_against_their_own_perio
     ])  # fmt: skip
     result = invoke(db, "inconsistencies", "--child", f"{COUNCIL}:{child}", "--format", "json")
 
-    listed = [(r["date"], r["what"]) for r in json.loads(result.stdout)]
+    listed = [(r["occurred_on"], r["what"]) for r in data_of(result.stdout)]
     assert listed == [("2024-02-01", "review held 2024-02-01 while no episode of care was open")]
     # The year's return the ledger makes of the council's records is judged alone too.
     in_year = invoke(db, "inconsistencies", "--council", COUNCIL, "--year", 2023, "--format",
                      "json")  # fmt: skip
-    assert [(r["child"], r["date"]) for r in json.loads(in_year.stdout)] == [(child, "2024-02-01")]
-    assert json.loads(invoke(db, "inconsistencies", "--council", COUNCIL, "--year", 2022,
+    listed_in_year = [(r["child"], r["occurred_on"]) for r in data_of(in_year.stdout)]
+    assert listed_in_year == [(child, "2024-02-01")]
+    assert data_of(invoke(db, "inconsistencies", "--council", COUNCIL, "--year", 2022,
                              "--format", "json").stdout) == []  # fmt: skip

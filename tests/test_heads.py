@@ -38,6 +38,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from careledger.cli.main import cli
 from careledger.ledger.integrity.heads import SignedHead, statement
 from careledger.ledger.integrity.seal import fingerprint, raw_public_key, read_public_key
+from tests.envelope import data_of
 from tests.tamper import Direct, direct
 from tests.test_integrity import (
     ENV,
@@ -76,7 +77,7 @@ def ok(result: Result) -> Result:
 
 
 def failed(result: Result) -> list[str]:
-    assert result.exit_code == 1, f"exit {result.exit_code}: {result.output}"
+    assert result.exit_code == 3, f"exit {result.exit_code}: {result.output}"  # verification failed
     return result.stdout.splitlines()
 
 
@@ -175,7 +176,7 @@ def test_a_forged_append_with_its_chain_recomputed_is_caught_by_the_signed_head(
         "head signatures: do NOT hold:",
         "  " + FORGED.format(forged.notification_id),
     ]
-    report = json.loads(verify(signed, "--format", "json").stdout)
+    report = data_of(verify(signed, "--format", "json").stdout)
     assert report["intact"] is False and "first_broken_link" not in report
     assert report["head"]["problems"] == [FORGED.format(forged.notification_id)]
     assert report["head"]["signed_events"] == EVENTS and report["events"] == EVENTS + 1
@@ -291,7 +292,7 @@ def test_a_whole_last_commit_cut_with_its_signature_shows_only_against_a_seal(
     seal_key = tmp_path / "council.pem"
     ok(run("seal-key", seal_key))
     seal = tmp_path / "seal.json"
-    ok(run("seal", "--db", signed, "--key", seal_key, "--by", "Family Court", "--out", seal))
+    ok(run("seal", "--db", signed, "--key", seal_key, "--signed-by", "Family Court", "--out", seal))
     heads = cut_last_commit(tables)
     remaining = heads[1].position
     result = ok(verify(signed))
@@ -472,7 +473,7 @@ def test_verify_prints_the_first_five_problems_and_how_many_more(
         for line in result[3:8]
     )
     assert result[8] == "  and 2 more"
-    report = json.loads(
+    report = data_of(
         verify(signed, "--head-public-key", tmp_path / "other.pub", "--format", "json").stdout
     )
     assert len(report["head"]["problems"]) == 7 and report["head"]["more_problems"] == 0

@@ -20,7 +20,6 @@ file and a real PostgreSQL schema.
 from __future__ import annotations
 
 import csv
-import json
 import shutil
 from datetime import date
 from pathlib import Path
@@ -35,6 +34,7 @@ from careledger.ledger.ssda903.importer import ImportReport
 from careledger.ledger.ssda903.records import Episode
 from careledger.projections.inconsistencies import Inconsistency, inconsistencies
 from careledger.projections.returns import children, records_of
+from tests.envelope import data_of
 from tests.returns903 import (
     COUNCIL,
     DOB,
@@ -466,7 +466,7 @@ def test_a_later_return_restating_an_episode_records_a_correction_and_the_ending
 
     shown = invoke("history", f"{COUNCIL}:R1", "--db", db, "--format", "json")
     assert shown.exit_code == 0, shown.output
-    rows = {row["event"]: row for row in json.loads(shown.stdout)}
+    rows = {row["event"]: row for row in data_of(shown.stdout)}
     assert rows[entered.seq]["type"] == "ChildBecameLookedAfter"
     assert rows[entered.seq]["source"] == source(first / "episodes.csv", 2)
     assert rows[entered.seq]["corrected_by"] == str(correction.seq)

@@ -22,6 +22,7 @@ from careledger.ledger.domain import payloads as p
 from careledger.ledger.domain.commands import Command
 from careledger.ledger.domain.vocabulary import Role
 from careledger.ledger.store.location import store_for
+from tests.envelope import data_of
 from tests.test_cli_end_to_end import (
     COUNCIL,
     IRO,
@@ -60,7 +61,7 @@ def events_of(db: str, child: str = CHILD) -> list[str]:
 
 
 def nothing_recorded(db: str) -> None:
-    rows = json.loads(ok(invoke("projections", "status", "--db", db, "--format", "json")).stdout)
+    rows = data_of(ok(invoke("projections", "status", "--db", db, "--format", "json")).stdout)
     assert rows[0]["newest_event"] == 0, rows
 
 

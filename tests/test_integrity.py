@@ -49,6 +49,7 @@ from careledger.ledger.integrity.chain import (
     event_hash,
     next_digest,
 )
+from tests.envelope import data_of
 from tests.tamper import Direct, direct
 
 DEMO = Path(__file__).resolve().parents[1] / "cli" / "demo" / "demo.jsonl"
@@ -119,7 +120,7 @@ def lines_of(result: Result) -> list[str]:
 
 
 def broken(result: Result) -> list[str]:
-    assert result.exit_code == 1, f"exit {result.exit_code}: {result.output}"
+    assert result.exit_code == 3, f"exit {result.exit_code}: {result.output}"  # verification failed
     return lines_of(result)
 
 
@@ -149,7 +150,8 @@ def seal(db: str, tmp_path: Path, name: str = "seal.json") -> Path:
         made = ok(invoke("seal-key", key))
         (tmp_path / "council.pub").write_text(made.stdout, encoding="utf-8")
     out = tmp_path / name
-    result = ok(invoke("seal", "--db", db, "--key", key, "--by", "Family Court", "--out", out))
+    signed = ("--signed-by", "Family Court")
+    result = ok(invoke("seal", "--db", db, "--key", key, *signed, "--out", out))
     assert result.stderr.splitlines()[0].startswith(f"sealed {EVENTS} events, digest ")
     return out
 
@@ -233,7 +235,7 @@ UNSIGNED_HEAD = {
 
 def test_verify_json_carries_the_same_facts(ledger: str, tables: Direct) -> None:
     links = tables.links()
-    assert json.loads(ok(verify(ledger, "--format", "json")).stdout) == {
+    assert data_of(ok(verify(ledger, "--format", "json")).stdout) == {
         "intact": True,
         "events": EVENTS,
         "cases": 2,
@@ -241,7 +243,7 @@ def test_verify_json_carries_the_same_facts(ledger: str, tables: Direct) -> None
         "head": UNSIGNED_HEAD,
     }
     result = ok(verify(ledger, "--child", f"{COUNCIL}:{FIRST}", "--format", "json"))
-    assert json.loads(result.stdout) == {
+    assert data_of(result.stdout) == {
         "intact": True,
         "events": EVENTS,
         "cases": 1,
@@ -366,7 +368,7 @@ def test_one_changed_byte_of_a_stored_event_is_named_with_both_hashes(
         where(link, DIFFERS),
         *hashes(link.event_hash, recomputed),
     ]
-    report = json.loads(verify(ledger, "--format", "json").stdout)
+    report = data_of(verify(ledger, "--format", "json").stdout)
     assert report["intact"] is False
     assert report["first_broken_link"] == {
         "log_position": link.notification_id,
@@ -529,7 +531,7 @@ def test_a_forged_event_with_a_correct_hash_of_its_own_breaks_the_link_after_it(
         recorded_previous.hex(),
         forged_link.event_hash.hex(),
     }
-    report = json.loads(verify(ledger, "--format", "json").stdout)
+    report = data_of(verify(ledger, "--format", "json").stdout)
     assert report["events"] == EVENTS + 1
     link_report = report["first_broken_link"]
     assert (link_report["case"], link_report["event"], link_report["log_position"]) == (
@@ -592,7 +594,7 @@ def test_a_consistently_rewritten_case_verifies_intact_but_breaks_a_seal_made_be
         f"log's digest is {head.hex()}, the seal says {sealed_head.hex()}: the history "
         "before the seal was rewritten",
     ]
-    report = json.loads(verify(ledger, "--seal", sealed, "--format", "json").stdout)
+    report = data_of(verify(ledger, "--seal", sealed, "--format", "json").stdout)
     assert report["intact"] is False and "first_broken_link" not in report
     assert report["seal"]["holds"] is False
     assert report["seal"]["digest"] == sealed_head.hex()
@@ -636,7 +638,7 @@ def test_a_seal_still_holds_after_later_genuine_records(
         f"global head digest: {links[-1].digest.hex()}",
         f"seal of {sealed_at(sealed)} ({EVENTS} events, key {seal_fingerprint(sealed)}): holds",
     ]
-    report = json.loads(verify(ledger, "--seal", sealed, "--format", "json").stdout)
+    report = data_of(verify(ledger, "--seal", sealed, "--format", "json").stdout)
     assert report["seal"] == {
         "events": EVENTS,
         "digest": links[EVENTS - 1].digest.hex(),

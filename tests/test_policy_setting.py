@@ -9,6 +9,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from careledger.cli.main import cli
+from tests.envelope import data_of
 
 HISTORY = [
     {
@@ -39,7 +40,7 @@ ACTOR = {"CARELEDGER_ACTOR": "sw-9", "CARELEDGER_ROLE": "SW"}
 def kinds(runner: CliRunner, db: str, env: dict[str, str]) -> list[str]:
     result = runner.invoke(cli, ["unapproved", "--db", db, "--format", "json"], env=env)
     assert result.exit_code == 0, result.output
-    return [row["kind"] for row in json.loads(result.output)]
+    return [row["kind"] for row in data_of(result.output)]
 
 
 def test_changing_the_policy_requires_a_rebuild_and_the_rebuild_applies_it(

@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 from click.testing import Result
 
+from tests.envelope import data_of
 from tests.returns903 import COUNCIL as RETURN_COUNCIL
 from tests.returns903 import YEAR
 from tests.test_import_903_restatements import a_return_with_a_refused_row, import_903
@@ -121,11 +122,11 @@ def test_a_seal_is_written_owner_only_and_never_through_a_link_unless_forced(
     ok(invoke("seal-key", key))
     assert mode(key) == 0o600
     out = tmp_path / "seal.json"
-    ok(invoke("seal", "--db", ledger, "--key", key, "--by", "Family Court", "--out", out))
+    ok(invoke("seal", "--db", ledger, "--key", key, "--signed-by", "Family Court", "--out", out))
     assert mode(out) == 0o600
 
     link, target = planted_link(tmp_path, "seal-for-court.json")
-    args = ("seal", "--db", ledger, "--key", key, "--by", "Family Court", "--out", link)
+    args = ("seal", "--db", ledger, "--key", key, "--signed-by", "Family Court", "--out", link)
     refused_link(invoke(*args), "--out", link)
     assert target.read_text() == TARGET_TEXT
     ok(invoke(*args, "--force"))
@@ -165,7 +166,7 @@ def test_an_import_report_is_not_written_through_a_link_and_nothing_is_recorded(
     refused_link(result, "--report", link)
     assert target.read_text() == TARGET_TEXT
     unapproved = ok(invoke("inconsistencies", "--db", sqlite_db, "--format", "json"))
-    assert unapproved.stdout.strip() == "[]"
+    assert data_of(unapproved.stdout) == []
 
     ok(import_903(sqlite_db, directory, YEAR, "--accept-partial", "--report", link, "--force"))
     assert target.read_text().startswith("file,row,column,reason,child")

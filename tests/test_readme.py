@@ -3,7 +3,6 @@ true; each event type has an example there."""
 
 from __future__ import annotations
 
-import json
 import re
 import subprocess
 import sys
@@ -14,6 +13,7 @@ from click.testing import CliRunner
 
 from careledger.cli.main import cli
 from careledger.ledger.domain import payloads as p
+from tests.envelope import data_of
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 
@@ -39,7 +39,7 @@ def test_readme_examples_record_and_are_flagged_as_documented(db: str, tmp_path:
     assert result.exit_code == 0, result.output
     assert f"recorded {len(readme_lines())} event(s)" in result.output
     flagged = runner.invoke(cli, ["unapproved", "--db", db, "--format", "json"])
-    kinds = {row["kind"] for row in json.loads(flagged.output)}
+    kinds = {row["kind"] for row in data_of(flagged.output)}
     assert kinds == {
         "IRO agreement not yet ratified by a review",
         "review not reasonably practicable",

@@ -125,13 +125,13 @@ def test_an_edited_quoted_csv_is_found_edited_at_the_row_edited(
 
     result = invoke("verify-export", "--db", ledger, out)
 
-    assert result.exit_code == 1
+    assert result.exit_code == 3  # verification failed
     found = [line for line in result.stdout.splitlines() if "edited" in line]
     assert found == [f"DIFFERENT: the file's rows were edited (first at row {last[0]})"]
 
 
 def test_the_drift_csv_shows_an_iros_name_that_is_a_formula_as_text(ledger: str) -> None:
-    result = ok(invoke("drift", "--db", ledger, "--by", "iro", "--format", "csv"))
+    result = ok(invoke("drift", "--db", ledger, "--group-by", "iro", "--format", "csv"))
     cells = cells_of(result.stdout)
     no_formula(cells)
     assert "'" + IRO_NAME in cells
@@ -185,7 +185,7 @@ def test_the_drift_report_in_html_shows_control_characters_as_escapes(
         iro_name=f"Helen {ESCAPES}",
         occurred_on=date(2025, 7, 1),
     )
-    shown = ok(invoke("drift", "--db", ledger, "--by", "iro", "--format", "html")).stdout
+    shown = ok(invoke("drift", "--db", ledger, "--group-by", "iro", "--format", "html")).stdout
     assert not [c for c in RAW if c in shown]
     assert "Helen \\x1b[31mred" in shown
 

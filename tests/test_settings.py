@@ -33,6 +33,7 @@ from careledger.settings import (
     load_settings,
     variables,
 )
+from tests.envelope import data_of
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 COUNCIL = "E10000099"
@@ -65,7 +66,7 @@ def settings_file(tmp_path: Path, text: str) -> str:
 
 def shown(result: Result) -> dict[str, dict[str, object]]:
     assert result.exit_code == 0, result.output
-    return {row["variable"]: row for row in json.loads(result.stdout)}
+    return {row["variable"]: row for row in data_of(result.stdout)}
 
 
 def test_each_value_says_whether_it_came_from_option_environment_file_or_default(

@@ -12,7 +12,6 @@ another policy setting are rebuilt under that recorded setting, not the environm
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,7 @@ from click.testing import Result
 
 from careledger.ledger.domain.identity import case_id
 from careledger.ledger.store.location import new_cipher_key
+from tests.envelope import data_of
 from tests.tamper import direct
 from tests.test_integrity import (
     COUNCIL,
@@ -69,7 +69,7 @@ def test_a_deleted_flag_is_named_though_the_chain_is_intact_and_the_lag_is_0(led
         '"lag": 0' in ok(invoke("projections", "status", "--db", ledger, "--format", "json")).stdout
     )
     result = recheck(ledger)
-    assert result.exit_code == 1, result.output
+    assert result.exit_code == 3, result.output  # verification failed
     lines = lines_of(result)
     assert lines[0] == f"intact: {EVENTS} events in 2 case(s)"
     assert lines[2:6] == [
@@ -92,8 +92,8 @@ def test_a_changed_value_and_an_extra_row_are_named_with_their_values(ledger: st
         "WHERE child_ref = 'NR-0205'",
     )
     result = recheck(ledger, "--format", "json")
-    assert result.exit_code == 1, result.output
-    found: dict[str, Any] = json.loads(result.stdout)["projections"]
+    assert result.exit_code == 3, result.output  # verification failed
+    found: dict[str, Any] = data_of(result.stdout)["projections"]
     assert found["same"] is False
     assert found["differing_rows"] == {"cl_cases": 1, "cl_unapproved": 1}
     changed, extra = found["differences"]
@@ -138,8 +138,8 @@ def test_an_encrypted_ledger_is_compared_on_its_decrypted_payloads(db: str, tmp_
         result = recheck(db, "--format", "json")
     finally:
         del ENV["CARELEDGER_CIPHER_KEY"]
-    assert result.exit_code == 1, result.output
-    found = json.loads(result.stdout)["projections"]
+    assert result.exit_code == 3, result.output  # verification failed
+    found = data_of(result.stdout)["projections"]
     assert found["differing_rows"] == {"cl_events": 2}
     assert {d["key"]["seq"] for d in found["differences"]} == {3}
     assert all(set(d["live"]) == {"payload"} for d in found["differences"])

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Protocol
 from uuid import UUID
 
-from careledger.ledger.errors import LedgerError
+from careledger.ledger.errors import ChainBroken
 from careledger.ledger.integrity.chain import (
     GENESIS,
     ChainRow,
@@ -287,7 +287,7 @@ def case_events(source: ChainSource, case: UUID) -> tuple[dict[int, bytes], list
     if orphan is not None:
         found = _orphan(orphan)
     if found is not None:
-        raise LedgerError(
+        raise ChainBroken(
             f"the chain of this case is broken at event {found.seq}: {found.problem}; "
             "run 'careledger verify'"
         )
