@@ -7,7 +7,6 @@ from typing import Any
 
 import click
 
-from careledger.api import opened
 from careledger.cli.options import (
     COUNCIL_OPTION,
     DB_OPTION,
@@ -16,6 +15,7 @@ from careledger.cli.options import (
     parse_child,
     parse_day,
 )
+from careledger.cli.reading import CATCH_UP_OPTION, READ_DB_OPTION, opened_to_read
 from careledger.cli.render import emit_json, show_table
 from careledger.cli.reports import AS_OF_OPTION, AS_RECORDED_ON_OPTION, recorded_title, today
 from careledger.ledger.domain.protocol import DisputeProtocol
@@ -69,6 +69,8 @@ def stats_row(row: dict[str, Any]) -> dict[str, Any]:
 
 @click.command()
 @DB_OPTION
+@READ_DB_OPTION
+@CATCH_UP_OPTION
 @click.option("--open", "only_open", is_flag=True, help="Only challenges not yet resolved.")
 @click.option("--child", default=None, help="Only this child (COUNCIL:REF, or REF with --council).")
 @COUNCIL_OPTION
@@ -78,6 +80,8 @@ def stats_row(row: dict[str, Any]) -> dict[str, Any]:
 @FORMAT_OPTION
 def challenges(
     db: str | None,
+    read_db: str | None,
+    catch_up: bool,
     only_open: bool,
     child: str | None,
     council: str | None,
@@ -92,7 +96,7 @@ def challenges(
     who = parse_child(child, council) if child else None
     on = parse_day(as_of, "--as-of") or today()
     known = parse_day(as_recorded_on, "--as-recorded-on")
-    with opened(db) as o:
+    with opened_to_read(db, read_db, catch_up) as o:
         report = o.challenge_report(on, who, council, iro, only_open, known)
     if fmt == "json":
         query = {"as_of": on, "as_recorded_on": known, "child": named(who) if who else None}

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import click
 
-from careledger.api import opened
 from careledger.cli.options import (
     CHILD_ARGUMENT,
     COUNCIL_OPTION,
@@ -20,6 +19,7 @@ from careledger.cli.options import (
     parse_day,
     renamed_option,
 )
+from careledger.cli.reading import READ_DB_OPTION, opened_to_read
 from careledger.cli.render import format_option
 from careledger.ledger.errors import LedgerError
 from careledger.ledger.private_files import write_private
@@ -29,6 +29,7 @@ from careledger.projections.safe_text import printable
 
 @click.command(name="chronology")
 @DB_OPTION
+@READ_DB_OPTION
 @CHILD_ARGUMENT
 @COUNCIL_OPTION
 @click.option("--from", "from_", help="First date (YYYY-MM-DD).")
@@ -49,6 +50,7 @@ from careledger.projections.safe_text import printable
 )  # fmt: skip
 def chronology_command(
     db: str | None,
+    read_db: str | None,
     child: str,
     council: str | None,
     from_: str | None,
@@ -65,7 +67,7 @@ def chronology_command(
     period = (parse_day(from_, "--from"), parse_day(to, "--to"))
     if period[0] and period[1] and period[0] > period[1]:
         raise LedgerError("--from: is after --to")
-    with opened(db) as o:
+    with opened_to_read(db, read_db, catch_up=False, projections=False) as o:
         made = o.chronology(f"{who.council}:{who.child_ref}", produced_by, *period)
     data = render(made, fmt)
     if out is not None:

@@ -7,7 +7,6 @@ from datetime import date, datetime
 
 import click
 
-from careledger.api import opened
 from careledger.cli.drift_output import as_csv, as_json, show_tables
 from careledger.cli.options import (
     CHILD_ARGUMENT,
@@ -19,6 +18,7 @@ from careledger.cli.options import (
     parse_day,
     renamed_option,
 )
+from careledger.cli.reading import CATCH_UP_OPTION, READ_DB_OPTION, opened_to_read
 from careledger.cli.render import emit_json, format_option, show_table
 from careledger.ledger.domain.case import ENGLAND
 from careledger.projections.drift import By
@@ -44,6 +44,8 @@ def today() -> date:
 
 @click.command()
 @DB_OPTION
+@READ_DB_OPTION
+@CATCH_UP_OPTION
 @CHILD_ARGUMENT
 @COUNCIL_OPTION
 @AS_OF_OPTION
@@ -51,6 +53,8 @@ def today() -> date:
 @FORMAT_OPTION
 def reviews(
     db: str | None,
+    read_db: str | None,
+    catch_up: bool,
     child: str,
     council: str | None,
     as_of: str | None,
@@ -61,7 +65,7 @@ def reviews(
     who = parse_child(child, council)
     on = parse_day(as_of, "--as-of") or today()
     known = parse_day(as_recorded_on, "--as-recorded-on")
-    with opened(db) as o:
+    with opened_to_read(db, read_db, catch_up) as o:
         found = o.reviews(who, on, known)
     if fmt == "json":
         emit_json({"child": named(who), "as_of": on, "as_recorded_on": known}, found)
@@ -74,6 +78,8 @@ def reviews(
 
 @click.command()
 @DB_OPTION
+@READ_DB_OPTION
+@CATCH_UP_OPTION
 @AS_OF_OPTION
 @AS_RECORDED_ON_OPTION
 @renamed_option(
@@ -85,7 +91,13 @@ def reviews(
 )
 @format_option("csv", "html")
 def drift(
-    db: str | None, as_of: str | None, as_recorded_on: str | None, group_by: str | None, fmt: str
+    db: str | None,
+    read_db: str | None,
+    catch_up: bool,
+    as_of: str | None,
+    as_recorded_on: str | None,
+    group_by: str | None,
+    fmt: str,
 ) -> None:
     """Drift and delay across the ledger: counts and rates per measure, worst first, and the
     children behind each count. --as-of D --as-recorded-on D shows what an inspector would
@@ -93,7 +105,7 @@ def drift(
     on = parse_day(as_of, "--as-of") or today()
     known = parse_day(as_recorded_on, "--as-recorded-on")
     months = 12 if fmt == "html" else 0
-    with opened(db) as o:
+    with opened_to_read(db, read_db, catch_up) as o:
         report = o.drift(on, group_by, known, months)
     if fmt == "json":
         emit_json({"as_of": on, "group_by": group_by}, as_json(report))

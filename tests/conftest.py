@@ -4,6 +4,8 @@ Every test is in one tier, a marker given here (`pytest -m fast`):
 - `oracle`: the DfE's own validator judges the import and export (slow: its rules are many);
 - `browser`: pages opened in Debian's Chromium;
 - `e2e`: the `careledger` command driven as a user drives it, through to the store;
+- `replica`: reads served by a PostgreSQL streaming replica the test makes of the server
+  (`pg_basebackup`; the server must accept a replication connection: `.ci/run`);
 - `store`: the ledger or its views on a real SQLite file and a real PostgreSQL schema;
 - `fast`: the rest, in memory; it runs alone in well under 30 s.
 A test that opens the browser is a `browser` test; otherwise its module's tier, if
@@ -27,7 +29,7 @@ import pytest
 from careledger.api import Opened, opened
 
 DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
-TIERS = ("fast", "store", "e2e", "browser", "oracle")
+TIERS = ("fast", "store", "e2e", "browser", "oracle", "replica")
 STORE_FIXTURES = frozenset({"db", "sqlite_db", "postgres_db", "postgres_admin", "o"})
 BROWSER_FIXTURES = frozenset({"browser", "chromium"})
 MODULE_TIERS = {
@@ -40,6 +42,7 @@ MODULE_TIERS = {
     "test_projection_properties": "store",
     "test_synthetic": "store",
     "test_two_writers": "store",
+    "test_read_replica": "replica",
     **dict.fromkeys(
         (
             "test_cli_end_to_end",
@@ -55,6 +58,7 @@ MODULE_TIERS = {
             "test_later_decisions",
             "test_ceasing_rules",
             "test_api",
+            "test_projector",
             "test_cli_grammar",
         ),
         "e2e",

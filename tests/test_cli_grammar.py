@@ -42,6 +42,7 @@ WRITERS = {
     ("cipher-key",),
     ("projections", "catch-up"),
     ("projections", "rebuild"),
+    ("project",),
 }
 DOCUMENTS = {("chronology",)}  # its JSON is the court export, stamped and verified as it is
 DAY = "2025-06-30"
