@@ -1,7 +1,7 @@
 """Throughput of careledger against bare `eventsourcing` on the same store, in the same run.
 
     .venv/bin/python benchmarks/run.py [--store sqlite|postgres|both] [--events N]
-                                       [--rounds R] [--profile]
+                                       [--rounds R] [--interleaved CHILDREN] [--profile]
 
 For each store (a temporary SQLite file; a PostgreSQL schema of its own, created and dropped,
 on CARELEDGER_TEST_POSTGRES or the local server) it prints a table of three measures, each
@@ -13,7 +13,15 @@ target:
 2. bulk recording: 100 children of 10 commands per `record` call, against 100 trivial
    aggregates of as many stored events per `save`;
 3. projection catch-up: `Projector.rebuild()` over the whole log, against a bare read of the
-   notification log (`select_notifications`, 500 at a time).
+   notification log (`select_notifications`, 500 at a time);
+4. projection catch-up on a realistic interleaved log, against a bare read of the same log.
+
+Measure 3's log is the bulk recordings': every case arrives whole in one call, so a batch of
+catch-up touches each of its cases once. Measure 4's log is built as `benchmarks/drift.py`
+builds its own: invented children (`careledger.synthetic`) whose records arrive feed by
+feed, one `record` call per feed, so each case's events are spread over many calls and many
+batches of catch-up. It is loaded once into a ledger of its own (`--interleaved CHILDREN`,
+0 to skip) and rebuilt R times.
 
 Rates count stored events (a new child's case also stores `CaseOpened`). Each measure runs
 R rounds, careledger and baseline alternating (and alternating which goes first); the table
@@ -38,8 +46,9 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from importlib.metadata import version
+from itertools import groupby, islice
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
@@ -56,6 +65,7 @@ from careledger.api import Opened, opened  # noqa: E402
 from careledger.ledger.domain import payloads as p  # noqa: E402
 from careledger.ledger.domain.commands import Command, parse_command  # noqa: E402
 from careledger.ledger.store.location import store_for  # noqa: E402
+from careledger.synthetic import synthetic_history  # noqa: E402
 
 DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
 COUNCIL = "E10000001"
@@ -70,12 +80,16 @@ SINGLE_POOL = 50  # existing children (and bare aggregates) the single recording
 OWN_CODE = tuple(str(ROOT / package) + os.sep for package in ("ledger", "projections", "cli"))
 
 T = TypeVar("T")
-TARGETS = {"single": 0.67, "bulk": 0.6, "catch_up": 0.5}
+TARGETS = {"single": 0.67, "bulk": 0.6, "catch_up": 0.5, "interleaved": 0.2}
 LABELS = {
     "single": "single recording (events/s)",
     "bulk": "bulk recording (events/s)",
     "catch_up": "projection catch-up (events/s)",
+    "interleaved": "catch-up, interleaved (events/s)",
 }
+FEED = p.Actor(actor_id="lcs-feed", role="ADMIN")
+SYNTHETIC_UNTIL = date(2025, 11, 28)  # benchmarks/drift.py's default
+MAX_CALL = 2_000  # commands per record call, at most, as in benchmarks/drift.py
 
 
 # --- the bare baseline ---------------------------------------------------------------------
@@ -400,7 +414,7 @@ class Bench:
         return self.reader.recorder.max_notification_id() or 0  # no conflicts here: no gaps
 
     def run(self) -> tuple[dict[str, Measure], float]:
-        measures = {name: Measure() for name in TARGETS}
+        measures = {name: Measure() for name in ("single", "bulk", "catch_up")}
         sizes = self.sizes
         for r in range(sizes.rounds):
             alternate(
@@ -470,6 +484,53 @@ def _short(filename: str) -> str:
     return filename
 
 
+# --- the interleaved log ------------------------------------------------------------------
+
+
+def feeds(pairs: list[tuple[datetime, Command]]) -> Iterator[tuple[datetime, list[Command]]]:
+    """The commands of each feed (one recorded_at), in calls of at most MAX_CALL."""
+    for at, group in groupby(pairs, key=lambda pair: pair[0]):
+        commands = iter(command for _, command in group)
+        while call := list(islice(commands, MAX_CALL)):
+            yield at, call
+
+
+def load_interleaved(o: Opened, children: int) -> int:
+    """Record `children` invented children feed by feed, each call on a clock set to its
+    feed's time, as benchmarks/drift.py does; returns the number of calls."""
+    pairs = synthetic_history(children, seed=1, until=SYNTHETIC_UNTIL)
+    now = [pairs[0][0] if pairs else datetime.min]
+    o.ledger.clock = lambda: now[0]
+    calls = 0
+    for at, commands in feeds(pairs):
+        now[0] = at
+        o.ledger.record(commands, FEED)
+        calls += 1
+    return calls
+
+
+def interleaved_catch_up(store: str, children: int, rounds: int) -> tuple[Measure, int, int]:
+    """Rebuild against a bare read of one interleaved log in a ledger of its own, R rounds;
+    returns the measure, the log's size and the number of record calls that wrote it."""
+    measure = Measure()
+    context = sqlite_store() if store == "sqlite" else postgres_store()
+    with context as (db, _), opened(db, create_tables=True) as o:
+        calls = load_interleaved(o, children)
+        reader_env = {
+            k: v for k, v in store_for(db).env.items() if k != "APPLICATION_RECORDER_TOPIC"
+        }
+        reader = BareReader(reader_env)
+        try:
+            unused = BareApp({"PERSISTENCE_MODULE": "eventsourcing.popo"})
+            bench = Bench(o, unused, reader, Sizes(rounds, 0, 0))
+            bench.theirs_catch_up()  # warm-up
+            for r in range(rounds):
+                alternate(r, bench.ours_catch_up, bench.theirs_catch_up, measure)
+            return measure, bench.log_size(), calls
+        finally:
+            reader.close()
+
+
 # --- stores --------------------------------------------------------------------------------
 
 
@@ -506,9 +567,12 @@ def postgres_store() -> Iterator[tuple[str, dict[str, str]]]:
             admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
-def run_store(store: str, sizes: Sizes, profile: int) -> None:
+def run_store(store: str, sizes: Sizes, profile: int, interleaved: int) -> None:
     context = sqlite_store() if store == "sqlite" else postgres_store()
     started = time.perf_counter()
+    mixed: tuple[Measure, int, int] | None = None
+    if interleaved:
+        mixed = interleaved_catch_up(store, interleaved, sizes.rounds)
     with context as (db, bare_env):
         with opened(db, create_tables=True):  # `careledger init`
             pass
@@ -524,9 +588,16 @@ def run_store(store: str, sizes: Sizes, profile: int) -> None:
                 bench.warm_up()
                 measures, decode_rate = bench.run()
                 log_size = bench.log_size()
+                if mixed:
+                    measures["interleaved"] = mixed[0]
                 report(
                     store, db, sizes, measures, decode_rate, log_size, time.perf_counter() - started
                 )
+                if mixed:
+                    print(
+                        f"   interleaved log: {interleaved:,} invented children, "
+                        f"{mixed[1]:,} events recorded in {mixed[2]:,} calls (one per feed)"
+                    )
                 if profile:
                     bench.profile(profile)
         finally:
@@ -585,6 +656,13 @@ def main() -> None:
     )
     parser.add_argument("--rounds", type=int, default=5, help="alternating rounds per measure")
     parser.add_argument("--children", type=int, help="override: children in bulk, per round")
+    parser.add_argument(
+        "--interleaved",
+        type=int,
+        default=2_000,
+        metavar="CHILDREN",
+        help="invented children in the interleaved log (0: skip that measure)",
+    )
     parser.add_argument("--singles", type=int, help="override: single recordings, per round")
     parser.add_argument(
         "--profile",
@@ -596,7 +674,7 @@ def main() -> None:
         help="also profile bulk recording and catch-up (top TOP functions)",
     )
     args = parser.parse_args()
-    if args.events < 1 or args.rounds < 1:
+    if args.events < 1 or args.rounds < 1 or args.interleaved < 0:
         parser.error("--events and --rounds must be positive")
     sizes = Sizes.scaled(args.events, args.rounds)
     if args.children:
@@ -610,7 +688,7 @@ def main() -> None:
         f"{os.cpu_count()} CPUs"
     )
     for store in ["sqlite", "postgres"] if args.store == "both" else [args.store]:
-        run_store(store, sizes, args.profile)
+        run_store(store, sizes, args.profile, args.interleaved)
 
 
 if __name__ == "__main__":

@@ -21,6 +21,17 @@ head key, the limits, the policy, the drift thresholds, the challenge protocol) 
 from the environment and the settings file (`careledger.settings`), or taken from the
 `settings=` given. What the ledger has to tell its caller without failing (the projections
 are behind, a role may not write them) goes to `Opened.notify`, standard error by default.
+
+Reading and projecting can be kept apart. By default an opened ledger brings the projections
+up to date itself before it reads them and after it records (the single-user default). With
+`catch_up=False` it leaves that to one projector process (`careledger project --follow`)
+and answers from the projections as they stand. With `reading=True` (the read URL,
+CARELEDGER_READ_DB: a reader's role, or a streaming replica) it can only read: its database
+connections refuse every write, and it records nothing. `Opened.lag()` says how far behind
+the ledger the projections it answers from are:
+
+    with opened(read_url, reading=True) as ledger:
+        rows, lag = ledger.plan("E10000099:NR-0101"), ledger.lag()
 """
 
 from __future__ import annotations
@@ -59,6 +70,7 @@ from careledger.projections.challenge_report import ChallengeReport, challenge_r
 from careledger.projections.chronology import Chronology, chronology
 from careledger.projections.chronology_check import ExportVerdict, check_export, read_stamp
 from careledger.projections.drift import By, Report, drift_report
+from careledger.projections.lag import Lag, lag_of
 from careledger.projections.queries import Child
 from careledger.projections.runner import Progress as ProgressCallback
 from careledger.projections.runner import Projector, ViewsReadOnly, open_views
@@ -116,7 +128,9 @@ def read_seal(path: Path, public_key: Path | None = None) -> Seal:
 class Opened:
     """A ledger, opened: `ledger` records (`CareLedger`), `views` answer the reports,
     `projector` brings the views up to date, and `access` says who may read and record what,
-    and logs each read of a child's record (`careledger.access`)."""
+    and logs each read of a child's record (`careledger.access`). `catches_up`: whether this
+    ledger brings the views up to date itself; `reading`: opened for reading only (it records
+    nothing, the access log included: log reads where the ledger is recorded)."""
 
     ledger: CareLedger
     views: CaseViews
@@ -124,6 +138,8 @@ class Opened:
     access: Access
     notify: Callable[[str], None] = field(default=to_stderr)
     settings: Settings | None = None  # None: each section read from the environment when used
+    catches_up: bool = True
+    reading: bool = False
 
     # --- in the business's words: what the command line's commands do -------------------
 
@@ -131,6 +147,7 @@ class Opened:
         """Record every event (the JSON Lines format's objects) or none, as `actor` in `role`;
         returns how many were recorded. A refusal raises `RecordingRefused` naming the field
         (`BatchRefused.index` says which event)."""
+        self._check_may_write("record")
         commands = [parse_command(dict(event)) for event in events]
         recorded = self.ledger.record(commands, p.Actor(actor_id=actor, role=Role(role)))
         self.catch_up_after_recording()
@@ -271,6 +288,7 @@ class Opened:
     ) -> ImportReport:
         """A council's SSDA903 return for collection `year`, read into the ledger (returns
         oldest first); the report names every refused row."""
+        self._check_may_write("import a return")
         self.projector.catch_up()  # which return is newest is read from the views
         newest = returns.newest_return(self.views, council)
         recorded_by = p.Actor(actor_id=actor, role=Role(role))
@@ -356,13 +374,22 @@ class Opened:
         events, hashes = self.ledger.verified_events(who.case_id)
         return check_export(data, who, events, hashes, self.views.presumed_significant)
 
+    def lag(self) -> Lag:
+        """How far behind the ledger the views this ledger answers from are
+        (`projections.lag`): events not yet applied, and since when."""
+        return lag_of(self.ledger, self.views)
+
     # --- keeping the views up to date ----------------------------------------------------
 
     def catch_up(self, show_progress: bool = False) -> int:
-        """Bring the views up to date before they are read. A role that may not write them
-        (a PostgreSQL writer's or reader's) reads them as they are, and is told the lag. If
-        catching up fails otherwise nothing is shown: a report missing the newest events could
-        mislead (a change not yet flagged as unapproved, a review not yet counted)."""
+        """Bring the views up to date before they are read; unless this ledger leaves that to
+        the projector (`catches_up` false), which never writes here: the views are read as
+        they are (`lag()` says how far behind). A role that may not write them (a PostgreSQL
+        writer's or reader's) reads them as they are, and is told the lag. If catching up
+        fails otherwise nothing is shown: a report missing the newest events could mislead
+        (a change not yet flagged as unapproved, a review not yet counted)."""
+        if not self.catches_up:
+            return 0
         try:
             return self._catch_up(show_progress)
         except ViewsReadOnly as behind:
@@ -381,6 +408,8 @@ class Opened:
         that reads them catches them up. It is reported as a warning, never as a failure to
         record: a user who recorded again would record twice every event without an id of
         its own."""
+        if not self.catches_up:
+            return
         try:
             self._catch_up(show_progress)
         except ViewsReadOnly as behind:
@@ -399,6 +428,7 @@ class Opened:
             logging.getLogger("careledger").debug("catching up failed", exc_info=True)
 
     def rebuild(self) -> int:
+        self._check_may_write("rebuild the projections")
         return self._showing_progress("rebuilding projections", self.projector.rebuild)
 
     def close(self) -> None:
@@ -407,6 +437,14 @@ class Opened:
             self.views.datastore.close()
         with contextlib.suppress(*STORE_ERRORS):
             self.ledger.close()
+
+    def _check_may_write(self, what: str) -> None:
+        if self.reading:
+            raise LedgerError(
+                f"cannot {what}: the ledger at {self.ledger.store.location} was opened for "
+                "reading (the read URL, CARELEDGER_READ_DB); use the ledger's own "
+                "(CARELEDGER_DB)"
+            )
 
     def _catch_up(self, show_progress: bool) -> int:
         if not show_progress:
@@ -427,13 +465,24 @@ def opened(
     create_tables: bool = False,
     check_policy: bool = True,
     settings: Settings | None = None,
+    catch_up: bool | None = None,
+    reading: bool = False,
 ) -> Iterator[Opened]:
     """The ledger and its views. A store that fails (unreachable, full, read-only, not a
-    ledger), while opening or during the command, is reported in one line naming it."""
+    ledger), while opening or during the command, is reported in one line naming it.
+    `catch_up=False` (default: the `store.catch_up` setting, CARELEDGER_CATCH_UP, true):
+    the views are left to the projector (`careledger project --follow`);
+    `reading=True`: opened for reading only, on connections that refuse every write (and
+    so never catching up)."""
+    if reading and create_tables:
+        raise LedgerError("a ledger opened for reading creates no tables")
     use_input_limits(settings)
     store = _store(db, create_tables, settings)
     try:
-        ledger = _open(store, check_policy, settings)
+        ledger = _open(store, check_policy, settings, reading)
+        if catch_up is None:
+            catch_up = setting("store", settings).catch_up
+        ledger.catches_up = catch_up and not reading
         try:
             yield ledger
         finally:
@@ -457,18 +506,22 @@ def _store(db: str | None, create_tables: bool, settings: Settings | None) -> St
     )
 
 
-def _open(store: Store, check_policy: bool, settings: Settings | None) -> Opened:
+def _open(
+    store: Store, check_policy: bool, settings: Settings | None, reading: bool = False
+) -> Opened:
     # The challenge protocol is read when a challenge first needs it: a bad challenge
     # setting stops only what needs it.
-    ledger = CareLedger(store, protocol=lambda: setting("challenge", settings))
+    ledger = CareLedger(store, protocol=lambda: setting("challenge", settings), reading=reading)
     try:
-        views = open_views(ledger, policy=setting("policy", settings))
+        views = open_views(ledger, policy=setting("policy", settings), reading=reading)
     except BaseException:
         with contextlib.suppress(*STORE_ERRORS):
             ledger.close()
         raise
     access = Access(ledger, setting("access", settings))
-    opened = Opened(ledger, views, Projector(ledger, views), access, settings=settings)
+    opened = Opened(
+        ledger, views, Projector(ledger, views), access, settings=settings, reading=reading
+    )
     try:
         if store.env["CREATE_TABLE"] == "yes":
             opened.access.create_tables()

@@ -66,6 +66,11 @@ class StoreSettings(_Section):
         default="./careledger.db",
         description="the ledger: a SQLite file's path or a postgresql:// URL",
     )
+    catch_up: bool = Field(
+        default=True,
+        description="whether commands bring the projections up to date themselves "
+        "(--catch-up/--no-catch-up); false when `careledger project --follow` does",
+    )
     cipher_key: SecretStr | None = Field(
         default=None,
         description="encryption at rest: the base64 of a 16, 24 or 32 byte AES key "
@@ -111,7 +116,8 @@ class DiagnosticsSettings(_Section):
 class ServiceSettings(_Section):
     read_db: str | None = Field(
         default=None,
-        description="the ledger the service reads (e.g. a reader role's URL); default: "
+        description="where reads go, the service's and the read commands' (--read-db), "
+        "opened for reading only: a reader role's URL or a streaming replica; default: "
         "CARELEDGER_DB",
     )
     oidc_issuer: str | None = Field(default=None, description="the OpenID Connect issuer's URL")

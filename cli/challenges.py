@@ -7,7 +7,6 @@ from typing import Any
 
 import click
 
-from careledger.api import opened
 from careledger.cli.options import (
     COUNCIL_OPTION,
     DB_OPTION,
@@ -17,6 +16,7 @@ from careledger.cli.options import (
     parse_day,
 )
 from careledger.cli.principal import log_read
+from careledger.cli.reading import CATCH_UP_OPTION, READ_DB_OPTION, opened_to_read
 from careledger.cli.render import emit_json, show_table
 from careledger.cli.reports import AS_OF_OPTION, AS_RECORDED_ON_OPTION, recorded_title, today
 from careledger.ledger.domain.protocol import DisputeProtocol
@@ -70,6 +70,8 @@ def stats_row(row: dict[str, Any]) -> dict[str, Any]:
 
 @click.command()
 @DB_OPTION
+@READ_DB_OPTION
+@CATCH_UP_OPTION
 @click.option("--open", "only_open", is_flag=True, help="Only challenges not yet resolved.")
 @click.option("--child", default=None, help="Only this child (COUNCIL:REF, or REF with --council).")
 @COUNCIL_OPTION
@@ -79,6 +81,8 @@ def stats_row(row: dict[str, Any]) -> dict[str, Any]:
 @FORMAT_OPTION
 def challenges(
     db: str | None,
+    read_db: str | None,
+    catch_up: bool,
     only_open: bool,
     child: str | None,
     council: str | None,
@@ -93,9 +97,9 @@ def challenges(
     who = parse_child(child, council) if child else None
     on = parse_day(as_of, "--as-of") or today()
     known = parse_day(as_recorded_on, "--as-recorded-on")
-    with opened(db) as o:
+    with opened_to_read(db, read_db, catch_up) as o:
         if who is not None:
-            log_read(o.access, who, "challenges")
+            log_read(o, who, "challenges", db)
         report = o.challenge_report(on, who, council, iro, only_open, known)
     if fmt == "json":
         query = {"as_of": on, "as_recorded_on": known, "child": named(who) if who else None}

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import click
 
-from careledger.api import opened
 from careledger.cli.options import (
     CHILD_ARGUMENT,
     COUNCIL_OPTION,
@@ -21,6 +20,7 @@ from careledger.cli.options import (
     renamed_option,
 )
 from careledger.cli.principal import log_read
+from careledger.cli.reading import READ_DB_OPTION, opened_to_read
 from careledger.cli.render import format_option
 from careledger.ledger.errors import LedgerError
 from careledger.ledger.private_files import write_private
@@ -30,6 +30,7 @@ from careledger.projections.safe_text import printable
 
 @click.command(name="chronology")
 @DB_OPTION
+@READ_DB_OPTION
 @CHILD_ARGUMENT
 @COUNCIL_OPTION
 @click.option("--from", "from_", help="First date (YYYY-MM-DD).")
@@ -50,6 +51,7 @@ from careledger.projections.safe_text import printable
 )  # fmt: skip
 def chronology_command(
     db: str | None,
+    read_db: str | None,
     child: str,
     council: str | None,
     from_: str | None,
@@ -66,8 +68,8 @@ def chronology_command(
     period = (parse_day(from_, "--from"), parse_day(to, "--to"))
     if period[0] and period[1] and period[0] > period[1]:
         raise LedgerError("--from: is after --to")
-    with opened(db) as o:
-        log_read(o.access, who, "chronology")
+    with opened_to_read(db, read_db, catch_up=False, projections=False) as o:
+        log_read(o, who, "chronology", db)
         made = o.chronology(f"{who.council}:{who.child_ref}", produced_by, *period)
     data = render(made, fmt)
     if out is not None:

@@ -89,7 +89,7 @@ def verify_command(
     outside = outside_head(head_log_path)
     with opened(db, check_policy=False) as o:
         if who is not None:
-            log_read(o.access, who, "verify")
+            log_read(o, who, "verify", db)
         verdict = o.verify(f"{who.council}:{who.child_ref}" if who else None, seal)
         access_log = access_log_report(o)
         compared = compare_projections(o.ledger, o.views) if recheck else None

@@ -37,6 +37,8 @@ from careledger.cli.options import (
     parse_day,
 )
 from careledger.cli.principal import log_read
+from careledger.cli.project import project
+from careledger.cli.reading import CATCH_UP_OPTION, READ_DB_OPTION, opened_to_read
 from careledger.cli.render import render
 from careledger.cli.reports import drift, reviews
 from careledger.cli.returns import export_903, import_903, inconsistencies
@@ -134,6 +136,7 @@ def init(db: str | None, roles_prefix: str | None) -> None:
 
 @cli.command()
 @DB_OPTION
+@CATCH_UP_OPTION
 @click.option(
     "--actor",
     envvar="CARELEDGER_ACTOR",
@@ -165,6 +168,7 @@ def init(db: str | None, roles_prefix: str | None) -> None:
 )
 def record(
     db: str | None,
+    catch_up: bool,
     actor: str,
     role: str,
     path: Path | None,
@@ -180,7 +184,7 @@ def record(
         read_lines(path) if path else [(0, command_from_options(kind, council, child, fields))]
     )
     recorded_by = actor_of(actor, role)
-    with opened(db) as o:
+    with opened(db, catch_up=catch_up) as o:
         try:
             with Progress(transient=True) as progress:
                 progress.add_task(f"recording {len(commands)} event(s)", total=None)
@@ -252,6 +256,8 @@ def option_value(name: str, raw: str) -> Any:
 
 @cli.command()
 @DB_OPTION
+@READ_DB_OPTION
+@CATCH_UP_OPTION
 @CHILD_ARGUMENT
 @COUNCIL_OPTION
 @click.option("--as-of", help="The plan in force on this date (YYYY-MM-DD).")
@@ -259,6 +265,8 @@ def option_value(name: str, raw: str) -> Any:
 @FORMAT_OPTION
 def plan(
     db: str | None,
+    read_db: str | None,
+    catch_up: bool,
     child: str,
     council: str | None,
     as_of: str | None,
@@ -269,8 +277,8 @@ def plan(
     who = parse_child(child, council)
     on = parse_day(as_of, "--as-of")
     known = parse_day(as_recorded_on, "--as-recorded-on")
-    with opened(db) as o:
-        log_read(o.access, who, "plan")
+    with opened_to_read(db, read_db, catch_up) as o:
+        log_read(o, who, "plan", db)
         rows = o.plan(who, on, known)
     title = f"Care plan of {who.council}:{who.child_ref}"
     title += f" in force on {on}" if on else " (current)"
@@ -281,29 +289,47 @@ def plan(
 
 @cli.command()
 @DB_OPTION
+@READ_DB_OPTION
+@CATCH_UP_OPTION
 @CHILD_ARGUMENT
 @COUNCIL_OPTION
 @FORMAT_OPTION
-def history(db: str | None, child: str, council: str | None, fmt: str) -> None:
+def history(
+    db: str | None,
+    read_db: str | None,
+    catch_up: bool,
+    child: str,
+    council: str | None,
+    fmt: str,
+) -> None:
     """Every event of the child's case in order, with what it changed and its corrections."""
     who = parse_child(child, council)
-    with opened(db) as o:
-        log_read(o.access, who, "history")
+    with opened_to_read(db, read_db, catch_up) as o:
+        log_read(o, who, "history", db)
         rows = o.history(who)
     render(rows, fmt, f"History of {named(who)}", query={"child": named(who)})
 
 
 @cli.command()
 @DB_OPTION
+@READ_DB_OPTION
+@CATCH_UP_OPTION
 @click.option("--child", "child", default=None, help="Only this child (COUNCIL:REF).")
 @COUNCIL_OPTION
 @FORMAT_OPTION
-def unapproved(db: str | None, child: str | None, council: str | None, fmt: str) -> None:
+def unapproved(
+    db: str | None,
+    read_db: str | None,
+    catch_up: bool,
+    child: str | None,
+    council: str | None,
+    fmt: str,
+) -> None:
     """Plan changes made without review approval, and those listed for the IRO's attention."""
     who = parse_child(child, council) if child else None
-    with opened(db) as o:
+    with opened_to_read(db, read_db, catch_up) as o:
         if who is not None:
-            log_read(o.access, who, "unapproved")
+            log_read(o, who, "unapproved", db)
         rows = o.unapproved(who)
     title = "Changes without review approval (reg 32(2), reg 14)"
     render(rows, fmt, title, "none found", {"child": named(who) if who else None})
@@ -348,6 +374,7 @@ def rebuild(db: str | None, name: str | None) -> None:
 
 
 cli.add_command(demo)
+cli.add_command(project)
 cli.add_command(reviews)
 cli.add_command(drift)
 cli.add_command(challenges)

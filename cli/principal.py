@@ -9,7 +9,8 @@ from __future__ import annotations
 import getpass
 import os
 
-from careledger.access import Access, Principal
+from careledger.access import Principal
+from careledger.api import Opened, opened
 from careledger.projections.queries import Child
 from careledger.settings import section
 
@@ -26,6 +27,14 @@ def _os_user() -> str:
         return f"uid-{os.getuid()}"
 
 
-def log_read(access: Access, child: Child, view: str) -> None:
-    """The command line's read of `view` of `child`, into the access log."""
-    access.check_child(cli_principal(), f"{child.council}:{child.child_ref}", view)
+def log_read(ledger: Opened, child: Child | str, view: str, db: str | None = None) -> None:
+    """The command line's read of `view` of `child` (a `Child` or COUNCIL:REF), into the
+    access log. The log is written where the ledger is recorded (`db`): a ledger opened for
+    reading (a read URL, a streaming replica) refuses every write, so the entry goes through
+    the ledger's own location, opened for that alone."""
+    name = child if isinstance(child, str) else f"{child.council}:{child.child_ref}"
+    if not ledger.reading:
+        ledger.access.check_child(cli_principal(), name, view)
+        return
+    with opened(db, catch_up=False) as primary:
+        primary.access.check_child(cli_principal(), name, view)

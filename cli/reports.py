@@ -7,7 +7,6 @@ from datetime import date, datetime
 
 import click
 
-from careledger.api import opened
 from careledger.cli.drift_output import as_csv, as_json, show_tables
 from careledger.cli.options import (
     CHILD_ARGUMENT,
@@ -20,6 +19,7 @@ from careledger.cli.options import (
     renamed_option,
 )
 from careledger.cli.principal import log_read
+from careledger.cli.reading import CATCH_UP_OPTION, READ_DB_OPTION, opened_to_read
 from careledger.cli.render import emit_json, format_option, show_table
 from careledger.ledger.domain.case import ENGLAND
 from careledger.projections.drift import By
@@ -45,6 +45,8 @@ def today() -> date:
 
 @click.command()
 @DB_OPTION
+@READ_DB_OPTION
+@CATCH_UP_OPTION
 @CHILD_ARGUMENT
 @COUNCIL_OPTION
 @AS_OF_OPTION
@@ -52,6 +54,8 @@ def today() -> date:
 @FORMAT_OPTION
 def reviews(
     db: str | None,
+    read_db: str | None,
+    catch_up: bool,
     child: str,
     council: str | None,
     as_of: str | None,
@@ -62,8 +66,8 @@ def reviews(
     who = parse_child(child, council)
     on = parse_day(as_of, "--as-of") or today()
     known = parse_day(as_recorded_on, "--as-recorded-on")
-    with opened(db) as o:
-        log_read(o.access, who, "reviews")
+    with opened_to_read(db, read_db, catch_up) as o:
+        log_read(o, who, "reviews", db)
         found = o.reviews(who, on, known)
     if fmt == "json":
         emit_json({"child": named(who), "as_of": on, "as_recorded_on": known}, found)
@@ -76,6 +80,8 @@ def reviews(
 
 @click.command()
 @DB_OPTION
+@READ_DB_OPTION
+@CATCH_UP_OPTION
 @AS_OF_OPTION
 @AS_RECORDED_ON_OPTION
 @renamed_option(
@@ -87,7 +93,13 @@ def reviews(
 )
 @format_option("csv", "html")
 def drift(
-    db: str | None, as_of: str | None, as_recorded_on: str | None, group_by: str | None, fmt: str
+    db: str | None,
+    read_db: str | None,
+    catch_up: bool,
+    as_of: str | None,
+    as_recorded_on: str | None,
+    group_by: str | None,
+    fmt: str,
 ) -> None:
     """Drift and delay across the ledger: counts and rates per measure, worst first, and the
     children behind each count. --as-of D --as-recorded-on D shows what an inspector would
@@ -95,7 +107,7 @@ def drift(
     on = parse_day(as_of, "--as-of") or today()
     known = parse_day(as_recorded_on, "--as-recorded-on")
     months = 12 if fmt == "html" else 0
-    with opened(db) as o:
+    with opened_to_read(db, read_db, catch_up) as o:
         report = o.drift(on, group_by, known, months)
     if fmt == "json":
         emit_json({"as_of": on, "group_by": group_by}, as_json(report))

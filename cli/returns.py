@@ -20,6 +20,7 @@ from careledger.cli.options import (
     new_council_code,
     parse_child,
 )
+from careledger.cli.reading import CATCH_UP_OPTION, READ_DB_OPTION, opened_to_read
 from careledger.cli.render import render
 from careledger.ledger.domain.vocabulary import Role
 from careledger.ledger.errors import LedgerError
@@ -39,6 +40,7 @@ YEAR = click.option(
 
 @click.command("import-903")
 @DB_OPTION
+@CATCH_UP_OPTION
 @click.argument("directory", type=click.Path(file_okay=False, exists=True, path_type=Path))
 @click.option(
     "--council", required=True, callback=new_council_code,
@@ -69,6 +71,7 @@ YEAR = click.option(
 )  # fmt: skip
 def import_903(
     db: str | None,
+    catch_up: bool,
     directory: Path,
     council: str,
     year: int,
@@ -87,7 +90,7 @@ def import_903(
         raise LedgerError(f"--report: {report_path.parent} is not a directory")
     if accept_partial and not force:
         refuse_links([report_path], "--report")  # before anything is recorded
-    with opened(db) as o:
+    with opened(db, catch_up=catch_up) as o:
         report = o.import_return(
             directory, council, year, recorded_by.actor_id, role, accept_partial
         )
@@ -127,14 +130,24 @@ def _refused(report: ImportReport, path: Path, accept_partial: bool, force: bool
 
 @click.command("export-903")
 @DB_OPTION
+@READ_DB_OPTION
+@CATCH_UP_OPTION
 @click.option("--council", required=True, callback=council_code)
 @YEAR
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 @FORCE_OPTION
-def export_903(db: str | None, council: str, year: int, directory: Path, force: bool) -> None:
+def export_903(
+    db: str | None,
+    read_db: str | None,
+    catch_up: bool,
+    council: str,
+    year: int,
+    directory: Path,
+    force: bool,
+) -> None:
     """Write Header, Episodes and Reviews for one collection year into DIRECTORY, in the
     DfE's CSV layout, from what the ledger holds."""
-    with opened(db) as o:
+    with opened_to_read(db, read_db, catch_up) as o:
         counts = o.export_return(council, year, directory, force)
     click.echo(
         f"wrote {counts['header']} children, {counts['episodes']} episodes and "
@@ -144,6 +157,8 @@ def export_903(db: str | None, council: str, year: int, directory: Path, force: 
 
 @click.command("inconsistencies")
 @DB_OPTION
+@READ_DB_OPTION
+@CATCH_UP_OPTION
 @click.option("--child", "child", default=None, help="Only this child (COUNCIL:REF).")
 @COUNCIL_OPTION
 @click.option(
@@ -152,13 +167,19 @@ def export_903(db: str | None, council: str, year: int, directory: Path, force: 
 )  # fmt: skip
 @FORMAT_OPTION
 def inconsistencies(
-    db: str | None, child: str | None, council: str | None, year: int | None, fmt: str
+    db: str | None,
+    read_db: str | None,
+    catch_up: bool,
+    child: str | None,
+    council: str | None,
+    year: int | None,
+    fmt: str,
 ) -> None:
     """What the SSDA903 records say that does not fit together (the imported returns, and
     the episodes the council's own records make), per child, with the DfE validation rule
     each matches."""
     who = parse_child(child, council) if child else None
-    with opened(db) as o:
+    with opened_to_read(db, read_db, catch_up) as o:
         rows = o.inconsistencies(who, council, year)
     query = {"child": named(who) if who else None, "council": council, "year": year}
     render(rows, fmt, "Inconsistencies in the SSDA903 records", "none found", query)

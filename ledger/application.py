@@ -13,7 +13,7 @@ from typing import ClassVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application, project_aggregate
-from eventsourcing.persistence import IntegrityError, StoredEvent
+from eventsourcing.persistence import InfrastructureFactory, IntegrityError, StoredEvent
 from eventsourcing.utils import Environment, EnvType
 
 from careledger.ledger.domain import payloads as p
@@ -27,6 +27,7 @@ from careledger.ledger.integrity.verify import case_events
 from careledger.ledger.store.failures import is_write_conflict
 from careledger.ledger.store.location import Store
 from careledger.ledger.store.mapper import open_sealed
+from careledger.ledger.store.read_only import refuse_writes
 from careledger.ledger.store.recorders import PostgresLedgerRecorder, SQLiteLedgerRecorder
 
 Clock = Callable[[], datetime]
@@ -74,7 +75,9 @@ class CareLedger(Application[UUID]):
         store: Store,
         clock: Clock | None = None,
         protocol: DisputeProtocol | Callable[[], DisputeProtocol] | None = None,
+        reading: bool = False,
     ) -> None:
+        self.reading = reading  # before the library makes the recorder: `construct_factory`
         super().__init__(store.env)
         self.store = store
         self.clock: Clock = clock or (lambda: datetime.now(UTC))
@@ -93,6 +96,15 @@ class CareLedger(Application[UUID]):
             if key not in given:
                 environment.pop(key, None)
         return environment
+
+    def construct_factory(self, env: Environment) -> InfrastructureFactory:
+        """Opened for reading, every connection of the store refuses writes
+        (`ledger.store.read_only`): set before the library makes the recorder, which
+        connects."""
+        factory = super().construct_factory(env)
+        if self.reading:
+            refuse_writes(factory.datastore)  # type: ignore[attr-defined]
+        return factory
 
     @property
     def protocol(self) -> DisputeProtocol:

@@ -2,8 +2,10 @@
 
 The library's `ProjectionRunner` applies one event per transaction and cannot run on SQLite
 (no subscription there). Catch-up here pulls the notification log in batches and applies each
-batch with the tracking position of its last notification in one transaction
-Every read command catches up before it answers.
+batch with the tracking position of its last notification in one transaction.
+A command catches up before it answers unless the projections are left to one projector
+process (`careledger project --follow`, `projections.follow`); a ledger opened for reading
+never does (`open_views(..., reading=True)`).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from eventsourcing.utils import Environment
 from careledger.ledger.application import CareLedger, collector_paused
 from careledger.ledger.domain import events as e
 from careledger.ledger.errors import LedgerError
+from careledger.ledger.store.read_only import refuse_writes
 from careledger.projections import guard
 from careledger.projections.settings import PolicySettings
 from careledger.projections.views import CaseViews, PostgresCaseViews, SQLiteCaseViews
@@ -39,7 +42,7 @@ class Status:
 
 class ViewsReadOnly(LedgerError):
     """The views lag the ledger and the database role in use may not write them (a writer's
-    or a reader's role: `ledger.store.roles`)."""
+    or a reader's role: `ledger.store.roles`; any role on a streaming replica)."""
 
     def __init__(self, status: Status) -> None:
         super().__init__(
@@ -50,11 +53,16 @@ class ViewsReadOnly(LedgerError):
 
 
 def open_views(
-    ledger: CareLedger, scratch_schema: str | None = None, policy: PolicySettings | None = None
+    ledger: CareLedger,
+    scratch_schema: str | None = None,
+    policy: PolicySettings | None = None,
+    reading: bool = False,
 ) -> CaseViews:
     """The views recorder in the ledger's own database, under the projection's name; with
     `scratch_schema` (PostgreSQL), views of their own in that schema, their tables created
-    (`projections.recheck`)."""
+    (`projections.recheck`). `reading`: views that can only be read, on connections that
+    refuse every write (`ledger.store.read_only`); on SQLite they are not the projector's
+    either (`guard`)."""
     # A batch's statements run back to back, but a starved process can pause between them:
     # the views' sessions get a minute before PostgreSQL ends one idle in a transaction.
     settings = ledger.store.env | {IDLE_TIMEOUT: "60"}
@@ -63,7 +71,9 @@ def open_views(
     env = Environment(VIEWS_NAME, settings)
     factory = InfrastructureFactory.construct(env)
     view_class = PostgresCaseViews if ledger.store.is_postgres else SQLiteCaseViews
-    if not ledger.store.is_postgres:
+    if reading:
+        refuse_writes(factory.datastore)  # type: ignore[attr-defined]
+    elif not ledger.store.is_postgres:
         guard.as_projector(factory.datastore)  # type: ignore[attr-defined]
     policy = policy or PolicySettings()
     views = factory.tracking_recorder(view_class)
@@ -71,6 +81,7 @@ def open_views(
     views.presumed_significant = policy.presumed_significant
     views.short_breaks = policy.short_breaks_timetable
     views.cipher = ledger.mapper.cipher
+    views.read_only = reading
     return views
 
 
@@ -86,10 +97,16 @@ class Projector:
     def status(self) -> Status:
         return Status(VIEWS_NAME, self.position(), self.ledger.recorder.max_notification_id() or 0)
 
-    def catch_up(self, progress: Progress | None = None, stop: int | None = None) -> int:
+    def catch_up(
+        self,
+        progress: Progress | None = None,
+        stop: int | None = None,
+        stopping: Callable[[], bool] | None = None,
+    ) -> int:
         """Apply every event after the views' tracking position; returns how many. Refused
         (`ViewsReadOnly`) when there are some and the role in use may not write the views.
-        With `stop`, no further than that log position."""
+        With `stop`, no further than that log position; with `stopping`, no further batch
+        once it says so (a projector asked to stop finishes the batch it is applying)."""
         done = 0
         newest = self.ledger.recorder.max_notification_id() or 0
         newest = newest if stop is None else min(newest, stop)
@@ -114,6 +131,8 @@ class Projector:
             done += count
             if progress:
                 progress(done, max(newest - position + done, done))
+            if stopping is not None and stopping():
+                return done
 
     def _next_batch(self, position: int, stop: int | None = None) -> tuple[int, int] | None:
         """Read, decode and apply the batch after `position`, with its last position; returns

@@ -230,6 +230,9 @@ class CaseViews(TrackingRecorder):
     short_breaks = True
     entries_cache_size = 20_000  # cases whose decoded events are kept between batches
     cipher: Any = None  # the ledger's cipher, when encryption at rest is on
+    # Opened for reading: its connections refuse every write, temporary tables included
+    # (`ledger.store.read_only`; a hot standby refuses them anyway).
+    read_only = False
     report_lanes = 1  # connections a report may read on at once (projections.drift)
     # The drift report's rows found come back as JSON (projections.drift.sql.totals_and_hits):
     # the store's aggregate of JSON arrays (with FILTER: SQLite 3.30+) and its array of values.
@@ -437,7 +440,12 @@ class CaseViews(TrackingRecorder):
 
     def can_write(self) -> bool:
         """Whether this connection may write the views (on SQLite, the projector's always may)."""
-        return True
+        return not self.read_only
+
+    def replayed_to(self) -> datetime | None:
+        """On a streaming replica, when the newest transaction it has replayed was committed
+        on the primary; None elsewhere (SQLite has no replicas)."""
+        return None
 
     def adopt_policy(self, recorded: dict[str, str]) -> None:
         """Judge under the settings `policy()` recorded (a rebuild to compare with the views)."""
@@ -604,10 +612,23 @@ class PostgresCaseViews(CaseViews, PostgresTrackingRecorder):
     def tracking_table(self) -> str:
         return f'"{self.datastore.schema}"."{self.tracking_table_name}"'
 
+    def replayed_to(self) -> datetime | None:
+        """A hot standby's last replayed commit (`pg_last_xact_replay_timestamp`); None on a
+        primary. An idle primary commits nothing, so on a replica that is current this time
+        can be old: the events' count (`projections.lag`) says what the answers lack."""
+        rows = self.fetch(
+            "SELECT pg_is_in_recovery() AS standby, pg_last_xact_replay_timestamp() AS replayed"
+        )
+        replayed = rows[0]["replayed"] if rows[0]["standby"] else None
+        return replayed if isinstance(replayed, datetime) else None
+
     def can_write(self) -> bool:
         """Only the projector's role may write the views (`ledger.store.roles`); a batch writes the
-        tracking row first."""
+        tracking row first. Never on a hot standby, nor when opened for reading."""
+        if self.read_only:
+            return False
         rows = self.fetch(
-            "SELECT has_table_privilege(?, 'INSERT') AS allowed", (self.tracking_table,)
+            "SELECT has_table_privilege(?, 'INSERT') AND NOT pg_is_in_recovery() AS allowed",
+            (self.tracking_table,),
         )
         return bool(rows[0]["allowed"])

@@ -4,6 +4,8 @@ Every test is in one tier, a marker given here (`pytest -m fast`):
 - `oracle`: the DfE's own validator judges the import and export (slow: its rules are many);
 - `browser`: pages opened in Debian's Chromium;
 - `e2e`: the `careledger` command driven as a user drives it, through to the store;
+- `replica`: reads served by a PostgreSQL streaming replica the test makes of the server
+  (`pg_basebackup`; the server must accept a replication connection: `.ci/run`);
 - `store`: the ledger or its views on a real SQLite file and a real PostgreSQL schema;
 - `fast`: the rest, in memory; it runs alone in well under 30 s.
 A test that opens the browser is a `browser` test; otherwise its module's tier, if
@@ -25,9 +27,11 @@ import psycopg
 import pytest
 
 from careledger.api import Opened, opened
+from tests.identity_provider import identity_provider  # noqa: F401 (a fixture, for any test)
+from tests.signed_in_service import tls_certificate  # noqa: F401 (a fixture, for any test)
 
 DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
-TIERS = ("fast", "store", "e2e", "browser", "oracle")
+TIERS = ("fast", "store", "e2e", "browser", "oracle", "replica")
 STORE_FIXTURES = frozenset(
     {"db", "sqlite_db", "postgres_db", "postgres_admin", "o", "served_db"}
 )
@@ -39,10 +43,12 @@ MODULE_TIERS = {
     "test_care_ends_at_eighteen": "oracle",
     "test_drift_html": "browser",
     "test_pages_browser": "browser",
+    "test_oidc_browser": "browser",
     "test_recorder_contract": "store",
     "test_projection_properties": "store",
     "test_synthetic": "store",
     "test_two_writers": "store",
+    "test_read_replica": "replica",
     "test_access_policy": "store",
     **dict.fromkeys(
         (
@@ -59,10 +65,12 @@ MODULE_TIERS = {
             "test_later_decisions",
             "test_ceasing_rules",
             "test_api",
+            "test_projector",
             "test_service_recording",
             "test_service_reads",
             "test_service_security",
             "test_service_roles",
+            "test_oidc_sign_in",
             "test_access_cli",
             "test_cli_grammar",
         ),

@@ -42,6 +42,7 @@ WRITERS = {
     ("cipher-key",),
     ("projections", "catch-up"),
     ("projections", "rebuild"),
+    ("project",),
     ("serve",),
     ("users", "add"),
     ("users", "disable"),

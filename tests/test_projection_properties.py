@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import os
 import tempfile
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from functools import partial
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -18,12 +20,14 @@ from careledger.ledger.domain.commands import Command, parse_command
 from careledger.ledger.domain.vocabulary import Section
 from careledger.projections.followup import versions
 from careledger.projections.rules import judge
+from careledger.synthetic import synthetic_history
 
 START = date(2021, 1, 4)
 SECTIONS = [Section.PLACEMENT, Section.HEALTH, Section.PERMANENCE, Section.EDUCATION]
 ACTOR = p.Actor(actor_id="prop", role="ADMIN")
 TM = {"name": "Team Manager", "role": "TM"}
 IRO = {"name": "Reviewing Officer", "role": "IRO"}
+FEED = p.Actor(actor_id="lcs-feed", role="ADMIN")
 
 
 class Child:
@@ -224,3 +228,54 @@ def test_incremental_equals_rebuilt_equals_aggregate_replay(
 
 def _day(value: str | None) -> date | None:
     return date.fromisoformat(value) if value else None
+
+
+# --- interleaved logs: each case arrives feed by feed, over many calls and many batches ---
+
+INTERLEAVED_UNTIL = date(2025, 11, 28)
+
+
+def _at(moment: datetime) -> datetime:
+    return moment
+
+
+def _feeds(children: int, seed: int) -> list[tuple[datetime, list[Command]]]:
+    """Invented children's records, one list per feed (one recorded_at), in recording order,
+    as a council's case system would send them."""
+    feeds: list[tuple[datetime, list[Command]]] = []
+    for at, command in synthetic_history(children, seed=seed, until=INTERLEAVED_UNTIL):
+        if feeds and feeds[-1][0] == at:
+            feeds[-1][1].append(command)
+        else:
+            feeds.append((at, [command]))
+    return feeds
+
+
+@pytest.mark.parametrize(
+    ("seed", "catch_up_every", "batch_size", "cached_cases"),
+    [(1, 1, 1, 1), (7, 5, 13, 3), (23, 40, 50, 20_000)],
+)
+def test_an_interleaved_log_projected_incrementally_equals_it_rebuilt(
+    db: str, seed: int, catch_up_every: int, batch_size: int, cached_cases: int
+) -> None:
+    """Children's records arrive feed by feed, so each case is caught up over many batches,
+    between other children's; half way through, a new process (with nothing cached) takes
+    over. Its small cache of decoded cases makes most batches read a case's earlier events
+    back from the projection."""
+    feeds = _feeds(12, seed)
+    halves = (feeds[: len(feeds) // 2], feeds[len(feeds) // 2 :])
+    for half in halves:
+        with opened(db, create_tables=True) as o:
+            o.projector.batch_size = batch_size
+            o.views.entries_cache_size = cached_cases
+            for number, (at, commands) in enumerate(half, start=1):
+                o.ledger.clock = partial(_at, at)
+                o.ledger.record(commands, FEED)
+                if number % catch_up_every == 0:
+                    o.projector.catch_up()
+            o.projector.catch_up()
+    with opened(db) as o:
+        incremental = snapshot(o.views)
+        assert incremental["cl_cases"], "the feeds opened no case"
+        o.projector.rebuild()
+        assert snapshot(o.views) == incremental

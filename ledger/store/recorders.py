@@ -2,6 +2,8 @@
 
 - `existing_cases` answers "which of these cases exist?" in one query, so that a bulk record
   of many new children does not look each one up in turn.
+- `events_after` counts the events recorded after a log position: how far the projections
+  are behind the ledger (`projections.lag`).
 - The integrity chain (`ledger.integrity.chain`): in the transaction that inserts events, after the
   library has given them their notification ids, a chain row per event is appended to
   `<events>_chain` (SQLite: `ledger_chain`).
@@ -148,6 +150,13 @@ class SQLiteLedgerRecorder(SQLiteHeads, SQLiteApplicationRecorder):
         with self.datastore.transaction(commit=False) as cursor:
             cursor.execute(statement, [case_id.hex for case_id in case_ids])
             return {UUID(row["originator_id"]) for row in cursor.fetchall()}
+
+    def events_after(self, position: int) -> int:
+        """How many events were recorded after this log position (ids may have gaps)."""
+        statement = f"SELECT COUNT(*) AS n FROM {self.events_table_name} WHERE rowid > ?"
+        with self.datastore.transaction(commit=False) as cursor:
+            cursor.execute(statement, [position])
+            return int(cursor.fetchone()["n"])
 
     def iter_case_rows(self, case: UUID | None = None) -> Iterator[RawLink]:
         """Every event with its chain row (None where it has none), case by case in sequence
@@ -352,6 +361,15 @@ class PostgresLedgerRecorder(PostgresHeads, PostgresApplicationRecorder):
         with self.datastore.get_connection() as conn:
             rows = conn.execute(self._existing_statement, (list(case_ids),)).fetchall()
         return {row["id"] for row in rows}
+
+    def events_after(self, position: int) -> int:
+        """How many events were recorded after this log position (ids may have gaps)."""
+        statement = SQL("SELECT COUNT(*) AS n FROM {0} WHERE notification_id > %s").format(
+            self._table(self.events_table_name)
+        )
+        with self.datastore.get_connection() as conn:
+            row = conn.execute(statement, (position,)).fetchone()
+        return int(row["n"]) if row else 0
 
     @cached_property
     def _existing_statement(self) -> Composed:

@@ -36,6 +36,9 @@ class LedgerConnectionPool(SQLiteConnectionPool):
         # Application-defined SQL functions each new connection registers, by name (the
         # projector's mark, `projections.guard`).
         self.functions: dict[str, Callable[[], int]] = {}
+        # A ledger opened for reading refuses every write (`ledger.store.read_only`).
+        self.query_only = False
+        self.connections_made = 0
 
     def _create_connection(self) -> SQLiteConnection:
         """As the library's, with `cached_statements=STATEMENTS`: autocommit (the library
@@ -60,6 +63,9 @@ class LedgerConnectionPool(SQLiteConnectionPool):
         # What is deleted is overwritten, not left in the file's free space: a projection
         # row replaced by a later record (a plan section's old text) is gone from the file.
         connection.execute("PRAGMA secure_delete=ON")
+        if self.query_only:
+            connection.execute("PRAGMA query_only=ON")
+        self.connections_made += 1
         connection.row_factory = sqlite3.Row
         for name, function in self.functions.items():
             connection.create_function(name, 0, function, deterministic=True)

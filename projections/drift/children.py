@@ -39,11 +39,12 @@ LEFT JOIN (
 WHERE {unsettled}"""
 
 
-SETTLED_CHILDREN = """
-CREATE TEMP TABLE tmp_children AS
+CREATE_CHILDREN = "CREATE TEMP TABLE tmp_children AS"
+SETTLED_CHILDREN = f"""
+{CREATE_CHILDREN}
 SELECT c.case_id, c.council, c.child_ref, c.iro, c.team,
   CASE WHEN c.period_until <= :d THEN NULL ELSE c.period_no END AS period_no
-FROM {s}cl_children c WHERE c.settled_on <= :settled"""
+FROM {{s}}cl_children c WHERE c.settled_on <= :settled"""
 CHILDREN = f"""{SETTLED_CHILDREN}
 UNION ALL {children_from_records("c.settled_on > :settled")}"""
 # The planner knows nothing of a new temporary table until it is indexed and analysed:

@@ -11,7 +11,12 @@ from datetime import date
 from typing import Any
 
 from careledger.ledger.domain.protocol import DisputeProtocol
-from careledger.projections.drift.children import CHILDREN, CHILDREN_INDEXED, SETTLED_CHILDREN
+from careledger.projections.drift.children import (
+    CHILDREN,
+    CHILDREN_INDEXED,
+    CREATE_CHILDREN,
+    SETTLED_CHILDREN,
+)
 from careledger.projections.drift.report import By, Count, counts
 from careledger.projections.drift.reviews_held import REVIEWS_HELD
 from careledger.projections.drift.sql import Tallied
@@ -40,6 +45,7 @@ class Query:
         self._reviews_held: tuple[dict[str, int], list[Row]] | None = None
         self._days: dict[str, int] = {}
         self.snapshot: str | None = None
+        self.children = ""  # the children's query, when no temporary table may hold them
         self.as_of = date.fromisoformat(params["d"])
         self.by, self.protocol = by, protocol
         self.grouped = by is not None
@@ -101,12 +107,20 @@ class Query:
         [unsettled] = self.run(
             "SELECT COUNT(*) AS n FROM {s}cl_children c WHERE c.settled_on > :settled"
         )
+        children = CHILDREN if unsettled["n"] else SETTLED_CHILDREN
+        if self.views.read_only:
+            # Views opened for reading (a reader's connection, a streaming replica) may not
+            # create even a temporary table: each statement computes the children itself.
+            self.children = children.replace(CREATE_CHILDREN, "", 1)
+            return
         self.run("DROP TABLE IF EXISTS tmp_children", fetch=False)
-        self.run(CHILDREN if unsettled["n"] else SETTLED_CHILDREN, fetch=False)
+        self.run(children, fetch=False)
         for statement in CHILDREN_INDEXED:
             self.run(statement, fetch=False)
 
     def run(self, sql: str, fetch: bool = True) -> list[Row]:
+        if self.children and "tmp_children" in sql:
+            sql = f"WITH tmp_children AS MATERIALIZED ({self.children}) {sql}"
         names = re.findall(r":(\w+)", sql)
         text = re.sub(r":\w+", "?", sql).replace("{group}", self.group)
         text = text.replace("{review_group}", self.review_group)
