@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.progress import Progress
 
 from careledger.api import Opened, opened
-from careledger.cli.demo_background import background_children
+from careledger.cli.demo_background import IRO, background_children, is_background
 from careledger.cli.drift_output import show_tables
 from careledger.cli.render import show_table
 from careledger.ledger.domain import payloads as p
@@ -94,7 +94,8 @@ def demo(db: str) -> None:
 
 def show_reports(o: Opened) -> None:
     console = Console()
-    children = o.children()
+    every_child = o.children()
+    children = [c for c in every_child if not is_background(c["council"], c["child_ref"])]
     show_table(
         [
             {
@@ -109,6 +110,13 @@ def show_reports(o: Opened) -> None:
         ],
         "Children in the demo ledger",
     )
+    background = len(every_child) - len(children)
+    if background:
+        click.echo(
+            f"and {background} more children of {IRO.name}'s caseload, unremarkable on"
+            " purpose (reviews on time, the child seen and heard), not listed here: they"
+            " stand behind the caseload the drift report flags.\n"
+        )
     for c in children:
         child = Child(c["council"], c["child_ref"])
         console.rule(f"{child.council}:{child.child_ref}")

@@ -153,3 +153,14 @@ def test_demo_on_postgres_gives_the_sqlite_reports_and_needs_an_empty_ledger(
     again = invoke("demo", "--db", postgres_db)
     assert again.exit_code != 0
     assert "already holds events" in again.output
+
+
+def test_demo_prints_its_own_histories_and_counts_the_background_caseload(
+    demo_db: tuple[str, Result],
+) -> None:
+    """The ten histories modelled on NAIRO's are what a reader came for: the 74 unremarkable
+    children behind the IRO's caseload are counted in one line, not printed one by one."""
+    _, printed = demo_db
+    assert "Current care plan of E10000099:NR-0101" in printed.stdout
+    assert "Current care plan of E09000099:HM-" not in printed.stdout
+    assert "and 74 more children of Helen Marsh's caseload" in printed.stdout
