@@ -25,6 +25,7 @@ from careledger.ledger.domain.vocabulary import Role
 from careledger.ledger.store.location import masked
 from careledger.projections.drift import By
 from careledger.projections.queries import Child
+from careledger.service.tables import ServiceTables
 
 DEMO_DB = "./careledger-demo.db"
 LOADER = p.Actor(actor_id="demo-loader", role=Role.ADMIN)
@@ -73,6 +74,7 @@ def demo(db: str) -> None:
         for suffix in ("", "-wal", "-shm"):
             Path(db + suffix).unlink(missing_ok=True)
     with opened(db, create_tables=True) as o:
+        ServiceTables(o.ledger).create()  # as `careledger init`: the demo can be served
         if o.ledger.recorder.max_notification_id():
             raise click.ClickException(
                 f"{o.ledger.store.location} already holds events: the demo needs an empty ledger"

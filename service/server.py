@@ -9,6 +9,9 @@ from typing import Any
 import click
 import uvicorn
 
+from careledger.api import opened
+from careledger.ledger.errors import LedgerError
+from careledger.service.tables import ServiceTables
 from careledger.settings import section
 
 
@@ -26,6 +29,7 @@ def run(
         raise click.UsageError(
             "--workers: several workers need one CARELEDGER_SESSION_SECRET to share sessions"
         )
+    _refuse_without_service_tables(db)
     uvicorn.run(
         "careledger.service.app:create_app",
         factory=True,
@@ -38,6 +42,18 @@ def run(
         forwarded_allow_ips=forwarded_allow_ips,
         server_header=False,
     )
+
+
+def _refuse_without_service_tables(db: str | None) -> None:
+    """A ledger that `careledger init` has not prepared for the service is refused here, in
+    one line with exit 1, before uvicorn starts: each worker would otherwise fail its
+    start-up with a traceback in the server log."""
+    with opened(db) as ledger:
+        if not ServiceTables(ledger.ledger).exist():
+            raise LedgerError(
+                f"--db: '{ledger.ledger.store.location}' has no sessions table: run "
+                "'careledger init' (once, as a migration step) before 'careledger serve'"
+            )
 
 
 LOG_CONFIG: dict[str, Any] = {

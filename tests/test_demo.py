@@ -16,6 +16,7 @@ from careledger.cli.main import cli
 from careledger.projections import queries
 from careledger.projections.queries import Child
 from careledger.projections.rules import FlagKind
+from careledger.service.tables import ServiceTables
 from tests.envelope import data_of
 
 ENV: dict[str, str | None] = {
@@ -164,3 +165,11 @@ def test_demo_prints_its_own_histories_and_counts_the_background_caseload(
     assert "Current care plan of E10000099:NR-0101" in printed.stdout
     assert "Current care plan of E09000099:HM-" not in printed.stdout
     assert "and 74 more children of Helen Marsh's caseload" in printed.stdout
+
+
+def test_the_demo_ledger_can_be_served_as_it_is(demo_db: tuple[str, Result]) -> None:
+    """The README's service quick start runs `careledger serve` on the demo ledger: it has
+    the service's tables, as `careledger init` makes them."""
+    db, _ = demo_db
+    with opened(db) as o:
+        assert ServiceTables(o.ledger).exist()

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -210,3 +212,18 @@ def _drop_table(db: str, table: str) -> None:
     else:
         with sqlite3.connect(db) as connection:
             connection.execute(f"DROP TABLE {table}")
+
+
+def test_serve_refuses_a_ledger_not_prepared_by_init_in_one_line(tmp_path: Path) -> None:
+    """A ledger without the service's tables (made before the service existed) is refused
+    before the server starts: exit 1, one line naming `careledger init`, no traceback."""
+    ledger = str(tmp_path / "older.db")
+    with opened(ledger, create_tables=True):
+        pass
+    command = [str(Path(sys.executable).parent / "careledger"), "serve", "--db", ledger]
+    started = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+    assert started.returncode == 1
+    assert started.stderr.splitlines() == [
+        f"error: --db: '{ledger}' has no sessions table: run 'careledger init' (once, as a "
+        "migration step) before 'careledger serve'"
+    ]
