@@ -124,6 +124,7 @@ def test_a_forged_or_ended_session_is_refused(service: Service) -> None:
     assert (forged.status_code, forged.json()["field"]) == (401, "careledger_session")
     assert signed_out.status_code == 303
     assert (after.status_code, after.json()["field"]) == (401, "careledger_session")
+    assert after.json()["detail"] == "the session has ended or is not known: sign in again"
 
 
 def test_a_sessions_post_needs_its_csrf_token_and_records_as_the_person(
