@@ -89,8 +89,8 @@ def demo(db: str) -> None:
         show_reports(o)
     shown = masked(db)
     click.echo(
-        f"\nThe demo ledger is in {shown}; try: careledger history --db {shown} COUNCIL:REF, "
-        f"or careledger plan --db {shown} COUNCIL:REF --as-of 2023-06-01"
+        f"\nThe demo ledger is in {shown}; try: careledger history --db {shown} "
+        f"E10000099:NR-0101, or careledger plan --db {shown} E10000099:NR-0101 --as-of 2023-06-01"
     )
 
 

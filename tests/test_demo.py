@@ -68,6 +68,8 @@ def test_demo_builds_a_ledger_and_prints_its_reports(demo_db: tuple[str, Result]
     assert "Children in the demo ledger" in result.stdout
     assert "Unapproved changes" in result.stdout
     assert f"The demo ledger is in {db}" in result.stdout
+    # the closing hint names a child of the demo, as the README's examples do
+    assert f"careledger history --db {db} E10000099:NR-0101" in result.stdout
     assert "Traceback" not in result.output
 
 
