@@ -14,6 +14,8 @@ from careledger.ledger.errors import LedgerError
 from careledger.service.tables import ServiceTables
 from careledger.settings import section
 
+UVICORN_STARTUP_FAILURE = 3  # uvicorn's exit status when it cannot start
+
 
 def run(
     db: str | None,
@@ -30,18 +32,28 @@ def run(
             "--workers: several workers need one CARELEDGER_SESSION_SECRET to share sessions"
         )
     _refuse_without_service_tables(db)
-    uvicorn.run(
-        "careledger.service.app:create_app",
-        factory=True,
-        host=host or service.host,
-        port=port or service.port,
-        workers=workers,
-        access_log=False,  # uvicorn's names the path, and a path names a child
-        log_config=LOG_CONFIG,
-        proxy_headers=forwarded_allow_ips is not None,
-        forwarded_allow_ips=forwarded_allow_ips,
-        server_header=False,
-    )
+    host, port = host or service.host, port or service.port
+    try:
+        uvicorn.run(
+            "careledger.service.app:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            access_log=False,  # uvicorn's names the path, and a path names a child
+            log_config=LOG_CONFIG,
+            proxy_headers=forwarded_allow_ips is not None,
+            forwarded_allow_ips=forwarded_allow_ips,
+            server_header=False,
+        )
+    except SystemExit as stopped:
+        # uvicorn exits 3 when it cannot start (a port in use, say): careledger's 3 means a
+        # verification failed, so that is told as a refusal, exit 1, after uvicorn's own line
+        if stopped.code == UVICORN_STARTUP_FAILURE:
+            raise LedgerError(
+                f"--port: the service could not start on {host}:{port} (the line above says why)"
+            ) from None
+        raise
 
 
 def _refuse_without_service_tables(db: str | None) -> None:

@@ -6,6 +6,7 @@ that holds no secret and no child's data, with no stack trace shown for a failin
 from __future__ import annotations
 
 import re
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -228,3 +229,22 @@ def test_serve_refuses_a_ledger_not_prepared_by_init_in_one_line(tmp_path: Path)
         f"error: --db: '{ledger}' has no sessions table: run 'careledger init' (once, as a "
         "migration step) before 'careledger serve'"
     ]
+
+
+def test_serve_on_a_port_in_use_is_refused_with_exit_1_not_3(db: str) -> None:
+    """uvicorn exits 3 when it cannot bind; careledger's 3 means a verification failed
+    (README: exit statuses), so a port in use is a refusal naming --port."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        command = [str(Path(sys.executable).parent / "careledger"), "serve", "--db", db]
+        started = subprocess.run(
+            [*command, "--port", str(port)], capture_output=True, text=True, timeout=60,
+            check=False,
+        )  # fmt: skip
+    assert started.returncode == 1
+    assert started.stderr.splitlines()[-1] == (
+        f"error: --port: the service could not start on 127.0.0.1:{port} (the line above says why)"
+    )
+    assert "address already in use" in started.stderr
