@@ -12,9 +12,8 @@ from typing import Any
 
 import click
 from rich.console import Console
-from rich.progress import Progress
 
-from careledger.api import Opened, opened
+from careledger.api import Opened, opened, progress_bar
 from careledger.cli.demo_background import IRO, background_children, is_background
 from careledger.cli.drift_output import show_tables
 from careledger.cli.render import show_table
@@ -79,7 +78,7 @@ def demo(db: str) -> None:
             raise click.ClickException(
                 f"{o.ledger.store.location} already holds events: the demo needs an empty ledger"
             )
-        with Progress(transient=True) as progress:
+        with progress_bar() as progress:
             task = progress.add_task("recording the demo histories", total=len(commands))
             for at, command in commands:
                 o.ledger.clock = partial(lambda at: at, at)

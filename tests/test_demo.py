@@ -167,6 +167,8 @@ def test_demo_prints_its_own_histories_and_counts_the_background_caseload(
     assert "Current care plan of E10000099:NR-0101" in printed.stdout
     assert "Current care plan of E09000099:HM-" not in printed.stdout
     assert "and 74 more children of Helen Marsh's caseload" in printed.stdout
+    # the first line is the first table's title: no blank lines where progress bars were
+    assert printed.stdout.splitlines()[0].strip() == "Children in the demo ledger"
 
 
 def test_the_demo_ledger_can_be_served_as_it_is(demo_db: tuple[str, Result]) -> None:
