@@ -455,7 +455,8 @@ def progress_bar() -> Progress:
     command's answer (a count, a CSV, JSON), and rich leaves a blank line where a bar was
     on anything that is not a terminal."""
     console = Console(stderr=True)
-    return Progress(transient=True, console=console, disable=not console.is_terminal)
+    console.quiet = not console.is_terminal  # rich writes a newline even for a disabled bar
+    return Progress(transient=True, console=console, disable=console.quiet)
 
 
 @contextmanager

@@ -1204,6 +1204,7 @@ def test_record_one_event_from_options(db: str) -> None:
     )
     # exactly: no blank line where a progress bar was (stdout is the command's answer)
     assert ok(result).stdout == "recorded 1 event(s)\n"
+    assert result.stderr == ""  # and no bar's leftover on stderr either: it is not a terminal
 
     ok(
         invoke(
