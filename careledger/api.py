@@ -46,6 +46,7 @@ from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
 
+from rich.console import Console
 from rich.progress import Progress
 
 from careledger.access import Access
@@ -267,9 +268,7 @@ class Opened:
                 f"--year: the ledger holds no {collection_name(year)} return{of}, "
                 "nor any record of that year"
             )
-        return returns.inconsistency_rows(
-            self.views, place, who.child_ref if who else None, year
-        )
+        return returns.inconsistency_rows(self.views, place, who.child_ref if who else None, year)
 
     def projections_status(self) -> list[Row]:
         """Each projection's position against the newest event, and its lag."""
@@ -453,9 +452,18 @@ class Opened:
 
     @staticmethod
     def _showing_progress(what: str, run: Callable[[ProgressCallback], int]) -> int:
-        with Progress(transient=True) as progress:
+        with progress_bar() as progress:
             task = progress.add_task(what, total=None)
             return run(lambda done, total: progress.update(task, completed=done, total=total))
+
+
+def progress_bar() -> Progress:
+    """A progress bar on stderr, shown only when stderr is a terminal: stdout is the
+    command's answer (a count, a CSV, JSON), and rich leaves a blank line where a bar was
+    on anything that is not a terminal."""
+    console = Console(stderr=True)
+    console.quiet = not console.is_terminal  # rich writes a newline even for a disabled bar
+    return Progress(transient=True, console=console, disable=console.quiet)
 
 
 @contextmanager

@@ -184,4 +184,4 @@ def shares_list(db: str | None, child: str | None, fmt: str) -> None:
     """Every share, in force or expired."""
     with opened(db) as o:
         rows = o.access.shares.listing(child)
-    render(rows, fmt, "Chronologies shared with courts", "none")
+    render(rows, fmt, "Chronologies shared with courts", "none", {"child": child})

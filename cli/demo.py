@@ -12,10 +12,9 @@ from typing import Any
 
 import click
 from rich.console import Console
-from rich.progress import Progress
 
-from careledger.api import Opened, opened
-from careledger.cli.demo_background import background_children
+from careledger.api import Opened, opened, progress_bar
+from careledger.cli.demo_background import IRO, background_children, is_background
 from careledger.cli.drift_output import show_tables
 from careledger.cli.render import show_table
 from careledger.ledger.domain import payloads as p
@@ -25,6 +24,7 @@ from careledger.ledger.domain.vocabulary import Role
 from careledger.ledger.store.location import masked
 from careledger.projections.drift import By
 from careledger.projections.queries import Child
+from careledger.service.tables import ServiceTables
 
 DEMO_DB = "./careledger-demo.db"
 LOADER = p.Actor(actor_id="demo-loader", role=Role.ADMIN)
@@ -73,11 +73,12 @@ def demo(db: str) -> None:
         for suffix in ("", "-wal", "-shm"):
             Path(db + suffix).unlink(missing_ok=True)
     with opened(db, create_tables=True) as o:
+        ServiceTables(o.ledger).create()  # as `careledger init`: the demo can be served
         if o.ledger.recorder.max_notification_id():
             raise click.ClickException(
                 f"{o.ledger.store.location} already holds events: the demo needs an empty ledger"
             )
-        with Progress(transient=True) as progress:
+        with progress_bar() as progress:
             task = progress.add_task("recording the demo histories", total=len(commands))
             for at, command in commands:
                 o.ledger.clock = partial(lambda at: at, at)
@@ -87,14 +88,15 @@ def demo(db: str) -> None:
         show_reports(o)
     shown = masked(db)
     click.echo(
-        f"\nThe demo ledger is in {shown}; try: careledger history --db {shown} COUNCIL:REF, "
-        f"or careledger plan --db {shown} COUNCIL:REF --as-of 2023-06-01"
+        f"\nThe demo ledger is in {shown}; try: careledger history --db {shown} "
+        f"E10000099:NR-0101, or careledger plan --db {shown} E10000099:NR-0101 --as-of 2023-06-01"
     )
 
 
 def show_reports(o: Opened) -> None:
     console = Console()
-    children = o.children()
+    every_child = o.children()
+    children = [c for c in every_child if not is_background(c["council"], c["child_ref"])]
     show_table(
         [
             {
@@ -109,6 +111,13 @@ def show_reports(o: Opened) -> None:
         ],
         "Children in the demo ledger",
     )
+    background = len(every_child) - len(children)
+    if background:
+        click.echo(
+            f"and {background} more children of {IRO.name}'s caseload, unremarkable on"
+            " purpose (reviews on time, the child seen and heard), not listed here: they"
+            " stand behind the caseload the drift report flags.\n"
+        )
     for c in children:
         child = Child(c["council"], c["child_ref"])
         console.rule(f"{child.council}:{child.child_ref}")

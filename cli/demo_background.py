@@ -16,6 +16,7 @@ from careledger.projections.timetable import due_on
 
 COUNCIL = "E09000099"
 CASELOAD = 74
+REF_PREFIX = "HM-"
 IRO = p.Person(name="Helen Marsh", role=Role.IRO)
 FIRST_ENTRY = date(2023, 3, 6)
 UNTIL = date(2026, 1, 30)
@@ -30,8 +31,14 @@ def background_children() -> list[tuple[datetime, Command]]:
     ]
 
 
+def is_background(council: str, child_ref: str) -> bool:
+    """Whether a demo child is one of the caseload's unremarkable children, which the demo
+    counts but does not print one by one: the histories worth reading are demo.jsonl's."""
+    return council == COUNCIL and child_ref.startswith(REF_PREFIX)
+
+
 def _child(n: int) -> Iterator[Command]:
-    ref = f"HM-{n:03d}"
+    ref = f"{REF_PREFIX}{n:03d}"
     entered = FIRST_ENTRY + timedelta(days=11 * n)
     sw = f"SW-{3100 + n % 9}"
 

@@ -8,11 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import click
-from rich.progress import Progress
 
 from careledger import __version__
 from careledger.access.store import ROLE_GRANTS
-from careledger.api import debugging, opened, use_input_limits
+from careledger.api import debugging, opened, progress_bar, use_input_limits
 from careledger.cli.access import shares, tokens, users
 from careledger.cli.access_log import access_log_command
 from careledger.cli.challenges import challenges
@@ -186,7 +185,7 @@ def record(
     recorded_by = actor_of(actor, role)
     with opened(db, catch_up=catch_up) as o:
         try:
-            with Progress(transient=True) as progress:
+            with progress_bar() as progress:
                 progress.add_task(f"recording {len(commands)} event(s)", total=None)
                 results = o.ledger.record([c for _, c in commands], recorded_by)
         except BatchRefused as refusal:
@@ -212,7 +211,7 @@ def read_lines(path: Path) -> list[tuple[int, Command]]:
     if not path.exists():
         raise LedgerError(f"--file: '{path}' does not exist")
     try:
-        with path.open("rb") as stream, Progress(transient=True) as progress:
+        with path.open("rb") as stream, progress_bar() as progress:
             task = progress.add_task("checking events", total=path.stat().st_size or None)
             commands = read_commands(stream, lambda size: progress.advance(task, size))
     except OSError as error:

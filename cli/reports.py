@@ -110,7 +110,7 @@ def drift(
     with opened_to_read(db, read_db, catch_up) as o:
         report = o.drift(on, group_by, known, months)
     if fmt == "json":
-        emit_json({"as_of": on, "group_by": group_by}, as_json(report))
+        emit_json({"as_of": on, "as_recorded_on": known, "group_by": group_by}, as_json(report))
     elif fmt == "csv":
         click.echo(as_csv(report), nl=False)
     elif fmt == "html":

@@ -26,7 +26,7 @@ def principal(request: Request) -> Principal:
     if COOKIE in request.cookies:
         who = current_principal(request)
         if who is None:
-            raise _unauthorized(COOKIE, "names no live session: sign in again")
+            raise _unauthorized(COOKIE, "the session has ended or is not known: sign in again")
         if request.method in UNSAFE_METHODS and not csrf_matches(
             request, request.headers.get(CSRF_HEADER)
         ):

@@ -9,7 +9,12 @@ from typing import Any
 import click
 import uvicorn
 
+from careledger.api import opened
+from careledger.ledger.errors import LedgerError
+from careledger.service.tables import ServiceTables
 from careledger.settings import section
+
+UVICORN_STARTUP_FAILURE = 3  # uvicorn's exit status when it cannot start
 
 
 def run(
@@ -26,18 +31,41 @@ def run(
         raise click.UsageError(
             "--workers: several workers need one CARELEDGER_SESSION_SECRET to share sessions"
         )
-    uvicorn.run(
-        "careledger.service.app:create_app",
-        factory=True,
-        host=host or service.host,
-        port=port or service.port,
-        workers=workers,
-        access_log=False,  # uvicorn's names the path, and a path names a child
-        log_config=LOG_CONFIG,
-        proxy_headers=forwarded_allow_ips is not None,
-        forwarded_allow_ips=forwarded_allow_ips,
-        server_header=False,
-    )
+    _refuse_without_service_tables(db)
+    host, port = host or service.host, port or service.port
+    try:
+        uvicorn.run(
+            "careledger.service.app:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            access_log=False,  # uvicorn's names the path, and a path names a child
+            log_config=LOG_CONFIG,
+            proxy_headers=forwarded_allow_ips is not None,
+            forwarded_allow_ips=forwarded_allow_ips,
+            server_header=False,
+        )
+    except SystemExit as stopped:
+        # uvicorn exits 3 when it cannot start (a port in use, say): careledger's 3 means a
+        # verification failed, so that is told as a refusal, exit 1, after uvicorn's own line
+        if stopped.code == UVICORN_STARTUP_FAILURE:
+            raise LedgerError(
+                f"--port: the service could not start on {host}:{port} (the line above says why)"
+            ) from None
+        raise
+
+
+def _refuse_without_service_tables(db: str | None) -> None:
+    """A ledger that `careledger init` has not prepared for the service is refused here, in
+    one line with exit 1, before uvicorn starts: each worker would otherwise fail its
+    start-up with a traceback in the server log."""
+    with opened(db) as ledger:
+        if not ServiceTables(ledger.ledger).exist():
+            raise LedgerError(
+                f"--db: '{ledger.ledger.store.location}' has no sessions table: run "
+                "'careledger init' (once, as a migration step) before 'careledger serve'"
+            )
 
 
 LOG_CONFIG: dict[str, Any] = {

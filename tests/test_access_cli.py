@@ -205,7 +205,9 @@ def test_a_share_names_one_child_dates_and_an_expiry(ledger: str) -> None:
     ):
         refused = run(ledger, "shares", "add", *args, "--court", "Family Court at Leeds")
         assert refused.exit_code == 1 and refused.output.startswith(message), refused.output
-    listed = data_of(run(ledger, "shares", "list", "--format", "json").stdout)
+    printed = run(ledger, "shares", "list", "--format", "json").stdout
+    listed = data_of(printed)
+    assert json.loads(printed)["query"] == {"child": None}  # README: an option not given is null
     assert [(s["child"], s["from_on"], s["to_on"], s["state"]) for s in listed] == [
         (f"{HOME}:NR-0205", "2025-01-01", "2025-12-31", "active")
     ]

@@ -1202,7 +1202,9 @@ def test_record_one_event_from_options(db: str) -> None:
         "--set",
         "placement=U6",
     )
-    assert ok(result).stdout.strip() == "recorded 1 event(s)"
+    # exactly: no blank line where a progress bar was (stdout is the command's answer)
+    assert ok(result).stdout == "recorded 1 event(s)\n"
+    assert result.stderr == ""  # and no bar's leftover on stderr either: it is not a terminal
 
     ok(
         invoke(

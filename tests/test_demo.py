@@ -16,6 +16,7 @@ from careledger.cli.main import cli
 from careledger.projections import queries
 from careledger.projections.queries import Child
 from careledger.projections.rules import FlagKind
+from careledger.service.tables import ServiceTables
 from tests.envelope import data_of
 
 ENV: dict[str, str | None] = {
@@ -67,6 +68,8 @@ def test_demo_builds_a_ledger_and_prints_its_reports(demo_db: tuple[str, Result]
     assert "Children in the demo ledger" in result.stdout
     assert "Unapproved changes" in result.stdout
     assert f"The demo ledger is in {db}" in result.stdout
+    # the closing hint names a child of the demo, as the README's examples do
+    assert f"careledger history --db {db} E10000099:NR-0101" in result.stdout
     assert "Traceback" not in result.output
 
 
@@ -153,3 +156,24 @@ def test_demo_on_postgres_gives_the_sqlite_reports_and_needs_an_empty_ledger(
     again = invoke("demo", "--db", postgres_db)
     assert again.exit_code != 0
     assert "already holds events" in again.output
+
+
+def test_demo_prints_its_own_histories_and_counts_the_background_caseload(
+    demo_db: tuple[str, Result],
+) -> None:
+    """The ten histories modelled on NAIRO's are what a reader came for: the 74 unremarkable
+    children behind the IRO's caseload are counted in one line, not printed one by one."""
+    _, printed = demo_db
+    assert "Current care plan of E10000099:NR-0101" in printed.stdout
+    assert "Current care plan of E09000099:HM-" not in printed.stdout
+    assert "and 74 more children of Helen Marsh's caseload" in printed.stdout
+    # the first line is the first table's title: no blank lines where progress bars were
+    assert printed.stdout.splitlines()[0].strip() == "Children in the demo ledger"
+
+
+def test_the_demo_ledger_can_be_served_as_it_is(demo_db: tuple[str, Result]) -> None:
+    """The README's service quick start runs `careledger serve` on the demo ledger: it has
+    the service's tables, as `careledger init` makes them."""
+    db, _ = demo_db
+    with opened(db) as o:
+        assert ServiceTables(o.ledger).exist()

@@ -242,7 +242,11 @@ def test_by_iro_gives_a_group_per_iro_including_helen_marsh(
 ) -> None:
     report = drift(by="iro")
     out = invoke("drift", "--db", demo_db, "--as-of", DAY, "--group-by", "iro", "--format", "json")
-    assert json.loads(out.stdout)["query"] == {"as_of": DAY, "group_by": "iro"}
+    assert json.loads(out.stdout)["query"] == {
+        "as_of": DAY,
+        "as_recorded_on": None,
+        "group_by": "iro",
+    }
     groups = {c["group"] for c in report["summary"]}
     # Reviews count for the IRO who chaired them: Leah's earlier IROs chaired reviews in
     # the year, though neither is her IRO now.
@@ -367,3 +371,16 @@ def test_alfies_challenge_is_past_its_timescale_and_leahs_is_not_yet(
     assert list(rows(report, "challenge_overdue")) == ["E09000099:NR-0203"]
     [count] = [c for c in report["summary"] if c["measure"] == "challenge_overdue"]
     assert (count["count"], count["of"]) == (1, 2)
+
+
+def test_drift_json_names_the_day_of_the_record_it_answers_for(demo_db: str) -> None:
+    """An inspector's report as recorded by a day is a different answer from today's record:
+    the envelope's query says which (README, JSON output: an option not given is null)."""
+    out = invoke(
+        "drift", "--db", demo_db, "--as-of", DAY, "--as-recorded-on", DAY, "--format", "json"
+    )
+    assert json.loads(out.stdout)["query"] == {
+        "as_of": DAY,
+        "as_recorded_on": DAY,
+        "group_by": None,
+    }

@@ -6,7 +6,10 @@ that holds no secret and no child's data, with no stack trace shown for a failin
 from __future__ import annotations
 
 import re
+import socket
 import sqlite3
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -122,6 +125,7 @@ def test_a_forged_or_ended_session_is_refused(service: Service) -> None:
     assert (forged.status_code, forged.json()["field"]) == (401, "careledger_session")
     assert signed_out.status_code == 303
     assert (after.status_code, after.json()["field"]) == (401, "careledger_session")
+    assert after.json()["detail"] == "the session has ended or is not known: sign in again"
 
 
 def test_a_sessions_post_needs_its_csrf_token_and_records_as_the_person(
@@ -210,3 +214,37 @@ def _drop_table(db: str, table: str) -> None:
     else:
         with sqlite3.connect(db) as connection:
             connection.execute(f"DROP TABLE {table}")
+
+
+def test_serve_refuses_a_ledger_not_prepared_by_init_in_one_line(tmp_path: Path) -> None:
+    """A ledger without the service's tables (made before the service existed) is refused
+    before the server starts: exit 1, one line naming `careledger init`, no traceback."""
+    ledger = str(tmp_path / "older.db")
+    with opened(ledger, create_tables=True):
+        pass
+    command = [str(Path(sys.executable).parent / "careledger"), "serve", "--db", ledger]
+    started = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+    assert started.returncode == 1
+    assert started.stderr.splitlines() == [
+        f"error: --db: '{ledger}' has no sessions table: run 'careledger init' (once, as a "
+        "migration step) before 'careledger serve'"
+    ]
+
+
+def test_serve_on_a_port_in_use_is_refused_with_exit_1_not_3(db: str) -> None:
+    """uvicorn exits 3 when it cannot bind; careledger's 3 means a verification failed
+    (README: exit statuses), so a port in use is a refusal naming --port."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        command = [str(Path(sys.executable).parent / "careledger"), "serve", "--db", db]
+        started = subprocess.run(
+            [*command, "--port", str(port)], capture_output=True, text=True, timeout=60,
+            check=False,
+        )  # fmt: skip
+    assert started.returncode == 1
+    assert started.stderr.splitlines()[-1] == (
+        f"error: --port: the service could not start on 127.0.0.1:{port} (the line above says why)"
+    )
+    assert "address already in use" in started.stderr
