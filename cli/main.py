@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from careledger import __version__
-from careledger.access.store import ROLE_GRANTS
+from careledger.access.store import ROLE_GRANTS as ACCESS_ROLE_GRANTS
 from careledger.api import debugging, opened, progress_bar, use_input_limits
 from careledger.cli.access import shares, tokens, users
 from careledger.cli.access_log import access_log_command
@@ -59,6 +59,7 @@ from careledger.ledger.errors import ChainBroken, LedgerError, RecordingRefused
 from careledger.ledger.store.failures import STORE_ERRORS, problem
 from careledger.ledger.store.roles import create_roles, role_names
 from careledger.projections.safe_text import printable
+from careledger.service.tables import ROLE_GRANTS as SERVICE_ROLE_GRANTS
 from careledger.service.tables import ServiceTables
 
 
@@ -128,7 +129,9 @@ def init(db: str | None, roles_prefix: str | None) -> None:
         if roles_prefix is not None:
             if not o.ledger.store.is_postgres:
                 raise LedgerError("--roles: a SQLite ledger has no roles (PostgreSQL only)")
-            made = create_roles(o.ledger.store_recorder, roles_prefix, ROLE_GRANTS)
+            made = create_roles(
+                o.ledger.store_recorder, roles_prefix, ACCESS_ROLE_GRANTS + SERVICE_ROLE_GRANTS
+            )
             click.echo(f"roles: {', '.join(made.values())}")
         click.echo(f"ledger ready at {o.ledger.store.location}")
 

@@ -1,16 +1,19 @@
-"""The application: `create_app(settings)` wires the routes over one opened ledger per
-worker (opened when the worker starts, closed when it stops) inside the guards every
+"""The application: `create_app(settings)` wires the routes over the ledger each worker opens
+twice when it starts (and closes when it stops): where it is recorded (`settings.db`), for
+recording, the access log, sessions and idempotency keys; and for reading (`settings.read_db`,
+else the same store), on connections that refuse every write; all inside the guards every
 response passes (`service.guards`)."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import ExitStack, asynccontextmanager
+from dataclasses import replace
 
 from fastapi import FastAPI
 
 from careledger import __version__
-from careledger.api import opened, use_input_limits
+from careledger.api import Opened, opened, use_input_limits
 from careledger.ledger.errors import LedgerError
 from careledger.service import health, pages, problems, reads, recording, reports, sign_in
 from careledger.service.guards import Guards
@@ -31,14 +34,16 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         with ExitStack() as stack:
             use_input_limits()  # the CARELEDGER_MAX_* limits every request is read under
             ledger = stack.enter_context(opened(settings.db))
+            reader = _reader(stack, settings, ledger)
             tables = ServiceTables(ledger.ledger)
             if not tables.exist():
                 raise LedgerError(
                     f"--db: '{ledger.ledger.store.location}' has no sessions table: run "
                     "'careledger init' (once, as a migration step) before 'careledger serve'"
                 )
-            ledger.notify = _quiet
-            app.state.careledger = ServiceState(settings, ledger, tables)
+            ledger.notify = reader.notify = _quiet
+            ledger.catch_up()  # what was recorded before it started (if it catches up)
+            app.state.careledger = ServiceState(settings, ledger, reader, tables)
             yield
 
     app = FastAPI(
@@ -60,6 +65,15 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         app.include_router(oidc.router)
     app.add_middleware(Guards, max_body_bytes=settings.max_body_bytes)
     return app
+
+
+def _reader(stack: ExitStack, settings: ServiceSettings, ledger: Opened) -> Opened:
+    """Where reads go: the read URL opened for reading (its connections refuse every write);
+    without one, the ledger itself, read as it stands, never caught up by a read (recording
+    catches it up, `service.freshness`)."""
+    if settings.read_db is None or settings.read_db == settings.db:
+        return replace(ledger, catches_up=False)
+    return stack.enter_context(opened(settings.read_db, reading=True))
 
 
 def _quiet(message: str) -> None:

@@ -1,6 +1,7 @@
 """`GET /health`: does the store answer, and how far behind the ledger are the projections
-the reads answer from. For a load balancer's checks and the council's monitoring: it needs
-no sign-in and says nothing about any child."""
+the reads answer from (`Opened.lag()`, read where the reads are: the read URL). For a load
+balancer's checks and the council's monitoring: it needs no sign-in and says nothing about
+any child."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ router = APIRouter()
 def health(request: Request) -> JSONResponse:
     state = state_of(request)
     try:
-        status = state.ledger.projector.status()
+        lag = state.reader.lag()
     except STORE_ERRORS as error:
         return JSONResponse(
             {"status": "unavailable", "store": "not answering", "error": type(error).__name__},
@@ -26,6 +27,5 @@ def health(request: Request) -> JSONResponse:
     return JSONResponse({
         "status": "ok",
         "store": "answering",
-        "projections": {"position": status.position, "newest_event": status.newest,
-                        "lag": status.lag},
-    })  # fmt: skip
+        "projections": lag.as_dict(),
+    })

@@ -17,7 +17,7 @@ from careledger.api import Opened, named_child, today
 from careledger.ledger.errors import LedgerError
 from careledger.ledger.integrity.verify import Verdict
 from careledger.projections.chronology_forms import render
-from careledger.service.freshness import caught_up, lag_header
+from careledger.service.freshness import lag_header
 from careledger.service.identity import Signed
 from careledger.service.problems import not_found
 from careledger.service.state import ServiceState, state_of
@@ -42,8 +42,9 @@ CHRONOLOGY_MEDIA = {
 def opened_for(
     request: Request, who: Principal, child: str, view: str, reason: str | None
 ) -> tuple[ServiceState, Opened, str]:
-    """The ledger, once the principal may read this view of the child (logged), caught up;
-    the child as COUNCIL:REF."""
+    """The ledger opened for reading, once the principal may read this view of the child
+    (checked and logged where the ledger is recorded, never at the read URL); the child as
+    COUNCIL:REF."""
     try:
         named = named_child(child)
     except LedgerError:
@@ -51,8 +52,7 @@ def opened_for(
     name = f"{named.council}:{named.child_ref}"
     state = state_of(request)
     state.ledger.access.check_child(who, name, view, reason)
-    caught_up(state)
-    return state, state.ledger, name
+    return state, state.reader, name
 
 
 @router.get("/plan", summary="The child's care plan, now, on a date, or as known on a date")

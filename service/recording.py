@@ -21,6 +21,7 @@ from careledger.ledger.domain.json_lines import LineRefused, NotJSON, parse_json
 from careledger.ledger.domain.limits import limits
 from careledger.ledger.domain.vocabulary import Role
 from careledger.ledger.errors import LedgerError, RecordingRefused
+from careledger.service.freshness import caught_up_after_recording
 from careledger.service.idempotency import HEADER, IdempotencyKeys
 from careledger.service.identity import Signed
 from careledger.service.problems import Problem
@@ -74,6 +75,7 @@ def _record_body(
     answer = {"recorded": len(recorded), "events": [_shown(r) for r in recorded]}
     if key is not None:
         keys.complete(_keyed_as(who), key, 201, answer)
+    caught_up_after_recording(state)
     return 201, answer, False
 
 
@@ -154,9 +156,9 @@ def _check_may_record(
 def _record(
     state: ServiceState, who: Principal, numbered: list[tuple[int, Command]], kind: str
 ) -> list[Recorded]:
-    """Recorded as `careledger record` records. The projections are not caught up here: the
-    next read does it (`service.freshness`), for every event recorded since in one batch,
-    rather than each POST for its own event while the client waits."""
+    """Recorded as `careledger record` records, into the ledger's own store (never the read
+    URL); the projections are caught up afterwards (`service.freshness`), outside the
+    recording lock."""
     try:
         with state.recording:
             recorded = state.ledger.ledger.record(

@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse, Response
 from careledger.access.principal import Principal
 from careledger.api import today
 from careledger.projections.drift import By, Count, Report
-from careledger.service.freshness import caught_up, lag_header
+from careledger.service.freshness import lag_header
 from careledger.service.identity import Signed
 from careledger.service.problems import Problem, not_found
 from careledger.service.reads import answer, verdict_json
@@ -49,8 +49,7 @@ def councils_for(
 def unapproved(request: Request, who: Signed, council: Council = None) -> JSONResponse:
     councils = councils_for(request, who, "unapproved", council)
     state = state_of(request)
-    caught_up(state)
-    rows = [row for row in state.ledger.unapproved() if _council_of(row) in councils]
+    rows = [row for row in state.reader.unapproved() if _council_of(row) in councils]
     return answer(state, {"councils": sorted(councils), "unapproved": rows})
 
 
@@ -69,7 +68,6 @@ def drift(
 
     councils = councils_for(request, who, "drift", council)
     state = state_of(request)
-    caught_up(state)
     on = as_of or today()
     months = 12 if format == "html" else 0
     report = _drift_within(state, councils, on, as_recorded_on, group_by, months)
@@ -95,12 +93,12 @@ def _drift_within(
     """The report as asked when the ledger holds no other council's children; otherwise each
     permitted council's counts and findings only, summed when no grouping is asked (an IRO's
     or team's count could mix councils: refused), without the trend."""
-    per_council = state.ledger.drift(on, By.COUNCIL.value, known)
+    per_council = state.reader.drift(on, By.COUNCIL.value, known)
     present = {count.group for count in per_council.counts}
     if present <= councils:
         if by == By.COUNCIL.value and not months:
             return per_council
-        return state.ledger.drift(on, by, known, months=months)
+        return state.reader.drift(on, by, known, months=months)
     if by in (By.IRO.value, By.TEAM.value):
         raise Problem(
             403, "Forbidden",
@@ -136,7 +134,7 @@ def verify(request: Request, who: Signed) -> JSONResponse:
     child's record."""
     councils_for(request, who, "drift", None)
     state = state_of(request)
-    return answer(state, verdict_json(state.ledger.verify()))
+    return answer(state, verdict_json(state.reader.verify()))
 
 
 @router.get("/access-log", summary="Who read which child's record, when, and why")

@@ -1,5 +1,8 @@
-"""What one worker holds while it serves: the opened ledger and the service's tables. Nothing
-here is state another worker needs (sessions and idempotency keys are in the store)."""
+"""What one worker holds while it serves: the ledger opened where it is recorded (`ledger`:
+recording, the access log, sessions and idempotency keys), the ledger opened for reading
+where reads go (`reader`: the read URL, CARELEDGER_READ_DB, on connections that refuse every
+write), and the service's tables. Nothing here is state another worker needs (sessions and
+idempotency keys are in the store)."""
 
 from __future__ import annotations
 
@@ -17,6 +20,7 @@ from careledger.service.tables import ServiceTables
 class ServiceState:
     settings: ServiceSettings
     ledger: Opened
+    reader: Opened
     tables: ServiceTables
     # One batch at a time per worker: a batch pauses the collector and uses the case cache,
     # both shared by the worker's threads; other workers' batches meet it in the store.

@@ -24,6 +24,15 @@ TABLES = {
     ),
 }
 
+# What `careledger init --roles` lets each role do to the service's tables beyond reading them
+# (the owner's, like the access tables): the writer, as which the service's workers run,
+# starts and ends sessions and reserves, completes and releases idempotency keys; the reader
+# needs nothing more, for the service never writes at the read URL.
+ROLE_GRANTS = (
+    ("careledger_sessions", "INSERT, UPDATE, DELETE", ""),
+    ("careledger_idempotency", "INSERT, UPDATE, DELETE", ""),
+)
+
 
 class ServiceTables:
     """Statements on the service's tables, in the ledger's own database: `?` placeholders and

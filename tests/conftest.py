@@ -70,6 +70,8 @@ MODULE_TIERS = {
             "test_service_reads",
             "test_service_security",
             "test_service_roles",
+            "test_service_read_url",
+            "test_service_writer_role",
             "test_oidc_sign_in",
             "test_access_cli",
             "test_cli_grammar",

@@ -11,12 +11,14 @@ import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import psycopg
 import pytest
 
 from careledger.api import opened
+from careledger.service.tables import ServiceTables
 from tests.service_server import (
     PASSWORD,
     Service,
@@ -126,6 +128,31 @@ def test_a_forged_or_ended_session_is_refused(service: Service) -> None:
     assert signed_out.status_code == 303
     assert (after.status_code, after.json()["field"]) == (401, "careledger_session")
     assert after.json()["detail"] == "the session has ended or is not known: sign in again"
+
+
+def test_a_session_whose_time_is_up_is_refused_and_ended(db: str, service: Service) -> None:
+    """A session lasts CARELEDGER_SESSION_MINUTES from sign-in: its stored expiry is moved to
+    a minute ago, as if the time had passed, and the cookie no longer signs anyone in."""
+    add_person(db, "sw.kemi", "SW", [COUNCIL])
+    person = sign_in(service, "sw.kemi")
+    with service.client() as client:
+        live = client.get("/me", headers=as_person(person))
+        a_minute_ago = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
+        with opened(db) as ledger:
+            tables = ServiceTables(ledger.ledger)
+            moved = tables.run(
+                "UPDATE {s}careledger_sessions SET expires_at = ? WHERE principal LIKE ?",
+                (a_minute_ago, '%"sw.kemi"%'),
+            )
+        expired = client.get("/me", headers=as_person(person))
+        with opened(db) as ledger:
+            left = ServiceTables(ledger.ledger).fetch(
+                "SELECT 1 FROM {s}careledger_sessions WHERE principal LIKE ?", ('%"sw.kemi"%',)
+            )
+    assert live.status_code == 200, live.text
+    assert moved == 1
+    assert (expired.status_code, expired.json()["field"]) == (401, "careledger_session")
+    assert left == []  # the expired session is deleted, not kept
 
 
 def test_a_sessions_post_needs_its_csrf_token_and_records_as_the_person(

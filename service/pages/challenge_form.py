@@ -19,7 +19,6 @@ from careledger.api import Opened, named_child
 from careledger.api import today as england_today
 from careledger.ledger.domain.vocabulary import ChallengeSubject, Section
 from careledger.ledger.errors import CaseNotFound, LedgerError, RecordingRefused
-from careledger.service.freshness import caught_up
 from careledger.service.pages.dates import DateInput, read_date
 from careledger.service.pages.errors import FieldError
 from careledger.service.pages.rendering import page
@@ -47,7 +46,6 @@ def challenge_form(request: Request, child: Child) -> Response:
     state = state_of(request)
     try:
         name = _may_raise(state.ledger, who, child)
-        caught_up(state)
         seen = len(state.ledger.history(name))
     except (AccessRefused, CaseNotFound):
         return page(request, "not_found.html.j2", who, status_code=404, title="Page not found")
@@ -77,7 +75,6 @@ def challenge_submitted(
     state = state_of(request)
     try:
         name = _may_raise(state.ledger, who, child)
-        caught_up(state)
         now_seen = len(state.ledger.history(name))
     except (AccessRefused, CaseNotFound):
         return page(request, "not_found.html.j2", who, status_code=404, title="Page not found")

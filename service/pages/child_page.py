@@ -19,7 +19,6 @@ from careledger.access.principal import Principal
 from careledger.api import Opened, named_child
 from careledger.api import today as england_today
 from careledger.ledger.errors import CaseNotFound, LedgerError
-from careledger.service.freshness import caught_up
 from careledger.service.pages.dates import read_date
 from careledger.service.pages.rendering import page
 from careledger.service.pages.signed import SignInFirst, person, to_sign_in
@@ -46,12 +45,11 @@ def child_page(
     state = state_of(request)
     try:
         name = _allowed(state.ledger, who, child)
-        caught_up(state)
-        record = _record(state.ledger, name, england_today())
+        record = _record(state.reader, name, england_today())
     except (AccessRefused, CaseNotFound, ReasonRequired):
         return page(request, "not_found.html.j2", who, status_code=404, title="Page not found")
     on = read_date("plan-date", "The date of the plan", {"day": day, "month": month, "year": year})
-    plan_then = state.ledger.plan(name, on.value) if on.value else None
+    plan_then = state.reader.plan(name, on.value) if on.value else None
     return page(
         request,
         "child.html.j2",

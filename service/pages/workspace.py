@@ -15,13 +15,11 @@ from fastapi.responses import RedirectResponse, Response
 
 from careledger.access.errors import AccessRefused
 from careledger.access.principal import Principal
-from careledger.api import Opened
 from careledger.api import today as england_today
 from careledger.projections.rules import FlagKind
-from careledger.service.freshness import caught_up
 from careledger.service.pages.rendering import page
 from careledger.service.pages.signed import SignInFirst, person, to_sign_in
-from careledger.service.state import state_of
+from careledger.service.state import ServiceState, state_of
 
 router = APIRouter()
 
@@ -60,23 +58,26 @@ def my_children(request: Request) -> Response:
     if who.role != "IRO":
         return page(request, "not_an_iro.html.j2", who, status_code=403, title="My children")
     state = state_of(request)
-    caught_up(state)
     today = england_today()
     children = [
         found
-        for child in state.ledger.caseload(who.name, today)
-        if (found := summary(state.ledger, who, child, today)) is not None
+        for child in state.reader.caseload(who.name, today)
+        if (found := summary(state, who, child, today)) is not None
     ]
     return page(request, "my_children.html.j2", who, title="My children", children=children)
 
 
-def summary(ledger: Opened, who: Principal, child: str, today: date) -> ChildSummary | None:
-    """What the child's IRO must see at a glance; None if `who` may not read the child."""
+def summary(
+    state: ServiceState, who: Principal, child: str, today: date
+) -> ChildSummary | None:
+    """What the child's IRO must see at a glance; None if `who` may not read the child. The
+    reads are checked and logged where the ledger is recorded, and answered by the reader."""
     try:
         for view in ("reviews", "challenges", "unapproved"):
-            ledger.access.check_child(who, child, view)
+            state.ledger.access.check_child(who, child, view)
     except AccessRefused:
         return None
+    ledger = state.reader
     reviews = ledger.reviews(child, today)
     upcoming = _next_review(reviews["timetable"])
     recommendations = reviews["recommendations"]

@@ -1,0 +1,66 @@
+"""The service reads where CARELEDGER_READ_DB says, on connections that refuse every write,
+and never catches the projections up itself: a deployment runs one projector (`careledger
+project --follow`). The access log, sessions and recording stay on the ledger's own store.
+The read URL here is the same PostgreSQL database opened for reading (every transaction
+read-only, as on a streaming replica): were any write of a read sent there, the read would
+fail."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+from careledger.api import opened
+from tests.service_server import add_person, as_person, issue_token, prepare, running, sign_in
+from tests.test_service_recording import COUNCIL, came_into_care, plan_agreed
+
+CHILD = f"{COUNCIL}:RU-01"
+
+
+def read_url_of(db: str) -> str:
+    """The same database under another URL (the user left to its default), so that the
+    service opens it apart, for reading only."""
+    parts = urlsplit(db)
+    host = parts.netloc.rsplit("@", 1)[-1]
+    return urlunsplit((parts.scheme, host, parts.path, parts.query, ""))
+
+
+def logged_reads(db: str, actor: str) -> list[tuple[str, str, str]]:
+    with opened(db) as ledger:
+        rows = ledger.access.store.fetch(
+            "SELECT child, view, outcome FROM {s}access_log WHERE actor = ?", [actor]
+        )
+    return [(str(r["child"]), str(r["view"]), str(r["outcome"])) for r in rows]
+
+
+def test_reads_at_a_read_only_url_serve_the_plan_and_log_on_the_ledger(
+    postgres_db: str, tmp_path: Path
+) -> None:
+    prepare(postgres_db)
+    with opened(postgres_db) as ledger:
+        ledger.record([came_into_care("RU-01")], "LCS", "ADMIN")
+    add_person(postgres_db, "mgr.ruth", "IRO_MANAGER", [COUNCIL])
+    lcs = {"Authorization": f"Bearer {issue_token(postgres_db, 'LCS', COUNCIL)}"}
+    settings = {"CARELEDGER_READ_DB": read_url_of(postgres_db), "CARELEDGER_CATCH_UP": "false"}
+    with running(postgres_db, tmp_path, **settings) as service:
+        manager = sign_in(service, "mgr.ruth")
+        with service.client(**lcs) as system:
+            assert system.post("/events", json=plan_agreed("RU-01")).status_code == 201
+        with service.client(**as_person(manager)) as client:
+            behind = client.get(f"/children/{CHILD}/plan")
+            health_behind = client.get("/health").json()
+            with opened(postgres_db, catch_up=True) as projector:
+                projector.catch_up()  # as `careledger project --follow` would
+            current = client.get(f"/children/{CHILD}/plan")
+            health_current = client.get("/health").json()
+    assert behind.status_code == 200, behind.text
+    assert behind.json()["plan"] == []  # the read did not catch up: the plan is not applied
+    assert behind.headers["X-Careledger-Lag"] == "1"
+    assert health_behind["projections"]["events"] == 1
+    assert current.status_code == 200, current.text
+    assert current.headers["X-Careledger-Lag"] == "0"
+    assert [row["content"] for row in current.json()["plan"]] == [
+        "Foster placement with Ms Varga (U4)"
+    ]
+    assert health_current["projections"]["events"] == 0
+    assert logged_reads(postgres_db, "mgr.ruth").count((CHILD, "plan", "allowed")) == 2
