@@ -25,7 +25,7 @@ from careledger.service.pages.rendering import page
 from careledger.service.pages.signed import SignInFirst, person, to_sign_in
 from careledger.service.sessions import csrf_matches
 from careledger.service.sessions import csrf_token as form_token
-from careledger.service.state import state_of
+from careledger.service.state import ServiceState, state_of
 
 router = APIRouter()
 
@@ -39,16 +39,10 @@ STALE = "The child's record has changed since you opened this form: read it agai
 
 @router.get("/child/{child}/challenge")
 def challenge_form(request: Request, child: Child) -> Response:
-    try:
-        who = person(request)
-    except SignInFirst:
-        return to_sign_in()
-    state = state_of(request)
-    try:
-        name = _may_raise(state.ledger, who, child)
-        seen = len(state.ledger.history(name))
-    except (AccessRefused, CaseNotFound):
-        return page(request, "not_found.html.j2", who, status_code=404, title="Page not found")
+    opened = _case_to_raise_in(request, child)
+    if isinstance(opened, Response):
+        return opened
+    who, _state, name, seen = opened
     today = england_today()
     raised = read_date("raised", "The date raised", _parts(today))
     return _form(request, who, name, seen, raised, {}, [])
@@ -68,16 +62,10 @@ def challenge_submitted(
     month: Annotated[str, Form(alias="raised-month", max_length=20)] = "",
     year: Annotated[str, Form(alias="raised-year", max_length=20)] = "",
 ) -> Response:
-    try:
-        who = person(request)
-    except SignInFirst:
-        return to_sign_in()
-    state = state_of(request)
-    try:
-        name = _may_raise(state.ledger, who, child)
-        now_seen = len(state.ledger.history(name))
-    except (AccessRefused, CaseNotFound):
-        return page(request, "not_found.html.j2", who, status_code=404, title="Page not found")
+    opened = _case_to_raise_in(request, child)
+    if isinstance(opened, Response):
+        return opened
+    who, state, name, now_seen = opened
     typed = {"subject": subject, "about": about, "concern": concern, "remedy_sought": remedy_sought}
     raised = read_date("raised", "The date raised", {"day": day, "month": month, "year": year})
     errors = _errors(request, csrf_token, typed, raised, seen, now_seen)
@@ -86,6 +74,24 @@ def challenge_submitted(
     if errors:
         return _form(request, who, name, now_seen, raised, typed, errors, status_code=400)
     return RedirectResponse(f"/child/{name}#challenges", status_code=303)
+
+
+def _case_to_raise_in(
+    request: Request, child: str
+) -> Response | tuple[Principal, ServiceState, str, int]:
+    """The signed-in IRO, the service, the child as COUNCIL:REF and how many events the case
+    held when read (a form opened before a later change is stale); or the page to answer
+    with instead: sign in first, or the same "not found" for a child missing or not theirs."""
+    try:
+        who = person(request)
+    except SignInFirst:
+        return to_sign_in()
+    state = state_of(request)
+    try:
+        name = _may_raise(state.ledger, who, child)
+        return who, state, name, len(state.ledger.history(name))
+    except (AccessRefused, CaseNotFound):
+        return page(request, "not_found.html.j2", who, status_code=404, title="Page not found")
 
 
 def _may_raise(ledger: Opened, who: Principal, child: str) -> str:
