@@ -27,6 +27,7 @@ import psycopg
 import pytest
 
 from careledger.api import Opened, opened
+from tests.browser import browser, chromium  # noqa: F401 (fixtures, for any test)
 from tests.identity_provider import identity_provider  # noqa: F401 (a fixture, for any test)
 from tests.signed_in_service import tls_certificate  # noqa: F401 (a fixture, for any test)
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import re
 from collections.abc import Iterator
 from dataclasses import replace
@@ -21,7 +20,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Page
 from pypdf import PdfReader
 
 from careledger.cli.main import cli
@@ -45,8 +44,6 @@ LONG = "E10000099:NR-0101"
 # approved, and the reg 39 flag lengthens NR-0104's by less than a page.
 PAGES = {"E10000099:NR-0103": 5, "E10000099:NR-0104": 4}
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 # A row in the PDF's text: its serial number (right-aligned, alone in its cell), the marks
 # under it, then its date.
@@ -218,18 +215,6 @@ def test_a_long_case_breaks_between_rows_and_a_huge_row_is_not_lost(
 
 
 # --- the HTML ------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not os.path.exists(CHROMIUM):
-        if os.environ.get("CI"):
-            pytest.fail(f"{CHROMIUM} is missing: the HTML cannot be checked", pytrace=False)
-        pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium); in CI this fails")
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 class Opened:

@@ -15,7 +15,6 @@ tests/conftest.py treats a missing PostgreSQL).
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from html.parser import HTMLParser
@@ -23,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, Route, sync_playwright
+from playwright.sync_api import Browser, Page, Route
 
 from careledger.api import opened
 from careledger.cli.drift_html import render_html
@@ -33,15 +32,6 @@ from careledger.ledger.domain.vocabulary import Role
 from careledger.projections.drift import MEASURES, By, Report, drift_report
 from careledger.projections.drift_settings import DriftSettings
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 COUNCIL = "E10000042"
 AS_OF = date(2025, 1, 31)
 SCRIPT = "<script>alert(1)</script>"
@@ -183,23 +173,6 @@ def report_file(reports: dict[str, Report], tmp_path_factory: pytest.TempPathFac
 
 
 # --- the browser ---------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def chromium() -> str:
-    if os.path.exists(CHROMIUM):
-        return CHROMIUM
-    if os.environ.get("CI"):
-        pytest.fail(f"{CHROMIUM} is missing: the HTML report cannot be checked", pytrace=False)
-    pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium); in CI this fails")
-
-
-@pytest.fixture(scope="module")
-def browser(chromium: str) -> Iterator[Browser]:
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 class LoadedPage:

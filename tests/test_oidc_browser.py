@@ -9,17 +9,15 @@ the run in CI and is skipped, saying so, elsewhere.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page
 
 from careledger.access.errors import NOT_FOUND_OR_NOT_ALLOWED
 from careledger.api import opened
 from tests.identity_provider import INSPECTOR, IRO, IdentityProvider, User
 from tests.signed_in_service import Certificate, Served, served_with_sign_in
-from tests.test_drift_html import CHROMIUM, CHROMIUM_ARGS
 from tests.test_oidc_sign_in import DATA_PROTECTION_OFFICER, JAYDEN, TIA, the_council
 
 
@@ -33,23 +31,6 @@ def served(
     db = the_council(str(folder / "careledger.db"))
     with served_with_sign_in(db, identity_provider, tls_certificate, folder) as service:
         yield service
-
-
-@pytest.fixture(scope="module")
-def chromium() -> str:
-    if os.path.exists(CHROMIUM):
-        return CHROMIUM
-    if os.environ.get("CI"):
-        pytest.fail(f"{CHROMIUM} is missing: sign-in cannot be checked", pytrace=False)
-    pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium); in CI this fails")
-
-
-@pytest.fixture(scope="module")
-def browser(chromium: str) -> Iterator[Browser]:
-    with sync_playwright() as pw:
-        launched = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
 
 
 @pytest.fixture

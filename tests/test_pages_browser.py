@@ -12,47 +12,22 @@ tests/conftest.py treats a missing PostgreSQL).
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 
 from careledger.access import Principal
 from careledger.api import opened
 from tests.access_histories import OTHER, demo_ledger
+from tests.browser import accessible as checked_accessible
 from tests.service_server import PASSWORD, Service, add_person, prepare, running
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
-AXE = Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js"
-WCAG_22_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
-ARTEFACTS = Path(__file__).parent.parent / "test-artefacts" / "pages"
 
 IRO = "IRO-04"
 TYLER, JAMAL = f"{OTHER}:NR-0101", f"{OTHER}:NR-0104"
 NOT_THEIRS, NOBODY = "E09000099:NR-0201", "E09000099:NR-9999"
 ADMIN = Principal("auditor", "ADMIN", frozenset())
-
-
-@pytest.fixture(scope="module")
-def chromium() -> str:
-    if os.path.exists(CHROMIUM):
-        return CHROMIUM
-    if os.environ.get("CI"):
-        pytest.fail(f"{CHROMIUM} is missing: the pages cannot be checked", pytrace=False)
-    pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium); in CI this fails")
-
-
-@pytest.fixture(scope="module")
-def browser(chromium: str) -> Iterator[Browser]:
-    with sync_playwright() as pw:
-        launched = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
 
 
 @pytest.fixture(scope="module")
@@ -89,17 +64,7 @@ def sign_in(page: Page, name: str = IRO, password: str = PASSWORD) -> None:
 
 
 def accessible(page: Page, shot: str) -> None:
-    """axe-core's WCAG 2.2 AA rules find nothing on the page; the page is photographed."""
-    ARTEFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTEFACTS / f"{shot}.png"), full_page=True)
-    page.evaluate(AXE.read_text(encoding="utf-8"))  # evaluated by the test, not by the page
-    found = page.evaluate(
-        "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})"
-        ".then(r => r.violations.map(v => ({id: v.id, help: v.help,"
-        " nodes: v.nodes.map(n => n.target.join(' '))})))",
-        WCAG_22_AA,
-    )
-    assert found == [], found
+    checked_accessible(page, "pages", shot)
 
 
 def reads_logged(db: str, child: str) -> set[tuple[str, str, str]]:
