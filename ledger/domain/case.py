@@ -127,12 +127,7 @@ class ChildCase(BaseAggregate[UUID]):
         checked = self._corrected_by(payload) if isinstance(payload, p.CorrectionRecorded) else None
         for candidate in filter(None, (payload, checked)):
             _check_not_in_future(candidate, recorded_at)
-        self.trigger_event(
-            e.EVENT_FOR_PAYLOAD[type(payload)],
-            timestamp=recorded_at,
-            recorded_by=recorded_by,
-            **payload.__dict__,
-        )
+        self._append(payload, recorded_at, recorded_by)
         return self.version
 
     def record(
@@ -160,11 +155,23 @@ class ChildCase(BaseAggregate[UUID]):
             assert isinstance(payload, p.CorrectionRecorded)
             self._as_before(payload.corrects_seq).check_references(checked)
             self._check_what_follows(payload.corrects_seq, checked)
-        event_class = e.EVENT_FOR_PAYLOAD[type(payload)]
-        self.trigger_event(
-            event_class, timestamp=recorded_at, recorded_by=recorded_by, **payload.__dict__
-        )
+        self._append(payload, recorded_at, recorded_by)
         return self.version
+
+    def _append(self, payload: p.Payload, recorded_at: datetime, recorded_by: p.Actor) -> None:
+        """The library's `trigger_event`, with the event built from the checked payload
+        without validating its values again (`events.event_for`)."""
+        event = e.event_for(
+            payload,
+            {
+                "originator_id": self.id,
+                "originator_version": self.version + 1,
+                "timestamp": recorded_at,
+                "recorded_by": recorded_by,
+            },
+        )
+        event.mutate(self)
+        self._pending_events.append(event)
 
     def current_plan(self) -> dict[Any, SectionState]:
         return plan_as_of(self.entries.values())
