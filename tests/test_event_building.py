@@ -97,9 +97,11 @@ def test_a_case_records_the_built_event_and_replays_it_from_its_stored_form() ->
     case = ChildCase.open("E10000099", "C0901", entry, RECORDED_AT, SW)
     case.record(
         p.IROAllocated(
-            occurred_on=date(2025, 1, 8), source="LCS/IRO/551", iro_id="IRO-7",
+            occurred_on=date(2025, 1, 8),
+            source="LCS/IRO/551",
+            iro_id="IRO-7",
             iro_name="Priya Shah",
-        ),  # fmt: skip
+        ),
         RECORDED_AT,
         SW,
     )

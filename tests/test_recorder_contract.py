@@ -11,6 +11,7 @@ import uuid
 from contextlib import closing
 
 import psycopg
+import pytest
 from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.sqlite import SQLiteDatastore
 from eventsourcing.tests.persistence import (
@@ -173,3 +174,44 @@ def test_the_ledgers_sqlite_pool_keeps_the_librarys_pool_settings() -> None:
         library.close()
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_a_sqlite_ledger_refuses_to_record_once_a_hand_made_row_holds_the_last_position(
+    sqlite_db: str,
+) -> None:
+    """SQLite numbers a new event one past the largest position so far, which is how the
+    ledger knows a bulk record's positions without asking for each. A row put by hand at the
+    largest position there can be makes SQLite number new rows at random: the ledger then
+    records nothing and says why, rather than chain events at positions it did not check."""
+    from careledger.ledger.domain import payloads as p
+    from careledger.ledger.domain.commands import parse_command
+    from careledger.ledger.errors import LedgerError
+
+    social_worker = p.Actor(actor_id="sw.tokafor", role="SW")
+
+    def entry(child: str) -> dict[str, str]:
+        return {
+            "type": "ChildBecameLookedAfter",
+            "council": "E10000099",
+            "child": child,
+            "occurred_on": "2024-03-04",
+            "source": f"LCS/EPI/{child}",
+            "legal_status": "V2",
+        }
+
+    with opened(sqlite_db, create_tables=True) as o:
+        o.ledger.record([parse_command(entry("AX-1"))], social_worker)
+    with closing(sqlite3.connect(sqlite_db, isolation_level=None)) as plain:
+        plain.execute(
+            "INSERT INTO stored_events (rowid, originator_id, originator_version, topic, state) "
+            "VALUES (9223372036854775807, ?, 1, 'x', x'00')",
+            (uuid.uuid4().hex,),
+        )
+        before = plain.execute("SELECT COUNT(*) FROM stored_events").fetchone()[0]
+    with opened(sqlite_db) as o:
+        commands = [parse_command(entry(child)) for child in ("AX-2", "AX-3")]
+        with pytest.raises(LedgerError, match="positions are not in order"):
+            o.ledger.record(commands, social_worker)
+    with closing(sqlite3.connect(sqlite_db)) as plain:
+        assert plain.execute("SELECT COUNT(*) FROM stored_events").fetchone()[0] == before
+        assert plain.execute("SELECT COUNT(*) FROM ledger_chain").fetchone()[0] == 2

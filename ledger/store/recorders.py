@@ -111,10 +111,45 @@ class SQLiteLedgerRecorder(SQLiteHeads, SQLiteApplicationRecorder):
     def _insert_events(
         self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
-        ids = super()._insert_events(c, stored_events, **kwargs)
-        if ids and stored_events:
-            self._append_chain(c, _stored_rows(stored_events, ids))
+        """The events in one `executemany`, where the library inserts them one statement at a
+        time to read each one's rowid; then their chain rows."""
+        if not stored_events:
+            return []
+        c.executemany(
+            self.insert_events_statement,
+            [
+                (_uuid(s.originator_id).hex, s.originator_version, s.topic, s.state)
+                for s in stored_events
+            ],
+        )
+        ids = self._inserted_ids(c, stored_events)
+        self._append_chain(c, _stored_rows(stored_events, ids))
         return ids
+
+    def _inserted_ids(self, c: SQLiteCursor, stored_events: Sequence[StoredEvent]) -> list[int]:
+        """The log positions of the events just inserted, in their order. The transaction
+        holds the write lock from its first insert, and SQLite gives a new row the largest
+        rowid so far plus one, so they are the last rowid and those just before it: checked
+        against the first event's own rowid, which differs where SQLite has had to pick
+        rowids at random: once a row holds the largest rowid there can be, which only a
+        hand-made row can."""
+        c.execute("SELECT last_insert_rowid() AS last")
+        last = int(c.fetchone()["last"])
+        first = last - len(stored_events) + 1
+        event = stored_events[0]
+        c.execute(
+            f"SELECT rowid FROM {self.events_table_name} "
+            "WHERE originator_id = ? AND originator_version = ?",
+            (_uuid(event.originator_id).hex, event.originator_version),
+        )
+        found = c.fetchone()
+        if found is None or found["rowid"] != first:
+            raise LedgerError(
+                "the log's positions are not in order: an event is stored at the largest "
+                "position there can be, so new events would be given positions at random; "
+                "nothing recorded (run 'careledger verify')"
+            )
+        return list(range(first, last + 1))
 
     def _append_chain(self, c: SQLiteCursor, rows: list[StoredRow]) -> None:
         heads: dict[UUID, bytes] = {}

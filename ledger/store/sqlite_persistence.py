@@ -1,9 +1,10 @@
 """The library's SQLite persistence, with connections that keep their prepared statements.
 
 eventsourcing 9.5 opens each SQLite connection with `cached_statements=True`, which Python's
-sqlite3 reads as a cache of one statement. Saving one event runs five different statements
-(BEGIN, the library's insert, the chain's two reads and its insert: `SQLiteLedgerRecorder`),
-so every save prepared all five anew: a tenth of the time of recording one event. The store
+sqlite3 reads as a cache of one statement. Saving one event runs seven different statements
+(BEGIN, the insert, two reads of the positions it was given, the chain's two reads and its
+insert: `SQLiteLedgerRecorder`), so every save prepared them all anew: with five, a tenth of
+the time of recording one event. The store
 names `LedgerSQLiteFactory` as its PERSISTENCE_MODULE (`ledger.store.location`): the library's
 factory, with a pool whose connections keep Python's default of 128 statements.
 """
