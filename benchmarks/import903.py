@@ -19,7 +19,9 @@ characters of state as the import's events do on average.
 A third figure, to show how far the import can go: the ledger's recording alone of the same
 events (the return read, checked and mapped beforehand, then saved batch by batch through
 `CareLedger.save_reported`, as the import saves them) against the same bare saves. Reading the
-return can only lower the import's ratio below this one.
+return can only lower the import's ratio below this one. The import against that recording,
+in the same rounds, is the fourth (target: ratio >= 0.6): what reading a real return costs
+beside recording its events.
 
 Memory: the peak traced by `tracemalloc` while importing the return, and while importing a
 return four times its size (the same rows under four sets of child ids). Flat memory means
@@ -55,6 +57,7 @@ from careledger.ledger.ssda903.restatements import changes_for  # noqa: E402
 SAMPLE = ROOT / "tests" / "data" / "ssda903" / "d2i_validator_fake_2017_18"
 ACTOR = p.Actor(actor_id="bench", role="ADMIN")
 TARGET = 0.5
+OWN_TARGET = 0.6  # the import against the ledger's own recording of its events
 
 
 def import_once(db: str, council: str, directory: Path, year: int) -> tuple[float, ImportReport]:
@@ -210,33 +213,31 @@ def run_store(store: str, directory: Path, year: int, rounds: int) -> None:
             sizes = event_counts(db, "WARMUP")
             payload = mean_payload(db, "WARMUP")
             bare_saves(bare, sizes, ReturnImport.batch_size)
-            ours, theirs, ratios, sized = [], [], [], []
+            batches = prepared(db, directory, year)
+            ours, theirs, ratios, sized, alone, own = [], [], [], [], [], []
             events = 0
             for r in range(rounds):
                 council = f"B{r}"
                 if r % 2:
                     t_bare = bare_saves(bare, sizes, ReturnImport.batch_size)
+                    t_alone = record_prepared(db, f"R{r}", batches)
                     t_ours, report = import_once(db, council, directory, year)
                 else:
                     t_ours, report = import_once(db, council, directory, year)
+                    t_alone = record_prepared(db, f"R{r}", batches)
                     t_bare = bare_saves(bare, sizes, ReturnImport.batch_size)
                 events = stored_events(report)
                 ours.append(events / t_ours)
                 theirs.append(sum(sizes) / t_bare)
                 ratios.append(ours[-1] / theirs[-1])
+                alone.append(t_bare / t_alone)
+                own.append(t_alone / t_ours)  # the same events: the ratio of the rates
                 t_sized = bare_sized_saves(bare, sizes, ReturnImport.batch_size, payload)
                 sized.append(ours[-1] / (sum(sizes) / t_sized))
-            batches = prepared(db, directory, year)
-            alone = []
-            for r in range(rounds):
-                t_alone = record_prepared(db, f"R{r}", batches)
-                alone.append(bare_saves(bare, sizes, ReturnImport.batch_size) / t_alone)
             del batches
             with tempfile.TemporaryDirectory(prefix="careledger-903x4-") as big:
                 small_peak, small_n = peak_mib(db, "M1", directory, year)
-                large_peak, large_n = peak_mib(
-                    db, "M4", scaled_copy(directory, 4, Path(big)), year
-                )
+                large_peak, large_n = peak_mib(db, "M4", scaled_copy(directory, 4, Path(big)), year)
         finally:
             bare.close()
     print(f"\n== {store}: {directory.name}, {events} stored events per import, {rounds} rounds")
@@ -253,6 +254,11 @@ def run_store(store: str, directory: Path, year: int, rounds: int) -> None:
     print(
         f"ratio, the ledger's recording alone of the same events: {statistics.median(alone):.2f}"
         " (the ceiling for the import's ratio; for comparison)"
+    )
+    print(
+        f"import-903 against the ledger's own recording of the same events: "
+        f"{statistics.median(own):.2f} (rounds {min(own):.2f}-{max(own):.2f}; "
+        f"target >= {OWN_TARGET})"
     )
     print(
         f"peak memory         {small_peak:9.1f} MiB for {small_n} children; "
