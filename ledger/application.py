@@ -9,11 +9,21 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import ClassVar
+from typing import ClassVar, cast
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application, project_aggregate
-from eventsourcing.persistence import InfrastructureFactory, IntegrityError, StoredEvent
+from eventsourcing.application import (
+    AggregateNotFoundError,
+    Application,
+    ProcessingEvent,
+    project_aggregate,
+)
+from eventsourcing.persistence import (
+    InfrastructureFactory,
+    IntegrityError,
+    Recording,
+    StoredEvent,
+)
 from eventsourcing.utils import Environment, EnvType
 
 from careledger.ledger.domain import payloads as p
@@ -143,6 +153,25 @@ class CareLedger(Application[UUID]):
                 raise
             return recorded
         raise AssertionError("unreachable")
+
+    def save(self, *objs: object, **kwargs: object) -> list[Recording[UUID]]:
+        """The library's `save`, for a batch of the ledger's own cases, without asking of each
+        whether it is a domain event or an aggregate: the library asks through its
+        runtime-checkable Protocols, which Python 3.11 answers by walking each protocol's
+        members every time, about 0.1 ms a case: a tenth of the time of recording ten events
+        of a new child in bulk. Anything else goes to the library's `save` as it is."""
+        if not all(type(obj) is ChildCase for obj in objs):
+            return super().save(*objs, **kwargs)  # type: ignore[arg-type]
+        processing_event = ProcessingEvent[UUID]()
+        for case in cast(tuple[ChildCase, ...], objs):
+            processing_event.events.extend(case.collect_events())
+            processing_event.aggregates[case.id] = case
+        processing_event.saved_kwargs.update(kwargs)
+        recordings = self._record(processing_event)
+        self._take_snapshots(processing_event)
+        self._notify(recordings)
+        self.notify(processing_event.events)  # the library's deprecated hook, as its save does
+        return recordings
 
     def after_conflict(self, error: IntegrityError, attempt: int) -> None:
         """Another writer saved to the same case first: wait a little, a random time that
