@@ -173,6 +173,8 @@ def new_case_key(value: str) -> str:
     - / _ . only, as a council's case system (LCS, Mosaic) and the DfE's returns write them.
     Anything else could look like another child's reference, or be impossible to type."""
     value = address(value)
+    if _NEW_CASE_KEY.fullmatch(value):
+        return value
     bad = next((i for i, ch in enumerate(value) if not _NEW_CASE_KEY.fullmatch(ch)), None)
     if bad is not None:
         raise _refuse_at(
