@@ -91,21 +91,24 @@ def chain(rows: list[StoredRow], case_heads: dict[UUID, bytes], digest: bytes) -
     heads = {case.bytes: head for case, head in case_heads.items()}
     result = []
     case: UUID | None = None
-    case_bytes = b""
-    sha256, event_tag, digest_tag = hashlib.sha256, _EVENT_TAG, _DIGEST_TAG
+    case_bytes = prefix = b""
+    topics: dict[str, bytes] = {}  # each topic as hashed: its length, then its bytes
+    sha256, digest_tag = hashlib.sha256, _DIGEST_TAG
     for row in sorted(rows, key=itemgetter(0)):
         if row.case is not case:
             case, case_bytes = row.case, row.case.bytes
+            prefix = _EVENT_TAG + case_bytes
         previous = heads.get(case_bytes, GENESIS)
-        topic = row.topic.encode()
+        topic = topics.get(row.topic)
+        if topic is None:
+            encoded = row.topic.encode()
+            topic = topics[row.topic] = len(encoded).to_bytes(4, "big") + encoded
         state = row.state
         hash_ = sha256(
             b"".join(
                 (
-                    event_tag,
-                    case_bytes,
+                    prefix,
                     row.seq.to_bytes(8, "big"),
-                    len(topic).to_bytes(4, "big"),
                     topic,
                     len(state).to_bytes(8, "big"),
                     state,
