@@ -152,10 +152,13 @@ class Setting:
     description: str
 
 
-def render_html(report: Report) -> str:
+def render_html(report: Report, children_named: bool = True) -> str:
+    """The report's page; without `children_named`, its findings were withheld (a report
+    for an inspector, who opens a named child only with a reason), and it says so."""
     grouped_by = GROUPED_BY.get(report.by) if report.by else None
     return _template().render(
         report=report,
+        children_named=children_named,
         grouped_by=grouped_by,
         group_heading=grouped_by[:1].upper() + grouped_by[1:] if grouped_by else None,
         measures=MEASURES,

@@ -6,14 +6,17 @@ councils `Access.check_report` gives the principal."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 
+from careledger.access.policy import Scope, rights
 from careledger.access.principal import Principal
 from careledger.api import today
+from careledger.projections.drift import Report
 from careledger.service.freshness import lag_header
 from careledger.service.identity import Signed
 from careledger.service.problems import not_found
@@ -21,6 +24,8 @@ from careledger.service.reads import answer, verdict_json
 from careledger.service.state import state_of
 
 router = APIRouter()
+
+STAFF_FINDINGS = {"iro_caseload"}  # findings naming IROs, not children
 
 Council = Annotated[str | None, Query(max_length=20, description="a council's code")]
 Day = Annotated[date | None, Query(description="YYYY-MM-DD")]
@@ -70,15 +75,33 @@ def drift(
     months = 12 if format == "html" else 0
     # Only the permitted councils' children are counted, in every grouping and month end.
     report = state.reader.drift(on, group_by, as_recorded_on, months, councils=councils)
+    named = names_children(who)
+    if not named:
+        report = counts_only(report)
     lag = {"X-Careledger-Lag": lag_header(state)}
     if format == "csv":
         return Response(as_csv(report), media_type="text/csv; charset=utf-8", headers=lag)
     if format == "html":
         headers = lag | {"Content-Security-Policy": REPORT_POLICY}
-        return Response(render_html(report), media_type="text/html; charset=utf-8",
+        return Response(render_html(report, named), media_type="text/html; charset=utf-8",
                         headers=headers)  # fmt: skip
     body = json.loads(json.dumps(as_json(report), default=str))
-    return JSONResponse(body | {"councils": sorted(councils)}, headers=lag)
+    extra = {"councils": sorted(councils), "children_named": named}
+    return JSONResponse(body | extra, headers=lag)
+
+
+def names_children(who: Principal) -> bool:
+    """Whether the report may name the children behind its counts: only to those who may
+    read every child's record of the councils it covers. An inspector reads counts and
+    rates; they open a named child's record only with a reason (break-glass)."""
+    return rights(who.role).child_record in (Scope.THEIR_COUNCIL, Scope.EVERY_COUNCIL)
+
+
+def counts_only(report: Report) -> Report:
+    """The report without the children behind its counts (the IROs behind the caseload
+    measure stay: they are staff, not children)."""
+    kept = {key: found if key in STAFF_FINDINGS else [] for key, found in report.findings.items()}
+    return replace(report, findings=kept)
 
 
 @router.get("/verify", summary="The whole ledger's integrity chain, recomputed")
