@@ -352,3 +352,18 @@ def test_the_report_leads_with_its_summary_and_settings_and_sources_follow(at_13
     assert first.startswith("Summary")
     summary_top = at_1300.locator("#summary").bounding_box()
     assert summary_top is not None and summary_top["y"] < WIDE["height"], "seen without scrolling"
+
+
+def test_the_report_for_an_inspector_counts_without_naming_a_child(
+    reports: dict[str, Report],
+) -> None:
+    """What the service gives an inspector, who opens a named child only with a reason: the
+    counts, and a note where the children behind them would be."""
+    from careledger.service.reports import counts_only
+
+    html = render_html(counts_only(reports["all"]), children_named=False)
+    assert KAYLA not in html and REUBEN not in html
+    assert html.count("The children behind the count are not named") == len(MEASURES) - 1
+    assert SCRIPT not in html.replace("&lt;", "<"), "a recommendation's text is a child's"
+    named = render_html(reports["all"])
+    assert KAYLA in named and "are not named" not in named

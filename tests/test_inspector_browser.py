@@ -118,6 +118,7 @@ def test_the_inspector_lands_on_counts_and_rates_of_their_council_and_no_child_i
     stages = page.locator("#settings tr", has_text="challenge_stages")
     box = stages.locator("td").nth(1).bounding_box()
     assert box is not None and box["x"] + box["width"] <= 1300
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1300, "nothing off-screen"
     accessible(page, "dashboard")
     assert reads_by(served[1], INSPECTOR) == [], "counts are not a read of any child's record"
 
@@ -190,6 +191,8 @@ def test_a_child_opened_without_a_reason_is_named_in_the_error_summary_and_nothi
     assert link.get_attribute("href") == "#child"
     assert "council's code and reference" in link.inner_text()
     assert page.locator("main table").count() == 0
+    forged = page.request.post("/inspect/child", form={"child": TYLER, "reason": REASON})
+    assert forged.status == 400 and "The form had expired" in forged.text()
     assert reads_by(served[1], INSPECTOR) == [], "nothing read, so nothing logged"
 
 
