@@ -12,7 +12,7 @@ Every page is checked with axe-core (WCAG 2.2 AA) and photographed into test-art
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from playwright.sync_api import Browser, Page
@@ -112,6 +112,7 @@ def test_the_inspector_lands_on_counts_and_rates_of_their_council_and_no_child_i
     text = page.locator("body").inner_text()
     no_child_named(text)
     assert OTHER in text and HOME not in text
+    assert "every event recorded is counted" in text, "live: the projections are caught up"
     # It leads with its summary; how the counts are made (settings, sources) follows.
     headings = page.locator("main h2").all_inner_texts()
     assert headings[0].startswith("Summary") and headings[-1].startswith("How the counts")
@@ -259,3 +260,28 @@ def test_the_dashboard_is_not_for_an_iro(page: Page) -> None:
     assert response is not None and response.status == 403
     response = page.goto("/inspect/child")
     assert response is not None and response.status == 403
+
+
+def test_a_child_coming_into_care_is_counted_on_the_next_look_without_being_named(
+    page: Page, served: tuple[Service, str]
+) -> None:
+    """Live: a child recorded as looked after four months ago, never reviewed, is a review
+    overdue (reg 33: the first within 20 working days) the next time the dashboard opens."""
+    sign_in(page)
+    before = {row[0]: (int(row[1]), int(row[2])) for row in table_rows(page, "#summary-table")}
+    newcomer = "NR-0199"
+    with opened(served[1]) as ledger:
+        ledger.record(
+            [{"type": "ChildBecameLookedAfter", "council": OTHER, "child": newcomer,
+              "occurred_on": str(england_today() - timedelta(days=120)),
+              "source": "LCS/EPI/26-0412", "legal_status": "C2", "placement": "U4"}],
+            actor="lcs-feed", role="ADMIN",
+        )  # fmt: skip
+        ledger.catch_up()
+    page.reload()
+    after = {row[0]: (int(row[1]), int(row[2])) for row in table_rows(page, "#summary-table")}
+    overdue = next(m.title for m in MEASURES if m.key == "review_overdue")
+    assert after[overdue] == (before[overdue][0] + 1, before[overdue][1] + 1)
+    text = page.locator("body").inner_text()
+    assert newcomer not in text
+    no_child_named(text)

@@ -100,6 +100,7 @@ def dashboard(request: Request, group_by: Choice = "", council: Choice = "") -> 
         measures=MEASURES,
         statuses={m.key: breakable(m.status) for m in MEASURES},
         opens_with_reason=who.role == "INSPECTOR",
+        not_yet_counted=state.reader.lag().events,
     )
 
 
