@@ -188,7 +188,7 @@ def test_an_officer_shares_a_chronology_and_the_clerk_downloads_and_verifies_it(
 
 
 def verdict_of_upload(page: Page, file: Path) -> str:
-    page.goto("/verify")
+    page.goto("/check-a-chronology")
     page.get_by_label("Upload a chronology").set_input_files(str(file))
     page.get_by_role("button", name="Check the chronology").click()
     return page.get_by_role("heading", level=1).inner_text()
@@ -197,8 +197,8 @@ def verdict_of_upload(page: Page, file: Path) -> str:
 def test_the_verify_page_needs_no_sign_in_and_names_a_file_that_is_not_a_chronology(
     page: Page, tmp_path: Path
 ) -> None:
-    page.goto("/verify")
-    assert page.url.endswith("/verify"), "no sign-in asked for"
+    page.goto("/check-a-chronology")
+    assert page.url.endswith("/check-a-chronology"), "no sign-in asked for"
     folder_shot(page, "verify")
     letter = tmp_path / "letter.txt"
     letter.write_text("Dear Sir, please find attached the care plan.\n", encoding="utf-8")

@@ -69,12 +69,12 @@ class NotAChronology(Exception):
     """The file carries no careledger chronology stamp this careledger can read."""
 
 
-@router.get("/verify")
+@router.get("/check-a-chronology")
 def verify_form(request: Request) -> Response:
     return _form(request, [])
 
 
-@router.post("/verify")
+@router.post("/check-a-chronology")
 async def verify_submitted(
     request: Request,
     chronology: Annotated[UploadFile | None, File()] = None,
@@ -157,7 +157,7 @@ def _form(
         max_megabytes=MAX_BYTES // 1_000_000,
     )
     response.set_cookie(
-        FORM_COOKIE, nonce, max_age=FORM_MINUTES * 60, path="/verify", secure=True,
+        FORM_COOKIE, nonce, max_age=FORM_MINUTES * 60, path="/check-a-chronology", secure=True,
         httponly=True, samesite="strict",
     )  # fmt: skip
     for name, value in (headers or {}).items():
