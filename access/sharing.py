@@ -1,7 +1,7 @@
 """Who in a council may share a child's chronology with a court.
 
 Disclosing a looked-after child's records to a court is the council's decision as a party to
-the proceedings (Family Procedure Rules 2010 r.12.12, Practice Direction 12A: the council
+the proceedings (Family Procedure Rules 2010, Practice Direction 12A: the council
 files its chronology with the court), taken by a manager who signs off what the council
 files: a team manager or anyone above them in the line (service manager, senior manager,
 the Director of Children's Services), and the IRO service's manager for the IRO's record.
