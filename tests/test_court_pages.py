@@ -290,8 +290,9 @@ def test_a_stamp_of_a_case_the_ledger_does_not_hold_gets_the_tampered_answer(
     elsewhere = export.replace(stamp.case.encode(), b"0" * 32)
     tampered = export.replace(b"2024-01-19", b"2024-01-18")
     assert tampered != export
-    assert heading(checked(service, elsewhere)) == heading(checked(service, tampered))
-    assert heading(checked(service, elsewhere)) == "Not authentic"
+    not_held, edited = checked(service, elsewhere), checked(service, tampered)
+    assert heading(not_held) == "Not authentic"
+    assert not_held.text == edited.text, "the same page: nothing says the case is not held"
 
 
 def test_a_file_that_is_not_a_chronology_too_large_or_posted_without_the_token_is_named(
@@ -308,6 +309,20 @@ def test_a_file_that_is_not_a_chronology_too_large_or_posted_without_the_token_i
         forged = client.post("/check-a-chronology", data={"csrf_token": "x"},
                              files={"chronology": ("c.csv", b"x", "text/csv")})  # fmt: skip
     assert error_summary(forged) == [("chronology", "The form had expired: choose the file again")]
+
+
+def test_an_address_checks_ten_files_a_minute(db: str, service: Service) -> None:
+    """Each check renders the chronology again: an address that sends more waits (the
+    module's earlier tests have spent part of this minute's allowance)."""
+    export = produced(db, "csv")
+    answers = [checked(service, export) for _ in range(11)]
+    refused = [answer for answer in answers if answer.status_code == 429]
+    assert refused, [answer.status_code for answer in answers]
+    assert refused[0].headers["retry-after"] == "60"
+    assert error_summary(refused[0]) == [
+        ("chronology", "Too many files checked from here: wait a minute, then try again")
+    ]
+    assert all(answer.status_code in (200, 429) for answer in answers)
 
 
 def escalate_form(person: Person, service: Service, stage: str, reason: str) -> dict[str, str]:
