@@ -125,9 +125,10 @@ def test_a_bad_share_is_named_in_the_error_summary_and_nothing_is_shared(
     assert page.title().startswith("Error: ")
     assert error_links(page) == [
         ("Select the court", "#court"),
-        ("The last day the court may read it must be a real date", "#expires-day"),
         ("The last date of the chronology must be on or after the first", "#to-day"),
+        ("The last day the court may read it must be a real date", "#expires-day"),
     ]
+    assert page.locator("#to-error").is_visible() and page.locator("#expires-error").is_visible()
     assert page.get_by_label("Child").input_value() == "NR-0101", "what was typed is kept"
     folder_shot(page, "share-form-errors")
     assert shares_of(served[1], TYLER) == []

@@ -28,7 +28,7 @@ from careledger.service.pages.dates import DateInput, read_date
 from careledger.service.pages.errors import FieldError
 from careledger.service.pages.form_input import TextForm, date_parts
 from careledger.service.pages.rendering import page
-from careledger.service.sessions import csrf_matches, csrf_token
+from careledger.service.sessions import csrf_matches, csrf_token, current_principal
 
 router = APIRouter()
 
@@ -109,6 +109,9 @@ def _challenge_to_act_on(
 ) -> ChallengeInCase | Response:
     """The case and the open challenge, once the signed-in IRO may act in the case; the same
     "not found" for an action, a challenge or a child missing, and for a closed challenge."""
+    if action not in ACTIONS:  # no such page: nothing of the child is read, or logged
+        who = current_principal(request)
+        return page(request, "not_found.html.j2", who, status_code=404, title="Page not found")
     opened = case_to_act_in(request, child)
     if isinstance(opened, Response):
         return opened
@@ -118,7 +121,7 @@ def _challenge_to_act_on(
          if row["challenge"] == challenge_id and row["open"]),
         None,
     )  # fmt: skip
-    if challenge is None or action not in ACTIONS:
+    if challenge is None:
         return page(request, "not_found.html.j2", who, status_code=404, title="Page not found")
     protocol = setting("challenge", state.ledger.settings)
     return ChallengeInCase(who, state.ledger, name, challenge, seen, protocol)

@@ -13,7 +13,7 @@ A share ends on its expiry day. Each row of the list carries the share's id, the
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
@@ -25,7 +25,7 @@ from careledger.access.sharing import may_share, may_share_for
 from careledger.api import Opened, named_child
 from careledger.api import today as england_today
 from careledger.ledger.errors import LedgerError
-from careledger.service.pages.dates import DateInput, read_date
+from careledger.service.pages.dates import PARTS, DateInput, read_date
 from careledger.service.pages.errors import FieldError
 from careledger.service.pages.form_input import TextForm, date_parts
 from careledger.service.pages.rendering import page
@@ -49,18 +49,36 @@ MISSING_DATE = {
 
 @dataclass(frozen=True)
 class ShareForm:
-    """What the officer typed, each date read as the GOV.UK date input is."""
+    """What the officer typed, each date read as the GOV.UK date input is, then the dates
+    judged together: a last date before the first, an expiry already past."""
 
     child: str
     court: str
     dates: dict[str, DateInput]
 
     @classmethod
-    def typed(cls, fields: dict[str, str]) -> ShareForm:
+    def typed(cls, fields: dict[str, str], today: date) -> ShareForm:
         dates = {
             name: read_date(name, label, date_parts(fields, name)) for name, label in DATES.items()
         }
-        return cls(fields.get("child", ""), fields.get("court", ""), dates)
+        return cls(fields.get("child", ""), fields.get("court", ""), _together(dates, today))
+
+
+def _together(dates: dict[str, DateInput], today: date) -> dict[str, DateInput]:
+    first, last, until = (dates[name].value for name in DATES)
+    if first and last and last < first:
+        dates["to"] = _wrong(
+            dates["to"], "The last date of the chronology must be on or after the first"
+        )
+    if until and until < today:
+        dates["expires"] = _wrong(
+            dates["expires"], "The last day the court may read it must be today or later"
+        )
+    return dates
+
+
+def _wrong(entered: DateInput, text: str) -> DateInput:
+    return replace(entered, error=FieldError(f"{entered.name}-day", text), wrong=PARTS)
 
 
 @router.get("/shares")
@@ -79,7 +97,7 @@ def share_form(request: Request) -> Response:
     who = _officer(request)
     if isinstance(who, Response):
         return who
-    return _form(request, who, ShareForm.typed({}), [])
+    return _form(request, who, ShareForm.typed({}, england_today()), [])
 
 
 @router.post("/shares/new")
@@ -87,12 +105,12 @@ def share_submitted(request: Request, fields: TextForm) -> Response:
     who = _officer(request)
     if isinstance(who, Response):
         return who
-    typed = ShareForm.typed(fields)
+    typed = ShareForm.typed(fields, england_today())
     ledger = state_of(request).ledger
     if not csrf_matches(request, fields.get("csrf_token")):
         errors = [FieldError("child", "The form had expired: open it again")]
     else:
-        errors = share_errors(ledger, who, typed, england_today())
+        errors = share_errors(ledger, who, typed)
     if not errors:
         errors, share_id = _share(ledger, who, typed)
         if not errors:
@@ -132,7 +150,7 @@ def courts(ledger: Opened) -> list[str]:
     )
 
 
-def share_errors(ledger: Opened, who: Principal, typed: ShareForm, today: date) -> list[FieldError]:
+def share_errors(ledger: Opened, who: Principal, typed: ShareForm) -> list[FieldError]:
     """Everything wrong with the form, each naming its field, in the order of the form."""
     errors = _child_errors(ledger, who, typed.child)
     if not typed.court:
@@ -144,15 +162,6 @@ def share_errors(ledger: Opened, who: Principal, typed: ShareForm, today: date) 
             errors.append(entered.error)
         elif entered.value is None:
             errors.append(FieldError(f"{name}-day", MISSING_DATE[name]))
-    first, last, until = (typed.dates[name].value for name in DATES)
-    if first and last and last < first:
-        errors.append(
-            FieldError("to-day", "The last date of the chronology must be on or after the first")
-        )
-    if until and until < today:
-        errors.append(
-            FieldError("expires-day", "The last day the court may read it must be today or later")
-        )
     return errors
 
 
