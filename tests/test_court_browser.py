@@ -185,6 +185,21 @@ def test_an_officer_shares_a_chronology_and_the_clerk_downloads_and_verifies_it(
     tampered.write_text(text[:at] + "f" + text[at + 1 :], encoding="utf-8")
     assert verdict_of_upload(clerk, tampered) == "Not authentic"
     folder_shot(clerk, "verified-not-authentic")
+
+    with opened(db) as ledger:  # the council corrects an entry the clerk's file holds
+        moved = next(row for row in ledger.history(TYLER)
+                     if row["type"] == "CarePlanSectionChanged"
+                     and "2023-01-01" <= str(row["occurred_on"]) <= "2024-06-30")  # fmt: skip
+        ledger.record(
+            [{"type": "CorrectionRecorded", "council": OTHER, "child": "NR-0101",
+              "occurred_on": today().isoformat(), "source": "LCS/NOTE/8802",
+              "corrects_seq": moved["event"], "reason": "keyed against the wrong placement",
+              "corrected": {"content": "Placement with the Okafor family, Leeds"}}],
+            actor="lcs-feed", role="ADMIN",
+        )  # fmt: skip
+    assert verdict_of_upload(clerk, saved) == "Authentic, but corrected since"
+    assert "Okafor" not in clerk.locator("main").inner_text()
+    folder_shot(clerk, "verified-corrected-since")
     clerk.context.close()
 
 
