@@ -209,7 +209,8 @@ def test_with_a_reason_the_inspector_reads_the_child_and_the_iro_manager_sees_wh
     assert REASON in page.locator(".govuk-notification-banner").inner_text()
     assert "CPPCR 2010 reg 32(2)" in page.locator("#unapproved ~ table").first.inner_text()
     assert page.locator("#history ~ table tbody tr").count() > 20
-    assert page.get_by_role("link", name="Raise a challenge").count() == 0
+    for action in ("Raise a challenge", "Escalate", "Refer to Cafcass"):
+        assert page.get_by_role("link", name=action).count() == 0, action
     assert page.locator("main form").count() == 0, "read-only: no action, no other form"
     accessible(page, "break-glass-child")
     logged = [e for e in reads_by(served[1], INSPECTOR) if e["child"] == TYLER]
