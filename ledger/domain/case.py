@@ -64,6 +64,8 @@ class ChildCase(BaseAggregate[UUID]):
         self.changes: dict[str, date] = {}
         self.challenges: dict[str, ch.Challenge] = {}
         self.recommendations: dict[str, Recommendation] = {}
+        # What the IRO has acknowledged being informed of: (event_seq, recommendation_id).
+        self.informed: dict[tuple[int, str | None], date] = {}
 
     @staticmethod
     def create_id(council: str, child_ref: str) -> UUID:
@@ -296,6 +298,19 @@ class ChildCase(BaseAggregate[UUID]):
             )
 
     @check_new.register
+    def _(self, payload: p.IROInformed) -> None:
+        acknowledged = self.informed.get((payload.event_seq, payload.recommendation_id))
+        if acknowledged is not None:
+            what = f"event {payload.event_seq}" + (
+                f", recommendation '{payload.recommendation_id}'"
+                if payload.recommendation_id
+                else ""
+            )
+            raise RecordingRefused(
+                "event_seq", f"the IRO already acknowledged {what} on {acknowledged}"
+            )
+
+    @check_new.register
     def _(self, payload: p.ReviewHeld) -> None:
         self._check_new_id("review_id", payload.review_id, self.reviews)
         recommendations = set(self.recommendations)
@@ -396,6 +411,30 @@ class ChildCase(BaseAggregate[UUID]):
                     f"({made.made_on}) and its overtaking ({payload.occurred_on})",
                 )
 
+    @check_references.register
+    def _(self, payload: p.IROInformed) -> None:
+        """The IRO acknowledges an event the case holds (not another acknowledgement), or a
+        recommendation the review at that event made; and only an IRO acknowledges."""
+        informed_of = self.entries.get(payload.event_seq)
+        if informed_of is None or isinstance(informed_of.payload, p.IROInformed):
+            raise RecordingRefused(
+                "event_seq", f"event {payload.event_seq} is not an event of this case to be told of"
+            )
+        if payload.recommendation_id is not None:
+            review = informed_of.payload
+            made = isinstance(review, p.ReviewHeld) and any(
+                isinstance(d, p.Recommend) and d.recommendation_id == payload.recommendation_id
+                for d in review.decisions
+            )
+            if not made:
+                raise RecordingRefused(
+                    "recommendation_id",
+                    f"event {payload.event_seq} made no recommendation "
+                    f"'{payload.recommendation_id}'",
+                )
+        if payload.iro.role is not Role.IRO:
+            raise RecordingRefused("iro.role", f"must be IRO, not {payload.iro.role}")
+
     def _check_authority(self, authority: p.Authority, section: str, section_field: str) -> None:
         """A review decision or an IRO agreement must be one that was given, for this section."""
         if authority.kind not in (AuthorityKind.REVIEW_DECISION, AuthorityKind.IRO_AGREEMENT):
@@ -492,6 +531,10 @@ class ChildCase(BaseAggregate[UUID]):
                 self.recommendations[decision.recommendation_id] = Recommendation(
                     payload.occurred_on
                 )
+
+    @_evolve.register
+    def _(self, payload: p.IROInformed) -> None:
+        self.informed[(payload.event_seq, payload.recommendation_id)] = payload.occurred_on
 
     @_evolve.register
     def _(self, payload: p.RecommendationCompleted | p.RecommendationOvertaken) -> None:
