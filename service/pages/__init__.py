@@ -9,8 +9,15 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from careledger.service.pages import assets, challenge_form, child_page, sign_in_page, workspace
+from careledger.service.pages import (
+    assets,
+    challenge_form,
+    child_page,
+    inbox,
+    sign_in_page,
+    workspace,
+)
 
 router = APIRouter(include_in_schema=False)
-for _module in (assets, sign_in_page, workspace, child_page, challenge_form):
+for _module in (assets, sign_in_page, workspace, child_page, challenge_form, inbox):
     router.include_router(_module.router)
