@@ -35,6 +35,7 @@ from careledger.access.emails import Emails
 from careledger.access.errors import SignInRefused
 from careledger.access.principal import Principal
 from careledger.ledger.errors import LedgerError
+from careledger.ledger.store.failures import STORE_ERRORS
 from careledger.service.problems import Problem, problem_response
 from careledger.service.sessions import start_session
 from careledger.service.settings import ServiceSettings
@@ -280,3 +281,5 @@ def _keep_email(request: Request, name: str, claims: dict[str, Any]) -> None:
         Emails(state_of(request).ledger.access.store).set(name, email)
     except LedgerError:
         log.info("the identity provider's email claim is not an address: not kept")
+    except STORE_ERRORS as error:  # a ledger from before the table: `careledger init` adds it
+        log.warning("the email claim was not kept: %s", type(error).__name__)
