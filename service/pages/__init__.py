@@ -11,13 +11,18 @@ from fastapi import APIRouter
 
 from careledger.service.pages import (
     assets,
+    challenge_actions,
     challenge_form,
     child_page,
+    court,
     inbox,
+    sharing,
     sign_in_page,
+    verify_page,
     workspace,
 )
 
 router = APIRouter(include_in_schema=False)
-for _module in (assets, sign_in_page, workspace, child_page, challenge_form, inbox):
+for _module in (assets, sign_in_page, workspace, child_page, challenge_form, challenge_actions,
+                sharing, court, verify_page, inbox):  # fmt: skip
     router.include_router(_module.router)
