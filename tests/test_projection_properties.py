@@ -41,6 +41,7 @@ class Child:
         self.changes: list[tuple[str, int, date]] = []
         self.reviews = 0
         self.proposal_sections: dict[str, str] = {}
+        self.informed: set[int] = set()  # changes the IRO acknowledged (IROInformed)
 
     def line(self, kind: str, day: date, **fields: Any) -> dict[str, Any]:
         self.seq += 1
@@ -76,6 +77,8 @@ def _next_line(draw: st.DrawFn, child: Child, day: date) -> dict[str, Any]:
     options += ["by_review"] if child.approved else []
     options += ["by_iro"] if child.iro_agreed else []
     options += ["correct"] if child.changes else []
+    unacknowledged = [seq for _, seq, _ in child.changes if seq not in child.informed]
+    options += ["inform"] if unacknowledged else []
     kind = draw(st.sampled_from(options))
     section = str(draw(st.sampled_from(SECTIONS)))
     text = draw(st.sampled_from(["Foster carers A", "Kinship care", "Residential", "CAMHS"]))
@@ -110,6 +113,12 @@ def _next_line(draw: st.DrawFn, child: Child, day: date) -> dict[str, Any]:
         pid = draw(st.sampled_from(child.proposals))
         child.iro_agreed.append(pid)
         return child.line("IROAgreedChange", day, proposal_id=pid, iro=IRO, reason="urgent")
+    if kind == "inform":
+        target = draw(st.sampled_from(unacknowledged))
+        child.informed.add(target)
+        return child.line(
+            "IROInformed", day, event_seq=target, informed_of=["significant change"], iro=IRO
+        )
     if kind == "correct":
         index = draw(st.integers(0, len(child.changes) - 1))
         cid, target, _ = child.changes[index]
