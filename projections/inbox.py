@@ -8,7 +8,7 @@ s.25B(1)(a)). An entry is one of the case's events, for the reasons `InformedOf`
 
 - a significant change, or a change in a section presumed significant (the policy the
   projections were built under, CARELEDGER_PRESUMED_SIGNIFICANT): a plan section changed, a
-  placement changed, the legal status changed;
+  placement changed, the legal status changed; each as corrected since;
 - a placement ended (reg 14);
 - a change recorded without authority: any event the rules flag (`projections.rules`, the
   `cl_unapproved` rows, as corrected), but for the two texts of a change that differ;
@@ -32,6 +32,7 @@ from typing import Any
 
 from careledger.ledger.domain import payloads as p
 from careledger.ledger.domain.fields import STORED
+from careledger.ledger.domain.plan import corrected
 from careledger.ledger.domain.vocabulary import InformedOf, Section
 from careledger.projections.describe import describe
 from careledger.projections.followup import FOREVER
@@ -49,7 +50,14 @@ CHANGES = (
 )
 # The rules flag these too (reg 32(2): a plan agreed again outside a review; reg 39).
 FLAGGED_ONLY = ("CarePlanAgreed", "ChildCeasedToBeLookedAfter")
-READ = (*CHANGES, *FLAGGED_ONLY, "IROAllocated", "IROInformed", "ReviewHeld")
+READ = (
+    *CHANGES,
+    *FLAGGED_ONLY,
+    "IROAllocated",
+    "IROInformed",
+    "ReviewHeld",
+    "CorrectionRecorded",
+)
 
 # Flags that say a change had no authority when it took effect (reg 32(2), reg 14, reg 39).
 # The others (a review not practicable, an immediate risk, the child not consulted, an approval
@@ -158,7 +166,7 @@ def _entries_of_case(
         for _, payload in events
         if isinstance(payload, p.IROInformed)
     }
-    rows = {row["seq"]: (row, payload) for row, payload in events}
+    rows = _as_corrected(events)
     entries = []
     if since is not None:
         for seq, (row, payload) in sorted(rows.items()):
@@ -180,6 +188,19 @@ def _entries_of_case(
             continue
         entries.append(_overdue_entry(case, review, recommendation))
     return entries
+
+
+def _as_corrected(events: list[tuple[Row, p.Payload]]) -> dict[int, tuple[Row, p.Payload]]:
+    """Each event read, by its seq, with the corrections of it in place (a change corrected to
+    significant is one; the corrections themselves are not entries of their own)."""
+    rows: dict[int, tuple[Row, p.Payload]] = {}
+    for row, payload in sorted(events, key=lambda found: found[0]["seq"]):
+        if not isinstance(payload, p.CorrectionRecorded):
+            rows[row["seq"]] = (row, payload)
+        elif payload.corrects_seq in rows:
+            target_row, target = rows[payload.corrects_seq]
+            rows[payload.corrects_seq] = (target_row, corrected(target, payload))
+    return rows
 
 
 def reasons_for(

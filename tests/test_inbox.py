@@ -289,3 +289,16 @@ def test_the_acknowledgement_is_in_every_form_of_the_chronology_which_still_veri
         assert o.verify_export(render(made, form)).matches, form
     assert o.verify_export(render(made, "pdf")).matches
     assert json.loads(render(made, "json"))["rows"][-1]["kind"] == "IROInformed"
+
+
+def test_a_change_corrected_to_significant_reaches_the_iro_as_corrected(o: Opened) -> None:
+    start(o)
+    o.record([change(MAYA, "CH-6", "health", False)], "lcs-feed", "ADMIN")
+    assert entries(o) == []
+    correction = line(MAYA, "CorrectionRecorded", "2025-03-04", corrects_seq=5,
+                      reason="the move to CAMHS care was a significant change",
+                      corrected={"significant": True})  # fmt: skip
+    o.record([correction], "lcs-feed", "ADMIN")
+    [entry] = entries(o)
+    assert entry["event"] == 5
+    assert entry["informed_of"] == ["significant change", "change recorded without authority"]
