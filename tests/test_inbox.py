@@ -23,6 +23,7 @@ from careledger.projections.chronology_forms import render
 COUNCIL = "E10000099"
 MAYA, LEO = "IN-0301", "IN-0302"
 DANA = {"name": "Dana Whitlock", "role": "IRO"}
+AS_SIGNED_IN = {"name": "IRO-07", "role": "IRO"}  # Dana, by the name she signs in with
 TM = {"name": "Priya Nand", "role": "TM"}
 SW = {"name": "Omar Reece", "role": "SW"}
 TODAY = date(2025, 6, 2)
@@ -212,7 +213,7 @@ def test_an_entry_is_acknowledged_once(o: Opened) -> None:
     assert refused.value.field == "entry"
     # The ledger refuses it too, whoever records it.
     again = line(MAYA, "IROInformed", TODAY.isoformat(), event_seq=5,
-                 informed_of=["significant change"], iro=DANA)  # fmt: skip
+                 informed_of=["significant change"], iro=AS_SIGNED_IN)  # fmt: skip
     with pytest.raises(BatchRefused) as twice:
         o.record([again], "IRO-07", "IRO")
     assert twice.value.field == "event_seq"
@@ -302,3 +303,17 @@ def test_a_change_corrected_to_significant_reaches_the_iro_as_corrected(o: Opene
     [entry] = entries(o)
     assert entry["event"] == 5
     assert entry["informed_of"] == ["significant change", "change recorded without authority"]
+
+
+def test_nobody_acknowledges_in_an_iros_name(o: Opened) -> None:
+    start(o)
+    o.record([change(MAYA, "CH-1", "education", True)], "lcs-feed", "ADMIN")
+    forged = line(MAYA, "IROInformed", TODAY.isoformat(), event_seq=5,
+                  informed_of=["significant change"], iro=AS_SIGNED_IN)  # fmt: skip
+    for actor, role in (("tm.nand", "TM"), ("IRO-12", "IRO")):
+        with pytest.raises(BatchRefused) as refused:
+            o.record([forged], actor, role)
+        assert refused.value.field == "iro.name"
+    assert len(entries(o)) == 1
+    o.record([forged], "IRO-07", "IRO")  # the IRO it names, in their own name
+    assert entries(o) == []

@@ -127,3 +127,18 @@ def test_a_system_has_no_inbox(served: tuple[Service, str]) -> None:
         )
     assert listed.status_code == 403 and listed.json()["field"] == "role"
     assert acknowledged.status_code == 403 and acknowledged.json()["field"] == "role"
+
+
+def test_a_system_cannot_record_an_acknowledgement_in_an_iros_name(
+    served: tuple[Service, str],
+) -> None:
+    service, db = served
+    token = issue_token(db, "LCS", OTHER)
+    forged = {"type": "IROInformed", "council": OTHER, "child": "NR-0104",
+              "occurred_on": "2026-01-05", "source": "LCS/NOTE/1", "event_seq": 5,
+              "informed_of": ["significant change"],
+              "iro": {"name": IRO, "role": "IRO"}}  # fmt: skip
+    with service.client(Authorization=f"Bearer {token}") as client:
+        refused = client.post("/events", json=forged)
+    assert refused.status_code == 403
+    assert refused.json()["field"] == "type"

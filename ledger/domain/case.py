@@ -155,6 +155,8 @@ class ChildCase(BaseAggregate[UUID]):
             ch.check_stage(candidate, protocol)
             if not isinstance(candidate, p.ChildBecameLookedAfter):
                 self._check_after_entry_to_care(candidate)
+        if isinstance(payload, p.IROInformed):
+            _check_acknowledged_by_the_iro(payload, recorded_by)
         if checked is None:
             self.check_new(payload)
             self.check_references(payload)
@@ -548,6 +550,21 @@ def _check_new_case(council: str, child_ref: str) -> None:
     for name, value in (("council", council), ("child", child_ref)):
         if new_case_of(name, value) != value.strip():
             raise RecordingRefused(name, "is not in its normal form (NFKC, trimmed)")
+
+
+def _check_acknowledged_by_the_iro(payload: p.IROInformed, recorded_by: p.Actor) -> None:
+    """An IRO's acknowledgement is their own act: recorded by the IRO it names, signed in,
+    or by an administrator (the command line: bringing in a record kept elsewhere); never by
+    someone else in the IRO's name. (A council's system records as ADMIN too: the service
+    refuses this event from a system.)"""
+    if recorded_by.role is Role.ADMIN:
+        return
+    if recorded_by.role is not Role.IRO or recorded_by.actor_id != payload.iro.name:
+        raise RecordingRefused(
+            "iro.name",
+            f"an IRO's acknowledgement is recorded by that IRO, not by {recorded_by.actor_id} "
+            f"({recorded_by.role})",
+        )
 
 
 def _check_not_in_future(payload: p.Payload, recorded_at: datetime) -> None:
