@@ -11,10 +11,12 @@ from fastapi import APIRouter
 
 from careledger.service.pages import (
     assets,
+    break_glass,
     challenge_actions,
     challenge_form,
     child_page,
     court,
+    dashboard,
     inbox,
     sharing,
     sign_in_page,
@@ -24,5 +26,5 @@ from careledger.service.pages import (
 
 router = APIRouter(include_in_schema=False)
 for _module in (assets, sign_in_page, workspace, child_page, challenge_form, challenge_actions,
-                sharing, court, verify_page, inbox):  # fmt: skip
+                sharing, court, verify_page, dashboard, break_glass, inbox):  # fmt: skip
     router.include_router(_module.router)
