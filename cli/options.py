@@ -60,7 +60,9 @@ FORCE_OPTION = click.option(
 )
 
 
-def new_council_code(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+def new_council_code(
+    ctx: click.Context, param: click.Parameter, value: str | None
+) -> str | None:
     """A council's code that may open cases: `council_code`, and only the characters a new
     case's council may hold (`ledger.domain.fields.new_case_key`)."""
     code = council_code(ctx, param, value)

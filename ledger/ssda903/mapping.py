@@ -164,10 +164,8 @@ class ChildRows:
             for start, _, line in starts
         ]
         mine = {e.episode_id for _, e in episodes}
-        before = sorted(
-            [e for e in known if e.episode_id not in mine] + [e for _, e in episodes],
-            key=lambda e: (e.decom, e.episode_id),
-        )
+        before = sorted([e for e in known if e.episode_id not in mine] + [e for _, e in episodes],
+                        key=lambda e: (e.decom, e.episode_id))
         for line, episode in episodes:
             earlier = [e for e in before if e.decom < episode.decom]
             reason = earlier[-1].reason_place_change if earlier else None
@@ -175,14 +173,9 @@ class ChildRows:
             yield f"episode:{episode.episode_id}", _episode_event(episode, source, reason)
             if episode.ends_care:
                 assert episode.dec is not None and episode.rec is not None
-                yield (
-                    f"end:{episode.episode_id}",
-                    p.ChildCeasedToBeLookedAfter(
-                        occurred_on=episode.dec,
-                        source=source,
-                        reason=episode.rec,
-                        episode_id=episode.episode_id,
-                    ),
+                yield f"end:{episode.episode_id}", p.ChildCeasedToBeLookedAfter(
+                    occurred_on=episode.dec, source=source, reason=episode.rec,
+                    episode_id=episode.episode_id,
                 )
 
     def _reviews(self) -> Iterator[Keyed]:
@@ -190,15 +183,9 @@ class ChildRows:
         for line in self._of(Table.REVIEWS):
             review = read_review(line.values)
             review_id = numbered(f"903-{review.held_on}", seen)
-            yield (
-                f"review:{review_id}",
-                p.ReviewHeld(
-                    occurred_on=review.held_on,
-                    source=self._source(line),
-                    review_id=review_id,
-                    chair=None,
-                    participation=review.participation,
-                ),
+            yield f"review:{review_id}", p.ReviewHeld(
+                occurred_on=review.held_on, source=self._source(line), review_id=review_id,
+                chair=None, participation=review.participation,
             )
 
     def _social_workers(self) -> Iterator[Keyed]:
@@ -206,26 +193,17 @@ class ChildRows:
         for line in self._of(Table.SW_EPISODES):
             worker = read_social_worker(line.values)
             key = numbered(f"sw:{worker.from_on}:{worker.worker_id}", seen)
-            yield (
-                key,
-                p.SocialWorkerAllocated(
-                    occurred_on=worker.from_on,
-                    source=self._source(line),
-                    worker_id=worker.worker_id,
-                    reason=worker.reason,
-                ),
+            yield key, p.SocialWorkerAllocated(
+                occurred_on=worker.from_on, source=self._source(line),
+                worker_id=worker.worker_id, reason=worker.reason,
             )
 
     def _details(self) -> Iterator[Keyed]:
         seen: dict[str, int] = {}
         for line in self._of(Table.HEADER):
-            yield (
-                numbered("details", seen),
-                p.ChildDetailsRecorded(
-                    occurred_on=self.as_of,
-                    source=self._source(line),
-                    details=read_details(line.values),
-                ),
+            yield numbered("details", seen), p.ChildDetailsRecorded(
+                occurred_on=self.as_of, source=self._source(line),
+                details=read_details(line.values),
             )
 
 
@@ -233,11 +211,8 @@ def _episode_event(episode: Episode, source: str, reason: str | None) -> p.Paylo
     on, rne = episode.decom, episode.rne
     if rne is NewEpisodeReason.S:
         return p.ChildBecameLookedAfter(
-            occurred_on=on,
-            source=source,
-            legal_status=episode.legal_status,
-            placement=episode.placement,
-            episode=episode,
+            occurred_on=on, source=source, legal_status=episode.legal_status,
+            placement=episode.placement, episode=episode,
         )
     if rne is NewEpisodeReason.L:
         return p.LegalStatusChanged(
@@ -245,11 +220,8 @@ def _episode_event(episode: Episode, source: str, reason: str | None) -> p.Paylo
         )
     with_status = rne in (NewEpisodeReason.B, NewEpisodeReason.U)
     return p.PlacementChanged(
-        occurred_on=on,
-        source=source,
-        placement=episode.placement,
+        occurred_on=on, source=source, placement=episode.placement,
         same_carers=rne in (NewEpisodeReason.T, NewEpisodeReason.U),
-        legal_status=episode.legal_status if with_status else None,
-        reason=reason,
+        legal_status=episode.legal_status if with_status else None, reason=reason,
         episode=episode,
     )

@@ -56,25 +56,13 @@ COLUMNS: dict[Table, tuple[str, ...]] = {
 
 # Which column each field of a record was read from, so a refusal names the column.
 EPISODE_COLUMNS = {
-    "decom": "DECOM",
-    "rne": "RNE",
-    "legal_status": "LS",
-    "cin": "CIN",
-    "placement": "PLACE",
-    "place_provider": "PLACE_PROVIDER",
-    "dec": "DEC",
-    "rec": "REC",
-    "reason_place_change": "REASON_PLACE_CHANGE",
-    "home_post": "HOME_POST",
-    "pl_post": "PL_POST",
-    "urn": "URN",
+    "decom": "DECOM", "rne": "RNE", "legal_status": "LS", "cin": "CIN", "placement": "PLACE",
+    "place_provider": "PLACE_PROVIDER", "dec": "DEC", "rec": "REC",
+    "reason_place_change": "REASON_PLACE_CHANGE", "home_post": "HOME_POST",
+    "pl_post": "PL_POST", "urn": "URN",
 }
 DETAILS_COLUMNS = {
-    "sex": "SEX",
-    "dob": "DOB",
-    "ethnic": "ETHNIC",
-    "upn": "UPN",
-    "mother": "MOTHER",
+    "sex": "SEX", "dob": "DOB", "ethnic": "ETHNIC", "upn": "UPN", "mother": "MOTHER",
     "mc_dob": "MC_DOB",
 }
 DATE_FIELDS = {"decom", "dec", "dob", "mc_dob"}
@@ -155,9 +143,8 @@ def _fields(row: Mapping[str, str | None], columns: dict[str, str]) -> dict[str,
     return values
 
 
-def _model(
-    model: type[Episode] | type[ChildDetails], values: dict[str, Any], columns: dict[str, str]
-) -> Any:
+def _model(model: type[Episode] | type[ChildDetails], values: dict[str, Any],
+           columns: dict[str, str]) -> Any:
     try:
         return model.model_validate(values)
     except ValidationError as error:
@@ -191,7 +178,8 @@ def read_details(row: Mapping[str, str | None]) -> ChildDetails:
         code = row.get(column)
         if code is not None and code not in known:
             raise Unreadable(column, f"'{code}' is not a known code")
-    details: ChildDetails = _model(ChildDetails, _fields(row, DETAILS_COLUMNS), DETAILS_COLUMNS)
+    details: ChildDetails = _model(ChildDetails, _fields(row, DETAILS_COLUMNS),
+                                   DETAILS_COLUMNS)
     return details
 
 

@@ -27,7 +27,6 @@ ENVELOPE_KEYS = {"originator_id", "originator_version"}
 for _old_name, _module in (("ledger.events", events), ("ledger.case", case)):
     register_topic(_old_name, _module)
 
-
 class PydanticMapper(Mapper[UUID]):
     def to_stored_event(self, domain_event: DomainEventProtocol[UUID]) -> StoredEvent:
         if not isinstance(domain_event, BaseModel):
