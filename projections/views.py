@@ -10,9 +10,10 @@ from __future__ import annotations
 import base64
 import json
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from itertools import islice
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
@@ -34,6 +35,10 @@ from careledger.projections.rules import DEFAULT_PRESUMED_SIGNIFICANT, Flag, jud
 from careledger.projections.summary import CaseSummary, summarise
 
 Row = dict[str, Any]
+# A case, its events up to the end of a stretch of the log, and how many of them (the last
+# ones) are in the stretch (`CaseViews.apply_histories`).
+CaseHistory = tuple[str, list[e.CaseEvent], int]
+CASES_PER_LOAD = 500  # cases computed and written at a time by `apply_histories`
 
 
 def event_row(event: e.CaseEvent) -> tuple[Any, ...]:
@@ -68,6 +73,25 @@ def entries_from(rows: Iterable[Row]) -> list[Entry]:
         payload = payload_class.model_validate_json(row["payload"], context=STORED)
         entries.append(Entry(row["seq"], datetime.fromisoformat(row["recorded_at"]), payload))
     return entries
+
+
+def _entries(events: Iterable[e.CaseEvent]) -> list[Entry]:
+    return [
+        Entry(event.seq, event.recorded_at, event)
+        for event in events
+        if not isinstance(event, e.CaseOpened)
+    ]
+
+
+def batched(items: Iterable[CaseHistory], size: int) -> Iterator[list[CaseHistory]]:
+    """The items in lists of `size` (the last shorter), as they come."""
+    iterator = iter(items)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
+
+
+def _creates_index(statement: str) -> bool:
+    return statement.lstrip().upper().startswith(("CREATE INDEX", "CREATE UNIQUE INDEX"))
 
 
 def _d(day: date | None) -> str | None:
@@ -290,6 +314,87 @@ class CaseViews(TrackingRecorder):
             self._insert_rows(cursor, "cl_events", event_rows)
             self._write(cursor, views, rows, existing)
 
+    def apply_histories(
+        self,
+        histories: Iterable[CaseHistory],
+        tracking: Tracking,
+        fresh: bool = False,
+        progress: Callable[[], None] | None = None,
+    ) -> None:
+        """Apply a stretch of the log case by case, each case computed once, and record
+        `tracking` (its last position), in one transaction.
+
+        `histories` gives each case the stretch touches, in turn, with all its events up to
+        the stretch's end and how many of them are in the stretch (the last ones): a case
+        seen before is computed afresh from its whole history and its rows replaced. Only a
+        few hundred cases are held at once, so memory does not grow with the log.
+        `fresh` (a rebuild): the tables are dropped and created empty in the same
+        transaction, their secondary indexes only after every row is in (building an index
+        once costs less than keeping it in order row by row), and the tracking position
+        forgotten; readers see the old views until the new ones are committed.
+        `progress` is called after each chunk of cases."""
+        with self.datastore.transaction(commit=True) as cursor:
+            indexes: list[str] = []
+            if fresh:
+                indexes = self._recreate(cursor, tracking.application_name)
+            else:
+                self._insert_tracking(cursor, tracking)
+                self._by_key(cursor)
+            for chunk in batched(histories, CASES_PER_LOAD):
+                self._load(cursor, chunk)
+                if progress:
+                    progress()
+            for statement in indexes:
+                cursor.execute(statement)
+            cursor.executemany(
+                self.q("INSERT INTO {s}cl_policy VALUES (?, ?) ON CONFLICT (name) DO NOTHING"),
+                list(self.policy().items()),
+            )
+            if fresh:
+                self._insert_tracking(cursor, tracking)
+
+    def _recreate(self, cursor: Any, application_name: str) -> list[str]:
+        """Drop and create the tables (without their secondary indexes) and forget the
+        tracking position; returns the statements that create the indexes."""
+        self._entries.clear()
+        for table in (*schema.TABLES, "cl_policy"):
+            cursor.execute(self.q(f"DROP TABLE IF EXISTS {{s}}{table}"))
+        statements = self.view_statements()
+        indexes = [s for s in statements if _creates_index(s)]
+        for statement in statements:
+            if not _creates_index(statement):
+                cursor.execute(statement)
+        cursor.execute(
+            self.q(f"DELETE FROM {self.tracking_table} WHERE application_name=?"),
+            (application_name,),
+        )
+        return indexes
+
+    def _load(self, cursor: Any, chunk: Sequence[CaseHistory]) -> None:
+        """Write a chunk of cases' rows: their new events, and every other row afresh."""
+        views = [self._whole_case(case_id, events) for case_id, events, _ in chunk]
+        rows = self._rows(views)
+        rows["cl_cases"] = [self._storable(view.case_row()) for view in views]
+        seen = [case_id for case_id, events, new in chunk if new < len(events)]
+        if seen:
+            among, ids = self._among(seen)
+            for table in rows:
+                cursor.execute(self.q(f"DELETE FROM {{s}}{table} WHERE case_id {among}"), ids)
+            for case_id in seen:
+                self._entries.pop(case_id, None)
+        events = [event for _, case_events, new in chunk for event in case_events[-new:] if new]
+        rows["cl_events"] = [self._storable(self._sealed(event_row(event))) for event in events]
+        for table, found in rows.items():
+            if found:
+                self._insert_rows(cursor, table, found)
+
+    def _whole_case(self, case_id: str, events: list[e.CaseEvent]) -> CaseView:
+        first = events[0]
+        if not isinstance(first, e.CaseOpened):
+            raise LedgerError(f"case {case_id} has no CaseOpened event: its history is incomplete")
+        entries = _entries(events)
+        return self._computed(case_id, first.council, first.child_ref, events[-1].seq, entries)
+
     def _known_cases(self, cursor: Any, case_ids: list[str]) -> dict[str, tuple[Row, list[Entry]]]:
         """Each already-projected case's row and its events before this batch.
 
@@ -339,18 +444,20 @@ class CaseViews(TrackingRecorder):
         else:
             case, earlier = known[case_id]
             council, child_ref = case["council"], case["child_ref"]
-        entries = earlier + [
-            Entry(event.seq, event.recorded_at, event)
-            for event in new
-            if not isinstance(event, e.CaseOpened)
-        ]
+        entries = earlier + _entries(new)
         self._remember(case_id, new[-1].seq, entries)  # checked against last_seq when used
+        return self._computed(case_id, council, child_ref, new[-1].seq, entries)
+
+    def _computed(
+        self, case_id: str, council: str, child_ref: str, last_seq: int, entries: list[Entry]
+    ) -> CaseView:
+        """What the views hold for a case with these events (CaseOpened aside)."""
         corrected = effective(entries)  # once: the plan, the flags and the summary share it
         return CaseView(
             case_id,
             council,
             child_ref,
-            new[-1].seq,
+            last_seq,
             plan_in_force(corrected),
             judge_payloads(corrected, self.presumed_significant),
             summarise(corrected),
