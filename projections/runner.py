@@ -10,7 +10,8 @@ never does (`open_views(..., reading=True)`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
+from contextlib import closing
 from dataclasses import dataclass
 from itertools import groupby
 
@@ -21,6 +22,7 @@ from careledger.ledger.application import CareLedger, collector_paused
 from careledger.ledger.domain import events as e
 from careledger.ledger.errors import LedgerError
 from careledger.ledger.store.read_only import refuse_writes
+from careledger.ledger.store.recorders import StoredHistory
 from careledger.projections import guard
 from careledger.projections.settings import PolicySettings
 from careledger.projections.views import (
@@ -186,18 +188,26 @@ class Projector:
             if progress:
                 progress(done[0], newest - position)
 
-        with collector_paused():
-            histories = self._histories(position, newest, done)
+        # closed even when applying fails (a key that cannot decrypt): the reading cursor is
+        # let go at once, not when the generator is collected after its pool has closed
+        with collector_paused(), closing(self._histories(position, newest, done)) as histories:
             tracking = Tracking(self.ledger.name, newest)
             self.views.apply_histories(histories, tracking, fresh, counted)
         return newest, done[0]
 
-    def _histories(self, position: int, newest: int, done: list[int]) -> Iterator[CaseHistory]:
+    def _histories(
+        self, position: int, newest: int, done: list[int]
+    ) -> Generator[CaseHistory, None, None]:
         """Each case with events after `position`, with its events up to `newest` and how
         many of them come after `position`; `done[0]` counts those events (of every kind)
         as they are read."""
+        with closing(self.ledger.store_recorder.iter_case_history(position, newest)) as stored:
+            yield from self._grouped(stored, position, done)
+
+    def _grouped(
+        self, stored: Iterator[StoredHistory], position: int, done: list[int]
+    ) -> Iterator[CaseHistory]:
         mapper = self.ledger.mapper
-        stored = self.ledger.store_recorder.iter_case_history(position, newest)
         for originator, rows in groupby(stored, key=lambda row: row[0].originator_id):
             events: list[e.CaseEvent] = []
             new = 0

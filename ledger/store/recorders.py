@@ -21,7 +21,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from functools import cached_property
 from typing import Any
 from uuid import UUID
@@ -178,7 +178,7 @@ class SQLiteLedgerRecorder(SQLiteHeads, SQLiteApplicationRecorder):
             state = row[4] if isinstance(row[4], bytes) else str(row[4]).encode()
             yield (key_bytes, row[1], row[2], str(row[3]), state, *_link(row[5:8]))
 
-    def iter_case_history(self, start: int, stop: int) -> Iterator[StoredHistory]:
+    def iter_case_history(self, start: int, stop: int) -> Generator[StoredHistory, None, None]:
         """Every event up to log position `stop` of each case that has one after `start`,
         case by case in sequence order: (stored event, log position). Through the primary
         key's order, streaming: memory stays flat however long the log."""
@@ -420,7 +420,7 @@ class PostgresLedgerRecorder(PostgresHeads, PostgresApplicationRecorder):
                 key, key_bytes = row[0], row[0].bytes
             yield (key_bytes, *row[1:5], *_link(row[5:8]))
 
-    def iter_case_history(self, start: int, stop: int) -> Iterator[StoredHistory]:
+    def iter_case_history(self, start: int, stop: int) -> Generator[StoredHistory, None, None]:
         table = self._table(self.events_table_name)
         touched: SQL | Composed = SQL("")
         if start:
