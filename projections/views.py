@@ -35,10 +35,16 @@ from careledger.projections.rules import DEFAULT_PRESUMED_SIGNIFICANT, Flag, jud
 from careledger.projections.summary import CaseSummary, summarise
 
 Row = dict[str, Any]
+# An already-projected case's cl_cases row, its events and, if this process knows them,
+# its rows by table (`CaseViews._known_cases`).
+Known = tuple[Row, list[Entry], dict[str, list[tuple[Any, ...]]] | None]
 # A case, its events up to the end of a stretch of the log, and how many of them (the last
 # ones) are in the stretch (`CaseViews.apply_histories`).
 CaseHistory = tuple[str, list[e.CaseEvent], int]
 CASES_PER_LOAD = 500  # cases computed and written at a time by `apply_histories`
+# The tables whose rows are computed from a case's whole history (cl_events is appended to,
+# cl_cases upserted).
+DERIVED = (*schema.FOLLOWUP_TABLES, "cl_current_plan", "cl_unapproved", "cl_children")
 
 
 def event_row(event: e.CaseEvent) -> tuple[Any, ...]:
@@ -88,6 +94,29 @@ def batched(items: Iterable[CaseHistory], size: int) -> Iterator[list[CaseHistor
     iterator = iter(items)
     while chunk := list(islice(iterator, size)):
         yield chunk
+
+
+def _by_table(
+    case_rows: Iterable[dict[str, list[tuple[Any, ...]]]],
+) -> dict[str, list[tuple[Any, ...]]]:
+    """Cases' rows gathered by table."""
+    rows: dict[str, list[tuple[Any, ...]]] = {table: [] for table in DERIVED}
+    for found in case_rows:
+        for table, table_rows in found.items():
+            rows.setdefault(table, []).extend(table_rows)
+    return rows
+
+
+@dataclass
+class Folded:
+    """A case as this process last projected it: its decoded events up to `last_seq`, and
+    the rows it then had in each table (once committed; cl_events and cl_cases aside). Kept
+    for the next batch that touches the case, which then neither reads nor decodes its
+    events again, nor reads back its rows to see which changed."""
+
+    last_seq: int
+    entries: list[Entry]
+    rows: dict[str, list[tuple[Any, ...]]] | None = None
 
 
 def _creates_index(statement: str) -> bool:
@@ -256,7 +285,7 @@ class CaseViews(TrackingRecorder):
 
     presumed_significant = DEFAULT_PRESUMED_SIGNIFICANT
     short_breaks = True
-    entries_cache_size = 20_000  # cases whose decoded events are kept between batches
+    entries_cache_size = 1_000  # cases whose decoded events are kept between batches
     cipher: Any = None  # the ledger's cipher, when encryption at rest is on
     # Opened for reading: its connections refuse every write, temporary tables included
     # (`ledger.store.read_only`; a hot standby refuses them anyway).
@@ -269,7 +298,7 @@ class CaseViews(TrackingRecorder):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._entries: OrderedDict[str, tuple[int, list[Entry]]] = OrderedDict()
+        self._cases: OrderedDict[str, Folded] = OrderedDict()
 
     if TYPE_CHECKING:  # provided by the library's tracking recorders of each store
 
@@ -304,7 +333,8 @@ class CaseViews(TrackingRecorder):
             self._by_key(cursor)
             known = self._known_cases(cursor, existing)
         views = [self._case_view(case_id, new, known) for case_id, new in by_case.items()]
-        rows = self._rows(views)
+        case_rows = {view.case_id: self._case_rows(view) for view in views}
+        rows = _by_table(case_rows.values())
         event_rows = [self._storable(self._sealed(event_row(event))) for event in events]
         with self.datastore.transaction(commit=True) as cursor:
             self._insert_tracking(cursor, tracking)
@@ -316,7 +346,11 @@ class CaseViews(TrackingRecorder):
             if not events:
                 return
             self._insert_rows(cursor, "cl_events", event_rows)
-            self._write(cursor, views, rows, existing)
+            self._write(cursor, views, rows, existing, known)
+        for view in views:  # what the case's rows now are, once they are committed
+            folded = self._cases.get(view.case_id)
+            if folded is not None and folded.last_seq == view.last_seq:
+                folded.rows = case_rows[view.case_id]
 
     def apply_histories(
         self,
@@ -360,7 +394,7 @@ class CaseViews(TrackingRecorder):
     def _recreate(self, cursor: Any, application_name: str) -> list[str]:
         """Drop and create the tables (without their secondary indexes) and forget the
         tracking position; returns the statements that create the indexes."""
-        self._entries.clear()
+        self._cases.clear()
         for table in (*schema.TABLES, "cl_policy"):
             cursor.execute(self.q(f"DROP TABLE IF EXISTS {{s}}{table}"))
         statements = self.view_statements()
@@ -385,7 +419,7 @@ class CaseViews(TrackingRecorder):
             for table in rows:
                 cursor.execute(self.q(f"DELETE FROM {{s}}{table} WHERE case_id {among}"), ids)
             for case_id in seen:
-                self._entries.pop(case_id, None)
+                self._cases.pop(case_id, None)
         events = [event for _, case_events, new in chunk for event in case_events[-new:] if new]
         rows["cl_events"] = [self._storable(self._sealed(event_row(event))) for event in events]
         for table, found in rows.items():
@@ -399,8 +433,9 @@ class CaseViews(TrackingRecorder):
         entries = _entries(events)
         return self._computed(case_id, first.council, first.child_ref, events[-1].seq, entries)
 
-    def _known_cases(self, cursor: Any, case_ids: list[str]) -> dict[str, tuple[Row, list[Entry]]]:
-        """Each already-projected case's row and its events before this batch.
+    def _known_cases(self, cursor: Any, case_ids: list[str]) -> dict[str, Known]:
+        """Each already-projected case's row, its events before this batch and, when this
+        process wrote them, its other rows.
 
         A case's events are read and decoded again only when this process has not already
         got them up to the case's `last_seq`: a log that interleaves many children would
@@ -409,14 +444,14 @@ class CaseViews(TrackingRecorder):
             return {}
         among, ids = self._among(case_ids)
         cursor.execute(self.q(f"SELECT * FROM {{s}}cl_cases WHERE case_id {among}"), ids)
-        known: dict[str, tuple[Row, list[Entry]]] = {}
+        known: dict[str, Known] = {}
         stale: list[str] = []
         for row in cursor.fetchall():
-            cached = self._entries.get(row["case_id"])
-            if cached is not None and cached[0] == row["last_seq"]:
-                known[row["case_id"]] = (row, cached[1])
+            cached = self._cases.get(row["case_id"])
+            if cached is not None and cached.last_seq == row["last_seq"]:
+                known[row["case_id"]] = (row, cached.entries, cached.rows)
             else:
-                known[row["case_id"]] = (row, [])
+                known[row["case_id"]] = (row, [], None)
                 stale.append(row["case_id"])
         if stale:
             among, ids = self._among(stale)
@@ -427,26 +462,25 @@ class CaseViews(TrackingRecorder):
             for row in cursor.fetchall():
                 rows[row["case_id"]].append(self._opened(dict(row)))
             for case_id, case_rows in rows.items():
-                known[case_id] = (known[case_id][0], entries_from(case_rows))
+                known[case_id] = (known[case_id][0], entries_from(case_rows), None)
         return known
 
     def _remember(self, case_id: str, last_seq: int, entries: list[Entry]) -> None:
-        """Keep a case's decoded events for the next batch (the oldest are forgotten)."""
-        self._entries[case_id] = (last_seq, entries)
-        self._entries.move_to_end(case_id)
-        while len(self._entries) > self.entries_cache_size:
-            self._entries.popitem(last=False)
+        """Keep a case's decoded events for the next batch (the least recently used cases
+        are forgotten beyond `entries_cache_size`); its rows are added once written."""
+        self._cases[case_id] = Folded(last_seq, entries)
+        self._cases.move_to_end(case_id)
+        while len(self._cases) > self.entries_cache_size:
+            self._cases.popitem(last=False)
 
-    def _case_view(
-        self, case_id: str, new: list[e.CaseEvent], known: dict[str, tuple[Row, list[Entry]]]
-    ) -> CaseView:
+    def _case_view(self, case_id: str, new: list[e.CaseEvent], known: dict[str, Known]) -> CaseView:
         """The case's plan, flags and summary, from its earlier rows and this batch's events."""
         first = new[0]
         if isinstance(first, e.CaseOpened):
             council, child_ref = first.council, first.child_ref
             earlier: list[Entry] = []
         else:
-            case, earlier = known[case_id]
+            case, earlier, _ = known[case_id]
             council, child_ref = case["council"], case["child_ref"]
         entries = earlier + _entries(new)
         self._remember(case_id, new[-1].seq, entries)  # checked against last_seq when used
@@ -469,14 +503,15 @@ class CaseViews(TrackingRecorder):
         )
 
     def _rows(self, views: list[CaseView]) -> dict[str, list[tuple[Any, ...]]]:
-        """Every row the batch writes, by table: computed before the transaction opens."""
-        rows: dict[str, list[tuple[Any, ...]]] = {t: [] for t in schema.FOLLOWUP_TABLES}
-        for view in views:
-            for table, found in view.followup_rows().items():
-                rows[table] += found
-        rows["cl_current_plan"] = [row for view in views for row in view.plan_rows()]
-        rows["cl_unapproved"] = [row for view in views for row in view.flag_rows()]
-        rows["cl_children"] = [view.child_row() for view in views]
+        """Every row of these cases, by table: computed before the transaction opens."""
+        return _by_table(self._case_rows(view) for view in views)
+
+    def _case_rows(self, view: CaseView) -> dict[str, list[tuple[Any, ...]]]:
+        """The case's rows, by table (cl_events and cl_cases aside), as the store holds them."""
+        rows = view.followup_rows()
+        rows["cl_current_plan"] = view.plan_rows()
+        rows["cl_unapproved"] = view.flag_rows()
+        rows["cl_children"] = [view.child_row()]
         return {table: [self._storable(row) for row in found] for table, found in rows.items()}
 
     def _storable(self, row: tuple[Any, ...]) -> tuple[Any, ...]:
@@ -489,11 +524,17 @@ class CaseViews(TrackingRecorder):
         views: list[CaseView],
         rows: dict[str, list[tuple[Any, ...]]],
         existing: list[str],
+        known: dict[str, Known],
     ) -> None:
         """Write the batch's rows; `existing` are the cases projected before this batch (a
-        case opened in it has no rows yet to compare with)."""
+        case opened in it has no rows yet to compare with). A case whose rows this process
+        wrote last (`Folded.rows`) is compared with those, not read back."""
+        written = {case_id: known[case_id][2] for case_id in existing}
+        held = [rows for rows in written.values() if rows is not None]
+        unknown = [case_id for case_id, rows in written.items() if rows is None]
         for table, found in rows.items():
-            self._replace_rows(cursor, table, existing, found)
+            before = [row for case_rows in held for row in case_rows[table]]
+            self._replace_rows(cursor, table, unknown, found, before)
         cursor.executemany(
             self.q(
                 "INSERT INTO {s}cl_cases VALUES (?,?,?,?,?,?,?,?) ON CONFLICT (case_id) DO UPDATE "
@@ -505,17 +546,23 @@ class CaseViews(TrackingRecorder):
         )
 
     def _replace_rows(
-        self, cursor: Any, table: str, case_ids: list[str], rows: list[tuple[Any, ...]]
+        self,
+        cursor: Any,
+        table: str,
+        case_ids: list[str],
+        rows: list[tuple[Any, ...]],
+        known: list[tuple[Any, ...]],
     ) -> None:
-        """Make `table`'s rows of these cases exactly `rows`, touching only the rows that
-        differ. A new event changes few of a case's rows; deleting and inserting them all
-        left nine dead rows for each live one after a rebuild of 80,000 children (a table ten
-        times its size to scan until a vacuum)."""
-        before: list[tuple[Any, ...]] = []
+        """Make `table`'s rows of the batch's cases exactly `rows`, touching only the rows
+        that differ: `known` are the rows some of them are known to have, the others'
+        (`case_ids`) are read. A new event changes few of a case's rows; deleting and
+        inserting them all left nine dead rows for each live one after a rebuild of 80,000
+        children (a table ten times its size to scan until a vacuum)."""
+        before = list(known)
         if case_ids:
             among, ids = self._among(case_ids)
             cursor.execute(self.q(f"SELECT * FROM {{s}}{table} WHERE case_id {among}"), ids)
-            before = [tuple(r.values() if isinstance(r, dict) else r) for r in cursor.fetchall()]
+            before += [tuple(r.values() if isinstance(r, dict) else r) for r in cursor.fetchall()]
         wanted, had = set(rows), set(before)
         gone = [row for row in before if row not in wanted]
         added = [row for row in rows if row not in had]
@@ -589,7 +636,7 @@ class CaseViews(TrackingRecorder):
         """Drop and recreate every projection table (so a new version's shapes apply) and
         forget the tracking position, atomically: the next catch-up rebuilds from the first
         event."""
-        self._entries.clear()
+        self._cases.clear()
         with self.datastore.transaction(commit=True) as cursor:
             for table in (*schema.TABLES, "cl_policy"):
                 cursor.execute(self.q(f"DROP TABLE IF EXISTS {{s}}{table}"))
