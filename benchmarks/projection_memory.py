@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/projection_memory.py [--store sqlite|postgres|both]
                                                      [--children N [N ...]]
+                                                     [--modes rebuild catch-up batches]
 
 For each size it records a log of invented children (`careledger.synthetic`, as
 benchmarks/drift.py builds its log: recorded in order of recording, so the children's
@@ -130,6 +131,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--store", choices=["sqlite", "postgres", "both"], default="sqlite")
     parser.add_argument("--children", type=int, nargs="+", default=[2_000, 8_000])
+    parser.add_argument("--modes", choices=MODES, nargs="+", default=list(MODES))
     parser.add_argument("--measure", choices=MODES, help=argparse.SUPPRESS)
     parser.add_argument("--db", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -145,7 +147,7 @@ def main() -> None:
                 events = load(db, children)
                 took = time.perf_counter() - started
                 print(f"{kind}, {children:,} children: {events:,} events loaded in {took:.0f} s")
-                for mode in MODES:
+                for mode in args.modes:
                     command = [sys.executable, __file__, "--measure", mode, "--db", db]
                     subprocess.run(command, check=True)
 

@@ -367,8 +367,9 @@ class CaseViews(TrackingRecorder):
         seen before is computed afresh from its whole history and its rows replaced. Only a
         few hundred cases are held at once, so memory does not grow with the log.
         `fresh` (a rebuild): the tables are dropped and created empty in the same
-        transaction, their secondary indexes only after every row is in (building an index
-        once costs less than keeping it in order row by row), and the tracking position
+        transaction, their secondary indexes (and SQLite's guard triggers) only after every
+        row is in (building an index once costs less than keeping it in order row by row),
+        and the tracking position
         forgotten; readers see the old views until the new ones are committed.
         `progress` is called after each chunk of cases."""
         with self.datastore.transaction(commit=True) as cursor:
