@@ -508,7 +508,9 @@ class CaseViews(TrackingRecorder):
         return _by_table(self._case_rows(view) for view in views)
 
     def _case_rows(self, view: CaseView) -> dict[str, list[tuple[Any, ...]]]:
-        """The case's rows, by table (cl_events and cl_cases aside), as the store holds them."""
+        """The case's rows, by table (cl_events and cl_cases aside), as the store holds them.
+        A new projection table of a case's facts belongs here (and in DERIVED): a batch
+        (`_write`) and a stretch (`_load`) both write what this returns, and nothing else."""
         rows = view.followup_rows()
         rows["cl_current_plan"] = view.plan_rows()
         rows["cl_unapproved"] = view.flag_rows()
