@@ -36,9 +36,7 @@ _BIDI = "\u202a-\u202e\u2066-\u2069"
 _NOT_IN_TEXT = re.compile(
     f"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f{_BIDI}\ud800-\udfff{_NONCHARACTERS}]"
 )
-_NOT_IN_A_LINE = re.compile(
-    f"[\x00-\x1f\x7f-\x9f\u2028\u2029{_BIDI}\ud800-\udfff{_NONCHARACTERS}]"
-)
+_NOT_IN_A_LINE = re.compile(f"[\x00-\x1f\x7f-\x9f\u2028\u2029{_BIDI}\ud800-\udfff{_NONCHARACTERS}]")
 
 
 def stored(info: ValidationInfo) -> bool:
