@@ -33,7 +33,9 @@ from tests.signed_in_service import tls_certificate  # noqa: F401 (a fixture, fo
 
 DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
 TIERS = ("fast", "store", "e2e", "browser", "oracle", "replica")
-STORE_FIXTURES = frozenset({"db", "sqlite_db", "postgres_db", "postgres_admin", "o", "served_db"})
+STORE_FIXTURES = frozenset(
+    {"db", "sqlite_db", "postgres_db", "postgres_admin", "o", "served_db"}
+)
 BROWSER_FIXTURES = frozenset({"browser", "chromium"})
 MODULE_TIERS = {
     "test_903_oracle": "oracle",

@@ -253,7 +253,8 @@ class DirectSQLite(Direct):
     def unguard_projections(self) -> None:
         """On SQLite the guard is triggers, which whoever can write the file can drop."""
         for (name,) in self.run(
-            "SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE '%projector_only%'"
+            "SELECT name FROM sqlite_master WHERE type = 'trigger' "
+            "AND name LIKE '%projector_only%'"
         ):
             self.connection.execute(f"DROP TRIGGER {name}")
 

@@ -60,7 +60,9 @@ def test_a_return_imported_and_exported_through_the_api(db: str, tmp_path: Path)
     assert (tmp_path / "out" / "episodes.csv").stat().st_mode & 0o777 == 0o600
 
 
-def test_megans_chronology_seal_and_export_checked_through_the_api(db: str, tmp_path: Path) -> None:
+def test_megans_chronology_seal_and_export_checked_through_the_api(
+    db: str, tmp_path: Path
+) -> None:
     """A court asks for Megan's chronology; the council seals the ledger, and later checks
     the export it handed over, after a correction to one of its entries."""
     key = tmp_path / "council.key"

@@ -112,7 +112,9 @@ def test_a_care_order_ended_by_the_court_is_not_judged_under_reg_39(
     assert ceasing_flags(db) == []
 
 
-def test_an_approval_recorded_later_by_correction_clears_the_flag(db: str, tmp_path: Path) -> None:
+def test_an_approval_recorded_later_by_correction_clears_the_flag(
+    db: str, tmp_path: Path
+) -> None:
     init(db)
     ok(record(db, tmp_path, sent_home("2024-04-05")))
     ceased = seq_of(db, JORDAN, "E4A")

@@ -715,18 +715,8 @@ def test_as_recorded_on_a_date_shows_only_what_was_recorded_by_then(recorded: st
     # Cafcass answered on Monday 5 January; the ledger learned it on Monday 12 January.
     then = challenges_json(recorded, "2026-01-09", *carl, "--as-recorded-on", "2026-01-09")
     [unknown] = then["challenges"]
-    asked = invoke(
-        "challenges",
-        "--db",
-        recorded,
-        "--as-of",
-        "2026-01-09",
-        "--format",
-        "json",
-        *carl,
-        "--as-recorded-on",
-        "2026-01-09",
-    )
+    asked = invoke("challenges", "--db", recorded, "--as-of", "2026-01-09", "--format", "json",
+                   *carl, "--as-recorded-on", "2026-01-09")
     assert json.loads(asked.stdout)["query"]["as_recorded_on"] == "2026-01-09"
     assert (unknown["cafcass_referred"], unknown["cafcass_outcome"]) == ("2025-12-22", None)
     assert [s["kind"] for s in unknown["steps"]] == ["cafcass_referral"]
@@ -1337,7 +1327,9 @@ def test_history_shows_the_change_that_came_from_the_challenge_among_its_steps(
     recorded: str,
 ) -> None:
     out = invoke("history", "--db", recorded, f"{WESTMERE}:AARON", "--format", "json")
-    whats = [r["what"] for r in data_of(out.stdout) if "CH-1" in r["what"] or "CH-R" in r["what"]]
+    whats = [
+        r["what"] for r in data_of(out.stdout) if "CH-1" in r["what"] or "CH-R" in r["what"]
+    ]
     assert whats == [
         "IRO challenge CH-1 raised (informal) (decision about CH-LODGINGS): Staying put "
         "replaced without a review or Aaron's views",

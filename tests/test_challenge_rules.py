@@ -1175,7 +1175,8 @@ def test_application_takes_the_councils_stages_from_the_settings(
 BAD_STAGES = {
     "not json": "CARELEDGER_CHALLENGE_STAGES: cannot read the stages "
     "(expected JSON): Expecting value: line 1 column 1 (char 0)",
-    "[]": "CARELEDGER_CHALLENGE_STAGES: Tuple should have at least 2 items after validation, not 0",
+    "[]": "CARELEDGER_CHALLENGE_STAGES: Tuple should have at least 2 items after validation, "
+    "not 0",
 }
 
 

@@ -173,7 +173,9 @@ def test_an_entry_corrected_since_the_export_is_named_and_never_called_unchanged
 ) -> None:
     """A court holds an export; the council then corrects the Friday decision in it."""
     path = export(ledger, tmp_path, "csv")
-    friday = next(row for row in chronology(ledger)["rows"] if row["source"] == "LCS/MGT/24-0151")
+    friday = next(
+        row for row in chronology(ledger)["rows"] if row["source"] == "LCS/MGT/24-0151"
+    )
     line = {
         "type": "CorrectionRecorded", "council": COUNCIL, "child": DEAN,
         "occurred_on": "2025-10-08", "source": "LCS/EPI/24-0921B",

@@ -184,3 +184,4 @@ def test_without_the_key_a_new_child_is_not_recorded_in_the_clear(
     assert (result.exit_code, result.stderr) == (1, ENCRYPTED_ERROR)
     with direct(encrypted) as after:
         assert len(after.events()) == count
+

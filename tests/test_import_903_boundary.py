@@ -106,11 +106,8 @@ def test_a_one_megabyte_cell_is_refused_naming_file_row_and_column(
 def test_a_social_worker_id_the_ledger_would_refuse_is_refused_in_the_check(
     o: Opened, tmp_path: Path
 ) -> None:
-    directory = write_return(
-        tmp_path / "r",
-        [header("A1"), header("B2")],
-        [episode("A1", "01/05/2019", "S"), episode("B2", "01/05/2019", "S")],
-    )
+    directory = write_return(tmp_path / "r", [header("A1"), header("B2")],
+                             [episode("A1", "01/05/2019", "S"), episode("B2", "01/05/2019", "S")])
     write_csv(directory / "sw.csv", SW_EPISODES, [
         {"CHILD": "A1", "DOB": "14/02/2010", "SW_ID": "SW-1120", "SW_DECOM": "02/05/2019"},
         {"CHILD": "B2", "DOB": "14/02/2010", "SW_ID": "SW\x1b[2J", "SW_DECOM": "02/05/2019"},

@@ -499,11 +499,8 @@ def test_a_later_return_giving_the_same_header_records_no_correction(
 def test_a_child_with_episodes_and_no_header_row_is_recorded_listed_and_exported_so(
     o: Opened, db: str, tmp_path: Path
 ) -> None:
-    directory = write_return(
-        tmp_path / "r",
-        [header("H1")],
-        [episode("H1", "01/04/2019", "S"), episode("H2", "01/05/2019", "S")],
-    )
+    directory = write_return(tmp_path / "r", [header("H1")],
+                             [episode("H1", "01/04/2019", "S"), episode("H2", "01/05/2019", "S")])
 
     run_import(o, directory)
 
@@ -587,7 +584,6 @@ def test_overlaps_a_review_outside_care_and_an_open_ended_episode_are_kept_and_s
 
 
 # --- social workers and the London episode-fix fixture ------------------------------------
-
 
 def test_each_social_worker_episode_records_an_allocation_with_its_reason(
     o: Opened, tmp_path: Path

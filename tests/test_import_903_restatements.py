@@ -57,7 +57,6 @@ def import_903(db: str, directory: Path, year: int, *more: Any) -> Result:
     return invoke("import-903", directory, "--db", db, "--council", COUNCIL, "--year", year,
                   "--actor", "data-officer", *more)  # fmt: skip
 
-
 D = date.fromisoformat
 
 
@@ -375,6 +374,8 @@ def test_restated_postcodes_and_urn_are_said_to_have_changed_and_never_shown(
     for secret in [*FIRST.values(), *LATER.values(), UPNS[0]]:
         assert secret not in shown.stdout
         assert secret.replace(" ", "") not in shown.stdout
+
+
 
 
 def test_a_restated_upn_is_said_to_have_changed_and_never_shown(

@@ -96,17 +96,13 @@ def test_free_text_keeps_line_breaks_and_tabs_but_not_a_terminal_escape(
     ok(record(db, tmp_path, [ENTERED, iro_allocated(reason=reason)]))
 
     escape = iro_allocated(reason="Moved\u001b[2J", source="LCS/NOTE/9")
-    refused(
-        record(db, tmp_path, [escape]),
-        "line 1, field 'reason': holds a control character (U+001B) at character 6",
-    )
+    refused(record(db, tmp_path, [escape]),
+            "line 1, field 'reason': holds a control character (U+001B) at character 6")
     c1 = iro_allocated(reason="Moved\u009b2J", source="LCS/NOTE/10")
     refused(record(db, tmp_path, [c1]), "field 'reason': holds a control character (U+009B)")
     newline_in_a_name = iro_allocated(iro_name="Priya\nShah", source="LCS/NOTE/11")
-    refused(
-        record(db, tmp_path, [newline_in_a_name]),
-        "field 'iro_name': holds a control character (U+000A) at character 6",
-    )
+    refused(record(db, tmp_path, [newline_in_a_name]),
+            "field 'iro_name': holds a control character (U+000A) at character 6")
     assert events_of(db) == ["CaseOpened", "ChildBecameLookedAfter", "IROAllocated"]
 
 
@@ -173,10 +169,8 @@ def test_a_flag_must_be_true_or_false_in_a_file_and_true_works_from_the_options(
     ok(record(db, tmp_path, [ENTERED]))
     loose = proposed(CHILD, "2024-04-02", "P-1", "family_social", "Weekly contact with mother",
                      significant="yes")  # fmt: skip
-    refused(
-        record(db, tmp_path, [loose]),
-        "line 1, field 'significant': must be true or false (JSON true/false)",
-    )
+    refused(record(db, tmp_path, [loose]),
+            "line 1, field 'significant': must be true or false (JSON true/false)")
 
     options = ["record", "--db", db, "--type", "ChangeProposed", "--council", COUNCIL,
                "--child", CHILD, "--set", "occurred_on=2024-04-02", "--set", "source=LCS/1",
@@ -234,17 +228,13 @@ def test_a_date_of_birth_in_the_future_is_refused_as_the_import_refuses_it(
     ok(record(db, tmp_path, [ENTERED]))
     details = {"sex": "1", "dob": "2030-02-14", "ethnic": "WBRI"}
     line = ev(CHILD, "ChildDetailsRecorded", "2024-03-12", details=details)
-    refused(
-        record(db, tmp_path, [line]),
-        "line 1, field 'details.dob': 2030-02-14 is in the future (today is ",
-    )
+    refused(record(db, tmp_path, [line]),
+            "line 1, field 'details.dob': 2030-02-14 is in the future (today is ")
     episode = {"episode_id": "2024-04-02", "decom": "2024-04-02", "rne": "L",
                "legal_status": "C2", "dec": "2031-01-01", "rec": "X1"}  # fmt: skip
     status = ev(CHILD, "LegalStatusChanged", "2024-04-02", legal_status="C2", episode=episode)
-    refused(
-        record(db, tmp_path, [status]),
-        "line 1, field 'episode.dec': 2031-01-01 is in the future (today is ",
-    )
+    refused(record(db, tmp_path, [status]),
+            "line 1, field 'episode.dec': 2031-01-01 is in the future (today is ")
     assert events_of(db) == ["CaseOpened", "ChildBecameLookedAfter"]
 
 
@@ -300,10 +290,8 @@ def test_a_file_with_no_line_breaks_is_refused_at_its_first_line_without_reading
     sqlite_db: str, tmp_path: Path
 ) -> None:
     db = init(sqlite_db)
-    refused(
-        invoke("record", "--db", db, "--file", "/dev/zero"),
-        "line 1: longer than 10,000,000 bytes (CARELEDGER_MAX_LINE_LENGTH); nothing recorded",
-    )
+    refused(invoke("record", "--db", db, "--file", "/dev/zero"),
+            "line 1: longer than 10,000,000 bytes (CARELEDGER_MAX_LINE_LENGTH); nothing recorded")
     path = write_lines(tmp_path / "events.jsonl", [ENTERED, iro_allocated(reason="x" * 900)])
     refused(invoke("record", "--db", db, "--file", path,
                    env={"CARELEDGER_MAX_LINE_LENGTH": "1000"}),
@@ -316,10 +304,9 @@ def test_more_events_than_a_file_may_hold_are_refused(sqlite_db: str, tmp_path: 
     lines = [ENTERED, iro_allocated(), ev(CHILD, "SocialWorkerAllocated", "2024-03-15",
                                           worker_id="SW-1120")]  # fmt: skip
     path = write_lines(tmp_path / "events.jsonl", lines)
-    refused(
-        invoke("record", "--db", db, "--file", path, env={"CARELEDGER_MAX_EVENTS_PER_FILE": "2"}),
-        "line 3: the file holds more than 2 events (CARELEDGER_MAX_EVENTS_PER_FILE)",
-    )
+    refused(invoke("record", "--db", db, "--file", path,
+                   env={"CARELEDGER_MAX_EVENTS_PER_FILE": "2"}),
+            "line 3: the file holds more than 2 events (CARELEDGER_MAX_EVENTS_PER_FILE)")
     nothing_recorded(db)
 
 
@@ -340,10 +327,8 @@ def test_a_review_with_half_a_million_attendees_or_20000_recommendations_is_refu
     owner = {"name": "Nadia Hussain", "role": "SW"}
     many = [{"kind": "recommend", "recommendation_id": f"REC-{n}", "text": "Visit",
              "owner": owner, "due_on": "2024-05-10"} for n in range(20_000)]  # fmt: skip
-    refused(
-        record(db, tmp_path, [review_with(decisions=many)]),
-        "line 1, field 'decisions': has 20,000 items; at most 1,000",
-    )
+    refused(record(db, tmp_path, [review_with(decisions=many)]),
+            "line 1, field 'decisions': has 20,000 items; at most 1,000")
     assert events_of(db) == ["CaseOpened", "ChildBecameLookedAfter"]
 
 
@@ -358,10 +343,8 @@ def test_a_text_or_an_id_over_its_limit_is_refused_naming_the_field(
     refused(record(db, tmp_path, [looked_after("C" * 100_000, "2024-03-11", "V2", "U4")]),
             "line 1, field 'child': is 100,000 characters long; at most 200 are accepted "
             "(CARELEDGER_MAX_ID_LENGTH); nothing recorded")  # fmt: skip
-    refused(
-        record(db, tmp_path, [iro_allocated(iro_id="IRO-" + "3" * 300)]),
-        "line 1, field 'iro_id': is 304 characters long",
-    )
+    refused(record(db, tmp_path, [iro_allocated(iro_id="IRO-" + "3" * 300)]),
+            "line 1, field 'iro_id': is 304 characters long")
     assert events_of(db) == ["CaseOpened", "ChildBecameLookedAfter"]
 
 
@@ -435,8 +418,7 @@ def test_the_python_api_cannot_open_a_case_no_command_could_name(sqlite_db: str)
         with pytest.raises(BatchRefused) as refusal:
             ledger.record([Command("E09:1", "X", entry)], actor)
         assert (refusal.value.field, refusal.value.problem) == (
-            "council",
-            "must not contain ':' or control characters",
+            "council", "must not contain ':' or control characters"
         )
     finally:
         ledger.close()

@@ -74,7 +74,7 @@ def test_each_value_says_whether_it_came_from_option_environment_file_or_default
 ) -> None:
     path = settings_file(
         tmp_path,
-        "[limits]\ntext_length = 40000\n[drift]\niro_changes = 4\n"
+        '[limits]\ntext_length = 40000\n[drift]\niro_changes = 4\n'
         '[recording]\ncouncil = "E09000027"\nactor = "returns.officer"\n',
     )
     env = {FILE_VARIABLE: path, "CARELEDGER_IRO_CHANGES": "5", "CARELEDGER_ROLE": "IRO"}
