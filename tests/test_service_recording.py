@@ -266,28 +266,27 @@ def test_a_refused_batch_keeps_no_key_so_the_corrected_batch_records_with_it(
     assert recorded_of(db, "SV-20") == 3
 
 
-def test_requests_sent_at_once_with_one_key_record_once_across_workers(
-    db: str, lcs: dict[str, str], tmp_path: Path
+def test_requests_sent_at_once_with_one_key_record_once(
+    db: str, service: Service, lcs: dict[str, str]
 ) -> None:
-    """Eight copies of one request, sent at the same moment to two workers: the key's
-    unique row, kept in the events' transaction, lets one record; the others' events are
-    rolled back and they are answered as it was."""
-    with running(db, tmp_path, workers=2) as two_workers:
-        with two_workers.client(**lcs) as client:
-            assert client.post("/events", json=came_into_care("SV-21")).status_code == 201
-        start = threading.Barrier(8)
+    """Eight copies of one request, sent at the same moment: the key's unique row, kept in
+    the events' transaction, lets one record; the others' events (an allocation, which the
+    ledger would record again) are rolled back and they are answered as it was."""
+    with service.client(**lcs) as client:
+        assert client.post("/events", json=came_into_care("SV-21")).status_code == 201
+    start = threading.Barrier(8)
 
-        def send(_: int) -> tuple[int, dict[str, object], bool]:
-            with two_workers.client(**lcs) as client:
-                start.wait()
-                answer = client.post(
-                    "/events", json=allocated("SV-21", "SW-0417"),
-                    headers={"Idempotency-Key": "lcs-alloc-21"},
-                )  # fmt: skip
-            return answer.status_code, answer.json(), "Idempotent-Replayed" in answer.headers
+    def send(_: int) -> tuple[int, dict[str, object], bool]:
+        with service.client(**lcs) as client:
+            start.wait()
+            answer = client.post(
+                "/events", json=allocated("SV-21", "SW-0417"),
+                headers={"Idempotency-Key": "lcs-alloc-21"},
+            )  # fmt: skip
+        return answer.status_code, answer.json(), "Idempotent-Replayed" in answer.headers
 
-        with ThreadPoolExecutor(8) as pool:
-            answers = list(pool.map(send, range(8)))
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(send, range(8)))
     assert {status for status, _, _ in answers} == {201}, answers
     assert len({json.dumps(body) for _, body, _ in answers}) == 1  # the same answer to all
     assert sorted(replayed for _, _, replayed in answers) == [False] + [True] * 7
