@@ -1,4 +1,5 @@
-"""Stored events read back without validation are the very events validation gives.
+"""Stored events read back without validation are the very events validation gives, and
+their history rows are the very rows written before.
 
 The mapper builds a stored event into its model without running pydantic's validation again
 (`ledger.store.trusted`). These tests read every saved version of every event class, the
@@ -34,6 +35,7 @@ from careledger.ledger.domain.fields import STORED
 from careledger.ledger.domain.vocabulary import Role
 from careledger.ledger.store import trusted
 from careledger.ledger.store.mapper import PydanticMapper, upcast
+from careledger.projections.views import event_row
 from careledger.synthetic import synthetic_history
 from tests.test_event_versions import EXPECTED, _fixture, _mapper, _stored
 
@@ -100,6 +102,26 @@ def test_every_saved_version_of_every_event_reads_as_validation_reads_it(name: s
     same(built(_mapper(), stored), event, name)
 
 
+def history_row_as_before(event: e.CaseEvent) -> tuple[Any, ...]:
+    """An event's row of cl_events (the history) as it was written before, from the
+    validated event, field by field: what the rows written now must equal, byte for byte."""
+    if isinstance(event, e.CaseOpened):
+        body = json.dumps({"council": event.council, "child_ref": event.child_ref})
+    else:
+        body = event.model_dump_json(include=set(e.payload_fields(event)))
+    return (
+        str(event.originator_id),
+        event.seq,
+        type(event).__name__,
+        event.occurred_on.isoformat(),
+        event.recorded_at.isoformat(),
+        event.recorded_by.actor_id,
+        str(event.recorded_by.role),
+        event.source,
+        body,
+    )
+
+
 def _record_demo_and_invented_children(db: str) -> None:
     with opened(db, create_tables=True) as o:
         for at, command in demo_commands():
@@ -123,6 +145,7 @@ def _every_event_reads_as_validation_reads_it(db: str) -> int:
             where = f"{notification.topic} #{notification.id}"
             same(event, validated(mapper, notification), where)
             same(built(mapper, notification), event, where)
+            assert event_row(event) == history_row_as_before(validated(mapper, notification))
             kinds.add(type(event))
         # the histories hold every kind of event the ledger records
         assert kinds == {e.CaseOpened, *e.EVENT_FOR_PAYLOAD.values()}
