@@ -205,3 +205,16 @@ def test_a_stored_event_in_a_form_it_was_never_written_in_is_refused_by_validati
     with pytest.raises(ValidationError) as refused:
         _mapper().to_domain_event(_review_state(**changes))
     assert field in str(refused.value)
+
+
+class _Span(BaseModel):
+    """A model with a field of a kind the builders do not make (a tuple)."""
+
+    days: tuple[date, date]
+
+
+def test_a_model_with_a_field_of_a_kind_not_built_here_is_validated() -> None:
+    with pytest.raises(trusted.NotBuilt):
+        trusted.builder_for(_Span)
+    span = trusted.build(_Span, {"days": ["2025-01-06", "2025-01-10"]})
+    assert span.days == (date(2025, 1, 6), date(2025, 1, 10))

@@ -8,12 +8,13 @@ checking, this does too, field by field from each model's annotations: a date be
 its enum member, a nested object its model, a review decision the model its `kind` names.
 
 Each model gets a builder of its own, written once as Python source from its fields and
-compiled (`_builder`): a loop over the fields, as pydantic's `model_construct` runs, cost
-as much as the validation it saves. A builder takes the state as the ledger stores it:
-every field present under the name it is stored by, nothing else. Anything else (a field
-missing, an unknown key, a value of the wrong shape, a field of a kind this module does not
-know) is left to pydantic: the event is validated as before, so an unexpected stored form
-is reported by pydantic, never built wrong.
+compiled (`_Writer`): a loop over the fields, as pydantic's `model_construct` runs, cost
+as much as the validation it saves. A builder takes the state as the ledger writes it
+(pydantic's JSON of the validated event): every field present under the name it is stored
+by, nothing else, a string, number or flag as it was written. Anything else (a field
+missing, an unknown key, a date, code or nested object it cannot read, a field of a kind
+this module does not know) is left to pydantic: the event is validated as before, so such
+a stored form is reported by pydantic, never built wrong.
 """
 
 from __future__ import annotations
@@ -57,10 +58,7 @@ def build(cls: type[Model], state: dict[str, Any]) -> Model:
     """`cls` built from a stored event's state (JSON values, already upcast, with its
     envelope's `originator_id` and `originator_version`): without validation where its
     builder takes the state, else validated by pydantic with the `STORED` context."""
-    try:
-        builder = builder_for(cls)
-    except NotBuilt:
-        builder = None
+    builder = _builder_or_none(cls)
     if builder is not None:
         try:
             return builder(state)  # type: ignore[no-any-return]
@@ -73,6 +71,15 @@ def build(cls: type[Model], state: dict[str, Any]) -> Model:
 def builder_for(cls: type[BaseModel]) -> Builder:
     """The compiled builder of `cls` (NotBuilt when some field's kind is not built here)."""
     return _Writer().builder(cls)
+
+
+@cache
+def _builder_or_none(cls: type[BaseModel]) -> Builder | None:
+    """The builder of `cls`, or None for a model that is always validated (asked once)."""
+    try:
+        return builder_for(cls)
+    except NotBuilt:
+        return None
 
 
 class _Writer:
