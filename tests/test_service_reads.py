@@ -202,3 +202,22 @@ def test_the_access_log_names_who_read_which_view(
     entries = read(service, people["dpo.lee"], "/access-log?actor=iro.dana").json()["entries"]
     assert any(e["child"] == CHILD and e["view"] == "reviews" for e in entries), entries
     assert read(service, people["iro.dana"], "/access-log").status_code == 404
+
+
+def test_an_inspectors_drift_counts_without_naming_a_child_in_any_format(
+    service: Service, people: dict[str, Person]
+) -> None:
+    """Counts and rates: an inspector opens a named child only with a reason. The IRO
+    manager, who may read every child of the council, sees the children behind the counts."""
+    for fmt in ("json", "csv", "html"):
+        inspectors = read(service, people["insp.kay"], f"/drift?format={fmt}")
+        managers = read(service, people["mgr.ruth"], f"/drift?format={fmt}")
+        assert inspectors.status_code == managers.status_code == 200
+        for child in (CHILD, NOT_HERS):
+            assert child in managers.text, (fmt, child)
+            assert child not in inspectors.text and child.partition(":")[2] not in inspectors.text
+    counts = read(service, people["insp.kay"], "/drift").json()
+    assert counts["children_named"] is False
+    assert counts["summary"] == read(service, people["mgr.ruth"], "/drift").json()["summary"]
+    page = read(service, people["insp.kay"], "/drift?format=html").text
+    assert "The children behind the count are not named in this report" in page

@@ -11,10 +11,12 @@ from fastapi import APIRouter
 
 from careledger.service.pages import (
     assets,
+    break_glass,
     challenge_actions,
     challenge_form,
     child_page,
     court,
+    dashboard,
     sharing,
     sign_in_page,
     verify_page,
@@ -23,5 +25,5 @@ from careledger.service.pages import (
 
 router = APIRouter(include_in_schema=False)
 for _module in (assets, sign_in_page, workspace, child_page, challenge_form, challenge_actions,
-                sharing, court, verify_page):  # fmt: skip
+                sharing, court, verify_page, dashboard, break_glass):  # fmt: skip
     router.include_router(_module.router)
