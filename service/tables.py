@@ -1,6 +1,6 @@
 """The service's own tables, kept in the ledger's store (the same SQLite file, the same
-PostgreSQL schema): sessions and idempotency keys. Workers keep nothing in memory that
-another worker needs, so several can serve one address.
+PostgreSQL schema): sessions, idempotency keys, and the inbox notices sent. Workers keep
+nothing in memory that another worker needs, so several can serve one address.
 
 `careledger init` creates them with the ledger's tables; the service only uses them
 (concurrent DDL at start-up races on PostgreSQL)."""
@@ -22,6 +22,10 @@ TABLES = {
         "status INTEGER, response TEXT, created_at TEXT NOT NULL, "
         "PRIMARY KEY (principal, idempotency_key)"
     ),
+    # Each inbox entry an IRO was sent a notice of (`careledger notify`): sent once.
+    "careledger_notices": (
+        "iro TEXT NOT NULL, entry TEXT NOT NULL, sent_at TEXT NOT NULL, PRIMARY KEY (iro, entry)"
+    ),
 }
 
 # What `careledger init --roles` lets each role do to the service's tables beyond reading them
@@ -31,6 +35,7 @@ TABLES = {
 ROLE_GRANTS = (
     ("careledger_sessions", "INSERT, UPDATE, DELETE", ""),
     ("careledger_idempotency", "INSERT, UPDATE, DELETE", ""),
+    ("careledger_notices", "INSERT", ""),
 )
 
 

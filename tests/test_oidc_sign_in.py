@@ -345,3 +345,13 @@ def callback_address(page: httpx2.Response, client: httpx2.Client, served: Serve
     while not response.headers["location"].startswith(f"{served.url}{CALLBACK}"):
         response = client.get(str(response.url.join(response.headers["location"])))
     return str(response.headers["location"])
+
+
+def test_the_providers_verified_email_is_where_the_iros_notices_go(
+    served: Served, client: httpx2.Client, db: str
+) -> None:
+    from careledger.access.emails import Emails
+
+    signed_in(client, served, IRO, f"/children/{JAYDEN}/plan")
+    with opened(db) as ledger:
+        assert Emails(ledger.access.store).of_role("IRO") == {IRO.username: IRO.email}
