@@ -13,12 +13,13 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 
+from careledger.access.errors import AccessRefused
 from careledger.access.principal import Principal
 from careledger.api import today
 from careledger.projections.drift import By, Count, Report
 from careledger.service.freshness import lag_header
 from careledger.service.identity import Signed
-from careledger.service.problems import Problem, not_found
+from careledger.service.problems import Problem, forbidden
 from careledger.service.reads import answer, verdict_json
 from careledger.service.state import ServiceState, state_of
 
@@ -36,12 +37,16 @@ REPORT_POLICY = (
 def councils_for(
     request: Request, who: Principal, report: str, council: str | None
 ) -> frozenset[str]:
-    """The councils this report may show the principal; none: not found."""
+    """The councils this report may show the principal; none: forbidden (403, not 404: a
+    report over many children names none of them, so refusing it reveals nothing)."""
     state = state_of(request)
     code = council.strip().upper() if council else None
-    councils = state.ledger.access.check_report(who, report, code)
+    try:
+        councils = state.ledger.access.check_report(who, report, code)
+    except AccessRefused:
+        raise forbidden(f"reports of {code}" if code else "this report") from None
     if not councils:
-        raise not_found()
+        raise forbidden("this report")
     return frozenset(councils)
 
 
@@ -147,7 +152,10 @@ def access_log(
     to: Annotated[datetime | None, Query()] = None,
 ) -> JSONResponse:
     state = state_of(request)
-    entries = state.ledger.access.log(child, actor, from_, to, who=who)
+    try:
+        entries = state.ledger.access.log(child, actor, from_, to, who=who)
+    except AccessRefused:
+        raise forbidden("the access log") from None
     return JSONResponse(json.loads(json.dumps({"entries": entries}, default=str)))
 
 
