@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from careledger.api import opened
+from tests.envelope import data_of
 from tests.service_server import add_person, as_person, issue_token, running, sign_in
 from tests.test_postgres_roles import Roles, refused, roles  # noqa: F401 (a fixture)
 from tests.test_service_recording import COUNCIL, came_into_care, plan_agreed
@@ -18,7 +19,8 @@ CHILD = f"{COUNCIL}:WR-01"
 
 
 def test_the_service_runs_as_the_writer_and_reads_as_the_reader(
-    roles: Roles, tmp_path: Path  # noqa: F811 (the fixture)
+    roles: Roles,
+    tmp_path: Path,  # noqa: F811 (the fixture)
 ) -> None:
     add_person(roles.url, "mgr.ruth", "IRO_MANAGER", [COUNCIL])
     lcs = {"Authorization": f"Bearer {issue_token(roles.url, 'LCS', COUNCIL)}"}
@@ -37,9 +39,7 @@ def test_the_service_runs_as_the_writer_and_reads_as_the_reader(
     assert again.headers.get("Idempotent-Replayed") == "true"
     assert plan.status_code == 200, plan.text
     assert plan.headers["X-Careledger-Lag"] == "0"
-    assert [row["content"] for row in plan.json()["plan"]] == [
-        "Foster placement with Ms Varga (U4)"
-    ]
+    assert [row["content"] for row in data_of(plan.text)] == ["Foster placement with Ms Varga (U4)"]
     assert signed_out.status_code < 400, signed_out.text
     writer = roles.connect("writer")
     try:
@@ -55,7 +55,8 @@ def test_the_service_runs_as_the_writer_and_reads_as_the_reader(
 
 @pytest.mark.parametrize("table", ["careledger_sessions", "careledger_idempotency"])
 def test_the_reader_may_not_write_the_service_tables(
-    roles: Roles, table: str  # noqa: F811 (the fixture)
+    roles: Roles,
+    table: str,  # noqa: F811 (the fixture)
 ) -> None:
     reader = roles.connect("reader")
     try:
