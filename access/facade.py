@@ -99,6 +99,19 @@ class Access:
         to them is cut to these date ranges."""
         return self.shares.current(child, who.court) if who.role == "COURT_CLERK" else []
 
+    def revoke_share(self, who: Principal, share_id: str) -> dict[str, Any]:
+        """Ends a court's share of a child's chronology now, recorded as revoked by `who`
+        (appended: the share and its revocation both stay). Who may read the child's
+        chronology for the whole of its council may end its shares (the command line, as
+        ADMIN, any); to anyone else the share is not found, as a child refused is not."""
+        share = self.shares.get(share_id)
+        council = str(share["child"]).partition(":")[0]
+        scope = rights(who.role).chronology
+        mine = scope is Scope.THEIR_COUNCIL and council in who.councils
+        if not (scope is Scope.EVERY_COUNCIL or mine):
+            raise AccessRefused()
+        return self.shares.revoke(share_id, who.name)
+
     def check_report(self, who: Principal, report: str, council: str | None) -> frozenset[str]:
         """The councils whose aggregates `who` may see in `report` (all of theirs, or the one
         named)."""

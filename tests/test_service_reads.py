@@ -271,3 +271,24 @@ def test_the_access_log_is_the_commands_document(
     assert served.json() == json.loads(printed.stdout)
     assert any(entry["view"] == "history" for entry in data_of(served.text))
 
+
+def test_a_share_revoked_is_refused_at_the_clerks_next_read(
+    db: str, service: Service, people: dict[str, Person]
+) -> None:
+    """`careledger shares revoke` while the service runs: the clerk read the chronology a
+    moment ago, and is now told what a child never shared gets."""
+    clerk = people["clerk.fay"]
+    with opened(db) as ledger:
+        share = ledger.access.shares.add(
+            NOT_HERS, COURT, date(2024, 1, 1), date(2024, 12, 31),
+            date.today() + timedelta(days=30), "mgr.ruth",
+        )  # fmt: skip
+    shared = read(service, clerk, f"/children/{NOT_HERS}/chronology?format=json")
+    revoked = CliRunner().invoke(
+        cli, ["shares", "revoke", share.share_id, "--db", db], env={"CARELEDGER_ACTOR": "it.admin"}
+    )
+    after = read(service, clerk, f"/children/{NOT_HERS}/chronology?format=json")
+    never = read(service, clerk, f"/children/{MISSING}/chronology?format=json")
+    assert shared.status_code == 200, shared.text
+    assert revoked.exit_code == 0, revoked.output
+    assert (after.status_code, after.content) == (404, never.content)
