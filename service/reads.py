@@ -127,7 +127,7 @@ def challenges(
         _require_case(ledger, name)
     query = {"as_of": on, "as_recorded_on": as_recorded_on or today(), "child": name}
     query |= {"council": None, "iro": None, "open": False}
-    data = {"challenges": report.challenges, "per_iro": report.per_iro}
+    data: dict[str, Any] = {"challenges": report.challenges, "per_iro": report.per_iro}
     data |= {"per_council": report.per_council, "protocol": report.protocol.model_dump()}
     return answer(state, "challenges", query, data)
 

@@ -19,8 +19,7 @@ CHILD = f"{COUNCIL}:WR-01"
 
 
 def test_the_service_runs_as_the_writer_and_reads_as_the_reader(
-    roles: Roles,
-    tmp_path: Path,  # noqa: F811 (the fixture)
+    roles: Roles, tmp_path: Path  # noqa: F811 (the fixture)
 ) -> None:
     add_person(roles.url, "mgr.ruth", "IRO_MANAGER", [COUNCIL])
     lcs = {"Authorization": f"Bearer {issue_token(roles.url, 'LCS', COUNCIL)}"}
@@ -55,8 +54,7 @@ def test_the_service_runs_as_the_writer_and_reads_as_the_reader(
 
 @pytest.mark.parametrize("table", ["careledger_sessions", "careledger_idempotency"])
 def test_the_reader_may_not_write_the_service_tables(
-    roles: Roles,
-    table: str,  # noqa: F811 (the fixture)
+    roles: Roles, table: str  # noqa: F811 (the fixture)
 ) -> None:
     reader = roles.connect("reader")
     try:
