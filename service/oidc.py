@@ -12,8 +12,10 @@ the person asked for (`?next=`, a page of this service).
 The state, nonce and verifier wait for the callback in a signed cookie of their own, scoped
 to these two paths, SameSite=Lax (the callback is a navigation from the provider's site,
 which a Strict cookie would not survive) and good for ten minutes: no worker holds them, so
-any worker may answer the callback. A failed sign-in says what the person can do, never why
-an account was refused: an unknown person and a bad token read the same.
+any worker may answer the callback. Both routes count toward the sign-in limit per client
+address, as the local form does (`service.sign_in.check_attempt`). A failed sign-in says
+what the person can do, never why an account was refused: an unknown person and a bad token
+read the same.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from careledger.access.principal import Principal
 from careledger.service.problems import Problem, problem_response
 from careledger.service.sessions import start_session
 from careledger.service.settings import ServiceSettings
+from careledger.service.sign_in import check_attempt
 from careledger.service.state import state_of
 
 START = "/sign-in/oidc"
@@ -115,6 +118,7 @@ NextPage = Annotated[
 
 @router.get(START, summary="Sign in through the council's identity provider")
 async def start(request: Request, next: NextPage = "/") -> Response:
+    await check_attempt(request)
     try:
         party = relying_party(request)
         authorization = await _authorization(party)
@@ -137,6 +141,7 @@ async def start(request: Request, next: NextPage = "/") -> Response:
 @router.get(CALLBACK, summary="The identity provider's answer", include_in_schema=False)
 async def callback(request: Request) -> Response:
     response: Response
+    await check_attempt(request)
     try:
         party = relying_party(request)
     except SignInFailed as failure:

@@ -88,7 +88,7 @@ def csrf_token(request: Request) -> str | None:
     """The token a form of this session carries: bound to the session, so a page of another
     site cannot know it."""
     session_id = request.cookies.get(COOKIE)
-    return _keyed(state_of(request), f"csrf:{session_id}") if session_id else None
+    return keyed(state_of(request), f"csrf:{session_id}") if session_id else None
 
 
 def csrf_matches(request: Request, presented: str | None) -> bool:
@@ -97,10 +97,12 @@ def csrf_matches(request: Request, presented: str | None) -> bool:
 
 
 def _hashed(state: ServiceState, session_id: str) -> str:
-    return _keyed(state, f"session:{session_id}")
+    return keyed(state, f"session:{session_id}")
 
 
-def _keyed(state: ServiceState, text: str) -> str:
+def keyed(state: ServiceState, text: str) -> str:
+    """`text` hashed with the session secret: what the store keeps in place of a session id
+    or a client's address."""
     key = state.settings.session_secret.get_secret_value().encode()
     digest = hmac.new(key, text.encode(), hashlib.sha256).digest()
     return base64.urlsafe_b64encode(digest).decode().rstrip("=")

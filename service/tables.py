@@ -1,5 +1,6 @@
 """The service's own tables, kept in the ledger's store (the same SQLite file, the same
-PostgreSQL schema): sessions and idempotency keys. Workers keep nothing in memory that
+PostgreSQL schema): sessions, idempotency keys, and the sign-in attempts each client address
+made in the last minute. Workers keep nothing in memory that
 another worker needs, so several can serve one address.
 
 `careledger init` creates them with the ledger's tables; the service only uses them
@@ -22,6 +23,11 @@ TABLES = {
         "status INTEGER, response TEXT, created_at TEXT NOT NULL, "
         "PRIMARY KEY (principal, idempotency_key)"
     ),
+    # A keyed hash of the address, never the address; the window's start in milliseconds
+    # since the epoch (BIGINT in both stores: exact, and compared as a number).
+    "careledger_sign_in_attempts": (
+        "address_hash TEXT PRIMARY KEY, window_start BIGINT NOT NULL, attempts INTEGER NOT NULL"
+    ),
 }
 
 # What `careledger init --roles` lets each role do to the service's tables beyond reading them
@@ -31,6 +37,7 @@ TABLES = {
 ROLE_GRANTS = (
     ("careledger_sessions", "INSERT, UPDATE, DELETE", ""),
     ("careledger_idempotency", "INSERT, UPDATE, DELETE", ""),
+    ("careledger_sign_in_attempts", "INSERT, UPDATE, DELETE", ""),
 )
 
 
@@ -53,6 +60,15 @@ class ServiceTables:
             cursor.execute(self.q(sql), tuple(params))
             # The library wraps SQLite's cursor, which alone knows the count.
             return int(getattr(cursor, "sqlite_cursor", cursor).rowcount)
+
+    def run_returning(
+        self, statements: Sequence[tuple[str, Sequence[Any]]]
+    ) -> list[dict[str, Any]]:
+        """Statements in one transaction of their own; the rows the last returns."""
+        with self.datastore.transaction(commit=True) as cursor:
+            for sql, params in statements:
+                cursor.execute(self.q(sql), tuple(params))
+            return [dict(row) for row in cursor.fetchall()]
 
     def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         with self.datastore.transaction(commit=False) as cursor:

@@ -121,6 +121,9 @@ def served_with_sign_in(
         "CARELEDGER_OIDC_CLIENT_ID": provider.client_id,
         "CARELEDGER_OIDC_CLIENT_SECRET": provider.client_secret,
         "CARELEDGER_PUBLIC_URL": provider.public_url,
+        # Every test signs in afresh, from one address, in one store: the limit (which counts
+        # the start and the callback of each sign-in) is tested on its own.
+        "CARELEDGER_SIGN_IN_ATTEMPTS_PER_MINUTE": "1000",
     }
     listener = provider.service_socket.fileno()
     command = [sys.executable, "-c", SERVE, str(listener), str(certificate.certificate),
