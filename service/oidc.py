@@ -23,6 +23,7 @@ from __future__ import annotations
 import html
 import logging
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 import httpx2
 from authlib.common.errors import AuthlibBaseError
@@ -43,6 +44,7 @@ from careledger.service.state import state_of
 
 START = "/sign-in/oidc"
 CALLBACK = "/sign-in/oidc/callback"
+SIGNED_OUT = "/sign-in"  # where the provider sends a person back once signed out there
 PENDING_COOKIE = "careledger_oidc"
 PENDING_SECONDS = 10 * 60
 SCOPE = "openid profile email"
@@ -86,6 +88,8 @@ class RelyingParty:
         )
         public_url = settings.public_url.rstrip("/")
         self.redirect_uri = f"{public_url}{CALLBACK}"
+        self.post_logout_redirect_uri = f"{public_url}{SIGNED_OUT}"
+        self.client_id = settings.oidc_client_id
         self.secure = public_url.startswith("https://")
         self.pending = URLSafeTimedSerializer(
             settings.session_secret.get_secret_value(), salt="careledger.oidc.pending"
@@ -148,12 +152,12 @@ async def callback(request: Request) -> Response:
         return problem_response(failure.problem)
     try:
         waiting = _waiting(request, party.pending)
-        claims = await _verified_claims(party, request, waiting)
+        claims, id_token = await _verified_claims(party, request, waiting)
         principal = await _person(request, claims)
     except SignInFailed as failure:
         response = problem_response(failure.problem)
     else:
-        set_cookie = await run_in_threadpool(start_session, request, principal)
+        set_cookie = await run_in_threadpool(start_session, request, principal, id_token)
         response = set_cookie(_signed_in(waiting["next"]))
     response.delete_cookie(PENDING_COOKIE, path=START, secure=party.secure, httponly=True)
     return response
@@ -217,9 +221,9 @@ def _waiting(request: Request, pending: URLSafeTimedSerializer) -> dict[str, str
 
 async def _verified_claims(
     party: RelyingParty, request: Request, waiting: dict[str, str]
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], str]:
     """The ID token's claims, once the code is exchanged (with the PKCE verifier) and the
-    token is checked (`verified_id_token`)."""
+    token is checked (`verified_id_token`), and the token itself."""
     answered_by = request.query_params.get("iss")
     if answered_by is not None and answered_by.rstrip("/") != party.issuer:
         log.warning("authorization response from another issuer")  # RFC 9207: a mix-up
@@ -230,7 +234,7 @@ async def _verified_claims(
             code=request.query_params["code"],
             code_verifier=waiting["code_verifier"],
         )
-        return await verified_id_token(party, token, waiting["nonce"])
+        return await verified_id_token(party, token, waiting["nonce"]), str(token["id_token"])
     except PROVIDER_FAILURES as error:
         log.warning("ID token refused: %s", type(error).__name__)
         raise SignInFailed(401, NOT_SIGNED_IN) from None
@@ -269,3 +273,41 @@ async def _person(request: Request, claims: dict[str, Any]) -> Principal:
         log.info("sign-in by the identity provider refused: not a registered person")
         raise SignInFailed(401, NOT_SIGNED_IN) from None
     return principal
+
+
+async def provider_sign_out(request: Request, id_token: str) -> str | None:
+    """Where to send a person who has signed out here and had signed in at the council's
+    identity provider, to sign out there too (OpenID Connect RP-Initiated Logout 1.0): the
+    provider's `end_session_endpoint`, from its discovery document, with the session's ID
+    token as `id_token_hint` and this service's sign-in page as `post_logout_redirect_uri`.
+    None when the provider advertises no such endpoint, or does not answer: the session here
+    has ended all the same."""
+    try:
+        party = relying_party(request)
+        metadata: dict[str, Any] = await party.provider.load_server_metadata()
+    except (SignInFailed, *PROVIDER_FAILURES) as error:
+        log.warning("identity provider unavailable for sign-out: %s", type(error).__name__)
+        return None
+    endpoint = metadata.get("end_session_endpoint")
+    if not isinstance(endpoint, str) or not endpoint.startswith(("https://", "http://")):
+        return None
+    query = urlencode({
+        "id_token_hint": id_token,
+        "post_logout_redirect_uri": party.post_logout_redirect_uri,
+        "client_id": party.client_id,
+    })  # fmt: skip
+    return f"{endpoint}{'&' if '?' in endpoint else '?'}{query}"
+
+
+def signing_out_at_provider(address: str) -> HTMLResponse:
+    """A page that goes on to the provider's sign-out by itself. Not a redirect: the
+    sign-out form's page allows forms to go to this service only (CSP form-action 'self'),
+    which a browser applies to a redirect that follows the form too."""
+    shown = html.escape(address, quote=True)
+    return HTMLResponse(
+        f'<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        f'<meta http-equiv="refresh" content="0;url={shown}"><title>Signed out</title>'
+        f"</head><body><p>Signed out of careledger. "
+        f'<a href="{shown}">Sign out of your council account too</a></p></body></html>',
+        headers={"Cache-Control": "no-store"},
+    )

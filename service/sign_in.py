@@ -120,7 +120,11 @@ async def sign_in(
     return response
 
 
-@router.post("/sign-out", summary="Ends the session")
+@router.post(
+    "/sign-out",
+    summary="Ends the session; one begun at the council's identity provider is ended there "
+    "too, if it offers RP-initiated logout",
+)
 async def sign_out(
     request: Request, csrf_token: Annotated[str | None, Form(max_length=200)] = None
 ) -> Response:
@@ -128,8 +132,14 @@ async def sign_out(
         request, csrf_token or request.headers.get("X-CSRF-Token")
     ):
         raise Problem(403, "Forbidden", "missing or wrong CSRF token", "csrf_token")
-    await run_in_threadpool(end_session, request)
-    response = RedirectResponse("/sign-in", status_code=303)
+    id_token = await run_in_threadpool(end_session, request)
+    response: Response = RedirectResponse("/sign-in", status_code=303)
+    if id_token is not None and state_of(request).settings.oidc_configured:
+        from careledger.service import oidc
+
+        at_provider = await oidc.provider_sign_out(request, id_token)
+        if at_provider is not None:
+            response = oidc.signing_out_at_provider(at_provider)
     response.delete_cookie(COOKIE, path="/", secure=True, httponly=True, samesite="strict")
     return response
 

@@ -25,6 +25,10 @@ TABLES = {
     ),
     # A keyed hash of the address, never the address; the window's start in milliseconds
     # since the epoch (BIGINT in both stores: exact, and compared as a number).
+    # The ID token of a session begun at the council's identity provider, kept for as long
+    # as the session, to name it to the provider when the person signs out (RP-initiated
+    # logout's id_token_hint).
+    "careledger_session_id_tokens": "session_hash TEXT PRIMARY KEY, id_token TEXT NOT NULL",
     "careledger_sign_in_attempts": (
         "address_hash TEXT PRIMARY KEY, window_start BIGINT NOT NULL, attempts INTEGER NOT NULL"
     ),
@@ -37,6 +41,7 @@ TABLES = {
 ROLE_GRANTS = (
     ("careledger_sessions", "INSERT, UPDATE, DELETE", ""),
     ("careledger_idempotency", "INSERT, UPDATE, DELETE", ""),
+    ("careledger_session_id_tokens", "INSERT, UPDATE, DELETE", ""),
     ("careledger_sign_in_attempts", "INSERT, UPDATE, DELETE", ""),
 )
 
