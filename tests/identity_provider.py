@@ -131,7 +131,9 @@ def identity_provider(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Iden
                         "client_id": provider.client_id,
                         "client_secret": provider.client_secret,
                         "redirect_uris": [provider.redirect_uri],
-                        # where careledger asks to come back to after signing out there
+                        # where careledger asks to come back to after signing out there:
+                        # oidc-provider's RP-Initiated Logout is on by default, and its
+                        # discovery advertises the end_session_endpoint
                         "post_logout_redirect_uris": [provider.signed_out_uri],
                     }
                 ],

@@ -6,12 +6,7 @@
 // required for every client), and ID tokens signed with keys made at start (RS256, ES256).
 // It listens on 127.0.0.1 on a free port and prints one line, `issuer <url>`, once it answers.
 //
-// RP-Initiated Logout 1.0 is on (oidc-provider's default): discovery advertises its
-// end_session_endpoint, which asks the person to confirm and then goes back to one of the
-// client's post_logout_redirect_uris.
-//
-// Configuration (JSON): {"clients": [{"client_id", "client_secret", "redirect_uris",
-//                                     "post_logout_redirect_uris"}],
+// Configuration (JSON): {"clients": [{"client_id", "client_secret", "redirect_uris"}],
 //                        "users": [{"username", "password", "email", "name"}]}
 
 import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
