@@ -249,3 +249,122 @@ def test_serve_on_a_port_in_use_is_refused_with_exit_1_not_3(db: str) -> None:
         f"error: --port: the service could not start on 127.0.0.1:{port} (the line above says why)"
     )
     assert "address already in use" in started.stderr
+
+
+def post_routes() -> set[str]:
+    """Every route of the application that takes a POST (or another unsafe method), the
+    pages' included: a route added later is named here, and must be added below."""
+    from fastapi import FastAPI
+    from starlette.routing import BaseRoute
+
+    from careledger.service.app import create_app
+    from careledger.service.settings import ServiceSettings
+
+    def walk(routes: list[BaseRoute]) -> set[str]:
+        found: set[str] = set()
+        for route in routes:
+            inner = getattr(route, "original_router", None)
+            if inner is not None:
+                found |= walk(inner.routes)
+            elif set(getattr(route, "methods", None) or ()) - {"GET", "HEAD"}:
+                found.add(str(getattr(route, "path", "")))
+        return found
+
+    app: FastAPI = create_app(ServiceSettings(session_secret=SECRET_FOR_ROUTES))
+    return walk(app.routes)
+
+
+SECRET_FOR_ROUTES = "a-secret-only-to-list-the-routes-0123456789"
+
+
+def test_every_form_post_is_refused_without_its_csrf_token(db: str, service: Service) -> None:
+    """A page of another site can make a signed-in browser POST to any route, cookie and all,
+    but cannot know the form's token: each POST route refuses such a request and changes
+    nothing (no event, no challenge, the session not ended, no one signed in)."""
+    add_person(db, "iro.ann", "IRO", [COUNCIL])
+    with opened(db) as ledger:
+        ledger.record([came_into_care("SEC-CSRF"), {
+            "type": "IROAllocated", "council": COUNCIL, "child": "SEC-CSRF",
+            "occurred_on": "2025-01-07", "source": "LCS/IRO/1", "iro_id": "iro.ann",
+            "iro_name": "Ann Okafor", "reason": "first allocation",
+        }], "LCS", "ADMIN")  # fmt: skip
+    iro = sign_in(service, "iro.ann")
+    cookie = {"Cookie": f"careledger_session={iro.cookie}"}
+    forged = {"csrf_token": "forged-by-another-site"}
+    child = f"{COUNCIL}:SEC-CSRF"
+    challenge = forged | {
+        "seen": "2", "subject": "placement", "about": "plan", "concern": "No review held",
+        "remedy_sought": "Hold a review", "raised-day": "8", "raised-month": "1",
+        "raised-year": "2025",
+    }  # fmt: skip
+    with service.client() as client:
+        answers = {
+            "/events": client.post("/events", json=came_into_care("SEC-CSRF-2"), headers=cookie),
+            "/sign-in": client.post(
+                "/sign-in", data=forged | {"name": "sw.omar", "password": PASSWORD}
+            ),
+            "/sign-out": client.post("/sign-out", data=forged, headers=cookie),
+            "/child/{child}/challenge": client.post(
+                f"/child/{child}/challenge", data=challenge, headers=cookie
+            ),
+        }
+        still = client.get("/me", headers=as_person(iro))
+    assert set(answers) == post_routes()
+    assert {path: answer.status_code for path, answer in answers.items()} == {
+        "/events": 403, "/sign-in": 403, "/sign-out": 403, "/child/{child}/challenge": 400,
+    }  # fmt: skip
+    assert "The form had expired" in answers["/child/{child}/challenge"].text
+    assert "careledger_session" not in answers["/sign-in"].headers.get("set-cookie", "")
+    assert still.status_code == 200  # the forged sign-out ended nothing
+    with opened(db) as ledger:
+        assert [e["type"] for e in ledger.history(child)][-1] == "IROAllocated"
+        assert not ledger.ledger.store_recorder.existing_cases([named_case("SEC-CSRF-2")])
+
+
+def named_case(ref: str) -> object:
+    from careledger.projections.queries import Child
+
+    return Child(COUNCIL, ref).case_id
+
+
+def test_the_server_log_after_sign_ins_reads_and_refusals_holds_no_secret_or_child(
+    db: str, service: Service
+) -> None:
+    """What a reviewer greps for in the server log after a morning's use: a wrong password
+    and a right one, a read allowed and one refused, an inspector refused without a reason,
+    a record refused: no password, cookie, token, CSRF token, child's reference or date."""
+    add_person(db, "insp.ria", "INSPECTOR", [COUNCIL])
+    secret_child = "SEC-LOG-0877"
+    with opened(db) as ledger:
+        ledger.record([came_into_care(secret_child)], "LCS", "ADMIN")
+    with service.client() as client:
+        form = client.get("/sign-in")
+        token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+        nonce = re.match(r"careledger_sign_in=([^;]*)", form.headers["set-cookie"])
+        assert token and nonce
+        wrong = client.post(
+            "/sign-in",
+            data={"name": "sw.omar", "password": "Tr0ub4dor&3-wrong", "csrf_token": token[1]},
+            headers={"Cookie": f"careledger_sign_in={nonce[1]}"},
+        )
+    person = sign_in(service, "sw.omar")
+    inspector = sign_in(service, "insp.ria")
+    with service.client() as client:
+        allowed = client.get(f"/children/{COUNCIL}:{secret_child}/history",
+                             headers=as_person(person))  # fmt: skip
+        no_reason = client.get(f"/children/{COUNCIL}:{secret_child}/plan?as_of=2025-03-04",
+                               headers=as_person(inspector))  # fmt: skip
+        elsewhere = client.get(f"/children/E09000099:{secret_child}/plan",
+                               headers=as_person(person))  # fmt: skip
+        bad = came_into_care(secret_child) | {"legal_status": "Z9"}
+        refused = client.post("/events", headers=as_person(person), json=bad)
+    assert (wrong.status_code, allowed.status_code, no_reason.status_code) == (401, 200, 403)
+    assert (elsewhere.status_code, refused.status_code) == (404, 422)
+    log = service.log_text()
+    assert "GET /children/{child}/plan 403" in log and "POST /sign-in 401" in log
+    for secret in (
+        secret_child, PASSWORD, "Tr0ub4dor&3-wrong", person.cookie, person.csrf,
+        inspector.cookie, token[1], nonce[1], "2025-03-04", "E09000099", "Z9",
+    ):  # fmt: skip
+        assert secret not in log, secret
+    assert "Traceback" not in log
