@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import html
 import logging
+import re
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -57,6 +58,7 @@ NOT_SIGNED_IN = (
 PROVIDER_FAILURES = (AuthlibBaseError, JoseError, httpx2.HTTPError, ValueError, KeyError)
 
 log = logging.getLogger("careledger.service.oidc")
+ERROR_CODE = re.compile(r"[a-z_]{1,40}")
 
 
 class SignInFailed(Exception):
@@ -212,11 +214,18 @@ def _waiting(request: Request, pending: URLSafeTimedSerializer) -> dict[str, str
     if request.query_params.get("state") != waiting["state"]:
         raise SignInFailed(400, "this answer is for another sign-in; start again", "state")
     if error:
-        log.info("identity provider refused sign-in: %s", error[:40])
+        log.info("identity provider refused sign-in: %s", _error_code(error))
         raise SignInFailed(401, "the council's identity provider did not sign you in", "error")
     if not request.query_params.get("code"):
         raise SignInFailed(400, "the identity provider's answer has no code", "code")
     return waiting
+
+
+def _error_code(error: str) -> str:
+    """The provider's error code as the log may show it: an OAuth 2.0 code (RFC 6749 4.1.2.1:
+    letters and underscores), else "(not an error code)". The query string is the browser's
+    to write: logged as typed, a newline in it would forge lines of the server log."""
+    return error if ERROR_CODE.fullmatch(error) else "(not an error code)"
 
 
 async def _verified_claims(

@@ -36,9 +36,10 @@ SESSION_SECRET = "test-session-secret-for-sign-in-0123456789"
 # worker its socket), with TLS.
 SERVE = """
 import socket, sys, uvicorn
+from careledger.service.server import LOG_CONFIG
 listener, certificate, key = int(sys.argv[1]), sys.argv[2], sys.argv[3]
 config = uvicorn.Config("careledger.service.app:create_app", factory=True, access_log=False,
-                        ssl_certfile=certificate, ssl_keyfile=key)
+                        ssl_certfile=certificate, ssl_keyfile=key, log_config=LOG_CONFIG)
 uvicorn.Server(config).run(sockets=[socket.socket(fileno=listener)])
 """
 

@@ -413,3 +413,21 @@ def test_a_local_sign_out_goes_to_the_sign_in_page_without_the_provider(
     assert me.status_code == 200, me.text
     out = client.post(f"{served.url}/sign-out", data={"csrf_token": me.json()["csrf_token"]})
     assert (out.status_code, out.headers["location"]) == (303, "/sign-in")
+
+
+def test_an_error_answer_cannot_write_lines_into_the_server_log(
+    served: Served, client: httpx2.Client
+) -> None:
+    """The callback's `error` is whatever the browser sends: someone who started a sign-in
+    of their own sends one with a newline and a made-up log line. The log keeps one line,
+    with no word of theirs in it."""
+    started = client.get(f"{served.url}/sign-in/oidc")
+    state = parse_qs(urlsplit(started.headers["location"]).query)["state"][0]
+    forged = "access_denied\nINFO careledger: FORGED ok"  # short enough to be kept whole
+
+    answer = client.get(f"{served.url}{CALLBACK}", params={"state": state, "error": forged})
+
+    assert answer.status_code == 401 and answer.json()["field"] == "error"
+    log = served.log.read_text()
+    assert "FORGED" not in log
+    assert "identity provider refused sign-in: (not an error code)" in log
