@@ -191,66 +191,6 @@ def test_the_server_log_holds_no_secret_and_no_childs_data(db: str, service: Ser
     assert "Traceback" not in log
 
 
-def test_a_failing_store_is_a_problem_without_a_stack_trace(db: str, service: Service) -> None:
-    person = sign_in(service, "sw.omar")
-    with service.client() as client:
-        client.post("/events", json=came_into_care("SEC-02"), headers=as_person(person))
-    _drop_table(db, "cl_current_plan")
-    with service.client() as client:
-        failed = client.get(f"/children/{COUNCIL}:SEC-02/plan", headers=as_person(person))
-        alive = client.get("/health")
-    assert failed.status_code == 503
-    assert failed.headers["content-type"] == "application/problem+json"
-    assert "Traceback" not in failed.text and "File " not in failed.text
-    assert "Traceback" not in service.log_text()
-    assert alive.status_code == 200
-
-
-def _drop_table(db: str, table: str) -> None:
-    """What a failing store looks like to the service: a table it reads, gone."""
-    if db.startswith("postgresql://"):
-        schema = db.rpartition("schema=")[2]
-        with psycopg.connect(db.partition("?")[0], autocommit=True) as connection:
-            connection.execute(f'DROP TABLE "{schema}".{table}')
-    else:
-        with sqlite3.connect(db) as connection:
-            connection.execute(f"DROP TABLE {table}")
-
-
-def test_serve_refuses_a_ledger_not_prepared_by_init_in_one_line(tmp_path: Path) -> None:
-    """A ledger without the service's tables (made before the service existed) is refused
-    before the server starts: exit 1, one line naming `careledger init`, no traceback."""
-    ledger = str(tmp_path / "older.db")
-    with opened(ledger, create_tables=True):
-        pass
-    command = [str(Path(sys.executable).parent / "careledger"), "serve", "--db", ledger]
-    started = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
-    assert started.returncode == 1
-    assert started.stderr.splitlines() == [
-        f"error: --db: '{ledger}' has no sessions table: run 'careledger init' (once, as a "
-        "migration step) before 'careledger serve'"
-    ]
-
-
-def test_serve_on_a_port_in_use_is_refused_with_exit_1_not_3(db: str) -> None:
-    """uvicorn exits 3 when it cannot bind; careledger's 3 means a verification failed
-    (README: exit statuses), so a port in use is a refusal naming --port."""
-    with socket.socket() as taken:
-        taken.bind(("127.0.0.1", 0))
-        taken.listen()
-        port = taken.getsockname()[1]
-        command = [str(Path(sys.executable).parent / "careledger"), "serve", "--db", db]
-        started = subprocess.run(
-            [*command, "--port", str(port)], capture_output=True, text=True, timeout=60,
-            check=False,
-        )  # fmt: skip
-    assert started.returncode == 1
-    assert started.stderr.splitlines()[-1] == (
-        f"error: --port: the service could not start on 127.0.0.1:{port} (the line above says why)"
-    )
-    assert "address already in use" in started.stderr
-
-
 def post_routes() -> set[str]:
     """Every route of the application that takes a POST (or another unsafe method), the
     pages' included: a route added later is named here, and must be added below."""
@@ -368,3 +308,63 @@ def test_the_server_log_after_sign_ins_reads_and_refusals_holds_no_secret_or_chi
     ):  # fmt: skip
         assert secret not in log, secret
     assert "Traceback" not in log
+
+
+def test_a_failing_store_is_a_problem_without_a_stack_trace(db: str, service: Service) -> None:
+    person = sign_in(service, "sw.omar")
+    with service.client() as client:
+        client.post("/events", json=came_into_care("SEC-02"), headers=as_person(person))
+    _drop_table(db, "cl_current_plan")
+    with service.client() as client:
+        failed = client.get(f"/children/{COUNCIL}:SEC-02/plan", headers=as_person(person))
+        alive = client.get("/health")
+    assert failed.status_code == 503
+    assert failed.headers["content-type"] == "application/problem+json"
+    assert "Traceback" not in failed.text and "File " not in failed.text
+    assert "Traceback" not in service.log_text()
+    assert alive.status_code == 200
+
+
+def _drop_table(db: str, table: str) -> None:
+    """What a failing store looks like to the service: a table it reads, gone."""
+    if db.startswith("postgresql://"):
+        schema = db.rpartition("schema=")[2]
+        with psycopg.connect(db.partition("?")[0], autocommit=True) as connection:
+            connection.execute(f'DROP TABLE "{schema}".{table}')
+    else:
+        with sqlite3.connect(db) as connection:
+            connection.execute(f"DROP TABLE {table}")
+
+
+def test_serve_refuses_a_ledger_not_prepared_by_init_in_one_line(tmp_path: Path) -> None:
+    """A ledger without the service's tables (made before the service existed) is refused
+    before the server starts: exit 1, one line naming `careledger init`, no traceback."""
+    ledger = str(tmp_path / "older.db")
+    with opened(ledger, create_tables=True):
+        pass
+    command = [str(Path(sys.executable).parent / "careledger"), "serve", "--db", ledger]
+    started = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+    assert started.returncode == 1
+    assert started.stderr.splitlines() == [
+        f"error: --db: '{ledger}' has no sessions table: run 'careledger init' (once, as a "
+        "migration step) before 'careledger serve'"
+    ]
+
+
+def test_serve_on_a_port_in_use_is_refused_with_exit_1_not_3(db: str) -> None:
+    """uvicorn exits 3 when it cannot bind; careledger's 3 means a verification failed
+    (README: exit statuses), so a port in use is a refusal naming --port."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        command = [str(Path(sys.executable).parent / "careledger"), "serve", "--db", db]
+        started = subprocess.run(
+            [*command, "--port", str(port)], capture_output=True, text=True, timeout=60,
+            check=False,
+        )  # fmt: skip
+    assert started.returncode == 1
+    assert started.stderr.splitlines()[-1] == (
+        f"error: --port: the service could not start on 127.0.0.1:{port} (the line above says why)"
+    )
+    assert "address already in use" in started.stderr
