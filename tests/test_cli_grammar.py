@@ -48,6 +48,7 @@ WRITERS = {
     ("users", "disable"),
     ("tokens", "issue"),
     ("tokens", "revoke"),
+    ("shares", "revoke"),
     ("shares", "add"),
 }
 DOCUMENTS = {("chronology",)}  # its JSON is the court export, stamped and verified as it is
