@@ -16,6 +16,7 @@ from careledger.access.policy import VIEWS, Scope, recorded_role, rights
 from careledger.access.principal import Principal
 from careledger.access.settings import AccessSettings
 from careledger.access.shares import Share, Shares
+from careledger.access.sharing import may_share
 from careledger.access.store import AccessStore
 from careledger.access.tokens import Issued, Tokens
 from careledger.ledger.application import CareLedger
@@ -101,14 +102,12 @@ class Access:
 
     def revoke_share(self, who: Principal, share_id: str) -> dict[str, Any]:
         """Ends a court's share of a child's chronology now, recorded as revoked by `who`
-        (appended: the share and its revocation both stay). Who may read the child's
-        chronology for the whole of its council may end its shares (the command line, as
-        ADMIN, any); to anyone else the share is not found, as a child refused is not."""
+        (appended: the share and its revocation both stay). Those who may share the child's
+        chronology may end its shares (`access.sharing`; the command line, as ADMIN, any);
+        to anyone else the share is not found, as a child refused is not."""
         share = self.shares.get(share_id)
         council = str(share["child"]).partition(":")[0]
-        scope = rights(who.role).chronology
-        mine = scope is Scope.THEIR_COUNCIL and council in who.councils
-        if not (scope is Scope.EVERY_COUNCIL or mine):
+        if not (rights(who.role).chronology is Scope.EVERY_COUNCIL or may_share(who, council)):
             raise AccessRefused()
         return self.shares.revoke(share_id, who.name)
 

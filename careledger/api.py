@@ -204,20 +204,22 @@ class Opened:
         by: str | None = None,
         as_recorded_on: date | None = None,
         months: int = 0,
+        councils: frozenset[str] | None = None,
     ) -> Report:
         """The inspector's drift report on `as_of` (default: today), of what was recorded by
         the end of `as_recorded_on` (default: everything recorded; `as_of` itself: what an
         inspector would have seen that day), overall or by "council", "iro" or "team", with a
         trend over the `months` month ends before it; thresholds from the CARELEDGER_ drift
         settings, challenges' timescales from the council's dispute protocol (IRO Handbook
-        ch.6)."""
+        ch.6); `councils`: only those councils' children counted (None: every council's)."""
         grouped, on = By(by) if by else None, as_of or today()
         thresholds = setting("drift", self.settings)
         protocol = setting("challenge", self.settings)
         self.catch_up()
         return drift_report(
-            self.views, on, grouped, thresholds, months, protocol, as_recorded_on=as_recorded_on
-        )
+            self.views, on, grouped, thresholds, months, protocol,
+            as_recorded_on=as_recorded_on, councils=councils,
+        )  # fmt: skip
 
     def challenges(
         self,

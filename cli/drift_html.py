@@ -14,6 +14,7 @@ from functools import cache
 from importlib.resources import files
 
 from jinja2 import Environment, StrictUndefined, Template
+from markupsafe import Markup, escape
 
 from careledger.ledger.domain.protocol import DisputeProtocol
 from careledger.projections.drift import (
@@ -151,10 +152,13 @@ class Setting:
     description: str
 
 
-def render_html(report: Report) -> str:
+def render_html(report: Report, children_named: bool = True) -> str:
+    """The report's page; without `children_named`, its findings were withheld (a report
+    for an inspector, who opens a named child only with a reason), and it says so."""
     grouped_by = GROUPED_BY.get(report.by) if report.by else None
     return _template().render(
         report=report,
+        children_named=children_named,
         grouped_by=grouped_by,
         group_heading=grouped_by[:1].upper() + grouped_by[1:] if grouped_by else None,
         measures=MEASURES,
@@ -220,6 +224,12 @@ def _day(value: date | str | None) -> str:
     return f"{day.day} {day:%b %Y}"
 
 
+def breakable(name: str) -> Markup:
+    """A setting's name (or its variable's) that may break after each underscore: a long name
+    wraps in its column at a word's end, not off the side of the page."""
+    return Markup("_<wbr>").join(escape(part) for part in name.split("_"))
+
+
 def _month(day: date) -> str:
     return f"{day:%b %Y}"
 
@@ -229,5 +239,7 @@ def _template() -> Template:
     env = Environment(
         autoescape=True, undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True
     )
-    env.filters.update(day=_day, rate=rate, long_day=lambda d: f"{d.day} {d:%B %Y}")
+    env.filters.update(
+        day=_day, rate=rate, breakable=breakable, long_day=lambda d: f"{d.day} {d:%B %Y}"
+    )
     return env.from_string(files("careledger.cli").joinpath(TEMPLATE).read_text(encoding="utf-8"))

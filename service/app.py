@@ -54,7 +54,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         docs_url=None,  # the interactive pages run inline script; /openapi.json is the document
         redoc_url=None,
     )
-    app.state.sign_in_limit = sign_in.AttemptLimit(settings.sign_in_attempts_per_minute)
+    app.state.sign_in_limit = sign_in.SignInLimit(settings.sign_in_attempts_per_minute)
     problems.install(app)
     app.include_router(pages.router)  # first: a browser's /sign-in is the GOV.UK page
     for module in (recording, reads, reports, health, sign_in):

@@ -13,19 +13,22 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from careledger.access.errors import AccessRefused
+from careledger.access.policy import Scope, rights
 from careledger.access.principal import Principal
 from careledger.api import today
 from careledger.cli.integrity import verification
 from careledger.ledger.domain.case import ENGLAND
 from careledger.ledger.errors import LedgerError
-from careledger.projections.drift import By, Count, Report
+from careledger.projections.drift import Report
 from careledger.service.freshness import lag_header
 from careledger.service.identity import Signed
-from careledger.service.problems import Problem, forbidden
+from careledger.service.problems import forbidden
 from careledger.service.reads import answer, head_keys, verify_query
-from careledger.service.state import ServiceState, state_of
+from careledger.service.state import state_of
 
 router = APIRouter()
+
+STAFF_FINDINGS = {"iro_caseload"}  # findings naming IROs, not children
 
 Council = Annotated[str | None, Query(max_length=20, description="a council's code")]
 Day = Annotated[date | None, Query(description="YYYY-MM-DD")]
@@ -77,71 +80,48 @@ def drift(
     state = state_of(request)
     on = as_of or today()
     months = 12 if format == "html" else 0
-    report = _drift_within(state, councils, on, as_recorded_on, group_by, months)
+    # Only the permitted councils' children are counted, in every grouping and month end.
+    report = state.reader.drift(on, group_by, as_recorded_on, months, councils=councils)
+    named = names_children(who)
+    if not named:
+        report = counts_only(report)
     lag = {"X-Careledger-Lag": lag_header(state)} | shown(councils)
+    lag["X-Careledger-Children-Named"] = "true" if named else "false"
     if format == "csv":
         return Response(as_csv(report), media_type="text/csv; charset=utf-8", headers=lag)
     if format == "html":
         headers = lag | {"Content-Security-Policy": REPORT_POLICY}
-        return Response(render_html(report), media_type="text/html; charset=utf-8",
+        return Response(render_html(report, named), media_type="text/html; charset=utf-8",
                         headers=headers)  # fmt: skip
     query = {"as_of": on, "as_recorded_on": as_recorded_on or today(), "group_by": group_by}
-    return answer(state, "drift", query, as_json(report), shown(councils))
+    return answer(state, "drift", query, as_json(report), lag)
 
 
-def _drift_within(
-    state: ServiceState,
-    councils: frozenset[str],
-    on: date,
-    known: date | None,
-    by: str | None,
-    months: int,
-) -> Report:
-    """The report as asked when the ledger holds no other council's children; otherwise each
-    permitted council's counts and findings only, summed when no grouping is asked (an IRO's
-    or team's count could mix councils: refused), without the trend."""
-    per_council = state.reader.drift(on, By.COUNCIL.value, known)
-    present = {count.group for count in per_council.counts}
-    if present <= councils:
-        if by == By.COUNCIL.value and not months:
-            return per_council
-        return state.reader.drift(on, by, known, months=months)
-    if by in (By.IRO.value, By.TEAM.value):
-        raise Problem(
-            403, "Forbidden",
-            "an IRO's or a team's counts can span councils you may not see: group by council, "
-            "or not at all", "group_by",
-        )  # fmt: skip
-    counts = [count for count in per_council.counts if count.group in councils]
-    findings = {
-        measure: [f for f in found if f.group in councils]
-        for measure, found in per_council.findings.items()
-    }
-    put_right = [count for count in per_council.to_put_right if count.group in councils]
-    if by is None:
-        counts, put_right = _summed(counts), _summed(put_right)
-        findings = {m: [f._replace(group="all") for f in found] for m, found in findings.items()}
-    return replace(
-        per_council, by=By(by) if by else None, counts=counts, findings=findings,
-        to_put_right=put_right, trend=[],
-    )  # fmt: skip
+def names_children(who: Principal) -> bool:
+    """Whether the report may name the children behind its counts: only to those who may
+    read every child's record of the councils it covers. An inspector reads counts and
+    rates; they open a named child's record only with a reason (break-glass)."""
+    return rights(who.role).child_record in (Scope.THEIR_COUNCIL, Scope.EVERY_COUNCIL)
 
 
-def _summed(counts: list[Count]) -> list[Count]:
-    totals: dict[str, tuple[int, int]] = {}
-    for count in counts:
-        done, of = totals.get(count.measure, (0, 0))
-        totals[count.measure] = (done + count.count, of + count.of)
-    return [Count(measure, "all", done, of) for measure, (done, of) in totals.items()]
+def counts_only(report: Report) -> Report:
+    """The report without the children behind its counts (the IROs behind the caseload
+    measure stay: they are staff, not children)."""
+    kept = {key: found if key in STAFF_FINDINGS else [] for key, found in report.findings.items()}
+    return replace(report, findings=kept)
 
 
 @router.get("/verify", summary="The whole ledger's integrity chain, recomputed")
 def verify(request: Request, who: Signed) -> JSONResponse:
-    """For those who read reports across a council: the chain's digests and counts, no
-    child's record."""
+    """For those who read reports across a council: `careledger verify --format json`'s
+    document, the chain's digests and counts; a broken link names its child only to those
+    the drift report names children to."""
     councils_for(request, who, "drift", None)
     state = state_of(request)
     _, report = verification(state.reader, None, head_keys=head_keys())
+    broken = report.get("first_broken_link")
+    if isinstance(broken, dict) and not names_children(who):
+        broken["child"] = None
     return answer(state, "verify", verify_query(None), report)
 
 

@@ -14,7 +14,9 @@ import base64
 import hashlib
 import hmac
 import secrets
+import threading
 import time
+from collections import deque
 from functools import cache
 from importlib.resources import files
 from typing import Annotated
@@ -44,6 +46,28 @@ FORM_MINUTES = 15
 
 
 class AttemptLimit:
+    """At most `per_minute` attempts from one address in any minute, in this worker's memory:
+    for what is limited per worker (a page's file checks). Sign-in is limited in the store
+    (`SignInLimit`)."""
+
+    def __init__(self, per_minute: int) -> None:
+        self.per_minute = per_minute
+        self.attempts: dict[str, deque[float]] = {}
+        self.lock = threading.Lock()
+
+    def allow(self, address: str) -> bool:
+        now = time.monotonic()
+        with self.lock:
+            recent = self.attempts.setdefault(address, deque())
+            while recent and recent[0] <= now - 60:
+                recent.popleft()
+            if len(recent) >= self.per_minute:
+                return False
+            recent.append(now)
+            return True
+
+
+class SignInLimit:
     """At most `per_minute` sign-in attempts from one client address in a window of a minute
     from its first, counted in the store's `careledger_sign_in_attempts`: one row per address
     (a keyed hash of it), counted up in one statement, which the store serialises, so two
@@ -73,7 +97,7 @@ class AttemptLimit:
 async def check_attempt(request: Request) -> None:
     """Counts a request to a sign-in route; refused (429) once its address has made more
     than CARELEDGER_SIGN_IN_ATTEMPTS_PER_MINUTE in the minute."""
-    limit: AttemptLimit = request.app.state.sign_in_limit
+    limit: SignInLimit = request.app.state.sign_in_limit
     if not await run_in_threadpool(limit.allow, request):
         raise Problem(
             429, "Too Many Requests", "too many sign-in attempts from this address; wait a "

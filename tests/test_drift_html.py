@@ -309,3 +309,61 @@ def test_grouped_report_names_each_group(reports: dict[str, Report]) -> None:
     assert "Grouped by IRO" in html
     assert '<th scope="col">IRO</th>' in html
     assert IRO["name"] in html
+
+
+# --- the layout, as a new user sees it at 1300 px ------------------------------------------
+
+WIDE = {"width": 1300, "height": 900}
+
+
+@pytest.fixture
+def at_1300(browser: Browser, report_file: Path) -> Iterator[Page]:
+    context = browser.new_context(offline=True, viewport=WIDE)
+    page = context.new_page()
+    page.goto(report_file.as_uri(), wait_until="load")
+    yield page
+    context.close()
+
+
+def test_the_settings_table_fits_within_1300_px(at_1300: Page) -> None:
+    """The protocol's stages (`challenge_stages`) are one long value: it wraps in its cell,
+    and no cell of the table reaches past the window's right edge."""
+    cells = at_1300.locator("table.settings th, table.settings td")
+    assert cells.count() >= 4 * 8
+    stages = at_1300.locator("table.settings tr", has_text="challenge_stages").locator("td").nth(2)
+    assert stages.inner_text().count(";") >= 2, "the stages' value is the long one"
+    for i in range(cells.count()):
+        box = cells.nth(i).bounding_box()
+        assert box is not None
+        assert box["x"] >= 0 and box["x"] + box["width"] <= WIDE["width"], cells.nth(i).inner_text()
+    assert at_1300.evaluate("document.documentElement.scrollWidth") <= WIDE["width"]
+
+
+def test_the_report_leads_with_its_summary_and_settings_and_sources_follow(at_1300: Page) -> None:
+    order = at_1300.evaluate(
+        """() => ['#summary', 'table.settings', 'table.rules', '#review_overdue']
+             .map(s => document.querySelector(s))
+             .map((node, i, all) => i === 0 ? true
+               : Boolean(all[i - 1].compareDocumentPosition(node)
+                         & Node.DOCUMENT_POSITION_FOLLOWING))"""
+    )
+    assert order == [True, True, True, True]
+    first = at_1300.locator("h2").first.inner_text()
+    assert first.startswith("Summary")
+    summary_top = at_1300.locator("#summary").bounding_box()
+    assert summary_top is not None and summary_top["y"] < WIDE["height"], "seen without scrolling"
+
+
+def test_the_report_for_an_inspector_counts_without_naming_a_child(
+    reports: dict[str, Report],
+) -> None:
+    """What the service gives an inspector, who opens a named child only with a reason: the
+    counts, and a note where the children behind them would be."""
+    from careledger.service.reports import counts_only
+
+    html = render_html(counts_only(reports["all"]), children_named=False)
+    assert KAYLA not in html and REUBEN not in html
+    assert html.count("The children behind the count are not named") == len(MEASURES) - 1
+    assert SCRIPT not in html.replace("&lt;", "<"), "a recommendation's text is a child's"
+    named = render_html(reports["all"])
+    assert KAYLA in named and "are not named" not in named

@@ -292,3 +292,23 @@ def test_a_share_revoked_is_refused_at_the_clerks_next_read(
     assert shared.status_code == 200, shared.text
     assert revoked.exit_code == 0, revoked.output
     assert (after.status_code, after.content) == (404, never.content)
+
+
+def test_an_inspectors_drift_counts_without_naming_a_child_in_any_format(
+    service: Service, people: dict[str, Person]
+) -> None:
+    """Counts and rates: an inspector opens a named child only with a reason. The IRO
+    manager, who may read every child of the council, sees the children behind the counts."""
+    for fmt in ("json", "csv", "html"):
+        inspectors = read(service, people["insp.kay"], f"/drift?format={fmt}")
+        managers = read(service, people["mgr.ruth"], f"/drift?format={fmt}")
+        assert inspectors.status_code == managers.status_code == 200
+        for child in (CHILD, NOT_HERS):
+            assert child in managers.text, (fmt, child)
+            assert child not in inspectors.text and child.partition(":")[2] not in inspectors.text
+    counts = read(service, people["insp.kay"], "/drift")
+    assert counts.headers["X-Careledger-Children-Named"] == "false"
+    managers_counts = data_of(read(service, people["mgr.ruth"], "/drift").text)
+    assert data_of(counts.text)["summary"] == managers_counts["summary"]
+    page = read(service, people["insp.kay"], "/drift?format=html").text
+    assert "The children behind the count are not named in this report" in page

@@ -25,16 +25,20 @@ def drift_report(
     trend_months: int = 0,
     protocol: DisputeProtocol | None = None,
     as_recorded_on: date | None = None,
+    councils: frozenset[str] | None = None,
 ) -> Report:
     """The report on the business date `as_of`, of what had been recorded by the end of
     `as_recorded_on` (None: everything recorded; `as_of` itself: what an inspector would
     have seen that day); with `trend_months`, each measure's overall count at the end of
-    each earlier month too, from the same records."""
+    each earlier month too, from the same records. `councils`: only those councils'
+    children are counted (an inspector's, an IRO manager's), None: every council's."""
     settings = settings or DriftSettings()
     protocol = protocol or DisputeProtocol()
     window_from = add_months(as_of, -12)
     report = Report(as_of, window_from, by, settings, protocol, as_recorded_on=as_recorded_on)
-    measured = measure(views, as_of, by, settings, protocol, as_recorded_on=as_recorded_on)
+    measured = measure(
+        views, as_of, by, settings, protocol, as_recorded_on=as_recorded_on, councils=councils
+    )
     for key in COUNTERS:
         counts, findings = measured[key]
         # A measure with nothing to count (no open challenge) still shows, as 0 of 0.
@@ -48,7 +52,9 @@ def drift_report(
         overall = (
             measured
             if same
-            else measure(views, month_end, None, settings, protocol, False, as_recorded_on)
+            else measure(
+                views, month_end, None, settings, protocol, False, as_recorded_on, councils
+            )
         )
         report.trend.append((month_end, {k: _total(k, overall[k][0]) for k in COUNTERS}))
     return report
@@ -65,6 +71,7 @@ def measure(
     protocol: DisputeProtocol,
     listed: bool = True,
     as_recorded_on: date | None = None,
+    councils: frozenset[str] | None = None,
 ) -> Measured:
     """Every measure on one date, of what was recorded by the end of `as_recorded_on`
     (None: everything), its findings in order unless not `listed` (a trend reads only the
@@ -75,9 +82,10 @@ def measure(
     lanes = LANES if views.report_lanes >= len(LANES) else ((*COUNTERS, *CHECKS),)
     with ExitStack() as stack:
         opening = partial(Query.open, views, as_of, by, settings, protocol)
-        first = stack.enter_context(opening(as_recorded_on=as_recorded_on))
+        first = stack.enter_context(opening(as_recorded_on=as_recorded_on, councils=councils))
         queries = [first] + [
-            stack.enter_context(opening(first.snapshot, as_recorded_on)) for _ in lanes[1:]
+            stack.enter_context(opening(first.snapshot, as_recorded_on, councils))
+            for _ in lanes[1:]
         ]
         if len(lanes) == 1:
             return _lane(first, lanes[0], listed)

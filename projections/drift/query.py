@@ -41,6 +41,7 @@ class Query:
     ):
         self.views, self.cursor, self.params = views, cursor, params
         self.as_recorded_on = as_recorded_on
+        self.councils: frozenset[str] | None = None  # None: every council's children
         self.denominators: dict[str, dict[str, int]] = {}
         self._reviews_held: tuple[dict[str, int], list[Row]] | None = None
         self._days: dict[str, int] = {}
@@ -71,10 +72,12 @@ class Query:
         protocol: DisputeProtocol,
         snapshot: str | None = None,
         as_recorded_on: date | None = None,
+        councils: frozenset[str] | None = None,
     ) -> Iterator[Query]:
         """A read-only transaction for the report's statements on `as_of`, of what was
         recorded by the end of `as_recorded_on` (None: everything), reading the given
-        snapshot of the views if there is one (another lane's)."""
+        snapshot of the views if there is one (another lane's), counting only the children
+        of `councils` if given."""
         recorded = recorded_by(as_recorded_on)
         params = {
             "d": as_of.isoformat(),
@@ -93,6 +96,7 @@ class Query:
         }
         with views.datastore.transaction(commit=False) as cursor:
             query = cls(views, cursor, params, by, protocol, as_recorded_on)
+            query.councils = councils
             query.snapshot = views.start_report(cursor, snapshot)
             yield query
 
@@ -107,7 +111,7 @@ class Query:
         [unsettled] = self.run(
             "SELECT COUNT(*) AS n FROM {s}cl_children c WHERE c.settled_on > :settled"
         )
-        children = CHILDREN if unsettled["n"] else SETTLED_CHILDREN
+        children = self._of_councils(CHILDREN if unsettled["n"] else SETTLED_CHILDREN)
         if self.views.read_only:
             # Views opened for reading (a reader's connection, a streaming replica) may not
             # create even a temporary table: each statement computes the children itself.
@@ -117,6 +121,17 @@ class Query:
         self.run(children, fetch=False)
         for statement in CHILDREN_INDEXED:
             self.run(statement, fetch=False)
+
+    def _of_councils(self, children: str) -> str:
+        """The children's table cut to the report's councils: every measure reads its
+        children from that table, so no other council's child is counted in any of them."""
+        if self.councils is None:
+            return children
+        names = [f"council_{i}" for i in range(len(self.councils))]
+        self.params.update(zip(names, sorted(self.councils), strict=True))
+        within = ", ".join(f":{name}" for name in names) or "NULL"
+        select = children.replace(CREATE_CHILDREN, "", 1)
+        return f"{CREATE_CHILDREN} SELECT * FROM ({select}) k WHERE k.council IN ({within})"
 
     def run(self, sql: str, fetch: bool = True) -> list[Row]:
         if self.children and "tmp_children" in sql:

@@ -9,8 +9,21 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from careledger.service.pages import assets, challenge_form, child_page, sign_in_page, workspace
+from careledger.service.pages import (
+    assets,
+    break_glass,
+    challenge_actions,
+    challenge_form,
+    child_page,
+    court,
+    dashboard,
+    sharing,
+    sign_in_page,
+    verify_page,
+    workspace,
+)
 
 router = APIRouter(include_in_schema=False)
-for _module in (assets, sign_in_page, workspace, child_page, challenge_form):
+for _module in (assets, sign_in_page, workspace, child_page, challenge_form, challenge_actions,
+                sharing, court, verify_page, dashboard, break_glass):  # fmt: skip
     router.include_router(_module.router)

@@ -39,7 +39,7 @@ STALE = "The child's record has changed since you opened this form: read it agai
 
 @router.get("/child/{child}/challenge")
 def challenge_form(request: Request, child: Child) -> Response:
-    opened = _case_to_raise_in(request, child)
+    opened = case_to_act_in(request, child)
     if isinstance(opened, Response):
         return opened
     who, _state, name, seen = opened
@@ -62,7 +62,7 @@ def challenge_submitted(
     month: Annotated[str, Form(alias="raised-month", max_length=20)] = "",
     year: Annotated[str, Form(alias="raised-year", max_length=20)] = "",
 ) -> Response:
-    opened = _case_to_raise_in(request, child)
+    opened = case_to_act_in(request, child)
     if isinstance(opened, Response):
         return opened
     who, state, name, now_seen = opened
@@ -76,7 +76,7 @@ def challenge_submitted(
     return RedirectResponse(f"/child/{name}#challenges", status_code=303)
 
 
-def _case_to_raise_in(
+def case_to_act_in(
     request: Request, child: str
 ) -> Response | tuple[Principal, ServiceState, str, int]:
     """The signed-in IRO, the service, the child as COUNCIL:REF and how many events the case

@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from careledger.access.principal import Principal
+from careledger.access.sharing import may_share_for
 from careledger.service.sessions import csrf_token
 
 SERVICE_NAME = "careledger"
@@ -18,13 +19,15 @@ SERVICE_NAME = "careledger"
 
 @cache
 def environment() -> Environment:
-    return Environment(
+    made = Environment(
         loader=PackageLoader("careledger.service.pages", "templates"),
         autoescape=select_autoescape(["html", "j2"]),
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    made.globals["may_share"] = may_share_for  # the menu shows the sharing pages to those roles
+    return made
 
 
 def page(

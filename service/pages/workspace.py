@@ -46,6 +46,8 @@ def home(request: Request) -> Response:
         return to_sign_in()
     if who.role == "IRO":
         return RedirectResponse("/my-children", status_code=303)
+    if who.role == "INSPECTOR":
+        return RedirectResponse("/dashboard", status_code=303)
     return page(request, "home.html.j2", who, title="Signed in")
 
 
