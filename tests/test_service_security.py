@@ -222,14 +222,26 @@ def test_every_form_post_is_refused_without_its_csrf_token(db: str, service: Ser
     but cannot know the form's token: each POST route refuses such a request and changes
     nothing (no event, no challenge, the session not ended, no one signed in)."""
     add_person(db, "iro.ann", "IRO", [COUNCIL])
+    add_person(db, "tm.joy", "TM", [COUNCIL])
+    add_person(db, "insp.ola", "INSPECTOR", [COUNCIL])
     with opened(db) as ledger:
         ledger.record([came_into_care("SEC-CSRF"), {
             "type": "IROAllocated", "council": COUNCIL, "child": "SEC-CSRF",
             "occurred_on": "2025-01-07", "source": "LCS/IRO/1", "iro_id": "iro.ann",
             "iro_name": "Ann Okafor", "reason": "first allocation",
+        }, {
+            "type": "ChallengeRaised", "council": COUNCIL, "child": "SEC-CSRF",
+            "occurred_on": "2025-01-08", "source": "IRO/CH/1", "challenge_id": "C-1",
+            "subject": "care_planning", "about": "plan", "concern": "No review held",
+            "remedy_sought": "Hold a review", "raised_by": {"name": "Ann Okafor", "role": "IRO"},
         }], "LCS", "ADMIN")  # fmt: skip
     iro = sign_in(service, "iro.ann")
     cookie = {"Cookie": f"careledger_session={iro.cookie}"}
+    manager = {"Cookie": f"careledger_session={sign_in(service, 'tm.joy').cookie}"}
+    inspector = {"Cookie": f"careledger_session={sign_in(service, 'insp.ola').cookie}"}
+    share = {"child": f"{COUNCIL}:SEC-CSRF", "court": "Family Court at Leeds"}
+    escalate = {"reason": "No answer", "escalated-day": "9", "escalated-month": "1",
+                "escalated-year": "2025"}  # fmt: skip
     forged = {"csrf_token": "forged-by-another-site"}
     child = f"{COUNCIL}:SEC-CSRF"
     challenge = forged | {
@@ -247,17 +259,32 @@ def test_every_form_post_is_refused_without_its_csrf_token(db: str, service: Ser
             "/child/{child}/challenge": client.post(
                 f"/child/{child}/challenge", data=challenge, headers=cookie
             ),
+            "/child/{child}/challenges/{challenge_id}/{action}": client.post(
+                f"/child/{child}/challenges/C-1/escalate", data=forged | escalate, headers=cookie
+            ),
+            "/shares/new": client.post("/shares/new", data=forged | share, headers=manager),
+            "/inspect/child": client.post(
+                "/inspect/child", data=forged | {"child": child, "reason": "x"}, headers=inspector
+            ),
+            "/check-a-chronology": client.post(
+                "/check-a-chronology", data=forged, files={"chronology": ("c.pdf", b"%PDF-1.7")}
+            ),
         }
         still = client.get("/me", headers=as_person(iro))
     assert set(answers) == post_routes()
     assert {path: answer.status_code for path, answer in answers.items()} == {
         "/events": 403, "/sign-in": 403, "/sign-out": 403, "/child/{child}/challenge": 400,
+        "/child/{child}/challenges/{challenge_id}/{action}": 400, "/shares/new": 400,
+        "/inspect/child": 400, "/check-a-chronology": 400,
     }  # fmt: skip
-    assert "The form had expired" in answers["/child/{child}/challenge"].text
+    for form in ("/child/{child}/challenge", "/child/{child}/challenges/{challenge_id}/{action}",
+                 "/shares/new", "/inspect/child", "/check-a-chronology"):  # fmt: skip
+        assert "The form had expired" in answers[form].text, form
     assert "careledger_session" not in answers["/sign-in"].headers.get("set-cookie", "")
     assert still.status_code == 200  # the forged sign-out ended nothing
     with opened(db) as ledger:
-        assert [e["type"] for e in ledger.history(child)][-1] == "IROAllocated"
+        assert [e["type"] for e in ledger.history(child)][-1] == "ChallengeRaised"
+        assert ledger.access.shares.listing(child) == []
         assert not ledger.ledger.store_recorder.existing_cases([named_case("SEC-CSRF-2")])
 
 
