@@ -15,7 +15,16 @@ from fastapi import FastAPI
 from careledger import __version__
 from careledger.api import Opened, opened, use_input_limits
 from careledger.ledger.errors import LedgerError
-from careledger.service import health, pages, problems, reads, recording, reports, sign_in
+from careledger.service import (
+    health,
+    pages,
+    problems,
+    reads,
+    recording,
+    reports,
+    shares,
+    sign_in,
+)
 from careledger.service.guards import Guards
 from careledger.service.settings import ServiceSettings
 from careledger.service.state import ServiceState
@@ -57,7 +66,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     app.state.sign_in_limit = sign_in.SignInLimit(settings.sign_in_attempts_per_minute)
     problems.install(app)
     app.include_router(pages.router)  # first: a browser's /sign-in is the GOV.UK page
-    for module in (recording, reads, reports, health, sign_in):
+    for module in (recording, reads, reports, shares, health, sign_in):
         app.include_router(module.router)
     if settings.oidc_configured:
         from careledger.service import oidc  # type: ignore[attr-defined,unused-ignore]

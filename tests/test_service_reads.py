@@ -312,3 +312,33 @@ def test_an_inspectors_drift_counts_without_naming_a_child_in_any_format(
     assert data_of(counts.text)["summary"] == managers_counts["summary"]
     page = read(service, people["insp.kay"], "/drift?format=html").text
     assert "The children behind the count are not named in this report" in page
+
+
+def test_a_council_officer_revokes_a_share_through_the_api(
+    db: str, service: Service, people: dict[str, Person]
+) -> None:
+    """The IRO manager (who may share) ends a share with one POST: the clerk's next read is
+    refused; a second revocation is a conflict naming who revoked; an IRO, who may not
+    share, and a share that never existed get the same not found."""
+    with opened(db) as ledger:
+        share = ledger.access.shares.add(
+            NOT_HERS, COURT, date(2024, 1, 1), date(2024, 2, 28),
+            date.today() + timedelta(days=30), "mgr.ruth",
+        )  # fmt: skip
+    clerk, manager, iro = people["clerk.fay"], people["mgr.ruth"], people["iro.dana"]
+    path = f"/shares/{share.share_id}/revoke"
+    with service.client() as client:
+        by_iro = client.post(path, headers=as_person(iro))
+        unknown = client.post("/shares/0000deadbeef/revoke", headers=as_person(manager))
+        before = client.get(
+            f"/children/{NOT_HERS}/chronology?format=json", headers=as_person(clerk)
+        )
+        revoked = client.post(path, headers=as_person(manager))
+        after = client.get(f"/children/{NOT_HERS}/chronology?format=json", headers=as_person(clerk))
+        again = client.post(path, headers=as_person(manager))
+    assert (by_iro.status_code, by_iro.content) == (404, unknown.content)
+    assert before.status_code == 200, before.text
+    assert revoked.status_code == 200, revoked.text
+    assert (revoked.json()["state"], revoked.json()["revoked_by"]) == ("revoked", "mgr.ruth")
+    assert after.status_code == 404  # its only share ended
+    assert again.status_code == 409 and "by mgr.ruth" in again.json()["detail"]

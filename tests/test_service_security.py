@@ -263,6 +263,7 @@ def test_every_form_post_is_refused_without_its_csrf_token(db: str, service: Ser
                 f"/child/{child}/challenges/C-1/escalate", data=forged | escalate, headers=cookie
             ),
             "/shares/new": client.post("/shares/new", data=forged | share, headers=manager),
+            "/shares/{share_id}/revoke": client.post("/shares/0a1b2c3d4e/revoke", headers=manager),
             "/inspect/child": client.post(
                 "/inspect/child", data=forged | {"child": child, "reason": "x"}, headers=inspector
             ),
@@ -275,8 +276,9 @@ def test_every_form_post_is_refused_without_its_csrf_token(db: str, service: Ser
     assert {path: answer.status_code for path, answer in answers.items()} == {
         "/events": 403, "/sign-in": 403, "/sign-out": 403, "/child/{child}/challenge": 400,
         "/child/{child}/challenges/{challenge_id}/{action}": 400, "/shares/new": 400,
-        "/inspect/child": 400, "/check-a-chronology": 400,
+        "/inspect/child": 400, "/check-a-chronology": 400, "/shares/{share_id}/revoke": 403,
     }  # fmt: skip
+    assert answers["/shares/{share_id}/revoke"].json()["field"] == "X-CSRF-Token"
     for form in ("/child/{child}/challenge", "/child/{child}/challenges/{challenge_id}/{action}",
                  "/shares/new", "/inspect/child", "/check-a-chronology"):  # fmt: skip
         assert "The form had expired" in answers[form].text, form
