@@ -2,8 +2,9 @@
 The tests read that table and check every cell against `Access`, so the two cannot differ.
 
 A child's record is each view of one child (plan, history, unapproved, reviews, challenges,
-verify); the chronology is apart because a court clerk reads only that. Aggregate reports
-are those over many children (drift, the unapproved and challenges lists).
+verify, and the child's entries in their IRO's inbox); the chronology is apart because a
+court clerk reads only that. Aggregate reports are those over many children (drift, the
+unapproved and challenges lists).
 """
 
 from __future__ import annotations
@@ -13,7 +14,16 @@ from enum import StrEnum
 
 from careledger.ledger.domain.vocabulary import Role
 
-VIEWS = ("plan", "history", "unapproved", "reviews", "challenges", "chronology", "verify")
+VIEWS = (
+    "plan",
+    "history",
+    "unapproved",
+    "reviews",
+    "challenges",
+    "chronology",
+    "verify",
+    "inbox",  # the child's changes in their IRO's inbox (careledger.projections.inbox)
+)
 
 
 class Scope(StrEnum):

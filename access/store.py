@@ -3,6 +3,7 @@ schema, with the same connections. `careledger init` creates them with the ledge
 
 - `access_users`: people (local accounts, and those who sign in through the council's
   identity provider), their role and councils; a local account's Argon2id hash and lockout.
+- `access_emails`: a person's email address, where their notices go (optional).
 - `access_tokens`: systems' API tokens, by the SHA-256 of the secret, never the secret.
 - `access_shares`: a child's chronology shared with a court, for a date range, until a day.
 - `access_share_revocations`: a share ended before its expiry, by whom and when; appended,
@@ -30,6 +31,9 @@ TABLES = (
         name TEXT PRIMARY KEY, role TEXT NOT NULL, councils TEXT NOT NULL, court TEXT,
         password_hash TEXT, disabled INTEGER NOT NULL, failures INTEGER NOT NULL,
         locked_until TEXT, created_at TEXT NOT NULL)""",
+    # Where a person's notices go (`careledger.access.emails`): an IRO's inbox notices.
+    """CREATE TABLE IF NOT EXISTS {s}access_emails (
+        name TEXT PRIMARY KEY, email TEXT NOT NULL, updated_at TEXT NOT NULL)""",
     """CREATE TABLE IF NOT EXISTS {s}access_tokens (
         token_id TEXT PRIMARY KEY, digest TEXT NOT NULL UNIQUE, system TEXT NOT NULL,
         council TEXT NOT NULL, issued_at TEXT NOT NULL, expires_at TEXT NOT NULL,
@@ -89,6 +93,7 @@ POSTGRES_TRIGGERS = (
 # the writer may also end a share (a council officer, through the service).
 ROLE_GRANTS = (
     ("access_users", "UPDATE", ""),
+    ("access_emails", "INSERT, UPDATE", ""),  # the identity provider's email claim
     ("access_tokens", "", ""),
     ("access_shares", "", ""),
     ("access_share_revocations", "INSERT", ""),

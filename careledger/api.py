@@ -56,7 +56,13 @@ from careledger.ledger.domain import payloads as p
 from careledger.ledger.domain.case import ENGLAND
 from careledger.ledger.domain.commands import parse_command
 from careledger.ledger.domain.vocabulary import Role
-from careledger.ledger.errors import CaseNotFound, ChainBroken, LedgerError, StoreFailure
+from careledger.ledger.errors import (
+    CaseNotFound,
+    ChainBroken,
+    LedgerError,
+    RecordingRefused,
+    StoreFailure,
+)
 from careledger.ledger.integrity import seal as sealing
 from careledger.ledger.integrity.seal import Seal, read_public_key
 from careledger.ledger.integrity.verify import Verdict, verify
@@ -71,6 +77,8 @@ from careledger.projections.challenge_report import ChallengeReport, challenge_r
 from careledger.projections.chronology import Chronology, chronology
 from careledger.projections.chronology_check import ExportVerdict, check_export, read_stamp
 from careledger.projections.drift import By, Report, drift_report
+from careledger.projections.inbox import InboxEntry, parse_key
+from careledger.projections.inbox import inbox as inbox_entries
 from careledger.projections.lag import Lag, lag_of
 from careledger.projections.queries import Child
 from careledger.projections.runner import Progress as ProgressCallback
@@ -197,6 +205,64 @@ class Opened:
         workspace lists. Names only: each child's record is read through `access` first."""
         self.catch_up()
         return [f"{child.council}:{child.child_ref}" for child in caseload(self.views, iro, on)]
+
+    def inbox(
+        self, iro: str, on: date | None = None, children: Iterable[str] | None = None
+    ) -> list[InboxEntry]:
+        """The IRO's inbox on `on` (default: today): the changes to the children of their
+        caseload (or of `children`, those of it a caller has checked access to) that they have
+        not acknowledged, newest first (`projections.inbox`)."""
+        day = on or today()
+        self.catch_up()
+        load = caseload(self.views, iro, day)
+        if children is not None:
+            allowed = {named_child(child) for child in children}
+            load = [child for child in load if child in allowed]
+        return inbox_entries(self.views, iro, load, day)
+
+    def acknowledge(
+        self, key: str, seen: int, actor: str, iro: str, on: date | None = None
+    ) -> InboxEntry:
+        """Record that `iro` (the signed-in IRO, recording as `actor`) acknowledges the entry
+        `key` of their inbox (an `IROInformed` event), read when the case's last event was
+        `seen`. Refused, naming the field, when the entry is not in their inbox now
+        (acknowledged already, or not a change of a child of theirs), or when the case has
+        changed since (a stale inbox: the IRO must see the new change first)."""
+        try:
+            child, _, _ = parse_key(key)
+            named = named_child(child)
+        except (ValueError, LedgerError) as error:
+            raise RecordingRefused("entry", f"'{key}' {error}") from None
+        day = on or today()
+        entry = next((found for found in self.inbox(iro, day, [child]) if found.key == key), None)
+        if entry is None:
+            raise RecordingRefused(
+                "entry", f"'{key}' is not in your inbox: acknowledged already, or not yours"
+            )
+        case = self.ledger.case(named.council, named.child_ref)
+        now_seen = max(
+            (s for s, e in case.entries.items() if not isinstance(e.payload, p.IROInformed)),
+            default=0,
+        )
+        if seen != now_seen:
+            raise RecordingRefused(
+                "seen",
+                f"{named.council}:{named.child_ref}'s record has changed since you read your "
+                "inbox: read it again, then acknowledge",
+            )
+        event: dict[str, Any] = {
+            "type": "IROInformed",
+            "council": named.council,
+            "child": named.child_ref,
+            "occurred_on": day.isoformat(),
+            "source": "careledger inbox",
+            "event_seq": entry.event,
+            "recommendation_id": entry.recommendation_id,
+            "informed_of": entry.informed_of,
+            "iro": {"name": iro, "role": "IRO"},
+        }
+        self.record([event], actor, "IRO")
+        return entry
 
     def drift(
         self,

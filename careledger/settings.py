@@ -33,7 +33,7 @@ import typing
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 from pydantic.fields import FieldInfo
@@ -149,6 +149,25 @@ class ServiceSettings(_Section):
     port: int = Field(default=8000, ge=1, le=65535, description="the port `serve` listens on")
 
 
+class EmailSettings(_Section):
+    """The SMTP server the IRO's notices go out through (`careledger notify`): none, no mail."""
+
+    host: str | None = Field(
+        default=None, description="the SMTP server that sends the IRO's notices; none: no mail"
+    )
+    port: int = Field(default=587, ge=1, le=65535, description="its port")
+    security: Literal["starttls", "tls", "none"] = Field(
+        default="starttls",
+        description="`starttls` (port 587), `tls` (implicit TLS, port 465) or `none` (a relay "
+        "on the loopback only)",
+    )
+    username: str | None = Field(default=None, description="the SMTP account, if it needs one")
+    password: SecretStr | None = Field(default=None, description="that account's password")
+    from_address: str = Field(
+        default="careledger@localhost", description="the notices' From address"
+    )
+
+
 # Each section's variables are its prefix and the field's name in capitals.
 PREFIXES = {
     "store": "CARELEDGER_",
@@ -161,6 +180,7 @@ PREFIXES = {
     "challenge": "CARELEDGER_CHALLENGE_",
     "service": "CARELEDGER_",
     "access": "CARELEDGER_",
+    "email": "CARELEDGER_SMTP_",
 }
 # How a section's bad value is introduced, as the ledger has always said it.
 LABELS = {
@@ -202,6 +222,7 @@ class Settings(BaseSettings):
     challenge: DisputeProtocol = DisputeProtocol()
     service: ServiceSettings = ServiceSettings()
     access: AccessSettings = AccessSettings()
+    email: EmailSettings = EmailSettings()
 
     @model_validator(mode="before")
     @classmethod

@@ -33,6 +33,11 @@ def users() -> None:
 )
 @click.option("--court", default=None, help="A court clerk's court.")
 @click.option(
+    "--email",
+    default=None,
+    help="Where their notices go (an IRO's inbox notices, `careledger notify`).",
+)
+@click.option(
     "--password-stdin",
     is_flag=True,
     help="Read the password from the first line of standard input, not a prompt.",
@@ -48,6 +53,7 @@ def users_add(
     role: str,
     councils: tuple[str, ...],
     court: str | None,
+    email: str | None,
     password_stdin: bool,
     no_password: bool,
 ) -> None:
@@ -57,11 +63,16 @@ def users_add(
     if password_stdin and no_password:
         raise LedgerError("--password-stdin and --no-password: give one, not both")
     from careledger.access.accounts import person_principal
+    from careledger.access.emails import Emails, checked_address
 
     person_principal(name, role, list(councils), court)  # refuse bad input before asking
+    if email is not None:
+        checked_address(email)
     password = None if no_password else _password(password_stdin)
     with opened(db) as o:
         who = o.access.accounts.add(name, role, list(councils), court, password)
+        if email is not None:
+            Emails(o.access.store).set(who.name, email)
     where = who.court or ", ".join(sorted(who.councils))
     click.echo(f"registered {who.name} as {who.role} ({where})")
 

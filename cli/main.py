@@ -25,6 +25,7 @@ from careledger.cli.integrity import (
     seal_key_command,
     verify_command,
 )
+from careledger.cli.notify import notify_command
 from careledger.cli.options import (
     CHILD_ARGUMENT,
     COUNCIL_OPTION,
@@ -378,6 +379,7 @@ def rebuild(db: str | None, name: str | None) -> None:
 
 cli.add_command(demo)
 cli.add_command(project)
+cli.add_command(notify_command)
 cli.add_command(reviews)
 cli.add_command(drift)
 cli.add_command(challenges)

@@ -194,5 +194,14 @@ def _(x: p.CorrectionRecorded) -> str:
     return f"corrects event #{x.corrects_seq}: {fields} ({x.reason})"
 
 
+@describe.register
+def _(x: p.IROInformed) -> str:
+    what = f"event #{x.event_seq}" + (
+        f", recommendation {x.recommendation_id}" if x.recommendation_id else ""
+    )
+    why = "; ".join(str(reason) for reason in x.informed_of)
+    return f"IRO {x.iro.name} acknowledged being informed of {what} ({why})"
+
+
 def _who(person: p.Person) -> str:
     return f"{person.name} ({person.role})"

@@ -456,9 +456,12 @@ def _allocations(
 def _lags(payloads: list[tuple[int, p.Payload]], recorded: dict[int, date]) -> Iterable[Lag]:
     """Every event but a correction (a correction is late by nature: it is counted as the
     event it corrects) and what was read from a statutory return (importing a return records
-    years of history in a day: that is not the council recording late)."""
+    years of history in a day: that is not the council recording late). An IRO's
+    acknowledgement is recorded by the IRO as they make it: it is not a record of the case."""
     for seq, payload in payloads:
-        if isinstance(payload, p.CorrectionRecorded) or from_a_return(payload.source):
+        if isinstance(payload, p.CorrectionRecorded | p.IROInformed) or from_a_return(
+            payload.source
+        ):
             continue
         on = recorded[seq]
         yield Lag(

@@ -10,8 +10,10 @@ never does (`open_views(..., reading=True)`).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Generator, Iterator
+from contextlib import closing
 from dataclasses import dataclass
+from itertools import groupby
 
 from eventsourcing.persistence import InfrastructureFactory, IntegrityError, Tracking
 from eventsourcing.utils import Environment
@@ -20,9 +22,15 @@ from careledger.ledger.application import CareLedger, collector_paused
 from careledger.ledger.domain import events as e
 from careledger.ledger.errors import LedgerError
 from careledger.ledger.store.read_only import refuse_writes
+from careledger.ledger.store.recorders import StoredHistory
 from careledger.projections import guard
 from careledger.projections.settings import PolicySettings
-from careledger.projections.views import CaseViews, PostgresCaseViews, SQLiteCaseViews
+from careledger.projections.views import (
+    CaseHistory,
+    CaseViews,
+    PostgresCaseViews,
+    SQLiteCaseViews,
+)
 
 VIEWS_NAME = "careledger_views"
 IDLE_TIMEOUT = "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT"
@@ -86,10 +94,20 @@ def open_views(
 
 
 class Projector:
-    def __init__(self, ledger: CareLedger, views: CaseViews, batch_size: int = 500) -> None:
+    """Catch-up applies the log in batches of `batch_size` notifications, each case a batch
+    touches recomputed once in it. When the views are `stretch` events or more behind (after
+    a bulk import, or a projector that was stopped), the whole lag is applied as one stretch,
+    case by case (`CaseViews.apply_histories`): each case is computed once, however many
+    batches its events would have been spread over. A rebuild is one such stretch, from the
+    first event."""
+
+    def __init__(
+        self, ledger: CareLedger, views: CaseViews, batch_size: int = 500, stretch: int = 5_000
+    ) -> None:
         self.ledger = ledger
         self.views = views
         self.batch_size = batch_size
+        self.stretch = stretch
 
     def position(self) -> int:
         return self.views.max_tracking_id(self.ledger.name) or 0
@@ -114,8 +132,12 @@ class Projector:
         if newest > position and not self.views.can_write():
             raise ViewsReadOnly(Status(VIEWS_NAME, position, newest))
         while True:
+            applied: tuple[int, int] | None
             try:
-                applied = self._next_batch(position, stop)
+                if newest - position >= self.stretch:
+                    applied = self._stretch(position, newest, progress)
+                else:
+                    applied = self._next_batch(position, stop)
             except IntegrityError:
                 # Another process applied these events first (the tracking row refused ours):
                 # carry on from wherever the views now stand. If they have not moved on, the
@@ -155,6 +177,57 @@ class Projector:
             self.views.apply_batch(case_events, Tracking(self.ledger.name, last))
             return last, len(notifications)
 
+    def _stretch(
+        self, position: int, newest: int, progress: Progress | None = None, fresh: bool = False
+    ) -> tuple[int, int]:
+        """Apply every event after `position` up to `newest` as one stretch, case by case
+        (`fresh`: into tables made anew); returns `newest` and how many events there were."""
+        done = [0]
+
+        def counted() -> None:
+            if progress:
+                progress(done[0], newest - position)
+
+        # closed even when applying fails (a key that cannot decrypt): the reading cursor is
+        # let go at once, not when the generator is collected after its pool has closed
+        with collector_paused(), closing(self._histories(position, newest, done)) as histories:
+            tracking = Tracking(self.ledger.name, newest)
+            self.views.apply_histories(histories, tracking, fresh, counted)
+        return newest, done[0]
+
+    def _histories(
+        self, position: int, newest: int, done: list[int]
+    ) -> Generator[CaseHistory, None, None]:
+        """Each case with events after `position`, with its events up to `newest` and how
+        many of them come after `position`; `done[0]` counts those events (of every kind)
+        as they are read."""
+        with closing(self.ledger.store_recorder.iter_case_history(position, newest)) as stored:
+            yield from self._grouped(stored, position, done)
+
+    def _grouped(
+        self, stored: Iterator[StoredHistory], position: int, done: list[int]
+    ) -> Iterator[CaseHistory]:
+        mapper = self.ledger.mapper
+        for originator, rows in groupby(stored, key=lambda row: row[0].originator_id):
+            events: list[e.CaseEvent] = []
+            new = 0
+            for stored_event, at in rows:
+                event = mapper.to_domain_event(stored_event)
+                done[0] += at > position
+                if isinstance(event, e.CaseEvent):
+                    events.append(event)
+                    new += at > position
+            if events:
+                yield str(originator), events, new
+
     def rebuild(self, progress: Progress | None = None) -> int:
-        self.views.reset(self.ledger.name)
-        return self.catch_up(progress)
+        """Make the views anew from the first event: one stretch into tables made anew,
+        then whatever was recorded meanwhile."""
+        newest = self.ledger.recorder.max_notification_id() or 0
+        if not newest:
+            self.views.reset(self.ledger.name)
+            return self.catch_up(progress)
+        if not self.views.can_write():
+            raise ViewsReadOnly(Status(VIEWS_NAME, self.position(), newest))
+        _, done = self._stretch(0, newest, progress, fresh=True)
+        return done + self.catch_up(progress)

@@ -10,9 +10,10 @@ from __future__ import annotations
 import base64
 import json
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from itertools import islice
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
@@ -34,6 +35,16 @@ from careledger.projections.rules import DEFAULT_PRESUMED_SIGNIFICANT, Flag, jud
 from careledger.projections.summary import CaseSummary, summarise
 
 Row = dict[str, Any]
+# An already-projected case's cl_cases row, its events and, if this process knows them,
+# its rows by table (`CaseViews._known_cases`).
+Known = tuple[Row, list[Entry], dict[str, list[tuple[Any, ...]]] | None]
+# A case, its events up to the end of a stretch of the log, and how many of them (the last
+# ones) are in the stretch (`CaseViews.apply_histories`).
+CaseHistory = tuple[str, list[e.CaseEvent], int]
+CASES_PER_LOAD = 500  # cases computed and written at a time by `apply_histories`
+# The tables whose rows are computed from a case's whole history (cl_events is appended to,
+# cl_cases upserted).
+DERIVED = (*schema.FOLLOWUP_TABLES, "cl_current_plan", "cl_unapproved", "cl_children")
 
 
 def event_row(event: e.CaseEvent) -> tuple[Any, ...]:
@@ -68,6 +79,52 @@ def entries_from(rows: Iterable[Row]) -> list[Entry]:
         payload = payload_class.model_validate_json(row["payload"], context=STORED)
         entries.append(Entry(row["seq"], datetime.fromisoformat(row["recorded_at"]), payload))
     return entries
+
+
+def _entries(events: Iterable[e.CaseEvent]) -> list[Entry]:
+    return [
+        Entry(event.seq, event.recorded_at, event)
+        for event in events
+        if not isinstance(event, e.CaseOpened)
+    ]
+
+
+def batched(items: Iterable[CaseHistory], size: int) -> Iterator[list[CaseHistory]]:
+    """The items in lists of `size` (the last shorter), as they come."""
+    iterator = iter(items)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
+
+
+def _by_table(
+    case_rows: Iterable[dict[str, list[tuple[Any, ...]]]],
+) -> dict[str, list[tuple[Any, ...]]]:
+    """Cases' rows gathered by table."""
+    rows: dict[str, list[tuple[Any, ...]]] = {table: [] for table in DERIVED}
+    for found in case_rows:
+        for table, table_rows in found.items():
+            rows.setdefault(table, []).extend(table_rows)
+    return rows
+
+
+@dataclass
+class Folded:
+    """A case as this process last projected it: its decoded events up to `last_seq`, and
+    the rows it then had in each table (once committed; cl_events and cl_cases aside). Kept
+    for the next batch that touches the case, which then neither reads nor decodes its
+    events again, nor reads back its rows to see which changed."""
+
+    last_seq: int
+    entries: list[Entry]
+    rows: dict[str, list[tuple[Any, ...]]] | None = None
+
+
+def _creates_index(statement: str) -> bool:
+    """Whether the statement makes what is best made after a bulk load: a secondary index,
+    or a trigger (SQLite's guard: no other writer can write while the load's transaction
+    holds the database)."""
+    words = statement.lstrip().upper()
+    return words.startswith(("CREATE INDEX", "CREATE UNIQUE INDEX", "CREATE TRIGGER"))
 
 
 def _d(day: date | None) -> str | None:
@@ -228,7 +285,7 @@ class CaseViews(TrackingRecorder):
 
     presumed_significant = DEFAULT_PRESUMED_SIGNIFICANT
     short_breaks = True
-    entries_cache_size = 20_000  # cases whose decoded events are kept between batches
+    entries_cache_size = 1_000  # cases whose decoded events are kept between batches
     cipher: Any = None  # the ledger's cipher, when encryption at rest is on
     # Opened for reading: its connections refuse every write, temporary tables included
     # (`ledger.store.read_only`; a hot standby refuses them anyway).
@@ -241,7 +298,7 @@ class CaseViews(TrackingRecorder):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._entries: OrderedDict[str, tuple[int, list[Entry]]] = OrderedDict()
+        self._cases: OrderedDict[str, Folded] = OrderedDict()
 
     if TYPE_CHECKING:  # provided by the library's tracking recorders of each store
 
@@ -276,7 +333,8 @@ class CaseViews(TrackingRecorder):
             self._by_key(cursor)
             known = self._known_cases(cursor, existing)
         views = [self._case_view(case_id, new, known) for case_id, new in by_case.items()]
-        rows = self._rows(views)
+        case_rows = {view.case_id: self._case_rows(view) for view in views}
+        rows = _by_table(case_rows.values())
         event_rows = [self._storable(self._sealed(event_row(event))) for event in events]
         with self.datastore.transaction(commit=True) as cursor:
             self._insert_tracking(cursor, tracking)
@@ -288,10 +346,97 @@ class CaseViews(TrackingRecorder):
             if not events:
                 return
             self._insert_rows(cursor, "cl_events", event_rows)
-            self._write(cursor, views, rows, existing)
+            self._write(cursor, views, rows, existing, known)
+        for view in views:  # what the case's rows now are, once they are committed
+            folded = self._cases.get(view.case_id)
+            if folded is not None and folded.last_seq == view.last_seq:
+                folded.rows = case_rows[view.case_id]
 
-    def _known_cases(self, cursor: Any, case_ids: list[str]) -> dict[str, tuple[Row, list[Entry]]]:
-        """Each already-projected case's row and its events before this batch.
+    def apply_histories(
+        self,
+        histories: Iterable[CaseHistory],
+        tracking: Tracking,
+        fresh: bool = False,
+        progress: Callable[[], None] | None = None,
+    ) -> None:
+        """Apply a stretch of the log case by case, each case computed once, and record
+        `tracking` (its last position), in one transaction.
+
+        `histories` gives each case the stretch touches, in turn, with all its events up to
+        the stretch's end and how many of them are in the stretch (the last ones): a case
+        seen before is computed afresh from its whole history and its rows replaced. Only a
+        few hundred cases are held at once, so memory does not grow with the log.
+        `fresh` (a rebuild): the tables are dropped and created empty in the same
+        transaction, their secondary indexes (and SQLite's guard triggers) only after every
+        row is in (building an index once costs less than keeping it in order row by row),
+        and the tracking position
+        forgotten; readers see the old views until the new ones are committed.
+        `progress` is called after each chunk of cases."""
+        with self.datastore.transaction(commit=True) as cursor:
+            indexes: list[str] = []
+            if fresh:
+                indexes = self._recreate(cursor, tracking.application_name)
+            else:
+                self._insert_tracking(cursor, tracking)
+                self._by_key(cursor)
+            for chunk in batched(histories, CASES_PER_LOAD):
+                self._load(cursor, chunk)
+                if progress:
+                    progress()
+            for statement in indexes:
+                cursor.execute(statement)
+            cursor.executemany(
+                self.q("INSERT INTO {s}cl_policy VALUES (?, ?) ON CONFLICT (name) DO NOTHING"),
+                list(self.policy().items()),
+            )
+            if fresh:
+                self._insert_tracking(cursor, tracking)
+
+    def _recreate(self, cursor: Any, application_name: str) -> list[str]:
+        """Drop and create the tables (without their secondary indexes) and forget the
+        tracking position; returns the statements that create the indexes."""
+        self._cases.clear()
+        for table in (*schema.TABLES, "cl_policy"):
+            cursor.execute(self.q(f"DROP TABLE IF EXISTS {{s}}{table}"))
+        statements = self.view_statements()
+        indexes = [s for s in statements if _creates_index(s)]
+        for statement in statements:
+            if not _creates_index(statement):
+                cursor.execute(statement)
+        cursor.execute(
+            self.q(f"DELETE FROM {self.tracking_table} WHERE application_name=?"),
+            (application_name,),
+        )
+        return indexes
+
+    def _load(self, cursor: Any, chunk: Sequence[CaseHistory]) -> None:
+        """Write a chunk of cases' rows: their new events, and every other row afresh."""
+        views = [self._whole_case(case_id, events) for case_id, events, _ in chunk]
+        rows = self._rows(views)
+        rows["cl_cases"] = [self._storable(view.case_row()) for view in views]
+        seen = [case_id for case_id, events, new in chunk if new < len(events)]
+        if seen:
+            among, ids = self._among(seen)
+            for table in rows:
+                cursor.execute(self.q(f"DELETE FROM {{s}}{table} WHERE case_id {among}"), ids)
+            for case_id in seen:
+                self._cases.pop(case_id, None)
+        events = [event for _, case_events, new in chunk for event in case_events[-new:] if new]
+        rows["cl_events"] = [self._storable(self._sealed(event_row(event))) for event in events]
+        for table, found in rows.items():
+            if found:
+                self._insert_rows(cursor, table, found)
+
+    def _whole_case(self, case_id: str, events: list[e.CaseEvent]) -> CaseView:
+        first = events[0]
+        if not isinstance(first, e.CaseOpened):
+            raise LedgerError(f"case {case_id} has no CaseOpened event: its history is incomplete")
+        entries = _entries(events)
+        return self._computed(case_id, first.council, first.child_ref, events[-1].seq, entries)
+
+    def _known_cases(self, cursor: Any, case_ids: list[str]) -> dict[str, Known]:
+        """Each already-projected case's row, its events before this batch and, when this
+        process wrote them, its other rows.
 
         A case's events are read and decoded again only when this process has not already
         got them up to the case's `last_seq`: a log that interleaves many children would
@@ -300,14 +445,14 @@ class CaseViews(TrackingRecorder):
             return {}
         among, ids = self._among(case_ids)
         cursor.execute(self.q(f"SELECT * FROM {{s}}cl_cases WHERE case_id {among}"), ids)
-        known: dict[str, tuple[Row, list[Entry]]] = {}
+        known: dict[str, Known] = {}
         stale: list[str] = []
         for row in cursor.fetchall():
-            cached = self._entries.get(row["case_id"])
-            if cached is not None and cached[0] == row["last_seq"]:
-                known[row["case_id"]] = (row, cached[1])
+            cached = self._cases.get(row["case_id"])
+            if cached is not None and cached.last_seq == row["last_seq"]:
+                known[row["case_id"]] = (row, cached.entries, cached.rows)
             else:
-                known[row["case_id"]] = (row, [])
+                known[row["case_id"]] = (row, [], None)
                 stale.append(row["case_id"])
         if stale:
             among, ids = self._among(stale)
@@ -318,39 +463,40 @@ class CaseViews(TrackingRecorder):
             for row in cursor.fetchall():
                 rows[row["case_id"]].append(self._opened(dict(row)))
             for case_id, case_rows in rows.items():
-                known[case_id] = (known[case_id][0], entries_from(case_rows))
+                known[case_id] = (known[case_id][0], entries_from(case_rows), None)
         return known
 
     def _remember(self, case_id: str, last_seq: int, entries: list[Entry]) -> None:
-        """Keep a case's decoded events for the next batch (the oldest are forgotten)."""
-        self._entries[case_id] = (last_seq, entries)
-        self._entries.move_to_end(case_id)
-        while len(self._entries) > self.entries_cache_size:
-            self._entries.popitem(last=False)
+        """Keep a case's decoded events for the next batch (the least recently used cases
+        are forgotten beyond `entries_cache_size`); its rows are added once written."""
+        self._cases[case_id] = Folded(last_seq, entries)
+        self._cases.move_to_end(case_id)
+        while len(self._cases) > self.entries_cache_size:
+            self._cases.popitem(last=False)
 
-    def _case_view(
-        self, case_id: str, new: list[e.CaseEvent], known: dict[str, tuple[Row, list[Entry]]]
-    ) -> CaseView:
+    def _case_view(self, case_id: str, new: list[e.CaseEvent], known: dict[str, Known]) -> CaseView:
         """The case's plan, flags and summary, from its earlier rows and this batch's events."""
         first = new[0]
         if isinstance(first, e.CaseOpened):
             council, child_ref = first.council, first.child_ref
             earlier: list[Entry] = []
         else:
-            case, earlier = known[case_id]
+            case, earlier, _ = known[case_id]
             council, child_ref = case["council"], case["child_ref"]
-        entries = earlier + [
-            Entry(event.seq, event.recorded_at, event)
-            for event in new
-            if not isinstance(event, e.CaseOpened)
-        ]
+        entries = earlier + _entries(new)
         self._remember(case_id, new[-1].seq, entries)  # checked against last_seq when used
+        return self._computed(case_id, council, child_ref, new[-1].seq, entries)
+
+    def _computed(
+        self, case_id: str, council: str, child_ref: str, last_seq: int, entries: list[Entry]
+    ) -> CaseView:
+        """What the views hold for a case with these events (CaseOpened aside)."""
         corrected = effective(entries)  # once: the plan, the flags and the summary share it
         return CaseView(
             case_id,
             council,
             child_ref,
-            new[-1].seq,
+            last_seq,
             plan_in_force(corrected),
             judge_payloads(corrected, self.presumed_significant),
             summarise(corrected),
@@ -358,14 +504,17 @@ class CaseViews(TrackingRecorder):
         )
 
     def _rows(self, views: list[CaseView]) -> dict[str, list[tuple[Any, ...]]]:
-        """Every row the batch writes, by table: computed before the transaction opens."""
-        rows: dict[str, list[tuple[Any, ...]]] = {t: [] for t in schema.FOLLOWUP_TABLES}
-        for view in views:
-            for table, found in view.followup_rows().items():
-                rows[table] += found
-        rows["cl_current_plan"] = [row for view in views for row in view.plan_rows()]
-        rows["cl_unapproved"] = [row for view in views for row in view.flag_rows()]
-        rows["cl_children"] = [view.child_row() for view in views]
+        """Every row of these cases, by table: computed before the transaction opens."""
+        return _by_table(self._case_rows(view) for view in views)
+
+    def _case_rows(self, view: CaseView) -> dict[str, list[tuple[Any, ...]]]:
+        """The case's rows, by table (cl_events and cl_cases aside), as the store holds them.
+        A new projection table of a case's facts belongs here (and in DERIVED): a batch
+        (`_write`) and a stretch (`_load`) both write what this returns, and nothing else."""
+        rows = view.followup_rows()
+        rows["cl_current_plan"] = view.plan_rows()
+        rows["cl_unapproved"] = view.flag_rows()
+        rows["cl_children"] = [view.child_row()]
         return {table: [self._storable(row) for row in found] for table, found in rows.items()}
 
     def _storable(self, row: tuple[Any, ...]) -> tuple[Any, ...]:
@@ -378,11 +527,17 @@ class CaseViews(TrackingRecorder):
         views: list[CaseView],
         rows: dict[str, list[tuple[Any, ...]]],
         existing: list[str],
+        known: dict[str, Known],
     ) -> None:
         """Write the batch's rows; `existing` are the cases projected before this batch (a
-        case opened in it has no rows yet to compare with)."""
+        case opened in it has no rows yet to compare with). A case whose rows this process
+        wrote last (`Folded.rows`) is compared with those, not read back."""
+        written = {case_id: known[case_id][2] for case_id in existing}
+        held = [rows for rows in written.values() if rows is not None]
+        unknown = [case_id for case_id, rows in written.items() if rows is None]
         for table, found in rows.items():
-            self._replace_rows(cursor, table, existing, found)
+            before = [row for case_rows in held for row in case_rows[table]]
+            self._replace_rows(cursor, table, unknown, found, before)
         cursor.executemany(
             self.q(
                 "INSERT INTO {s}cl_cases VALUES (?,?,?,?,?,?,?,?) ON CONFLICT (case_id) DO UPDATE "
@@ -394,17 +549,23 @@ class CaseViews(TrackingRecorder):
         )
 
     def _replace_rows(
-        self, cursor: Any, table: str, case_ids: list[str], rows: list[tuple[Any, ...]]
+        self,
+        cursor: Any,
+        table: str,
+        case_ids: list[str],
+        rows: list[tuple[Any, ...]],
+        known: list[tuple[Any, ...]],
     ) -> None:
-        """Make `table`'s rows of these cases exactly `rows`, touching only the rows that
-        differ. A new event changes few of a case's rows; deleting and inserting them all
-        left nine dead rows for each live one after a rebuild of 80,000 children (a table ten
-        times its size to scan until a vacuum)."""
-        before: list[tuple[Any, ...]] = []
+        """Make `table`'s rows of the batch's cases exactly `rows`, touching only the rows
+        that differ: `known` are the rows some of them are known to have, the others'
+        (`case_ids`) are read. A new event changes few of a case's rows; deleting and
+        inserting them all left nine dead rows for each live one after a rebuild of 80,000
+        children (a table ten times its size to scan until a vacuum)."""
+        before = list(known)
         if case_ids:
             among, ids = self._among(case_ids)
             cursor.execute(self.q(f"SELECT * FROM {{s}}{table} WHERE case_id {among}"), ids)
-            before = [tuple(r.values() if isinstance(r, dict) else r) for r in cursor.fetchall()]
+            before += [tuple(r.values() if isinstance(r, dict) else r) for r in cursor.fetchall()]
         wanted, had = set(rows), set(before)
         gone = [row for row in before if row not in wanted]
         added = [row for row in rows if row not in had]
@@ -478,7 +639,7 @@ class CaseViews(TrackingRecorder):
         """Drop and recreate every projection table (so a new version's shapes apply) and
         forget the tracking position, atomically: the next catch-up rebuilds from the first
         event."""
-        self._entries.clear()
+        self._cases.clear()
         with self.datastore.transaction(commit=True) as cursor:
             for table in (*schema.TABLES, "cl_policy"):
                 cursor.execute(self.q(f"DROP TABLE IF EXISTS {{s}}{table}"))

@@ -17,6 +17,7 @@ from careledger.api import Opened, opened, use_input_limits
 from careledger.ledger.errors import LedgerError
 from careledger.service import (
     health,
+    inbox,
     pages,
     problems,
     reads,
@@ -66,7 +67,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     app.state.sign_in_limit = sign_in.SignInLimit(settings.sign_in_attempts_per_minute)
     problems.install(app)
     app.include_router(pages.router)  # first: a browser's /sign-in is the GOV.UK page
-    for module in (recording, reads, reports, shares, health, sign_in):
+    for module in (recording, reads, reports, shares, health, sign_in, inbox):
         app.include_router(module.router)
     if settings.oidc_configured:
         from careledger.service import oidc  # type: ignore[attr-defined,unused-ignore]

@@ -35,8 +35,11 @@ from itsdangerous import BadData, URLSafeTimedSerializer
 from joserfc.errors import JoseError
 from starlette.concurrency import run_in_threadpool
 
+from careledger.access.emails import Emails
 from careledger.access.errors import SignInRefused
 from careledger.access.principal import Principal
+from careledger.ledger.errors import LedgerError
+from careledger.ledger.store.failures import STORE_ERRORS
 from careledger.service.problems import Problem, problem_response
 from careledger.service.sessions import start_session
 from careledger.service.settings import ServiceSettings
@@ -281,7 +284,23 @@ async def _person(request: Request, claims: dict[str, Any]) -> Principal:
     except SignInRefused:
         log.info("sign-in by the identity provider refused: not a registered person")
         raise SignInFailed(401, NOT_SIGNED_IN) from None
+    await run_in_threadpool(_keep_email, request, principal.name, claims)
     return principal
+
+
+def _keep_email(request: Request, name: str, claims: dict[str, Any]) -> None:
+    """The provider's verified `email` claim is where the person's notices go (an IRO's
+    inbox notices, `careledger notify`); an address that is not one is left out, never
+    refusing the sign-in."""
+    email = claims.get("email")
+    if not isinstance(email, str) or claims.get("email_verified") is False:
+        return
+    try:
+        Emails(state_of(request).ledger.access.store).set(name, email)
+    except LedgerError:
+        log.info("the identity provider's email claim is not an address: not kept")
+    except STORE_ERRORS as error:  # a ledger from before the table: `careledger init` adds it
+        log.warning("the email claim was not kept: %s", type(error).__name__)
 
 
 async def provider_sign_out(request: Request, id_token: str) -> str | None:

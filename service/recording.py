@@ -141,6 +141,10 @@ def _check_may_record(
     access = state.ledger.access
     allowed: set[str] = set()
     for place, command in numbered:
+        if who.kind == "system" and isinstance(command.payload, p.IROInformed):
+            where = {"line": place} if kind in JSON_LINES else {"index": place}
+            detail = "an IRO's acknowledgement is recorded by the IRO, signed in, from their inbox"
+            raise _refused("type", detail, status=403, **where)
         if command.council in allowed:
             continue
         try:

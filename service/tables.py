@@ -1,6 +1,6 @@
 """The service's own tables, kept in the ledger's store (the same SQLite file, the same
-PostgreSQL schema): sessions, idempotency keys, and the sign-in attempts each client address
-made in the last minute. Workers keep nothing in memory that
+PostgreSQL schema): sessions, idempotency keys, the inbox notices sent, and the sign-in
+attempts each client address made in the last minute. Workers keep nothing in memory that
 another worker needs, so several can serve one address.
 
 `careledger init` creates them with the ledger's tables; the service only uses them
@@ -23,12 +23,16 @@ TABLES = {
         "status INTEGER, response TEXT, created_at TEXT NOT NULL, "
         "PRIMARY KEY (principal, idempotency_key)"
     ),
-    # A keyed hash of the address, never the address; the window's start in milliseconds
-    # since the epoch (BIGINT in both stores: exact, and compared as a number).
+    # Each inbox entry an IRO was sent a notice of (`careledger notify`): sent once.
+    "careledger_notices": (
+        "iro TEXT NOT NULL, entry TEXT NOT NULL, sent_at TEXT NOT NULL, PRIMARY KEY (iro, entry)"
+    ),
     # The ID token of a session begun at the council's identity provider, kept for as long
     # as the session, to name it to the provider when the person signs out (RP-initiated
     # logout's id_token_hint).
     "careledger_session_id_tokens": "session_hash TEXT PRIMARY KEY, id_token TEXT NOT NULL",
+    # A keyed hash of the address, never the address; the window's start in milliseconds
+    # since the epoch (BIGINT in both stores: exact, and compared as a number).
     "careledger_sign_in_attempts": (
         "address_hash TEXT PRIMARY KEY, window_start BIGINT NOT NULL, attempts INTEGER NOT NULL"
     ),
@@ -41,6 +45,7 @@ TABLES = {
 ROLE_GRANTS = (
     ("careledger_sessions", "INSERT, UPDATE, DELETE", ""),
     ("careledger_idempotency", "INSERT, UPDATE, DELETE", ""),
+    ("careledger_notices", "INSERT", ""),
     ("careledger_session_id_tokens", "INSERT, UPDATE, DELETE", ""),
     ("careledger_sign_in_attempts", "INSERT, UPDATE, DELETE", ""),
 )

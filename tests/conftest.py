@@ -68,6 +68,7 @@ MODULE_TIERS = {
             "test_api",
             "test_projector",
             "test_service_recording",
+            "test_inbox_service",
             "test_service_reads",
             "test_service_security",
             "test_service_roles",

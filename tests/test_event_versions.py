@@ -35,6 +35,7 @@ from careledger.ledger.domain.vocabulary import (
     CafcassOutcome,
     ChallengeOutcome,
     ChallengeSubject,
+    InformedOf,
     LegalStatus,
     Participation,
     Role,
@@ -542,6 +543,19 @@ EXPECTED: dict[str, tuple[UUID, int, datetime, p.Actor, dict[str, Any]]] = {
             "occurred_on": date(2025, 4, 1),
             "challenge_id": "CHAL-1",
             "outcome": CafcassOutcome.ADVICE,
+        },
+    ),
+    "IROInformed.v1.json": (
+        CASE_A,
+        26,
+        _utc(2025, 6, 10, 8, 30),
+        p.Actor(actor_id="iro.pshah", role=Role.IRO),
+        {
+            "occurred_on": date(2025, 6, 10),
+            "event_seq": 25,
+            "recommendation_id": None,
+            "informed_of": [InformedOf.PLACEMENT_ENDED],
+            "iro": IRO,
         },
     ),
     "CorrectionRecorded.v1.json": (

@@ -431,3 +431,13 @@ def test_an_error_answer_cannot_write_lines_into_the_server_log(
     log = served.log.read_text()
     assert "FORGED" not in log
     assert "identity provider refused sign-in: (not an error code)" in log
+
+
+def test_the_providers_verified_email_is_where_the_iros_notices_go(
+    served: Served, client: httpx2.Client, db: str
+) -> None:
+    from careledger.access.emails import Emails
+
+    signed_in(client, served, IRO, f"/children/{JAYDEN}/plan")
+    with opened(db) as ledger:
+        assert Emails(ledger.access.store).of_role("IRO") == {IRO.username: IRO.email}

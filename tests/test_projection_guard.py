@@ -82,3 +82,19 @@ def test_init_run_again_guards_a_ledger_made_before_the_guard(ledger: str) -> No
         assert len(names) == 3 * len(guard.GUARDED)
         with pytest.raises(sqlite3.OperationalError, match=guard.FUNCTION):
             tables.run("INSERT INTO cl_policy VALUES ('x', 'y')")
+
+
+def test_a_rebuild_leaves_every_table_guarded_and_indexed(ledger: str) -> None:
+    """A rebuild makes the tables anew, their guard's triggers and their secondary indexes only
+    once the rows are in: every one of them is there afterwards, and the guard refuses."""
+    ok(invoke("projections", "rebuild", "--db", ledger))
+    with direct(ledger) as tables:
+        triggers = tables.run("SELECT name FROM sqlite_master WHERE name LIKE '%projector_only%'")
+        assert len(triggers) == 3 * len(guard.GUARDED)
+        indexes = {
+            row[0] for row in tables.run("SELECT name FROM sqlite_master WHERE type='index'")
+        }
+        assert {"cl_cases_child", "cl_children_settled"} <= indexes
+        with pytest.raises(sqlite3.OperationalError, match=guard.FUNCTION):
+            tables.run("DELETE FROM cl_unapproved")
+    assert FLAG in flags(ledger)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from functools import partial
 from typing import Any
 
@@ -41,6 +41,7 @@ class Child:
         self.changes: list[tuple[str, int, date]] = []
         self.reviews = 0
         self.proposal_sections: dict[str, str] = {}
+        self.informed: set[int] = set()  # changes the IRO acknowledged (IROInformed)
 
     def line(self, kind: str, day: date, **fields: Any) -> dict[str, Any]:
         self.seq += 1
@@ -76,6 +77,8 @@ def _next_line(draw: st.DrawFn, child: Child, day: date) -> dict[str, Any]:
     options += ["by_review"] if child.approved else []
     options += ["by_iro"] if child.iro_agreed else []
     options += ["correct"] if child.changes else []
+    unacknowledged = [seq for _, seq, _ in child.changes if seq not in child.informed]
+    options += ["inform"] if unacknowledged else []
     kind = draw(st.sampled_from(options))
     section = str(draw(st.sampled_from(SECTIONS)))
     text = draw(st.sampled_from(["Foster carers A", "Kinship care", "Residential", "CAMHS"]))
@@ -110,6 +113,12 @@ def _next_line(draw: st.DrawFn, child: Child, day: date) -> dict[str, Any]:
         pid = draw(st.sampled_from(child.proposals))
         child.iro_agreed.append(pid)
         return child.line("IROAgreedChange", day, proposal_id=pid, iro=IRO, reason="urgent")
+    if kind == "inform":
+        target = draw(st.sampled_from(unacknowledged))
+        child.informed.add(target)
+        return child.line(
+            "IROInformed", day, event_seq=target, informed_of=["significant change"], iro=IRO
+        )
     if kind == "correct":
         index = draw(st.integers(0, len(child.changes) - 1))
         cid, target, _ = child.changes[index]
@@ -189,6 +198,8 @@ def test_incremental_equals_rebuilt_equals_aggregate_replay(
             o.ledger.record(remaining[:size], ACTOR)
             remaining = remaining[size:]
             o.projector.batch_size = data.draw(st.integers(1, 7), label="batch size")
+            # how far behind the views may be before a catch-up applies its lag case by case
+            o.projector.stretch = data.draw(st.sampled_from([1, 4, 10_000]), label="stretch")
             o.projector.catch_up()
         incremental = snapshot(o.views)
         o.projector.rebuild()
@@ -252,21 +263,23 @@ def _feeds(children: int, seed: int) -> list[tuple[datetime, list[Command]]]:
 
 
 @pytest.mark.parametrize(
-    ("seed", "catch_up_every", "batch_size", "cached_cases"),
-    [(1, 1, 1, 1), (7, 5, 13, 3), (23, 40, 50, 20_000)],
+    ("seed", "catch_up_every", "batch_size", "cached_cases", "stretch"),
+    [(1, 1, 1, 1, 10_000), (7, 5, 13, 3, 10_000), (23, 40, 50, 20_000, 10_000), (5, 9, 7, 2, 30)],
 )
 def test_an_interleaved_log_projected_incrementally_equals_it_rebuilt(
-    db: str, seed: int, catch_up_every: int, batch_size: int, cached_cases: int
+    db: str, seed: int, catch_up_every: int, batch_size: int, cached_cases: int, stretch: int
 ) -> None:
     """Children's records arrive feed by feed, so each case is caught up over many batches,
     between other children's; half way through, a new process (with nothing cached) takes
     over. Its small cache of decoded cases makes most batches read a case's earlier events
-    back from the projection."""
+    back from the projection. With a small `stretch`, catch-ups that are that far behind
+    apply their lag case by case, replacing the rows of cases they had seen before."""
     feeds = _feeds(12, seed)
     halves = (feeds[: len(feeds) // 2], feeds[len(feeds) // 2 :])
     for half in halves:
         with opened(db, create_tables=True) as o:
             o.projector.batch_size = batch_size
+            o.projector.stretch = stretch
             o.views.entries_cache_size = cached_cases
             for number, (at, commands) in enumerate(half, start=1):
                 o.ledger.clock = partial(_at, at)
@@ -279,3 +292,108 @@ def test_an_interleaved_log_projected_incrementally_equals_it_rebuilt(
         assert incremental["cl_cases"], "the feeds opened no case"
         o.projector.rebuild()
         assert snapshot(o.views) == incremental
+
+
+# --- a case's past changes while it arrives: corrections and a late review's ratification ---
+
+
+def _lines(ref: str) -> list[dict[str, Any]]:
+    """One child's records: a plan, a change made without review, a correction of its text,
+    a review that ratifies it weeks later (approval after the event), then a correction of
+    its date recorded after that review; each recorded the day after it happened."""
+    child = Child(ref)
+    day = START
+    change = {"kind": "none", "reason": "placement broke down overnight"}
+    return [
+        child.line("ChildBecameLookedAfter", day, legal_status="C2", placement="U4"),
+        child.line("IROAllocated", day, iro_id="IRO-1", iro_name="R. Officer"),
+        child.line("CarePlanAgreed", day, sections={"placement": "Foster carers A"}, decided_by=TM),
+        child.line(
+            "CarePlanSectionChanged",
+            day + timedelta(days=40),
+            change_id="chg-1",
+            section="placement",
+            content="Residential",
+            significant=True,
+            decided_by=TM,
+            authority=change,
+        ),
+        child.line(
+            "CorrectionRecorded",
+            day + timedelta(days=41),
+            corrects_seq=5,
+            reason="typo",
+            corrected={"content": "Residential unit B"},
+        ),
+        child.line(
+            "ReviewHeld",
+            day + timedelta(days=70),
+            review_id="rev-1",
+            chair=IRO,
+            participation="PN1",
+            decisions=[{"kind": "ratify", "change_id": "chg-1"}],
+        ),
+        child.line(
+            "CorrectionRecorded",
+            day + timedelta(days=72),
+            corrects_seq=5,
+            reason="wrong date",
+            corrected={"occurred_on": (day + timedelta(days=39)).isoformat()},
+        ),
+        child.line(
+            "CarePlanAgreed", day + timedelta(days=90), sections={"health": "IHA"}, decided_by=TM
+        ),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("batch_size", "stretch", "catch_up_every"), [(1, 10_000, 1), (2, 10_000, 2), (3, 3, 4)]
+)
+def test_corrections_and_a_late_ratification_arriving_between_other_cases(
+    db: str, batch_size: int, stretch: int, catch_up_every: int
+) -> None:
+    """Three children's records interleaved, one record per call, each on a later day, the
+    views caught up after each in small batches: every case's past changes while it arrives
+    (a correction rewrites an earlier change, a review approves it after it took effect).
+    After every catch-up the projected plan and flags equal the replayed case's, and at the
+    end the views equal a rebuild, every version of the follow-up facts included. Catching
+    up every few records with a small `stretch` applies each lag case by case."""
+    children = [_lines(ref) for ref in ("IL1", "IL2", "IL3")]
+    interleaved = [line for lines in zip(*children, strict=True) for line in lines]
+    with opened(db, create_tables=True) as o:
+        o.projector.batch_size = batch_size
+        o.projector.stretch = stretch
+        o.views.entries_cache_size = 1
+        for number, line in enumerate(interleaved):
+            day = date.fromisoformat(line["occurred_on"]) + timedelta(days=1)
+            moment = datetime.combine(day, time(9, number), tzinfo=UTC)
+            o.ledger.clock = partial(_at, moment)
+            o.ledger.record([parse_command(line)], FEED)
+            if number % catch_up_every == catch_up_every - 1:
+                o.projector.catch_up()
+                _assert_plan_and_flags_replayed(o, snapshot(o.views))
+        o.projector.catch_up()
+        incremental = snapshot(o.views)
+        flags = {(r["seq"], r["kind"]) for r in incremental["cl_unapproved"]}
+        assert (5, "approved only after it took effect") in flags
+        versions_known = {r["known_from"] for r in incremental["cl_reviews"]}
+        assert len(versions_known) == 3, "the case's facts before and after each correction"
+        o.projector.rebuild()
+        assert snapshot(o.views) == incremental
+
+
+def _assert_plan_and_flags_replayed(o: Any, views: dict[str, list[dict[str, Any]]]) -> None:
+    for case in views["cl_cases"]:
+        aggregate = o.ledger.case(case["council"], case["child_ref"])
+        plan = [(str(s.section), s.content, s.seq) for s in aggregate.current_plan().values()]
+        projected = [
+            (r["section"], r["content"], r["seq"])
+            for r in views["cl_current_plan"]
+            if r["case_id"] == case["case_id"]
+        ]
+        assert projected == plan
+        flags = sorted((f.seq, str(f.kind)) for f in judge(aggregate.entries.values()))
+        found = sorted(
+            (r["seq"], r["kind"]) for r in views["cl_unapproved"] if r["case_id"] == case["case_id"]
+        )
+        assert found == flags

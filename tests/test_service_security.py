@@ -264,6 +264,9 @@ def test_every_form_post_is_refused_without_its_csrf_token(db: str, service: Ser
             ),
             "/shares/new": client.post("/shares/new", data=forged | share, headers=manager),
             "/shares/{share_id}/revoke": client.post("/shares/0a1b2c3d4e/revoke", headers=manager),
+            "/iro/inbox/acknowledgements": client.post(
+                "/iro/inbox/acknowledgements", json={"entry": "x", "seen": 1}, headers=cookie
+            ),
             "/inspect/child": client.post(
                 "/inspect/child", data=forged | {"child": child, "reason": "x"}, headers=inspector
             ),
@@ -277,8 +280,10 @@ def test_every_form_post_is_refused_without_its_csrf_token(db: str, service: Ser
         "/events": 403, "/sign-in": 403, "/sign-out": 403, "/child/{child}/challenge": 400,
         "/child/{child}/challenges/{challenge_id}/{action}": 400, "/shares/new": 400,
         "/inspect/child": 400, "/check-a-chronology": 400, "/shares/{share_id}/revoke": 403,
+        "/iro/inbox/acknowledgements": 403,
     }  # fmt: skip
-    assert answers["/shares/{share_id}/revoke"].json()["field"] == "X-CSRF-Token"
+    for api in ("/shares/{share_id}/revoke", "/iro/inbox/acknowledgements"):
+        assert answers[api].json()["field"] == "X-CSRF-Token"
     for form in ("/child/{child}/challenge", "/child/{child}/challenges/{challenge_id}/{action}",
                  "/shares/new", "/inspect/child", "/check-a-chronology"):  # fmt: skip
         assert "The form had expired" in answers[form].text, form

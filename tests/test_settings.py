@@ -169,7 +169,7 @@ def test_a_bad_value_in_the_file_names_the_variable_and_the_file_and_records_not
          "permitted ([limits] text_lenght in {path})"),
         ("[limit]\ntext_length = 40000\n", "{path}: [limit] is not a section of careledger's "
          "settings (sections: store, integrity, recording, diagnostics, limits, policy, drift, "
-         "challenge, service, access)"),
+         "challenge, service, access, email)"),
         ("[limits\n", "{path}: not TOML (Expected ']' at the end of a table declaration "
          "(at line 1, column 8))"),
     ],

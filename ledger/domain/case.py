@@ -64,6 +64,8 @@ class ChildCase(BaseAggregate[UUID]):
         self.changes: dict[str, date] = {}
         self.challenges: dict[str, ch.Challenge] = {}
         self.recommendations: dict[str, Recommendation] = {}
+        # What the IRO has acknowledged being informed of: (event_seq, recommendation_id).
+        self.informed: dict[tuple[int, str | None], date] = {}
 
     @staticmethod
     def create_id(council: str, child_ref: str) -> UUID:
@@ -153,6 +155,8 @@ class ChildCase(BaseAggregate[UUID]):
             ch.check_stage(candidate, protocol)
             if not isinstance(candidate, p.ChildBecameLookedAfter):
                 self._check_after_entry_to_care(candidate)
+        if isinstance(payload, p.IROInformed):
+            _check_acknowledged_by_the_iro(payload, recorded_by)
         if checked is None:
             self.check_new(payload)
             self.check_references(payload)
@@ -296,6 +300,19 @@ class ChildCase(BaseAggregate[UUID]):
             )
 
     @check_new.register
+    def _(self, payload: p.IROInformed) -> None:
+        acknowledged = self.informed.get((payload.event_seq, payload.recommendation_id))
+        if acknowledged is not None:
+            what = f"event {payload.event_seq}" + (
+                f", recommendation '{payload.recommendation_id}'"
+                if payload.recommendation_id
+                else ""
+            )
+            raise RecordingRefused(
+                "event_seq", f"the IRO already acknowledged {what} on {acknowledged}"
+            )
+
+    @check_new.register
     def _(self, payload: p.ReviewHeld) -> None:
         self._check_new_id("review_id", payload.review_id, self.reviews)
         recommendations = set(self.recommendations)
@@ -396,6 +413,30 @@ class ChildCase(BaseAggregate[UUID]):
                     f"({made.made_on}) and its overtaking ({payload.occurred_on})",
                 )
 
+    @check_references.register
+    def _(self, payload: p.IROInformed) -> None:
+        """The IRO acknowledges an event the case holds (not another acknowledgement), or a
+        recommendation the review at that event made; and only an IRO acknowledges."""
+        informed_of = self.entries.get(payload.event_seq)
+        if informed_of is None or isinstance(informed_of.payload, p.IROInformed):
+            raise RecordingRefused(
+                "event_seq", f"event {payload.event_seq} is not an event of this case to be told of"
+            )
+        if payload.recommendation_id is not None:
+            review = informed_of.payload
+            made = isinstance(review, p.ReviewHeld) and any(
+                isinstance(d, p.Recommend) and d.recommendation_id == payload.recommendation_id
+                for d in review.decisions
+            )
+            if not made:
+                raise RecordingRefused(
+                    "recommendation_id",
+                    f"event {payload.event_seq} made no recommendation "
+                    f"'{payload.recommendation_id}'",
+                )
+        if payload.iro.role is not Role.IRO:
+            raise RecordingRefused("iro.role", f"must be IRO, not {payload.iro.role}")
+
     def _check_authority(self, authority: p.Authority, section: str, section_field: str) -> None:
         """A review decision or an IRO agreement must be one that was given, for this section."""
         if authority.kind not in (AuthorityKind.REVIEW_DECISION, AuthorityKind.IRO_AGREEMENT):
@@ -494,6 +535,10 @@ class ChildCase(BaseAggregate[UUID]):
                 )
 
     @_evolve.register
+    def _(self, payload: p.IROInformed) -> None:
+        self.informed[(payload.event_seq, payload.recommendation_id)] = payload.occurred_on
+
+    @_evolve.register
     def _(self, payload: p.RecommendationCompleted | p.RecommendationOvertaken) -> None:
         if payload.recommendation_id in self.recommendations:
             self.recommendations[payload.recommendation_id].closed_on = payload.occurred_on
@@ -505,6 +550,21 @@ def _check_new_case(council: str, child_ref: str) -> None:
     for name, value in (("council", council), ("child", child_ref)):
         if new_case_of(name, value) != value.strip():
             raise RecordingRefused(name, "is not in its normal form (NFKC, trimmed)")
+
+
+def _check_acknowledged_by_the_iro(payload: p.IROInformed, recorded_by: p.Actor) -> None:
+    """An IRO's acknowledgement is their own act: recorded by the IRO it names, signed in,
+    or by an administrator (the command line: bringing in a record kept elsewhere); never by
+    someone else in the IRO's name. (A council's system records as ADMIN too: the service
+    refuses this event from a system.)"""
+    if recorded_by.role is Role.ADMIN:
+        return
+    if recorded_by.role is not Role.IRO or recorded_by.actor_id != payload.iro.name:
+        raise RecordingRefused(
+            "iro.name",
+            f"an IRO's acknowledgement is recorded by that IRO, not by {recorded_by.actor_id} "
+            f"({recorded_by.role})",
+        )
 
 
 def _check_not_in_future(payload: p.Payload, recorded_at: datetime) -> None:

@@ -178,6 +178,10 @@ class CorrectionRecorded(CaseEvent, p.CorrectionRecorded):
     pass
 
 
+class IROInformed(CaseEvent, p.IROInformed):
+    pass
+
+
 EVENT_FOR_PAYLOAD: dict[type[p.Payload], type[CaseEvent]] = {
     base: cls
     for cls in CaseEvent.__subclasses__()

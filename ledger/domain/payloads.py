@@ -27,6 +27,7 @@ from careledger.ledger.domain.vocabulary import (
     CafcassOutcome,
     ChallengeOutcome,
     ChallengeSubject,
+    InformedOf,
     LegalStatus,
     Participation,
     Role,
@@ -350,6 +351,23 @@ class CorrectionRecorded(Payload):
     corrected: Annotated[dict[str, Any], Limited] = Field(min_length=1)
 
 
+class IROInformed(Payload):
+    """The child's IRO acknowledges being informed of a change (CPPCR 2010 reg 37; reg
+    13(2)(i) and 14(2)(b) for a placement and its ending), recorded by the IRO themselves
+    from their inbox: so a court can see when the IRO knew. `occurred_on` is the day they
+    acknowledged it."""
+
+    event_seq: int = Field(ge=2, description="the case event the IRO was informed of")
+    recommendation_id: Id | None = Field(
+        default=None,
+        description="an overdue recommendation the review at event_seq made, if that is what",
+    )
+    informed_of: Annotated[list[InformedOf], Limited] = Field(
+        min_length=1, description="why the change was put before the IRO"
+    )
+    iro: Person
+
+
 PAYLOADS: dict[str, type[Payload]] = {
     cls.__name__: cls
     for cls in (
@@ -375,6 +393,7 @@ PAYLOADS: dict[str, type[Payload]] = {
         CafcassReferralMade,
         CafcassOutcomeRecorded,
         CorrectionRecorded,
+        IROInformed,
     )
 }
 

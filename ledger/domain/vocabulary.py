@@ -126,3 +126,18 @@ class CafcassOutcome(StrEnum):
     ADVICE = "advice"
     PROCEEDINGS = "proceedings"
     NO_ACTION = "no_action"
+
+
+class InformedOf(StrEnum):
+    """Why a change is put before the child's IRO: the council informs the IRO of any
+    significant change (CPPCR 2010 reg 37), of a placement and of its ending (reg 13(2)(i),
+    reg 14(2)(b)), and the IRO monitors the council's performance in the case (Children Act
+    1989 s.25B(1)(a)): changes made without authority, answers to challenges, recommendations
+    not carried out in time."""
+
+    SIGNIFICANT_CHANGE = "significant change"
+    PRESUMED_SIGNIFICANT = "change in a section presumed significant"
+    PLACEMENT_ENDED = "placement ended"
+    WITHOUT_AUTHORITY = "change recorded without authority"
+    CHALLENGE_RESPONSE = "challenge response"
+    RECOMMENDATION_OVERDUE = "recommendation overdue"

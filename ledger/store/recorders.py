@@ -15,12 +15,13 @@
   the chain rows, one row in `<events>_heads` (SQLite: `ledger_heads`) signs the log's head,
   in the same transaction; the same triggers keep it append-only.
 
-`iter_case_rows` and `iter_chain` read back raw rows for `ledger.integrity.verify`, streaming.
+`iter_case_rows` and `iter_chain` read back raw rows for `ledger.integrity.verify`, streaming;
+`iter_case_history` streams the log case by case for a projection rebuild (`projections.runner`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from functools import cached_property
 from typing import Any
 from uuid import UUID
@@ -37,6 +38,7 @@ from careledger.ledger.integrity.chain import GENESIS, RawChain, RawLink, Stored
 from careledger.ledger.integrity.head_store import PostgresHeads, SQLiteHeads
 
 PAGE = 5_000  # rows fetched at a time when streaming
+StoredHistory = tuple[StoredEvent, int]  # an event as stored, and its log position
 
 REFUSAL = "careledger: the ledger is append-only"
 # What the SQLite trigger against INSERT OR REPLACE says. An ordinary insert meets it only when
@@ -175,6 +177,28 @@ class SQLiteLedgerRecorder(SQLiteHeads, SQLiteApplicationRecorder):
                 key, key_bytes = row[0], bytes.fromhex(row[0])
             state = row[4] if isinstance(row[4], bytes) else str(row[4]).encode()
             yield (key_bytes, row[1], row[2], str(row[3]), state, *_link(row[5:8]))
+
+    def iter_case_history(self, start: int, stop: int) -> Generator[StoredHistory, None, None]:
+        """Every event up to log position `stop` of each case that has one after `start`,
+        case by case in sequence order: (stored event, log position). Through the primary
+        key's order, streaming: memory stays flat however long the log."""
+        touched = (
+            ""
+            if start == 0
+            else f"AND originator_id IN (SELECT originator_id FROM {self.events_table_name} "
+            "WHERE rowid > ? AND rowid <= ?)"
+        )
+        statement = (
+            "SELECT originator_id, originator_version, topic, state, rowid "
+            f"FROM {self.events_table_name} WHERE rowid <= ? {touched} "
+            "ORDER BY originator_id, originator_version"
+        )
+        key, case = None, UUID(int=0)
+        for row in self._stream(statement, [stop] if start == 0 else [stop, start, stop]):
+            if row[0] != key:
+                key, case = row[0], UUID(row[0])
+            state = row[3] if isinstance(row[3], bytes) else str(row[3]).encode()
+            yield StoredEvent(case, row[1], row[2], state), row[4]
 
     def iter_orphans(self, case: UUID | None = None) -> Iterator[RawChain]:
         """Chain rows whose event is gone."""
@@ -396,6 +420,22 @@ class PostgresLedgerRecorder(PostgresHeads, PostgresApplicationRecorder):
                 key, key_bytes = row[0], row[0].bytes
             yield (key_bytes, *row[1:5], *_link(row[5:8]))
 
+    def iter_case_history(self, start: int, stop: int) -> Generator[StoredHistory, None, None]:
+        table = self._table(self.events_table_name)
+        touched: SQL | Composed = SQL("")
+        if start:
+            touched = SQL(
+                "AND originator_id IN (SELECT originator_id FROM {0} "
+                "WHERE notification_id > %s AND notification_id <= %s)"
+            ).format(table)
+        statement = SQL(
+            "SELECT originator_id, originator_version, topic, state, notification_id FROM {0} "
+            "WHERE notification_id <= %s {1} ORDER BY originator_id, originator_version"
+        ).format(table, touched)
+        params: list[Any] = [stop] if start == 0 else [stop, start, stop]
+        for row in self._stream(statement, params, name="careledger_rebuild"):
+            yield StoredEvent(row[0], row[1], row[2], bytes(row[3])), row[4]
+
     def iter_orphans(self, case: UUID | None = None) -> Iterator[RawChain]:
         where = SQL("AND c.originator_id = %s") if case else SQL("")
         statement = SQL(
@@ -430,16 +470,21 @@ class PostgresLedgerRecorder(PostgresHeads, PostgresApplicationRecorder):
             bytes(row["digest"]),
         )
 
-    def _stream(self, statement: Composed, params: list[Any]) -> Iterator[tuple[Any, ...]]:
+    def _stream(
+        self, statement: Composed, params: list[Any], name: str = "careledger_verify"
+    ) -> Iterator[tuple[Any, ...]]:
         """A server-side cursor: memory stays flat however many rows there are."""
         with (
             self.datastore.get_connection() as conn,
             conn.transaction(),
-            conn.cursor(name="careledger_verify", row_factory=tuple_row) as curs,
+            conn.cursor(name=name, row_factory=tuple_row) as curs,
         ):
             curs.itersize = PAGE
             # A named cursor is planned to return its first rows fast; verify reads them all.
             conn.execute("SET LOCAL cursor_tuple_fraction = 1")
+            # Between pages the reader works (a rebuild computes and writes a page's cases):
+            # the library's few seconds idle in a transaction could end the session.
+            conn.execute("SET LOCAL idle_in_transaction_session_timeout = '60s'")
             curs.execute(statement, params)
             yield from curs
 

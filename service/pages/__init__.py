@@ -17,6 +17,7 @@ from careledger.service.pages import (
     child_page,
     court,
     dashboard,
+    inbox,
     sharing,
     sign_in_page,
     verify_page,
@@ -25,5 +26,5 @@ from careledger.service.pages import (
 
 router = APIRouter(include_in_schema=False)
 for _module in (assets, sign_in_page, workspace, child_page, challenge_form, challenge_actions,
-                sharing, court, verify_page, dashboard, break_glass):  # fmt: skip
+                sharing, court, verify_page, dashboard, break_glass, inbox):  # fmt: skip
     router.include_router(_module.router)

@@ -1,11 +1,12 @@
 """The IRO's workspace: **My children**, the IRO's caseload, with for each child what needs
 their attention: the next review (due, or overdue: reg 33), the recommendations still open
 (reg 37), the open challenges (s.25B(1)) and the changes made without review approval
-(reg 32(2)). Each child's record is read only once `Access.check_child` allows it, so each
-read is in the access log."""
+(reg 32(2)), and the changes in the IRO's inbox not yet acknowledged (reg 37). Each child's
+record is read only once `Access.check_child` allows it, so each read is in the access log."""
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -17,6 +18,7 @@ from careledger.access.errors import AccessRefused
 from careledger.access.principal import Principal
 from careledger.api import today as england_today
 from careledger.projections.rules import FlagKind
+from careledger.service.inbox import read_inbox
 from careledger.service.pages.rendering import page
 from careledger.service.pages.signed import SignInFirst, person, to_sign_in
 from careledger.service.state import ServiceState, state_of
@@ -66,7 +68,15 @@ def my_children(request: Request) -> Response:
         for child in state.reader.caseload(who.name, today)
         if (found := summary(state, who, child, today)) is not None
     ]
-    return page(request, "my_children.html.j2", who, title="My children", children=children)
+    unacknowledged = Counter(entry.child for entry in read_inbox(state, who))
+    return page(
+        request,
+        "my_children.html.j2",
+        who,
+        title="My children",
+        children=children,
+        unacknowledged=unacknowledged,
+    )
 
 
 def summary(
