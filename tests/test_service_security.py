@@ -264,6 +264,9 @@ def test_every_form_post_is_refused_without_its_csrf_token(db: str, service: Ser
             ),
             "/shares/new": client.post("/shares/new", data=forged | share, headers=manager),
             "/shares/{share_id}/revoke": client.post("/shares/0a1b2c3d4e/revoke", headers=manager),
+            "/inbox/acknowledge": client.post(
+                "/inbox/acknowledge", data=forged | {"entry": "x", "seen": "1"}, headers=cookie
+            ),
             "/iro/inbox/acknowledgements": client.post(
                 "/iro/inbox/acknowledgements", json={"entry": "x", "seen": 1}, headers=cookie
             ),
@@ -280,8 +283,9 @@ def test_every_form_post_is_refused_without_its_csrf_token(db: str, service: Ser
         "/events": 403, "/sign-in": 403, "/sign-out": 403, "/child/{child}/challenge": 400,
         "/child/{child}/challenges/{challenge_id}/{action}": 400, "/shares/new": 400,
         "/inspect/child": 400, "/check-a-chronology": 400, "/shares/{share_id}/revoke": 403,
-        "/iro/inbox/acknowledgements": 403,
+        "/iro/inbox/acknowledgements": 403, "/inbox/acknowledge": 400,
     }  # fmt: skip
+    assert "The page had expired" in answers["/inbox/acknowledge"].text
     for api in ("/shares/{share_id}/revoke", "/iro/inbox/acknowledgements"):
         assert answers[api].json()["field"] == "X-CSRF-Token"
     for form in ("/child/{child}/challenge", "/child/{child}/challenges/{challenge_id}/{action}",
