@@ -24,6 +24,7 @@ from careledger.ledger.domain.identity import case_id, uncached_case_id
 from careledger.ledger.domain.protocol import DisputeProtocol
 from careledger.ledger.errors import CaseNotFound, RecordingConflict, RecordingRefused
 from careledger.ledger.integrity.verify import case_events
+from careledger.ledger.store.alongside import Alongside
 from careledger.ledger.store.failures import is_write_conflict
 from careledger.ledger.store.location import Store
 from careledger.ledger.store.mapper import open_sealed
@@ -31,6 +32,8 @@ from careledger.ledger.store.read_only import refuse_writes
 from careledger.ledger.store.recorders import PostgresLedgerRecorder, SQLiteLedgerRecorder
 
 Clock = Callable[[], datetime]
+# What to keep with a batch's events, in their transaction, given what was recorded.
+KeptWith = Callable[[list["Recorded"]], Sequence[Alongside]]
 FIRST_CONFLICT_WAIT = 0.01  # seconds: the first wait after a conflict is at most twice this
 MAX_CONFLICT_WAIT = 0.5  # seconds: no wait after a conflict is longer
 STORE_OWNED = ("CIPHER_TOPIC", "CIPHER_KEY")  # set by `store_for` alone (see construct_env)
@@ -117,21 +120,35 @@ class CareLedger(Application[UUID]):
             self._protocol = self._protocol()
         return self._protocol
 
-    def record(self, commands: Sequence[Command], recorded_by: p.Actor) -> list[Recorded]:
+    def record(
+        self,
+        commands: Sequence[Command],
+        recorded_by: p.Actor,
+        kept_with: KeptWith | None = None,
+    ) -> list[Recorded]:
         """Record every command or none. A concurrent writer to the same case makes the save
         conflict (the library's IntegrityError), and a refusal may come from a cached copy of
         a case that another writer has added to since (`_stored_case`): either way the batch
         is replayed on the case as the store holds it, up to `save_attempts` times in all;
-        then `RecordingConflict`, and nothing recorded."""
-        with collector_paused():
-            return self._record_batch(commands, recorded_by)
+        then `RecordingConflict`, and nothing recorded.
 
-    def _record_batch(self, commands: Sequence[Command], recorded_by: p.Actor) -> list[Recorded]:
+        `kept_with`: rows to insert in the events' own transaction, made from what is being
+        recorded (`ledger.store.alongside`); one refused by its table's unique key raises
+        `AlongsideRefused`, and nothing is recorded."""
+        with collector_paused():
+            return self._record_batch(commands, recorded_by, kept_with)
+
+    def _record_batch(
+        self, commands: Sequence[Command], recorded_by: p.Actor, kept_with: KeptWith | None
+    ) -> list[Recorded]:
         for attempt in range(1, self.save_attempts + 1):
             batch = _Batch(trust_cache=attempt == 1)
             try:
                 recorded = self._apply(commands, recorded_by, batch)
-                self.save(*batch.cases.values())
+                if kept_with is None:
+                    self.save(*batch.cases.values())
+                else:
+                    self.save(*batch.cases.values(), alongside=kept_with(recorded))
             except IntegrityError as error:
                 self._evict(batch.cases)
                 self.after_conflict(error, attempt)

@@ -13,6 +13,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import lru_cache
 from itertools import islice
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
@@ -21,13 +22,14 @@ from eventsourcing.persistence import Tracking, TrackingRecorder
 from eventsourcing.postgres import PostgresTrackingRecorder
 from eventsourcing.sqlite import SQLiteTrackingRecorder
 from psycopg.sql import SQL, Literal
+from pydantic_core import from_json
 
 from careledger.ledger.domain import events as e
 from careledger.ledger.domain import payloads as p
-from careledger.ledger.domain.fields import STORED
 from careledger.ledger.domain.plan import Entry, SectionState, effective, plan_in_force
 from careledger.ledger.domain.vocabulary import Section
 from careledger.ledger.errors import LedgerError
+from careledger.ledger.store import trusted
 from careledger.ledger.store.mapper import open_sealed
 from careledger.projections import guard, schema
 from careledger.projections.followup import Version, standing, versions
@@ -48,6 +50,11 @@ DERIVED = (*schema.FOLLOWUP_TABLES, "cl_current_plan", "cl_unapproved", "cl_chil
 
 
 def event_row(event: e.CaseEvent) -> tuple[Any, ...]:
+    """The event's row of cl_events: its envelope's columns and its payload as JSON.
+
+    The payload is written by its payload class's own serializer, which writes that class's
+    fields of the event in the event's order: the JSON `model_dump_json(include=...)` gave,
+    without building the set of names to include for every event."""
     if isinstance(event, e.CaseOpened):
         kind, body = (
             "CaseOpened",
@@ -55,9 +62,9 @@ def event_row(event: e.CaseEvent) -> tuple[Any, ...]:
         )
     else:
         kind = type(event).__name__
-        body = event.model_dump_json(include=set(e.payload_fields(event)))
+        body = _PAYLOAD_JSON[kind](event).decode()
     return (
-        str(event.originator_id),
+        _case_text(event.originator_id),
         event.seq,
         kind,
         event.occurred_on.isoformat(),
@@ -69,6 +76,18 @@ def event_row(event: e.CaseEvent) -> tuple[Any, ...]:
     )
 
 
+_PAYLOAD_JSON = {
+    name: payload_class.__pydantic_serializer__.to_json
+    for name, payload_class in p.PAYLOADS.items()
+}
+
+
+@lru_cache(maxsize=4096)
+def _case_text(case_id: UUID) -> str:
+    """A case id as text (`str(UUID)` formats it anew each time; a batch repeats its cases)."""
+    return str(case_id)
+
+
 def entries_from(rows: Iterable[Row]) -> list[Entry]:
     """A case's events from its projection rows, as the plan and the rules read them."""
     entries = []
@@ -76,7 +95,8 @@ def entries_from(rows: Iterable[Row]) -> list[Entry]:
         payload_class = p.PAYLOADS.get(row["event_type"])
         if payload_class is None:
             continue
-        payload = payload_class.model_validate_json(row["payload"], context=STORED)
+        # Written from a stored event: built without validating it again (`trusted`).
+        payload = trusted.build(payload_class, from_json(row["payload"]))
         entries.append(Entry(row["seq"], datetime.fromisoformat(row["recorded_at"]), payload))
     return entries
 

@@ -3,9 +3,14 @@ came) records its events once. The key is kept per principal in the store, with 
 the request's body: the same key with the same body is answered as the first time; with
 another body it is refused, since the client has mixed up two requests.
 
-A key is reserved before recording and completed with the answer after it. A request that
-is refused (nothing recorded) releases its key; a worker that dies between recording and
-completing leaves the key reserved, and a retry is told so rather than recording again."""
+The key and its answer are kept in the very transaction that records the events
+(`ledger.store.alongside`): they are stored together or not at all. A refused request (nothing
+recorded) keeps no key; a worker that stops mid-request leaves neither events nor key, and
+the retry records them. Two requests with the same key race to that transaction: the table's
+unique key lets one keep it; the other's events are rolled back and it is answered as the
+first was. A retry is not looked up before recording (that would cost every keyed request a
+round trip to the store): it meets its earlier self as a refusal by the ledger (its events are
+there already) or by the key's table, and is then answered from the key."""
 
 from __future__ import annotations
 
@@ -15,11 +20,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from careledger.ledger.store.alongside import Alongside
 from careledger.service.problems import Problem
 from careledger.service.tables import ServiceTables
 
 HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 200
+TABLE = "careledger_idempotency"
 
 
 @dataclass(frozen=True)
@@ -30,32 +37,45 @@ class Replay:
     body: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class KeyedRequest:
+    """A request sent with a key: who sent it (keys are kept per principal), the key, and
+    the digest of its media type and body."""
+
+    principal: str
+    key: str
+    digest: str
+
+    @classmethod
+    def of(cls, principal: str, key: str, body: bytes) -> KeyedRequest:
+        check_key(key)
+        return cls(principal, key, hashlib.sha256(body).hexdigest())
+
+    def answered(self, status: int, answer: dict[str, Any]) -> Alongside:
+        """The key's row with its answer, to keep in the events' transaction."""
+        now = datetime.now(UTC).isoformat()
+        return Alongside(
+            TABLE, (self.principal, self.key, self.digest, status, json.dumps(answer), now)
+        )
+
+
 class IdempotencyKeys:
     def __init__(self, tables: ServiceTables) -> None:
         self.tables = tables
 
-    def reserve(self, principal: str, key: str, body: bytes) -> Replay | None:
-        """None: the key is now this request's, to record and `complete`. A Replay: it was
-        answered before. Refused (a problem naming the header) when the key came with
-        another body, or its first request has not finished."""
-        check_key(key)
-        digest = hashlib.sha256(body).hexdigest()
-        reserved = self.tables.run(
-            "INSERT INTO {s}careledger_idempotency VALUES (?, ?, ?, NULL, NULL, ?) "
-            "ON CONFLICT (principal, idempotency_key) DO NOTHING",
-            (principal, key, digest, datetime.now(UTC).isoformat()),
-        )
-        if reserved:
-            return None
+    def answered_before(self, request: KeyedRequest) -> Replay | None:
+        """The answer kept for this key, if it was used before: a Replay for the same body;
+        refused (a problem naming the header) for another body, or for a key a worker of an
+        earlier version reserved and never completed."""
         rows = self.tables.fetch(
             "SELECT body_digest, status, response FROM {s}careledger_idempotency "
             "WHERE principal = ? AND idempotency_key = ?",
-            (principal, key),
+            (request.principal, request.key),
         )
-        if not rows:  # released between the two statements: the first request was refused
-            return self.reserve(principal, key, body)
+        if not rows:
+            return None
         first = rows[0]
-        if first["body_digest"] != digest:
+        if first["body_digest"] != request.digest:
             raise Problem(
                 422, "Unprocessable Content",
                 "this key was used before with another request body; use a new key for a "
@@ -64,24 +84,10 @@ class IdempotencyKeys:
         if first["status"] is None:
             raise Problem(
                 409, "Conflict",
-                "a request with this key has not finished (or its worker stopped while "
-                "recording): look at the child's history before sending it again", HEADER,
+                "a request with this key did not finish (its worker stopped while recording): "
+                "look at the child's history before sending it again", HEADER,
             )  # fmt: skip
         return Replay(int(first["status"]), json.loads(first["response"]))
-
-    def complete(self, principal: str, key: str, status: int, body: dict[str, Any]) -> None:
-        self.tables.run(
-            "UPDATE {s}careledger_idempotency SET status = ?, response = ? "
-            "WHERE principal = ? AND idempotency_key = ?",
-            (status, json.dumps(body), principal, key),
-        )
-
-    def release(self, principal: str, key: str) -> None:
-        self.tables.run(
-            "DELETE FROM {s}careledger_idempotency WHERE principal = ? AND idempotency_key = ? "
-            "AND status IS NULL",
-            (principal, key),
-        )
 
 
 def check_key(key: str) -> None:

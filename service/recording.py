@@ -21,8 +21,9 @@ from careledger.ledger.domain.json_lines import LineRefused, NotJSON, parse_json
 from careledger.ledger.domain.limits import limits
 from careledger.ledger.domain.vocabulary import Role
 from careledger.ledger.errors import LedgerError, RecordingRefused
+from careledger.ledger.store.alongside import AlongsideRefused
 from careledger.service.freshness import caught_up_after_recording
-from careledger.service.idempotency import HEADER, IdempotencyKeys
+from careledger.service.idempotency import HEADER, IdempotencyKeys, KeyedRequest
 from careledger.service.identity import Signed
 from careledger.service.problems import Problem
 from careledger.service.state import ServiceState, state_of
@@ -57,26 +58,31 @@ async def record_events(request: Request, who: Signed) -> JSONResponse:
 def _record_body(
     state: ServiceState, who: Principal, kind: str, body: bytes, key: str | None
 ) -> tuple[int, dict[str, Any], bool]:
-    """Checked, then recorded (once per idempotency key): the status, the answer, and whether
-    it is a replay of an earlier answer."""
+    """Checked, then recorded (once per idempotency key, kept in the events' transaction:
+    `service.idempotency`): the status, the answer, and whether it is a replay of an earlier
+    answer."""
     numbered = _commands(body, kind)
     _check_may_record(state, who, numbered, kind)
-    keys = IdempotencyKeys(state.tables)
-    if key is not None:
-        replay = keys.reserve(_keyed_as(who), key, kind.encode() + b"\n" + body)
-        if replay is not None:
-            return replay.status, replay.body, True
+    keyed = KeyedRequest.of(_keyed_as(who), key, kind.encode() + b"\n" + body) if key else None
     try:
-        recorded = _record(state, who, numbered, kind)
-    except BaseException:
-        if key is not None:
-            keys.release(_keyed_as(who), key)
-        raise
-    answer = {"recorded": len(recorded), "events": [_shown(r) for r in recorded]}
-    if key is not None:
-        keys.complete(_keyed_as(who), key, 201, answer)
+        recorded = _record(state, who, numbered, kind, keyed)
+    except AlongsideRefused:  # another request with the key recorded first
+        assert keyed is not None
+        replay = IdempotencyKeys(state.tables).answered_before(keyed)
+        if replay is None:
+            raise
+        return replay.status, replay.body, True
+    except Problem:  # a retry's events may be refused as already there
+        replay = IdempotencyKeys(state.tables).answered_before(keyed) if keyed else None
+        if replay is None:
+            raise
+        return replay.status, replay.body, True
     caught_up_after_recording(state)
-    return 201, answer, False
+    return 201, _answer(recorded), False
+
+
+def _answer(recorded: list[Recorded]) -> dict[str, Any]:
+    return {"recorded": len(recorded), "events": [_shown(r) for r in recorded]}
 
 
 def _media_type(request: Request) -> str:
@@ -158,15 +164,20 @@ def _check_may_record(
 
 
 def _record(
-    state: ServiceState, who: Principal, numbered: list[tuple[int, Command]], kind: str
+    state: ServiceState,
+    who: Principal,
+    numbered: list[tuple[int, Command]],
+    kind: str,
+    keyed: KeyedRequest | None,
 ) -> list[Recorded]:
     """Recorded as `careledger record` records, into the ledger's own store (never the read
-    URL); the projections are caught up afterwards (`service.freshness`), outside the
-    recording lock."""
+    URL), with the key and its answer in the same transaction; the projections are caught up
+    afterwards (`service.freshness`), outside the recording lock."""
+    kept_with = (lambda recorded: [keyed.answered(201, _answer(recorded))]) if keyed else None
     try:
         with state.recording:
             recorded = state.ledger.ledger.record(
-                [command for _, command in numbered], recording_actor(state, who)
+                [command for _, command in numbered], recording_actor(state, who), kept_with
             )
     except BatchRefused as refusal:
         place = numbered[refusal.index][0]

@@ -1,12 +1,15 @@
 """Recording through `careledger serve`: a council's case-management system posts events
 with its API token to a real uvicorn server, on SQLite and PostgreSQL. A batch is recorded
 whole or not at all, refusals are problem details naming the item or line and the field, the
-recorder is who signed in, and a retried POST records once."""
+recorder is who signed in, and a retried POST records once, even when its copies arrive at
+once."""
 
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 
@@ -14,6 +17,7 @@ import pytest
 
 from careledger.api import opened
 from careledger.ledger.errors import CaseNotFound
+from careledger.service.tables import ServiceTables
 from tests.service_server import Service, issue_token, prepare, revoke_token, running
 
 COUNCIL = "E10000099"
@@ -228,3 +232,62 @@ def test_a_council_that_is_no_councils_code_is_refused_naming_it(
     assert answer.status_code == 422
     assert (answer.json()["field"], answer.json()["index"]) == ("council", 0)
     assert recorded_of(db, "SV-14", "NOT-A-COUNCIL") == 0
+
+
+def allocated(child: str, worker: str) -> dict[str, object]:
+    """An event with no id of its own: recorded twice, it would be there twice."""
+    return {
+        "type": "SocialWorkerAllocated", "council": COUNCIL, "child": child,
+        "occurred_on": "2025-01-20", "source": f"LCS/ALLOC/{worker}", "worker_id": worker,
+    }  # fmt: skip
+
+
+def kept_keys(db: str, key: str) -> list[dict[str, object]]:
+    with opened(db) as ledger:
+        return ServiceTables(ledger.ledger).fetch(
+            "SELECT status FROM {s}careledger_idempotency WHERE idempotency_key = ?", [key]
+        )
+
+
+def test_a_refused_batch_keeps_no_key_so_the_corrected_batch_records_with_it(
+    db: str, service: Service, lcs: dict[str, str]
+) -> None:
+    key = {"Idempotency-Key": "lcs-batch-20"}
+    bad = plan_agreed("SV-20") | {"occurred_on": "17/01/2025"}
+    with service.client(**lcs) as client:
+        refused = client.post("/events", json=[came_into_care("SV-20"), bad], headers=key)
+        assert refused.status_code == 422
+        assert kept_keys(db, "lcs-batch-20") == []
+        corrected = [came_into_care("SV-20"), plan_agreed("SV-20")]
+        recorded = client.post("/events", json=corrected, headers=key)
+    assert recorded.status_code == 201, recorded.text
+    assert "Idempotent-Replayed" not in recorded.headers
+    assert kept_keys(db, "lcs-batch-20") == [{"status": 201}]
+    assert recorded_of(db, "SV-20") == 3
+
+
+def test_requests_sent_at_once_with_one_key_record_once(
+    db: str, service: Service, lcs: dict[str, str]
+) -> None:
+    """Eight copies of one request, sent at the same moment: the key's unique row, kept in
+    the events' transaction, lets one record; the others' events (an allocation, which the
+    ledger would record again) are rolled back and they are answered as it was."""
+    with service.client(**lcs) as client:
+        assert client.post("/events", json=came_into_care("SV-21")).status_code == 201
+    start = threading.Barrier(8)
+
+    def send(_: int) -> tuple[int, dict[str, object], bool]:
+        with service.client(**lcs) as client:
+            start.wait()
+            answer = client.post(
+                "/events", json=allocated("SV-21", "SW-0417"),
+                headers={"Idempotency-Key": "lcs-alloc-21"},
+            )  # fmt: skip
+        return answer.status_code, answer.json(), "Idempotent-Replayed" in answer.headers
+
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(send, range(8)))
+    assert {status for status, _, _ in answers} == {201}, answers
+    assert len({json.dumps(body) for _, body, _ in answers}) == 1  # the same answer to all
+    assert sorted(replayed for _, _, replayed in answers) == [False] + [True] * 7
+    assert recorded_of(db, "SV-21") == 3  # the case opened, came into care, allocated once

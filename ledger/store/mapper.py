@@ -1,7 +1,9 @@
 """Stores pydantic events through the library's transcoder, compressor and cipher.
 
 eventsourcing 9.5 ships no pydantic mapper (its upstream examples define one); this is that
-mapper: `model_dump(mode="json")` on the way in, upcast then `model_validate` on the way out.
+mapper: pydantic's JSON on the way in; on the way out, upcast, then built into the model
+without validating it again (`ledger.store.trusted`: it was validated before it was stored,
+and the integrity chain proves it unchanged).
 """
 
 from __future__ import annotations
@@ -16,8 +18,8 @@ from pydantic import BaseModel
 from pydantic_core import from_json
 
 from careledger.ledger.domain import case, events
-from careledger.ledger.domain.fields import STORED
 from careledger.ledger.errors import LedgerError
+from careledger.ledger.store import trusted
 
 ENVELOPE_KEYS = {"originator_id", "originator_version"}
 
@@ -26,6 +28,7 @@ ENVELOPE_KEYS = {"originator_id", "originator_version"}
 # modules' old names ("ledger.events:ReviewHeld"); those names still find them.
 for _old_name, _module in (("ledger.events", events), ("ledger.case", case)):
     register_topic(_old_name, _module)
+
 
 class PydanticMapper(Mapper[UUID]):
     def to_stored_event(self, domain_event: DomainEventProtocol[UUID]) -> StoredEvent:
@@ -51,7 +54,7 @@ class PydanticMapper(Mapper[UUID]):
         state = upcast(cls, self.decode_state(stored_event.state))
         state["originator_id"] = stored_event.originator_id
         state["originator_version"] = stored_event.originator_version
-        return cast(DomainEventProtocol[UUID], cls.model_validate(state, context=STORED))
+        return cast(DomainEventProtocol[UUID], trusted.build(cls, state))
 
     def protect(self, data: bytes) -> bytes:
         """Compress and encrypt encoded state, as the library's settings ask."""

@@ -14,6 +14,9 @@
 - Signed heads (`ledger.integrity.heads`, `ledger.integrity.head_store`): with a key, after
   the chain rows, one row in `<events>_heads` (SQLite: `ledger_heads`) signs the log's head,
   in the same transaction; the same triggers keep it append-only.
+- Rows kept with the events (`ledger.store.alongside`): a save's `alongside=` rows are
+  inserted after the events, in their transaction; a unique key refusing one of them raises
+  `AlongsideRefused`, with nothing recorded.
 
 `iter_case_rows` and `iter_chain` read back raw rows for `ledger.integrity.verify`, streaming;
 `iter_case_history` streams the log case by case for a projection rebuild (`projections.runner`).
@@ -26,7 +29,7 @@ from functools import cached_property
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import ProgrammingError, StoredEvent
+from eventsourcing.persistence import IntegrityError, ProgrammingError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
 from psycopg import Cursor
@@ -36,6 +39,7 @@ from psycopg.sql import SQL, Composed, Identifier
 from careledger.ledger.errors import LedgerError
 from careledger.ledger.integrity.chain import GENESIS, RawChain, RawLink, StoredRow, chain
 from careledger.ledger.integrity.head_store import PostgresHeads, SQLiteHeads
+from careledger.ledger.store.alongside import Alongside, AlongsideRefused, refused_table
 
 PAGE = 5_000  # rows fetched at a time when streaming
 StoredHistory = tuple[StoredEvent, int]  # an event as stored, and its log position
@@ -62,6 +66,18 @@ def _first_versions(rows: list[StoredRow]) -> dict[UUID, int]:
     for row in rows:
         first[row.case] = min(first.get(row.case, row.seq), row.seq)
     return first
+
+
+def _inserted(error: IntegrityError, kwargs: dict[str, Any]) -> None:
+    """A refusal of a row kept with the events is `AlongsideRefused`; any other is raised as
+    it came (a write conflict is the library's IntegrityError)."""
+    table = refused_table(error, kwargs.get("alongside", ()))
+    if table is not None:
+        raise AlongsideRefused(table) from error
+
+
+def _values(rows: Sequence[Alongside], table: str) -> list[tuple[Any, ...]]:
+    return [row.values for row in rows if row.table == table]
 
 
 def _replace_refusals(table: str, position: str) -> list[str]:
@@ -106,16 +122,28 @@ class SQLiteLedgerRecorder(SQLiteHeads, SQLiteApplicationRecorder):
     def insert_events(
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
-        ids = super().insert_events(stored_events, **kwargs)
+        try:
+            ids = super().insert_events(stored_events, **kwargs)
+        except IntegrityError as error:
+            _inserted(error, kwargs)
+            raise
         self._log_head()  # committed: its signed head may go to the copy outside
         return ids
 
     def _insert_events(
-        self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
+        self,
+        c: SQLiteCursor,
+        stored_events: Sequence[StoredEvent],
+        alongside: Sequence[Alongside] = (),
+        **kwargs: Any,
     ) -> Sequence[int] | None:
         ids = super()._insert_events(c, stored_events, **kwargs)
         if ids and stored_events:
             self._append_chain(c, _stored_rows(stored_events, ids))
+        for table in dict.fromkeys(row.table for row in alongside):
+            rows = _values(alongside, table)
+            marks = ",".join("?" * len(rows[0]))
+            c.executemany(f"INSERT INTO {table} VALUES ({marks})", rows)
         return ids
 
     def _append_chain(self, c: SQLiteCursor, rows: list[StoredRow]) -> None:
@@ -325,9 +353,33 @@ class PostgresLedgerRecorder(PostgresHeads, PostgresApplicationRecorder):
     def insert_events(
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
-        ids: Sequence[int] | None = super().insert_events(stored_events, **kwargs)
+        try:
+            ids: Sequence[int] | None = super().insert_events(stored_events, **kwargs)
+        except IntegrityError as error:
+            _inserted(error, kwargs)
+            raise
         self._log_head()  # committed: its signed head may go to the copy outside
         return ids
+
+    def _insert_stored_events(
+        self,
+        curs: Cursor[DictRow],
+        stored_events: Sequence[StoredEvent],
+        alongside: Sequence[Alongside] = (),
+        **kwargs: Any,
+    ) -> None:
+        """The events, under the library's table lock, then the rows kept with them, in the
+        same pipeline: a unique key refusing a row is reported when the library syncs it,
+        before the commit, so the transaction rolls back. Inserted after the lock, a row never
+        waits on another writer's uncommitted row: every such row is inserted under it."""
+        super()._insert_stored_events(curs, stored_events, **kwargs)
+        for table in dict.fromkeys(row.table for row in alongside):
+            rows = _values(alongside, table)
+            marks = SQL(",").join([SQL("%s")] * len(rows[0]))
+            with curs.connection.cursor() as other:  # `curs` keeps the insert's answer
+                other.executemany(
+                    SQL("INSERT INTO {0} VALUES ({1})").format(self._table(table), marks), rows
+                )
 
     def _insert_events(
         self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any

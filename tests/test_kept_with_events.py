@@ -1,0 +1,83 @@
+"""Rows kept with a batch of events (`CareLedger.record(..., kept_with=...)`), as the service
+keeps a request's idempotency key and answer: inserted in the events' own transaction, on a
+real SQLite file and a real PostgreSQL schema. A row refused by its table's unique key leaves
+nothing of the batch recorded, and is not taken for a write conflict to be tried again."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from careledger.api import Opened
+from careledger.ledger.application import Recorded
+from careledger.ledger.domain import payloads as p
+from careledger.ledger.domain.commands import parse_command
+from careledger.ledger.store.alongside import Alongside, AlongsideRefused
+from careledger.service.tables import ServiceTables
+
+COUNCIL, CHILD = "E10000077", "KW-04"
+DUTY_TEAM = p.Actor(actor_id="duty-team", role="SW")
+
+
+def came_into_care() -> dict[str, Any]:
+    return {
+        "type": "ChildBecameLookedAfter", "council": COUNCIL, "child": CHILD,
+        "occurred_on": "2024-05-01", "source": "LCS/OPEN/1", "legal_status": "C2",
+    }  # fmt: skip
+
+
+def allocated(worker: str) -> dict[str, Any]:
+    return {
+        "type": "SocialWorkerAllocated", "council": COUNCIL, "child": CHILD,
+        "occurred_on": "2024-05-13", "source": f"LCS/ALLOC/{worker}", "worker_id": worker,
+    }  # fmt: skip
+
+
+def key_row(key: str) -> Any:
+    """The row the service keeps for a key, with the seq numbers recorded as its answer."""
+
+    def kept(recorded: list[Recorded]) -> list[Alongside]:
+        answer = ",".join(str(r.seq) for r in recorded)
+        values = ("system:LCS", key, "digest", 201, answer, "2024-05-13T09:00:00+00:00")
+        return [Alongside("careledger_idempotency", values)]
+
+    return kept
+
+
+def kept(o: Opened) -> list[dict[str, Any]]:
+    return ServiceTables(o.ledger).fetch(
+        "SELECT idempotency_key, response FROM {s}careledger_idempotency ORDER BY 1"
+    )
+
+
+@pytest.fixture
+def ledger(o: Opened) -> Opened:
+    ServiceTables(o.ledger).create()
+    o.ledger.record([parse_command(came_into_care())], DUTY_TEAM)
+    return o
+
+
+def test_a_row_kept_with_the_events_is_stored_with_what_they_recorded(ledger: Opened) -> None:
+    ledger.ledger.record([parse_command(allocated("SW-1"))], DUTY_TEAM, key_row("k-1"))
+    assert kept(ledger) == [{"idempotency_key": "k-1", "response": "3"}]
+    assert ledger.ledger.case(COUNCIL, CHILD).version == 3  # opened, came into care, allocated
+
+
+def test_a_row_its_key_refuses_leaves_nothing_of_the_batch_recorded(ledger: Opened) -> None:
+    ledger.ledger.record([parse_command(allocated("SW-1"))], DUTY_TEAM, key_row("k-1"))
+    newest = ledger.ledger.recorder.max_notification_id()
+    attempts = ledger.ledger.save_attempts
+    ledger.ledger.save_attempts = 1  # a refusal taken for a conflict would then be one
+    with pytest.raises(AlongsideRefused) as refused:
+        ledger.ledger.record([parse_command(allocated("SW-2"))], DUTY_TEAM, key_row("k-1"))
+    ledger.ledger.save_attempts = attempts
+    assert refused.value.table == "careledger_idempotency"
+    assert ledger.ledger.recorder.max_notification_id() == newest
+    assert ledger.ledger.case(COUNCIL, CHILD).version == 3  # read past the cache, too
+    assert kept(ledger) == [{"idempotency_key": "k-1", "response": "3"}]
+    # the ledger goes on recording, its chain whole
+    ledger.ledger.record([parse_command(allocated("SW-2"))], DUTY_TEAM, key_row("k-2"))
+    assert ledger.ledger.case(COUNCIL, CHILD).version == 4
+    assert [row["response"] for row in kept(ledger)] == ["3", "4"]
+    assert ledger.verify().intact
