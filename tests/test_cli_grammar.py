@@ -49,6 +49,7 @@ WRITERS = {
     ("tokens", "issue"),
     ("tokens", "revoke"),
     ("shares", "revoke"),
+    ("notify",),
     ("shares", "add"),
 }
 DOCUMENTS = {("chronology",)}  # its JSON is the court export, stamped and verified as it is
