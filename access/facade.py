@@ -16,6 +16,7 @@ from careledger.access.policy import VIEWS, Scope, recorded_role, rights
 from careledger.access.principal import Principal
 from careledger.access.settings import AccessSettings
 from careledger.access.shares import Share, Shares
+from careledger.access.sharing import may_share
 from careledger.access.store import AccessStore
 from careledger.access.tokens import Issued, Tokens
 from careledger.ledger.application import CareLedger
@@ -98,6 +99,17 @@ class Access:
         """The shares in force of `child` with a court clerk's court: the chronology shown
         to them is cut to these date ranges."""
         return self.shares.current(child, who.court) if who.role == "COURT_CLERK" else []
+
+    def revoke_share(self, who: Principal, share_id: str) -> dict[str, Any]:
+        """Ends a court's share of a child's chronology now, recorded as revoked by `who`
+        (appended: the share and its revocation both stay). Those who may share the child's
+        chronology may end its shares (`access.sharing`; the command line, as ADMIN, any);
+        to anyone else the share is not found, as a child refused is not."""
+        share = self.shares.get(share_id)
+        council = str(share["child"]).partition(":")[0]
+        if not (rights(who.role).chronology is Scope.EVERY_COUNCIL or may_share(who, council)):
+            raise AccessRefused()
+        return self.shares.revoke(share_id, who.name)
 
     def check_report(self, who: Principal, report: str, council: str | None) -> frozenset[str]:
         """The councils whose aggregates `who` may see in `report` (all of theirs, or the one

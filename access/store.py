@@ -6,6 +6,8 @@ schema, with the same connections. `careledger init` creates them with the ledge
 - `access_emails`: a person's email address, where their notices go (optional).
 - `access_tokens`: systems' API tokens, by the SHA-256 of the secret, never the secret.
 - `access_shares`: a child's chronology shared with a court, for a date range, until a day.
+- `access_share_revocations`: a share ended before its expiry, by whom and when; appended,
+  never changed (triggers refuse UPDATE and DELETE), so the share's row and its end both stay.
 - `access_log` (+ `access_log_lock`): every read of a child's record, hash-chained
   (`careledger.access.log_chain`); triggers refuse UPDATE and DELETE on it, as on the ledger.
 
@@ -24,6 +26,7 @@ from eventsourcing.postgres import PostgresDatastore
 from careledger.ledger.application import CareLedger
 
 REFUSAL = "careledger: the access log is append-only"
+REVOCATIONS_REFUSAL = "careledger: the revocations of shares are append-only"
 
 TABLES = (
     """CREATE TABLE IF NOT EXISTS {s}access_users (
@@ -41,6 +44,8 @@ TABLES = (
         share_id TEXT PRIMARY KEY, child TEXT NOT NULL, court TEXT NOT NULL,
         from_on TEXT NOT NULL, to_on TEXT NOT NULL, expires_on TEXT NOT NULL,
         shared_by TEXT NOT NULL, shared_at TEXT NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS {s}access_share_revocations (
+        share_id TEXT PRIMARY KEY, revoked_by TEXT NOT NULL, revoked_at TEXT NOT NULL)""",
     """CREATE TABLE IF NOT EXISTS {s}access_log (
         position INTEGER PRIMARY KEY, at TEXT NOT NULL, actor TEXT NOT NULL,
         role TEXT NOT NULL, council TEXT NOT NULL, child TEXT NOT NULL, view TEXT NOT NULL,
@@ -54,6 +59,11 @@ SQLITE_TRIGGERS = tuple(
     f"CREATE TRIGGER IF NOT EXISTS access_log_no_{action.lower()} BEFORE {action} ON "
     f"access_log BEGIN SELECT RAISE(ABORT, '{REFUSAL}: {action} on access_log'); END"
     for action in ("UPDATE", "DELETE")
+) + tuple(
+    f"CREATE TRIGGER IF NOT EXISTS access_share_revocations_no_{action.lower()} BEFORE "
+    f"{action} ON access_share_revocations BEGIN SELECT RAISE(ABORT, "
+    f"'{REVOCATIONS_REFUSAL}: {action} on access_share_revocations'); END"
+    for action in ("UPDATE", "DELETE")
 )
 
 POSTGRES_TRIGGERS = (
@@ -66,18 +76,29 @@ POSTGRES_TRIGGERS = (
     """CREATE OR REPLACE TRIGGER access_log_no_truncate
         BEFORE TRUNCATE ON {s}access_log
         FOR EACH STATEMENT EXECUTE FUNCTION {s}access_log_refuse()""",
+    f"""CREATE OR REPLACE FUNCTION {{s}}access_share_revocations_refuse() RETURNS trigger
+        LANGUAGE plpgsql AS $$ BEGIN
+        RAISE EXCEPTION '{REVOCATIONS_REFUSAL}: % on %', TG_OP, TG_TABLE_NAME; END $$""",
+    """CREATE OR REPLACE TRIGGER access_share_revocations_append_only
+        BEFORE UPDATE OR DELETE ON {s}access_share_revocations
+        FOR EACH ROW EXECUTE FUNCTION {s}access_share_revocations_refuse()""",
+    """CREATE OR REPLACE TRIGGER access_share_revocations_no_truncate
+        BEFORE TRUNCATE ON {s}access_share_revocations
+        FOR EACH STATEMENT EXECUTE FUNCTION {s}access_share_revocations_refuse()""",
 )
 
 
 # What `careledger init --roles` lets each role do to the access tables beyond reading them
 # (all are the owner's, like the ledger's): the writer (the service's workers) counts failed
 # sign-ins and appends to the access log; the reader appends too, for its reads are logged.
-# Only the owner (the administrator's command line) registers people, tokens and shares.
+# Only the owner (the administrator's command line) registers people, tokens and shares;
+# the writer may also end a share (a council officer, through the service).
 ROLE_GRANTS = (
     ("access_users", "UPDATE", ""),
     ("access_emails", "INSERT, UPDATE", ""),  # the identity provider's email claim
     ("access_tokens", "", ""),
     ("access_shares", "", ""),
+    ("access_share_revocations", "INSERT", ""),
     ("access_log", "INSERT", "INSERT"),
     ("access_log_lock", "UPDATE", "UPDATE"),
 )

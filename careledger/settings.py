@@ -137,7 +137,10 @@ class ServiceSettings(_Section):
         default=5_000_000, ge=1_000, description="the largest request body `serve` accepts"
     )
     sign_in_attempts_per_minute: int = Field(
-        default=10, ge=1, description="local sign-in attempts per client address per worker"
+        default=10,
+        ge=1,
+        description="sign-in attempts per client address in a minute, on every sign-in "
+        "route, across all workers",
     )
     public_url: str | None = Field(
         default=None, description="the service's address as its users reach it"

@@ -187,12 +187,26 @@ def shares_add(
     )
 
 
+@shares.command(name="revoke")
+@DB_OPTION
+@click.argument("share_id")
+def shares_revoke(db: str | None, share_id: str) -> None:
+    """End share SHARE_ID (from `shares list`) now: the court's clerks read it no more. The
+    revocation is recorded, with who made it and when; the share itself is kept."""
+    with opened(db) as o:
+        share = o.access.revoke_share(cli_principal(), share_id)
+    click.echo(
+        f"revoked share {share['share_id']} of {share['child']}'s chronology with "
+        f"{share['court']} (by {share['revoked_by']} at {share['revoked_at']})"
+    )
+
+
 @shares.command(name="list")
 @DB_OPTION
 @click.option("--child", default=None, help="Only this child's shares (COUNCIL:REF).")
 @FORMAT_OPTION
 def shares_list(db: str | None, child: str | None, fmt: str) -> None:
-    """Every share, in force or expired."""
+    """Every share: active, expired, or revoked (by whom, when)."""
     with opened(db) as o:
         rows = o.access.shares.listing(child)
     render(rows, fmt, "Chronologies shared with courts", "none", {"child": child})

@@ -102,7 +102,11 @@ def challenges(
             log_read(o, who, "challenges", db)
         report = o.challenge_report(on, who, council, iro, only_open, known)
     if fmt == "json":
-        query = {"as_of": on, "as_recorded_on": known, "child": named(who) if who else None}
+        query = {
+            "as_of": on,
+            "as_recorded_on": known or today(),
+            "child": named(who) if who else None,
+        }
         data: dict[str, Any] = {"challenges": report.challenges, "per_iro": report.per_iro}
         data |= {"per_council": report.per_council, "protocol": report.protocol.model_dump()}
         emit_json(query | {"council": council, "iro": iro, "open": only_open}, data)

@@ -32,12 +32,13 @@ from careledger.cli.projection_check import print_projections, projections_repor
 from careledger.cli.render import emit_json, format_option
 from careledger.ledger.errors import LedgerError
 from careledger.ledger.integrity import seal as sealing
-from careledger.ledger.integrity.heads import verify_heads
+from careledger.ledger.integrity.heads import SignedHead, verify_heads
 from careledger.ledger.integrity.verify import Verdict
 from careledger.ledger.private_files import open_private, write_private
 from careledger.ledger.store.failures import STORE_ERRORS, is_missing_table
 from careledger.ledger.store.location import new_cipher_key
-from careledger.projections.recheck import compare_projections
+from careledger.projections.queries import Child
+from careledger.projections.recheck import Comparison, compare_projections
 
 KEY_OPTION = click.option(
     "--key",
@@ -90,22 +91,12 @@ def verify_command(
     with opened(db, check_policy=False) as o:
         if who is not None:
             log_read(o, who, "verify", db)
-        verdict = o.verify(f"{who.council}:{who.child_ref}" if who else None, seal)
-        access_log = access_log_report(o)
         compared = compare_projections(o.ledger, o.views) if recheck else None
-        heads = verify_heads(o.ledger.store_recorder, head_keys, outside)
-        broken_child = _child_of(o, verdict.first_break.case) if verdict.first_break else None
+        verdict, report = verification(o, who, seal, head_keys, outside, compared)
     if who is not None and verdict.cases == 0:
         raise LedgerError(
             f"--child: no case for child '{who.child_ref}' of council '{who.council}'"
         )
-    report = _report(verdict, who.case_id.hex if who else None, seal, broken_child)
-    if compared is not None:
-        report["projections"] = projections_report(compared)
-    report["head"] = head_report(heads, verdict.events, outside)
-    if not access_log["intact"]:  # an intact access log adds nothing to "intact"
-        report["access_log"] = access_log
-    report["intact"] = verdict.intact and heads.holds and access_log["intact"]
     if fmt == "json":
         query = {"child": named(who) if who else None, "seal": seal_file, "public_key": public_key}
         more = {"head_public_key": head_public_keys, "head_log": head_log_path}
@@ -116,6 +107,30 @@ def verify_command(
             print_projections(compared)
     if not report["intact"] or (compared is not None and not compared.same):
         sys.exit(VERIFICATION_FAILED)
+
+
+def verification(
+    o: Opened,
+    who: Child | None,
+    seal: sealing.Seal | None = None,
+    head_keys: list[bytes] | None = None,
+    outside: SignedHead | None = None,
+    compared: Comparison | None = None,
+) -> tuple[Verdict, dict[str, object]]:
+    """The chain (of one child's case, if named) recomputed, with the signed heads and the
+    access log: `verify --format json`'s data, which the service gives too."""
+    verdict = o.verify(named(who) if who else None, seal)
+    access_log = access_log_report(o)
+    heads = verify_heads(o.ledger.store_recorder, head_keys or [], outside)
+    broken_child = _child_of(o, verdict.first_break.case) if verdict.first_break else None
+    report = _report(verdict, who.case_id.hex if who else None, seal, broken_child)
+    if compared is not None:
+        report["projections"] = projections_report(compared)
+    report["head"] = head_report(heads, verdict.events, outside)
+    if not access_log["intact"]:  # an intact access log adds nothing to "intact"
+        report["access_log"] = access_log
+    report["intact"] = verdict.intact and heads.holds and access_log["intact"]
+    return verdict, report
 
 
 def access_log_report(o: Opened) -> dict[str, object]:

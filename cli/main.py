@@ -11,7 +11,7 @@ import click
 
 from careledger import __version__
 from careledger.access.store import ROLE_GRANTS as ACCESS_ROLE_GRANTS
-from careledger.api import debugging, opened, progress_bar, use_input_limits
+from careledger.api import debugging, opened, progress_bar, today, use_input_limits
 from careledger.cli.access import shares, tokens, users
 from careledger.cli.access_log import access_log_command
 from careledger.cli.challenges import challenges
@@ -286,7 +286,8 @@ def plan(
     title = f"Care plan of {who.council}:{who.child_ref}"
     title += f" in force on {on}" if on else " (current)"
     title += f", as recorded by the end of {known}" if known else ""
-    query = {"child": named(who), "as_of": on, "as_recorded_on": known}
+    # The dates it was read as of, filled in: the plan in force today, as recorded by now.
+    query = {"child": named(who), "as_of": on or today(), "as_recorded_on": known or today()}
     render(rows, fmt, title, "no plan recorded", query)
 
 

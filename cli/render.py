@@ -63,17 +63,22 @@ def command_name(ctx: click.Context) -> str:
 
 def envelope(query: dict[str, Any], data: Any) -> dict[str, Any]:
     """The one shape of every read command's JSON: what was asked, and the answer."""
-    return {
-        "format": ENVELOPE,
-        "command": command_name(click.get_current_context()),
-        "query": query,
-        "data": data,
-    }
+    return enveloped(command_name(click.get_current_context()), query, data)
+
+
+def enveloped(command: str, query: dict[str, Any], data: Any) -> dict[str, Any]:
+    """The envelope of `command`'s answer: the service gives its reads in the same one."""
+    return {"format": ENVELOPE, "command": command, "query": query, "data": data}
+
+
+def as_json_text(document: dict[str, Any]) -> str:
+    """A document as JSON text, every value as the commands write it (a date as YYYY-MM-DD);
+    JSON escapes every control character itself."""
+    return json.dumps(document, indent=2, default=str)
 
 
 def emit_json(query: dict[str, Any], data: Any) -> None:
-    """JSON escapes every control character itself."""
-    click.echo(json.dumps(envelope(query, data), indent=2, default=str))
+    click.echo(as_json_text(envelope(query, data)))
 
 
 def render(

@@ -70,7 +70,7 @@ def reviews(
         log_read(o, who, "reviews", db)
         found = o.reviews(who, on, known)
     if fmt == "json":
-        emit_json({"child": named(who), "as_of": on, "as_recorded_on": known}, found)
+        emit_json({"child": named(who), "as_of": on, "as_recorded_on": known or today()}, found)
         return
     name = named(who)
     title = f"Reviews of {name} as of {on}{recorded_title(known)} (reg 33)"
@@ -110,7 +110,8 @@ def drift(
     with opened_to_read(db, read_db, catch_up) as o:
         report = o.drift(on, group_by, known, months)
     if fmt == "json":
-        emit_json({"as_of": on, "as_recorded_on": known, "group_by": group_by}, as_json(report))
+        query = {"as_of": on, "as_recorded_on": known or today(), "group_by": group_by}
+        emit_json(query, as_json(report))
     elif fmt == "csv":
         click.echo(as_csv(report), nl=False)
     elif fmt == "html":

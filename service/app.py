@@ -15,7 +15,17 @@ from fastapi import FastAPI
 from careledger import __version__
 from careledger.api import Opened, opened, use_input_limits
 from careledger.ledger.errors import LedgerError
-from careledger.service import health, inbox, pages, problems, reads, recording, reports, sign_in
+from careledger.service import (
+    health,
+    inbox,
+    pages,
+    problems,
+    reads,
+    recording,
+    reports,
+    shares,
+    sign_in,
+)
 from careledger.service.guards import Guards
 from careledger.service.settings import ServiceSettings
 from careledger.service.state import ServiceState
@@ -54,10 +64,10 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         docs_url=None,  # the interactive pages run inline script; /openapi.json is the document
         redoc_url=None,
     )
-    app.state.sign_in_limit = sign_in.AttemptLimit(settings.sign_in_attempts_per_minute)
+    app.state.sign_in_limit = sign_in.SignInLimit(settings.sign_in_attempts_per_minute)
     problems.install(app)
     app.include_router(pages.router)  # first: a browser's /sign-in is the GOV.UK page
-    for module in (recording, reads, reports, health, sign_in, inbox):
+    for module in (recording, reads, reports, shares, health, sign_in, inbox):
         app.include_router(module.router)
     if settings.oidc_configured:
         from careledger.service import oidc  # type: ignore[attr-defined,unused-ignore]

@@ -12,15 +12,19 @@ the person asked for (`?next=`, a page of this service).
 The state, nonce and verifier wait for the callback in a signed cookie of their own, scoped
 to these two paths, SameSite=Lax (the callback is a navigation from the provider's site,
 which a Strict cookie would not survive) and good for ten minutes: no worker holds them, so
-any worker may answer the callback. A failed sign-in says what the person can do, never why
-an account was refused: an unknown person and a bad token read the same.
+any worker may answer the callback. Both routes count toward the sign-in limit per client
+address, as the local form does (`service.sign_in.check_attempt`). A failed sign-in says
+what the person can do, never why an account was refused: an unknown person and a bad token
+read the same.
 """
 
 from __future__ import annotations
 
 import html
 import logging
+import re
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 import httpx2
 from authlib.common.errors import AuthlibBaseError
@@ -39,10 +43,12 @@ from careledger.ledger.store.failures import STORE_ERRORS
 from careledger.service.problems import Problem, problem_response
 from careledger.service.sessions import start_session
 from careledger.service.settings import ServiceSettings
+from careledger.service.sign_in import check_attempt
 from careledger.service.state import state_of
 
 START = "/sign-in/oidc"
 CALLBACK = "/sign-in/oidc/callback"
+SIGNED_OUT = "/sign-in"  # where the provider sends a person back once signed out there
 PENDING_COOKIE = "careledger_oidc"
 PENDING_SECONDS = 10 * 60
 SCOPE = "openid profile email"
@@ -55,6 +61,7 @@ NOT_SIGNED_IN = (
 PROVIDER_FAILURES = (AuthlibBaseError, JoseError, httpx2.HTTPError, ValueError, KeyError)
 
 log = logging.getLogger("careledger.service.oidc")
+ERROR_CODE = re.compile(r"[a-z_]{1,40}")
 
 
 class SignInFailed(Exception):
@@ -86,6 +93,8 @@ class RelyingParty:
         )
         public_url = settings.public_url.rstrip("/")
         self.redirect_uri = f"{public_url}{CALLBACK}"
+        self.post_logout_redirect_uri = f"{public_url}{SIGNED_OUT}"
+        self.client_id = settings.oidc_client_id
         self.secure = public_url.startswith("https://")
         self.pending = URLSafeTimedSerializer(
             settings.session_secret.get_secret_value(), salt="careledger.oidc.pending"
@@ -118,6 +127,7 @@ NextPage = Annotated[
 
 @router.get(START, summary="Sign in through the council's identity provider")
 async def start(request: Request, next: NextPage = "/") -> Response:
+    await check_attempt(request)
     try:
         party = relying_party(request)
         authorization = await _authorization(party)
@@ -140,18 +150,19 @@ async def start(request: Request, next: NextPage = "/") -> Response:
 @router.get(CALLBACK, summary="The identity provider's answer", include_in_schema=False)
 async def callback(request: Request) -> Response:
     response: Response
+    await check_attempt(request)
     try:
         party = relying_party(request)
     except SignInFailed as failure:
         return problem_response(failure.problem)
     try:
         waiting = _waiting(request, party.pending)
-        claims = await _verified_claims(party, request, waiting)
+        claims, id_token = await _verified_claims(party, request, waiting)
         principal = await _person(request, claims)
     except SignInFailed as failure:
         response = problem_response(failure.problem)
     else:
-        set_cookie = await run_in_threadpool(start_session, request, principal)
+        set_cookie = await run_in_threadpool(start_session, request, principal, id_token)
         response = set_cookie(_signed_in(waiting["next"]))
     response.delete_cookie(PENDING_COOKIE, path=START, secure=party.secure, httponly=True)
     return response
@@ -206,18 +217,25 @@ def _waiting(request: Request, pending: URLSafeTimedSerializer) -> dict[str, str
     if request.query_params.get("state") != waiting["state"]:
         raise SignInFailed(400, "this answer is for another sign-in; start again", "state")
     if error:
-        log.info("identity provider refused sign-in: %s", error[:40])
+        log.info("identity provider refused sign-in: %s", _error_code(error))
         raise SignInFailed(401, "the council's identity provider did not sign you in", "error")
     if not request.query_params.get("code"):
         raise SignInFailed(400, "the identity provider's answer has no code", "code")
     return waiting
 
 
+def _error_code(error: str) -> str:
+    """The provider's error code as the log may show it: an OAuth 2.0 code (RFC 6749 4.1.2.1:
+    letters and underscores), else "(not an error code)". The query string is the browser's
+    to write: logged as typed, a newline in it would forge lines of the server log."""
+    return error if ERROR_CODE.fullmatch(error) else "(not an error code)"
+
+
 async def _verified_claims(
     party: RelyingParty, request: Request, waiting: dict[str, str]
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], str]:
     """The ID token's claims, once the code is exchanged (with the PKCE verifier) and the
-    token is checked (`verified_id_token`)."""
+    token is checked (`verified_id_token`), and the token itself."""
     answered_by = request.query_params.get("iss")
     if answered_by is not None and answered_by.rstrip("/") != party.issuer:
         log.warning("authorization response from another issuer")  # RFC 9207: a mix-up
@@ -228,7 +246,7 @@ async def _verified_claims(
             code=request.query_params["code"],
             code_verifier=waiting["code_verifier"],
         )
-        return await verified_id_token(party, token, waiting["nonce"])
+        return await verified_id_token(party, token, waiting["nonce"]), str(token["id_token"])
     except PROVIDER_FAILURES as error:
         log.warning("ID token refused: %s", type(error).__name__)
         raise SignInFailed(401, NOT_SIGNED_IN) from None
@@ -283,3 +301,41 @@ def _keep_email(request: Request, name: str, claims: dict[str, Any]) -> None:
         log.info("the identity provider's email claim is not an address: not kept")
     except STORE_ERRORS as error:  # a ledger from before the table: `careledger init` adds it
         log.warning("the email claim was not kept: %s", type(error).__name__)
+
+
+async def provider_sign_out(request: Request, id_token: str) -> str | None:
+    """Where to send a person who has signed out here and had signed in at the council's
+    identity provider, to sign out there too (OpenID Connect RP-Initiated Logout 1.0): the
+    provider's `end_session_endpoint`, from its discovery document, with the session's ID
+    token as `id_token_hint` and this service's sign-in page as `post_logout_redirect_uri`.
+    None when the provider advertises no such endpoint, or does not answer: the session here
+    has ended all the same."""
+    try:
+        party = relying_party(request)
+        metadata: dict[str, Any] = await party.provider.load_server_metadata()
+    except (SignInFailed, *PROVIDER_FAILURES) as error:
+        log.warning("identity provider unavailable for sign-out: %s", type(error).__name__)
+        return None
+    endpoint = metadata.get("end_session_endpoint")
+    if not isinstance(endpoint, str) or not endpoint.startswith(("https://", "http://")):
+        return None
+    query = urlencode({
+        "id_token_hint": id_token,
+        "post_logout_redirect_uri": party.post_logout_redirect_uri,
+        "client_id": party.client_id,
+    })  # fmt: skip
+    return f"{endpoint}{'&' if '?' in endpoint else '?'}{query}"
+
+
+def signing_out_at_provider(address: str) -> HTMLResponse:
+    """A page that goes on to the provider's sign-out by itself. Not a redirect: the
+    sign-out form's page allows forms to go to this service only (CSP form-action 'self'),
+    which a browser applies to a redirect that follows the form too."""
+    shown = html.escape(address, quote=True)
+    return HTMLResponse(
+        f'<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        f'<meta http-equiv="refresh" content="0;url={shown}"><title>Signed out</title>'
+        f"</head><body><p>Signed out of careledger. "
+        f'<a href="{shown}">Sign out of your council account too</a></p></body></html>',
+        headers={"Cache-Control": "no-store"},
+    )

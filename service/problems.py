@@ -64,6 +64,13 @@ def not_found() -> Problem:
     return Problem(404, "Not Found", NOT_FOUND)
 
 
+def forbidden(what: str) -> Problem:
+    """The answer to a role that may not read `what` at all (a report over many children,
+    the access log): refusing it says nothing about any child, so it says so plainly, as
+    403, unlike a child's record refused (`not_found`)."""
+    return Problem(403, "Forbidden", f"you may not read {what}")
+
+
 def bad_request(field: str, detail: str, status: int = 400) -> Problem:
     return Problem(status, "Bad Request" if status == 400 else "Unprocessable Content", detail,
                    field)  # fmt: skip

@@ -2,11 +2,19 @@
 known on a date), history, unapproved changes, reviews, challenges, the court chronology in
 every format, and the integrity chain. Each read is checked and written to the access log by
 `Access.check_child` before anything is read; a refused read and a missing child get the
-same answer."""
+same answer.
+
+Each JSON answer is the document `careledger X --format json` gives for the same question:
+the envelope `{"format": "careledger/1", "command", "query", "data"}` (README: JSON output),
+with the same query (the default dates filled in) and the same data. What only the service
+knows goes in headers: `X-Careledger-Lag`, how far behind the ledger the projections were.
+The chronology's JSON is, as the command's, the court document itself."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+import json
+from collections.abc import Mapping
+from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request
@@ -14,8 +22,9 @@ from fastapi.responses import JSONResponse, Response
 
 from careledger.access.principal import Principal
 from careledger.api import Opened, named_child, today
+from careledger.cli.integrity import verification
+from careledger.cli.render import as_json_text, enveloped
 from careledger.ledger.errors import LedgerError
-from careledger.ledger.integrity.verify import Verdict
 from careledger.projections.chronology_forms import render
 from careledger.service.freshness import lag_header
 from careledger.service.identity import Signed
@@ -68,24 +77,20 @@ def plan(
     rows = ledger.plan(name, as_of, as_recorded_on)
     if not rows:
         _require_case(ledger, name)
-    return answer(state, {
-        "child": name,
-        "as_of": as_of.isoformat() if as_of else None,
-        "as_recorded_on": as_recorded_on.isoformat() if as_recorded_on else None,
-        "plan": rows,
-    })  # fmt: skip
+    query = {"child": name, "as_of": as_of or today(), "as_recorded_on": as_recorded_on or today()}
+    return answer(state, "plan", query, rows)
 
 
 @router.get("/history", summary="Every event of the child's case, in order")
 def history(request: Request, who: Signed, child: Child, reason: Reason = None) -> JSONResponse:
     state, ledger, name = opened_for(request, who, child, "history", reason)
-    return answer(state, {"child": name, "history": ledger.history(name)})
+    return answer(state, "history", {"child": name}, ledger.history(name))
 
 
 @router.get("/unapproved", summary="The child's changes made without review approval")
 def unapproved(request: Request, who: Signed, child: Child, reason: Reason = None) -> JSONResponse:
     state, ledger, name = opened_for(request, who, child, "unapproved", reason)
-    return answer(state, {"child": name, "unapproved": ledger.unapproved(name)})
+    return answer(state, "unapproved", {"child": name}, ledger.unapproved(name))
 
 
 @router.get("/reviews", summary="The child's review timetable (reg 33) and recommendations")
@@ -100,7 +105,8 @@ def reviews(
     state, ledger, name = opened_for(request, who, child, "reviews", reason)
     on = as_of or today()
     found = ledger.reviews(name, on, as_recorded_on)
-    return answer(state, {"child": name, "as_of": on.isoformat(), **found})
+    query = {"child": name, "as_of": on, "as_recorded_on": as_recorded_on or today()}
+    return answer(state, "reviews", query, found)
 
 
 @router.get("/challenges", summary="The IRO's challenges in the child's case")
@@ -112,12 +118,18 @@ def challenges(
     as_recorded_on: Day = None,
     reason: Reason = None,
 ) -> JSONResponse:
+    """As `careledger challenges --child COUNCIL:REF`: the child's challenges, and the
+    statistics per IRO and per council over them."""
     state, ledger, name = opened_for(request, who, child, "challenges", reason)
     on = as_of or today()
-    found = ledger.challenges(on, name, as_recorded_on)
-    if not found:
+    report = ledger.challenge_report(on, name, as_recorded_on=as_recorded_on)
+    if not report.challenges:
         _require_case(ledger, name)
-    return answer(state, {"child": name, "as_of": on.isoformat(), "challenges": found})
+    query = {"as_of": on, "as_recorded_on": as_recorded_on or today(), "child": name}
+    query |= {"council": None, "iro": None, "open": False}
+    data: dict[str, Any] = {"challenges": report.challenges, "per_iro": report.per_iro}
+    data |= {"per_council": report.per_council, "protocol": report.protocol.model_dump()}
+    return answer(state, "challenges", query, data)
 
 
 @router.get("/chronology", summary="The court chronology, in any of its formats")
@@ -147,10 +159,10 @@ def verify_child(
     request: Request, who: Signed, child: Child, reason: Reason = None
 ) -> JSONResponse:
     state, ledger, name = opened_for(request, who, child, "verify", reason)
-    verdict = ledger.verify(name)
+    verdict, report = verification(ledger, named_child(name), head_keys=head_keys())
     if verdict.cases == 0:
         raise not_found()
-    return answer(state, {"child": name, **verdict_json(verdict)})
+    return answer(state, "verify", verify_query(name), report)
 
 
 def shared_period(
@@ -169,35 +181,32 @@ def shared_period(
     return start, end
 
 
-def verdict_json(verdict: Verdict) -> dict[str, Any]:
-    broken = verdict.first_break
-    return {
-        "intact": verdict.intact,
-        "events": verdict.events,
-        "cases": verdict.cases,
-        "head": verdict.head.hex(),
-        "case_head": verdict.case_head.hex() if verdict.case_head else None,
-        "first_break": None if broken is None else {
-            "position": broken.position, "seq": broken.seq, "problem": broken.problem,
-        },
-    }  # fmt: skip
+def head_keys() -> list[bytes]:
+    """The keys a signed head must be signed with, as `careledger verify` finds them with
+    no --head-public-key: the public half of the recording key, if this machine has it."""
+    from careledger.cli.heads import trusted_head_keys
+
+    return trusted_head_keys(())
 
 
-def answer(state: ServiceState, body: dict[str, Any]) -> JSONResponse:
-    """JSON, saying how far behind the ledger the projections it was read from are."""
-    return JSONResponse(_plain(body), headers={"X-Careledger-Lag": lag_header(state)})
+def verify_query(child: str | None) -> dict[str, Any]:
+    """`careledger verify [--child C] --format json`'s query, with no seal, key or head log."""
+    query: dict[str, Any] = {"child": child, "seal": None, "public_key": None}
+    return query | {"head_public_key": [], "head_log": None, "projections": False}
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    if isinstance(value, date | datetime):
-        return value.isoformat()
-    if value is None or isinstance(value, str | int | float | bool):
-        return value
-    return str(value)
+def answer(
+    state: ServiceState,
+    command: str,
+    query: dict[str, Any],
+    data: Any,
+    headers: Mapping[str, str] | None = None,
+) -> JSONResponse:
+    """`careledger COMMAND --format json`'s document for the same query, saying in a header
+    how far behind the ledger the projections it was read from are."""
+    document = json.loads(as_json_text(enveloped(command, query, data)))
+    lag = {"X-Careledger-Lag": lag_header(state)}
+    return JSONResponse(document, headers=lag | dict(headers or {}))
 
 
 def _require_case(ledger: Opened, name: str) -> None:

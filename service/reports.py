@@ -5,22 +5,25 @@ councils `Access.check_report` gives the principal."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import replace
-from datetime import date, datetime
+from datetime import date, datetime, time
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 
+from careledger.access.errors import AccessRefused
 from careledger.access.policy import Scope, rights
 from careledger.access.principal import Principal
 from careledger.api import today
+from careledger.cli.integrity import verification
+from careledger.ledger.domain.case import ENGLAND
+from careledger.ledger.errors import LedgerError
 from careledger.projections.drift import Report
 from careledger.service.freshness import lag_header
 from careledger.service.identity import Signed
-from careledger.service.problems import not_found
-from careledger.service.reads import answer, verdict_json
+from careledger.service.problems import forbidden
+from careledger.service.reads import answer, head_keys, verify_query
 from careledger.service.state import state_of
 
 router = APIRouter()
@@ -39,12 +42,16 @@ REPORT_POLICY = (
 def councils_for(
     request: Request, who: Principal, report: str, council: str | None
 ) -> frozenset[str]:
-    """The councils this report may show the principal; none: not found."""
+    """The councils this report may show the principal; none: forbidden (403, not 404: a
+    report over many children names none of them, so refusing it reveals nothing)."""
     state = state_of(request)
     code = council.strip().upper() if council else None
-    councils = state.ledger.access.check_report(who, report, code)
+    try:
+        councils = state.ledger.access.check_report(who, report, code)
+    except AccessRefused:
+        raise forbidden(f"reports of {code}" if code else "this report") from None
     if not councils:
-        raise not_found()
+        raise forbidden("this report")
     return frozenset(councils)
 
 
@@ -53,7 +60,7 @@ def unapproved(request: Request, who: Signed, council: Council = None) -> JSONRe
     councils = councils_for(request, who, "unapproved", council)
     state = state_of(request)
     rows = [row for row in state.reader.unapproved() if _council_of(row) in councils]
-    return answer(state, {"councils": sorted(councils), "unapproved": rows})
+    return answer(state, "unapproved", {"child": None}, rows, shown(councils))
 
 
 @router.get("/drift", summary="Drift and delay across the councils the principal may see")
@@ -78,16 +85,16 @@ def drift(
     named = names_children(who)
     if not named:
         report = counts_only(report)
-    lag = {"X-Careledger-Lag": lag_header(state)}
+    lag = {"X-Careledger-Lag": lag_header(state)} | shown(councils)
+    lag["X-Careledger-Children-Named"] = "true" if named else "false"
     if format == "csv":
         return Response(as_csv(report), media_type="text/csv; charset=utf-8", headers=lag)
     if format == "html":
         headers = lag | {"Content-Security-Policy": REPORT_POLICY}
         return Response(render_html(report, named), media_type="text/html; charset=utf-8",
                         headers=headers)  # fmt: skip
-    body = json.loads(json.dumps(as_json(report), default=str))
-    extra = {"councils": sorted(councils), "children_named": named}
-    return JSONResponse(body | extra, headers=lag)
+    query = {"as_of": on, "as_recorded_on": as_recorded_on or today(), "group_by": group_by}
+    return answer(state, "drift", query, as_json(report), lag)
 
 
 def names_children(who: Principal) -> bool:
@@ -106,11 +113,16 @@ def counts_only(report: Report) -> Report:
 
 @router.get("/verify", summary="The whole ledger's integrity chain, recomputed")
 def verify(request: Request, who: Signed) -> JSONResponse:
-    """For those who read reports across a council: the chain's digests and counts, no
-    child's record."""
+    """For those who read reports across a council: `careledger verify --format json`'s
+    document, the chain's digests and counts; a broken link names its child only to those
+    the drift report names children to."""
     councils_for(request, who, "drift", None)
     state = state_of(request)
-    return answer(state, verdict_json(state.reader.verify()))
+    _, report = verification(state.reader, None, head_keys=head_keys())
+    broken = report.get("first_broken_link")
+    if isinstance(broken, dict) and not names_children(who):
+        broken["child"] = None
+    return answer(state, "verify", verify_query(None), report)
 
 
 @router.get("/access-log", summary="Who read which child's record, when, and why")
@@ -119,12 +131,33 @@ def access_log(
     who: Signed,
     child: Annotated[str | None, Query(max_length=420)] = None,
     actor: Annotated[str | None, Query(max_length=200)] = None,
-    from_: Annotated[datetime | None, Query(alias="from")] = None,
-    to: Annotated[datetime | None, Query()] = None,
+    from_: Annotated[date | None, Query(alias="from", description="YYYY-MM-DD")] = None,
+    to: Day = None,
+    break_glass: bool = False,
 ) -> JSONResponse:
+    """As `careledger access-log --format json`: the entries oldest first, from the first
+    day to the last (in England), inclusive."""
+    if from_ and to and from_ > to:
+        raise LedgerError("from: is after to")
     state = state_of(request)
-    entries = state.ledger.access.log(child, actor, from_, to, who=who)
-    return JSONResponse(json.loads(json.dumps({"entries": entries}, default=str)))
+    since = datetime.combine(from_, time.min, ENGLAND) if from_ else None
+    until = datetime.combine(to, time.max, ENGLAND) if to else None
+    try:
+        entries = state.ledger.access.log(
+            child, actor, since, until, who=who, break_glass=break_glass
+        )
+    except AccessRefused:
+        raise forbidden("the access log") from None
+    shown_entries = [
+        {k: v for k, v in entry.items() if k not in ("council", "digest")} for entry in entries
+    ]
+    query = {"child": child, "actor": actor, "from": from_, "to": to, "break_glass": break_glass}
+    return answer(state, "access-log", query, shown_entries)
+
+
+def shown(councils: frozenset[str]) -> dict[str, str]:
+    """The councils a report was limited to, as only the service limits it: a header."""
+    return {"X-Careledger-Councils": ",".join(sorted(councils))}
 
 
 def _council_of(row: dict[str, Any]) -> str | None:

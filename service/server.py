@@ -15,6 +15,7 @@ from careledger.service.tables import ServiceTables
 from careledger.settings import section
 
 UVICORN_STARTUP_FAILURE = 3  # uvicorn's exit status when it cannot start
+WORKER_HEALTHCHECK_SECONDS = 30
 
 
 def run(
@@ -45,6 +46,10 @@ def run(
             proxy_headers=forwarded_allow_ips is not None,
             forwarded_allow_ips=forwarded_allow_ips,
             server_header=False,
+            # uvicorn restarts a worker that does not answer its supervisor's ping within this
+            # many seconds; its default (5) kills, again and again, a worker still importing
+            # the application on a busy machine, so that --workers 2 never starts.
+            timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
         )
     except SystemExit as stopped:
         # uvicorn exits 3 when it cannot start (a port in use, say): careledger's 3 means a

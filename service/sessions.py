@@ -27,17 +27,26 @@ from careledger.service.state import ServiceState, state_of
 COOKIE = "careledger_session"
 
 
-def start_session(request: Request, principal: Principal) -> Callable[[Response], Response]:
-    """A new session for `principal`, stored; returns what sets its cookie on the response
-    that ends sign-in (the cookie is the only place the id is ever written in full)."""
+def start_session(
+    request: Request, principal: Principal, id_token: str | None = None
+) -> Callable[[Response], Response]:
+    """A new session for `principal`, stored (with the ID token of a sign-in at the council's
+    identity provider, for signing out there too); returns what sets its cookie on the
+    response that ends sign-in (the cookie is the only place the id is ever written in
+    full)."""
     state = state_of(request)
     session_id = secrets.token_urlsafe(32)
     minutes = state.settings.session_minutes
     expires = datetime.now(UTC) + timedelta(minutes=minutes)
+    session_hash = _hashed(state, session_id)
     state.tables.run(
         "INSERT INTO {s}careledger_sessions VALUES (?, ?, ?)",
-        (_hashed(state, session_id), _as_json(principal), expires.isoformat()),
+        (session_hash, _as_json(principal), expires.isoformat()),
     )
+    if id_token is not None:
+        state.tables.run(
+            "INSERT INTO {s}careledger_session_id_tokens VALUES (?, ?)", (session_hash, id_token)
+        )
 
     def set_cookie(response: Response) -> Response:
         response.set_cookie(
@@ -73,22 +82,30 @@ def current_principal(request: Request) -> Principal | None:
     return _from_json(rows[0]["principal"])
 
 
-def end_session(request: Request) -> None:
-    """Sign-out: the session is deleted from the store, whatever the browser keeps."""
+def end_session(request: Request) -> str | None:
+    """Sign-out: the session is deleted from the store, whatever the browser keeps; returns
+    the ID token it began with at the council's identity provider, if it did (deleted too)."""
     session_id = request.cookies.get(COOKIE)
-    if session_id:
-        state = state_of(request)
-        state.tables.run(
-            "DELETE FROM {s}careledger_sessions WHERE session_hash = ?",
-            (_hashed(state, session_id),),
-        )
+    if not session_id:
+        return None
+    state = state_of(request)
+    session_hash = _hashed(state, session_id)
+    rows = state.tables.fetch(
+        "SELECT id_token FROM {s}careledger_session_id_tokens WHERE session_hash = ?",
+        (session_hash,),
+    )
+    state.tables.run(
+        "DELETE FROM {s}careledger_session_id_tokens WHERE session_hash = ?", (session_hash,)
+    )
+    state.tables.run("DELETE FROM {s}careledger_sessions WHERE session_hash = ?", (session_hash,))
+    return str(rows[0]["id_token"]) if rows else None
 
 
 def csrf_token(request: Request) -> str | None:
     """The token a form of this session carries: bound to the session, so a page of another
     site cannot know it."""
     session_id = request.cookies.get(COOKIE)
-    return _keyed(state_of(request), f"csrf:{session_id}") if session_id else None
+    return keyed(state_of(request), f"csrf:{session_id}") if session_id else None
 
 
 def csrf_matches(request: Request, presented: str | None) -> bool:
@@ -97,10 +114,12 @@ def csrf_matches(request: Request, presented: str | None) -> bool:
 
 
 def _hashed(state: ServiceState, session_id: str) -> str:
-    return _keyed(state, f"session:{session_id}")
+    return keyed(state, f"session:{session_id}")
 
 
-def _keyed(state: ServiceState, text: str) -> str:
+def keyed(state: ServiceState, text: str) -> str:
+    """`text` hashed with the session secret: what the store keeps in place of a session id
+    or a client's address."""
     key = state.settings.session_secret.get_secret_value().encode()
     digest = hmac.new(key, text.encode(), hashlib.sha256).digest()
     return base64.urlsafe_b64encode(digest).decode().rstrip("=")

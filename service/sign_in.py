@@ -2,9 +2,11 @@
 rate-limited per client address, ending in a session (`service.sessions`); and sign-out.
 
 The sign-in form's token is bound to a short-lived cookie of its own (a session does not
-exist yet), so a page of another site cannot sign a browser in as someone else. Wrong
-passwords also count toward the account's lockout, kept in the store (`careledger.access`):
-the address limit here is each worker's own."""
+exist yet), so a page of another site cannot sign a browser in as someone else. Every
+sign-in route (this form, and the identity provider's start and callback, `service.oidc`)
+counts toward one limit per client address, kept in the store (`service.tables`), so it
+holds across workers and machines; wrong passwords also count toward the account's lockout,
+kept in the store too (`careledger.access`)."""
 
 from __future__ import annotations
 
@@ -27,7 +29,14 @@ from starlette.concurrency import run_in_threadpool
 from careledger.access.errors import SignInRefused
 from careledger.service.identity import Signed
 from careledger.service.problems import Problem
-from careledger.service.sessions import COOKIE, csrf_matches, csrf_token, end_session, start_session
+from careledger.service.sessions import (
+    COOKIE,
+    csrf_matches,
+    csrf_token,
+    end_session,
+    keyed,
+    start_session,
+)
 from careledger.service.state import ServiceState, state_of
 
 router = APIRouter()
@@ -37,7 +46,9 @@ FORM_MINUTES = 15
 
 
 class AttemptLimit:
-    """At most `per_minute` sign-in attempts from one address in any minute."""
+    """At most `per_minute` attempts from one address in any minute, in this worker's memory:
+    for what is limited per worker (a page's file checks). Sign-in is limited in the store
+    (`SignInLimit`)."""
 
     def __init__(self, per_minute: int) -> None:
         self.per_minute = per_minute
@@ -54,6 +65,44 @@ class AttemptLimit:
                 return False
             recent.append(now)
             return True
+
+
+class SignInLimit:
+    """At most `per_minute` sign-in attempts from one client address in a window of a minute
+    from its first, counted in the store's `careledger_sign_in_attempts`: one row per address
+    (a keyed hash of it), counted up in one statement, which the store serialises, so two
+    workers cannot both take the last attempt. Rows of windows over are deleted as attempts
+    come, so the table holds only the last minute's addresses."""
+
+    def __init__(self, per_minute: int) -> None:
+        self.per_minute = per_minute
+
+    def allow(self, request: Request) -> bool:
+        state = state_of(request)
+        address = request.client.host if request.client else "unknown"
+        now = int(time.time() * 1000)
+        over = now - 60_000
+        rows = state.tables.run_returning([
+            ("DELETE FROM {s}careledger_sign_in_attempts WHERE window_start <= ?", (over,)),
+            ("INSERT INTO {s}careledger_sign_in_attempts AS a VALUES (?, ?, 1) "
+             "ON CONFLICT (address_hash) DO UPDATE SET "
+             "attempts = CASE WHEN a.window_start <= ? THEN 1 ELSE a.attempts + 1 END, "
+             "window_start = CASE WHEN a.window_start <= ? THEN excluded.window_start "
+             "ELSE a.window_start END RETURNING attempts",
+             (keyed(state, f"sign-in-address:{address}"), now, over, over)),
+        ])  # fmt: skip
+        return int(rows[0]["attempts"]) <= self.per_minute
+
+
+async def check_attempt(request: Request) -> None:
+    """Counts a request to a sign-in route; refused (429) once its address has made more
+    than CARELEDGER_SIGN_IN_ATTEMPTS_PER_MINUTE in the minute."""
+    limit: SignInLimit = request.app.state.sign_in_limit
+    if not await run_in_threadpool(limit.allow, request):
+        raise Problem(
+            429, "Too Many Requests", "too many sign-in attempts from this address; wait a "
+            "minute", "name", headers={"Retry-After": "60"},
+        )  # fmt: skip
 
 
 @router.get("/sign-in", response_class=HTMLResponse, summary="The local sign-in form")
@@ -83,12 +132,7 @@ async def sign_in(
     if not nonce or not hmac.compare_digest(_form_token(state, nonce), csrf_token):
         raise Problem(403, "Forbidden", "missing or wrong CSRF token: open the form again",
                       "csrf_token")  # fmt: skip
-    address = request.client.host if request.client else "unknown"
-    if not request.app.state.sign_in_limit.allow(address):
-        raise Problem(
-            429, "Too Many Requests", "too many sign-in attempts from this address; wait a "
-            "minute", "name", headers={"Retry-After": "60"},
-        )  # fmt: skip
+    await check_attempt(request)
     try:
         who = await run_in_threadpool(state.ledger.access.sign_in, name, password)
     except SignInRefused as refused:
@@ -100,7 +144,11 @@ async def sign_in(
     return response
 
 
-@router.post("/sign-out", summary="Ends the session")
+@router.post(
+    "/sign-out",
+    summary="Ends the session; one begun at the council's identity provider is ended there "
+    "too, if it offers RP-initiated logout",
+)
 async def sign_out(
     request: Request, csrf_token: Annotated[str | None, Form(max_length=200)] = None
 ) -> Response:
@@ -108,8 +156,14 @@ async def sign_out(
         request, csrf_token or request.headers.get("X-CSRF-Token")
     ):
         raise Problem(403, "Forbidden", "missing or wrong CSRF token", "csrf_token")
-    await run_in_threadpool(end_session, request)
-    response = RedirectResponse("/sign-in", status_code=303)
+    id_token = await run_in_threadpool(end_session, request)
+    response: Response = RedirectResponse("/sign-in", status_code=303)
+    if id_token is not None and state_of(request).settings.oidc_configured:
+        from careledger.service import oidc
+
+        at_provider = await oidc.provider_sign_out(request, id_token)
+        if at_provider is not None:
+            response = oidc.signing_out_at_provider(at_provider)
     response.delete_cookie(COOKIE, path="/", secure=True, httponly=True, samesite="strict")
     return response
 

@@ -1,6 +1,7 @@
 """The service's own tables, kept in the ledger's store (the same SQLite file, the same
-PostgreSQL schema): sessions, idempotency keys, and the inbox notices sent. Workers keep
-nothing in memory that another worker needs, so several can serve one address.
+PostgreSQL schema): sessions, idempotency keys, the inbox notices sent, and the sign-in
+attempts each client address made in the last minute. Workers keep nothing in memory that
+another worker needs, so several can serve one address.
 
 `careledger init` creates them with the ledger's tables; the service only uses them
 (concurrent DDL at start-up races on PostgreSQL)."""
@@ -26,6 +27,15 @@ TABLES = {
     "careledger_notices": (
         "iro TEXT NOT NULL, entry TEXT NOT NULL, sent_at TEXT NOT NULL, PRIMARY KEY (iro, entry)"
     ),
+    # The ID token of a session begun at the council's identity provider, kept for as long
+    # as the session, to name it to the provider when the person signs out (RP-initiated
+    # logout's id_token_hint).
+    "careledger_session_id_tokens": "session_hash TEXT PRIMARY KEY, id_token TEXT NOT NULL",
+    # A keyed hash of the address, never the address; the window's start in milliseconds
+    # since the epoch (BIGINT in both stores: exact, and compared as a number).
+    "careledger_sign_in_attempts": (
+        "address_hash TEXT PRIMARY KEY, window_start BIGINT NOT NULL, attempts INTEGER NOT NULL"
+    ),
 }
 
 # What `careledger init --roles` lets each role do to the service's tables beyond reading them
@@ -36,6 +46,8 @@ ROLE_GRANTS = (
     ("careledger_sessions", "INSERT, UPDATE, DELETE", ""),
     ("careledger_idempotency", "INSERT, UPDATE, DELETE", ""),
     ("careledger_notices", "INSERT", ""),
+    ("careledger_session_id_tokens", "INSERT, UPDATE, DELETE", ""),
+    ("careledger_sign_in_attempts", "INSERT, UPDATE, DELETE", ""),
 )
 
 
@@ -58,6 +70,15 @@ class ServiceTables:
             cursor.execute(self.q(sql), tuple(params))
             # The library wraps SQLite's cursor, which alone knows the count.
             return int(getattr(cursor, "sqlite_cursor", cursor).rowcount)
+
+    def run_returning(
+        self, statements: Sequence[tuple[str, Sequence[Any]]]
+    ) -> list[dict[str, Any]]:
+        """Statements in one transaction of their own; the rows the last returns."""
+        with self.datastore.transaction(commit=True) as cursor:
+            for sql, params in statements:
+                cursor.execute(self.q(sql), tuple(params))
+            return [dict(row) for row in cursor.fetchall()]
 
     def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         """One read: on PostgreSQL a statement of its own on the pool's autocommit connection

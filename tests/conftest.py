@@ -74,6 +74,7 @@ MODULE_TIERS = {
             "test_service_roles",
             "test_service_read_url",
             "test_service_writer_role",
+            "test_sign_in_limit",
             "test_oidc_sign_in",
             "test_access_cli",
             "test_cli_grammar",

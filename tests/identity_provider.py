@@ -65,6 +65,10 @@ class IdentityProvider:
     def redirect_uri(self) -> str:
         return f"{self.public_url}/sign-in/oidc/callback"
 
+    @property
+    def signed_out_uri(self) -> str:
+        return f"{self.public_url}/sign-in"
+
 
 def bound_socket() -> socket.socket:
     """A socket on a free port of the loopback, bound (and so held) until it is closed."""
@@ -127,6 +131,10 @@ def identity_provider(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Iden
                         "client_id": provider.client_id,
                         "client_secret": provider.client_secret,
                         "redirect_uris": [provider.redirect_uri],
+                        # where careledger asks to come back to after signing out there:
+                        # oidc-provider's RP-Initiated Logout is on by default, and its
+                        # discovery advertises the end_session_endpoint
+                        "post_logout_redirect_uris": [provider.signed_out_uri],
                     }
                 ],
                 "users": [user.__dict__ for user in USERS],

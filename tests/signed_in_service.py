@@ -36,9 +36,10 @@ SESSION_SECRET = "test-session-secret-for-sign-in-0123456789"
 # worker its socket), with TLS.
 SERVE = """
 import socket, sys, uvicorn
+from careledger.service.server import LOG_CONFIG
 listener, certificate, key = int(sys.argv[1]), sys.argv[2], sys.argv[3]
 config = uvicorn.Config("careledger.service.app:create_app", factory=True, access_log=False,
-                        ssl_certfile=certificate, ssl_keyfile=key)
+                        ssl_certfile=certificate, ssl_keyfile=key, log_config=LOG_CONFIG)
 uvicorn.Server(config).run(sockets=[socket.socket(fileno=listener)])
 """
 
@@ -121,6 +122,9 @@ def served_with_sign_in(
         "CARELEDGER_OIDC_CLIENT_ID": provider.client_id,
         "CARELEDGER_OIDC_CLIENT_SECRET": provider.client_secret,
         "CARELEDGER_PUBLIC_URL": provider.public_url,
+        # Every test signs in afresh, from one address, in one store: the limit (which counts
+        # the start and the callback of each sign-in) is tested on its own.
+        "CARELEDGER_SIGN_IN_ATTEMPTS_PER_MINUTE": "1000",
     }
     listener = provider.service_socket.fileno()
     command = [sys.executable, "-c", SERVE, str(listener), str(certificate.certificate),

@@ -10,9 +10,11 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
+from careledger.access.errors import AccessRefused
 from careledger.api import opened
 from careledger.cli.exit_status import VERIFICATION_FAILED
 from careledger.cli.main import cli
+from careledger.ledger.store.failures import STORE_ERRORS
 from tests.access_histories import HOME, OTHER, demo_ledger, person
 from tests.test_access_log import tamper
 
@@ -277,3 +279,68 @@ def test_the_break_glass_list_shows_each_inspectors_reason(ledger: str) -> None:
         cli, ["access-log", "--db", ledger, "--from", "2026-02-01", "--to", "2026-01-01"]
     )
     assert backwards.exit_code == 1 and backwards.output == "error: --from: is after --to\n"
+
+
+def _share_of(ledger: str, child: str) -> str:
+    shared = run(
+        ledger, "shares", "add", child, "--court", "Family Court at Leeds", "--from",
+        "2025-01-01", "--to", "2025-12-31", "--expires", "2099-03-31",
+    )  # fmt: skip
+    assert shared.exit_code == 0, shared.output
+    return shared.output.rsplit("(share ", 1)[1].rstrip(")\n")
+
+
+def test_a_revoked_share_ends_the_clerks_access_at_once_and_is_kept_as_revoked(
+    ledger: str,
+) -> None:
+    """A council ends a share before its expiry (the proceedings ended): the clerk's next read
+    is refused; `shares list` still shows the share, as revoked, by whom and when; the
+    revocation is appended, and the store refuses to remove it."""
+    child = f"{HOME}:NR-0205"
+    share_id = _share_of(ledger, child)
+    clerk = person("COURT_CLERK", "clerk.amy")
+    with opened(ledger) as o:
+        o.access.check_child(clerk, child, "chronology")  # allowed while shared
+    revoked = run(ledger, "shares", "revoke", share_id)
+    assert revoked.exit_code == 0, revoked.output
+    assert revoked.output.startswith(f"revoked share {share_id} of {child}'s chronology")
+    with opened(ledger) as o:
+        with pytest.raises(AccessRefused):
+            o.access.check_child(clerk, child, "chronology")
+        assert o.access.shared(clerk, child) == []
+    listed = data_of(run(ledger, "shares", "list", "--format", "json").stdout)
+    assert [(s["share_id"], s["state"], s["revoked_by"]) for s in listed] == [
+        (share_id, "revoked", "it.admin")
+    ]
+    assert listed[0]["revoked_at"] and listed[0]["expires_on"] == "2099-03-31"
+    again = run(ledger, "shares", "revoke", share_id)
+    unknown = run(ledger, "shares", "revoke", "f00dfeed0000")
+    assert again.exit_code == 1 and again.output.startswith(
+        f"error: SHARE_ID: share '{share_id}' was revoked already, by it.admin at "
+    )
+    assert unknown.exit_code == 1 and unknown.output.startswith(
+        "error: SHARE_ID: no share 'f00dfeed0000'"
+    )
+    with (
+        opened(ledger) as o,
+        pytest.raises(STORE_ERRORS, match="append-only"),
+        o.access.store.transaction() as cursor,
+    ):
+        cursor.execute("DELETE FROM {s}access_share_revocations")
+
+
+def test_a_share_is_revoked_only_by_its_councils_own_staff(ledger: str) -> None:
+    """Through `Access` (as the service would): the IRO manager of the child's council may
+    end its share; another council's, an IRO and the clerk may not, and learn nothing."""
+    child = f"{HOME}:NR-0205"
+    share_id = _share_of(ledger, child)
+    with opened(ledger) as o:
+        for outsider in (
+            person("IRO_MANAGER", "mgr.other", (OTHER,)),
+            person("IRO", "B-IRO-14"),
+            person("COURT_CLERK", "clerk.amy"),
+        ):
+            with pytest.raises(AccessRefused, match="not found or not allowed"):
+                o.access.revoke_share(outsider, share_id)
+        ended = o.access.revoke_share(person("IRO_MANAGER", "mgr.home"), share_id)
+    assert (ended["state"], ended["revoked_by"]) == ("revoked", "mgr.home")

@@ -48,6 +48,8 @@ WRITERS = {
     ("users", "disable"),
     ("tokens", "issue"),
     ("tokens", "revoke"),
+    ("shares", "revoke"),
+    ("notify",),
     ("shares", "add"),
 }
 DOCUMENTS = {("chronology",)}  # its JSON is the court export, stamped and verified as it is

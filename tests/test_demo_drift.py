@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
+from careledger.api import today
 from careledger.cli.demo import INSPECTION_DAY
 from careledger.cli.main import cli
 from careledger.projections.drift import MEASURES
@@ -244,7 +245,7 @@ def test_by_iro_gives_a_group_per_iro_including_helen_marsh(
     out = invoke("drift", "--db", demo_db, "--as-of", DAY, "--group-by", "iro", "--format", "json")
     assert json.loads(out.stdout)["query"] == {
         "as_of": DAY,
-        "as_recorded_on": None,
+        "as_recorded_on": today().isoformat(),  # as recorded by now: the date it was read
         "group_by": "iro",
     }
     groups = {c["group"] for c in report["summary"]}

@@ -96,3 +96,25 @@ def test_what_each_person_read_in_the_browser_is_in_the_access_log(
         reads = ledger.access.log(child=JAYDEN, actor=IRO.username, who=DATA_PROTECTION_OFFICER)
 
     assert ("history", "IRO") in [(entry["view"], entry["role"]) for entry in reads]
+
+
+def test_signing_out_in_the_browser_signs_out_of_the_council_account_too(
+    context: BrowserContext, served: Served
+) -> None:
+    """The pages' Sign out button: careledger's session ends, the browser goes on to the
+    provider's end_session_endpoint (not blocked by the page's CSP form-action 'self': the
+    page that goes on is careledger's own answer, not a redirect of the form), the person
+    confirms there, and comes back to careledger's sign-in page. Signing in again asks for
+    the council password."""
+    page = context.new_page()
+    sign_in(page, served, IRO, "/my-children")
+
+    page.get_by_role("button", name="Sign out").click()
+    page.get_by_role("button", name="Yes, sign me out").click()
+    page.wait_for_url(f"{served.url}/sign-in**")
+    mine = page.goto(f"{served.url}/my-children")
+    page.goto(f"{served.url}/sign-in/oidc?next=/my-children")
+
+    assert mine is not None and mine.url.startswith(f"{served.url}/sign-in")
+    assert page.get_by_label("Password").is_visible()  # the provider asks again
+    assert "careledger_session" not in {c["name"] for c in context.cookies()}

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import html
 import json
 import re
 from collections.abc import Iterator
@@ -58,6 +59,7 @@ from tests.signed_in_service import (
 COUNCIL = "E10000099"
 JAYDEN, TIA = f"{COUNCIL}:JM-0311", f"{COUNCIL}:TB-0412"
 PROBLEM = "application/problem+json"
+LOCAL_PASSWORD = "bracken-lantern-0917-quay"
 DATA_PROTECTION_OFFICER = Principal("Priya Nair", "DPO", frozenset({COUNCIL}))
 
 
@@ -345,6 +347,90 @@ def callback_address(page: httpx2.Response, client: httpx2.Client, served: Serve
     while not response.headers["location"].startswith(f"{served.url}{CALLBACK}"):
         response = client.get(str(response.url.join(response.headers["location"])))
     return str(response.headers["location"])
+
+
+def _claims_of(id_token: str) -> dict[str, object]:
+    payload = id_token.split(".")[1]
+    decoded: dict[str, object] = json.loads(base64.urlsafe_b64decode(payload + "=" * 4))
+    return decoded
+
+
+def test_signing_out_ends_the_session_here_and_at_the_council_provider(
+    served: Served, client: httpx2.Client, identity_provider: IdentityProvider
+) -> None:
+    """RP-Initiated Logout 1.0: the provider advertises its end_session_endpoint; signing out
+    of careledger ends the session here at once, then sends the person to that endpoint with
+    the session's ID token as the hint and careledger's sign-in page to come back to. Once
+    they confirm, the provider has forgotten them: the next sign-in asks for the password,
+    where before sign-out it went straight through."""
+    discovery = client.get(f"{identity_provider.issuer}/.well-known/openid-configuration")
+    end_session = discovery.json()["end_session_endpoint"]
+    assert end_session.startswith(identity_provider.issuer)
+    signed_in(client, served, IRO, "/me")
+    straight_through = client.get(f"{served.url}/sign-in/oidc", params={"next": "/me"},
+                                  follow_redirects=True)  # fmt: skip
+    assert "Signed in" in straight_through.text  # the provider still knows them: no form
+    me = client.get(f"{served.url}/me")
+    assert me.status_code == 200, me.text
+
+    out = client.post(f"{served.url}/sign-out", data={"csrf_token": me.json()["csrf_token"]})
+    refresh = re.search(r'content="0;url=([^"]+)"', out.text)
+    after = client.get(f"{served.url}/me")
+
+    assert out.status_code == 200 and refresh is not None, out.text
+    assert "script" not in out.text
+    address = html.unescape(refresh[1])
+    assert address.startswith(f"{end_session}?")
+    asked = parse_qs(urlsplit(address).query)
+    assert asked["post_logout_redirect_uri"] == [f"{served.url}/sign-in"]
+    assert _claims_of(asked["id_token_hint"][0])["preferred_username"] == IRO.username
+    assert after.status_code == 401  # the session here ended before the provider was asked
+    confirm = client.get(address)
+    action = re.search(r'id="op.logoutForm" method="post" action="([^"]+)"', confirm.text)
+    xsrf = re.search(r'name="xsrf" value="([^"]+)"', confirm.text)
+    assert action and xsrf, confirm.text
+    back = client.post(str(confirm.url.join(action[1])),
+                       data={"xsrf": xsrf[1], "logout": "yes"}, follow_redirects=True)  # fmt: skip
+    assert back.status_code == 200
+    assert str(back.url).startswith(f"{served.url}/sign-in")
+    provider_sign_in_page(client, served, "/me")  # the provider asks who they are again
+
+
+def test_a_local_sign_out_goes_to_the_sign_in_page_without_the_provider(
+    served: Served, client: httpx2.Client, db: str
+) -> None:
+    """A session begun with a local password has no ID token: signing out ends it and goes
+    back to the sign-in page, never to the provider."""
+    with opened(db) as ledger:
+        ledger.access.accounts.add("sw.local", "SW", [COUNCIL], password=LOCAL_PASSWORD)
+    form = client.get(f"{served.url}/sign-in", headers={"Accept": "application/json"})
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+    assert token is not None
+    client.post(f"{served.url}/sign-in", data={
+        "name": "sw.local", "password": LOCAL_PASSWORD, "csrf_token": token[1],
+    })  # fmt: skip
+    me = client.get(f"{served.url}/me")
+    assert me.status_code == 200, me.text
+    out = client.post(f"{served.url}/sign-out", data={"csrf_token": me.json()["csrf_token"]})
+    assert (out.status_code, out.headers["location"]) == (303, "/sign-in")
+
+
+def test_an_error_answer_cannot_write_lines_into_the_server_log(
+    served: Served, client: httpx2.Client
+) -> None:
+    """The callback's `error` is whatever the browser sends: someone who started a sign-in
+    of their own sends one with a newline and a made-up log line. The log keeps one line,
+    with no word of theirs in it."""
+    started = client.get(f"{served.url}/sign-in/oidc")
+    state = parse_qs(urlsplit(started.headers["location"]).query)["state"][0]
+    forged = "access_denied\nINFO careledger: FORGED ok"  # short enough to be kept whole
+
+    answer = client.get(f"{served.url}{CALLBACK}", params={"state": state, "error": forged})
+
+    assert answer.status_code == 401 and answer.json()["field"] == "error"
+    log = served.log.read_text()
+    assert "FORGED" not in log
+    assert "identity provider refused sign-in: (not an error code)" in log
 
 
 def test_the_providers_verified_email_is_where_the_iros_notices_go(

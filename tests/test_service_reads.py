@@ -8,12 +8,17 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from collections.abc import Iterator
 from datetime import date, timedelta
 
+import httpx
 import pytest
+from click.testing import CliRunner
 
-from careledger.api import opened
+from careledger.api import opened, today
+from careledger.cli.main import cli
+from tests.envelope import data_of
 from tests.service_server import Person, Service, add_person, as_person, prepare, running, sign_in
 
 COUNCIL = "E10000099"
@@ -71,7 +76,7 @@ def people(service: Service) -> dict[str, Person]:
     return {name: sign_in(service, name) for name in names}
 
 
-def read(service: Service, person: Person, path: str) -> object:
+def read(service: Service, person: Person, path: str) -> httpx.Response:
     with service.client(**as_person(person)) as client:
         return client.get(path)
 
@@ -85,20 +90,20 @@ def test_the_plan_now_on_a_date_and_as_then_recorded(
     unknown_then = read(service, manager, f"/children/{CHILD}/plan?as_recorded_on=2020-01-01")
     assert now.status_code == 200, now.text
     assert now.headers["X-Careledger-Lag"] == "0"
-    assert [r["content"] for r in now.json()["plan"]] == ["Emergency foster placement with Ms Obi"]
-    assert [r["content"] for r in before.json()["plan"]] == ["Foster carers Mr and Mrs Hale"]
-    assert unknown_then.json()["plan"] == []  # nothing of it was recorded by then
+    assert [r["content"] for r in data_of(now.text)] == ["Emergency foster placement with Ms Obi"]
+    assert [r["content"] for r in data_of(before.text)] == ["Foster carers Mr and Mrs Hale"]
+    assert data_of(unknown_then.text) == []  # nothing of it was recorded by then
 
 
 def test_every_view_of_the_child_answers_as_the_commands_do(
     service: Service, people: dict[str, Person]
 ) -> None:
     manager = people["mgr.ruth"]
-    history = read(service, manager, f"/children/{CHILD}/history").json()["history"]
-    unapproved = read(service, manager, f"/children/{CHILD}/unapproved").json()["unapproved"]
-    reviews = read(service, manager, f"/children/{CHILD}/reviews").json()
-    challenges = read(service, manager, f"/children/{CHILD}/challenges").json()
-    verified = read(service, manager, f"/children/{CHILD}/verify").json()
+    history = data_of(read(service, manager, f"/children/{CHILD}/history").text)
+    unapproved = data_of(read(service, manager, f"/children/{CHILD}/unapproved").text)
+    reviews = data_of(read(service, manager, f"/children/{CHILD}/reviews").text)
+    challenges = data_of(read(service, manager, f"/children/{CHILD}/challenges").text)
+    verified = data_of(read(service, manager, f"/children/{CHILD}/verify").text)
     assert [row["type"] for row in history][-1] == "CarePlanSectionChanged"
     assert {row["section"] for row in unapproved} == {"placement"}
     assert reviews["timetable"] and "recommendations" in reviews
@@ -147,7 +152,7 @@ def test_an_inspector_opens_a_named_child_only_with_a_reason_which_is_logged(
     assert without.status_code == 403
     assert without.json()["field"] == "reason"
     assert with_reason.status_code == 200
-    log = read(service, people["dpo.lee"], f"/access-log?child={CHILD}").json()["entries"]
+    log = data_of(read(service, people["dpo.lee"], f"/access-log?child={CHILD}").text)
     assert any(entry.get("reason") == reason for entry in log), log
 
 
@@ -159,7 +164,8 @@ def test_an_inspector_reads_drift_for_the_council_inspected_in_every_format(
     as_csv = read(service, inspector, "/drift?format=csv")
     as_html = read(service, inspector, "/drift?format=html&group_by=council")
     assert as_json.status_code == 200, as_json.text
-    assert as_json.json()["councils"] == [COUNCIL]
+    assert as_json.headers["X-Careledger-Councils"] == COUNCIL
+    assert data_of(as_json.text)["summary"] is not None
     assert as_csv.headers["content-type"].startswith("text/csv")
     assert as_html.status_code == 200 and "<html" in as_html.text
     assert "script-src" not in as_html.headers["content-security-policy"]
@@ -169,11 +175,14 @@ def test_an_inspector_reads_drift_for_the_council_inspected_in_every_format(
 def test_the_council_lists_and_verify_are_for_those_who_read_reports(
     service: Service, people: dict[str, Person]
 ) -> None:
-    listed = read(service, people["mgr.ruth"], "/unapproved").json()["unapproved"]
+    listed = data_of(read(service, people["mgr.ruth"], "/unapproved").text)
     assert {(row["council"], row["child"]) for row in listed} >= {(COUNCIL, "RD-01")}
-    assert read(service, people["mgr.ruth"], "/verify").json()["intact"] is True
-    assert read(service, people["iro.dana"], "/unapproved").status_code == 404
-    assert read(service, people["clerk.fay"], "/verify").status_code == 404
+    assert data_of(read(service, people["mgr.ruth"], "/verify").text)["intact"] is True
+    refused = [read(service, people["iro.dana"], "/unapproved"),
+               read(service, people["clerk.fay"], "/verify"),
+               read(service, people["iro.dana"], "/drift")]  # fmt: skip
+    assert [answer.status_code for answer in refused] == [403, 403, 403]
+    assert {answer.json()["title"] for answer in refused} == {"Forbidden"}
 
 
 def test_a_court_clerk_reads_only_a_chronology_shared_with_their_court(
@@ -199,9 +208,90 @@ def test_the_access_log_names_who_read_which_view(
     service: Service, people: dict[str, Person]
 ) -> None:
     read(service, people["iro.dana"], f"/children/{CHILD}/reviews")
-    entries = read(service, people["dpo.lee"], "/access-log?actor=iro.dana").json()["entries"]
+    entries = data_of(read(service, people["dpo.lee"], "/access-log?actor=iro.dana").text)
     assert any(e["child"] == CHILD and e["view"] == "reviews" for e in entries), entries
-    assert read(service, people["iro.dana"], "/access-log").status_code == 404
+    assert read(service, people["iro.dana"], "/access-log").status_code == 403
+
+
+# Each JSON read of the service, and the command that answers the same question.
+SAME_AS_THE_COMMANDS = [
+    (f"/children/{CHILD}/plan", ["plan", CHILD]),
+    (f"/children/{CHILD}/plan?as_of=2024-03-01", ["plan", CHILD, "--as-of", "2024-03-01"]),
+    (f"/children/{CHILD}/history", ["history", CHILD]),
+    (f"/children/{CHILD}/unapproved", ["unapproved", "--child", CHILD]),
+    (f"/children/{CHILD}/reviews?as_recorded_on=2024-06-01",
+     ["reviews", CHILD, "--as-recorded-on", "2024-06-01"]),
+    (f"/children/{CHILD}/challenges", ["challenges", "--child", CHILD]),
+    (f"/children/{CHILD}/verify", ["verify", "--child", CHILD]),
+    ("/unapproved", ["unapproved"]),
+    ("/drift?as_of=2024-06-30", ["drift", "--as-of", "2024-06-30"]),
+    ("/verify", ["verify"]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("path", "command"), SAME_AS_THE_COMMANDS)
+def test_each_json_read_is_the_commands_own_document(
+    db: str, service: Service, people: dict[str, Person], path: str, command: list[str]
+) -> None:
+    """The service answers in `careledger X --format json`'s envelope, with the same query
+    (the default dates filled in: today in England) and the same data; what only the service
+    knows is in headers."""
+    served = read(service, people["mgr.ruth"], path)
+    printed = CliRunner().invoke(
+        cli, [*command, "--db", db, "--format", "json"], env={"CARELEDGER_ACTOR": "it.admin"}
+    )
+    assert served.status_code == 200, served.text
+    assert printed.exit_code == 0, printed.output
+    data_of(served.text)  # the envelope, checked
+    assert served.json() == json.loads(printed.stdout)
+    assert served.headers["X-Careledger-Lag"] == "0"
+
+
+def test_the_plans_query_says_the_day_it_was_read_as_of(
+    service: Service, people: dict[str, Person]
+) -> None:
+    """Not null: the plan in force today (in England), as recorded by the end of today."""
+    answer = read(service, people["mgr.ruth"], f"/children/{CHILD}/plan").json()
+    day = today().isoformat()
+    assert answer["query"] == {"child": CHILD, "as_of": day, "as_recorded_on": day}
+    assert answer["command"] == "plan"
+
+
+def test_the_access_log_is_the_commands_document(
+    db: str, service: Service, people: dict[str, Person]
+) -> None:
+    read(service, people["iro.dana"], f"/children/{CHILD}/history")
+    served = read(service, people["dpo.lee"], "/access-log?actor=iro.dana&from=2024-01-01")
+    printed = CliRunner().invoke(
+        cli,
+        ["access-log", "--db", db, "--actor", "iro.dana", "--from", "2024-01-01", "--format",
+         "json"],
+        env={"CARELEDGER_ACTOR": "it.admin"},
+    )  # fmt: skip
+    assert served.json() == json.loads(printed.stdout)
+    assert any(entry["view"] == "history" for entry in data_of(served.text))
+
+
+def test_a_share_revoked_is_refused_at_the_clerks_next_read(
+    db: str, service: Service, people: dict[str, Person]
+) -> None:
+    """`careledger shares revoke` while the service runs: the clerk read the chronology a
+    moment ago, and is now told what a child never shared gets."""
+    clerk = people["clerk.fay"]
+    with opened(db) as ledger:
+        share = ledger.access.shares.add(
+            NOT_HERS, COURT, date(2024, 1, 1), date(2024, 12, 31),
+            date.today() + timedelta(days=30), "mgr.ruth",
+        )  # fmt: skip
+    shared = read(service, clerk, f"/children/{NOT_HERS}/chronology?format=json")
+    revoked = CliRunner().invoke(
+        cli, ["shares", "revoke", share.share_id, "--db", db], env={"CARELEDGER_ACTOR": "it.admin"}
+    )
+    after = read(service, clerk, f"/children/{NOT_HERS}/chronology?format=json")
+    never = read(service, clerk, f"/children/{MISSING}/chronology?format=json")
+    assert shared.status_code == 200, shared.text
+    assert revoked.exit_code == 0, revoked.output
+    assert (after.status_code, after.content) == (404, never.content)
 
 
 def test_an_inspectors_drift_counts_without_naming_a_child_in_any_format(
@@ -216,8 +306,39 @@ def test_an_inspectors_drift_counts_without_naming_a_child_in_any_format(
         for child in (CHILD, NOT_HERS):
             assert child in managers.text, (fmt, child)
             assert child not in inspectors.text and child.partition(":")[2] not in inspectors.text
-    counts = read(service, people["insp.kay"], "/drift").json()
-    assert counts["children_named"] is False
-    assert counts["summary"] == read(service, people["mgr.ruth"], "/drift").json()["summary"]
+    counts = read(service, people["insp.kay"], "/drift")
+    assert counts.headers["X-Careledger-Children-Named"] == "false"
+    managers_counts = data_of(read(service, people["mgr.ruth"], "/drift").text)
+    assert data_of(counts.text)["summary"] == managers_counts["summary"]
     page = read(service, people["insp.kay"], "/drift?format=html").text
     assert "The children behind the count are not named in this report" in page
+
+
+def test_a_council_officer_revokes_a_share_through_the_api(
+    db: str, service: Service, people: dict[str, Person]
+) -> None:
+    """The IRO manager (who may share) ends a share with one POST: the clerk's next read is
+    refused; a second revocation is a conflict naming who revoked; an IRO, who may not
+    share, and a share that never existed get the same not found."""
+    with opened(db) as ledger:
+        share = ledger.access.shares.add(
+            NOT_HERS, COURT, date(2024, 1, 1), date(2024, 2, 28),
+            date.today() + timedelta(days=30), "mgr.ruth",
+        )  # fmt: skip
+    clerk, manager, iro = people["clerk.fay"], people["mgr.ruth"], people["iro.dana"]
+    path = f"/shares/{share.share_id}/revoke"
+    with service.client() as client:
+        by_iro = client.post(path, headers=as_person(iro))
+        unknown = client.post("/shares/0000deadbeef/revoke", headers=as_person(manager))
+        before = client.get(
+            f"/children/{NOT_HERS}/chronology?format=json", headers=as_person(clerk)
+        )
+        revoked = client.post(path, headers=as_person(manager))
+        after = client.get(f"/children/{NOT_HERS}/chronology?format=json", headers=as_person(clerk))
+        again = client.post(path, headers=as_person(manager))
+    assert (by_iro.status_code, by_iro.content) == (404, unknown.content)
+    assert before.status_code == 200, before.text
+    assert revoked.status_code == 200, revoked.text
+    assert (revoked.json()["state"], revoked.json()["revoked_by"]) == ("revoked", "mgr.ruth")
+    assert after.status_code == 404  # its only share ended
+    assert again.status_code == 409 and "by mgr.ruth" in again.json()["detail"]

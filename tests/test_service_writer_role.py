@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from careledger.api import opened
+from tests.envelope import data_of
 from tests.service_server import add_person, as_person, issue_token, running, sign_in
 from tests.test_postgres_roles import Roles, refused, roles  # noqa: F401 (a fixture)
 from tests.test_service_recording import COUNCIL, came_into_care, plan_agreed
@@ -37,9 +38,7 @@ def test_the_service_runs_as_the_writer_and_reads_as_the_reader(
     assert again.headers.get("Idempotent-Replayed") == "true"
     assert plan.status_code == 200, plan.text
     assert plan.headers["X-Careledger-Lag"] == "0"
-    assert [row["content"] for row in plan.json()["plan"]] == [
-        "Foster placement with Ms Varga (U4)"
-    ]
+    assert [row["content"] for row in data_of(plan.text)] == ["Foster placement with Ms Varga (U4)"]
     assert signed_out.status_code < 400, signed_out.text
     writer = roles.connect("writer")
     try:
