@@ -5,6 +5,7 @@ councils `Access.check_report` gives the principal."""
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import replace
 from datetime import date, datetime, time
 from typing import Annotated, Any, Literal
@@ -60,7 +61,26 @@ def unapproved(request: Request, who: Signed, council: Council = None) -> JSONRe
     councils = councils_for(request, who, "unapproved", council)
     state = state_of(request)
     rows = [row for row in state.reader.unapproved() if _council_of(row) in councils]
-    return answer(state, "unapproved", {"child": None}, rows, shown(councils))
+    named = names_children(who)
+    headers = shown(councils) | {"X-Careledger-Children-Named": "true" if named else "false"}
+    return answer(state, "unapproved", {"child": None}, rows if named else counted(rows), headers)
+
+
+def counted(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The changes made without review approval as counts, for each council, kind and rule
+    (reg 32(2)): what someone who reads a child's record only with a stated reason (an
+    inspector) reads of the list, which otherwise names each child."""
+    changes: Counter[tuple[str, str, str]] = Counter()
+    children: dict[tuple[str, str, str], set[str]] = {}
+    for row in rows:
+        key = (str(row["council"]), str(row["kind"]), str(row["rule"]))
+        changes[key] += 1
+        children.setdefault(key, set()).add(str(row["child"]))
+    return [
+        {"council": key[0], "kind": key[1], "rule": key[2],
+         "changes": changes[key], "children": len(children[key])}
+        for key in sorted(changes)
+    ]  # fmt: skip
 
 
 @router.get("/drift", summary="Drift and delay across the councils the principal may see")

@@ -172,6 +172,20 @@ def test_an_inspector_reads_drift_for_the_council_inspected_in_every_format(
     assert "'unsafe-inline'" not in as_html.headers["content-security-policy"].split("style-src")[0]
 
 
+def test_an_inspector_reads_the_changes_without_approval_as_counts_naming_no_child(
+    service: Service, people: dict[str, Person]
+) -> None:
+    manager_view = data_of(read(service, people["mgr.ruth"], "/unapproved").text)
+    answer = read(service, people["insp.kay"], "/unapproved")
+    counts = data_of(answer.text)
+    assert answer.status_code == 200 and answer.headers["X-Careledger-Children-Named"] == "false"
+    assert counts and all("child" not in row for row in counts)
+    assert "RD-01" not in answer.text
+    assert sum(row["changes"] for row in counts) == len(manager_view)
+    rd01 = {(row["kind"], row["rule"]) for row in manager_view if row["child"] == "RD-01"}
+    assert rd01 <= {(row["kind"], row["rule"]) for row in counts}
+
+
 def test_the_council_lists_and_verify_are_for_those_who_read_reports(
     service: Service, people: dict[str, Person]
 ) -> None:
