@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import base64
 import json
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from enum import Enum
 from functools import partial
 from itertools import groupby
@@ -133,6 +133,10 @@ def _record_demo_and_invented_children(db: str) -> None:
             o.ledger.record([command for _, command in feed], FEED)
         # a council's SSDA903 return: children's details, episodes and placement changes
         o.import_return(RETURN, "E09000027", 2019, actor="returns.officer", accept_partial=True)
+        # the IRO acknowledges being told of a change (an IROInformed event)
+        o.ledger.clock = lambda: datetime.now(UTC)
+        entry = o.inbox("IRO-02")[0]
+        o.acknowledge(entry.key, entry.seen, actor="IRO-02", iro="IRO-02")
 
 
 def _every_event_reads_as_validation_reads_it(db: str) -> int:
