@@ -107,7 +107,8 @@ def test_the_sample_returns_record_the_same_log_as_before(o: Opened) -> None:
 
 
 if __name__ == "__main__":
-    with tempfile.TemporaryDirectory() as folder, opened(
-        str(Path(folder) / "digest.db"), create_tables=True
-    ) as ledger:
+    with (
+        tempfile.TemporaryDirectory() as folder,
+        opened(str(Path(folder) / "digest.db"), create_tables=True) as ledger,
+    ):
         sys.stdout.write(digest_of_imports(ledger)[0] + "\n")

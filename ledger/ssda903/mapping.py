@@ -78,12 +78,12 @@ def refusals(child: str, lines: Iterable[Line], today: date, year: int) -> Itera
             yield Refusal(line.file.name, line.row, line.problem_column, line.problem, child)
             continue
         try:
-            record = _read(line, "check")
+            record = _read(line)
             for column, day in _dates(record):
                 problem = in_the_future(day, today)
                 if problem:
                     raise Unreadable(column, problem)
-            _mapped(line, year, today)
+            _mapped(line, record, year, today)
         except Unreadable as bad:
             yield Refusal(line.file.name, line.row, bad.column, bad.reason, child)
 
@@ -94,10 +94,11 @@ FIELD_COLUMNS = {
 }  # fmt: skip
 
 
-def _mapped(line: Line, year: int, today: date) -> None:
-    """Build the row's events as the recording will, refusing what their models refuse."""
+def _mapped(line: Line, record: Any, year: int, today: date) -> None:
+    """Build the row's events from its record as the recording will, refusing what their
+    models refuse."""
     try:
-        ChildRows(year, today, [line]).wanted([])
+        ChildRows(year, today, [line]).events_of(line, record)
     except ValidationError as error:
         refusal = refusal_from(error)
         last = refusal.field.rsplit(".", 1)[-1]
@@ -114,10 +115,12 @@ def _dates(record: Any) -> list[tuple[str, date | None]]:
     return []
 
 
-def _read(line: Line, episode_id: str) -> Any:
+def _read(line: Line) -> Any:
+    """The row's record, read as `ChildRows` reads a child's only row of its table (an
+    episode is named by its start)."""
     table = line.file.table
     if table is Table.EPISODES:
-        return read_episode(line.values, episode_id)
+        return read_episode(line.values, str(episode_start(line.values)))
     if table is Table.REVIEWS:
         return read_review(line.values)
     if table is Table.HEADER:
@@ -153,6 +156,18 @@ class ChildRows:
         dated.sort(key=lambda keyed: keyed[1].occurred_on)
         return [*dated, *self._details()]
 
+    def events_of(self, line: Line, record: Any) -> list[Keyed]:
+        """The events of one row already read (`mapping._read`), as `wanted` maps them when
+        the row is its child's only row of its table."""
+        table = line.file.table
+        if table is Table.EPISODES:
+            return list(self._episode_events([(line, record)], []))
+        if table is Table.REVIEWS:
+            return [self._review_held(line, record, {})]
+        if table is Table.HEADER:
+            return [self._details_recorded(line, record, {})]
+        return [self._worker_allocated(line, record, {})]
+
     def _of(self, table: Table) -> list[Line]:
         return [line for line in self.lines if line.file.table is table]
 
@@ -163,9 +178,16 @@ class ChildRows:
             (line, read_episode(line.values, numbered(str(start), seen)))
             for start, _, line in starts
         ]
+        return self._episode_events(episodes, known)
+
+    def _episode_events(
+        self, episodes: list[tuple[Line, Episode]], known: list[Episode]
+    ) -> Iterator[Keyed]:
         mine = {e.episode_id for _, e in episodes}
-        before = sorted([e for e in known if e.episode_id not in mine] + [e for _, e in episodes],
-                        key=lambda e: (e.decom, e.episode_id))
+        before = sorted(
+            [e for e in known if e.episode_id not in mine] + [e for _, e in episodes],
+            key=lambda e: (e.decom, e.episode_id),
+        )
         for line, episode in episodes:
             earlier = [e for e in before if e.decom < episode.decom]
             reason = earlier[-1].reason_place_change if earlier else None
@@ -173,46 +195,65 @@ class ChildRows:
             yield f"episode:{episode.episode_id}", _episode_event(episode, source, reason)
             if episode.ends_care:
                 assert episode.dec is not None and episode.rec is not None
-                yield f"end:{episode.episode_id}", p.ChildCeasedToBeLookedAfter(
-                    occurred_on=episode.dec, source=source, reason=episode.rec,
-                    episode_id=episode.episode_id,
+                yield (
+                    f"end:{episode.episode_id}",
+                    p.ChildCeasedToBeLookedAfter(
+                        occurred_on=episode.dec,
+                        source=source,
+                        reason=episode.rec,
+                        episode_id=episode.episode_id,
+                    ),
                 )
 
     def _reviews(self) -> Iterator[Keyed]:
         seen: dict[str, int] = {}
         for line in self._of(Table.REVIEWS):
-            review = read_review(line.values)
-            review_id = numbered(f"903-{review.held_on}", seen)
-            yield f"review:{review_id}", p.ReviewHeld(
-                occurred_on=review.held_on, source=self._source(line), review_id=review_id,
-                chair=None, participation=review.participation,
-            )
+            yield self._review_held(line, read_review(line.values), seen)
+
+    def _review_held(self, line: Line, review: Review, seen: dict[str, int]) -> Keyed:
+        review_id = numbered(f"903-{review.held_on}", seen)
+        return f"review:{review_id}", p.ReviewHeld(
+            occurred_on=review.held_on,
+            source=self._source(line),
+            review_id=review_id,
+            chair=None,
+            participation=review.participation,
+        )
 
     def _social_workers(self) -> Iterator[Keyed]:
         seen: dict[str, int] = {}
         for line in self._of(Table.SW_EPISODES):
-            worker = read_social_worker(line.values)
-            key = numbered(f"sw:{worker.from_on}:{worker.worker_id}", seen)
-            yield key, p.SocialWorkerAllocated(
-                occurred_on=worker.from_on, source=self._source(line),
-                worker_id=worker.worker_id, reason=worker.reason,
-            )
+            yield self._worker_allocated(line, read_social_worker(line.values), seen)
+
+    def _worker_allocated(self, line: Line, worker: SocialWorker, seen: dict[str, int]) -> Keyed:
+        key = numbered(f"sw:{worker.from_on}:{worker.worker_id}", seen)
+        return key, p.SocialWorkerAllocated(
+            occurred_on=worker.from_on,
+            source=self._source(line),
+            worker_id=worker.worker_id,
+            reason=worker.reason,
+        )
 
     def _details(self) -> Iterator[Keyed]:
         seen: dict[str, int] = {}
         for line in self._of(Table.HEADER):
-            yield numbered("details", seen), p.ChildDetailsRecorded(
-                occurred_on=self.as_of, source=self._source(line),
-                details=read_details(line.values),
-            )
+            yield self._details_recorded(line, read_details(line.values), seen)
+
+    def _details_recorded(self, line: Line, details: ChildDetails, seen: dict[str, int]) -> Keyed:
+        return numbered("details", seen), p.ChildDetailsRecorded(
+            occurred_on=self.as_of, source=self._source(line), details=details
+        )
 
 
 def _episode_event(episode: Episode, source: str, reason: str | None) -> p.Payload:
     on, rne = episode.decom, episode.rne
     if rne is NewEpisodeReason.S:
         return p.ChildBecameLookedAfter(
-            occurred_on=on, source=source, legal_status=episode.legal_status,
-            placement=episode.placement, episode=episode,
+            occurred_on=on,
+            source=source,
+            legal_status=episode.legal_status,
+            placement=episode.placement,
+            episode=episode,
         )
     if rne is NewEpisodeReason.L:
         return p.LegalStatusChanged(
@@ -220,8 +261,11 @@ def _episode_event(episode: Episode, source: str, reason: str | None) -> p.Paylo
         )
     with_status = rne in (NewEpisodeReason.B, NewEpisodeReason.U)
     return p.PlacementChanged(
-        occurred_on=on, source=source, placement=episode.placement,
+        occurred_on=on,
+        source=source,
+        placement=episode.placement,
         same_carers=rne in (NewEpisodeReason.T, NewEpisodeReason.U),
-        legal_status=episode.legal_status if with_status else None, reason=reason,
+        legal_status=episode.legal_status if with_status else None,
+        reason=reason,
         episode=episode,
     )
