@@ -184,10 +184,8 @@ class ChildRows:
         self, episodes: list[tuple[Line, Episode]], known: list[Episode]
     ) -> Iterator[Keyed]:
         mine = {e.episode_id for _, e in episodes}
-        before = sorted(
-            [e for e in known if e.episode_id not in mine] + [e for _, e in episodes],
-            key=lambda e: (e.decom, e.episode_id),
-        )
+        before = sorted([e for e in known if e.episode_id not in mine] + [e for _, e in episodes],
+                        key=lambda e: (e.decom, e.episode_id))
         for line, episode in episodes:
             earlier = [e for e in before if e.decom < episode.decom]
             reason = earlier[-1].reason_place_change if earlier else None
@@ -195,14 +193,9 @@ class ChildRows:
             yield f"episode:{episode.episode_id}", _episode_event(episode, source, reason)
             if episode.ends_care:
                 assert episode.dec is not None and episode.rec is not None
-                yield (
-                    f"end:{episode.episode_id}",
-                    p.ChildCeasedToBeLookedAfter(
-                        occurred_on=episode.dec,
-                        source=source,
-                        reason=episode.rec,
-                        episode_id=episode.episode_id,
-                    ),
+                yield f"end:{episode.episode_id}", p.ChildCeasedToBeLookedAfter(
+                    occurred_on=episode.dec, source=source, reason=episode.rec,
+                    episode_id=episode.episode_id,
                 )
 
     def _reviews(self) -> Iterator[Keyed]:
@@ -213,11 +206,8 @@ class ChildRows:
     def _review_held(self, line: Line, review: Review, seen: dict[str, int]) -> Keyed:
         review_id = numbered(f"903-{review.held_on}", seen)
         return f"review:{review_id}", p.ReviewHeld(
-            occurred_on=review.held_on,
-            source=self._source(line),
-            review_id=review_id,
-            chair=None,
-            participation=review.participation,
+            occurred_on=review.held_on, source=self._source(line), review_id=review_id,
+            chair=None, participation=review.participation,
         )
 
     def _social_workers(self) -> Iterator[Keyed]:
@@ -228,10 +218,8 @@ class ChildRows:
     def _worker_allocated(self, line: Line, worker: SocialWorker, seen: dict[str, int]) -> Keyed:
         key = numbered(f"sw:{worker.from_on}:{worker.worker_id}", seen)
         return key, p.SocialWorkerAllocated(
-            occurred_on=worker.from_on,
-            source=self._source(line),
-            worker_id=worker.worker_id,
-            reason=worker.reason,
+            occurred_on=worker.from_on, source=self._source(line),
+            worker_id=worker.worker_id, reason=worker.reason,
         )
 
     def _details(self) -> Iterator[Keyed]:
@@ -249,11 +237,8 @@ def _episode_event(episode: Episode, source: str, reason: str | None) -> p.Paylo
     on, rne = episode.decom, episode.rne
     if rne is NewEpisodeReason.S:
         return p.ChildBecameLookedAfter(
-            occurred_on=on,
-            source=source,
-            legal_status=episode.legal_status,
-            placement=episode.placement,
-            episode=episode,
+            occurred_on=on, source=source, legal_status=episode.legal_status,
+            placement=episode.placement, episode=episode,
         )
     if rne is NewEpisodeReason.L:
         return p.LegalStatusChanged(
@@ -261,11 +246,8 @@ def _episode_event(episode: Episode, source: str, reason: str | None) -> p.Paylo
         )
     with_status = rne in (NewEpisodeReason.B, NewEpisodeReason.U)
     return p.PlacementChanged(
-        occurred_on=on,
-        source=source,
-        placement=episode.placement,
+        occurred_on=on, source=source, placement=episode.placement,
         same_carers=rne in (NewEpisodeReason.T, NewEpisodeReason.U),
-        legal_status=episode.legal_status if with_status else None,
-        reason=reason,
+        legal_status=episode.legal_status if with_status else None, reason=reason,
         episode=episode,
     )
