@@ -87,8 +87,11 @@ def check_text(value: str, info: ValidationInfo) -> str:
 
 
 def check_line(value: str, info: ValidationInfo) -> str:
-    """A one-line reference: no control character at all."""
+    """A one-line reference: no control character at all. (A printable value that is not all
+    spaces and not too long is taken at once: every code and source of every event is one.)"""
     if stored(info):
+        return value
+    if value.isprintable() and not value.isspace() and len(value) <= limits().id_length:
         return value
     what = "a reference is one line of text"
     return _checked(value, limits().id_length, "ID_LENGTH", _NOT_IN_A_LINE, what)

@@ -14,6 +14,7 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import TextIO
 
@@ -21,7 +22,7 @@ from eventsourcing.persistence import Cipher
 
 from careledger.ledger.domain.limits import limits
 from careledger.ledger.errors import LedgerError
-from careledger.ledger.ssda903.rows import Table, clean, recognise
+from careledger.ledger.ssda903.rows import Table, clean_names, clean_values, recognise
 
 Row = dict[str, str | None]
 
@@ -32,8 +33,9 @@ class ReturnFile:
     table: Table
     sha256: str
 
-    @property
+    @cached_property
     def name(self) -> str:
+        """The file's name (asked for every row's `source`)."""
         return self.path.name
 
 
@@ -135,6 +137,7 @@ def lines(file: ReturnFile) -> Iterator[Line]:
     with _reading(file.path) as f:
         rows = _csv_rows(f, file.name)
         names = next(rows, (0, list[str]()))[1]
+        columns = clean_names(names)
         for row, cells in rows:  # line_num counts blank lines too, as a spreadsheet does
             if not cells:
                 continue
@@ -149,7 +152,7 @@ def lines(file: ReturnFile) -> Iterator[Line]:
                     "(CARELEDGER_MAX_CSV_CELL)"
                 )
                 cells = [cell if len(cell) <= most else "" for cell in cells]
-            values = clean(dict(zip(names, cells, strict=False)))
+            values = clean_values(columns, cells)
             yield Line(file, row, values, problem, column)
 
 

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any
 
 from pydantic import ValidationError
@@ -108,18 +109,35 @@ def read_date(column: str, text: str | None) -> date | None:
     """dd/mm/yyyy, as the return's specification gives dates; blank is no date."""
     if not text:
         return None
+    day = _day(text)
+    if day is None:
+        raise Unreadable(column, f"'{text}' is not a date in dd/mm/yyyy")
+    return day
+
+
+@lru_cache(maxsize=4096)
+def _day(text: str) -> date | None:
+    """The day dd/mm/yyyy names, or None. Remembered: a return gives the same few thousand
+    days (births, starts, reviews) in row after row."""
     day, month, year = [*text.split("/"), "", ""][:3]
     if day.isdigit() and month.isdigit() and year.isdigit() and len(year) == 4:
         try:
             return date(int(year), int(month), int(day))
         except ValueError:
             pass
-    raise Unreadable(column, f"'{text}' is not a date in dd/mm/yyyy")
+    return None
 
 
-def clean(row: Mapping[str | None, str | None]) -> dict[str, str | None]:
-    """Column names upper-cased and trimmed, values trimmed, blanks as None."""
-    return {k.strip().upper(): (v or "").strip() or None for k, v in row.items() if k}
+def clean_names(names: list[str]) -> list[tuple[int, str]]:
+    """A table's column names upper-cased and trimmed, each with its place in a row (a
+    column without a name is not read)."""
+    return [(at, name.strip().upper()) for at, name in enumerate(names) if name]
+
+
+def clean_values(columns: list[tuple[int, str]], cells: list[str]) -> dict[str, str | None]:
+    """A row's cells by column name (`clean_names`): trimmed, blanks as None; a column the
+    row is too short for is left out, and of two columns with one name the later is read."""
+    return {name: cells[at].strip() or None for at, name in columns if at < len(cells)}
 
 
 def child_of(row: Mapping[str, str | None]) -> str:
