@@ -163,9 +163,10 @@ def _packed(values: Row) -> str:
     """A staged row: names and values joined by the unit separator (JSON, the rare time a
     cell holds one), cheaper than JSON for every row of a large return."""
     cells = [*values, *(v or "" for v in values.values())]
-    if any(_SEP in cell for cell in cells):
+    joined = _SEP.join(cells)
+    if cells and joined.count(_SEP) != len(cells) - 1:  # a cell holds the separator
         return "J" + json.dumps(values)
-    return "S" + _SEP.join(cells)
+    return "S" + joined
 
 
 def _unpacked(data: str) -> Row:

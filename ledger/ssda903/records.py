@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import date
 from enum import StrEnum
+from functools import lru_cache
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -162,7 +163,13 @@ def source_ref(year: int, file_name: str, digest: str, row: int) -> str:
     """The `source` of an event read from a return: the collection year, the file and its
     SHA-256 (so the exact file can be found again) and the row as a spreadsheet numbers it
     (the column names are row 1)."""
-    return f"{SOURCE_PREFIX}{collection_name(year)} {file_name} sha256:{digest[:16]} row {row}"
+    return f"{_file_ref(year, file_name, digest)} row {row}"
+
+
+@lru_cache(maxsize=64)
+def _file_ref(year: int, file_name: str, digest: str) -> str:
+    """The part of a `source_ref` its file's every row shares, written once for them all."""
+    return f"{SOURCE_PREFIX}{collection_name(year)} {file_name} sha256:{digest[:16]}"
 
 
 def return_year(source: str) -> int | None:
