@@ -159,25 +159,24 @@ def lines(file: ReturnFile) -> Iterator[Line]:
 _SEP = "\x1f"  # the ASCII unit separator, which no cell of a return should hold
 
 
-def _packed(values: Row) -> str:
-    """A staged row: names and values joined by the unit separator (JSON, the rare time a
-    cell holds one), cheaper than JSON for every row of a large return."""
-    cells = [*values, *(v or "" for v in values.values())]
-    joined = _SEP.join(cells)
-    if cells and joined.count(_SEP) != len(cells) - 1:  # a cell holds the separator
-        return "J" + json.dumps(values)
-    return "S" + joined
+def _packed(values: Row, columns: tuple[str, ...]) -> str:
+    """A staged row: its values joined by the unit separator when it has its file's
+    `columns`, else names and values as JSON (also the rare time a cell holds the
+    separator); cheaper than JSON for every row of a large return."""
+    if tuple(values) == columns:
+        joined = _SEP.join([v or "" for v in values.values()])
+        if joined.count(_SEP) == max(len(columns) - 1, 0):
+            return "S" + joined
+    return "J" + json.dumps(values)
 
 
-def _unpacked(data: str) -> Row:
+def _unpacked(data: str, columns: tuple[str, ...]) -> Row:
     if data[0] == "J":
         loaded: Row = json.loads(data[1:])
         return loaded
-    if len(data) == 1:
+    if not columns:
         return {}
-    cells = data[1:].split(_SEP)
-    half = len(cells) // 2
-    return {name: value or None for name, value in zip(cells[:half], cells[half:], strict=True)}
+    return dict(zip(columns, [value or None for value in data[1:].split(_SEP)], strict=True))
 
 
 class Staging:
@@ -189,17 +188,24 @@ class Staging:
         self._cipher = cipher
         self._dir = tempfile.TemporaryDirectory(prefix="careledger-903-")
         self._db = sqlite3.connect(Path(self._dir.name) / "rows.sqlite")
+        # A scratch file, removed when the import ends: nothing to recover after a crash.
+        self._db.execute("PRAGMA journal_mode=OFF")
+        self._db.execute("PRAGMA synchronous=OFF")
         self._db.execute(
             "CREATE TABLE rows (child TEXT, tbl TEXT, file TEXT, rowno INTEGER, data TEXT)"
         )
         self._files: dict[str, ReturnFile] = {}
+        self._columns: dict[str, tuple[str, ...]] = {}  # each file's, as its first row has them
         self._pending: list[tuple[str, str, str, int, str | bytes]] = []
 
     def add(self, child: str, line: Line) -> None:
-        self._files[line.file.name] = line.file
-        self._pending.append(
-            (child, str(line.file.table), line.file.name, line.row, self._sealed(line.values))
-        )
+        name = line.file.name
+        columns = self._columns.get(name)
+        if columns is None:
+            self._files[name] = line.file
+            columns = self._columns[name] = tuple(line.values)
+        packed = _packed(line.values, columns)
+        self._pending.append((child, str(line.file.table), name, line.row, self._sealed(packed)))
         if len(self._pending) >= 1000:
             self._flush()
 
@@ -207,16 +213,15 @@ class Staging:
         self._db.executemany("INSERT INTO rows VALUES (?,?,?,?,?)", self._pending)
         self._pending.clear()
 
-    def _sealed(self, values: Row) -> str | bytes:
-        packed = _packed(values)
+    def _sealed(self, packed: str) -> str | bytes:
         return packed if self._cipher is None else self._cipher.encrypt(packed.encode())
 
-    def _opened(self, data: str | bytes) -> Row:
+    def _opened(self, data: str | bytes, columns: tuple[str, ...]) -> Row:
         if self._cipher is not None:
             assert isinstance(data, bytes)
             data = self._cipher.decrypt(data).decode()
         assert isinstance(data, str)
-        return _unpacked(data)
+        return _unpacked(data, columns)
 
     def children(self) -> Iterator[tuple[str, list[Line]]]:
         self._flush()
@@ -231,7 +236,7 @@ class Staging:
                 yield child, group
                 group = []
             child = ref
-            group.append(Line(self._files[name], rowno, self._opened(data)))
+            group.append(Line(self._files[name], rowno, self._opened(data, self._columns[name])))
         if group:
             yield child, group
 
