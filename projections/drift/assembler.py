@@ -9,9 +9,10 @@ from datetime import date
 from functools import partial
 
 from careledger.ledger.domain.protocol import DisputeProtocol
-from careledger.projections.drift.measures import CHECKS, COUNTERS
+from careledger.projections.drift.measures import CHECKS, COUNTERS, TRENDS
 from careledger.projections.drift.query import Query
 from careledger.projections.drift.report import By, Count, Counted, Report, worst_first
+from careledger.projections.drift.trend import Trend
 from careledger.projections.drift_settings import DriftSettings
 from careledger.projections.timetable import add_months
 from careledger.projections.views import CaseViews
@@ -46,17 +47,13 @@ def drift_report(
         report.findings[key] = findings
     for key in CHECKS:
         report.to_put_right += measured[key][0] or [Count(key, "all", 0, 0)]
-    for month_end in _month_ends(as_of, trend_months):
-        # The last point is the report's own date: ungrouped, it is the report itself.
-        same = month_end == as_of and by is None
-        overall = (
-            measured
-            if same
-            else measure(
-                views, month_end, None, settings, protocol, False, as_recorded_on, councils
-            )
-        )
-        report.trend.append((month_end, {k: _total(k, overall[k][0]) for k in COUNTERS}))
+    month_ends = _month_ends(as_of, trend_months)
+    # The last point is the report's own date: ungrouped, it is the report itself.
+    earlier = [day for day in month_ends if day != as_of or by is not None]
+    points = trend(views, earlier, settings, protocol, as_recorded_on, councils)
+    for month_end in month_ends:
+        overall = {k: _total(k, measured[k][0]) for k in COUNTERS}
+        report.trend.append((month_end, points.get(month_end, overall)))
     return report
 
 
@@ -93,6 +90,23 @@ def measure(
             parts = list(pool.map(partial(_lane, listed=listed), queries, lanes))
     found = {key: result for part in parts for key, result in part.items()}
     return {key: found[key] for key in (*COUNTERS, *CHECKS)}
+
+
+def trend(
+    views: CaseViews,
+    dates: list[date],
+    settings: DriftSettings,
+    protocol: DisputeProtocol,
+    as_recorded_on: date | None = None,
+    councils: frozenset[str] | None = None,
+) -> dict[date, dict[str, Count]]:
+    """Each measure's overall count on each of the dates, each measure in one statement over
+    every date (`trend.py`), not a report per date: what the report on each date counts."""
+    if not dates:
+        return {}
+    with Trend.open(views, dates, settings, protocol, as_recorded_on, councils) as t:
+        per_measure = {key: TRENDS[key](t) for key in COUNTERS}
+    return {day: {key: per_measure[key][day] for key in COUNTERS} for day in dates}
 
 
 def _lane(query: Query, measures: tuple[str, ...], listed: bool) -> Measured:

@@ -8,6 +8,7 @@ from careledger.projections.drift.children import COHORT
 from careledger.projections.drift.query import Query
 from careledger.projections.drift.report import Counted, Finding, Measure, child, tally
 from careledger.projections.drift.sql import known
+from careledger.projections.drift.trend import LOOKED_AFTER, Points, Trend, per_date
 
 DEFINITION = Measure(
     "continuity",
@@ -43,3 +44,19 @@ def count(q: Query) -> Counted:
         for row in rows
     ]
     return q.counts("continuity", tally(findings), COHORT), findings
+
+
+def trend(t: Trend) -> Points:
+    """On each date, the children looked after with too many changes in its window."""
+    rows = t.run(f"""
+        SELECT c.d, COUNT(*) AS n FROM (
+          SELECT g.d FROM {LOOKED_AFTER} g JOIN dates t ON t.d = g.d
+          JOIN {{s}}cl_allocations a ON a.case_id = g.case_id AND {known("a")}
+          WHERE a.changed = 1 AND a.from_on > t.w AND a.from_on <= g.d
+            AND a.recorded_on <= :recorded
+          GROUP BY g.d, g.case_id
+          HAVING SUM(CASE WHEN a.kind = 'iro' THEN 1 ELSE 0 END) >= :iro_changes
+            OR SUM(CASE WHEN a.kind = 'sw' THEN 1 ELSE 0 END) >= :sw_changes
+        ) c GROUP BY c.d
+    """)
+    return t.points("continuity", per_date(rows, "n"), t.cohort())

@@ -7,6 +7,7 @@ from __future__ import annotations
 from careledger.projections.drift.query import Query
 from careledger.projections.drift.report import Counted, Finding, Measure, child, counts, tally
 from careledger.projections.drift.sql import known, totals_and_hits
+from careledger.projections.drift.trend import LOOKED_AFTER, Points, Trend, per_date
 
 DEFINITION = Measure(
     "permanence_missing",
@@ -66,3 +67,27 @@ def count(q: Query) -> Counted:
         for row in rows
     ]
     return counts("permanence_missing", tally(findings), past), findings
+
+
+def trend(t: Trend) -> Points:
+    """On each date, the children looked after past their period's second review, and
+    those with no permanence section recorded by then (a child's first one, per child)."""
+    point = _SECOND_REVIEW_POINT.replace(":d", "g.d")
+    rows = t.run(f"""
+        SELECT g.d, COUNT(*) AS past,
+          SUM(CASE WHEN planned.first_on IS NULL OR planned.first_on > g.d
+            THEN 1 ELSE 0 END) AS missing
+        FROM {LOOKED_AFTER} g JOIN {{s}}cl_reviews r ON r.case_id = g.case_id
+          AND r.period_no = g.period_no AND r.review_no = 2 AND {known("r")}
+        JOIN {{s}}cl_reviews f ON f.case_id = g.case_id AND f.period_no = g.period_no
+          AND f.review_no = 1 AND {known("f")} AND f.held_on <= g.d
+          AND f.held_recorded_on <= :recorded
+        LEFT JOIN (SELECT m.case_id, MIN(m.occurred_on) AS first_on FROM {{s}}cl_permanence m
+          WHERE {known("m")} AND m.recorded_on <= :recorded GROUP BY m.case_id
+        ) planned ON planned.case_id = g.case_id
+        WHERE {point} < g.d
+          AND NOT EXISTS (SELECT 1 FROM {{s}}cl_periods pe WHERE pe.case_id = g.case_id
+            AND pe.period_no = g.period_no AND {known("pe")} AND pe.regime = 'continuing')
+        GROUP BY g.d
+    """)
+    return t.points("permanence_missing", per_date(rows, "missing"), per_date(rows, "past"))

@@ -7,6 +7,7 @@ from careledger.projections.drift.children import COHORT
 from careledger.projections.drift.query import Query
 from careledger.projections.drift.report import Counted, Finding, Measure, child, tally
 from careledger.projections.drift.sql import by_key, known, ordinal
+from careledger.projections.drift.trend import LOOKED_AFTER, Points, Trend, per_date
 
 DEFINITION = Measure(
     "review_overdue",
@@ -43,3 +44,19 @@ def count(q: Query) -> Counted:
         for row in rows
     ]
     return q.counts("review_overdue", tally(findings), COHORT), findings
+
+
+def trend(t: Trend) -> Points:
+    """On each date, the children looked after whose first review not known to be held
+    by then, of their period of care then, was past due."""
+    rows = t.run(f"""
+        SELECT r.d, COUNT(*) AS n FROM (
+          SELECT g.d, {by_key(ordinal("n.review_no"), "n.due_on", "MIN", 10)} AS due_on
+          FROM {LOOKED_AFTER} g JOIN {{s}}cl_reviews n ON n.case_id = g.case_id
+            AND n.period_no = g.period_no AND {known("n")}
+          WHERE NOT (n.held_on IS NOT NULL AND n.held_on <= g.d
+            AND n.held_recorded_on <= :recorded)
+          GROUP BY g.d, g.case_id, g.period_no
+        ) r WHERE r.due_on < r.d GROUP BY r.d
+    """)
+    return t.points("review_overdue", per_date(rows, "n"), t.cohort())
