@@ -47,11 +47,11 @@ def drift_report(
         report.findings[key] = findings
     for key in CHECKS:
         report.to_put_right += measured[key][0] or [Count(key, "all", 0, 0)]
-    month_ends = _month_ends(as_of, trend_months)
+    days = month_ends(as_of, trend_months)
     # The last point is the report's own date: ungrouped, it is the report itself.
-    earlier = [day for day in month_ends if day != as_of or by is not None]
+    earlier = [day for day in days if day != as_of or by is not None]
     points = trend(views, earlier, settings, protocol, as_recorded_on, councils)
-    for month_end in month_ends:
+    for month_end in days:
         overall = {k: _total(k, measured[k][0]) for k in COUNTERS}
         report.trend.append((month_end, points.get(month_end, overall)))
     return report
@@ -123,7 +123,9 @@ def _lane(query: Query, measures: tuple[str, ...], listed: bool) -> Measured:
     return measured
 
 
-def _month_ends(as_of: date, months: int) -> list[date]:
+def month_ends(as_of: date, months: int) -> list[date]:
+    """The trend's dates: the end of each of the `months` months before `as_of`'s, and
+    `as_of` itself (none without months)."""
     ends = []
     for back in range(months, 0, -1):
         first = add_months(as_of.replace(day=1), -back + 1)
