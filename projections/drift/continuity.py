@@ -49,14 +49,14 @@ def count(q: Query) -> Counted:
 def trend(t: Trend) -> Points:
     """On each date, the children looked after with too many changes in its window."""
     rows = t.run(f"""
-        SELECT c.d, COUNT(*) AS n FROM (
-          SELECT g.d FROM {LOOKED_AFTER} g JOIN dates t ON t.d = g.d
-          JOIN {{s}}cl_allocations a ON a.case_id = g.case_id AND {known("a")}
-          WHERE a.changed = 1 AND a.from_on > t.w AND a.from_on <= g.d
-            AND a.recorded_on <= :recorded
-          GROUP BY g.d, g.case_id
+        SELECT g.d, COUNT(*) AS n FROM {LOOKED_AFTER} g JOIN (
+          SELECT t.d, a.case_id FROM dates t JOIN {{s}}cl_allocations a
+            ON a.from_on > t.w AND a.from_on <= t.d
+          WHERE {known("a")} AND a.changed = 1 AND a.recorded_on <= :recorded
+          GROUP BY t.d, a.case_id
           HAVING SUM(CASE WHEN a.kind = 'iro' THEN 1 ELSE 0 END) >= :iro_changes
             OR SUM(CASE WHEN a.kind = 'sw' THEN 1 ELSE 0 END) >= :sw_changes
-        ) c GROUP BY c.d
+        ) c ON c.d = g.d AND c.case_id = g.case_id
+        GROUP BY g.d
     """)
     return t.points("continuity", per_date(rows, "n"), t.cohort())

@@ -48,15 +48,18 @@ def count(q: Query) -> Counted:
 
 def trend(t: Trend) -> Points:
     """On each date, the children looked after whose first review not known to be held
-    by then, of their period of care then, was past due."""
+    by then, of their period of care then, was past due: each period's first such review
+    on each date from one read of the reviews, then kept for the children's periods."""
     rows = t.run(f"""
-        SELECT r.d, COUNT(*) AS n FROM (
-          SELECT g.d, {by_key(ordinal("n.review_no"), "n.due_on", "MIN", 10)} AS due_on
-          FROM {LOOKED_AFTER} g JOIN {{s}}cl_reviews n ON n.case_id = g.case_id
-            AND n.period_no = g.period_no AND {known("n")}
-          WHERE NOT (n.held_on IS NOT NULL AND n.held_on <= g.d
-            AND n.held_recorded_on <= :recorded)
-          GROUP BY g.d, g.case_id, g.period_no
-        ) r WHERE r.due_on < r.d GROUP BY r.d
+        SELECT g.d, COUNT(*) AS n FROM {LOOKED_AFTER} g JOIN (
+          SELECT t.d, n.case_id, n.period_no,
+            {by_key(ordinal("n.review_no"), "n.due_on", "MIN", 10)} AS due_on
+          FROM dates t JOIN {{s}}cl_reviews n
+            ON NOT (n.held_on IS NOT NULL AND n.held_on <= t.d
+              AND n.held_recorded_on <= :recorded)
+          WHERE {known("n")}
+          GROUP BY t.d, n.case_id, n.period_no
+        ) r ON r.d = g.d AND r.case_id = g.case_id AND r.period_no = g.period_no
+        WHERE r.due_on < g.d GROUP BY g.d
     """)
     return t.points("review_overdue", per_date(rows, "n"), t.cohort())
