@@ -83,12 +83,15 @@ class Trend:
         within = ", ".join(f":{name}" for name in names) or "NULL"
         return f"(SELECT * FROM {{s}}cl_children c WHERE c.council IN ({within}))"
 
-    def run(self, sql: str, fetch: bool = True) -> list[Row]:
+    def run(self, sql: str, fetch: bool = True, first: str = "") -> list[Row]:
         """A statement with the dates (and, where no temporary table may hold them, the
-        children looked after on each) before it."""
+        children looked after on each) before it, and any table `first` defines (`name AS
+        MATERIALIZED (SELECT ...)`: worked out before the statement joins it to the
+        children looked after, where the planner would otherwise join them first)."""
         ahead = [self._dates]
         if self.looked_after and LOOKED_AFTER in sql:
             ahead.append(f"{LOOKED_AFTER} AS MATERIALIZED ({self.looked_after})")
+        ahead += [first] if first else []
         return self.query.run(f"WITH {', '.join(ahead)} {sql}", fetch)
 
     def _select_looked_after(self) -> None:
