@@ -47,16 +47,20 @@ def count(q: Query) -> Counted:
 
 
 def trend(t: Trend) -> Points:
-    """On each date, the children looked after with too many changes in its window."""
-    rows = t.run(f"""
-        SELECT g.d, COUNT(*) AS n FROM {LOOKED_AFTER} g JOIN (
-          SELECT t.d, a.case_id FROM dates t JOIN {{s}}cl_allocations a
-            ON a.from_on > t.w AND a.from_on <= t.d
-          WHERE {known("a")} AND a.changed = 1 AND a.recorded_on <= :recorded
-          GROUP BY t.d, a.case_id
-          HAVING SUM(CASE WHEN a.kind = 'iro' THEN 1 ELSE 0 END) >= :iro_changes
-            OR SUM(CASE WHEN a.kind = 'sw' THEN 1 ELSE 0 END) >= :sw_changes
-        ) c ON c.d = g.d AND c.case_id = g.case_id
-        GROUP BY g.d
-    """)
+    """On each date, the children looked after with too many changes in its window: the
+    changes counted per child and date from one read of the allocations, then kept for the
+    children looked after on the date."""
+    changed = f"""changed AS MATERIALIZED (
+        SELECT t.d, a.case_id FROM {{s}}cl_allocations a JOIN dates t
+          ON a.from_on > t.w AND a.from_on <= t.d
+        WHERE {known("a")} AND a.changed = 1 AND a.recorded_on <= :recorded
+        GROUP BY t.d, a.case_id
+        HAVING SUM(CASE WHEN a.kind = 'iro' THEN 1 ELSE 0 END) >= :iro_changes
+          OR SUM(CASE WHEN a.kind = 'sw' THEN 1 ELSE 0 END) >= :sw_changes)"""
+    rows = t.run(
+        f"""SELECT g.d, COUNT(*) AS n
+        FROM changed c JOIN {LOOKED_AFTER} g ON g.case_id = c.case_id AND g.d = c.d
+        GROUP BY g.d""",
+        first=changed,
+    )
     return t.points("continuity", per_date(rows, "n"), t.cohort())

@@ -66,19 +66,19 @@ def owners(findings: Sequence[Finding]) -> list[tuple[str, int, int]]:
 
 def trend(t: Trend) -> Points:
     """On each date, the recommendations of the children looked after fallen due, and
-    those still open: counted per child and date from one read of the recommendations,
+    those still open: each recommendation's dates from one read of the recommendations,
     then kept for the children looked after on the date."""
-    rows = t.run(f"""
-        SELECT g.d, SUM(m.due) AS due, SUM(m.still_open) AS still_open
-        FROM {LOOKED_AFTER} g JOIN (
-          SELECT t.d, m.case_id, COUNT(*) AS due,
-            SUM(CASE WHEN m.closed_on IS NOT NULL AND m.closed_on <= t.d
-              AND m.closed_recorded_on <= :recorded THEN 0 ELSE 1 END) AS still_open
-          FROM dates t JOIN {{s}}cl_recommendations m
-            ON m.made_on <= t.d AND m.due_on < t.due_before
-          WHERE {known("m")} AND m.made_recorded_on <= :recorded
-          GROUP BY t.d, m.case_id
-        ) m ON m.d = g.d AND m.case_id = g.case_id
-        GROUP BY g.d
-    """)
+    fallen_due = f"""fallen_due AS MATERIALIZED (
+        SELECT t.d, m.case_id,
+          CASE WHEN m.closed_on IS NOT NULL AND m.closed_on <= t.d
+            AND m.closed_recorded_on <= :recorded THEN 0 ELSE 1 END AS still_open
+        FROM {{s}}cl_recommendations m JOIN dates t
+          ON m.made_on <= t.d AND m.due_on < t.due_before
+        WHERE {known("m")} AND m.made_recorded_on <= :recorded)"""
+    rows = t.run(
+        f"""SELECT g.d, COUNT(*) AS due, SUM(m.still_open) AS still_open
+        FROM fallen_due m JOIN {LOOKED_AFTER} g ON g.case_id = m.case_id AND g.d = m.d
+        GROUP BY g.d""",
+        first=fallen_due,
+    )
     return t.points("recommendation_overdue", per_date(rows, "still_open"), per_date(rows, "due"))

@@ -64,7 +64,7 @@ def trend(t: Trend) -> Points:
           AND (r.held_on IS NULL OR r.held_on > t.d))"""
     rows = t.run(
         f"""SELECT g.d, COUNT(*) AS n FROM {LOOKED_AFTER} g JOIN overdue r
-          ON r.d = g.d AND r.case_id = g.case_id AND r.period_no = g.period_no
+          ON g.case_id = r.case_id AND g.d = r.d AND g.period_no = r.period_no
         GROUP BY g.d""",
         first=overdue,
     )

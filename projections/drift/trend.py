@@ -106,7 +106,7 @@ class Trend:
         self.query.run(
             f"CREATE TEMP TABLE {LOOKED_AFTER} AS WITH {self._dates} {select}", fetch=False
         )
-        self.query.run(f"CREATE INDEX {LOOKED_AFTER}_case ON {LOOKED_AFTER} (case_id)", False)
+        self.query.run(f"CREATE INDEX {LOOKED_AFTER}_case ON {LOOKED_AFTER} (case_id, d)", False)
         self.query.run(f"ANALYZE {LOOKED_AFTER}", fetch=False)
 
     def points(self, measure: str, counted: dict[str, int], of: dict[str, int]) -> Points:
