@@ -199,3 +199,14 @@ def test_a_review_rejudged_as_then_known_counts_on_each_month_end_as_the_report_
             expected = report_per_date(o, dates, DriftSettings(), seen)
             assert one_pass(o, dates, DriftSettings(), seen) == expected
             assert any(counts["review_late"][0] for counts in expected.values())
+
+
+def test_a_ledger_opened_for_reading_counts_the_same_trend(demo: Opened, served_db: str) -> None:
+    """Opened for reading, no temporary table may be made: the children looked after on
+    each date are worked out within each statement that reads them."""
+    dates = month_ends(INSPECTION_DAY, 12)
+    expected = one_pass(demo, dates, TIGHT, INSPECTION_DAY)
+    with opened(served_db, reading=True) as reader:
+        assert reader.views.read_only
+        assert one_pass(reader, dates, TIGHT, INSPECTION_DAY) == expected
+        assert report_per_date(reader, dates, TIGHT, INSPECTION_DAY) == expected
