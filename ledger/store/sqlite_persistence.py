@@ -12,6 +12,7 @@ factory, with a pool whose connections keep Python's default of 128 statements.
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,7 @@ STATEMENTS = 128  # prepared statements each connection keeps (Python's default)
 # checkpoint it and delete it as it ends, and this process's connections would go on reading
 # the deleted WAL, blind to every event recorded since.
 _HELD: dict[tuple[int, int], int] = {}
+_HELD_LOCK = threading.Lock()  # ledgers may be opened and closed on several threads
 
 
 class LedgerConnectionPool(SQLiteConnectionPool):
@@ -58,15 +60,17 @@ class LedgerConnectionPool(SQLiteConnectionPool):
         if not self.is_sqlite_memory_mode and self.held is None:
             self.held = _identity(Path(self.db_name))
             if self.held is not None:
-                _HELD[self.held] = _HELD.get(self.held, 0) + 1
+                with _HELD_LOCK:
+                    _HELD[self.held] = _HELD.get(self.held, 0) + 1
 
     def close(self) -> None:
         super().close()
-        if self.held is not None:
-            _HELD[self.held] -= 1
-            if not _HELD[self.held]:
-                del _HELD[self.held]
-            self.held = None
+        with _HELD_LOCK:
+            if self.held is not None:
+                _HELD[self.held] -= 1
+                if not _HELD[self.held]:
+                    del _HELD[self.held]
+                self.held = None
 
     def _create_connection(self) -> SQLiteConnection:
         """As the library's, with `cached_statements=STATEMENTS`: autocommit (the library
