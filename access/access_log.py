@@ -5,7 +5,9 @@ is required), and whether they were allowed. A council answers a subject access 
 Appending takes the log's one lock row first (`UPDATE access_log_lock`): on PostgreSQL a row
 lock held to the end of the transaction, on SQLite the database's write lock, taken before the
 last entry is read. So API workers appending at once queue, and each entry chains to the one
-before it; the position's primary key would refuse a fork in any case.
+before it; the position's primary key would refuse a fork in any case. A process holding the
+head key signs, in the same transaction, the log's head after its entry
+(`careledger.access.log_heads`), so that a cut tail shows.
 """
 
 from __future__ import annotations
