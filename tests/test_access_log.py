@@ -16,14 +16,19 @@ from pathlib import Path
 import psycopg
 import pytest
 from click.testing import CliRunner, Result
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from careledger.access.log_chain import entry_digest, verify_log
+from careledger.access.log_heads import sign
 from careledger.api import Opened, opened
 from careledger.cli.exit_status import VERIFICATION_FAILED
 from careledger.cli.main import cli
 from careledger.ledger.errors import LedgerError
+from careledger.ledger.integrity.heads import HeadSigner
+from careledger.ledger.integrity.seal import fingerprint, public_pem, read_public_key
 from tests.access_histories import HOME, OTHER, person
 from tests.tamper import direct
+from tests.test_service_recording import came_into_care
 
 WORKERS, READS = 2, 40
 
@@ -304,3 +309,43 @@ def test_the_store_refuses_to_change_or_remove_a_signed_head(
         with refused, o.access.store.transaction() as cursor:
             cursor.execute(statement)
     assert o.access.store.fetch("SELECT position FROM {s}access_log_heads") == [{"position": 1}]
+
+
+def test_a_head_signed_by_another_key_is_refused_when_the_verifier_gives_the_public_key(
+    db: str, head_key: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    signed_reads(db, head_key, 2, monkeypatch)
+    monkeypatch.setenv("CARELEDGER_HEAD_KEY_FILE", str(head_key))
+    with opened(db) as o:  # the ledger's own head signed too, as where the service records
+        o.record([came_into_care("NR-0290")], "LCS", "ADMIN")
+    monkeypatch.delenv("CARELEDGER_HEAD_KEY_FILE")
+    public = tmp_path / "head.pub"
+    public.write_text(public_pem(read_public_key(head_key)), encoding="utf-8")
+    holds = run("verify", "--db", db, "--head-public-key", public)
+    assert holds.exit_code == 0, holds.output
+    forger = HeadSigner(Ed25519PrivateKey.generate())
+    with opened(db) as o:
+        last = o.access.access_log.entries()[-1]
+    entry = {
+        "position": 3, "at": last["at"], "actor": "SW-2210", "role": "SW",
+        "council": HOME, "child": f"{HOME}:NR-0201", "view": "plan", "reason": None,
+        "outcome": "allowed",
+    }  # fmt: skip
+    entry["digest"] = entry_digest(bytes.fromhex(last["digest"]), entry).hex()
+    forged = sign(forger, 3, entry["digest"])
+    with direct(db) as tables:  # INSERT alone: the triggers allow it
+        names = list(entry)
+        tables.run(
+            f"INSERT INTO access_log ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})",
+            *entry.values(),
+        )
+        tables.run(
+            "INSERT INTO access_log_heads (position, digest, signed_at, public_key, signature) "
+            "VALUES (?, ?, ?, ?, ?)",
+            *forged.row(),
+        )
+    problem = broken(run("verify", "--db", db, "--head-public-key", public))
+    assert problem == (
+        f"the access log's head signed at entry 3 ({forged.signed_at}) is signed by key "
+        f"{forged.fingerprint}, not by a key given ({fingerprint(read_public_key(head_key))})"
+    )
