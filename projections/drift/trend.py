@@ -31,8 +31,9 @@ LOOKED_AFTER = "tmp_looked_after"
 
 
 class Trend:
-    """The statements of a trend: each measure's, over the dates, in one read-only
-    transaction (a `Query` on the last date, whose parameters and dialect it shares)."""
+    """The statements of a trend: each measure's, over the dates, in one transaction that
+    changes nothing but its own temporary table (a `Query` on the last date, whose
+    parameters and dialect it shares)."""
 
     def __init__(self, query: Query, dates: Sequence[date], settings: DriftSettings) -> None:
         self.query, self.dates = query, sorted(dates)
