@@ -101,10 +101,11 @@ class Projector:
     a bulk import, or a projector that was stopped), the whole lag is applied as one stretch,
     case by case (`CaseViews.apply_histories`): each case is computed once, however many
     batches its events would have been spread over. A rebuild is one such stretch, from the
-    first event."""
+    first event. From about five batches behind, a stretch costs less than the batches would,
+    even with the batches' cases already held from earlier ones (benchmarks/NOTES.md)."""
 
     def __init__(
-        self, ledger: CareLedger, views: CaseViews, batch_size: int = 500, stretch: int = 5_000
+        self, ledger: CareLedger, views: CaseViews, batch_size: int = 500, stretch: int = 2_500
     ) -> None:
         self.ledger = ledger
         self.views = views
