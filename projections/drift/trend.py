@@ -7,7 +7,13 @@ the records read, `settled`) is joined into a measure's statement and its counts
 date: the measure's tables are read once for all the dates, not once per date, and what
 each date counts is exactly what the report on that date counts (`measures.py`). The
 children looked after on each date are worked out once, for every date, into a table of
-their own (`tmp_looked_after`)."""
+their own (`tmp_looked_after`), and into each child's spans of dates looked after in one
+period of care (`tmp_looked_after_spans`).
+
+A measure of now need not make a row per child (or recommendation) and date: what it counts
+holds from one date to a later one (a recommendation fallen due, until it is completed), so
+each is given its span of dates once (`first_date`), cut to the spans of its child looked
+after, and counted +1 where the span begins and -1 where it ends (`counted`)."""
 
 from __future__ import annotations
 
@@ -28,6 +34,7 @@ from careledger.projections.views import CaseViews, Row
 Points = dict[date, Count]  # a measure's overall count at each date
 
 LOOKED_AFTER = "tmp_looked_after"
+SPANS = "tmp_looked_after_spans"
 
 
 class Trend:
@@ -39,6 +46,7 @@ class Trend:
         self.query, self.dates = query, sorted(dates)
         self.protocol, self.as_recorded_on = query.protocol, query.as_recorded_on
         self.looked_after = ""  # its query, when no temporary table may hold it
+        self.spans = ""  # and the spans' query
         self.shared: dict[str, Any] = {}  # what two measures read from one statement
         values = []
         for i, day in enumerate(self.dates):
@@ -49,9 +57,9 @@ class Trend:
                 f"due_before_{i}": due_before.isoformat(),
                 f"settled_{i}": min(day.isoformat(), query.params["recorded"]),
             }
-            values.append(f"(:d_{i}, :w_{i}, :due_before_{i}, :settled_{i})")
+            values.append(f"({i}, :d_{i}, :w_{i}, :due_before_{i}, :settled_{i})")
         query.params |= {"first_w": query.params["w_0"], "last_d": self.dates[-1].isoformat()}
-        self._dates = f"dates (d, w, due_before, settled) AS (VALUES {', '.join(values)})"
+        self._dates = f"dates (i, d, w, due_before, settled) AS (VALUES {', '.join(values)})"
 
     @classmethod
     @contextmanager
@@ -89,9 +97,11 @@ class Trend:
         children looked after on each) before it, and any table `first` defines (`name AS
         MATERIALIZED (SELECT ...)`: worked out before the statement joins it to the
         children looked after, where the planner would otherwise join them first)."""
-        ahead = [self._dates]
-        if self.looked_after and LOOKED_AFTER in sql:
+        ahead, statement = [self._dates], sql + first
+        if self.looked_after and LOOKED_AFTER in statement:
             ahead.append(f"{LOOKED_AFTER} AS MATERIALIZED ({self.looked_after})")
+        if self.spans and SPANS in statement:
+            ahead.append(f"{SPANS} AS MATERIALIZED ({self.spans})")
         ahead += [first] if first else []
         return self.query.run(f"WITH {', '.join(ahead)} {sql}", fetch)
 
@@ -101,7 +111,7 @@ class Trend:
         children not looked after (no measure of them reads it)."""
         select = looked_after(self.children)
         if self.query.views.read_only:
-            self.looked_after = select
+            self.looked_after, self.spans = select, SPANS_SELECT
             return
         self.query.run(f"DROP TABLE IF EXISTS {LOOKED_AFTER}", fetch=False)
         self.query.run(
@@ -109,6 +119,10 @@ class Trend:
         )
         self.query.run(f"CREATE INDEX {LOOKED_AFTER}_case ON {LOOKED_AFTER} (case_id, d)", False)
         self.query.run(f"ANALYZE {LOOKED_AFTER}", fetch=False)
+        self.query.run(f"DROP TABLE IF EXISTS {SPANS}", fetch=False)
+        self.query.run(f"CREATE TEMP TABLE {SPANS} AS {SPANS_SELECT}", fetch=False)
+        self.query.run(f"CREATE INDEX {SPANS}_case ON {SPANS} (case_id, period_no)", False)
+        self.query.run(f"ANALYZE {SPANS}", fetch=False)
 
     def points(self, measure: str, counted: dict[str, int], of: dict[str, int]) -> Points:
         """A measure's Count at each date, from its count and "of" per date (ISO); 0 of 0
@@ -117,6 +131,48 @@ class Trend:
             day: Count(measure, "all", counted.get(day.isoformat(), 0), of.get(day.isoformat(), 0))
             for day in self.dates
         }
+
+    def first_date(self, holds: str) -> str:
+        """SQL: the number (from 0, in date order) of the first date on which `holds`, a
+        condition on the date's `t.d` and `t.due_before` that, once true, stays true on
+        every later date; the number of dates if on none (a NULL compared is never true)."""
+        whens = " ".join(
+            f"WHEN {holds.replace('t.due_before', f':due_before_{i}').replace('t.d', f':d_{i}')}"
+            f" THEN {i}"
+            for i in range(len(self.dates))
+        )
+        return f"(CASE {whens} ELSE {len(self.dates)} END)"
+
+    def counted(self, spans: str, ends: Sequence[str]) -> dict[str, dict[str, int]]:
+        """For each end column of `ends`, how many spans of `spans` (a table `spans AS
+        MATERIALIZED (SELECT ...)` defines) hold each date: a span (`start`, and that end,
+        the number of the first date it no longer holds) adds 1 at its start and takes it
+        away at its end, and each date's count is the sum of what the dates up to it add."""
+        parts = [
+            "SELECT s.start AS i, "
+            + ", ".join(f"CASE WHEN s.start < s.{end} THEN 1 ELSE 0 END AS {end}" for end in ends)
+            + " FROM spans s"
+        ]
+        for end in ends:
+            columns = ", ".join(
+                f"CASE WHEN s.start < s.{other} THEN -1 ELSE 0 END" if other == end else "0"
+                for other in ends
+            )
+            parts.append(f"SELECT s.{end}, {columns} FROM spans s")
+        sums = ", ".join(f"SUM(x.{end}) AS {end}" for end in ends)
+        rows = self.run(
+            f"SELECT x.i, {sums} FROM ({' UNION ALL '.join(parts)}) x GROUP BY x.i",
+            first=spans,
+        )
+        change = {(int(row["i"]), end): int(row[end] or 0) for row in rows for end in ends}
+        counts: dict[str, dict[str, int]] = {}
+        for end in ends:
+            running = 0
+            counts[end] = {}
+            for i, day in enumerate(self.dates):
+                running += change.get((i, end), 0)
+                counts[end][day.isoformat()] = running
+        return counts
 
     def cohort(self) -> dict[str, int]:
         """The children looked after on each date (the "of" of the measures of now)."""
@@ -127,22 +183,43 @@ class Trend:
         return cohort
 
 
+def later(first: str, second: str) -> str:
+    """SQL: the greater of two numbers (on both stores)."""
+    return f"CASE WHEN {first} > {second} THEN {first} ELSE {second} END"
+
+
+def earlier(first: str, second: str) -> str:
+    """SQL: the lesser of two numbers (on both stores)."""
+    return f"CASE WHEN {first} < {second} THEN {first} ELSE {second} END"
+
+
+# Each child's runs of dates looked after in one period of care: its first date's number
+# and the number of the first date after it (`end_i`), from the dates of each child and
+# period numbered in order (a run's dates' numbers less their rank in it are one number).
+SPANS_SELECT = f"""
+SELECT g.case_id, g.period_no, MIN(g.i) AS first_i, MAX(g.i) + 1 AS end_i FROM (
+  SELECT l.case_id, l.period_no, l.i,
+    l.i - ROW_NUMBER() OVER (PARTITION BY l.case_id, l.period_no ORDER BY l.i) AS run
+  FROM {LOOKED_AFTER} l
+) g GROUP BY g.case_id, g.period_no, g.run"""
+
+
 def looked_after(children: str) -> str:
-    """The SELECT of (d, case_id, iro, period_no) of each child looked after on each date:
+    """The SELECT of (i, d, case_id, iro, period_no) of each child looked after on each date:
     read from cl_children for a date by which the child's latest records all held and were
     known (`settled`), else worked out from the allocations and periods (`children.py`)."""
     unsettled = f"dates t JOIN {children} c ON c.settled_on > t.settled"
     return f"""
-SELECT t.d, c.case_id, c.iro, c.period_no FROM dates t
+SELECT t.i, t.d, c.case_id, c.iro, c.period_no FROM dates t
 JOIN {children} c ON c.settled_on <= t.settled
 WHERE c.period_no IS NOT NULL AND (c.period_until IS NULL OR c.period_until > t.d)
 UNION ALL
-SELECT pe.d, pe.case_id, al.iro, pe.period_no FROM (
-  SELECT t.d, pe.case_id, MAX(pe.period_no) AS period_no
+SELECT pe.i, pe.d, pe.case_id, al.iro, pe.period_no FROM (
+  SELECT t.i, t.d, pe.case_id, MAX(pe.period_no) AS period_no
   FROM {unsettled} JOIN {{s}}cl_periods pe ON pe.case_id = c.case_id
   WHERE {known("pe")} AND pe.started_on <= t.d AND pe.start_recorded_on <= :recorded
     AND (pe.ended_on IS NULL OR pe.ended_on > t.d OR pe.end_recorded_on > :recorded)
-  GROUP BY t.d, pe.case_id
+  GROUP BY t.i, t.d, pe.case_id
 ) pe LEFT JOIN (
   SELECT t.d, a.case_id, {by_key(ALLOCATION_KEY, "a.name")} AS iro
   FROM {unsettled} JOIN {{s}}cl_allocations a ON a.case_id = c.case_id
