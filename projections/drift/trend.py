@@ -134,11 +134,15 @@ class Trend:
 
     def first_date(self, holds: str) -> str:
         """SQL: the number (from 0, in date order) of the first date on which `holds`, a
-        condition on the date's `t.d` and `t.due_before` that, once true, stays true on
-        every later date; the number of dates if on none (a NULL compared is never true)."""
+        condition on the date's `t.d`, `t.w` and `t.due_before` that, once true, stays true
+        on every later date; the number of dates if on none (a NULL compared is never
+        true)."""
         whens = " ".join(
-            f"WHEN {holds.replace('t.due_before', f':due_before_{i}').replace('t.d', f':d_{i}')}"
-            f" THEN {i}"
+            "WHEN "
+            + holds.replace("t.due_before", f":due_before_{i}")
+            .replace("t.w", f":w_{i}")
+            .replace("t.d", f":d_{i}")
+            + f" THEN {i}"
             for i in range(len(self.dates))
         )
         return f"(CASE {whens} ELSE {len(self.dates)} END)"
