@@ -117,8 +117,6 @@ class Trend:
         self.query.run(
             f"CREATE TEMP TABLE {LOOKED_AFTER} AS WITH {self._dates} {select}", fetch=False
         )
-        self.query.run(f"CREATE INDEX {LOOKED_AFTER}_case ON {LOOKED_AFTER} (case_id, d)", False)
-        self.query.run(f"ANALYZE {LOOKED_AFTER}", fetch=False)
         self.query.run(f"DROP TABLE IF EXISTS {SPANS}", fetch=False)
         self.query.run(f"CREATE TEMP TABLE {SPANS} AS {SPANS_SELECT}", fetch=False)
         self.query.run(f"CREATE INDEX {SPANS}_case ON {SPANS} (case_id, period_no)", False)
