@@ -6,9 +6,9 @@ recommendation fell due before, `due_before`, and the earlier of the date and th
 the records read, `settled`) is joined into a measure's statement and its counts grouped by
 date: the measure's tables are read once for all the dates, not once per date, and what
 each date counts is exactly what the report on that date counts (`measures.py`). The
-children looked after on each date are worked out once, for every date, into a table of
-their own (`tmp_looked_after`), and into each child's spans of dates looked after in one
-period of care (`tmp_looked_after_spans`).
+children looked after are worked out once, for every date, as each child's spans of dates
+looked after in one period of care (`tmp_looked_after_spans`) and with one IRO
+(`tmp_looked_after_iros`), in temporary tables of their own.
 
 A measure of now need not make a row per child (or recommendation) and date: what it counts
 holds from one date to a later one (a recommendation fallen due, until it is completed), so
@@ -23,18 +23,18 @@ from datetime import date
 from typing import Any
 
 from careledger.ledger.domain.protocol import DisputeProtocol
-from careledger.projections.drift.children import ALLOCATION_KEY
 from careledger.projections.drift.query import Query
 from careledger.projections.drift.report import Count
-from careledger.projections.drift.sql import by_key, known
+from careledger.projections.drift.sql import known
 from careledger.projections.drift_settings import DriftSettings
 from careledger.projections.timetable import add_months
 from careledger.projections.views import CaseViews, Row
 
 Points = dict[date, Count]  # a measure's overall count at each date
 
-LOOKED_AFTER = "tmp_looked_after"
+LOOKED_AFTER = "tmp_looked_after"  # the prefix of the tables of the children looked after
 SPANS = "tmp_looked_after_spans"
+IRO_SPANS = "tmp_looked_after_iros"
 
 
 class Trend:
@@ -45,8 +45,7 @@ class Trend:
     def __init__(self, query: Query, dates: Sequence[date], settings: DriftSettings) -> None:
         self.query, self.dates = query, sorted(dates)
         self.protocol, self.as_recorded_on = query.protocol, query.as_recorded_on
-        self.looked_after = ""  # its query, when no temporary table may hold it
-        self.spans = ""  # and the spans' query
+        self.looked_after: list[str] = []  # its tables, when no temporary table may hold them
         self.shared: dict[str, Any] = {}  # what two measures read from one statement
         values = []
         for i, day in enumerate(self.dates):
@@ -94,33 +93,92 @@ class Trend:
 
     def run(self, sql: str, fetch: bool = True, first: str = "") -> list[Row]:
         """A statement with the dates (and, where no temporary table may hold them, the
-        children looked after on each) before it, and any table `first` defines (`name AS
+        children's spans looked after) before it, and any table `first` defines (`name AS
         MATERIALIZED (SELECT ...)`: worked out before the statement joins it to the
         children looked after, where the planner would otherwise join them first)."""
-        ahead, statement = [self._dates], sql + first
-        if self.looked_after and LOOKED_AFTER in statement:
-            ahead.append(f"{LOOKED_AFTER} AS MATERIALIZED ({self.looked_after})")
-        if self.spans and SPANS in statement:
-            ahead.append(f"{SPANS} AS MATERIALIZED ({self.spans})")
+        ahead = [self._dates]
+        if LOOKED_AFTER in sql + first:
+            ahead += self.looked_after
         ahead += [first] if first else []
         return self.query.run(f"WITH {', '.join(ahead)} {sql}", fetch)
 
     def _select_looked_after(self) -> None:
-        """Each date's children looked after, with their IRO and period of care: the
-        report's table of children (`children.py`) on every date at once, without the
-        children not looked after (no measure of them reads it)."""
-        select = looked_after(self.children)
+        """Each child's spans of dates looked after in one period of care (`SPANS`), and
+        with one IRO (`IRO_SPANS`): the report's table of children (`children.py`) on
+        every date at once, as spans of dates, not a row per child and date."""
+        tables = self._looked_after()
         if self.query.views.read_only:
-            self.looked_after, self.spans = select, SPANS_SELECT
+            self.looked_after = [f"{name} AS MATERIALIZED ({body})" for name, body in tables]
             return
-        self.query.run(f"DROP TABLE IF EXISTS {LOOKED_AFTER}", fetch=False)
-        self.query.run(
-            f"CREATE TEMP TABLE {LOOKED_AFTER} AS WITH {self._dates} {select}", fetch=False
-        )
-        self.query.run(f"DROP TABLE IF EXISTS {SPANS}", fetch=False)
-        self.query.run(f"CREATE TEMP TABLE {SPANS} AS {SPANS_SELECT}", fetch=False)
+        for name, body in tables:
+            self.query.run(f"DROP TABLE IF EXISTS {name}", fetch=False)
+            self.query.run(f"CREATE TEMP TABLE {name} AS WITH {self._dates} {body}", False)
         self.query.run(f"CREATE INDEX {SPANS}_case ON {SPANS} (case_id, period_no)", False)
         self.query.run(f"ANALYZE {SPANS}", fetch=False)
+
+    def _looked_after(self) -> list[tuple[str, str]]:
+        """The tables (name, SELECT), in order, of the children's spans looked after,
+        ending with SPANS and IRO_SPANS.
+
+        A child whose latest records all held and were known by a date (`settled`) is
+        read from cl_children on that date and every later one, looked after until its
+        period's end. On the dates before, each period of care of the child's counts from
+        its start to its end (an end not yet recorded is none), and where periods overlap
+        the latest numbered counts: the dates are cut at every period's start and end, and
+        each piece given the greatest period number of those holding it. The child's IRO
+        on those dates is the allocation starting last, each allocation's span ending
+        where the next begins."""
+        n = len(self.dates)
+        settled = self.first_date("c.settled_on <= t.settled")
+        until = self.first_date("c.period_until <= t.d")
+        started = self.first_date("pe.started_on <= t.d")
+        ended = self.first_date("pe.ended_on <= t.d")
+        allocated = self.first_date("a.from_on <= t.d")
+        ending = f"CASE WHEN pe.ended_on IS NULL OR pe.end_recorded_on > :recorded THEN {n}"
+        unsettled = f"{LOOKED_AFTER}_unsettled"
+        children, periods = f"{LOOKED_AFTER}_children", f"{LOOKED_AFTER}_periods"
+        allocations = f"{LOOKED_AFTER}_allocations"
+        return [
+            (children, f"""SELECT c.case_id, c.period_no, c.iro,
+              {settled} AS settled_i, {until} AS until_i FROM {self.children} c"""),
+            (periods, f"""
+              SELECT p.case_id, p.period_no, p.start_i,
+                CASE WHEN p.end_i < p.settled_i THEN p.end_i ELSE p.settled_i END AS end_i
+              FROM (SELECT pe.case_id, pe.period_no, c.settled_i, {started} AS start_i,
+                  {ending} ELSE {ended} END AS end_i
+                FROM {children} c JOIN {{s}}cl_periods pe ON pe.case_id = c.case_id
+                WHERE c.settled_i > 0 AND {known("pe")}
+                  AND pe.start_recorded_on <= :recorded) p
+              WHERE p.start_i < p.end_i AND p.start_i < p.settled_i"""),
+            (unsettled, f"""
+              SELECT s.case_id, MAX(p.period_no) AS period_no, s.first_i, s.end_i
+              FROM (SELECT b.case_id, b.i AS first_i,
+                  LEAD(b.i) OVER (PARTITION BY b.case_id ORDER BY b.i) AS end_i
+                FROM (SELECT case_id, start_i AS i FROM {periods}
+                  UNION SELECT case_id, end_i FROM {periods}) b) s
+              JOIN {periods} p ON p.case_id = s.case_id
+                AND p.start_i <= s.first_i AND s.first_i < p.end_i
+              WHERE s.end_i IS NOT NULL GROUP BY s.case_id, s.first_i, s.end_i"""),
+            (allocations, f"""
+              SELECT a.case_id, a.name AS iro, {allocated} AS first_i,
+                LEAD({allocated}, 1, {n}) OVER (PARTITION BY a.case_id
+                  ORDER BY a.from_on, a.number) AS end_i
+              FROM {{s}}cl_allocations a
+              WHERE {known("a")} AND a.kind = 'iro' AND a.recorded_on <= :recorded
+                AND a.case_id IN (SELECT p.case_id FROM {periods} p)"""),
+            (SPANS, f"""
+              SELECT u.case_id, u.period_no, u.first_i, u.end_i FROM {unsettled} u
+              UNION ALL SELECT c.case_id, c.period_no, c.settled_i, c.until_i FROM {children} c
+              WHERE c.period_no IS NOT NULL AND c.settled_i < c.until_i"""),
+            (IRO_SPANS, f"""
+              SELECT u.case_id, a.iro, {later("u.first_i", "a.first_i")} AS first_i,
+                {earlier("u.end_i", "a.end_i")} AS end_i
+              FROM {unsettled} u JOIN {allocations} a ON a.case_id = u.case_id
+                AND a.first_i < u.end_i AND u.first_i < a.end_i AND a.iro IS NOT NULL
+              UNION ALL SELECT c.case_id, c.iro, c.settled_i, c.until_i FROM {children} c
+              WHERE c.period_no IS NOT NULL AND c.iro IS NOT NULL
+                AND c.settled_i < c.until_i"""),
+        ]
 
     def points(self, measure: str, counted: dict[str, int], of: dict[str, int]) -> Points:
         """A measure's Count at each date, from its count and "of" per date (ISO); 0 of 0
@@ -132,13 +190,14 @@ class Trend:
 
     def first_date(self, holds: str) -> str:
         """SQL: the number (from 0, in date order) of the first date on which `holds`, a
-        condition on the date's `t.d`, `t.w` and `t.due_before` that, once true, stays true
-        on every later date; the number of dates if on none (a NULL compared is never
-        true)."""
+        condition on the date's `t.d`, `t.w`, `t.settled` and `t.due_before` that, once
+        true, stays true on every later date; the number of dates if on none (a NULL
+        compared is never true)."""
         whens = " ".join(
             "WHEN "
             + holds.replace("t.due_before", f":due_before_{i}")
             .replace("t.w", f":w_{i}")
+            .replace("t.settled", f":settled_{i}")
             .replace("t.d", f":d_{i}")
             + f" THEN {i}"
             for i in range(len(self.dates))
@@ -177,10 +236,11 @@ class Trend:
         return counts
 
     def cohort(self) -> dict[str, int]:
-        """The children looked after on each date (the "of" of the measures of now)."""
+        """The children looked after on each date (the "of" of the measures of now): a
+        child's spans never overlap."""
         if "cohort" not in self.shared:
-            rows = self.run(f"SELECT d, COUNT(*) AS n FROM {LOOKED_AFTER} GROUP BY d")
-            self.shared["cohort"] = per_date(rows, "n")
+            spans = f"spans AS MATERIALIZED (SELECT first_i AS start, end_i AS n FROM {SPANS})"
+            self.shared["cohort"] = self.counted(spans, ("n",))["n"]
         cohort: dict[str, int] = self.shared["cohort"]
         return cohort
 
@@ -193,41 +253,6 @@ def later(first: str, second: str) -> str:
 def earlier(first: str, second: str) -> str:
     """SQL: the lesser of two numbers (on both stores)."""
     return f"CASE WHEN {first} < {second} THEN {first} ELSE {second} END"
-
-
-# Each child's runs of dates looked after in one period of care: its first date's number
-# and the number of the first date after it (`end_i`), from the dates of each child and
-# period numbered in order (a run's dates' numbers less their rank in it are one number).
-SPANS_SELECT = f"""
-SELECT g.case_id, g.period_no, MIN(g.i) AS first_i, MAX(g.i) + 1 AS end_i FROM (
-  SELECT l.case_id, l.period_no, l.i,
-    l.i - ROW_NUMBER() OVER (PARTITION BY l.case_id, l.period_no ORDER BY l.i) AS run
-  FROM {LOOKED_AFTER} l
-) g GROUP BY g.case_id, g.period_no, g.run"""
-
-
-def looked_after(children: str) -> str:
-    """The SELECT of (i, d, case_id, iro, period_no) of each child looked after on each date:
-    read from cl_children for a date by which the child's latest records all held and were
-    known (`settled`), else worked out from the allocations and periods (`children.py`)."""
-    unsettled = f"dates t JOIN {children} c ON c.settled_on > t.settled"
-    return f"""
-SELECT t.i, t.d, c.case_id, c.iro, c.period_no FROM dates t
-JOIN {children} c ON c.settled_on <= t.settled
-WHERE c.period_no IS NOT NULL AND (c.period_until IS NULL OR c.period_until > t.d)
-UNION ALL
-SELECT pe.i, pe.d, pe.case_id, al.iro, pe.period_no FROM (
-  SELECT t.i, t.d, pe.case_id, MAX(pe.period_no) AS period_no
-  FROM {unsettled} JOIN {{s}}cl_periods pe ON pe.case_id = c.case_id
-  WHERE {known("pe")} AND pe.started_on <= t.d AND pe.start_recorded_on <= :recorded
-    AND (pe.ended_on IS NULL OR pe.ended_on > t.d OR pe.end_recorded_on > :recorded)
-  GROUP BY t.i, t.d, pe.case_id
-) pe LEFT JOIN (
-  SELECT t.d, a.case_id, {by_key(ALLOCATION_KEY, "a.name")} AS iro
-  FROM {unsettled} JOIN {{s}}cl_allocations a ON a.case_id = c.case_id
-  WHERE {known("a")} AND a.kind = 'iro' AND a.from_on <= t.d AND a.recorded_on <= :recorded
-  GROUP BY t.d, a.case_id
-) al ON al.d = pe.d AND al.case_id = pe.case_id"""
 
 
 def per_date(rows: list[Row], column: str) -> dict[str, int]:
