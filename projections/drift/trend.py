@@ -39,7 +39,7 @@ IRO_SPANS = "tmp_looked_after_iros"
 
 class Trend:
     """The statements of a trend: each measure's, over the dates, in one transaction that
-    changes nothing but its own temporary table (a `Query` on the last date, whose
+    changes nothing but its own temporary tables (a `Query` on the last date, whose
     parameters and dialect it shares)."""
 
     def __init__(self, query: Query, dates: Sequence[date], settings: DriftSettings) -> None:
