@@ -72,15 +72,17 @@ def trend(t: Trend) -> Points:
     was looked after, and the spans are counted at their ends, not a row per date."""
     start = t.first_date("m.made_on <= t.d AND m.due_on < t.due_before")
     closed = t.first_date("m.closed_on <= t.d")
-    spans = f"""spans AS MATERIALIZED (
+    # Each recommendation's span worked out once (materialized), not again per use.
+    spans = f"""items AS MATERIALIZED (
+        SELECT m.case_id, {start} AS start,
+          CASE WHEN m.closed_on IS NOT NULL AND m.closed_recorded_on <= :recorded
+            THEN {closed} ELSE {len(t.dates)} END AS open_end
+        FROM {{s}}cl_recommendations m
+        WHERE {known("m")} AND m.made_recorded_on <= :recorded),
+      spans AS MATERIALIZED (
         SELECT {later("m.start", "g.first_i")} AS start, g.end_i AS due,
           {earlier("m.open_end", "g.end_i")} AS still_open
-        FROM (SELECT m.case_id, {start} AS start,
-            CASE WHEN m.closed_on IS NOT NULL AND m.closed_recorded_on <= :recorded
-              THEN {closed} ELSE {len(t.dates)} END AS open_end
-          FROM {{s}}cl_recommendations m
-          WHERE {known("m")} AND m.made_recorded_on <= :recorded) m
-        JOIN {SPANS} g ON g.case_id = m.case_id
+        FROM items m JOIN {SPANS} g ON g.case_id = m.case_id
         WHERE m.start < g.end_i)"""
     counts = t.counted(spans, ("due", "still_open"))
     return t.points("recommendation_overdue", counts["still_open"], counts["due"])
