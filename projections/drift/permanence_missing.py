@@ -80,10 +80,9 @@ def trend(t: Trend) -> Points:
     point = _SECOND_REVIEW_POINT.replace(":d", "t.d")
     start = t.first_date(f"f.held_on <= t.d AND {point} < t.d")
     planned_on = t.first_date("planned.first_on <= t.d")
-    spans = f"""spans AS MATERIALIZED (
-        SELECT {later("p.start", "g.first_i")} AS start, g.end_i AS past,
-          {earlier("p.planned", "g.end_i")} AS missing
-        FROM (SELECT r.case_id, r.period_no, {start} AS start, {planned_on} AS planned
+    # Each period's span worked out once (materialized), not again per use.
+    spans = f"""items AS MATERIALIZED (
+          SELECT r.case_id, r.period_no, {start} AS start, {planned_on} AS planned
           FROM {{s}}cl_reviews r JOIN {{s}}cl_reviews f ON f.case_id = r.case_id
             AND f.period_no = r.period_no AND f.review_no = 1 AND {known("f")}
             AND f.held_recorded_on <= :recorded
@@ -93,8 +92,11 @@ def trend(t: Trend) -> Points:
           ) planned ON planned.case_id = r.case_id
           WHERE r.review_no = 2 AND {known("r")}
             AND NOT EXISTS (SELECT 1 FROM {{s}}cl_periods pe WHERE pe.case_id = r.case_id
-              AND pe.period_no = r.period_no AND {known("pe")} AND pe.regime = 'continuing')
-        ) p JOIN {SPANS} g ON g.case_id = p.case_id AND g.period_no = p.period_no
+              AND pe.period_no = r.period_no AND {known("pe")} AND pe.regime = 'continuing')),
+      spans AS MATERIALIZED (
+        SELECT {later("p.start", "g.first_i")} AS start, g.end_i AS past,
+          {earlier("p.planned", "g.end_i")} AS missing
+        FROM items p JOIN {SPANS} g ON g.case_id = p.case_id AND g.period_no = p.period_no
         WHERE p.start < g.end_i)"""
     counts = t.counted(spans, ("past", "missing"))
     return t.points("permanence_missing", counts["missing"], counts["past"])
