@@ -56,15 +56,17 @@ def trend(t: Trend) -> Points:
     so each child counts once), and the spans are counted at their ends."""
     held = "CASE WHEN n.held_on IS NOT NULL AND n.held_recorded_on <= :recorded THEN n.held_on END"
     start = t.first_date("(r.before_held IS NULL OR r.before_held <= t.d) AND r.due_on < t.d")
-    spans = f"""spans AS MATERIALIZED (
+    # Each review's span worked out once (materialized), not again per use.
+    spans = f"""items AS MATERIALIZED (
+        SELECT r.case_id, r.period_no, {start} AS start,
+          {t.first_date("r.held_on <= t.d")} AS held
+        FROM (SELECT n.case_id, n.period_no, n.due_on, {held} AS held_on,
+            MAX(COALESCE({held}, '~')) OVER (PARTITION BY n.case_id, n.period_no
+              ORDER BY n.review_no ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
+            ) AS before_held
+          FROM {{s}}cl_reviews n WHERE {known("n")}) r),
+      spans AS MATERIALIZED (
         SELECT {later("r.start", "g.first_i")} AS start, {earlier("r.held", "g.end_i")} AS n
-        FROM (SELECT r.case_id, r.period_no, {start} AS start,
-            {t.first_date("r.held_on <= t.d")} AS held
-          FROM (SELECT n.case_id, n.period_no, n.due_on, {held} AS held_on,
-              MAX(COALESCE({held}, '~')) OVER (PARTITION BY n.case_id, n.period_no
-                ORDER BY n.review_no ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
-              ) AS before_held
-            FROM {{s}}cl_reviews n WHERE {known("n")}) r
-        ) r JOIN {SPANS} g ON g.case_id = r.case_id AND g.period_no = r.period_no
+        FROM items r JOIN {SPANS} g ON g.case_id = r.case_id AND g.period_no = r.period_no
         WHERE r.start < g.end_i)"""
     return t.points("review_overdue", t.counted(spans, ("n",))["n"], t.cohort())
