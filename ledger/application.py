@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import ClassVar, cast
+from typing import ClassVar, NamedTuple, cast
 from uuid import UUID
 
 from eventsourcing.application import (
@@ -50,8 +50,11 @@ STORE_OWNED = ("CIPHER_TOPIC", "CIPHER_KEY")  # set by `store_for` alone (see co
 NEEDS_PROTOCOL = (p.ChallengeRaised, p.ChallengeEscalated, p.CorrectionRecorded)
 
 
-@dataclass(frozen=True)
-class Recorded:
+class Recorded(NamedTuple):
+    """One recorded event: its case, and its place and type there. (A named tuple, not a
+    frozen dataclass: one is made per event recorded, and a frozen dataclass's `__init__`
+    sets each field through `object.__setattr__`.)"""
+
     case_id: UUID
     council: str
     child_ref: str
