@@ -133,7 +133,7 @@ def _opening_values(council: str, child_ref: str) -> dict[str, Any]:
 def test_a_new_case_s_first_event_built_from_checked_values_is_the_one_validation_builds() -> None:
     envelope = _opening_values("E10000099", "C0901")
 
-    built = e.case_opened("E10000099", "C0901", envelope)
+    built = e.case_opened("E10000099", "C0901", True, envelope)
     validated = e.CaseOpened(council="E10000099", child_ref="C0901", **envelope)
 
     assert type(built) is e.CaseOpened
@@ -152,12 +152,28 @@ def test_a_new_case_s_first_event_built_from_checked_values_is_the_one_validatio
         ("", "C1", "council"),
     ],
 )
-def test_a_new_case_s_council_or_child_not_in_normal_form_is_validated_and_refused(
+def test_a_new_case_s_council_or_child_not_found_exact_is_validated_and_refused(
     council: str, child_ref: str, field: str
 ) -> None:
     with pytest.raises(ValidationError) as refused:
-        e.case_opened(council, child_ref, _opening_values("E10000099", "C0901"))
+        e.case_opened(council, child_ref, False, _opening_values("E10000099", "C0901"))
     assert refused.value.errors()[0]["loc"] == (field,)
+
+
+@pytest.mark.parametrize(
+    ("council", "child_ref"), [(" E10000099", "C0901"), ("E10000099", "C0901 ")]
+)
+def test_a_new_case_s_council_or_child_with_spaces_round_it_is_kept_trimmed(
+    council: str, child_ref: str
+) -> None:
+    entry = p.ChildBecameLookedAfter(
+        occurred_on=date(2025, 1, 6), source="LCS/EP/90001", legal_status=LegalStatus.V2,
+        placement="U4",
+    )  # fmt: skip
+    opened = ChildCase.open(council, child_ref, entry, RECORDED_AT, SW).collect_events()[0]
+
+    assert isinstance(opened, e.CaseOpened)
+    assert (opened.council, opened.child_ref) == ("E10000099", "C0901")
 
 
 def test_a_new_case_opened_in_the_ledger_holds_the_event_validation_builds() -> None:

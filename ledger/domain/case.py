@@ -83,11 +83,12 @@ class ChildCase(BaseAggregate[UUID]):
         recorded_by: p.Actor,
     ) -> ChildCase:
         """A case starts when the child first becomes looked after (s.22(1))."""
-        _check_new_case(council, child_ref)
+        exact = _check_new_case(council, child_ref)
         _check_not_in_future(entry, recorded_at)
         opened = e.case_opened(
             council,
             child_ref,
+            exact,
             {
                 "originator_topic": get_topic(cls),
                 "occurred_on": entry.occurred_on,
@@ -565,12 +566,17 @@ class ChildCase(BaseAggregate[UUID]):
             self.recommendations[payload.recommendation_id].closed_on = payload.occurred_on
 
 
-def _check_new_case(council: str, child_ref: str) -> None:
+def _check_new_case(council: str, child_ref: str) -> bool:
     """A new case's council and child must be ones that can be named again, exactly as
-    given (`fields.new_case_key`)."""
+    given (`fields.new_case_key`). Whether both are exactly their normal form, untrimmed
+    too: then the case's first event holds them as they are (`events.case_opened`)."""
+    exact = True
     for name, value in (("council", council), ("child", child_ref)):
-        if new_case_of(name, value) != value.strip():
+        normal = new_case_of(name, value)
+        if normal != value.strip():
             raise RecordingRefused(name, "is not in its normal form (NFKC, trimmed)")
+        exact = exact and bool(normal) and normal == value
+    return exact
 
 
 def _check_acknowledged_by_the_iro(payload: p.IROInformed, recorded_by: p.Actor) -> None:

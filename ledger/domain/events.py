@@ -17,7 +17,7 @@ from eventsourcing.domain import CanInitAggregate, CanMutateAggregate
 from pydantic import AliasChoices, ConfigDict, Field
 
 from careledger.ledger.domain import payloads as p
-from careledger.ledger.domain.fields import CaseKey, new_case_key
+from careledger.ledger.domain.fields import CaseKey
 
 
 class CaseEvent(p.Payload, CanMutateAggregate[UUID]):
@@ -247,30 +247,22 @@ def event_for(payload: p.Payload, envelope: dict[str, Any]) -> CaseEvent:
     return _built(event_class, values)
 
 
-def case_opened(council: str, child_ref: str, envelope: dict[str, Any]) -> CaseOpened:
+def case_opened(council: str, child_ref: str, exact: bool, envelope: dict[str, Any]) -> CaseOpened:
     """A new case's first event, built as `event_for` builds the others: from values the case
-    has checked already (a council and child in their normal form, `fields.new_case_key`,
-    the occurred_on and source of a validated entry to care) and the ledger's own envelope.
-    Anything else is validated as before."""
+    has checked already (`exact`: a council and child found to be their normal form as they
+    are, `fields.new_case_key`; the occurred_on and source of a validated entry to care) and
+    the ledger's own envelope. Anything else is validated as before."""
     values = {"council": council, "child_ref": child_ref, **envelope}
     if (
-        CaseOpened not in _FIELD_ORDER
+        not exact
+        or CaseOpened not in _FIELD_ORDER
         or type(values["recorded_by"]) is not p.Actor
         or not isinstance(values["timestamp"], datetime)
-        or not (_normal_case_key(council) and _normal_case_key(child_ref))
     ):
         return CaseOpened(**values)
     event = _built(CaseOpened, {name: values[name] for name in _FIELD_ORDER[CaseOpened]})
     assert isinstance(event, CaseOpened)
     return event
-
-
-def _normal_case_key(value: str) -> bool:
-    """Whether a council or child is one a new case may name, exactly as validation keeps it."""
-    try:
-        return bool(value) and new_case_key(value) == value
-    except ValueError:
-        return False
 
 
 def _built(event_class: type[CaseEvent], values: dict[str, Any]) -> CaseEvent:
