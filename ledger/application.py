@@ -225,11 +225,12 @@ class CareLedger(Application[UUID]):
     ) -> list[Recorded]:
         now = self.clock()
         recorded: list[Recorded] = []
-        existing = self._existing_cases({case_id(c.council, c.child_ref) for c in commands})
+        cids = [case_id(c.council, c.child_ref) for c in commands]
+        existing = self._existing_cases(set(cids))
 
-        for index, command in enumerate(commands):
+        for index, (command, cid) in enumerate(zip(commands, cids, strict=True)):
             try:
-                case = self._case_for(command, batch, existing, now, recorded_by)
+                case = self._case_for(command, cid, batch, existing, now, recorded_by)
             except RecordingRefused as refusal:
                 raise BatchRefused(index, refusal) from None
             seq = case.version
@@ -349,12 +350,12 @@ class CareLedger(Application[UUID]):
     def _case_for(
         self,
         command: Command,
+        cid: UUID,
         batch: _Batch,
         existing: set[UUID] | None,
         now: datetime,
         actor: p.Actor,
     ) -> ChildCase:
-        cid = case_id(command.council, command.child_ref)
         cases = batch.cases
         case = cases.get(cid)
         if case is None and (existing is None or cid in existing):

@@ -499,7 +499,8 @@ class ChildCase(BaseAggregate[UUID]):
         if isinstance(event, e.CaseOpened):
             return
         # Every event is an instance of its payload class: it is its own payload.
-        self.entries[event.seq] = Entry(event.seq, event.recorded_at, event)
+        seq = event.originator_version  # its `seq`
+        self.entries[seq] = Entry(seq, event.timestamp, event)
         if isinstance(event, p.CorrectionRecorded):
             self._reapply_corrected_history()
         else:
@@ -598,7 +599,10 @@ def _check_not_in_future(payload: p.Payload, recorded_at: datetime) -> None:
     """Neither the event nor a date it reports may be in the future: a child's date of
     birth, an episode's start or end (the rule an imported return's rows are held to)."""
     today = _day_in_england(recorded_at)
-    for name, day in [("occurred_on", payload.occurred_on), *_reported_dates(payload)]:
+    problem = in_the_future(payload.occurred_on, today)
+    if problem:
+        raise RecordingRefused("occurred_on", problem)
+    for name, day in _reported_dates(payload):
         problem = in_the_future(day, today)
         if problem:
             raise RecordingRefused(name, problem)
