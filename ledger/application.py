@@ -360,6 +360,8 @@ class CareLedger(Application[UUID]):
         case = cases.get(cid)
         if case is None and (existing is None or cid in existing):
             case = self._stored_case(cid, batch)
+            if case is not None:
+                cases[cid] = case  # first, so that a failure below evicts it from the cache
         if case is None:
             if not isinstance(command.payload, p.ChildBecameLookedAfter):
                 raise RecordingRefused(
@@ -370,7 +372,6 @@ class CareLedger(Application[UUID]):
             case = ChildCase.open(command.council, command.child_ref, command.payload, now, actor)
             cases[cid] = case
         else:
-            cases[cid] = case  # first, so that a failure below evicts it from the cache
             if isinstance(command.payload, NEEDS_PROTOCOL):
                 case.record(command.payload, now, actor, self.protocol)
             else:
