@@ -26,6 +26,7 @@ from eventsourcing.persistence import (
 )
 from eventsourcing.utils import Environment, EnvType
 
+from careledger.ledger.case_locks import POSTGRES_STRIPES, CaseLocks
 from careledger.ledger.domain import payloads as p
 from careledger.ledger.domain.case import ChildCase
 from careledger.ledger.domain.commands import Command
@@ -93,6 +94,8 @@ class CareLedger(Application[UUID]):
         self.reading = reading  # before the library makes the recorder: `construct_factory`
         super().__init__(store.env)
         self.store = store
+        # Threads of this process record different children at once (`ledger.case_locks`).
+        self.case_locks = CaseLocks(POSTGRES_STRIPES if store.is_postgres else 1)
         self.clock: Clock = clock or (lambda: datetime.now(UTC))
         self._protocol = protocol
         self.store_recorder.sign_with(store.head_key_file, store.head_log)
@@ -144,8 +147,12 @@ class CareLedger(Application[UUID]):
 
         `kept_with`: rows to insert in the events' own transaction, made from what is being
         recorded (`ledger.store.alongside`); one refused by its table's unique key raises
-        `AlongsideRefused`, and nothing is recorded."""
-        with collector_paused():
+        `AlongsideRefused`, and nothing is recorded.
+
+        Safe to call from several threads at once: each batch holds its cases' locks
+        (`ledger.case_locks`)."""
+        cases = {case_id(command.council, command.child_ref) for command in commands}
+        with self.case_locks.held(cases), collector_paused():
             return self._record_batch(commands, recorded_by, kept_with)
 
     def _record_batch(
@@ -253,8 +260,9 @@ class CareLedger(Application[UUID]):
         makes the save fail with the library's IntegrityError, and nothing is recorded."""
         now = self.clock()
         cases: dict[UUID, ChildCase] = {}
+        held = {case_id(council, child_ref) for _, child_ref, _ in reports}
         try:
-            with collector_paused():
+            with self.case_locks.held(held), collector_paused():
                 for case, child_ref, payloads in reports:
                     if not payloads:
                         continue

@@ -48,13 +48,27 @@ class PydanticMapper(Mapper[UUID]):
         )
 
     def to_domain_event(self, stored_event: StoredEvent) -> DomainEventProtocol[UUID]:
+        return self.decoded(stored_event)[0]
+
+    def decoded(
+        self, stored_event: StoredEvent
+    ) -> tuple[DomainEventProtocol[UUID], dict[str, Any] | None]:
+        """The event, and its state as it was stored (with `originator_id` and
+        `originator_version` added) when that is exactly what its class writes today:
+        stored at the class's current version and taken by its builder as it is. Otherwise
+        (upcast, or validated from another form) None: only the event says what it holds."""
         cls = resolve_topic(stored_event.topic)
         if not (isinstance(cls, type) and issubclass(cls, BaseModel)):
-            return super().to_domain_event(stored_event)
-        state = upcast(cls, self.decode_state(stored_event.state))
+            return super().to_domain_event(stored_event), None
+        state = self.decode_state(stored_event.state)
+        current = state.get("class_version", 1) == getattr(cls, "class_version", 1)
+        state = upcast(cls, state)
         state["originator_id"] = stored_event.originator_id
         state["originator_version"] = stored_event.originator_version
-        return cast(DomainEventProtocol[UUID], trusted.build(cls, state))
+        event, as_is = trusted.built(cls, state)
+        # (the cast's type as text: subscripting the protocol costs typing's cache lookup
+        # for every event)
+        return cast("DomainEventProtocol[UUID]", event), state if current and as_is else None
 
     def protect(self, data: bytes) -> bytes:
         """Compress and encrypt encoded state, as the library's settings ask."""

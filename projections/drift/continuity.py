@@ -8,6 +8,7 @@ from careledger.projections.drift.children import COHORT
 from careledger.projections.drift.query import Query
 from careledger.projections.drift.report import Counted, Finding, Measure, child, tally
 from careledger.projections.drift.sql import known
+from careledger.projections.drift.trend import LOOKED_AFTER, Points, Trend, per_date
 
 DEFINITION = Measure(
     "continuity",
@@ -43,3 +44,23 @@ def count(q: Query) -> Counted:
         for row in rows
     ]
     return q.counts("continuity", tally(findings), COHORT), findings
+
+
+def trend(t: Trend) -> Points:
+    """On each date, the children looked after with too many changes in its window: the
+    changes counted per child and date from one read of the allocations, then kept for the
+    children looked after on the date."""
+    changed = f"""changed AS MATERIALIZED (
+        SELECT t.d, a.case_id FROM {{s}}cl_allocations a JOIN dates t
+          ON a.from_on > t.w AND a.from_on <= t.d
+        WHERE {known("a")} AND a.changed = 1 AND a.recorded_on <= :recorded
+        GROUP BY t.d, a.case_id
+        HAVING SUM(CASE WHEN a.kind = 'iro' THEN 1 ELSE 0 END) >= :iro_changes
+          OR SUM(CASE WHEN a.kind = 'sw' THEN 1 ELSE 0 END) >= :sw_changes)"""
+    rows = t.run(
+        f"""SELECT g.d, COUNT(*) AS n
+        FROM changed c JOIN {LOOKED_AFTER} g ON g.case_id = c.case_id AND g.d = c.d
+        GROUP BY g.d""",
+        first=changed,
+    )
+    return t.points("continuity", per_date(rows, "n"), t.cohort())

@@ -7,6 +7,7 @@ from collections import defaultdict
 
 from careledger.projections.drift.query import Query
 from careledger.projections.drift.report import Count, Counted, Finding, Measure, tally
+from careledger.projections.drift.trend import LOOKED_AFTER, Points, Trend
 
 DEFINITION = Measure(
     "iro_caseload",
@@ -48,3 +49,16 @@ def count(q: Query) -> Counted:
     counts = tally(findings)
     totals = [Count("iro_caseload", g, counts.get(g, 0), n) for g, n in sorted(iros.items())]
     return totals, findings
+
+
+def trend(t: Trend) -> Points:
+    """On each date, the IROs of the children looked after, and those above the benchmark."""
+    above: dict[str, int] = defaultdict(int)
+    iros: dict[str, int] = defaultdict(int)
+    for row in t.run(f"""
+        SELECT g.d, COUNT(*) AS n FROM {LOOKED_AFTER} g WHERE g.iro IS NOT NULL
+        GROUP BY g.d, g.iro
+    """):
+        iros[row["d"]] += 1
+        above[row["d"]] += int(row["n"]) > t.query.params["high"]
+    return t.points("iro_caseload", above, iros)

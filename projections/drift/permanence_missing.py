@@ -7,6 +7,7 @@ from __future__ import annotations
 from careledger.projections.drift.query import Query
 from careledger.projections.drift.report import Counted, Finding, Measure, child, counts, tally
 from careledger.projections.drift.sql import known, totals_and_hits
+from careledger.projections.drift.trend import LOOKED_AFTER, Points, Trend, per_date
 
 DEFINITION = Measure(
     "permanence_missing",
@@ -66,3 +67,33 @@ def count(q: Query) -> Counted:
         for row in rows
     ]
     return counts("permanence_missing", tally(findings), past), findings
+
+
+def trend(t: Trend) -> Points:
+    """On each date, the children looked after past their period's second review, and
+    those with no permanence section recorded by then: each period's first two reviews,
+    its regime and each child's first permanence section read once and judged on each
+    date, then kept for the children's periods on the date."""
+    point = _SECOND_REVIEW_POINT.replace(":d", "t.d")
+    past = f"""past AS MATERIALIZED (
+        SELECT t.d, r.case_id, r.period_no,
+          CASE WHEN planned.first_on IS NULL OR planned.first_on > t.d
+            THEN 1 ELSE 0 END AS missing
+        FROM {{s}}cl_reviews r JOIN {{s}}cl_reviews f ON f.case_id = r.case_id
+          AND f.period_no = r.period_no AND f.review_no = 1 AND {known("f")}
+        JOIN dates t ON f.held_on <= t.d AND f.held_recorded_on <= :recorded
+        LEFT JOIN (SELECT m.case_id, MIN(m.occurred_on) AS first_on
+          FROM {{s}}cl_permanence m WHERE {known("m")} AND m.recorded_on <= :recorded
+          GROUP BY m.case_id
+        ) planned ON planned.case_id = r.case_id
+        WHERE r.review_no = 2 AND {known("r")} AND {point} < t.d
+          AND NOT EXISTS (SELECT 1 FROM {{s}}cl_periods pe WHERE pe.case_id = r.case_id
+            AND pe.period_no = r.period_no AND {known("pe")} AND pe.regime = 'continuing'))"""
+    rows = t.run(
+        f"""SELECT g.d, COUNT(*) AS past, SUM(p.missing) AS missing
+        FROM past p JOIN {LOOKED_AFTER} g
+          ON g.case_id = p.case_id AND g.d = p.d AND g.period_no = p.period_no
+        GROUP BY g.d""",
+        first=past,
+    )
+    return t.points("permanence_missing", per_date(rows, "missing"), per_date(rows, "past"))

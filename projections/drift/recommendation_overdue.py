@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from careledger.projections.drift.query import Query
 from careledger.projections.drift.report import Counted, Finding, Measure, child, counts, tally
 from careledger.projections.drift.sql import known, totals_and_hits
+from careledger.projections.drift.trend import LOOKED_AFTER, Points, Trend, per_date
 
 DEFINITION = Measure(
     "recommendation_overdue",
@@ -61,3 +62,23 @@ def owners(findings: Sequence[Finding]) -> list[tuple[str, int, int]]:
         per[finding.owner or "(no owner)"].append(finding.days or 0)
     rows = [(owner, len(days), max(days)) for owner, days in per.items()]
     return sorted(rows, key=lambda r: (-r[1], -r[2], r[0]))
+
+
+def trend(t: Trend) -> Points:
+    """On each date, the recommendations of the children looked after fallen due, and
+    those still open: each recommendation's dates from one read of the recommendations,
+    then kept for the children looked after on the date."""
+    fallen_due = f"""fallen_due AS MATERIALIZED (
+        SELECT t.d, m.case_id,
+          CASE WHEN m.closed_on IS NOT NULL AND m.closed_on <= t.d
+            AND m.closed_recorded_on <= :recorded THEN 0 ELSE 1 END AS still_open
+        FROM {{s}}cl_recommendations m JOIN dates t
+          ON m.made_on <= t.d AND m.due_on < t.due_before
+        WHERE {known("m")} AND m.made_recorded_on <= :recorded)"""
+    rows = t.run(
+        f"""SELECT g.d, COUNT(*) AS due, SUM(m.still_open) AS still_open
+        FROM fallen_due m JOIN {LOOKED_AFTER} g ON g.case_id = m.case_id AND g.d = m.d
+        GROUP BY g.d""",
+        first=fallen_due,
+    )
+    return t.points("recommendation_overdue", per_date(rows, "still_open"), per_date(rows, "due"))
