@@ -177,8 +177,13 @@ class Sides:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--children", type=int, default=1_000, help="invented children")
-    parser.add_argument("--rounds", type=int, default=2, help="alternating rounds")
+    parser.add_argument(
+        "--children",
+        type=int,
+        default=100,
+        help="invented children (the runner is slow: keep it small)",
+    )
+    parser.add_argument("--rounds", type=int, default=1, help="rounds, alternating the order")
     args = parser.parse_args()
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"{time.strftime('%Y-%m-%d %H:%M')}, load average {load}", flush=True)
