@@ -4,6 +4,7 @@ into the access log."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -12,6 +13,7 @@ from careledger.access.accounts import Accounts
 from careledger.access.checks import child_name, council_code, one_line
 from careledger.access.errors import AccessRefused, ReasonRequired
 from careledger.access.log_chain import LogVerdict
+from careledger.access.log_heads import LogHead
 from careledger.access.policy import VIEWS, Scope, recorded_role, rights
 from careledger.access.principal import Principal
 from careledger.access.settings import AccessSettings
@@ -32,7 +34,8 @@ class Access:
         self.accounts = Accounts(self.store, self.settings)
         self.tokens = Tokens(self.store)
         self.shares = Shares(self.store)
-        self.access_log = AccessLog(self.store)
+        store = ledger.store
+        self.access_log = AccessLog(self.store, store.head_key_file, store.head_log)
 
     def create_tables(self) -> None:
         self.store.create_tables()
@@ -147,8 +150,10 @@ class Access:
         reasons_only = break_glass or scope is Scope.BREAK_GLASS
         return self.access_log.entries(child, actor, since, until, councils, reasons_only)
 
-    def verify_log(self) -> LogVerdict:
-        return self.access_log.verify()
+    def verify_log(
+        self, trusted: Iterable[bytes] = (), outside: LogHead | None = None
+    ) -> LogVerdict:
+        return self.access_log.verify(trusted, outside)
 
     # --- the policy's scopes --------------------------------------------------------------
 

@@ -31,6 +31,9 @@ class LogVerdict:
     entries: int
     head: bytes
     problem: str | None = None  # the first break, with its position
+    signatures: int = 0  # signed heads (`careledger.access.log_heads`), where the chain holds
+    signed_to: int | None = None  # the last signed position still in the log
+    heads_table: bool = True  # False: a ledger made before the table of signed heads
 
     @property
     def intact(self) -> bool:

@@ -10,6 +10,7 @@ schema, with the same connections. `careledger init` creates them with the ledge
   never changed (triggers refuse UPDATE and DELETE), so the share's row and its end both stay.
 - `access_log` (+ `access_log_lock`): every read of a child's record, hash-chained
   (`careledger.access.log_chain`); triggers refuse UPDATE and DELETE on it, as on the ledger.
+- `access_log_heads`: the log's signed heads (`careledger.access.log_heads`), append-only too.
 
 Plain SQL both databases accept; `?` placeholders are turned into psycopg's `%s`, and table
 names are qualified with the schema on PostgreSQL.
@@ -53,11 +54,18 @@ TABLES = (
     """CREATE INDEX IF NOT EXISTS access_log_child ON {s}access_log (child)""",
     """CREATE TABLE IF NOT EXISTS {s}access_log_lock (
         id INTEGER PRIMARY KEY, appends INTEGER NOT NULL)""",
+    # The access log's signed heads (`careledger.access.log_heads`), hex text in both stores.
+    """CREATE TABLE IF NOT EXISTS {s}access_log_heads (
+        position INTEGER PRIMARY KEY, digest TEXT NOT NULL, signed_at TEXT NOT NULL,
+        public_key TEXT NOT NULL, signature TEXT NOT NULL)""",
 )
 
+APPEND_ONLY = ("access_log", "access_log_heads")
+
 SQLITE_TRIGGERS = tuple(
-    f"CREATE TRIGGER IF NOT EXISTS access_log_no_{action.lower()} BEFORE {action} ON "
-    f"access_log BEGIN SELECT RAISE(ABORT, '{REFUSAL}: {action} on access_log'); END"
+    f"CREATE TRIGGER IF NOT EXISTS {table}_no_{action.lower()} BEFORE {action} ON "
+    f"{table} BEGIN SELECT RAISE(ABORT, '{REFUSAL}: {action} on {table}'); END"
+    for table in APPEND_ONLY
     for action in ("UPDATE", "DELETE")
 ) + tuple(
     f"CREATE TRIGGER IF NOT EXISTS access_share_revocations_no_{action.lower()} BEFORE "
@@ -70,12 +78,18 @@ POSTGRES_TRIGGERS = (
     f"""CREATE OR REPLACE FUNCTION {{s}}access_log_refuse() RETURNS trigger
         LANGUAGE plpgsql AS $$ BEGIN
         RAISE EXCEPTION '{REFUSAL}: % on %', TG_OP, TG_TABLE_NAME; END $$""",
-    """CREATE OR REPLACE TRIGGER access_log_append_only
-        BEFORE UPDATE OR DELETE ON {s}access_log
-        FOR EACH ROW EXECUTE FUNCTION {s}access_log_refuse()""",
-    """CREATE OR REPLACE TRIGGER access_log_no_truncate
-        BEFORE TRUNCATE ON {s}access_log
-        FOR EACH STATEMENT EXECUTE FUNCTION {s}access_log_refuse()""",
+    *(
+        statement
+        for table in APPEND_ONLY
+        for statement in (
+            f"""CREATE OR REPLACE TRIGGER {table}_append_only
+                BEFORE UPDATE OR DELETE ON {{s}}{table}
+                FOR EACH ROW EXECUTE FUNCTION {{s}}access_log_refuse()""",
+            f"""CREATE OR REPLACE TRIGGER {table}_no_truncate
+                BEFORE TRUNCATE ON {{s}}{table}
+                FOR EACH STATEMENT EXECUTE FUNCTION {{s}}access_log_refuse()""",
+        )
+    ),
     f"""CREATE OR REPLACE FUNCTION {{s}}access_share_revocations_refuse() RETURNS trigger
         LANGUAGE plpgsql AS $$ BEGIN
         RAISE EXCEPTION '{REVOCATIONS_REFUSAL}: % on %', TG_OP, TG_TABLE_NAME; END $$""",
@@ -101,6 +115,7 @@ ROLE_GRANTS = (
     ("access_share_revocations", "INSERT", ""),
     ("access_log", "INSERT", "INSERT"),
     ("access_log_lock", "UPDATE", "UPDATE"),
+    ("access_log_heads", "INSERT", "INSERT"),
 )
 
 
@@ -129,6 +144,19 @@ class AccessStore:
                     "ON CONFLICT (id) DO NOTHING"
                 )
             )
+
+    def has_table(self, name: str) -> bool:
+        """Whether the store has the table (a ledger made before it was added has not)."""
+        if self.is_postgres:
+            schema = getattr(self.datastore, "schema", "") or "public"
+            quoted = ".".join('"' + part.replace('"', '""') + '"' for part in (schema, name))
+            rows = self.fetch("SELECT to_regclass(?) IS NOT NULL AS found", [quoted])
+        else:
+            statement = (
+                "SELECT count(*) > 0 AS found FROM sqlite_master WHERE type = 'table' AND name = ?"
+            )
+            rows = self.fetch(statement, [name])
+        return bool(rows[0]["found"])
 
     def check_tables(self) -> None:
         """Raises the store's missing-table error on a ledger made before the access tables

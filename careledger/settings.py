@@ -85,7 +85,7 @@ class IntegritySettings(_Section):
     head_key_file: str | None = Field(
         default=None,
         description="the private key (owner-only file, `careledger head-key`) that signs the "
-        "log's head at each commit",
+        "log's head at each commit, and the access log's at each entry",
     )
     head_log: str | None = Field(
         default=None,

@@ -8,7 +8,10 @@ from pathlib import Path
 
 import click
 
+from careledger.access import log_heads
+from careledger.access.log_heads import LogHead
 from careledger.api import setting
+from careledger.ledger.errors import LedgerError
 from careledger.ledger.integrity import head_log
 from careledger.ledger.integrity import seal as sealing
 from careledger.ledger.integrity.heads import KEY_SETTING, HeadVerdict, SignedHead, shown
@@ -39,6 +42,17 @@ HEAD_LOG_OPTION = click.option(
 
 def outside_head(path: Path | None) -> SignedHead | None:
     return head_log.latest(path) if path is not None else None
+
+
+def outside_access_head(path: Path | None) -> LogHead | None:
+    """The access log's latest head in the same copy outside the database, if any."""
+    line = head_log.latest_line(path, log_heads.KIND) if path is not None else None
+    try:
+        return None if line is None else log_heads.head_of(line)
+    except (ValueError, KeyError, TypeError) as error:
+        raise LedgerError(
+            f"--head-log: '{path}' holds a line that is not a signed head ({error})"
+        ) from None
 
 
 def trusted_head_keys(paths: tuple[Path, ...]) -> list[bytes]:

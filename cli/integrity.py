@@ -9,12 +9,14 @@ from uuid import UUID
 
 import click
 
+from careledger.access.log_heads import LogHead
 from careledger.api import Opened, opened, read_seal
 from careledger.cli.exit_status import VERIFICATION_FAILED
 from careledger.cli.heads import (
     HEAD_LOG_OPTION,
     HEAD_PUBLIC_KEY_OPTION,
     head_report,
+    outside_access_head,
     outside_head,
     print_head,
     trusted_head_keys,
@@ -88,11 +90,12 @@ def verify_command(
     seal = read_seal(seal_file, public_key) if seal_file else None
     head_keys = trusted_head_keys(head_public_keys)
     outside = outside_head(head_log_path)
+    access_outside = outside_access_head(head_log_path)
     with opened(db, check_policy=False) as o:
         if who is not None:
             log_read(o, who, "verify", db)
         compared = compare_projections(o.ledger, o.views) if recheck else None
-        verdict, report = verification(o, who, seal, head_keys, outside, compared)
+        verdict, report = verification(o, who, seal, head_keys, outside, compared, access_outside)
     if who is not None and verdict.cases == 0:
         raise LedgerError(
             f"--child: no case for child '{who.child_ref}' of council '{who.council}'"
@@ -116,28 +119,34 @@ def verification(
     head_keys: list[bytes] | None = None,
     outside: SignedHead | None = None,
     compared: Comparison | None = None,
+    access_outside: LogHead | None = None,
 ) -> tuple[Verdict, dict[str, object]]:
     """The chain (of one child's case, if named) recomputed, with the signed heads and the
-    access log: `verify --format json`'s data, which the service gives too."""
+    access log and its signed heads: `verify --format json`'s data, which the service gives
+    too."""
     verdict = o.verify(named(who) if who else None, seal)
-    access_log = access_log_report(o)
+    access_log = access_log_report(o, head_keys or [], access_outside)
     heads = verify_heads(o.ledger.store_recorder, head_keys or [], outside)
     broken_child = _child_of(o, verdict.first_break.case) if verdict.first_break else None
     report = _report(verdict, who.case_id.hex if who else None, seal, broken_child)
     if compared is not None:
         report["projections"] = projections_report(compared)
     report["head"] = head_report(heads, verdict.events, outside)
-    if not access_log["intact"]:  # an intact access log adds nothing to "intact"
-        report["access_log"] = access_log
+    if not access_log["intact"] or not access_log["heads_table"]:
+        report["access_log"] = access_log  # an intact log adds nothing to "intact"
     report["intact"] = verdict.intact and heads.holds and access_log["intact"]
     return verdict, report
 
 
-def access_log_report(o: Opened) -> dict[str, object]:
-    """The access log's chain recomputed (`careledger.access.log_chain`). A log whose table
-    is gone cannot be judged, and is reported broken: removing it would hide who read what."""
+def access_log_report(
+    o: Opened, head_keys: list[bytes], outside: LogHead | None = None
+) -> dict[str, object]:
+    """The access log's chain recomputed (`careledger.access.log_chain`), and its signed
+    heads checked (`careledger.access.log_heads`). A log whose table is gone cannot be judged,
+    and is reported broken: removing it would hide who read what. A ledger made before the
+    table of the log's signed heads verifies as before, and says what to run."""
     try:
-        verdict = o.access.verify_log()
+        verdict = o.access.verify_log(head_keys, outside)
     except STORE_ERRORS as error:
         if not is_missing_table(error):
             raise
@@ -147,12 +156,16 @@ def access_log_report(o: Opened) -> dict[str, object]:
             "head": None,
             "problem": "the access log's table is missing (removed, or the ledger was made "
             "before it: run 'careledger init' again)",
+            "heads_table": True,
+            "signatures": 0,
         }
     return {
         "intact": verdict.intact,
         "entries": verdict.entries,
         "head": verdict.head.hex(),
         "problem": verdict.problem,
+        "heads_table": verdict.heads_table,
+        "signatures": verdict.signatures,
     }
 
 
@@ -241,8 +254,16 @@ def _print(report: dict[str, object]) -> None:
     if isinstance(head, dict):
         print_head(head)
     access_log = report.get("access_log")
-    if isinstance(access_log, dict):
+    if isinstance(access_log, dict) and not access_log["intact"]:
         click.echo(f"access log: BROKEN: {access_log['problem']}")
+    elif isinstance(access_log, dict):
+        click.echo(UNSIGNED_ACCESS_LOG, err=True)
+
+
+UNSIGNED_ACCESS_LOG = (
+    "warning: the access log's head cannot be signed: this ledger has no table for its signed "
+    "heads; run 'careledger init' (safe to repeat) to add it"
+)
 
 
 @click.command(name="seal")

@@ -78,12 +78,16 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
 
 
 def _reader(stack: ExitStack, settings: ServiceSettings, ledger: Opened) -> Opened:
-    """Where reads go: the read URL opened for reading (its connections refuse every write);
-    without one, the ledger itself, read as it stands, never caught up by a read (recording
-    catches it up, `service.freshness`)."""
-    if settings.read_db is None or settings.read_db == settings.db:
+    """Where reads go: the read URL opened for reading (its connections refuse every write).
+    Without one, a SQLite ledger is opened again, for reading, on connections of its own that
+    refuse every write; a PostgreSQL ledger is read through the ledger's own pool (a second
+    pool would double each worker's connections to the server). Either way a read never
+    catches the projections up (recording does, `service.freshness`)."""
+    if settings.read_db is not None and settings.read_db != settings.db:
+        return stack.enter_context(opened(settings.read_db, reading=True))
+    if ledger.ledger.store.is_postgres:
         return replace(ledger, catches_up=False)
-    return stack.enter_context(opened(settings.read_db, reading=True))
+    return stack.enter_context(opened(settings.db, reading=True))
 
 
 def _quiet(message: str) -> None:

@@ -207,6 +207,28 @@ class Direct:
         self.insert_link(link)
         return row, link
 
+    # --- the access log and its signed heads (`careledger.access.log_heads`) ---------------
+
+    def disable_access_log_triggers(self) -> None:
+        """The access log's and its heads' append-only triggers stop firing."""
+        raise NotImplementedError
+
+    def access_log_positions(self) -> list[int]:
+        return [int(p) for (p,) in self.run("SELECT position FROM access_log ORDER BY position")]
+
+    def access_log_heads(self) -> list[int]:
+        """The positions signed."""
+        rows = self.run("SELECT position FROM access_log_heads ORDER BY position")
+        return [int(p) for (p,) in rows]
+
+    def cut_access_log(self, entries: int, with_heads: bool = False) -> None:
+        """The log's last `entries` entries deleted (each entry holds its own link of the
+        chain), and with `with_heads` their signed heads too."""
+        last = self.access_log_positions()[-entries]
+        self.run("DELETE FROM access_log WHERE position >= ?", last)
+        if with_heads:
+            self.run("DELETE FROM access_log_heads WHERE position >= ?", last)
+
     def replace_link(self, link: ChainRow) -> None:
         self.run(
             "UPDATE {chain} SET event_hash = ?, previous = ?, digest = ? WHERE notification_id = ?",
@@ -249,6 +271,11 @@ class DirectSQLite(Direct):
     def disable_triggers(self) -> None:
         for trigger in self.triggers:
             self.connection.execute(f"DROP TRIGGER {trigger}")
+
+    def disable_access_log_triggers(self) -> None:
+        for table in ("access_log", "access_log_heads"):
+            for action in ("update", "delete"):
+                self.connection.execute(f"DROP TRIGGER {table}_no_{action}")
 
     def unguard_projections(self) -> None:
         """On SQLite the guard is triggers, which whoever can write the file can drop."""
@@ -320,6 +347,12 @@ class DirectPostgres(Direct):
 
     def disable_triggers(self) -> None:
         for table in (self.events_table, self.chain_table):
+            self.connection.execute(
+                sql.SQL("ALTER TABLE {0} DISABLE TRIGGER USER").format(sql.Identifier(table))
+            )
+
+    def disable_access_log_triggers(self) -> None:
+        for table in ("access_log", "access_log_heads"):
             self.connection.execute(
                 sql.SQL("ALTER TABLE {0} DISABLE TRIGGER USER").format(sql.Identifier(table))
             )

@@ -65,3 +65,28 @@ def test_reads_at_a_read_only_url_serve_the_plan_and_log_on_the_ledger(
     ]
     assert health_current["projections"]["events"] == 0
     assert logged_reads(postgres_db, "mgr.ruth").count((CHILD, "plan", "allowed")) == 2
+
+
+def test_a_sqlite_worker_reads_on_connections_of_its_own_and_sees_events_recorded_elsewhere(
+    sqlite_db: str, tmp_path: Path
+) -> None:
+    """Each worker opens the file twice (for recording, and for reading, on connections that
+    refuse every write); events recorded by another process, one after the other, are each
+    read at once, and each read is logged on the ledger."""
+    prepare(sqlite_db)
+    add_person(sqlite_db, "mgr.ruth", "IRO_MANAGER", [COUNCIL])
+    children = ("RU-11", "RU-12", "RU-13")
+    with running(sqlite_db, tmp_path) as service:
+        manager = sign_in(service, "mgr.ruth")
+        with service.client(**as_person(manager)) as client:
+            for child in children:
+                with opened(sqlite_db) as elsewhere:  # another process than the worker's
+                    elsewhere.record([came_into_care(child), plan_agreed(child)], "LCS", "ADMIN")
+                plan = client.get(f"/children/{COUNCIL}:{child}/plan")
+                assert plan.status_code == 200, plan.text
+                assert plan.headers["X-Careledger-Lag"] == "0"
+                assert [row["content"] for row in data_of(plan.text)] == [
+                    "Foster placement with Ms Varga (U4)"
+                ]
+    logged = logged_reads(sqlite_db, "mgr.ruth")
+    assert logged == [(f"{COUNCIL}:{child}", "plan", "allowed") for child in children]

@@ -1,5 +1,7 @@
 """A copy of the signed heads kept outside the database (CARELEDGER_HEAD_LOG), for the one case
-the heads table cannot show: the log's tail deleted together with its signatures.
+the heads table cannot show: the log's tail deleted together with its signatures. The access
+log's signed heads (`careledger.access.log_heads`) are kept in the same file, each line marked
+`"log": "access-log"`.
 
 After each commit has been committed, the recording service appends that commit's signed head
 to the file, one JSON line. Appended after the commit, never before: a line in the file always
@@ -40,8 +42,12 @@ class HeadLog:
         return os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
 
     def append(self, head: SignedHead) -> None:
-        """One line, written with a single append, so concurrent writers do not interleave."""
-        line = json.dumps(_fields(head), separators=(",", ":")) + "\n"
+        self.append_fields(_fields(head), f"the events up to log position {head.position}")
+
+    def append_fields(self, data: dict[str, Any], what: str) -> None:
+        """One line, written with a single append, so concurrent writers do not interleave;
+        `what` names what the line signs, should it not be written."""
+        line = json.dumps(data, separators=(",", ":")) + "\n"
         try:
             descriptor = self._open()
             try:
@@ -50,8 +56,8 @@ class HeadLog:
                 os.close(descriptor)
         except OSError as error:
             raise LedgerError(
-                f"{SETTING}: the events up to log position {head.position} are recorded and "
-                f"signed, but '{self.path}' could not be written ({error})"
+                f"{SETTING}: {what} are recorded and signed, but '{self.path}' could not be "
+                f"written ({error})"
             ) from None
 
 
@@ -61,8 +67,22 @@ def head_log_at(path: str | None) -> HeadLog | None:
 
 
 def latest(path: Path, option: str = "--head-log") -> SignedHead | None:
-    """The head at the highest log position in the file (writers may append out of order)."""
-    found: SignedHead | None = None
+    """The ledger's head at the highest log position in the file (writers may append out of
+    order)."""
+    found = latest_line(path, None, option)
+    try:
+        return None if found is None else _head(found)
+    except (ValueError, KeyError, TypeError) as error:
+        raise LedgerError(
+            f"{option}: '{path}' holds a line that is not a signed head ({error})"
+        ) from None
+
+
+def latest_line(path: Path, log: str | None, option: str = "--head-log") -> dict[str, Any] | None:
+    """The line at the highest position among those of one log: the ledger's (`log` None:
+    lines without a "log" field), or another's kept in the same file (the access log's,
+    `careledger.access.log_heads`)."""
+    found: dict[str, Any] | None = None
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as error:
@@ -71,13 +91,14 @@ def latest(path: Path, option: str = "--head-log") -> SignedHead | None:
         if not text.strip():
             continue
         try:
-            head = _head(json.loads(text))
+            data = json.loads(text)
+            position = int(data["position"])
         except (ValueError, KeyError, TypeError) as error:
             raise LedgerError(
                 f"{option}: '{path}' line {number} is not a signed head ({error})"
             ) from None
-        if found is None or head.position > found.position:
-            found = head
+        if data.get("log") == log and (found is None or position > int(found["position"])):
+            found = data
     return found
 
 

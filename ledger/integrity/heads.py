@@ -236,12 +236,20 @@ def _check_signature(head: SignedHead, keys: set[bytes], verdict: HeadVerdict) -
 
 def _signature_problem(head: SignedHead, keys: set[bytes]) -> str | None:
     where = f"the head signed at log position {head.position} ({head.signed_at})"
-    if keys and head.public_key not in keys:
-        given = ", ".join(sorted(fingerprint(key) for key in keys))
-        return f"{where} is signed by key {head.fingerprint}, not by a key given ({given})"
     message = statement(head.first, head.position, head.events, head.digest, head.signed_at)
+    return signature_problem(where, head.public_key, head.signature, message, keys)
+
+
+def signature_problem(
+    where: str, public_key: bytes, signature: bytes, message: bytes, keys: set[bytes]
+) -> str | None:
+    """What is wrong with a signature (`where` names what it signs): a key not among `keys`
+    (where any are given), or a signature that does not verify; None when it holds."""
+    if keys and public_key not in keys:
+        given = ", ".join(sorted(fingerprint(key) for key in keys))
+        return f"{where} is signed by key {fingerprint(public_key)}, not by a key given ({given})"
     try:
-        _public_key(head.public_key).verify(head.signature, message)
+        _public_key(public_key).verify(signature, message)
     except (InvalidSignature, ValueError):
         return f"{where}: the signature does not verify"
     return None

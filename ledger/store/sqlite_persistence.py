@@ -12,6 +12,7 @@ factory, with a pool whose connections keep Python's default of 128 statements.
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,18 @@ from careledger.ledger.private_files import create_private, tighten_path
 
 STATEMENTS = 128  # prepared statements each connection keeps (Python's default)
 
+# The database files this process holds open through SQLite, by (device, inode), with how many
+# pools hold each. Closing any descriptor of a file drops every POSIX lock the process holds
+# on it, SQLite's own included ("How To Corrupt An SQLite Database File", section 2.2): so a
+# file already open here is never opened again by `keep_private`. Were it reopened (the same
+# ledger opened twice in one process: for recording and for reading), the locks of the
+# connections already open would go, among them the one on the -shm file by which another
+# process learns that the WAL is in use; that process would then take the WAL as its own,
+# checkpoint it and delete it as it ends, and this process's connections would go on reading
+# the deleted WAL, blind to every event recorded since.
+_HELD: dict[tuple[int, int], int] = {}
+_HELD_LOCK = threading.Lock()  # ledgers may be opened and closed on several threads
+
 
 class LedgerConnectionPool(SQLiteConnectionPool):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -40,6 +53,24 @@ class LedgerConnectionPool(SQLiteConnectionPool):
         # A ledger opened for reading refuses every write (`ledger.store.read_only`).
         self.query_only = False
         self.connections_made = 0
+        self.held: tuple[int, int] | None = None  # the file this pool holds (`_HELD`)
+
+    def hold_file(self) -> None:
+        """Count the database file as open in this process while this pool lives."""
+        if not self.is_sqlite_memory_mode and self.held is None:
+            self.held = _identity(Path(self.db_name))
+            if self.held is not None:
+                with _HELD_LOCK:
+                    _HELD[self.held] = _HELD.get(self.held, 0) + 1
+
+    def close(self) -> None:
+        super().close()
+        with _HELD_LOCK:
+            if self.held is not None:
+                _HELD[self.held] -= 1
+                if not _HELD[self.held]:
+                    del _HELD[self.held]
+                self.held = None
 
     def _create_connection(self) -> SQLiteConnection:
         """As the library's, with `cached_statements=STATEMENTS`: autocommit (the library
@@ -94,6 +125,7 @@ def keep_statements(datastore: SQLiteDatastore) -> SQLiteDatastore:
         pre_ping=library.pre_ping,
     )
     library.close()
+    datastore.pool.hold_file()
     return datastore
 
 
@@ -101,11 +133,14 @@ def keep_private(datastore: SQLiteDatastore) -> None:
     """The database file owner-only (`ledger.private_files`): created 0600 before SQLite opens
     it, which then gives its -wal and -shm files the same mode; a database, -wal or -shm file
     left readable by others (by an older careledger, or a copy) is made owner-only, with a
-    warning."""
+    warning. A file this process already holds open is left as it is (`_HELD`): it was made
+    owner-only when first opened, and opening it again would drop SQLite's locks on it."""
     if datastore.pool.is_sqlite_memory_mode:
         return
     path = Path(datastore.pool.db_name)
     create_private(path)
+    if _identity(path) in _HELD:
+        return
     if not _is_database_or_empty(path):
         return  # not a ledger (--db README.md): SQLite refuses it, and it is not ours to touch
     for name in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
@@ -113,6 +148,15 @@ def keep_private(datastore: SQLiteDatastore) -> None:
 
 
 SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    """The file's (device, inode), or None where there is none."""
+    try:
+        status = path.stat()
+    except OSError:
+        return None
+    return status.st_dev, status.st_ino
 
 
 def _is_database_or_empty(path: Path) -> bool:
