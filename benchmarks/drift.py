@@ -353,10 +353,14 @@ def run(store: str, children: int, args: argparse.Namespace) -> None:
         if not args.reuse:
             generate(o, children, args)
         seconds, cpu, events = cpu_timed(lambda: catch_up(o))
+        rates = (
+            f", {events / seconds:,.0f} events/s, {1e6 * cpu / events:,.0f} µs CPU an event"
+            if events
+            else ""
+        )
         say(
-            f"   catch-up: {events:,} events in {seconds:.1f} s, "
-            f"{events / max(seconds, 1e-9):,.0f} events/s, "
-            f"{1e6 * cpu / max(events, 1):,.0f} µs CPU an event (load average {load_average()})"
+            f"   catch-up: {events:,} events in {seconds:.1f} s{rates} "
+            f"(load average {load_average()})"
         )
         say(f"   projection rows: {row_counts(o)}")
         if store == "postgres":
