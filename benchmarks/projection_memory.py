@@ -205,7 +205,7 @@ def yes(done: bool) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--store", choices=["sqlite", "postgres", "both"], default="sqlite")
-    parser.add_argument("--children", type=int, nargs="+", default=[2_000, 8_000])
+    parser.add_argument("--children", type=int, nargs="*", default=[2_000, 8_000])
     parser.add_argument("--modes", choices=MODES, nargs="+", default=list(MODES))
     parser.add_argument(
         "--ledger",
