@@ -55,6 +55,7 @@ from careledger.ledger.domain import limits
 from careledger.ledger.domain import payloads as p
 from careledger.ledger.domain.case import ENGLAND
 from careledger.ledger.domain.commands import parse_command
+from careledger.ledger.domain.identity import case_id
 from careledger.ledger.domain.vocabulary import Role
 from careledger.ledger.errors import (
     CaseNotFound,
@@ -233,7 +234,15 @@ class Opened:
             named = named_child(child)
         except (ValueError, LedgerError) as error:
             raise RecordingRefused("entry", f"'{key}' {error}") from None
-        day = on or today()
+        # Checked and recorded under the case's lock: no other thread of this process
+        # records to the child between the check of `seen` and the acknowledgement.
+        with self.ledger.case_locks.held([case_id(named.council, named.child_ref)]):
+            return self._acknowledged(key, seen, actor, iro, (child, named), on or today())
+
+    def _acknowledged(
+        self, key: str, seen: int, actor: str, iro: str, of: tuple[str, Child], day: date
+    ) -> InboxEntry:
+        child, named = of
         entry = next((found for found in self.inbox(iro, day, [child]) if found.key == key), None)
         if entry is None:
             raise RecordingRefused(

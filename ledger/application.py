@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import ClassVar, cast
+from typing import ClassVar, NamedTuple, cast
 from uuid import UUID
 
 from eventsourcing.application import (
@@ -26,6 +26,7 @@ from eventsourcing.persistence import (
 )
 from eventsourcing.utils import Environment, EnvType
 
+from careledger.ledger.case_locks import POSTGRES_STRIPES, CaseLocks
 from careledger.ledger.domain import payloads as p
 from careledger.ledger.domain.case import ChildCase
 from careledger.ledger.domain.commands import Command
@@ -50,8 +51,11 @@ STORE_OWNED = ("CIPHER_TOPIC", "CIPHER_KEY")  # set by `store_for` alone (see co
 NEEDS_PROTOCOL = (p.ChallengeRaised, p.ChallengeEscalated, p.CorrectionRecorded)
 
 
-@dataclass(frozen=True)
-class Recorded:
+class Recorded(NamedTuple):
+    """One recorded event: its case, and its place and type there. (A named tuple, not a
+    frozen dataclass: one is made per event recorded, and a frozen dataclass's `__init__`
+    sets each field through `object.__setattr__`.)"""
+
     case_id: UUID
     council: str
     child_ref: str
@@ -93,6 +97,8 @@ class CareLedger(Application[UUID]):
         self.reading = reading  # before the library makes the recorder: `construct_factory`
         super().__init__(store.env)
         self.store = store
+        # Threads of this process record different children at once (`ledger.case_locks`).
+        self.case_locks = CaseLocks(POSTGRES_STRIPES if store.is_postgres else 1)
         self.clock: Clock = clock or (lambda: datetime.now(UTC))
         self._protocol = protocol
         self.store_recorder.sign_with(store.head_key_file, store.head_log)
@@ -144,8 +150,12 @@ class CareLedger(Application[UUID]):
 
         `kept_with`: rows to insert in the events' own transaction, made from what is being
         recorded (`ledger.store.alongside`); one refused by its table's unique key raises
-        `AlongsideRefused`, and nothing is recorded."""
-        with collector_paused():
+        `AlongsideRefused`, and nothing is recorded.
+
+        Safe to call from several threads at once: each batch holds its cases' locks
+        (`ledger.case_locks`)."""
+        cases = {case_id(command.council, command.child_ref) for command in commands}
+        with self.case_locks.held(cases), collector_paused():
             return self._record_batch(commands, recorded_by, kept_with)
 
     def _record_batch(
@@ -222,11 +232,12 @@ class CareLedger(Application[UUID]):
     ) -> list[Recorded]:
         now = self.clock()
         recorded: list[Recorded] = []
-        existing = self._existing_cases({case_id(c.council, c.child_ref) for c in commands})
+        cids = [case_id(c.council, c.child_ref) for c in commands]
+        existing = self._existing_cases(set(cids))
 
-        for index, command in enumerate(commands):
+        for index, (command, cid) in enumerate(zip(commands, cids, strict=True)):
             try:
-                case = self._case_for(command, batch, existing, now, recorded_by)
+                case = self._case_for(command, cid, batch, existing, now, recorded_by)
             except RecordingRefused as refusal:
                 raise BatchRefused(index, refusal) from None
             seq = case.version
@@ -253,8 +264,9 @@ class CareLedger(Application[UUID]):
         makes the save fail with the library's IntegrityError, and nothing is recorded."""
         now = self.clock()
         cases: dict[UUID, ChildCase] = {}
+        held = {case_id(council, child_ref) for _, child_ref, _ in reports}
         try:
-            with collector_paused():
+            with self.case_locks.held(held), collector_paused():
                 for case, child_ref, payloads in reports:
                     if not payloads:
                         continue
@@ -346,16 +358,18 @@ class CareLedger(Application[UUID]):
     def _case_for(
         self,
         command: Command,
+        cid: UUID,
         batch: _Batch,
         existing: set[UUID] | None,
         now: datetime,
         actor: p.Actor,
     ) -> ChildCase:
-        cid = case_id(command.council, command.child_ref)
         cases = batch.cases
         case = cases.get(cid)
         if case is None and (existing is None or cid in existing):
             case = self._stored_case(cid, batch)
+            if case is not None:
+                cases[cid] = case  # first, so that a failure below evicts it from the cache
         if case is None:
             if not isinstance(command.payload, p.ChildBecameLookedAfter):
                 raise RecordingRefused(
@@ -366,7 +380,6 @@ class CareLedger(Application[UUID]):
             case = ChildCase.open(command.council, command.child_ref, command.payload, now, actor)
             cases[cid] = case
         else:
-            cases[cid] = case  # first, so that a failure below evicts it from the cache
             if isinstance(command.payload, NEEDS_PROTOCOL):
                 case.record(command.payload, now, actor, self.protocol)
             else:

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import date, datetime
+from functools import lru_cache
 from itertools import pairwise
 
 from careledger.ledger.domain import payloads as p
@@ -193,7 +194,15 @@ def recorded_by(as_recorded_on: date | None) -> str:
 
 
 def recorded_day(entry: Entry) -> date:
-    return entry.recorded_at.astimezone(ENGLAND).date()
+    return england_date(entry.recorded_at)
+
+
+@lru_cache(maxsize=65_536)
+def england_date(at: datetime) -> date:
+    """The England date of a moment. Cached: converting to the zone costs more than the
+    rest of an event's facts together, and a feed records many events at one moment,
+    which every recomputation of their cases asks again."""
+    return at.astimezone(ENGLAND).date()
 
 
 def versions(

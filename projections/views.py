@@ -22,7 +22,7 @@ from eventsourcing.persistence import Tracking, TrackingRecorder
 from eventsourcing.postgres import PostgresTrackingRecorder
 from eventsourcing.sqlite import SQLiteTrackingRecorder
 from psycopg.sql import SQL, Literal
-from pydantic_core import from_json
+from pydantic_core import from_json, to_json
 
 from careledger.ledger.domain import events as e
 from careledger.ledger.domain import payloads as p
@@ -40,21 +40,23 @@ Row = dict[str, Any]
 # An already-projected case's cl_cases row, its events and, if this process knows them,
 # its rows by table (`CaseViews._known_cases`).
 Known = tuple[Row, list[Entry], dict[str, list[tuple[Any, ...]]] | None]
-# A case, its events up to the end of a stretch of the log, and how many of them (the last
-# ones) are in the stretch (`CaseViews.apply_histories`).
-CaseHistory = tuple[str, list[e.CaseEvent], int]
+# A case, its events up to the end of a stretch of the log, how many of them (the last ones)
+# are in the stretch, and those ones' payloads as stored, where known (`stored_payload`;
+# `CaseViews.apply_histories`).
+CaseHistory = tuple[str, list[e.CaseEvent], int, list[str | None]]
 CASES_PER_LOAD = 500  # cases computed and written at a time by `apply_histories`
 # The tables whose rows are computed from a case's whole history (cl_events is appended to,
 # cl_cases upserted).
 DERIVED = (*schema.FOLLOWUP_TABLES, "cl_current_plan", "cl_unapproved", "cl_children")
 
 
-def event_row(event: e.CaseEvent) -> tuple[Any, ...]:
+def event_row(event: e.CaseEvent, payload: str | None = None) -> tuple[Any, ...]:
     """The event's row of cl_events: its envelope's columns and its payload as JSON.
 
     The payload is written by its payload class's own serializer, which writes that class's
     fields of the event in the event's order: the JSON `model_dump_json(include=...)` gave,
-    without building the set of names to include for every event."""
+    without building the set of names to include for every event. `payload`: that JSON
+    already taken from the stored state (`stored_payload`)."""
     if isinstance(event, e.CaseOpened):
         kind, body = (
             "CaseOpened",
@@ -62,7 +64,7 @@ def event_row(event: e.CaseEvent) -> tuple[Any, ...]:
         )
     else:
         kind = type(event).__name__
-        body = _PAYLOAD_JSON[kind](event).decode()
+        body = payload if payload is not None else _PAYLOAD_JSON[kind](event).decode()
     return (
         _case_text(event.originator_id),
         event.seq,
@@ -80,6 +82,24 @@ _PAYLOAD_JSON = {
     name: payload_class.__pydantic_serializer__.to_json
     for name, payload_class in p.PAYLOADS.items()
 }
+# Each payload class's fields in order: the keys its events' stored state holds, envelope aside.
+_PAYLOAD_FIELDS = {name: tuple(cls.model_fields) for name, cls in p.PAYLOADS.items()}
+_ENVELOPE_STATE = frozenset({"originator_id", "originator_version", "recorded_at", "recorded_by"})
+
+
+def stored_payload(event: e.CaseEvent, state: dict[str, Any] | None) -> str | None:
+    """The payload's JSON for cl_events, written from the event's stored state rather than
+    from the built event: the same text, since the state was written by the same serializer
+    (`PydanticMapper.to_stored_event`), but without walking the model again. Only for a
+    state the mapper vouches for as written by the class as it is today (`decoded`) and
+    holding exactly the payload's fields, in their order; None otherwise (`event_row` then
+    serializes the event)."""
+    if state is None or isinstance(event, e.CaseOpened):
+        return None
+    payload = {key: value for key, value in state.items() if key not in _ENVELOPE_STATE}
+    if tuple(payload) != _PAYLOAD_FIELDS.get(type(event).__name__):
+        return None
+    return to_json(payload).decode()
 
 
 @lru_cache(maxsize=4096)
@@ -335,8 +355,15 @@ class CaseViews(TrackingRecorder):
     def view_statements(self) -> list[str]:
         return [self.q(statement) for statement in schema.CREATE]
 
-    def apply_batch(self, events: Sequence[e.CaseEvent], tracking: Tracking) -> None:
-        """Apply events (in notification order) and record `tracking`, atomically.
+    def apply_batch(
+        self,
+        events: Sequence[e.CaseEvent],
+        tracking: Tracking,
+        payloads: Sequence[str | None] | None = None,
+    ) -> None:
+        """Apply events (in notification order) and record `tracking`, atomically;
+        `payloads`, if given, are the events' payloads as stored, where known
+        (`stored_payload`).
 
         Each touched case is recomputed once per batch, and each table is read and written
         with a few statements per batch (`_replace_rows`): round trips, not rows, are what a
@@ -355,7 +382,11 @@ class CaseViews(TrackingRecorder):
         views = [self._case_view(case_id, new, known) for case_id, new in by_case.items()]
         case_rows = {view.case_id: self._case_rows(view) for view in views}
         rows = _by_table(case_rows.values())
-        event_rows = [self._storable(self._sealed(event_row(event))) for event in events]
+        payloads = payloads if payloads is not None else [None] * len(events)
+        event_rows = [
+            self._storable(self._sealed(event_row(event, payload)))
+            for event, payload in zip(events, payloads, strict=True)
+        ]
         with self.datastore.transaction(commit=True) as cursor:
             self._insert_tracking(cursor, tracking)
             self._by_key(cursor)
@@ -431,18 +462,22 @@ class CaseViews(TrackingRecorder):
 
     def _load(self, cursor: Any, chunk: Sequence[CaseHistory]) -> None:
         """Write a chunk of cases' rows: their new events, and every other row afresh."""
-        views = [self._whole_case(case_id, events) for case_id, events, _ in chunk]
+        views = [self._whole_case(case_id, events) for case_id, events, _, _ in chunk]
         rows = self._rows(views)
         rows["cl_cases"] = [self._storable(view.case_row()) for view in views]
-        seen = [case_id for case_id, events, new in chunk if new < len(events)]
+        seen = [case_id for case_id, events, new, _ in chunk if new < len(events)]
         if seen:
             among, ids = self._among(seen)
             for table in rows:
                 cursor.execute(self.q(f"DELETE FROM {{s}}{table} WHERE case_id {among}"), ids)
             for case_id in seen:
                 self._cases.pop(case_id, None)
-        events = [event for _, case_events, new in chunk for event in case_events[-new:] if new]
-        rows["cl_events"] = [self._storable(self._sealed(event_row(event))) for event in events]
+        rows["cl_events"] = [
+            self._storable(self._sealed(event_row(event, payload)))
+            for _, case_events, new, payloads in chunk
+            if new
+            for event, payload in zip(case_events[-new:], payloads, strict=True)
+        ]
         for table, found in rows.items():
             if found:
                 self._insert_rows(cursor, table, found)

@@ -36,6 +36,10 @@ SECURITY_HEADERS = {
     "cross-origin-opener-policy": "same-origin",
     "permissions-policy": "camera=(), microphone=(), geolocation=()",
 }
+# As the response's headers carry them, made once: every response adds them.
+_ENCODED_HEADERS = tuple(
+    (name.encode(), value.encode()) for name, value in SECURITY_HEADERS.items()
+)
 ACCESS_LOG = logging.getLogger("careledger.service.access")
 ERROR_LOG = logging.getLogger("careledger.service")
 
@@ -60,9 +64,9 @@ class Guards:
             if message["type"] == "http.response.start":
                 answered["status"] = message["status"]
                 headers = list(message.get("headers", []))
-                given = {k.decode().lower() for k, _ in headers}
+                given = {k.lower() for k, _ in headers}
                 headers += [
-                    (k.encode(), v.encode()) for k, v in SECURITY_HEADERS.items() if k not in given
+                    (k, v) for k, v in _ENCODED_HEADERS if k not in given
                 ]  # a report's own policy (inline style, never script) stands
                 message["headers"] = headers
             await send(message)

@@ -24,8 +24,10 @@ def health(request: Request) -> JSONResponse:
             {"status": "unavailable", "store": "not answering", "error": type(error).__name__},
             status_code=503,
         )
-    return JSONResponse({
-        "status": "ok",
-        "store": "answering",
-        "projections": lag.as_dict(),
-    })
+    return JSONResponse(
+        {
+            "status": "ok",
+            "store": "answering",
+            "projections": lag.as_dict(),
+        }
+    )

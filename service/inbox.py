@@ -68,8 +68,7 @@ def acknowledge(state: ServiceState, who: Principal, key: str, seen: int) -> Inb
     state.ledger.access.check_child(who, name, "inbox")
     state.ledger.access.check_record(who, child.council)
     actor, _role = state.ledger.access.recorded_by(who)
-    with state.recording:
-        return state.ledger.acknowledge(key, seen, actor=actor, iro=who.name)
+    return state.ledger.acknowledge(key, seen, actor=actor, iro=who.name)
 
 
 @router.get("", summary="The signed-in IRO's inbox: changes to their children not acknowledged")

@@ -24,7 +24,7 @@ from careledger.ledger.errors import LedgerError, RecordingRefused
 from careledger.ledger.store.alongside import AlongsideRefused
 from careledger.service.freshness import caught_up_after_recording
 from careledger.service.idempotency import HEADER, IdempotencyKeys, KeyedRequest
-from careledger.service.identity import Signed
+from careledger.service.identity import principal
 from careledger.service.problems import Problem
 from careledger.service.state import ServiceState, state_of
 
@@ -42,25 +42,28 @@ IDENTITY_FIELDS = ("recorded_by", "recorded_at", "actor", "role", "actor_id")
     summary="Record one event, or a batch: all or nothing",
     responses={201: {"description": "Recorded"}, 422: {"description": "A problem"}},
 )
-async def record_events(request: Request, who: Signed) -> JSONResponse:
+async def record_events(request: Request) -> JSONResponse:
     """The body is one event (a JSON object), a JSON array of them, or JSON Lines
     (`application/x-ndjson`), in the JSON Lines event format. Send `Idempotency-Key` to make
-    a retry safe."""
-    state = state_of(request)
-    kind = _media_type(request)
+    a retry safe.
+
+    Who signed in (`service.identity.principal`, which asks the store) is found on the same
+    worker thread that records, not as a dependency on a thread of its own: one hand-over to
+    a thread per POST, not two."""
     body = await request.body()
-    key = request.headers.get(HEADER)
-    status, answer, replayed = await run_in_threadpool(_record_body, state, who, kind, body, key)
+    status, answer, replayed = await run_in_threadpool(_record_body, request, body)
     headers = {"Idempotent-Replayed": "true"} if replayed else None
     return JSONResponse(answer, status_code=status, headers=headers)
 
 
-def _record_body(
-    state: ServiceState, who: Principal, kind: str, body: bytes, key: str | None
-) -> tuple[int, dict[str, Any], bool]:
-    """Checked, then recorded (once per idempotency key, kept in the events' transaction:
-    `service.idempotency`): the status, the answer, and whether it is a replay of an earlier
-    answer."""
+def _record_body(request: Request, body: bytes) -> tuple[int, dict[str, Any], bool]:
+    """Who signed in, then the body checked and recorded (once per idempotency key, kept in
+    the events' transaction: `service.idempotency`): the status, the answer, and whether it
+    is a replay of an earlier answer."""
+    who = principal(request)
+    state = state_of(request)
+    kind = _media_type(request)
+    key = request.headers.get(HEADER)
     numbered = _commands(body, kind)
     _check_may_record(state, who, numbered, kind)
     keyed = KeyedRequest.of(_keyed_as(who), key, kind.encode() + b"\n" + body) if key else None
@@ -172,13 +175,13 @@ def _record(
 ) -> list[Recorded]:
     """Recorded as `careledger record` records, into the ledger's own store (never the read
     URL), with the key and its answer in the same transaction; the projections are caught up
-    afterwards (`service.freshness`), outside the recording lock."""
+    afterwards (`service.freshness`). The worker's threads record different children side
+    by side (`ledger.case_locks`)."""
     kept_with = (lambda recorded: [keyed.answered(201, _answer(recorded))]) if keyed else None
     try:
-        with state.recording:
-            recorded = state.ledger.ledger.record(
-                [command for _, command in numbered], recording_actor(state, who), kept_with
-            )
+        recorded = state.ledger.ledger.record(
+            [command for _, command in numbered], recording_actor(state, who), kept_with
+        )
     except BatchRefused as refusal:
         place = numbered[refusal.index][0]
         where = {"line": place} if kind in JSON_LINES else {"index": place}

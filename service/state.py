@@ -22,9 +22,8 @@ class ServiceState:
     ledger: Opened
     reader: Opened
     tables: ServiceTables
-    # One batch at a time per worker: a batch pauses the collector and uses the case cache,
-    # both shared by the worker's threads; other workers' batches meet it in the store.
-    recording: threading.Lock = field(default_factory=threading.Lock)
+    # The worker's threads record side by side, each batch under its cases' locks
+    # (`ledger.case_locks`); other workers' batches meet them in the store.
     catching_up: threading.Lock = field(default_factory=threading.Lock)
 
 

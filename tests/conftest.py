@@ -29,12 +29,13 @@ import pytest
 from careledger.api import Opened, opened
 from tests.browser import browser, chromium  # noqa: F401 (fixtures, for any test)
 from tests.identity_provider import identity_provider  # noqa: F401 (a fixture, for any test)
+from tests.service_server import demo_store  # noqa: F401 (a fixture, for any test)
 from tests.signed_in_service import tls_certificate  # noqa: F401 (a fixture, for any test)
 
 DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
 TIERS = ("fast", "store", "e2e", "browser", "oracle", "replica")
 STORE_FIXTURES = frozenset(
-    {"db", "sqlite_db", "postgres_db", "postgres_admin", "o", "served_db"}
+    {"db", "sqlite_db", "postgres_db", "postgres_admin", "o", "served_db", "demo_store"}
 )
 BROWSER_FIXTURES = frozenset({"browser", "chromium"})
 MODULE_TIERS = {

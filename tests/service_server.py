@@ -1,28 +1,38 @@
 """A real `careledger serve` for the service's tests and benchmark: a uvicorn process on a
 free port over a store the test made, its log captured to a file; and the people and
-systems that sign in to it, registered as `careledger users add` and `tokens issue` do."""
+systems that sign in to it, registered as `careledger users add` and `tokens issue` do.
+
+The demo's case histories, which many modules serve, are recorded once per test process
+(`demo_store`, a session fixture) and copied for each module that serves them
+(`served_demo`): a module's tests may record without changing what another module sees."""
 
 from __future__ import annotations
 
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
 import httpx
+import pytest
 
 from careledger.api import opened
 from careledger.service.tables import ServiceTables
+from tests.access_histories import demo_ledger
 
 SECRET = "test-session-secret-0123456789abcdef"
 PASSWORD = "correct horse battery staple"
+# Every test signs in afresh from one address: more than the default 10 a minute (the limit
+# itself is tested in tests/test_sign_in_limit.py).
+SIGN_IN_FOR_EVERY_TEST = {"CARELEDGER_SIGN_IN_ATTEMPTS_PER_MINUTE": "1000"}
 
 
 def free_port() -> int:
@@ -73,6 +83,50 @@ def running(db: str, directory: Path, workers: int = 1, **env: str) -> Iterator[
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@contextmanager
+def serving(db: str, directory: Path, **env: str) -> Iterator[Service]:
+    """`running`, for a module's tests, each of which signs in afresh."""
+    with running(db, directory, **(SIGN_IN_FOR_EVERY_TEST | env)) as service:
+        yield service
+
+
+@pytest.fixture(scope="session")
+def demo_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file holding the demo's histories, its views caught up and the access and
+    service tables made: recorded once per test process, closed, and only ever copied."""
+    db = tmp_path_factory.mktemp("demo") / "careledger.db"
+    with demo_ledger(str(db)):
+        pass
+    prepare(str(db))
+    return db
+
+
+def demo_copy(demo_store: Path, directory: Path) -> str:
+    """A store of the module's own at DIRECTORY/careledger.db, as `demo_store` holds it (and
+    owner-only, as careledger made it)."""
+    db = directory / "careledger.db"
+    shutil.copy(demo_store, db)
+    return str(db)
+
+
+@contextmanager
+def served_demo(
+    demo_store: Path, directory: Path, people: Iterable[tuple[str, str, list[str]]]
+) -> Iterator[tuple[Service, str]]:
+    """`careledger serve` over a copy of the demo's histories with PEOPLE (name, role,
+    councils) registered; yields the service and its store."""
+    db = demo_copy(demo_store, directory)
+    for name, role, councils in people:
+        add_person(db, name, role, councils)
+    with serving(db, directory) as service:
+        yield service, db
+
+
+def sign_in_each(service: Service, names: Iterable[str]) -> dict[str, Person]:
+    """Each of NAMES signed in, by name."""
+    return {name: sign_in(service, name) for name in names}
 
 
 def _wait_until_up(service: Service) -> None:

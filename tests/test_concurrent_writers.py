@@ -11,10 +11,13 @@ once, or told that nothing was recorded: nothing is lost, nothing is recorded tw
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import json
 import threading
 import time
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,7 +27,10 @@ from careledger.ledger.application import CareLedger
 from careledger.ledger.domain import payloads as p
 from careledger.ledger.domain.commands import parse_command
 from careledger.ledger.errors import RecordingConflict
+from tests.tamper import direct
 from tests.test_cli_end_to_end import invoke
+from tests.test_heads import new_key, ok
+from tests.test_heads import run as run_cli
 
 COUNCIL, CHILD = "E10000077", "CW-09"
 DUTY_TEAM = p.Actor(actor_id="duty-team", role="SW")
@@ -190,3 +196,69 @@ def write_until(db: str, writer: int, stop: threading.Event, most: int = 150) ->
             with contextlib.suppress(RecordingConflict):
                 o.ledger.record([parse_command(allocation(writer, call))], DUTY_TEAM)
             call += 1
+
+
+THREADS, COMMITS = 8, 12
+
+
+def test_threads_of_one_ledger_record_at_once_and_every_commit_signs_and_logs_its_own_head(
+    db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One ledger, as one worker of the service holds it, recording on many threads at once:
+    each thread to a child of its own and to one child they all share (on PostgreSQL, side
+    by side under the cases' locks; on SQLite, one at a time). Every call is recorded once
+    (or told nothing was), each commit's signed head is in the heads table and its line in
+    the head log outside (never another commit's head twice, never one missing), and
+    `verify` holds, with the head log."""
+    key, log = new_key(tmp_path, "service"), tmp_path / "heads.jsonl"
+    monkeypatch.setenv("CARELEDGER_HEAD_KEY_FILE", str(key))
+    monkeypatch.setenv("CARELEDGER_HEAD_LOG", str(log))
+    open_case(db)
+    outcomes: Counter[str] = Counter()
+    start = threading.Barrier(THREADS)
+
+    def write(ledger: CareLedger, thread: int) -> None:
+        start.wait()
+        for call in range(COMMITS):
+            own = allocation(thread, call) | {"child": f"CW-T{thread}"}
+            if call == 0:
+                own = {**own, "type": "ChildBecameLookedAfter", "legal_status": "C2"}
+                del own["worker_id"]
+            shared = allocation(thread, call)
+            for line in (own, shared):
+                try:
+                    ledger.record([parse_command(line)], DUTY_TEAM)
+                except RecordingConflict:
+                    outcomes["RecordingConflict"] += 1
+                except Exception as error:  # counted, so that the test names it
+                    outcomes[f"{type(error).__name__}: {error}"] += 1
+                else:
+                    outcomes["recorded"] += 1
+
+    with opened(db) as o:
+        threads = [threading.Thread(target=write, args=(o.ledger, n)) for n in range(THREADS)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+    assert set(outcomes) <= {"recorded", "RecordingConflict"}, outcomes
+    assert outcomes["recorded"] == 2 * THREADS * COMMITS  # one ledger: it never conflicts
+    shared_sources = sources_in_the_case(db)
+    assert sorted(shared_sources) == sorted(
+        allocation(t, c)["source"] for t in range(THREADS) for c in range(COMMITS)
+    )
+    lines = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
+    written = [line for line in lines if "log" not in line]  # the events', not the access log's
+    with direct(db) as tables:
+        heads = tables.heads()
+    assert len(heads) == 2 * THREADS * COMMITS + 1  # one per commit, the case opened too
+    assert sorted(line["position"] for line in written) == [head.position for head in heads]
+    assert {line["signature"] for line in written} == {
+        base64.b64encode(head.signature).decode() for head in heads
+    }
+    verdict = ok(run_cli("verify", "--db", db, "--head-log", log)).stdout.splitlines()
+    assert verdict[-1] == (
+        f"head log outside the database: its latest head, at log position "
+        f"{heads[-1].position}, holds"
+    )

@@ -22,9 +22,9 @@ from playwright.sync_api import Browser, Page
 
 from careledger.access import Principal
 from careledger.api import opened, today
-from tests.access_histories import OTHER, demo_ledger
+from tests.access_histories import OTHER
 from tests.browser import accessible as checked_accessible
-from tests.service_server import PASSWORD, Service, add_person, prepare, running
+from tests.service_server import PASSWORD, Service, add_person, demo_copy, serving
 
 IRO, MANAGER, CLERK, OTHER_CLERK = "IRO-04", "tm.jones", "clerk.leeds", "clerk.bradford"
 LEEDS, BRADFORD = "Family Court at Leeds", "Family Court at Bradford"
@@ -38,11 +38,13 @@ def folder_shot(page: Page, shot: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Service, str]]:
+def served(
+    demo_store: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Service, str]]:
     directory = tmp_path_factory.mktemp("court")
-    db = str(directory / "careledger.db")
+    db = demo_copy(demo_store, directory)
     raised = today() - timedelta(days=20)
-    with demo_ledger(db) as ledger:
+    with opened(db) as ledger:
         ledger.record(
             [{"type": "ChallengeRaised", "council": OTHER, "child": "NR-0101",
               "occurred_on": raised.isoformat(), "source": "LCS/NOTE/8801",
@@ -51,7 +53,6 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Service, 
               "raised_by": {"name": IRO, "role": "IRO"}}],
             actor="lcs-feed", role="ADMIN",
         )  # fmt: skip
-    prepare(db)
     add_person(db, IRO, "IRO", [OTHER])
     add_person(db, MANAGER, "TM", [OTHER])
     add_person(db, CLERK, "COURT_CLERK", [], court=LEEDS)
@@ -66,7 +67,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Service, 
                 "UPDATE {s}access_shares SET expires_on = ? WHERE share_id = ?",
                 [(today() - timedelta(days=1)).isoformat(), expired.share_id],
             )
-    with running(db, directory, CARELEDGER_SIGN_IN_ATTEMPTS_PER_MINUTE="1000") as service:
+    with serving(db, directory) as service:
         yield service, db
 
 

@@ -19,7 +19,15 @@ from careledger.access import Principal
 from careledger.api import opened, today
 from careledger.projections.chronology_check import read_stamp
 from careledger.projections.chronology_forms import render
-from tests.service_server import Person, Service, add_person, as_person, prepare, running, sign_in
+from tests.service_server import (
+    Person,
+    Service,
+    add_person,
+    as_person,
+    prepare,
+    serving,
+    sign_in_each,
+)
 
 COUNCIL, ELSEWHERE = "E10000099", "E09000099"
 CHILD, OTHERS = f"{COUNCIL}:RD-01", f"{ELSEWHERE}:RD-07"
@@ -69,14 +77,13 @@ def db(served_db: str) -> str:
 
 @pytest.fixture(scope="module")
 def service(db: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
-    many = {"CARELEDGER_SIGN_IN_ATTEMPTS_PER_MINUTE": "1000"}
-    with running(db, tmp_path_factory.mktemp("serve"), **many) as started:
+    with serving(db, tmp_path_factory.mktemp("serve")) as started:
         yield started
 
 
 @pytest.fixture(scope="module")
 def people(service: Service) -> dict[str, Person]:
-    return {name: sign_in(service, name) for name in [*PEOPLE, "clerk.fay", "clerk.ben"]}
+    return sign_in_each(service, [*PEOPLE, "clerk.fay", "clerk.ben"])
 
 
 def get(service: Service, person: Person, path: str) -> httpx.Response:

@@ -116,3 +116,73 @@ def test_a_case_records_the_built_event_and_replays_it_from_its_stored_form() ->
         "IROAllocated",
     ]
     assert case.version == 3
+
+
+def _opening_values(council: str, child_ref: str) -> dict[str, Any]:
+    return {
+        "originator_topic": "careledger.ledger.domain.case:ChildCase",
+        "occurred_on": date(2025, 1, 6),
+        "source": "LCS/EP/90001",
+        "originator_id": case_id(council, child_ref),
+        "originator_version": 1,
+        "timestamp": RECORDED_AT,
+        "recorded_by": SW,
+    }
+
+
+def test_a_new_case_s_first_event_built_from_checked_values_is_the_one_validation_builds() -> None:
+    envelope = _opening_values("E10000099", "C0901")
+
+    built = e.case_opened("E10000099", "C0901", True, envelope)
+    validated = e.CaseOpened(council="E10000099", child_ref="C0901", **envelope)
+
+    assert type(built) is e.CaseOpened
+    assert built == validated
+    assert repr(built) == repr(validated)
+    assert built.model_fields_set == validated.model_fields_set
+    mapper = _mapper()
+    assert mapper.to_stored_event(built) == mapper.to_stored_event(validated)
+
+
+@pytest.mark.parametrize(
+    ("council", "child_ref", "field"),
+    [
+        ("E1000 0099", "C0901", "council"),
+        ("E10000099", "C09:01", "child_ref"),
+        ("", "C1", "council"),
+    ],
+)
+def test_a_new_case_s_council_or_child_not_found_exact_is_validated_and_refused(
+    council: str, child_ref: str, field: str
+) -> None:
+    with pytest.raises(ValidationError) as refused:
+        e.case_opened(council, child_ref, False, _opening_values("E10000099", "C0901"))
+    assert refused.value.errors()[0]["loc"] == (field,)
+
+
+@pytest.mark.parametrize(
+    ("council", "child_ref"), [(" E10000099", "C0901"), ("E10000099", "C0901 ")]
+)
+def test_a_new_case_s_council_or_child_with_spaces_round_it_is_kept_trimmed(
+    council: str, child_ref: str
+) -> None:
+    entry = p.ChildBecameLookedAfter(
+        occurred_on=date(2025, 1, 6), source="LCS/EP/90001", legal_status=LegalStatus.V2,
+        placement="U4",
+    )  # fmt: skip
+    opened = ChildCase.open(council, child_ref, entry, RECORDED_AT, SW).collect_events()[0]
+
+    assert isinstance(opened, e.CaseOpened)
+    assert (opened.council, opened.child_ref) == ("E10000099", "C0901")
+
+
+def test_a_new_case_opened_in_the_ledger_holds_the_event_validation_builds() -> None:
+    entry = p.ChildBecameLookedAfter(
+        occurred_on=date(2025, 1, 6), source="LCS/EP/90001", legal_status=LegalStatus.V2,
+        placement="U4",
+    )  # fmt: skip
+    opened = ChildCase.open("E10000099", "C0901", entry, RECORDED_AT, SW).collect_events()[0]
+
+    assert opened == e.CaseOpened(council="E10000099", child_ref="C0901", **_opening_values(
+        "E10000099", "C0901"
+    ))  # fmt: skip

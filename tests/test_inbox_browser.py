@@ -13,31 +13,28 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from datetime import date
+from pathlib import Path
 
 import httpx
 import pytest
 from playwright.sync_api import Browser, Page
 
 from careledger.api import opened
-from tests.access_histories import OTHER, demo_ledger
+from tests.access_histories import OTHER
 from tests.browser import accessible as checked_accessible
-from tests.service_server import PASSWORD, Service, add_person, issue_token, prepare, running
+from tests.service_server import PASSWORD, Service, issue_token, served_demo
 
 IRO = "IRO-04"
 DEAN = f"{OTHER}:NR-0104"
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Service, str]]:
-    directory = tmp_path_factory.mktemp("inbox-pages")
-    db = str(directory / "careledger.db")
-    with demo_ledger(db):
-        pass
-    prepare(db)
-    add_person(db, IRO, "IRO", [OTHER])
-    add_person(db, "tm.crane", "TM", [OTHER])
-    with running(db, directory, CARELEDGER_SIGN_IN_ATTEMPTS_PER_MINUTE="1000") as service:
-        yield service, db
+def served(
+    demo_store: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Service, str]]:
+    people = [(IRO, "IRO", [OTHER]), ("tm.crane", "TM", [OTHER])]
+    with served_demo(demo_store, tmp_path_factory.mktemp("inbox-pages"), people) as served:
+        yield served
 
 
 @pytest.fixture

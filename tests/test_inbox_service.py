@@ -8,35 +8,24 @@ In the demo IRO-04 is the IRO of NR-0101 and NR-0104 at council E10000099."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from careledger.api import opened
-from tests.access_histories import OTHER, demo_ledger
-from tests.service_server import (
-    Person,
-    Service,
-    add_person,
-    as_person,
-    issue_token,
-    prepare,
-    running,
-    sign_in,
-)
+from tests.access_histories import OTHER
+from tests.service_server import Person, Service, as_person, issue_token, served_demo, sign_in
 
 IRO = "IRO-04"
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Service, str]]:
-    directory = tmp_path_factory.mktemp("inbox-api")
-    db = str(directory / "careledger.db")
-    with demo_ledger(db):
-        pass
-    prepare(db)
-    add_person(db, IRO, "IRO", [OTHER])
-    with running(db, directory, CARELEDGER_SIGN_IN_ATTEMPTS_PER_MINUTE="1000") as service:
-        yield service, db
+def served(
+    demo_store: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Service, str]]:
+    people = [(IRO, "IRO", [OTHER])]
+    with served_demo(demo_store, tmp_path_factory.mktemp("inbox-api"), people) as served:
+        yield served
 
 
 @pytest.fixture

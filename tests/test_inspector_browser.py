@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page
@@ -21,9 +22,9 @@ from careledger.access import Principal
 from careledger.api import opened
 from careledger.api import today as england_today
 from careledger.projections.drift import MEASURES, Report
-from tests.access_histories import HOME, OTHER, demo_events, demo_ledger
+from tests.access_histories import HOME, OTHER, demo_events
 from tests.browser import accessible as checked_accessible
-from tests.service_server import PASSWORD, Service, add_person, prepare, running
+from tests.service_server import PASSWORD, Service, served_demo
 
 INSPECTOR, MANAGER, OTHER_MANAGER, IRO = (
     "ofsted.kim",
@@ -38,18 +39,13 @@ CHILDREN = sorted({f"{e['council']}:{e['child']}" for e in demo_events()})
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Service, str]]:
-    directory = tmp_path_factory.mktemp("inspector")
-    db = str(directory / "careledger.db")
-    with demo_ledger(db):
-        pass
-    prepare(db)
-    add_person(db, INSPECTOR, "INSPECTOR", [OTHER])
-    add_person(db, MANAGER, "IRO_MANAGER", [OTHER])
-    add_person(db, OTHER_MANAGER, "IRO_MANAGER", [HOME])
-    add_person(db, IRO, "IRO", [OTHER])
-    with running(db, directory, CARELEDGER_SIGN_IN_ATTEMPTS_PER_MINUTE="1000") as service:
-        yield service, db
+def served(
+    demo_store: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Service, str]]:
+    people = [(INSPECTOR, "INSPECTOR", [OTHER]), (MANAGER, "IRO_MANAGER", [OTHER]),
+              (OTHER_MANAGER, "IRO_MANAGER", [HOME]), (IRO, "IRO", [OTHER])]  # fmt: skip
+    with served_demo(demo_store, tmp_path_factory.mktemp("inspector"), people) as served:
+        yield served
 
 
 @pytest.fixture

@@ -14,15 +14,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page
 
 from careledger.access import Principal
 from careledger.api import opened
-from tests.access_histories import OTHER, demo_ledger
+from tests.access_histories import OTHER
 from tests.browser import accessible as checked_accessible
-from tests.service_server import PASSWORD, Service, add_person, prepare, running
+from tests.service_server import PASSWORD, Service, served_demo
 
 IRO = "IRO-04"
 TYLER, JAMAL = f"{OTHER}:NR-0101", f"{OTHER}:NR-0104"
@@ -31,16 +32,12 @@ ADMIN = Principal("auditor", "ADMIN", frozenset())
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Service, str]]:
-    directory = tmp_path_factory.mktemp("pages")
-    db = str(directory / "careledger.db")
-    with demo_ledger(db):
-        pass
-    prepare(db)
-    add_person(db, IRO, "IRO", [OTHER])
-    # Every test signs in afresh from one address: more than the default 10 a minute.
-    with running(db, directory, CARELEDGER_SIGN_IN_ATTEMPTS_PER_MINUTE="1000") as service:
-        yield service, db
+def served(
+    demo_store: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Service, str]]:
+    people = [(IRO, "IRO", [OTHER])]
+    with served_demo(demo_store, tmp_path_factory.mktemp("pages"), people) as served:
+        yield served
 
 
 @pytest.fixture

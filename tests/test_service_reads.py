@@ -19,7 +19,15 @@ from click.testing import CliRunner
 from careledger.api import opened, today
 from careledger.cli.main import cli
 from tests.envelope import data_of
-from tests.service_server import Person, Service, add_person, as_person, prepare, running, sign_in
+from tests.service_server import (
+    Person,
+    Service,
+    add_person,
+    as_person,
+    prepare,
+    serving,
+    sign_in_each,
+)
 
 COUNCIL = "E10000099"
 CHILD = f"{COUNCIL}:RD-01"  # the IRO Dana Whitlock's child
@@ -65,15 +73,14 @@ def db(served_db: str) -> str:
 
 @pytest.fixture(scope="module")
 def service(db: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
-    many = {"CARELEDGER_SIGN_IN_ATTEMPTS_PER_MINUTE": "1000"}
-    with running(db, tmp_path_factory.mktemp("serve"), **many) as started:
+    with serving(db, tmp_path_factory.mktemp("serve")) as started:
         yield started
 
 
 @pytest.fixture(scope="module")
 def people(service: Service) -> dict[str, Person]:
     names = ("iro.dana", "mgr.ruth", "dpo.lee", "insp.kay", "clerk.fay")
-    return {name: sign_in(service, name) for name in names}
+    return sign_in_each(service, names)
 
 
 def read(service: Service, person: Person, path: str) -> httpx.Response:

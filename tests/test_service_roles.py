@@ -15,7 +15,7 @@ import pytest
 
 from careledger.service.tables import ServiceTables
 from tests.access_histories import COURT, HOME, OTHER, demo_ledger
-from tests.service_server import Service, add_person, as_person, issue_token, running, sign_in
+from tests.service_server import Service, add_person, as_person, issue_token, serving, sign_in
 from tests.test_access_policy import CELLS, CHILDREN, NO_SUCH, PAST_IRO, TABLE, may_read
 
 ROLES = [role for role in TABLE if role != "ADMIN"]
@@ -44,8 +44,7 @@ def db(served_db: str) -> str:
 
 @pytest.fixture(scope="module")
 def service(db: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
-    many = {"CARELEDGER_SIGN_IN_ATTEMPTS_PER_MINUTE": "1000"}
-    with running(db, tmp_path_factory.mktemp("serve"), **many) as started:
+    with serving(db, tmp_path_factory.mktemp("serve")) as started:
         yield started
 
 

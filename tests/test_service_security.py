@@ -26,7 +26,7 @@ from tests.service_server import (
     as_person,
     issue_token,
     prepare,
-    running,
+    serving,
     sign_in,
 )
 
@@ -51,8 +51,7 @@ def db(served_db: str) -> str:
 
 @pytest.fixture(scope="module")
 def service(db: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
-    many = {"CARELEDGER_SIGN_IN_ATTEMPTS_PER_MINUTE": "1000"}
-    with running(db, tmp_path_factory.mktemp("serve"), **many) as started:
+    with serving(db, tmp_path_factory.mktemp("serve")) as started:
         yield started
 
 

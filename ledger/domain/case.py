@@ -10,11 +10,13 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from eventsourcing.domain import BaseAggregate
+from eventsourcing.utils import get_topic
 from pydantic import ValidationError
 
 from careledger.ledger.domain import challenges as ch
@@ -81,17 +83,25 @@ class ChildCase(BaseAggregate[UUID]):
         recorded_by: p.Actor,
     ) -> ChildCase:
         """A case starts when the child first becomes looked after (s.22(1))."""
-        _check_new_case(council, child_ref)
+        exact = _check_new_case(council, child_ref)
         _check_not_in_future(entry, recorded_at)
-        case = cls._create(
-            e.CaseOpened,
-            council=council,
-            child_ref=child_ref,
-            occurred_on=entry.occurred_on,
-            source=entry.source,
-            timestamp=recorded_at,
-            recorded_by=recorded_by,
+        opened = e.case_opened(
+            council,
+            child_ref,
+            exact,
+            {
+                "originator_topic": get_topic(cls),
+                "occurred_on": entry.occurred_on,
+                "source": entry.source,
+                "originator_id": cls.create_id(council, child_ref),
+                "originator_version": cls.INITIAL_VERSION,
+                "timestamp": recorded_at,
+                "recorded_by": recorded_by,
+            },
         )
+        case = opened.mutate(None)  # the library's own making of an aggregate from its event
+        assert isinstance(case, ChildCase)
+        case.pending_events.append(opened)
         case.record(entry, recorded_at, recorded_by)
         return case
 
@@ -164,17 +174,22 @@ class ChildCase(BaseAggregate[UUID]):
 
     def _append(self, payload: p.Payload, recorded_at: datetime, recorded_by: p.Actor) -> None:
         """The library's `trigger_event`, with the event built from the checked payload
-        without validating its values again (`events.event_for`)."""
+        without validating its values again (`events.event_for`), and applied as the
+        library's `mutate` applies it, without its checks that the event is this case's and
+        the next in its sequence: it was made so just above."""
+        version = self.version + 1
         event = e.event_for(
             payload,
             {
                 "originator_id": self.id,
-                "originator_version": self.version + 1,
+                "originator_version": version,
                 "timestamp": recorded_at,
                 "recorded_by": recorded_by,
             },
         )
-        event.mutate(self)
+        self.evolve(event)  # the event's `apply`
+        self.version = version
+        self.modified_on = recorded_at
         self._pending_events.append(event)
 
     def current_plan(self) -> dict[Any, SectionState]:
@@ -484,7 +499,8 @@ class ChildCase(BaseAggregate[UUID]):
         if isinstance(event, e.CaseOpened):
             return
         # Every event is an instance of its payload class: it is its own payload.
-        self.entries[event.seq] = Entry(event.seq, event.recorded_at, event)
+        seq = event.originator_version  # its `seq`
+        self.entries[seq] = Entry(seq, event.timestamp, event)
         if isinstance(event, p.CorrectionRecorded):
             self._reapply_corrected_history()
         else:
@@ -551,12 +567,17 @@ class ChildCase(BaseAggregate[UUID]):
             self.recommendations[payload.recommendation_id].closed_on = payload.occurred_on
 
 
-def _check_new_case(council: str, child_ref: str) -> None:
+def _check_new_case(council: str, child_ref: str) -> bool:
     """A new case's council and child must be ones that can be named again, exactly as
-    given (`fields.new_case_key`)."""
+    given (`fields.new_case_key`). Whether both are exactly their normal form, untrimmed
+    too: then the case's first event holds them as they are (`events.case_opened`)."""
+    exact = True
     for name, value in (("council", council), ("child", child_ref)):
-        if new_case_of(name, value) != value.strip():
+        normal = new_case_of(name, value)
+        if normal != value.strip():
             raise RecordingRefused(name, "is not in its normal form (NFKC, trimmed)")
+        exact = exact and bool(normal) and normal == value
+    return exact
 
 
 def _check_acknowledged_by_the_iro(payload: p.IROInformed, recorded_by: p.Actor) -> None:
@@ -577,11 +598,22 @@ def _check_acknowledged_by_the_iro(payload: p.IROInformed, recorded_by: p.Actor)
 def _check_not_in_future(payload: p.Payload, recorded_at: datetime) -> None:
     """Neither the event nor a date it reports may be in the future: a child's date of
     birth, an episode's start or end (the rule an imported return's rows are held to)."""
-    today = recorded_at.astimezone(ENGLAND).date()
-    for name, day in [("occurred_on", payload.occurred_on), *_reported_dates(payload)]:
+    today = _day_in_england(recorded_at)
+    problem = in_the_future(payload.occurred_on, today)
+    if problem:
+        raise RecordingRefused("occurred_on", problem)
+    for name, day in _reported_dates(payload):
         problem = in_the_future(day, today)
         if problem:
             raise RecordingRefused(name, problem)
+
+
+@lru_cache(maxsize=64)
+def _day_in_england(recorded_at: datetime) -> date:
+    """The day in England at a moment. Every event of a batch is recorded at the same moment,
+    so it is worked out once a batch, not once an event (converting to a time zone is the
+    larger part of checking an event's dates)."""
+    return recorded_at.astimezone(ENGLAND).date()
 
 
 def _reported_dates(payload: p.Payload) -> list[tuple[str, date | None]]:

@@ -15,19 +15,19 @@ class on_payload(singledispatchmethod):  # type: ignore[type-arg]
     def __init__(self, func: Callable[..., Any]) -> None:
         super().__init__(func)
         self._chosen: dict[type[Any], Callable[..., Any]] = {}
+        self._dispatch = self.dispatcher.dispatch
 
     def register(self, cls: Any, method: Callable[..., Any] | None = None) -> Any:
         self._chosen.clear()
         return super().register(cls, method)
 
     def __get__(self, obj: Any, cls: type[Any] | None = None) -> Callable[..., Any]:
-        chosen, dispatch = self._chosen, self.dispatcher.dispatch
+        chosen = self._chosen
 
-        def method(payload: Any, *args: Any, **kwargs: Any) -> Any:
-            kind = type(payload)
-            function = chosen.get(kind)
+        def method(payload: Any, *args: Any) -> Any:
+            function = chosen.get(type(payload))
             if function is None:
-                function = chosen[kind] = dispatch(kind)
-            return function(obj, payload, *args, **kwargs)
+                function = chosen[type(payload)] = self._dispatch(type(payload))
+            return function(obj, payload, *args)
 
         return method

@@ -198,11 +198,23 @@ def _built_without_revalidating(cls: type[CaseEvent]) -> bool:
 
 _SET = object.__setattr__
 # Each class built directly, with its fields in the order validation would give them.
-_FIELD_ORDER = {
-    cls: tuple(cls.model_fields)
-    for cls in EVENT_FOR_PAYLOAD.values()
-    if _built_without_revalidating(cls)
-}
+_BUILT: tuple[type[CaseEvent], ...] = (*EVENT_FOR_PAYLOAD.values(), CaseOpened)
+_FIELD_ORDER = {cls: tuple(cls.model_fields) for cls in _BUILT if _built_without_revalidating(cls)}
+# The classes whose fields validation orders as the library's three envelope fields, the
+# payload's fields, then `recorded_by`: `event_for` puts them together in that order at once.
+_IN_ORDER = frozenset(
+    cls
+    for cls, order in _FIELD_ORDER.items()
+    if cls is not CaseOpened
+    and order
+    == (
+        "originator_id",
+        "originator_version",
+        "timestamp",
+        *p.PAYLOADS[cls.__name__].model_fields,
+        "recorded_by",
+    )
+)
 
 
 def event_for(payload: p.Payload, envelope: dict[str, Any]) -> CaseEvent:
@@ -220,8 +232,41 @@ def event_for(payload: p.Payload, envelope: dict[str, Any]) -> CaseEvent:
     order = _FIELD_ORDER.get(event_class)
     if order is None or type(recorded_by) is not p.Actor or not isinstance(timestamp, datetime):
         return event_class(**payload.__dict__, **envelope)
-    given = {**payload.__dict__, **envelope}
-    values = {name: given[name] for name in order}
+    fields = payload.__dict__
+    if event_class in _IN_ORDER and len(fields) == len(order) - len(envelope):
+        values = {
+            "originator_id": envelope["originator_id"],
+            "originator_version": envelope["originator_version"],
+            "timestamp": timestamp,
+            **fields,
+            "recorded_by": recorded_by,
+        }
+    else:
+        given = {**fields, **envelope}
+        values = {name: given[name] for name in order}
+    return _built(event_class, values)
+
+
+def case_opened(council: str, child_ref: str, exact: bool, envelope: dict[str, Any]) -> CaseOpened:
+    """A new case's first event, built as `event_for` builds the others: from values the case
+    has checked already (`exact`: a council and child found to be their normal form as they
+    are, `fields.new_case_key`; the occurred_on and source of a validated entry to care) and
+    the ledger's own envelope. Anything else is validated as before."""
+    values = {"council": council, "child_ref": child_ref, **envelope}
+    if (
+        not exact
+        or CaseOpened not in _FIELD_ORDER
+        or type(values["recorded_by"]) is not p.Actor
+        or not isinstance(values["timestamp"], datetime)
+    ):
+        return CaseOpened(**values)
+    event = _built(CaseOpened, {name: values[name] for name in _FIELD_ORDER[CaseOpened]})
+    assert isinstance(event, CaseOpened)
+    return event
+
+
+def _built(event_class: type[CaseEvent], values: dict[str, Any]) -> CaseEvent:
+    """An event of a class `_built_without_revalidating`, holding these values, in order."""
     event = event_class.__new__(event_class)
     _SET(event, "__dict__", values)
     _SET(event, "__pydantic_fields_set__", set(values))

@@ -9,12 +9,18 @@ look exactly like a forged append), and a ledger made before the table existed n
 `careledger init` again to be signed. After the commit, `_log_head` appends its head to the
 copy outside the database (`ledger.integrity.head_log`), where one is kept.
 
+The head signed in a commit waits for `_log_head` in a place of the thread's own: one
+recorder may commit on several threads at once (the service's workers record different cases
+side by side), and each commit's head must go to the head log after that commit, never
+another's.
+
 The table is append-only by the same triggers as the events and the chain
 (`ledger.store.recorders`).
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -35,6 +41,7 @@ from careledger.ledger.integrity.heads import (
 
 _COLUMNS = "position, first_position, events, digest, signed_at, public_key, signature"
 _UNSET = object()
+_RESOLVING = threading.Lock()  # one thread reads the key and checks the store at the first commit
 
 
 class _Heads:
@@ -42,7 +49,6 @@ class _Heads:
 
     _signer: Any = _UNSET  # a HeadSigner, or None, once resolved
     _head_log: HeadLog | None = None
-    _pending: SignedHead | None = None  # signed in the commit under way, for the head log
     _head_key_file: str | None = None  # from the settings, by `sign_with`
     _head_log_file: str | None = None
 
@@ -67,26 +73,41 @@ class _Heads:
     def _append_head(self, cursor: Any, rows: list[ChainRow]) -> None:
         signer = self._resolved_signer(cursor)
         if signer is not None:
-            self._pending = signer.sign(rows)
-            self._insert_head(cursor, self._pending)
+            head = signer.sign(rows)
+            self._insert_head(cursor, head)
+            self._pending().head = head
 
     def _log_head(self) -> None:
-        """After the commit: its head, to the copy outside the database."""
-        head, self._pending = self._pending, None
+        """After the commit: its head (signed on this thread), to the copy outside the
+        database."""
+        pending = self._pending()
+        head, pending.head = getattr(pending, "head", None), None
         if head is not None and self._head_log is not None:
             self._head_log.append(head)
+
+    def _pending(self) -> threading.local:
+        """This thread's head signed in the commit under way (`head`), for the head log."""
+        pending: threading.local | None = self.__dict__.get("_pending_heads")
+        if pending is None:  # a recorder's first commit; setdefault keeps one if threads race
+            pending = self.__dict__.setdefault("_pending_heads", threading.local())
+        return pending
 
     def _resolved_signer(self, cursor: Any) -> HeadSigner | None:
         """The key, read at the first commit, with what the store allows (see the module)."""
         if self._signer is _UNSET:
-            signer = signer_from(self._head_key_file)
-            refusal = self._refusal(signer, cursor)
-            if refusal:
-                raise LedgerError(f"{refusal}; nothing recorded")
-            self._head_log = head_log_at(self._head_log_file)
-            self._signer = signer
+            with _RESOLVING:
+                if self._signer is _UNSET:
+                    self._resolve_signer(cursor)
         signer_or_none: HeadSigner | None = self._signer
         return signer_or_none
+
+    def _resolve_signer(self, cursor: Any) -> None:
+        signer = signer_from(self._head_key_file)
+        refusal = self._refusal(signer, cursor)
+        if refusal:
+            raise LedgerError(f"{refusal}; nothing recorded")
+        self._head_log = head_log_at(self._head_log_file)
+        self._signer = signer
 
     def _refusal(self, signer: HeadSigner | None, cursor: Any) -> str | None:
         exists = self._table_exists(cursor)

@@ -64,7 +64,9 @@ def _uuid(originator_id: UUID | str) -> UUID:
 def _first_versions(rows: list[StoredRow]) -> dict[UUID, int]:
     first: dict[UUID, int] = {}
     for row in rows:
-        first[row.case] = min(first.get(row.case, row.seq), row.seq)
+        known = first.get(row.case)
+        if known is None or row.seq < known:
+            first[row.case] = row.seq
     return first
 
 

@@ -58,13 +58,19 @@ def build(cls: type[Model], state: dict[str, Any]) -> Model:
     """`cls` built from a stored event's state (JSON values, already upcast, with its
     envelope's `originator_id` and `originator_version`): without validation where its
     builder takes the state, else validated by pydantic with the `STORED` context."""
+    return built(cls, state)[0]
+
+
+def built(cls: type[Model], state: dict[str, Any]) -> tuple[Model, bool]:
+    """`build`, and whether the builder took the state as it is (False: it was validated,
+    which may have converted some value from a form it was once stored in)."""
     builder = _builder_or_none(cls)
     if builder is not None:
         try:
-            return builder(state)  # type: ignore[no-any-return]
+            return builder(state), True
         except _FALLBACK:
             pass
-    return cls.model_validate(state, context=STORED)
+    return cls.model_validate(state, context=STORED), False
 
 
 @cache

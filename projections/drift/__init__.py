@@ -3,7 +3,8 @@
 One module per measure (`review_overdue`, `review_late`, `recommendation_overdue`,
 `child_voice`, `permanence_missing`, `iro_caseload`, `continuity`, `challenge_overdue`,
 `recording_lag`, and the data-quality count `past_18`), each with its description and the
-SQL that counts it; `assembler` puts them together into a `Report`.
+SQL that counts it, and its overall count at many dates in one statement for the trend
+(`trend`); `assembler` puts them together into a `Report`.
 
 Everything is read from the follow-up tables (projections.schema.FOLLOWUP_TABLES) and
 cl_children, never by replaying events. A report is "as of" a business date (`:d` in the

@@ -9,9 +9,10 @@ from datetime import date
 from functools import partial
 
 from careledger.ledger.domain.protocol import DisputeProtocol
-from careledger.projections.drift.measures import CHECKS, COUNTERS
+from careledger.projections.drift.measures import CHECKS, COUNTERS, TRENDS
 from careledger.projections.drift.query import Query
 from careledger.projections.drift.report import By, Count, Counted, Report, worst_first
+from careledger.projections.drift.trend import Trend
 from careledger.projections.drift_settings import DriftSettings
 from careledger.projections.timetable import add_months
 from careledger.projections.views import CaseViews
@@ -36,9 +37,18 @@ def drift_report(
     protocol = protocol or DisputeProtocol()
     window_from = add_months(as_of, -12)
     report = Report(as_of, window_from, by, settings, protocol, as_recorded_on=as_recorded_on)
-    measured = measure(
-        views, as_of, by, settings, protocol, as_recorded_on=as_recorded_on, councils=councils
-    )
+    days = month_ends(as_of, trend_months)
+    # The last point is the report's own date: ungrouped, it is the report itself.
+    earlier = [day for day in days if day != as_of or by is not None]
+    counting = partial(trend, views, earlier, settings, protocol, as_recorded_on, councils)
+    with ThreadPoolExecutor(1, thread_name_prefix="drift-trend") as pool:
+        # Where the report has lanes of its own (PostgreSQL), the trend is counted on
+        # another connection meanwhile: the server works on both while either waits.
+        pending = pool.submit(counting) if earlier and views.report_lanes > 1 else None
+        measured = measure(
+            views, as_of, by, settings, protocol, as_recorded_on=as_recorded_on, councils=councils
+        )
+        points = pending.result() if pending else counting()
     for key in COUNTERS:
         counts, findings = measured[key]
         # A measure with nothing to count (no open challenge) still shows, as 0 of 0.
@@ -46,17 +56,8 @@ def drift_report(
         report.findings[key] = findings
     for key in CHECKS:
         report.to_put_right += measured[key][0] or [Count(key, "all", 0, 0)]
-    for month_end in _month_ends(as_of, trend_months):
-        # The last point is the report's own date: ungrouped, it is the report itself.
-        same = month_end == as_of and by is None
-        overall = (
-            measured
-            if same
-            else measure(
-                views, month_end, None, settings, protocol, False, as_recorded_on, councils
-            )
-        )
-        report.trend.append((month_end, {k: _total(k, overall[k][0]) for k in COUNTERS}))
+    overall = {key: _total(key, measured[key][0]) for key in COUNTERS}
+    report.trend = [(day, points.get(day, overall)) for day in days]
     return report
 
 
@@ -95,6 +96,23 @@ def measure(
     return {key: found[key] for key in (*COUNTERS, *CHECKS)}
 
 
+def trend(
+    views: CaseViews,
+    dates: list[date],
+    settings: DriftSettings,
+    protocol: DisputeProtocol,
+    as_recorded_on: date | None = None,
+    councils: frozenset[str] | None = None,
+) -> dict[date, dict[str, Count]]:
+    """Each measure's overall count on each of the dates, each measure in one statement over
+    every date (`trend.py`), not a report per date: what the report on each date counts."""
+    if not dates:
+        return {}
+    with Trend.open(views, dates, settings, protocol, as_recorded_on, councils) as t:
+        per_measure = {key: TRENDS[key](t) for key in COUNTERS}
+    return {day: {key: per_measure[key][day] for key in COUNTERS} for day in dates}
+
+
 def _lane(query: Query, measures: tuple[str, ...], listed: bool) -> Measured:
     """The lane's measures, their findings in order if `listed` (sorted here, while the
     other lane's statements run, not after both)."""
@@ -109,7 +127,9 @@ def _lane(query: Query, measures: tuple[str, ...], listed: bool) -> Measured:
     return measured
 
 
-def _month_ends(as_of: date, months: int) -> list[date]:
+def month_ends(as_of: date, months: int) -> list[date]:
+    """The trend's dates: the end of each of the `months` months before `as_of`'s, and
+    `as_of` itself (none without months)."""
     ends = []
     for back in range(months, 0, -1):
         first = add_months(as_of.replace(day=1), -back + 1)

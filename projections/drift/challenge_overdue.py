@@ -10,6 +10,8 @@ from careledger.projections import challenges
 from careledger.projections.drift.query import Query
 from careledger.projections.drift.report import By, Count, Counted, Finding, Measure, tally
 from careledger.projections.drift.sql import known
+from careledger.projections.drift.trend import Points, Trend
+from careledger.projections.followup import recorded_by
 
 DEFINITION = Measure(
     "challenge_overdue",
@@ -70,3 +72,37 @@ def count(q: Query) -> Counted:
     counts = tally(findings)
     totals = [Count("challenge_overdue", g, counts.get(g, 0), n) for g, n in sorted(open_.items())]
     return totals, findings
+
+
+def trend(t: Trend) -> Points:
+    """Every challenge raised by the last date, and its steps, read once; on each date, the
+    challenges open then are judged as the report on that date judges them (`count`)."""
+    known_then = "c.raised_on <= :last_d AND c.recorded_on <= :recorded"
+    raised = t.run(f"""
+        SELECT c.*, g.council, g.child_ref FROM {t.children} g
+        JOIN {{s}}cl_challenges c ON c.case_id = g.case_id AND {known("c")}
+        WHERE {known_then}
+    """)
+    steps = t.run(f"""
+        SELECT s.* FROM {t.children} g
+        JOIN {{s}}cl_challenges c ON c.case_id = g.case_id AND {known("c")}
+        JOIN {{s}}cl_challenge_steps s ON s.case_id = c.case_id
+          AND s.challenge_id = c.challenge_id AND {known("s")}
+        WHERE {known_then}
+    """)
+    recorded = recorded_by(t.as_recorded_on)
+    resolved: dict[tuple[str, str], str] = {}
+    for step in steps:
+        if step["kind"] == "resolved" and step["recorded_on"] <= recorded:
+            key = (step["case_id"], step["challenge_id"])
+            resolved[key] = min(resolved.get(key, step["occurred_on"]), step["occurred_on"])
+    past: dict[str, int] = defaultdict(int)
+    open_: dict[str, int] = defaultdict(int)
+    for day in t.dates:
+        on = day.isoformat()
+        still = [r for r in raised if resolved.get((r["case_id"], r["challenge_id"]), "~") > on]
+        for state in challenges.states(still, steps, day, t.as_recorded_on):
+            if state.is_open:
+                open_[on] += 1
+                past[on] += challenges.timescale(state, t.protocol, day).past
+    return t.points("challenge_overdue", past, open_)

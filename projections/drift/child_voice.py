@@ -8,6 +8,8 @@ from typing import Any
 
 from careledger.projections.drift.query import Query
 from careledger.projections.drift.report import Counted, Finding, Measure, child, counts, tally
+from careledger.projections.drift.reviews_held import held_per_date
+from careledger.projections.drift.trend import Points, Trend
 from careledger.projections.views import Row
 
 DEFINITION = Measure(
@@ -39,3 +41,8 @@ def _voice(row: Row, params: dict[str, Any]) -> str:
         seen = "not recorded" if row["child_seen"] is None else "no, and no reason recorded"
         missing.append(f"IRO spoke with the child before it: {seen}")
     return f"review {row['review_id']} ({row['participation']}): " + "; ".join(missing)
+
+
+def trend(t: Trend) -> Points:
+    held = held_per_date(t)
+    return t.points("child_voice", held.unheard, held.held)

@@ -11,7 +11,7 @@ from careledger.projections.drift.sql import by_key, known, ordinal
 # latest records were not all in force on the date and known by then (`unsettled`: every
 # child, for a date long past); the others' are read as the projection settled them
 # (projections.followup.Standing). :settled is the earlier of :d and :recorded.
-_ALLOCATION_KEY = f"a.from_on || {ordinal('a.number')}"
+ALLOCATION_KEY = f"a.from_on || {ordinal('a.number')}"
 
 
 def children_from_records(unsettled: str) -> str:
@@ -22,8 +22,8 @@ SELECT c.case_id, c.council, c.child_ref, al.iro, al.team, pe.period_no
 FROM {{s}}cl_children c
 LEFT JOIN (
   SELECT a.case_id,
-    {by_key(f"CASE WHEN a.kind = 'iro' THEN {_ALLOCATION_KEY} END", "a.name")} AS iro,
-    {by_key(f"CASE WHEN a.kind = 'sw' THEN {_ALLOCATION_KEY} END", "a.team")} AS team
+    {by_key(f"CASE WHEN a.kind = 'iro' THEN {ALLOCATION_KEY} END", "a.name")} AS iro,
+    {by_key(f"CASE WHEN a.kind = 'sw' THEN {ALLOCATION_KEY} END", "a.team")} AS team
   FROM {{s}}cl_allocations a
   WHERE {known("a")} AND a.from_on <= :d AND a.recorded_on <= :recorded
     AND a.case_id IN (SELECT c.case_id FROM {{s}}cl_children c WHERE {unsettled})

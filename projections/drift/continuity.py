@@ -8,6 +8,7 @@ from careledger.projections.drift.children import COHORT
 from careledger.projections.drift.query import Query
 from careledger.projections.drift.report import Counted, Finding, Measure, child, tally
 from careledger.projections.drift.sql import known
+from careledger.projections.drift.trend import SPANS, Points, Trend, earlier, later
 
 DEFINITION = Measure(
     "continuity",
@@ -43,3 +44,32 @@ def count(q: Query) -> Counted:
         for row in rows
     ]
     return q.counts("continuity", tally(findings), COHORT), findings
+
+
+def trend(t: Trend) -> Points:
+    """On each date, the children looked after with too many changes in its window. A
+    change is in the window of every date from its own until the date whose window starts
+    after it: each change's span of dates, added up per child from one read of the
+    allocations, gives each child's counts from each date a span begins or ends to the
+    next, and the runs of dates with too many (a child counts once, whatever it has too
+    many of) are cut to the spans the child was looked after and counted at their ends."""
+    changes = f"""SELECT a.case_id, {t.first_date("a.from_on <= t.d")} AS start,
+        {t.first_date("a.from_on <= t.w")} AS finish,
+        CASE WHEN a.kind = 'iro' THEN 1 ELSE 0 END AS iro,
+        CASE WHEN a.kind = 'sw' THEN 1 ELSE 0 END AS sw
+      FROM {{s}}cl_allocations a
+      WHERE {known("a")} AND a.changed = 1 AND a.recorded_on <= :recorded"""
+    steps = """SELECT c.case_id, c.start AS i, c.iro, c.sw FROM changes c WHERE c.start < c.finish
+      UNION ALL
+      SELECT c.case_id, c.finish, -c.iro, -c.sw FROM changes c WHERE c.start < c.finish"""
+    spans = f"""changes AS MATERIALIZED ({changes}), spans AS MATERIALIZED (
+        SELECT {later("c.i", "g.first_i")} AS start, {earlier("c.next_i", "g.end_i")} AS n
+        FROM (SELECT s.case_id, s.i,
+            SUM(s.iro) OVER (PARTITION BY s.case_id ORDER BY s.i) AS iro,
+            SUM(s.sw) OVER (PARTITION BY s.case_id ORDER BY s.i) AS sw,
+            LEAD(s.i, 1, {len(t.dates)}) OVER (PARTITION BY s.case_id ORDER BY s.i) AS next_i
+          FROM (SELECT x.case_id, x.i, SUM(x.iro) AS iro, SUM(x.sw) AS sw
+            FROM ({steps}) x GROUP BY x.case_id, x.i) s
+        ) c JOIN {SPANS} g ON g.case_id = c.case_id
+        WHERE c.iro >= :iro_changes OR c.sw >= :sw_changes)"""
+    return t.points("continuity", t.counted(spans, ("n",))["n"], t.cohort())

@@ -7,6 +7,7 @@ from collections import defaultdict
 
 from careledger.projections.drift.query import Query
 from careledger.projections.drift.report import Count, Counted, Finding, Measure, tally
+from careledger.projections.drift.trend import IRO_SPANS, Points, Trend
 
 DEFINITION = Measure(
     "iro_caseload",
@@ -48,3 +49,27 @@ def count(q: Query) -> Counted:
     counts = tally(findings)
     totals = [Count("iro_caseload", g, counts.get(g, 0), n) for g, n in sorted(iros.items())]
     return totals, findings
+
+
+def trend(t: Trend) -> Points:
+    """On each date, the IROs of the children looked after, and those above the benchmark:
+    each IRO's children on each date summed from the spans its children were looked after
+    with it (a child's spans never overlap), +1 where one begins and -1 where it ends."""
+    changes: dict[str, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+    for row in t.run(f"""
+        SELECT s.iro, s.i, SUM(s.n) AS n FROM (
+          SELECT g.iro, g.first_i AS i, 1 AS n FROM {IRO_SPANS} g WHERE g.first_i < g.end_i
+          UNION ALL
+          SELECT g.iro, g.end_i, -1 FROM {IRO_SPANS} g WHERE g.first_i < g.end_i) s
+        GROUP BY s.iro, s.i
+    """):
+        changes[row["iro"]][int(row["i"])] += int(row["n"])
+    above: dict[str, int] = defaultdict(int)
+    iros: dict[str, int] = defaultdict(int)
+    for change in changes.values():
+        children = 0
+        for i, day in enumerate(t.dates):
+            children += change.get(i, 0)
+            iros[day.isoformat()] += children > 0
+            above[day.isoformat()] += children > t.query.params["high"]
+    return t.points("iro_caseload", above, iros)

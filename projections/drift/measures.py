@@ -19,6 +19,7 @@ from careledger.projections.drift import (
 )
 from careledger.projections.drift.query import Query
 from careledger.projections.drift.report import Count, Counted
+from careledger.projections.drift.trend import Points, Trend
 
 _MODULES = (
     review_overdue,
@@ -35,6 +36,10 @@ MEASURES = tuple(module.DEFINITION for module in _MODULES)
 MEASURE = {m.key: m for m in MEASURES}
 COUNTERS: dict[str, Callable[[Query], Counted]] = {
     module.DEFINITION.key: module.count for module in _MODULES
+}
+# Each measure's overall count at many dates, in one statement over them all (the trend).
+TRENDS: dict[str, Callable[[Trend], Points]] = {
+    module.DEFINITION.key: module.trend for module in _MODULES
 }
 
 # The data-quality section: records to put right.

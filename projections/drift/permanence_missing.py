@@ -7,6 +7,7 @@ from __future__ import annotations
 from careledger.projections.drift.query import Query
 from careledger.projections.drift.report import Counted, Finding, Measure, child, counts, tally
 from careledger.projections.drift.sql import known, totals_and_hits
+from careledger.projections.drift.trend import SPANS, Points, Trend, earlier, later
 
 DEFINITION = Measure(
     "permanence_missing",
@@ -66,3 +67,36 @@ def count(q: Query) -> Counted:
         for row in rows
     ]
     return counts("permanence_missing", tally(findings), past), findings
+
+
+def trend(t: Trend) -> Points:
+    """On each date, the children looked after past their period's second review, and
+    those with no permanence section recorded by then. A period is past it from the
+    first date its first review was held by and its second's point passed (held early,
+    or due), for good; and missing a plan until the child's first permanence section:
+    each period's first two reviews, its regime and each child's first permanence section
+    read once give it that span of dates, cut to the spans its child was looked after in
+    that period, and the spans are counted at their ends."""
+    point = _SECOND_REVIEW_POINT.replace(":d", "t.d")
+    start = t.first_date(f"f.held_on <= t.d AND {point} < t.d")
+    planned_on = t.first_date("planned.first_on <= t.d")
+    # Each period's span worked out once (materialized), not again per use.
+    spans = f"""items AS MATERIALIZED (
+          SELECT r.case_id, r.period_no, {start} AS start, {planned_on} AS planned
+          FROM {{s}}cl_reviews r JOIN {{s}}cl_reviews f ON f.case_id = r.case_id
+            AND f.period_no = r.period_no AND f.review_no = 1 AND {known("f")}
+            AND f.held_recorded_on <= :recorded
+          LEFT JOIN (SELECT m.case_id, MIN(m.occurred_on) AS first_on
+            FROM {{s}}cl_permanence m WHERE {known("m")} AND m.recorded_on <= :recorded
+            GROUP BY m.case_id
+          ) planned ON planned.case_id = r.case_id
+          WHERE r.review_no = 2 AND {known("r")}
+            AND NOT EXISTS (SELECT 1 FROM {{s}}cl_periods pe WHERE pe.case_id = r.case_id
+              AND pe.period_no = r.period_no AND {known("pe")} AND pe.regime = 'continuing')),
+      spans AS MATERIALIZED (
+        SELECT {later("p.start", "g.first_i")} AS start, g.end_i AS past,
+          {earlier("p.planned", "g.end_i")} AS missing
+        FROM items p JOIN {SPANS} g ON g.case_id = p.case_id AND g.period_no = p.period_no
+        WHERE p.start < g.end_i)"""
+    counts = t.counted(spans, ("past", "missing"))
+    return t.points("permanence_missing", counts["missing"], counts["past"])

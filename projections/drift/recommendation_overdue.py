@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from careledger.projections.drift.query import Query
 from careledger.projections.drift.report import Counted, Finding, Measure, child, counts, tally
 from careledger.projections.drift.sql import known, totals_and_hits
+from careledger.projections.drift.trend import SPANS, Points, Trend, earlier, later
 
 DEFINITION = Measure(
     "recommendation_overdue",
@@ -61,3 +62,27 @@ def owners(findings: Sequence[Finding]) -> list[tuple[str, int, int]]:
         per[finding.owner or "(no owner)"].append(finding.days or 0)
     rows = [(owner, len(days), max(days)) for owner, days in per.items()]
     return sorted(rows, key=lambda r: (-r[1], -r[2], r[0]))
+
+
+def trend(t: Trend) -> Points:
+    """On each date, the recommendations of the children looked after fallen due, and
+    those still open. A recommendation is fallen due from the first date it was made by
+    and due before (its grace days), and open until it was completed or overtaken: one
+    read of the recommendations gives each its span of dates, cut to each span its child
+    was looked after, and the spans are counted at their ends, not a row per date."""
+    start = t.first_date("m.made_on <= t.d AND m.due_on < t.due_before")
+    closed = t.first_date("m.closed_on <= t.d")
+    # Each recommendation's span worked out once (materialized), not again per use.
+    spans = f"""items AS MATERIALIZED (
+        SELECT m.case_id, {start} AS start,
+          CASE WHEN m.closed_on IS NOT NULL AND m.closed_recorded_on <= :recorded
+            THEN {closed} ELSE {len(t.dates)} END AS open_end
+        FROM {{s}}cl_recommendations m
+        WHERE {known("m")} AND m.made_recorded_on <= :recorded),
+      spans AS MATERIALIZED (
+        SELECT {later("m.start", "g.first_i")} AS start, g.end_i AS due,
+          {earlier("m.open_end", "g.end_i")} AS still_open
+        FROM items m JOIN {SPANS} g ON g.case_id = m.case_id
+        WHERE m.start < g.end_i)"""
+    counts = t.counted(spans, ("due", "still_open"))
+    return t.points("recommendation_overdue", counts["still_open"], counts["due"])

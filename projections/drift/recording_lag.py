@@ -8,6 +8,7 @@ from __future__ import annotations
 from careledger.projections.drift.query import Query
 from careledger.projections.drift.report import Counted, Finding, Measure, child, counts, tally
 from careledger.projections.drift.sql import known, totals_and_hits
+from careledger.projections.drift.trend import Points, Trend, per_date
 
 DEFINITION = Measure(
     "recording_lag",
@@ -53,3 +54,19 @@ def count(q: Query) -> Counted:
         for row in rows
     ]
     return counts("recording_lag", tally(findings), made), findings
+
+
+def trend(t: Trend) -> Points:
+    """The records made and made late in each date's window: the records counted once per
+    day they were made, each day then summed into every window it falls in."""
+    rows = t.run(f"""
+        SELECT t.d, SUM(p.made) AS made, SUM(p.late) AS late FROM dates t
+        JOIN (SELECT l.recorded_on, COUNT(*) AS made,
+            SUM(CASE WHEN l.working_days > :lag THEN 1 ELSE 0 END) AS late
+          FROM {{s}}cl_lags l JOIN {t.children} c ON c.case_id = l.case_id
+          WHERE {known("l")} AND l.recorded_on > :first_w AND l.recorded_on <= :last_d
+            AND l.recorded_on <= :recorded
+          GROUP BY l.recorded_on) p ON p.recorded_on > t.w AND p.recorded_on <= t.d
+        GROUP BY t.d
+    """)
+    return t.points("recording_lag", per_date(rows, "late"), per_date(rows, "made"))

@@ -7,8 +7,10 @@ from datetime import date
 
 from careledger.projections.drift.query import Query
 from careledger.projections.drift.report import Counted, Finding, Measure, child, counts, tally
+from careledger.projections.drift.reviews_held import held_per_date
 from careledger.projections.drift.sql import known
-from careledger.projections.timetable import Regime, timetable
+from careledger.projections.drift.trend import Points, Trend
+from careledger.projections.timetable import Regime, add_months, timetable
 from careledger.projections.views import Row
 
 DEFINITION = Measure(
@@ -70,3 +72,19 @@ def _late_as_then_known(q: Query, unsure: list[Row]) -> list[Row]:
                     | {"days_late": slot.days_late}
                 )
     return late
+
+
+def trend(t: Trend) -> Points:
+    """Reviews held late in each date's window; those whose earlier review was recorded
+    after --as-recorded-on judged again as on each date whose window they fall in."""
+    held = held_per_date(t)
+    late = dict(held.late)
+    params = t.query.params
+    on = params["d"]
+    for day in t.dates:
+        params["d"], window = day.isoformat(), add_months(day, -12).isoformat()
+        unsure = [r for r in held.unsure if window < r["held_on"] <= params["d"]]
+        if unsure:
+            late[params["d"]] = late.get(params["d"], 0) + len(_late_as_then_known(t.query, unsure))
+    params["d"] = on
+    return t.points("review_late", late, held.held)

@@ -7,6 +7,7 @@ from careledger.projections.drift.children import COHORT
 from careledger.projections.drift.query import Query
 from careledger.projections.drift.report import Counted, Finding, Measure, child, tally
 from careledger.projections.drift.sql import by_key, known, ordinal
+from careledger.projections.drift.trend import SPANS, Points, Trend, earlier, later
 
 DEFINITION = Measure(
     "review_overdue",
@@ -43,3 +44,29 @@ def count(q: Query) -> Counted:
         for row in rows
     ]
     return q.counts("review_overdue", tally(findings), COHORT), findings
+
+
+def trend(t: Trend) -> Points:
+    """On each date, the children looked after whose first review not known to be held
+    by then, of their period of care then, was past due. A review is a period's first not
+    held on every date from the day the reviews before it were all held (known by
+    :recorded) until its own, and overdue on those after its due date: one read of the
+    reviews, in order, gives each review that span of dates, cut to the spans its child
+    was looked after in that period (a period has one first review not held on a date,
+    so each child counts once), and the spans are counted at their ends."""
+    held = "CASE WHEN n.held_on IS NOT NULL AND n.held_recorded_on <= :recorded THEN n.held_on END"
+    start = t.first_date("(r.before_held IS NULL OR r.before_held <= t.d) AND r.due_on < t.d")
+    # Each review's span worked out once (materialized), not again per use.
+    spans = f"""items AS MATERIALIZED (
+        SELECT r.case_id, r.period_no, {start} AS start,
+          {t.first_date("r.held_on <= t.d")} AS held
+        FROM (SELECT n.case_id, n.period_no, n.due_on, {held} AS held_on,
+            MAX(COALESCE({held}, '~')) OVER (PARTITION BY n.case_id, n.period_no
+              ORDER BY n.review_no ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
+            ) AS before_held
+          FROM {{s}}cl_reviews n WHERE {known("n")}) r),
+      spans AS MATERIALIZED (
+        SELECT {later("r.start", "g.first_i")} AS start, {earlier("r.held", "g.end_i")} AS n
+        FROM items r JOIN {SPANS} g ON g.case_id = r.case_id AND g.period_no = r.period_no
+        WHERE r.start < g.end_i)"""
+    return t.points("review_overdue", t.counted(spans, ("n",))["n"], t.cohort())

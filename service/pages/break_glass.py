@@ -24,7 +24,7 @@ from careledger.access.errors import AccessRefused, ReasonRequired
 from careledger.access.principal import Principal
 from careledger.api import today as england_today
 from careledger.ledger.errors import CaseNotFound, LedgerError
-from careledger.service.pages.child_page import VIEWS, _record
+from careledger.service.pages.child_page import VIEWS, child_record
 from careledger.service.pages.errors import FieldError
 from careledger.service.pages.rendering import page
 from careledger.service.pages.signed import SignInFirst, person, to_sign_in
@@ -128,7 +128,7 @@ def _opened(state: ServiceState, who: Principal, child: str, reason: str) -> dic
     name = f"{council.strip().upper()}:{ref.strip()}"
     for view in VIEWS:
         state.ledger.access.check_child(who, name, view, reason)
-    return _record(state.reader, name, england_today())
+    return child_record(state.reader, name, england_today())
 
 
 def _form(

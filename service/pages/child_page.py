@@ -45,7 +45,7 @@ def child_page(
     state = state_of(request)
     try:
         name = _allowed(state.ledger, who, child)
-        record = _record(state.reader, name, england_today())
+        record = child_record(state.reader, name, england_today())
     except (AccessRefused, CaseNotFound, ReasonRequired):
         return page(request, "not_found.html.j2", who, status_code=404, title="Page not found")
     on = read_date("plan-date", "The date of the plan", {"day": day, "month": month, "year": year})
@@ -76,7 +76,10 @@ def _allowed(ledger: Opened, who: Principal, child: str) -> str:
     return name
 
 
-def _record(ledger: Opened, name: str, today: date) -> dict[str, Any]:
+def child_record(ledger: Opened, name: str, today: date) -> dict[str, Any]:
+    """What the child's page shows of `name` on `today`: the plan, the history with the
+    changes made without review approval flagged on their events, the review timetable and the
+    challenges. Read only once each view has been allowed (and logged) for the reader."""
     history = ledger.history(name)
     flags = ledger.unapproved(name)
     flagged: dict[int, list[str]] = {}

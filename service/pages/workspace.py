@@ -79,9 +79,7 @@ def my_children(request: Request) -> Response:
     )
 
 
-def summary(
-    state: ServiceState, who: Principal, child: str, today: date
-) -> ChildSummary | None:
+def summary(state: ServiceState, who: Principal, child: str, today: date) -> ChildSummary | None:
     """What the child's IRO must see at a glance; None if `who` may not read the child. The
     reads are checked and logged where the ledger is recorded, and answered by the reader."""
     try:
