@@ -26,6 +26,11 @@ beside recording its events.
 Memory: the peak traced by `tracemalloc` while importing the return, and while importing a
 return four times its size (the same rows under four sets of child ids). Flat memory means
 the two peaks are about the same: the importer holds one batch of children, not the return.
+
+And the command's whole peak: `careledger import-903` of the return and of sixteen times
+it, catch-up included, each in a process of its own into a new ledger (its maximum resident
+set, as the kernel counts it for the process), against the target of 250 MiB.
+`--memory-only` measures that alone.
 """
 
 from __future__ import annotations
@@ -33,7 +38,9 @@ from __future__ import annotations
 import argparse
 import csv
 import gc
+import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -58,6 +65,8 @@ SAMPLE = ROOT / "tests" / "data" / "ssda903" / "d2i_validator_fake_2017_18"
 ACTOR = p.Actor(actor_id="bench", role="ADMIN")
 TARGET = 0.5
 OWN_TARGET = 0.6  # the import against the ledger's own recording of its events
+PEAK_TARGET_MIB = 250  # `careledger import-903` of 16 times the return, catch-up included
+COMMAND = "from careledger.cli.main import main; main()"
 
 
 def import_once(db: str, council: str, directory: Path, year: int) -> tuple[float, ImportReport]:
@@ -202,6 +211,48 @@ def peak_mib(db: str, council: str, directory: Path, year: int) -> tuple[float, 
     return peak / 2**20, report.children
 
 
+def command_peak(db: str, council: str, directory: Path, year: int) -> tuple[int, float]:
+    """`careledger import-903` (catch-up included) in a process of its own: its maximum
+    resident set in MiB (`wait4`'s, the kernel's count for that process) and its seconds."""
+    command = [
+        *(sys.executable, "-c", COMMAND, "import-903", "--db", db, "--council", council),
+        *("--year", str(year), "--accept-partial", "--report", os.devnull, str(directory)),
+    ]
+    env = os.environ | {"CARELEDGER_ACTOR": "bench", "CARELEDGER_CATCH_UP": "true"}
+    started = time.perf_counter()
+    with subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL) as process:
+        _, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode:
+        raise SystemExit(f"import-903 failed (exit status {process.returncode})")
+    return usage.ru_maxrss // 1024, time.perf_counter() - started
+
+
+def command_peaks(store: str, directory: Path, year: int) -> None:
+    """The command's peak for the return and for sixteen times it, each into a new ledger."""
+    print(f"\n== {store}: careledger import-903, catch-up included, each into a new ledger")
+    peaks = []
+    for times in (1, 16):
+        context = sqlite_store() if store == "sqlite" else postgres_store()
+        with context as (db, _), tempfile.TemporaryDirectory(prefix="careledger-903x") as big:
+            with opened(db, create_tables=True):
+                pass
+            source = directory if times == 1 else scaled_copy(directory, times, Path(big))
+            peak, seconds = command_peak(db, "E10000001", source, year)
+            with opened(db, catch_up=False) as o:
+                events = o.ledger.recorder.max_notification_id() or 0
+                behind = o.projector.status().lag
+        peaks.append(peak)
+        load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+        print(
+            f"{times:>2}x the return: {events:,} events, max RSS {peak} MiB (target "
+            f"{PEAK_TARGET_MIB} MiB: ratio {peak / PEAK_TARGET_MIB:.2f}, "
+            f"{'met' if peak < PEAK_TARGET_MIB else 'NOT met'}); {seconds:.0f} s; projections "
+            f"{behind} events behind after it; load average {load}"
+        )
+    print(f"16x against 1x: max RSS x{peaks[1] / peaks[0]:.2f}")
+
+
 def run_store(store: str, directory: Path, year: int, rounds: int) -> None:
     context = sqlite_store() if store == "sqlite" else postgres_store()
     with context as (db, bare_env):
@@ -272,9 +323,16 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--return", dest="directory", type=Path, default=SAMPLE)
     parser.add_argument("--year", type=int, default=2017)
+    parser.add_argument(
+        "--memory-only",
+        action="store_true",
+        help="only the command's peak memory, for the return and sixteen times it",
+    )
     args = parser.parse_args()
     for store in ("sqlite", "postgres") if args.store == "both" else (args.store,):
-        run_store(store, args.directory, args.year, args.rounds)
+        if not args.memory_only:
+            run_store(store, args.directory, args.year, args.rounds)
+        command_peaks(store, args.directory, args.year)
 
 
 if __name__ == "__main__":
