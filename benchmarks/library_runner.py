@@ -119,12 +119,7 @@ class Sides:
         return self.careledger(sys.maxsize)
 
     def bare_read(self) -> int:
-        select = self.reader.recorder.select_notifications
-        position, read = 0, 0
-        while batch := select(position, limit=500, inclusive_of_start=False):
-            position = batch[-1].id
-            read += len(batch)
-        return read
+        return self.reader.read_all()
 
     def library(self) -> int:
         """The library's runner into views of its own, in a new schema, until it has
