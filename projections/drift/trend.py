@@ -17,6 +17,7 @@ after, and counted +1 where the span begins and -1 where it ends (`counted`)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date
@@ -29,6 +30,10 @@ from careledger.projections.drift.sql import known
 from careledger.projections.drift_settings import DriftSettings
 from careledger.projections.timetable import add_months
 from careledger.projections.views import CaseViews, Row
+
+# A date's own columns in a condition of `Trend.first_date` (`t.d`, `t.w`, `t.settled`,
+# `t.due_before`), as whole names: never part of another (`pt.done`, `t.due_before` for `t.d`).
+_DATE_COLUMN = re.compile(r"(?<![\w.])t\.(due_before|settled|w|d)\b")
 
 Points = dict[date, Count]  # a measure's overall count at each date
 
@@ -194,12 +199,7 @@ class Trend:
         true, stays true on every later date; the number of dates if on none (a NULL
         compared is never true)."""
         whens = " ".join(
-            "WHEN "
-            + holds.replace("t.due_before", f":due_before_{i}")
-            .replace("t.w", f":w_{i}")
-            .replace("t.settled", f":settled_{i}")
-            .replace("t.d", f":d_{i}")
-            + f" THEN {i}"
+            "WHEN " + _DATE_COLUMN.sub(rf":\1_{i}", holds) + f" THEN {i}"
             for i in range(len(self.dates))
         )
         return f"(CASE {whens} ELSE {len(self.dates)} END)"
