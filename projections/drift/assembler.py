@@ -3,7 +3,7 @@ date, in two lanes where the store allows, and, for the chart, at each earlier m
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack
 from datetime import date
 from functools import partial
@@ -109,7 +109,11 @@ def trend(
     if not dates:
         return {}
     with Trend.open(views, dates, settings, protocol, as_recorded_on, councils) as t:
-        per_measure = {key: TRENDS[key](t) for key in COUNTERS}
+        counting = {key: TRENDS[key](t) for key in TRENDS}
+    per_measure = {
+        key: points.result() if isinstance(points, Future) else points
+        for key, points in counting.items()
+    }
     return {day: {key: per_measure[key][day] for key in COUNTERS} for day in dates}
 
 

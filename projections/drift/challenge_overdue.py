@@ -5,6 +5,7 @@ its limit, of the open challenges."""
 from __future__ import annotations
 
 from collections import defaultdict
+from concurrent.futures import Future
 
 from careledger.projections import challenges
 from careledger.projections.challenges import Row
@@ -75,9 +76,10 @@ def count(q: Query) -> Counted:
     return totals, findings
 
 
-def trend(t: Trend) -> Points:
+def trend(t: Trend) -> Future[Points]:
     """Every challenge raised by the last date, and its steps, read once; on each date, the
-    challenges open then are judged as the report on that date judges them (`count`)."""
+    challenges open then are judged as the report on that date judges them (`count`). The
+    judging, in Python, runs while the trend's other measures are counted on the server."""
     known_then = "c.raised_on <= :last_d AND c.recorded_on <= :recorded"
     raised = t.run(f"""
         SELECT c.*, g.council, g.child_ref FROM {t.children} g
@@ -91,6 +93,11 @@ def trend(t: Trend) -> Points:
           AND s.challenge_id = c.challenge_id AND {known("s")}
         WHERE {known_then}
     """)
+    return t.later(lambda: _judged(t, raised, steps))
+
+
+def _judged(t: Trend, raised: list[Row], steps: list[Row]) -> Points:
+    """Each date's open challenges, and how many of them are past their timescale."""
     recorded = recorded_by(t.as_recorded_on)
     resolved: dict[tuple[str, str], str] = {}
     steps_of: dict[tuple[str, str], list[Row]] = defaultdict(list)

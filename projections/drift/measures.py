@@ -4,6 +4,7 @@ and the records to put right of its data-quality section."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import Future
 
 from careledger.projections.drift import (
     challenge_overdue,
@@ -38,8 +39,11 @@ COUNTERS: dict[str, Callable[[Query], Counted]] = {
     module.DEFINITION.key: module.count for module in _MODULES
 }
 # Each measure's overall count at many dates, in one statement over them all (the trend).
-TRENDS: dict[str, Callable[[Trend], Points]] = {
-    module.DEFINITION.key: module.trend for module in _MODULES
+# Challenge timescales first: their judging, in Python, then runs while the other measures'
+# statements run on the server (`Trend.later`).
+_TREND_ORDER = (challenge_overdue, *(m for m in _MODULES if m is not challenge_overdue))
+TRENDS: dict[str, Callable[[Trend], Points | Future[Points]]] = {
+    module.DEFINITION.key: module.trend for module in _TREND_ORDER
 }
 
 # The data-quality section: records to put right.

@@ -18,7 +18,8 @@ after, and counted +1 where the span begins and -1 where it ends (`counted`)."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import date
 from typing import Any
@@ -52,6 +53,7 @@ class Trend:
         self.protocol, self.as_recorded_on = query.protocol, query.as_recorded_on
         self.looked_after: list[str] = []  # its tables, when no temporary table may hold them
         self.shared: dict[str, Any] = {}  # what two measures read from one statement
+        self._judging: ThreadPoolExecutor | None = None  # `later`'s thread, while open
         values = []
         for i, day in enumerate(self.dates):
             due_before = date.fromordinal(day.toordinal() - settings.recommendation_grace_days)
@@ -79,10 +81,18 @@ class Trend:
         """The trend's transaction, with the children looked after on each date."""
         last = max(dates)
         opening = Query.open(views, last, None, settings, protocol, None, as_recorded_on, councils)
-        with opening as query:
+        with opening as query, ThreadPoolExecutor(1, thread_name_prefix="trend-judge") as pool:
             trend = cls(query, dates, settings)
+            trend._judging = pool
             trend._select_looked_after()
             yield trend
+
+    def later(self, judge: Callable[[], Points]) -> Future[Points]:
+        """A measure's judging in Python (`judge`, which reads rows already fetched, never the
+        connection), on a thread of its own while the next measures' statements run on the
+        server."""
+        assert self._judging is not None, "a trend judges only while it is open"
+        return self._judging.submit(judge)
 
     @property
     def children(self) -> str:
