@@ -147,9 +147,10 @@ def test_the_record_command_that_loses_the_race_says_nothing_was_recorded_in_one
         "error: other writers were recording in the same case at the same time, 1 attempt(s) "
         "in a row; nothing recorded; try again\n"
     )
-    stop = threading.Event()
+    stop, racing = threading.Event(), threading.Event()
     background = [
-        threading.Thread(target=write_until, args=(db, writer, stop)) for writer in range(3)
+        threading.Thread(target=write_until, args=(db, writer, stop, 150, racing))
+        for writer in range(3)
     ]
     for thread in background:
         thread.start()
@@ -162,10 +163,12 @@ def test_the_record_command_that_loses_the_race_says_nothing_was_recorded_in_one
             call += 1
             fields = allocation(100, call)
             sets = [f"--set={name}={fields[name]}" for name in ("source", "worker_id")]
+            racing.set()
             result = invoke(
                 "record", "--db", db, "--type", "SocialWorkerAllocated",
                 "--council", COUNCIL, "--child", CHILD, "--set=occurred_on=2024-05-13", *sets,
             )  # fmt: skip
+            racing.clear()
             if result.exit_code == 0:
                 assert "recorded 1 event(s)" in result.stdout
                 recorded.append(fields["source"])
@@ -185,14 +188,23 @@ def test_the_record_command_that_loses_the_race_says_nothing_was_recorded_in_one
     assert from_the_command == recorded
 
 
-def write_until(db: str, writer: int, stop: threading.Event, most: int = 150) -> None:
+def write_until(
+    db: str,
+    writer: int,
+    stop: threading.Event,
+    most: int = 150,
+    racing: threading.Event | None = None,
+) -> None:
     """A writer recording in the case as fast as it can, until told to stop or `most` calls
     are made (each command catches the views up with all they wrote, so the case must not
     grow without bound); it loses some races itself (`RecordingConflict`), which is what it
-    is for."""
+    is for. With `racing`, it records only while that is set (while the command under test
+    runs), so that its `most` calls are spent racing the command, not before or after it."""
     with opened(db) as o:
         call = 0
         while not stop.is_set() and call < most:
+            if racing is not None and not racing.wait(0.05):
+                continue
             with contextlib.suppress(RecordingConflict):
                 o.ledger.record([parse_command(allocation(writer, call))], DUTY_TEAM)
             call += 1
