@@ -56,7 +56,7 @@ from eventsourcing.domain import Aggregate, event  # noqa: E402
 from benchmarks.run import BareApp, Counter, postgres_store, sqlite_store  # noqa: E402
 from careledger.api import opened  # noqa: E402
 from careledger.ledger.domain import payloads as p  # noqa: E402
-from careledger.ledger.ssda903.files import Line  # noqa: E402
+from careledger.ledger.ssda903.files import Checked  # noqa: E402
 from careledger.ledger.ssda903.importer import ImportReport, ReturnImport  # noqa: E402
 from careledger.ledger.ssda903.mapping import ChildRows  # noqa: E402
 from careledger.ledger.ssda903.restatements import changes_for  # noqa: E402
@@ -84,7 +84,7 @@ class Prepared(ReturnImport):
 
     batches: list[list[tuple[str, list[p.Payload]]]]
 
-    def _save(self, report: ImportReport, batch: list[tuple[str, list[Line]]]) -> None:
+    def _save(self, report: ImportReport, batch: list[tuple[str, list[Checked]]]) -> None:
         today = self._today()
         self.batches.append(
             [

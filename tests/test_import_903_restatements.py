@@ -651,7 +651,9 @@ def test_with_encryption_at_rest_the_staged_rows_are_encrypted_and_read_back_who
     from eventsourcing.cipher import AESCipher
     from eventsourcing.utils import Environment
 
-    from careledger.ledger.ssda903.files import Line, Staging, lines
+    from careledger.ledger.ssda903.files import Checked, Staging, lines
+    from careledger.ledger.ssda903.mapping import checked
+    from careledger.ledger.ssda903.records import Episode
     from careledger.ledger.ssda903.rows import Table
     from careledger.ledger.store.location import new_cipher_key
 
@@ -664,7 +666,9 @@ def test_with_encryption_at_rest_the_staged_rows_are_encrypted_and_read_back_who
     staging = Staging(cipher)
     try:
         for line in lines(episodes):
-            staging.add("S1", line)
+            row = checked("S1", line, date(2026, 1, 1), 2019)
+            assert isinstance(row, Checked)
+            staging.add("S1", row)
         staging._flush()
         raw = b"".join(
             row[0] if isinstance(row[0], bytes) else str(row[0]).encode()
@@ -676,5 +680,5 @@ def test_with_encryption_at_rest_the_staged_rows_are_encrypted_and_read_back_who
 
     assert b"ZZ9 9ZZ" not in raw and b"YY1 1YY" not in raw
     assert child == "S1"
-    assert isinstance(read[0], Line)
-    assert (read[0].values["HOME_POST"], read[0].values["PL_POST"]) == ("ZZ9 9ZZ", "YY1 1YY")
+    assert isinstance(read[0], Checked) and isinstance(read[0].record, Episode)
+    assert (read[0].record.home_post, read[0].record.pl_post) == ("ZZ9 9ZZ", "YY1 1YY")

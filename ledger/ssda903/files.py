@@ -1,30 +1,42 @@
 """Finding a return's tables in a directory and reading them one child at a time.
 
-A return's files are not sorted by child, and a return may be large: the rows are staged in
-a temporary SQLite file and read back child by child, so memory holds one child's rows, not
-the return."""
+A return's files are not sorted by child, and a return may be large: each row's record, once
+read and checked, is staged in a temporary SQLite file and read back child by child, so
+memory holds one child's records, not the return."""
 
 from __future__ import annotations
 
 import csv
 import hashlib
-import json
 import sqlite3
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import date
 from functools import cached_property
 from pathlib import Path
 from typing import TextIO
 
 from eventsourcing.persistence import Cipher
+from pydantic_core import from_json
 
 from careledger.ledger.domain.limits import limits
+from careledger.ledger.domain.vocabulary import Participation
 from careledger.ledger.errors import LedgerError
-from careledger.ledger.ssda903.rows import Table, clean_names, clean_values, recognise
+from careledger.ledger.ssda903.records import ChildDetails, Episode
+from careledger.ledger.ssda903.rows import (
+    Review,
+    SocialWorker,
+    Table,
+    clean_names,
+    clean_values,
+    recognise,
+)
+from careledger.ledger.store import trusted
 
 Row = dict[str, str | None]
+Record = Episode | ChildDetails | Review | SocialWorker
 
 
 @dataclass(frozen=True)
@@ -49,6 +61,16 @@ class Line:
     values: Row
     problem: str | None = None  # why the row cannot be read (cells missing, a cell too long)
     problem_column: str = "(row)"  # the column the problem is in, if it is in one
+
+
+@dataclass(frozen=True)
+class Checked:
+    """A row read into its record and checked (`mapping.checked`): what is staged of it, so
+    that the recording reads each row once, not again."""
+
+    file: ReturnFile
+    row: int
+    record: Record
 
 
 def _digest(path: Path) -> str:
@@ -156,33 +178,38 @@ def lines(file: ReturnFile) -> Iterator[Line]:
             yield Line(file, row, values, problem, column)
 
 
-_SEP = "\x1f"  # the ASCII unit separator, which no cell of a return should hold
+_SEP = "\x1f"  # the ASCII unit separator: in no code, date or id (`fields.normal_id`)
 
 
-def _packed(values: Row, columns: tuple[str, ...]) -> str:
-    """A staged row: its values joined by the unit separator when it has its file's
-    `columns`, else names and values as JSON (also the rare time a cell holds the
-    separator); cheaper than JSON for every row of a large return."""
-    if tuple(values) == columns:
-        joined = _SEP.join([v or "" for v in values.values()])
-        if joined.count(_SEP) == max(len(columns) - 1, 0):
-            return "S" + joined
-    return "J" + json.dumps(values)
+def _packed(record: Record) -> str:
+    """A checked record as it is staged: an episode or a child's details as pydantic's JSON
+    of the validated model, a review or a social worker as its few values (codes, ISO dates
+    and an id) joined by the unit separator, cheaper than JSON for most rows of a return."""
+    if isinstance(record, Review):
+        return f"{record.held_on.isoformat()}{_SEP}{record.participation.value}"
+    if isinstance(record, SocialWorker):
+        return _SEP.join([record.worker_id, record.from_on.isoformat(), record.reason or ""])
+    return type(record).__pydantic_serializer__.to_json(record).decode()
 
 
-def _unpacked(data: str, columns: tuple[str, ...]) -> Row:
-    if data[0] == "J":
-        loaded: Row = json.loads(data[1:])
-        return loaded
-    if not columns:
-        return {}
-    return dict(zip(columns, [value or None for value in data[1:].split(_SEP)], strict=True))
+def _unpacked(data: str, table: Table) -> Record:
+    """A staged record, built as it was checked without being validated again: it was
+    validated as it was read, and the staging file is the import's own (`ledger.store.trusted`
+    builds a model from its JSON as validation would)."""
+    if table is Table.EPISODES:
+        return trusted.build(Episode, from_json(data))
+    if table is Table.HEADER:
+        return trusted.build(ChildDetails, from_json(data))
+    values = data.split(_SEP)
+    if table is Table.REVIEWS:
+        return Review(date.fromisoformat(values[0]), Participation(values[1]))
+    return SocialWorker(values[0], date.fromisoformat(values[1]), values[2] or None)
 
 
 class Staging:
-    """A temporary SQLite file of a return's rows, read back grouped by child: in a
-    directory only its owner can read, removed when the import ends, and encrypted with the
-    ledger's cipher when encryption at rest is on (the rows are about children)."""
+    """A temporary SQLite file of a return's checked records, read back grouped by child: in
+    a directory only its owner can read, removed when the import ends, and encrypted with the
+    ledger's cipher when encryption at rest is on (the records are about children)."""
 
     def __init__(self, cipher: Cipher | None = None) -> None:
         self._cipher = cipher
@@ -195,17 +222,13 @@ class Staging:
             "CREATE TABLE rows (child TEXT, tbl TEXT, file TEXT, rowno INTEGER, data TEXT)"
         )
         self._files: dict[str, ReturnFile] = {}
-        self._columns: dict[str, tuple[str, ...]] = {}  # each file's, as its first row has them
         self._pending: list[tuple[str, str, str, int, str | bytes]] = []
 
-    def add(self, child: str, line: Line) -> None:
-        name = line.file.name
-        columns = self._columns.get(name)
-        if columns is None:
-            self._files[name] = line.file
-            columns = self._columns[name] = tuple(line.values)
-        packed = _packed(line.values, columns)
-        self._pending.append((child, str(line.file.table), name, line.row, self._sealed(packed)))
+    def add(self, child: str, checked: Checked) -> None:
+        file = checked.file
+        self._files.setdefault(file.name, file)
+        packed = self._sealed(_packed(checked.record))
+        self._pending.append((child, str(file.table), file.name, checked.row, packed))
         if len(self._pending) >= 1000:
             self._flush()
 
@@ -216,27 +239,28 @@ class Staging:
     def _sealed(self, packed: str) -> str | bytes:
         return packed if self._cipher is None else self._cipher.encrypt(packed.encode())
 
-    def _opened(self, data: str | bytes, columns: tuple[str, ...]) -> Row:
+    def _opened(self, data: str | bytes, table: Table) -> Record:
         if self._cipher is not None:
             assert isinstance(data, bytes)
             data = self._cipher.decrypt(data).decode()
         assert isinstance(data, str)
-        return _unpacked(data, columns)
+        return _unpacked(data, table)
 
-    def children(self) -> Iterator[tuple[str, list[Line]]]:
+    def children(self) -> Iterator[tuple[str, list[Checked]]]:
         self._flush()
         self._db.commit()
         self._db.execute("CREATE INDEX rows_child ON rows (child, tbl, rowno)")
         cursor = self._db.execute(
             "SELECT child, file, rowno, data FROM rows ORDER BY child, tbl, rowno"
         )
-        child, group = "", list[Line]()
+        child, group = "", list[Checked]()
         for ref, name, rowno, data in cursor:
             if ref != child and group:
                 yield child, group
                 group = []
             child = ref
-            group.append(Line(self._files[name], rowno, self._opened(data, self._columns[name])))
+            file = self._files[name]
+            group.append(Checked(file, rowno, self._opened(data, file.table)))
         if group:
             yield child, group
 

@@ -1,9 +1,10 @@
 """`careledger import-903`: a council's SSDA903 return read into the ledger, child by child.
 
-Two passes over the return. The first reads every row and stages it by child; if any row
-cannot be read the import stops there and nothing is recorded, unless the caller accepts a
-partial import, in which case no event of a refused row's child is recorded. The second
-records each child's events, a batch of children per atomic save. An import cut off between
+Two passes over the return. The first reads and checks every row and stages its record by
+child; if any row cannot be read the import stops there and nothing is recorded, unless the
+caller accepts a partial import, in which case no event of a refused row's child is
+recorded. The second records each child's events from the staged records, a batch of
+children per atomic save. An import cut off between
 batches is finished by running it again: rows already recorded record nothing.
 """
 
@@ -20,8 +21,8 @@ from careledger.ledger.application import CareLedger
 from careledger.ledger.domain import payloads as p
 from careledger.ledger.domain.case import ENGLAND
 from careledger.ledger.errors import LedgerError, RecordingConflict
-from careledger.ledger.ssda903.files import Line, ReturnFile, Staging, find_tables, lines
-from careledger.ledger.ssda903.mapping import ChildRows, Refusal, collection_year, refusals
+from careledger.ledger.ssda903.files import Checked, ReturnFile, Staging, find_tables, lines
+from careledger.ledger.ssda903.mapping import ChildRows, Refusal, checked, collection_year
 from careledger.ledger.ssda903.records import collection_name
 from careledger.ledger.ssda903.restatements import ChildChanges, changes_for
 from careledger.ledger.ssda903.rows import Unreadable, child_of
@@ -101,14 +102,15 @@ class ReturnImport:
                     shown = _as_given(line.values.get("CHILD"))
                     report.refused.append(Refusal(file.name, line.row, column, reason, shown))
                     continue
-                refused = list(refusals(child, [line], today, self.year))
-                report.refused.extend(refused)
-                if not refused:  # a refused row's child is not recorded: no need to keep it
-                    staging.add(child, line)
+                row = checked(child, line, today, self.year)
+                if isinstance(row, Refusal):  # its child is not recorded: nothing to stage
+                    report.refused.append(row)
+                else:
+                    staging.add(child, row)
 
     def _record(self, report: ImportReport, staging: Staging) -> None:
         refused = report.refused_children
-        batch: list[tuple[str, list[Line]]] = []
+        batch: list[tuple[str, list[Checked]]] = []
         for child, child_lines in staging.children():
             if child in refused:
                 continue
@@ -120,7 +122,7 @@ class ReturnImport:
         if batch:
             self._save(report, batch)
 
-    def _save(self, report: ImportReport, batch: list[tuple[str, list[Line]]]) -> None:
+    def _save(self, report: ImportReport, batch: list[tuple[str, list[Checked]]]) -> None:
         """One atomic save for a batch of children; replayed on fresh state if another
         writer saved to one of its cases meanwhile (`CareLedger.after_conflict`)."""
         today = self._today()

@@ -10,7 +10,7 @@ What a row means here; what a later return's row restates is `ledger.ssda903.res
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -19,7 +19,7 @@ from pydantic import ValidationError
 
 from careledger.ledger.domain import payloads as p
 from careledger.ledger.domain.commands import refusal_from
-from careledger.ledger.ssda903.files import Line
+from careledger.ledger.ssda903.files import Checked, Line, Record
 from careledger.ledger.ssda903.records import (
     ChildDetails,
     Episode,
@@ -40,6 +40,7 @@ from careledger.ledger.ssda903.rows import (
     read_episode,
     read_review,
     read_social_worker,
+    renamed_episode,
 )
 
 Keyed = tuple[str, p.Payload]
@@ -68,24 +69,25 @@ def collection_year(today: date) -> int:
     return today.year if today.month >= 4 else today.year - 1
 
 
-def refusals(child: str, lines: Iterable[Line], today: date, year: int) -> Iterator[Refusal]:
-    """Every row of the child that cannot be read, that gives a date in the future (the
-    ledger records what has happened), or whose event the ledger would refuse: each row is
-    mapped to its events here exactly as the recording maps it, so that nothing the
-    recording would refuse is found only after other children were recorded."""
-    for line in lines:
-        if line.problem is not None:
-            yield Refusal(line.file.name, line.row, line.problem_column, line.problem, child)
-            continue
-        try:
-            record = _read(line)
-            for column, day in _dates(record):
-                problem = in_the_future(day, today)
-                if problem:
-                    raise Unreadable(column, problem)
-            _mapped(line, record, year, today)
-        except Unreadable as bad:
-            yield Refusal(line.file.name, line.row, bad.column, bad.reason, child)
+def checked(child: str, line: Line, today: date, year: int) -> Checked | Refusal:
+    """The child's row read into its record, or why it is refused: it cannot be read, it
+    gives a date in the future (the ledger records what has happened), or the ledger would
+    refuse its event. The row is mapped to its events here exactly as the recording maps
+    it, so that nothing the recording would refuse is found only after other children were
+    recorded; the recording takes the record from here, and does not read the row again."""
+    if line.problem is not None:
+        return Refusal(line.file.name, line.row, line.problem_column, line.problem, child)
+    try:
+        record = _read(line)
+        for column, day in _dates(record):
+            problem = in_the_future(day, today)
+            if problem:
+                raise Unreadable(column, problem)
+        row = Checked(line.file, line.row, record)
+        _mapped(row, year, today)
+    except Unreadable as bad:
+        return Refusal(line.file.name, line.row, bad.column, bad.reason, child)
+    return row
 
 
 # The column a field of an event read from a row came from, for a refusal to name.
@@ -94,11 +96,11 @@ FIELD_COLUMNS = {
 }  # fmt: skip
 
 
-def _mapped(line: Line, record: Any, year: int, today: date) -> None:
+def _mapped(row: Checked, year: int, today: date) -> None:
     """Build the row's events from its record as the recording will, refusing what their
     models refuse."""
     try:
-        ChildRows(year, today, [line]).events_of(line, record)
+        ChildRows(year, today, [row]).events_of(row)
     except ValidationError as error:
         refusal = refusal_from(error)
         last = refusal.field.rsplit(".", 1)[-1]
@@ -115,7 +117,7 @@ def _dates(record: Any) -> list[tuple[str, date | None]]:
     return []
 
 
-def _read(line: Line) -> Any:
+def _read(line: Line) -> Record:
     """The row's record, read as `ChildRows` reads a child's only row of its table (an
     episode is named by its start)."""
     table = line.file.table
@@ -135,15 +137,16 @@ def numbered(key: str, seen: dict[str, int]) -> str:
 
 
 class ChildRows:
-    """One child's rows of one return, as the events they map to, each with a key that
-    names the same record in another return: an episode by its start, a review by its date."""
+    """One child's rows of one return (checked, `checked`), as the events they map to, each
+    with a key that names the same record in another return: an episode by its start, a
+    review by its date."""
 
-    def __init__(self, year: int, today: date, lines: list[Line]) -> None:
+    def __init__(self, year: int, today: date, lines: list[Checked]) -> None:
         self.year = year
         self.as_of = collection_end(year, today)
         self.lines = lines
 
-    def _source(self, line: Line) -> str:
+    def _source(self, line: Checked) -> str:
         return source_ref(self.year, line.file.name, line.file.sha256, line.row)
 
     def return_source(self) -> str:
@@ -156,32 +159,34 @@ class ChildRows:
         dated.sort(key=lambda keyed: keyed[1].occurred_on)
         return [*dated, *self._details()]
 
-    def events_of(self, line: Line, record: Any) -> list[Keyed]:
-        """The events of one row already read (`mapping._read`), as `wanted` maps them when
-        the row is its child's only row of its table."""
-        table = line.file.table
-        if table is Table.EPISODES:
+    def events_of(self, line: Checked) -> list[Keyed]:
+        """The events of one row, as `wanted` maps them when the row is its child's only row
+        of its table."""
+        record = line.record
+        if isinstance(record, Episode):
             return list(self._episode_events([(line, record)], []))
-        if table is Table.REVIEWS:
+        if isinstance(record, Review):
             return [self._review_held(line, record, {})]
-        if table is Table.HEADER:
+        if isinstance(record, ChildDetails):
             return [self._details_recorded(line, record, {})]
         return [self._worker_allocated(line, record, {})]
 
-    def _of(self, table: Table) -> list[Line]:
+    def _of(self, table: Table) -> list[Checked]:
         return [line for line in self.lines if line.file.table is table]
 
     def _episodes(self, known: list[Episode]) -> Iterator[Keyed]:
+        """The child's episodes by their start (rows of one start in the order the file
+        gives them, each after the first named '#n'), each read as `checked` read it: as the
+        episode its start names."""
         seen: dict[str, int] = {}
-        starts = sorted((episode_start(x.values), x.row, x) for x in self._of(Table.EPISODES))
-        episodes = [
-            (line, read_episode(line.values, numbered(str(start), seen)))
-            for start, _, line in starts
-        ]
+        episodes = []
+        for line in sorted(self._of(Table.EPISODES), key=lambda x: (_episode(x).decom, x.row)):
+            episode = _episode(line)
+            episodes.append((line, renamed_episode(episode, numbered(str(episode.decom), seen))))
         return self._episode_events(episodes, known)
 
     def _episode_events(
-        self, episodes: list[tuple[Line, Episode]], known: list[Episode]
+        self, episodes: list[tuple[Checked, Episode]], known: list[Episode]
     ) -> Iterator[Keyed]:
         mine = {e.episode_id for _, e in episodes}
         before = sorted([e for e in known if e.episode_id not in mine] + [e for _, e in episodes],
@@ -201,9 +206,10 @@ class ChildRows:
     def _reviews(self) -> Iterator[Keyed]:
         seen: dict[str, int] = {}
         for line in self._of(Table.REVIEWS):
-            yield self._review_held(line, read_review(line.values), seen)
+            assert isinstance(line.record, Review)
+            yield self._review_held(line, line.record, seen)
 
-    def _review_held(self, line: Line, review: Review, seen: dict[str, int]) -> Keyed:
+    def _review_held(self, line: Checked, review: Review, seen: dict[str, int]) -> Keyed:
         review_id = numbered(f"903-{review.held_on}", seen)
         return f"review:{review_id}", p.ReviewHeld(
             occurred_on=review.held_on, source=self._source(line), review_id=review_id,
@@ -213,9 +219,12 @@ class ChildRows:
     def _social_workers(self) -> Iterator[Keyed]:
         seen: dict[str, int] = {}
         for line in self._of(Table.SW_EPISODES):
-            yield self._worker_allocated(line, read_social_worker(line.values), seen)
+            assert isinstance(line.record, SocialWorker)
+            yield self._worker_allocated(line, line.record, seen)
 
-    def _worker_allocated(self, line: Line, worker: SocialWorker, seen: dict[str, int]) -> Keyed:
+    def _worker_allocated(
+        self, line: Checked, worker: SocialWorker, seen: dict[str, int]
+    ) -> Keyed:
         key = numbered(f"sw:{worker.from_on}:{worker.worker_id}", seen)
         return key, p.SocialWorkerAllocated(
             occurred_on=worker.from_on, source=self._source(line),
@@ -225,12 +234,20 @@ class ChildRows:
     def _details(self) -> Iterator[Keyed]:
         seen: dict[str, int] = {}
         for line in self._of(Table.HEADER):
-            yield self._details_recorded(line, read_details(line.values), seen)
+            assert isinstance(line.record, ChildDetails)
+            yield self._details_recorded(line, line.record, seen)
 
-    def _details_recorded(self, line: Line, details: ChildDetails, seen: dict[str, int]) -> Keyed:
+    def _details_recorded(
+        self, line: Checked, details: ChildDetails, seen: dict[str, int]
+    ) -> Keyed:
         return numbered("details", seen), p.ChildDetailsRecorded(
             occurred_on=self.as_of, source=self._source(line), details=details
         )
+
+
+def _episode(line: Checked) -> Episode:
+    assert isinstance(line.record, Episode)
+    return line.record
 
 
 def _episode_event(episode: Episode, source: str, reason: str | None) -> p.Payload:

@@ -182,6 +182,17 @@ def read_episode(row: Mapping[str, str | None], episode_id: str) -> Episode:
     return episode
 
 
+def renamed_episode(episode: Episode, episode_id: str) -> Episode:
+    """The episode as `read_episode` reads it under another id (the child's second episode
+    starting the same day is '#2'), the new id checked as that reading checks it."""
+    if episode.episode_id == episode_id:
+        return episode
+    values = {name: value for name, value in episode if name in Episode.model_fields}
+    values.pop("left_out_by")  # never read from a row
+    renamed: Episode = _model(Episode, {**values, "episode_id": episode_id}, EPISODE_COLUMNS)
+    return renamed
+
+
 def episode_start(row: Mapping[str, str | None]) -> date:
     start = read_date("DECOM", row.get("DECOM"))
     if start is None:
