@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
 from pydantic import ValidationError
@@ -57,6 +58,7 @@ class Refusal:
     child: str | None
 
 
+@lru_cache(maxsize=64)
 def collection_end(year: int, today: date) -> date:
     """The day a return speaks for: the end of its collection year (31 March of year + 1),
     or today for a return made before the year ends."""
@@ -100,18 +102,25 @@ def _mapped(row: Checked, year: int, today: date) -> None:
     """Build the row's events from its record as the recording will, refusing what their
     models refuse."""
     try:
-        ChildRows(year, today, [row]).events_of(row)
+        _one_row(year, today).events_of(row)
     except ValidationError as error:
         refusal = refusal_from(error)
         last = refusal.field.rsplit(".", 1)[-1]
         raise Unreadable(FIELD_COLUMNS.get(last, refusal.field), refusal.problem) from None
 
 
+@lru_cache(maxsize=16)
+def _one_row(year: int, today: date) -> ChildRows:
+    """The mapping of a row alone (`ChildRows.events_of` reads no other row): made once for
+    every row of a return."""
+    return ChildRows(year, today, [])
+
+
 def _dates(record: Any) -> list[tuple[str, date | None]]:
+    if isinstance(record, Review):  # the most rows of a return
+        return [("REVIEW", record.held_on)]
     if isinstance(record, Episode | ChildDetails):
         return [(FIELD_COLUMNS[name], day) for name, day in past_dates(record)]
-    if isinstance(record, Review):
-        return [("REVIEW", record.held_on)]
     if isinstance(record, SocialWorker):
         return [("SW_DECOM", record.from_on)]
     return []
@@ -164,7 +173,7 @@ class ChildRows:
         of its table."""
         record = line.record
         if isinstance(record, Episode):
-            return list(self._episode_events([(line, record)], []))
+            return list(self._episode_keyed(line, record, None))
         if isinstance(record, Review):
             return [self._review_held(line, record, {})]
         if isinstance(record, ChildDetails):
@@ -194,14 +203,20 @@ class ChildRows:
         for line, episode in episodes:
             earlier = [e for e in before if e.decom < episode.decom]
             reason = earlier[-1].reason_place_change if earlier else None
-            source = self._source(line)
-            yield f"episode:{episode.episode_id}", _episode_event(episode, source, reason)
-            if episode.ends_care:
-                assert episode.dec is not None and episode.rec is not None
-                yield f"end:{episode.episode_id}", p.ChildCeasedToBeLookedAfter(
-                    occurred_on=episode.dec, source=source, reason=episode.rec,
-                    episode_id=episode.episode_id,
-                )
+            yield from self._episode_keyed(line, episode, reason)
+
+    def _episode_keyed(
+        self, line: Checked, episode: Episode, reason: str | None
+    ) -> Iterator[Keyed]:
+        """An episode's events, given why the placement before it changed (`reason`)."""
+        source = self._source(line)
+        yield f"episode:{episode.episode_id}", _episode_event(episode, source, reason)
+        if episode.ends_care:
+            assert episode.dec is not None and episode.rec is not None
+            yield f"end:{episode.episode_id}", p.ChildCeasedToBeLookedAfter(
+                occurred_on=episode.dec, source=source, reason=episode.rec,
+                episode_id=episode.episode_id,
+            )
 
     def _reviews(self) -> Iterator[Keyed]:
         seen: dict[str, int] = {}

@@ -137,6 +137,8 @@ def clean_names(names: list[str]) -> list[tuple[int, str]]:
 def clean_values(columns: list[tuple[int, str]], cells: list[str]) -> dict[str, str | None]:
     """A row's cells by column name (`clean_names`): trimmed, blanks as None; a column the
     row is too short for is left out, and of two columns with one name the later is read."""
+    if columns and columns[-1][0] < len(cells):  # every column has its cell: no need to ask
+        return {name: cells[at].strip() or None for at, name in columns}
     return {name: cells[at].strip() or None for at, name in columns if at < len(cells)}
 
 
@@ -145,12 +147,22 @@ def child_of(row: Mapping[str, str | None]) -> str:
     child = row.get("CHILD")
     if not child:
         raise Unreadable("CHILD", "missing")
+    problem = _child_problem(child)
+    if problem is not None:
+        raise Unreadable("CHILD", problem)
+    return child
+
+
+@lru_cache(maxsize=1024)
+def _child_problem(child: str) -> str | None:
+    """Why `child` cannot open a case, or None. Remembered for a while: a return gives each
+    child's id in row after row (a header, its episodes, its reviews)."""
     try:
         if new_case_key(child) != child:
-            raise ValueError("is not in its normal form (NFKC)")
+            return "is not in its normal form (NFKC)"
     except ValueError as error:
-        raise Unreadable("CHILD", str(error)) from None
-    return child
+        return str(error)
+    return None
 
 
 def _fields(row: Mapping[str, str | None], columns: dict[str, str]) -> dict[str, Any]:
@@ -221,10 +233,14 @@ def read_review(row: Mapping[str, str | None]) -> Review:
         raise Unreadable(
             "REVIEW_CODE", "missing: a review is recorded with the child's participation"
         )
-    try:
-        return Review(held_on, Participation(code))
-    except ValueError:
-        raise Unreadable("REVIEW_CODE", f"'{code}' is not a participation code (PN0-PN7)") from None
+    participation = _PARTICIPATION.get(code)
+    if participation is None:
+        raise Unreadable("REVIEW_CODE", f"'{code}' is not a participation code (PN0-PN7)")
+    return Review(held_on, participation)
+
+
+# Each code's member, found by a look-up (the enum's own call costs more, row after row).
+_PARTICIPATION = {member.value: member for member in Participation}
 
 
 def read_social_worker(row: Mapping[str, str | None]) -> SocialWorker:
