@@ -88,10 +88,11 @@ def check_text(value: str, info: ValidationInfo) -> str:
 
 def check_line(value: str, info: ValidationInfo) -> str:
     """A one-line reference: no control character at all. (A printable value that is not all
-    spaces and not too long is taken at once: every code and source of every event is one.)"""
-    if stored(info):
-        return value
+    spaces and not too long is taken at once, before asking whether it is read back from the
+    store: every code and source of every event is one.)"""
     if value.isprintable() and not value.isspace() and len(value) <= limits().id_length:
+        return value
+    if stored(info):
         return value
     what = "a reference is one line of text"
     return _checked(value, limits().id_length, "ID_LENGTH", _NOT_IN_A_LINE, what)
@@ -123,6 +124,15 @@ def normal_id(value: str) -> str:
 
 
 def check_id(value: str, info: ValidationInfo) -> str:
+    """An id, taken at once when it is already what `normal_id` makes of it (printable ASCII
+    without spaces, not too long), as almost every id is."""
+    if (
+        value.isascii()
+        and value.isprintable()
+        and " " not in value
+        and len(value) <= limits().id_length
+    ):
+        return value
     return value if stored(info) else normal_id(value)
 
 

@@ -153,7 +153,7 @@ def child_of(row: Mapping[str, str | None]) -> str:
     return child
 
 
-@lru_cache(maxsize=1024)
+@lru_cache(maxsize=4096)
 def _child_problem(child: str) -> str | None:
     """Why `child` cannot open a case, or None. Remembered for a while: a return gives each
     child's id in row after row (a header, its episodes, its reviews)."""
