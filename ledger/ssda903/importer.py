@@ -4,8 +4,8 @@ Two passes over the return. The first reads and checks every row and stages its 
 child; if any row cannot be read the import stops there and nothing is recorded, unless the
 caller accepts a partial import, in which case no event of a refused row's child is
 recorded. The second records each child's events from the staged records, a batch of
-children per atomic save. An import cut off between
-batches is finished by running it again: rows already recorded record nothing.
+children per atomic save. An import cut off between batches is finished by running it
+again: rows already recorded record nothing.
 """
 
 from __future__ import annotations
