@@ -22,6 +22,7 @@ from careledger.api import Opened, opened
 from careledger.cli.demo import INSPECTION_DAY, LOADER, demo_commands
 from careledger.ledger.domain.commands import Command
 from careledger.ledger.domain.protocol import DisputeProtocol
+from careledger.ledger.errors import LedgerError
 from careledger.projections.drift import By, Count, drift_report
 from careledger.projections.drift.assembler import month_ends, trend
 from careledger.projections.drift.measures import COUNTERS
@@ -210,3 +211,30 @@ def test_a_ledger_opened_for_reading_counts_the_same_trend(demo: Opened, served_
         assert reader.views.read_only
         assert one_pass(reader, dates, TIGHT, INSPECTION_DAY) == expected
         assert report_per_date(reader, dates, TIGHT, INSPECTION_DAY) == expected
+
+
+def test_views_projected_before_the_spans_were_kept_are_rebuilt_and_then_count_as_the_reports(
+    db: str,
+) -> None:
+    """Views of the previous version (5: no table of the children's spans looked after) are
+    refused until `careledger projections rebuild`, which fills that table: the trend of
+    everything recorded is then the reports' on each month end."""
+    dates = month_ends(INSPECTION_DAY, 12)
+    with opened(db, create_tables=True) as o:
+        record(o, demo_commands())
+        with o.views.datastore.transaction(commit=True) as cursor:
+            cursor.execute(o.views.q("DROP TABLE {s}cl_looked_after"))
+            cursor.execute(
+                o.views.q("UPDATE {s}cl_policy SET value = '5' WHERE name = 'views_schema'")
+            )
+    with pytest.raises(LedgerError, match="run 'careledger projections rebuild'"):
+        with opened(db, create_tables=True):
+            pass
+    with opened(db, check_policy=False) as o:
+        o.rebuild()
+    with opened(db) as o:
+        [spans] = o.views.fetch("SELECT COUNT(*) AS n FROM {s}cl_looked_after")
+        assert spans["n"] > 0
+        expected = report_per_date(o, dates, TIGHT)
+        assert one_pass(o, dates, TIGHT) == expected
+        assert len(counted_somewhere(expected)) >= 6
