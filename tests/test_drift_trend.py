@@ -202,15 +202,19 @@ def test_a_review_rejudged_as_then_known_counts_on_each_month_end_as_the_report_
             assert any(counts["review_late"][0] for counts in expected.values())
 
 
-def test_a_ledger_opened_for_reading_counts_the_same_trend(demo: Opened, served_db: str) -> None:
+@pytest.mark.parametrize("as_recorded_on", [INSPECTION_DAY, None])
+def test_a_ledger_opened_for_reading_counts_the_same_trend(
+    demo: Opened, served_db: str, as_recorded_on: date | None
+) -> None:
     """Opened for reading, no temporary table may be made: the children looked after on
-    each date are worked out within each statement that reads them."""
+    each date are worked out (as recorded by a day) or read from the projection's spans
+    (of everything recorded) within each statement that reads them."""
     dates = month_ends(INSPECTION_DAY, 12)
-    expected = one_pass(demo, dates, TIGHT, INSPECTION_DAY)
+    expected = one_pass(demo, dates, TIGHT, as_recorded_on)
     with opened(served_db, reading=True) as reader:
         assert reader.views.read_only
-        assert one_pass(reader, dates, TIGHT, INSPECTION_DAY) == expected
-        assert report_per_date(reader, dates, TIGHT, INSPECTION_DAY) == expected
+        assert one_pass(reader, dates, TIGHT, as_recorded_on) == expected
+        assert report_per_date(reader, dates, TIGHT, as_recorded_on) == expected
 
 
 def test_views_projected_before_the_spans_were_kept_are_rebuilt_and_then_count_as_the_reports(
