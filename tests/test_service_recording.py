@@ -338,3 +338,10 @@ def test_events_by_another_method_or_path_are_answered_by_the_router_and_record_
     assert queried.status_code == 201, queried.text
     assert [recorded_of(db, child) for child in ("SV-33", "SV-34", "SV-35")] == [0, 0, 2]
 
+
+def test_the_openapi_document_describes_the_events_a_post_takes(service: Service) -> None:
+    with service.client() as client:
+        document = client.get("/openapi.json").json()
+    operation = document["paths"]["/events"]["post"]
+    assert set(operation["requestBody"]["content"]) == {"application/json", "application/x-ndjson"}
+    assert [p["name"] for p in operation["parameters"]] == ["Idempotency-Key"]
