@@ -61,6 +61,22 @@ def _uuid(originator_id: UUID | str) -> UUID:
     return originator_id if isinstance(originator_id, UUID) else UUID(originator_id)
 
 
+def _case_keys(stored_events: Sequence[StoredEvent]) -> list[tuple[UUID, str]]:
+    """Each event's case, and the case as SQLite's tables key it (32 hex digits), worked out
+    once for each run of a case's events: a batch holds its cases' events one case after
+    another, and `UUID.hex` formats the number anew at every call."""
+    keys: list[tuple[UUID, str]] = []
+    last: object = None
+    key: tuple[UUID, str] = (UUID(int=0), "")
+    for stored in stored_events:
+        if stored.originator_id is not last:
+            last = stored.originator_id
+            case = _uuid(stored.originator_id)
+            key = (case, case.hex)
+        keys.append(key)
+    return keys
+
+
 def _first_versions(rows: list[StoredRow]) -> dict[UUID, int]:
     first: dict[UUID, int] = {}
     for row in rows:
@@ -143,15 +159,20 @@ class SQLiteLedgerRecorder(SQLiteHeads, SQLiteApplicationRecorder):
         time to read each one's rowid; then their chain rows, then the rows kept with them."""
         ids: list[int] = []
         if stored_events:
+            keys = _case_keys(stored_events)
             c.executemany(
                 self.insert_events_statement,
                 [
-                    (_uuid(s.originator_id).hex, s.originator_version, s.topic, s.state)
-                    for s in stored_events
+                    (key, s.originator_version, s.topic, s.state)
+                    for (_, key), s in zip(keys, stored_events, strict=True)
                 ],
             )
             ids = self._inserted_ids(c, stored_events)
-            self._append_chain(c, _stored_rows(stored_events, ids))
+            stored = [
+                StoredRow(nid, case, s.originator_version, s.topic, s.state)
+                for (case, _), s, nid in zip(keys, stored_events, ids, strict=True)
+            ]
+            self._append_chain(c, stored, [key for _, key in keys])
         for table in dict.fromkeys(row.table for row in alongside):
             rows = _values(alongside, table)
             marks = ",".join("?" * len(rows[0]))
@@ -183,7 +204,9 @@ class SQLiteLedgerRecorder(SQLiteHeads, SQLiteApplicationRecorder):
             )
         return list(range(first, last + 1))
 
-    def _append_chain(self, c: SQLiteCursor, rows: list[StoredRow]) -> None:
+    def _append_chain(self, c: SQLiteCursor, rows: list[StoredRow], keys: list[str]) -> None:
+        """The chain rows of events just inserted: `rows` in log order (as `_inserted_ids`
+        gives their positions), each one's case as the events table keys it in `keys`."""
         heads: dict[UUID, bytes] = {}
         for case, first in _first_versions(rows).items():
             if first > 1:
@@ -200,8 +223,8 @@ class SQLiteLedgerRecorder(SQLiteHeads, SQLiteApplicationRecorder):
         c.executemany(
             f"INSERT INTO {self.chain_table} VALUES (?,?,?,?,?,?)",
             [
-                (r.notification_id, r.case.hex, r.seq, r.event_hash, r.previous, r.digest)
-                for r in new
+                (r.notification_id, key, r.seq, r.event_hash, r.previous, r.digest)
+                for r, key in zip(new, keys, strict=True)
             ],
         )
         self._append_head(c, new)
