@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/service.py [--clients 20] [--events 10000] [--workers 1]
                                            [--reads-every 10] [--projector]
+                                           [--http-client stdlib|httpx]
 
 On PostgreSQL (a schema of its own on CARELEDGER_TEST_POSTGRES or the local server, dropped
 at the end) it starts a real `careledger serve` (uvicorn) and:
@@ -23,6 +24,12 @@ beside one `careledger project --follow` process, as the README's deployment doe
 records; the time the projector took to apply the last event after the last POST's answer is
 printed.
 
+The clients run as threads of this process, on the same machine as the server: with httpx
+each request costs the client several times the CPU that the standard library's http.client
+takes, CPU a shared machine's server then lacks (a council's case-management system runs on
+machines of its own). The default is http.client; --http-client httpx runs the same requests
+through httpx, and the clients' CPU per event is printed either way.
+
 It prints p50 and p99 latency of a single-event POST and of a plan read, the service's
 throughput as a ratio to the direct one, and the CPU time per event of the server's processes
 against `CareLedger.record`'s (a figure a shared machine's load moves far less than the wall
@@ -33,6 +40,8 @@ least 0.5. Exit status 1 when an event was lost or duplicated.
 from __future__ import annotations
 
 import argparse
+import http.client
+import json
 import os
 import subprocess
 import sys
@@ -44,7 +53,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
@@ -118,9 +127,10 @@ class Client(threading.Thread):
         children: list[str],
         reads_every: int,
         projector: bool,
+        http_client: str,
     ) -> None:
         super().__init__()
-        self.projector = projector
+        self.projector, self.http_client = projector, http_client
         self.url, self.children, self.reads_every = url, children, reads_every
         self.headers = {"Authorization": f"Bearer {token}"}
         self.reader = reader
@@ -131,41 +141,107 @@ class Client(threading.Thread):
         self.not_yet_projected = 0
 
     def run(self) -> None:
-        with httpx.Client(base_url=self.url, timeout=60) as client:
+        with connection_to(self.url, self.http_client) as client:
             for child in self.children:
                 for n, event in enumerate(events_of(child)):
                     self._post(client, event, f"{child}/{n}")
                     if len(self.posts) % self.reads_every == 0:
                         self._read(client, child)
 
-    def _post(self, client: httpx.Client, event: dict[str, Any], key: str) -> None:
+    def _post(self, client: HTTPClient, event: dict[str, Any], key: str) -> None:
+        body = json.dumps(event).encode()
+        headers = self.headers | {"Idempotency-Key": key, "Content-Type": "application/json"}
         for _attempt in range(5):
             started = time.perf_counter()
             try:
-                answer = client.post(
-                    "/events", json=event, headers=self.headers | {"Idempotency-Key": key}
-                )
-            except httpx.TransportError:
+                status, text = client.request("POST", "/events", body, headers)
+            except (httpx.TransportError, OSError, http.client.HTTPException):
                 self.retries += 1
                 continue
             self.posts.append(time.perf_counter() - started)
-            if answer.status_code != 201:
-                self.failures.append(f"{answer.status_code} {answer.text[:200]}")
+            if status != 201:
+                self.failures.append(f"{status} {text[:200]}")
             return
         self.failures.append(f"gave up on {key}")
 
-    def _read(self, client: httpx.Client, child: str) -> None:
+    def _read(self, client: HTTPClient, child: str) -> None:
         started = time.perf_counter()
-        answer = client.get(f"/children/{COUNCIL}:{child}/plan", headers=self.reader)
+        status, text = client.request(
+            "GET", f"/children/{COUNCIL}:{child}/plan", None, self.reader
+        )
         self.reads.append(time.perf_counter() - started)
-        if answer.status_code == 404 and self.projector:
+        if status == 404 and self.projector:
             self.not_yet_projected += 1  # a child just posted, the projector not yet at it
-        elif answer.status_code != 200:
-            self.failures.append(f"read {answer.status_code} {answer.text[:200]}")
+        elif status != 200:
+            self.failures.append(f"read {status} {text[:200]}")
+
+
+class HTTPClient(Protocol):
+    def request(
+        self, method: str, path: str, body: bytes | None, headers: dict[str, str]
+    ) -> tuple[int, str]: ...
+
+
+class HttpxClient:
+    """A client over httpx (connection kept alive), as a Python integration might be written."""
+
+    def __init__(self, url: str) -> None:
+        self.client = httpx.Client(base_url=url, timeout=60)
+
+    def request(
+        self, method: str, path: str, body: bytes | None, headers: dict[str, str]
+    ) -> tuple[int, str]:
+        answer = self.client.request(method, path, content=body, headers=headers)
+        return answer.status_code, answer.text
+
+    def close(self) -> None:
+        self.client.close()
+
+
+class StdlibClient:
+    """The same requests over the standard library's `http.client` (one kept-alive connection,
+    reopened after a transport failure): HTTP/1.1 as the server sees it from any client, at a
+    fraction of httpx's CPU, so that on a machine shared by clients and server the clients
+    take less of the CPU the server's figures are about."""
+
+    def __init__(self, url: str) -> None:
+        parts = urlsplit(url)
+        self.host, self.port = parts.hostname or "127.0.0.1", parts.port or 80
+        self.connection = http.client.HTTPConnection(self.host, self.port, timeout=60)
+
+    def request(
+        self, method: str, path: str, body: bytes | None, headers: dict[str, str]
+    ) -> tuple[int, str]:
+        try:
+            self.connection.request(method, path, body=body, headers=headers)
+            answer = self.connection.getresponse()
+            return answer.status, answer.read().decode()
+        except (OSError, http.client.HTTPException):
+            self.connection.close()
+            self.connection = http.client.HTTPConnection(self.host, self.port, timeout=60)
+            raise
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+@contextmanager
+def connection_to(url: str, kind: str) -> Iterator[HTTPClient]:
+    client = StdlibClient(url) if kind == "stdlib" else HttpxClient(url)
+    try:
+        yield client
+    finally:
+        client.close()
 
 
 def through_the_service(
-    db: str, clients: int, events: int, workers: int, reads_every: int, projector: bool
+    db: str,
+    clients: int,
+    events: int,
+    workers: int,
+    reads_every: int,
+    projector: bool,
+    http_client: str,
 ) -> dict[str, Any]:
     prepare(db)
     token = issue_token(db, "LCS", COUNCIL, timedelta(hours=2))
@@ -181,10 +257,19 @@ def through_the_service(
     ):
         reader = as_person(sign_in(service, "mgr.ruth"))
         threads = [
-            Client(service.url, token, reader, children[n::clients], reads_every, projector)
+            Client(
+                service.url,
+                token,
+                reader,
+                children[n::clients],
+                reads_every,
+                projector,
+                http_client,
+            )
             for n in range(clients)
         ]
         cpu_before = cpu_seconds(service.process.pid)
+        clients_cpu = time.process_time()
         started = time.perf_counter()
         for thread in threads:
             thread.start()
@@ -192,6 +277,7 @@ def through_the_service(
             thread.join()
         elapsed = time.perf_counter() - started
         server_cpu = cpu_seconds(service.process.pid) - cpu_before
+        clients_cpu = time.process_time() - clients_cpu
         projected_after = caught_up_after(db, follower) if follower else 0.0
         tracebacks = service.log_text().count("Traceback")
     held = held_per_child(db, children)
@@ -200,6 +286,7 @@ def through_the_service(
         "elapsed": elapsed,
         "projected_after": projected_after,
         "server_cpu": server_cpu,
+        "clients_cpu": clients_cpu,
         "posts": [s for t in threads for s in t.posts],
         "reads": [s for t in threads for s in t.reads],
         "failures": [f for t in threads for f in t.failures],
@@ -309,13 +396,26 @@ def main() -> None:
         action="store_true",
         help="CARELEDGER_CATCH_UP=false beside a `careledger project --follow` process",
     )
+    parser.add_argument(
+        "--http-client",
+        choices=("stdlib", "httpx"),
+        default="stdlib",
+        help="the clients' HTTP library: the standard library's http.client (default; the "
+        "least CPU taken from the server on a shared machine) or httpx",
+    )
     args = parser.parse_args()
     load = os.getloadavg()
     with schema() as direct_db:
         before = directly(direct_db, args.events)
     with schema() as served:
         result = through_the_service(
-            served, args.clients, args.events, args.workers, args.reads_every, args.projector
+            served,
+            args.clients,
+            args.events,
+            args.workers,
+            args.reads_every,
+            args.projector,
+            args.http_client,
         )
     with schema() as direct_db:
         after = directly(direct_db, args.events)
@@ -324,7 +424,8 @@ def main() -> None:
     posted = len(result["posts"])
     served_rate = posted / result["elapsed"]
     mode = "a projector process follows" if args.projector else "each POST catches up"
-    print(f"service: {args.clients} clients, {args.workers} worker(s), PostgreSQL, {mode}")
+    print(f"service: {args.clients} clients ({args.http_client}), {args.workers} worker(s), "
+          f"PostgreSQL, {mode}")  # fmt: skip
     print(f"load average at the start {load[0]:.1f}, at the end {os.getloadavg()[0]:.1f}")
     print(f"events posted: {posted} in {result['elapsed']:.1f} s ({served_rate:.0f}/s); "
           f"transport retries {result['retries']}; refused {len(result['failures'])}")  # fmt: skip
@@ -348,6 +449,9 @@ def main() -> None:
     print(f"CPU time per event: the server's {server_cpu:.2f} ms (its workers; not the "
           f"database's, nor the projector's), CareLedger.record's {direct_cpu:.2f} ms; "
           f"ratio {direct_cpu / server_cpu:.2f}")  # fmt: skip
+    clients_cpu = result["clients_cpu"] / max(posted, 1) * 1000
+    print(f"CPU time per event of the {args.clients} clients ({args.http_client}), on the same "
+          f"machine: {clients_cpu:.2f} ms (posts and plan reads)")  # fmt: skip
     print(f"tracebacks in the server log: {result['tracebacks']}")
     for failure in result["failures"][:5]:
         print(f"  refused: {failure}")

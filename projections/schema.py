@@ -8,8 +8,8 @@ import re
 # Raised when a table changes shape: views built under another version are refused until
 # `careledger projections rebuild` drops and recreates them.
 # 3: challenge tables, cl_reviews.prior_recorded_on; 4: cl_children; 5: periods ended by the
-# 18th birthday (cl_periods.ended_by, cl_children.period_until)
-VERSION = "5"
+# 18th birthday (cl_periods.ended_by, cl_children.period_until); 6: cl_looked_after
+VERSION = "6"
 
 # The follow-up tables hold each case's facts from `projections.followup`; every row
 # says from which day (known_from) until which day (known_until, exclusive) it was the record,
@@ -31,6 +31,7 @@ TABLES = (
     "cl_unapproved",
     *FOLLOWUP_TABLES,
     "cl_children",
+    "cl_looked_after",
 )
 
 CREATE = (
@@ -106,6 +107,15 @@ CREATE = (
         team TEXT, period_no INTEGER, settled_on TEXT NOT NULL, period_until TEXT,
         PRIMARY KEY (case_id))""",
     """CREATE INDEX IF NOT EXISTS cl_children_settled ON {s}cl_children (settled_on)""",
+    # Each child's spans of dates looked after, in one period of care and with one IRO, as
+    # the latest records have them (projections.looked_after): the drift report's trend
+    # reads the spans that reach into its months (until_on after its first month end),
+    # instead of working every child's out from the periods and allocations at each request.
+    """CREATE TABLE IF NOT EXISTS {s}cl_looked_after (
+        case_id TEXT NOT NULL, council TEXT NOT NULL, from_on TEXT NOT NULL,
+        until_on TEXT NOT NULL, period_no INTEGER NOT NULL, iro TEXT,
+        PRIMARY KEY (case_id, from_on))""",
+    """CREATE INDEX IF NOT EXISTS cl_looked_after_until ON {s}cl_looked_after (until_on)""",
     # The policy the views were built under: judging some cases under one setting and some
     # under another would give flags that a rebuild does not reproduce.
     """CREATE TABLE IF NOT EXISTS {s}cl_policy (name TEXT PRIMARY KEY, value TEXT NOT NULL)""",

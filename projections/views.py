@@ -13,7 +13,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from itertools import islice
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
@@ -32,7 +32,8 @@ from careledger.ledger.errors import LedgerError
 from careledger.ledger.store import trusted
 from careledger.ledger.store.mapper import open_sealed
 from careledger.projections import guard, schema
-from careledger.projections.followup import Version, standing, versions
+from careledger.projections.followup import Standing, Version, standing, versions
+from careledger.projections.looked_after import spans
 from careledger.projections.rules import DEFAULT_PRESUMED_SIGNIFICANT, Flag, judge_payloads
 from careledger.projections.summary import CaseSummary, summarise
 
@@ -47,7 +48,13 @@ CaseHistory = tuple[str, list[e.CaseEvent], int, list[str | None]]
 CASES_PER_LOAD = 500  # cases computed and written at a time by `apply_histories`
 # The tables whose rows are computed from a case's whole history (cl_events is appended to,
 # cl_cases upserted).
-DERIVED = (*schema.FOLLOWUP_TABLES, "cl_current_plan", "cl_unapproved", "cl_children")
+DERIVED = (
+    *schema.FOLLOWUP_TABLES,
+    "cl_current_plan",
+    "cl_unapproved",
+    "cl_children",
+    "cl_looked_after",
+)
 
 
 def event_row(event: e.CaseEvent, payload: str | None = None) -> tuple[Any, ...]:
@@ -296,11 +303,21 @@ class CaseView:
 
     def child_row(self) -> tuple[Any, ...]:
         """The child as the drift report finds them once every record is in force."""
-        now = standing(self.followup[-1])
+        now = self.standing
         return (
             *(self.case_id, self.council, self.child_ref),
             *(now.iro, now.team, now.period, now.settled_on, now.period_until),
         )
+
+    def looked_after_rows(self) -> list[tuple[Any, ...]]:
+        """The child's spans looked after, as the drift report's trend reads them."""
+        found = spans(self.followup[-1], self.standing)
+        return [(self.case_id, self.council, *span) for span in found]
+
+    @cached_property
+    def standing(self) -> Standing:
+        """What the case's latest records settle (cl_children's row, and the spans')."""
+        return standing(self.followup[-1])
 
     def case_row(self) -> tuple[Any, ...]:
         since = self.summary.looked_after_since
@@ -570,6 +587,7 @@ class CaseViews(TrackingRecorder):
         rows["cl_current_plan"] = view.plan_rows()
         rows["cl_unapproved"] = view.flag_rows()
         rows["cl_children"] = [view.child_row()]
+        rows["cl_looked_after"] = view.looked_after_rows()
         return {table: [self._storable(row) for row in found] for table, found in rows.items()}
 
     def _storable(self, row: tuple[Any, ...]) -> tuple[Any, ...]:

@@ -26,6 +26,7 @@ from careledger.service import (
     shares,
     sign_in,
 )
+from careledger.service.events_ahead import EventsAhead
 from careledger.service.guards import Guards
 from careledger.service.settings import ServiceSettings
 from careledger.service.state import ServiceState
@@ -73,6 +74,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         from careledger.service import oidc  # type: ignore[attr-defined,unused-ignore]
 
         app.include_router(oidc.router)
+    app.add_middleware(EventsAhead)  # inside the guards: added before them
     app.add_middleware(Guards, max_body_bytes=settings.max_body_bytes)
     return app
 

@@ -23,7 +23,7 @@ from careledger.ledger.domain.vocabulary import Role
 from careledger.ledger.errors import LedgerError, RecordingRefused
 from careledger.ledger.store.alongside import AlongsideRefused
 from careledger.service.freshness import caught_up_after_recording
-from careledger.service.idempotency import HEADER, IdempotencyKeys, KeyedRequest
+from careledger.service.idempotency import HEADER, MAX_KEY_LENGTH, IdempotencyKeys, KeyedRequest
 from careledger.service.identity import principal
 from careledger.service.problems import Problem
 from careledger.service.state import ServiceState, state_of
@@ -34,13 +34,39 @@ JSON = "application/json"
 JSON_LINES = ("application/x-ndjson", "application/jsonl", "application/jsonlines")
 # What a body may not say of itself: who records is who signed in.
 IDENTITY_FIELDS = ("recorded_by", "recorded_at", "actor", "role", "actor_id")
+# What the OpenAPI document says the route takes: the handler reads the body itself (each
+# media type its own way), so the framework cannot tell it from a signature.
+DOCUMENTED_REQUEST = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            JSON: {"schema": {"oneOf": [
+                {"type": "object", "description": "one event, in the JSON Lines event format"},
+                {"type": "array", "items": {"type": "object"},
+                 "description": "a batch of events, recorded all or nothing"},
+            ]}},
+            JSON_LINES[0]: {"schema": {
+                "type": "string", "description": "JSON Lines: one event a line, all or nothing",
+            }},
+        },
+    },
+    "parameters": [{
+        "name": HEADER, "in": "header", "required": False,
+        "schema": {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH},
+        "description": "makes a retry safe: the same key and body are answered as the first "
+                       "time, and recorded once",
+    }],
+}  # fmt: skip
 
 
+# Declared here for the OpenAPI document and the access log; a request is answered ahead of
+# the router by `service.events_ahead`, which calls `record_events` itself.
 @router.post(
     "/events",
     status_code=201,
     summary="Record one event, or a batch: all or nothing",
     responses={201: {"description": "Recorded"}, 422: {"description": "A problem"}},
+    openapi_extra=DOCUMENTED_REQUEST,
 )
 async def record_events(request: Request) -> JSONResponse:
     """The body is one event (a JSON object), a JSON array of them, or JSON Lines

@@ -41,6 +41,10 @@ def run(
             host=host,
             port=port,
             workers=workers,
+            # named, not left to whatever happens to be importable: requests parsed in C
+            # (httptools) on libuv's loop (uvloop, wherever it installs; asyncio's elsewhere)
+            http="httptools",
+            loop="auto",
             access_log=False,  # uvicorn's names the path, and a path names a child
             log_config=LOG_CONFIG,
             proxy_headers=forwarded_allow_ips is not None,

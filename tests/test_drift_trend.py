@@ -22,6 +22,7 @@ from careledger.api import Opened, opened
 from careledger.cli.demo import INSPECTION_DAY, LOADER, demo_commands
 from careledger.ledger.domain.commands import Command
 from careledger.ledger.domain.protocol import DisputeProtocol
+from careledger.ledger.errors import LedgerError
 from careledger.projections.drift import By, Count, drift_report
 from careledger.projections.drift.assembler import month_ends, trend
 from careledger.projections.drift.measures import COUNTERS
@@ -201,12 +202,43 @@ def test_a_review_rejudged_as_then_known_counts_on_each_month_end_as_the_report_
             assert any(counts["review_late"][0] for counts in expected.values())
 
 
-def test_a_ledger_opened_for_reading_counts_the_same_trend(demo: Opened, served_db: str) -> None:
+@pytest.mark.parametrize("as_recorded_on", [INSPECTION_DAY, None])
+def test_a_ledger_opened_for_reading_counts_the_same_trend(
+    demo: Opened, served_db: str, as_recorded_on: date | None
+) -> None:
     """Opened for reading, no temporary table may be made: the children looked after on
-    each date are worked out within each statement that reads them."""
+    each date are worked out (as recorded by a day) or read from the projection's spans
+    (of everything recorded) within each statement that reads them."""
     dates = month_ends(INSPECTION_DAY, 12)
-    expected = one_pass(demo, dates, TIGHT, INSPECTION_DAY)
+    expected = one_pass(demo, dates, TIGHT, as_recorded_on)
     with opened(served_db, reading=True) as reader:
         assert reader.views.read_only
-        assert one_pass(reader, dates, TIGHT, INSPECTION_DAY) == expected
-        assert report_per_date(reader, dates, TIGHT, INSPECTION_DAY) == expected
+        assert one_pass(reader, dates, TIGHT, as_recorded_on) == expected
+        assert report_per_date(reader, dates, TIGHT, as_recorded_on) == expected
+
+
+def test_views_projected_before_the_spans_were_kept_are_rebuilt_and_then_count_as_the_reports(
+    db: str,
+) -> None:
+    """Views of the previous version (5: no table of the children's spans looked after) are
+    refused until `careledger projections rebuild`, which fills that table: the trend of
+    everything recorded is then the reports' on each month end."""
+    dates = month_ends(INSPECTION_DAY, 12)
+    with opened(db, create_tables=True) as o:
+        record(o, demo_commands())
+        with o.views.datastore.transaction(commit=True) as cursor:
+            cursor.execute(o.views.q("DROP TABLE {s}cl_looked_after"))
+            cursor.execute(
+                o.views.q("UPDATE {s}cl_policy SET value = '5' WHERE name = 'views_schema'")
+            )
+    refused = pytest.raises(LedgerError, match="run 'careledger projections rebuild'")
+    with refused, opened(db, create_tables=True):
+        pass
+    with opened(db, check_policy=False) as o:
+        o.rebuild()
+    with opened(db) as o:
+        [spans] = o.views.fetch("SELECT COUNT(*) AS n FROM {s}cl_looked_after")
+        assert spans["n"] > 0
+        expected = report_per_date(o, dates, TIGHT)
+        assert one_pass(o, dates, TIGHT) == expected
+        assert len(counted_somewhere(expected)) >= 6

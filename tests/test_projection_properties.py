@@ -176,6 +176,7 @@ TABLES = {
     "cl_lags": "case_id, known_from, seq",
     "cl_permanence": "case_id, known_from, seq",
     "cl_children": "case_id",
+    "cl_looked_after": "case_id, from_on",
 }
 
 

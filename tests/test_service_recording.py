@@ -291,3 +291,57 @@ def test_requests_sent_at_once_with_one_key_record_once(
     assert len({json.dumps(body) for _, body, _ in answers}) == 1  # the same answer to all
     assert sorted(replayed for _, _, replayed in answers) == [False] + [True] * 7
     assert recorded_of(db, "SV-21") == 3  # the case opened, came into care, allocated once
+
+
+def test_each_answer_to_posted_events_carries_the_security_headers_and_names_the_route(
+    service: Service, lcs: dict[str, str]
+) -> None:
+    """POST /events is answered ahead of the application's router (`service.events_ahead`):
+    its answers, recorded or refused, pass the guards every route's answers pass, and the
+    access log names its route, never the child."""
+    with service.client() as client:
+        answers = {
+            201: client.post("/events", json=came_into_care("SV-30"), headers=lcs),
+            422: client.post("/events", json=plan_agreed("SV-31"), headers=lcs),
+            401: client.post("/events", json=came_into_care("SV-32")),
+            415: client.post(
+                "/events", content=b"{}", headers=lcs | {"Content-Type": "text/plain"}
+            ),
+        }
+    log = service.log_text()
+    for status, answer in answers.items():
+        assert answer.status_code == status, answer.text
+        assert answer.headers["x-frame-options"] == "DENY"
+        assert answer.headers["cache-control"] == "no-store"
+        assert "frame-ancestors 'none'" in answer.headers["content-security-policy"]
+        assert answer.headers["content-type"] == ("application/json" if status == 201 else PROBLEM)
+        assert f"careledger.service.access: POST /events {status} " in log
+    assert answers[401].headers["www-authenticate"] == 'Bearer realm="careledger"'
+    assert not any(child in log for child in ("SV-30", "SV-31", "SV-32"))
+
+
+def test_events_by_another_method_or_path_are_answered_by_the_router_and_record_nothing(
+    db: str, service: Service, lcs: dict[str, str]
+) -> None:
+    """Only a POST to /events itself is taken ahead of the router: another method is not
+    allowed, and /events/ is redirected to /events, as any route's path with a slash added
+    is; a query string does not change the route."""
+    with service.client(**lcs) as client:
+        read = client.get("/events")
+        replaced = client.put("/events", json=came_into_care("SV-33"))
+        slashed = client.post("/events/", json=came_into_care("SV-34"))
+        queried = client.post("/events?from=lcs", json=came_into_care("SV-35"))
+    for refused in (read, replaced):
+        assert (refused.status_code, refused.headers["allow"]) == (405, "POST")
+        assert refused.headers["content-type"] == PROBLEM
+    assert (slashed.status_code, slashed.headers["location"]) == (307, f"{service.url}/events")
+    assert queried.status_code == 201, queried.text
+    assert [recorded_of(db, child) for child in ("SV-33", "SV-34", "SV-35")] == [0, 0, 2]
+
+
+def test_the_openapi_document_describes_the_events_a_post_takes(service: Service) -> None:
+    with service.client() as client:
+        document = client.get("/openapi.json").json()
+    operation = document["paths"]["/events"]["post"]
+    assert set(operation["requestBody"]["content"]) == {"application/json", "application/x-ndjson"}
+    assert [p["name"] for p in operation["parameters"]] == ["Idempotency-Key"]

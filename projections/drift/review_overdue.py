@@ -53,7 +53,11 @@ def trend(t: Trend) -> Points:
     :recorded) until its own, and overdue on those after its due date: one read of the
     reviews, in order, gives each review that span of dates, cut to the spans its child
     was looked after in that period (a period has one first review not held on a date,
-    so each child counts once), and the spans are counted at their ends."""
+    so each child counts once), and the spans are counted at their ends.
+
+    A review held (and recorded) by the first date is read no further: it is no first
+    review not held on any of the dates, and to the reviews after it, what it adds (a day
+    held before every date) is what its absence adds (no review before them not held)."""
     held = "CASE WHEN n.held_on IS NOT NULL AND n.held_recorded_on <= :recorded THEN n.held_on END"
     start = t.first_date("(r.before_held IS NULL OR r.before_held <= t.d) AND r.due_on < t.d")
     # Each review's span worked out once (materialized), not again per use.
@@ -64,7 +68,9 @@ def trend(t: Trend) -> Points:
             MAX(COALESCE({held}, '~')) OVER (PARTITION BY n.case_id, n.period_no
               ORDER BY n.review_no ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
             ) AS before_held
-          FROM {{s}}cl_reviews n WHERE {known("n")}) r),
+          FROM {{s}}cl_reviews n WHERE {known("n")}
+            AND NOT (n.held_on IS NOT NULL AND n.held_recorded_on <= :recorded
+              AND n.held_on <= :d_0)) r),
       spans AS MATERIALIZED (
         SELECT {later("r.start", "g.first_i")} AS start, {earlier("r.held", "g.end_i")} AS n
         FROM items r JOIN {SPANS} g ON g.case_id = r.case_id AND g.period_no = r.period_no

@@ -6,9 +6,10 @@ recommendation fell due before, `due_before`, and the earlier of the date and th
 the records read, `settled`) is joined into a measure's statement and its counts grouped by
 date: the measure's tables are read once for all the dates, not once per date, and what
 each date counts is exactly what the report on that date counts (`measures.py`). The
-children looked after are worked out once, for every date, as each child's spans of dates
-looked after in one period of care (`tmp_looked_after_spans`) and with one IRO
-(`tmp_looked_after_iros`), in temporary tables of their own.
+children looked after on every date are each child's spans of dates looked after in one
+period of care (`tmp_looked_after_spans`) and with one IRO (`tmp_looked_after_iros`), in
+temporary tables of their own: of everything recorded, read from the spans the projection
+keeps (cl_looked_after); as recorded by a past day, worked out from the records.
 
 A measure of now need not make a row per child (or recommendation) and date: what it counts
 holds from one date to a later one (a recommendation fallen due, until it is completed), so
@@ -98,13 +99,9 @@ class Trend:
     def children(self) -> str:
         """The children counted (every child of cl_children, or of the report's councils):
         what the report's table of children holds, whatever their standing on a date."""
-        councils = self.query.councils
-        if councils is None:
+        if self.query.councils is None:
             return "{s}cl_children"
-        names = [f"council_{i}" for i in range(len(councils))]
-        self.query.params.update(zip(names, sorted(councils), strict=True))
-        within = ", ".join(f":{name}" for name in names) or "NULL"
-        return f"(SELECT * FROM {{s}}cl_children c WHERE c.council IN ({within}))"
+        return f"(SELECT * FROM {{s}}cl_children c WHERE c.council IN {self._councils()})"
 
     def run(self, sql: str, fetch: bool = True, first: str = "") -> list[Row]:
         """A statement with the dates (and, where no temporary table may hold them, the
@@ -121,7 +118,10 @@ class Trend:
         """Each child's spans of dates looked after in one period of care (`SPANS`), and
         with one IRO (`IRO_SPANS`): the report's table of children (`children.py`) on
         every date at once, as spans of dates, not a row per child and date."""
-        tables = self._looked_after()
+        if self.as_recorded_on is None:
+            tables = self._projected_looked_after()
+        else:
+            tables = self._looked_after()
         if self.query.views.read_only:
             self.looked_after = [f"{name} AS MATERIALIZED ({body})" for name, body in tables]
             return
@@ -131,9 +131,43 @@ class Trend:
         self.query.run(f"CREATE INDEX {SPANS}_case ON {SPANS} (case_id, period_no)", False)
         self.query.run(f"ANALYZE {SPANS}", fetch=False)
 
+    def _projected_looked_after(self) -> list[tuple[str, str]]:
+        """SPANS and IRO_SPANS (name, SELECT) of everything recorded: the projection's spans
+        (cl_looked_after) that hold on one of the dates at least, each as the numbers of the
+        first date it holds on and the first after it that it no longer does. A span ending
+        by the first date is never read: the index on its end finds the others."""
+        first = self.first_date("l.from_on <= t.d")
+        end = self.first_date("l.until_on <= t.d")
+        return [
+            (SPANS, f"""
+              SELECT s.case_id, s.period_no, s.iro, s.first_i, s.end_i
+              FROM (SELECT l.case_id, l.period_no, l.iro, {first} AS first_i, {end} AS end_i
+                FROM {{s}}cl_looked_after l
+                WHERE l.until_on > :d_0 AND l.from_on <= :last_d{self._of_councils("l")}) s
+              WHERE s.first_i < s.end_i"""),
+            (IRO_SPANS, f"""
+              SELECT g.case_id, g.iro, g.first_i, g.end_i FROM {SPANS} g
+              WHERE g.iro IS NOT NULL"""),
+        ]
+
+    def _of_councils(self, alias: str) -> str:
+        """SQL: the condition (after AND) that the row of `alias` is of the report's
+        councils; none when the report counts every council's children."""
+        if self.query.councils is None:
+            return ""
+        return f" AND {alias}.council IN {self._councils()}"
+
+    def _councils(self) -> str:
+        """SQL: the report's councils, as a list of parameters (given to the query)."""
+        councils = sorted(self.query.councils or ())
+        names = [f"council_{i}" for i in range(len(councils))]
+        self.query.params.update(zip(names, councils, strict=True))
+        return "(" + (", ".join(f":{name}" for name in names) or "NULL") + ")"
+
     def _looked_after(self) -> list[tuple[str, str]]:
         """The tables (name, SELECT), in order, of the children's spans looked after,
-        ending with SPANS and IRO_SPANS.
+        ending with SPANS and IRO_SPANS, worked out from the records (as recorded by a
+        past day: the projection's spans are of everything recorded).
 
         A child whose latest records all held and were known by a date (`settled`) is
         read from cl_children on that date and every later one, looked after until its
