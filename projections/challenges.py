@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import statistics
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -128,6 +128,30 @@ def states(
         if state is not None and row["occurred_on"] <= day and row["recorded_on"] <= recorded:
             _apply(state, row)
     return sorted(found.values(), key=lambda s: (s.raised_on, s.child, s.challenge_id))
+
+
+def on_each_date(
+    challenge: Row, steps: Iterable[Row], dates: Sequence[date]
+) -> Iterator[tuple[date, ChallengeState]]:
+    """One challenge as it stood at the end of each of `dates` (ascending) on which it had
+    been raised, while it stays open: what `states` returns for it on each date, its steps
+    sorted and applied once, each date's after the last's, not replayed from the first for
+    every date. `challenge` and `steps` are rows already known and recorded by then (the
+    caller filters by the day they are known as of)."""
+    ordered = sorted(steps, key=lambda r: (r["occurred_on"], r["seq"]))
+    state: ChallengeState | None = None
+    applied = 0
+    for day in dates:
+        on = day.isoformat()
+        if challenge["raised_on"] > on:
+            continue
+        state = state or _raised(challenge)
+        while applied < len(ordered) and ordered[applied]["occurred_on"] <= on:
+            _apply(state, ordered[applied])
+            applied += 1
+        if not state.is_open:
+            return
+        yield day, state
 
 
 def _raised(row: Row) -> ChallengeState:

@@ -29,7 +29,7 @@ from careledger.projections.drift.measures import COUNTERS
 from careledger.projections.drift_settings import DriftSettings
 from careledger.synthetic import synthetic_history
 from tests.access_histories import OTHER
-from tests.test_drift_measures import Ledger
+from tests.test_drift_measures import IRO, Ledger
 
 SYNTHETIC_UNTIL = date(2025, 11, 28)
 # Thresholds low enough that every measure counts something in a small ledger.
@@ -242,3 +242,41 @@ def test_views_projected_before_the_spans_were_kept_are_rebuilt_and_then_count_a
         expected = report_per_date(o, dates, TIGHT)
         assert one_pass(o, dates, TIGHT) == expected
         assert len(counted_somewhere(expected)) >= 6
+
+
+def test_challenge_steps_taken_on_a_month_end_count_on_that_month_end_as_the_report_does(
+    db: str,
+) -> None:
+    """Dana's IRO raised two challenges. The first's raising, escalation, answer and
+    resolution each fall on a month end; the second goes unanswered at its stage until an
+    answer on a month end. The trend follows each challenge through the dates once, so a
+    step taken on a date must count from that date, as the report of that day counts it."""
+    manager = {"name": "Marcus Fenwick", "role": "SERVICE_MANAGER"}
+    with opened(db, create_tables=True) as o:
+        dana = Ledger(o)
+        dana.add("DANA", "ChildBecameLookedAfter", "2025-03-03", legal_status="C2")
+        for challenge_id, raised_on in (("CHAL-1", "2025-05-31"), ("CHAL-2", "2025-04-30")):
+            dana.add(
+                "DANA", "ChallengeRaised", raised_on, challenge_id=challenge_id,
+                subject="decision", concern="The move was decided without a review",
+                raised_by=IRO, stage=0,
+            )  # fmt: skip
+        dana.add(
+            "DANA", "ChallengeEscalated", "2025-06-30", challenge_id="CHAL-1", to_stage=1,
+            escalated_by=IRO, reason="No answer at the informal stage",
+        )  # fmt: skip
+        for challenge_id, on in (("CHAL-1", "2025-07-31"), ("CHAL-2", "2025-08-31")):
+            dana.add(
+                "DANA", "ChallengeResponded", on, challenge_id=challenge_id,
+                responded_by=manager, response="A review will be held",
+            )  # fmt: skip
+        dana.add(
+            "DANA", "ChallengeResolved", "2025-09-30", challenge_id="CHAL-1",
+            outcome="upheld", resolved_by=manager, summary="Review held; the move confirmed",
+        )  # fmt: skip
+        o.catch_up()
+        dates = month_ends(date(2025, 11, 30), 8)
+        expected = report_per_date(o, dates, DriftSettings())
+        assert one_pass(o, dates, DriftSettings()) == expected
+        overdue = [expected[day]["challenge_overdue"] for day in dates]
+        assert len(set(overdue)) > 2, overdue  # the counts move as each step is taken

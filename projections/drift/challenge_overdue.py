@@ -97,28 +97,22 @@ def trend(t: Trend) -> Future[Points]:
 
 
 def _judged(t: Trend, raised: list[Row], steps: list[Row]) -> Points:
-    """Each date's open challenges, and how many of them are past their timescale."""
+    """Each date's open challenges, and how many of them are past their timescale: each
+    challenge followed through the dates once (`challenges.on_each_date`), as the report on
+    each date judges it."""
     recorded = recorded_by(t.as_recorded_on)
-    resolved: dict[tuple[str, str], str] = {}
     steps_of: dict[tuple[str, str], list[Row]] = defaultdict(list)
     for step in steps:
-        key = (step["case_id"], step["challenge_id"])
-        steps_of[key].append(step)
-        if step["kind"] == "resolved" and step["recorded_on"] <= recorded:
-            resolved[key] = min(resolved.get(key, step["occurred_on"]), step["occurred_on"])
+        if step["recorded_on"] <= recorded:
+            steps_of[(step["case_id"], step["challenge_id"])].append(step)
     past: dict[str, int] = defaultdict(int)
     open_: dict[str, int] = defaultdict(int)
-    for day in t.dates:
-        on = day.isoformat()
-        still = [r for r in raised if resolved.get((r["case_id"], r["challenge_id"]), "~") > on]
-        # Only the steps of the challenges still open are judged: a step of any other one
-        # changes nothing `states` returns, and sorting every step twelve times was most of
-        # the trend's time.
-        their_steps = [
-            step for r in still for step in steps_of.get((r["case_id"], r["challenge_id"]), ())
-        ]
-        for state in challenges.states(still, their_steps, day, t.as_recorded_on):
-            if state.is_open:
-                open_[on] += 1
-                past[on] += challenges.timescale(state, t.protocol, day).past
+    for row in raised:
+        if row["recorded_on"] > recorded:
+            continue
+        its_steps = steps_of.get((row["case_id"], row["challenge_id"]), [])
+        for day, state in challenges.on_each_date(row, its_steps, t.dates):
+            on = day.isoformat()
+            open_[on] += 1
+            past[on] += challenges.timescale(state, t.protocol, day).past
     return t.points("challenge_overdue", past, open_)
