@@ -30,9 +30,6 @@ from eventsourcing.utils import Environment, EnvType
 from careledger.ledger.private_files import create_private, tighten_path
 
 STATEMENTS = 128  # prepared statements each connection keeps (Python's default)
-# WAL pages written before a commit copies them into the database file (SQLite's default is
-# 1,000; see `_create_connection`).
-CHECKPOINT_PAGES = 4_000
 
 # The database files this process holds open through SQLite, by (device, inode), with how many
 # pools hold each. Closing any descriptor of a file drops every POSIX lock the process holds
@@ -98,14 +95,6 @@ class LedgerConnectionPool(SQLiteConnectionPool):
         # What is deleted is overwritten, not left in the file's free space: a projection
         # row replaced by a later record (a plan section's old text) is gone from the file.
         connection.execute("PRAGMA secure_delete=ON")
-        # Each event writes two rows and two index entries (the event and its chain row),
-        # and a bulk record touches an index page per case: at SQLite's default the WAL
-        # reached its checkpoint every few commits, and each checkpoint wrote and synced
-        # again pages that the next commits changed once more. With a longer WAL (16 MiB at
-        # the usual 4 KiB page) a page changed by several commits is copied once. Commits
-        # are as durable as before: each is synced to the WAL (synchronous=FULL) before it
-        # returns.
-        connection.execute(f"PRAGMA wal_autocheckpoint={CHECKPOINT_PAGES}")
         if self.query_only:
             connection.execute("PRAGMA query_only=ON")
         self.connections_made += 1
