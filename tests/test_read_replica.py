@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import shutil
 import signal
 import socket
@@ -27,6 +28,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import psycopg
 import pytest
+from eventsourcing.postgres import PostgresApplicationRecorder
 
 from careledger.api import opened
 from careledger.cli.drift_output import as_json
@@ -184,3 +186,27 @@ def test_the_replica_refuses_writes(postgres_db: str, replica: str) -> None:
                      CARELEDGER_DB=on_replica)  # fmt: skip
     assert refused.exit_code == 1 and "during recovery" in refused.stderr, refused.stderr
     assert newest_on(postgres_db) == newest  # nothing recorded anywhere
+
+
+def test_the_refusal_is_the_replicas_however_soon_it_comes_back(
+    postgres_db: str, replica: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A save's statements go to the server in one pipeline. Here the replica's refusal of the
+    first (the library's LOCK TABLE) is back before the next is sent, as it may be on a busy
+    machine: still the server's refusal is reported, not psycopg's "pipeline aborted"."""
+    schema = parse_qs(urlsplit(postgres_db).query)["schema"][0]
+    on_replica = f"{replica}?schema={schema}"
+    with opened(postgres_db, create_tables=True) as ledger:
+        newest = ledger.record(megans_history(), actor="lcs-feed", role="SW") + 1
+    until(lambda: newest_on(on_replica) == newest)
+    notify = PostgresApplicationRecorder._notify_channel
+
+    def after_the_answer(recorder: PostgresApplicationRecorder, curs: psycopg.Cursor) -> None:
+        readable, _, _ = select.select([curs.connection.fileno()], [], [], 30)
+        assert readable, "the replica did not answer the LOCK TABLE"
+        notify(recorder, curs)
+
+    monkeypatch.setattr(PostgresApplicationRecorder, "_notify_channel", after_the_answer)
+    with pytest.raises(StoreFailure, match="during recovery"), opened(on_replica) as ledger:
+        ledger.record([NEW_CHILD], actor="lcs-feed", role="SW")
+    assert newest_on(postgres_db) == newest

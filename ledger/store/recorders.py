@@ -24,11 +24,13 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Generator, Iterator, Sequence
 from functools import cached_property
 from typing import Any
 from uuid import UUID
 
+import psycopg
 from eventsourcing.persistence import IntegrityError, ProgrammingError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
@@ -432,14 +434,16 @@ class PostgresLedgerRecorder(PostgresHeads, PostgresApplicationRecorder):
         same pipeline: a unique key refusing a row is reported when the library syncs it,
         before the commit, so the transaction rolls back. Inserted after the lock, a row never
         waits on another writer's uncommitted row: every such row is inserted under it."""
-        super()._insert_stored_events(curs, stored_events, **kwargs)
-        for table in dict.fromkeys(row.table for row in alongside):
-            rows = _values(alongside, table)
-            marks = SQL(",").join([SQL("%s")] * len(rows[0]))
-            with curs.connection.cursor() as other:  # `curs` keeps the insert's answer
-                other.executemany(
-                    SQL("INSERT INTO {0} VALUES ({1})").format(self._table(table), marks), rows
-                )
+        with _pipeline_synced_on_error(curs):
+            super()._insert_stored_events(curs, stored_events, **kwargs)
+            for table in dict.fromkeys(row.table for row in alongside):
+                rows = _values(alongside, table)
+                marks = SQL(",").join([SQL("%s")] * len(rows[0]))
+                with curs.connection.cursor() as other:  # `curs` keeps the insert's answer
+                    other.executemany(
+                        SQL("INSERT INTO {0} VALUES ({1})").format(self._table(table), marks),
+                        rows,
+                    )
 
     def _insert_events(
         self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
@@ -458,20 +462,21 @@ class PostgresLedgerRecorder(PostgresHeads, PostgresApplicationRecorder):
         promised order), then the chain rows, appended in the same transaction. The insert
         ran under the library's table lock, so no other writer is between the last digest
         and these events."""
-        returned = curs.fetchall()
-        if len(returned) != len(stored_events):
-            raise ProgrammingError(
-                f"got {len(returned)} notification ids for {len(stored_events)} events"
-            )
-        position = {(r["originator_id"], r["originator_version"]): r for r in returned}
-        ids = [
-            position[_uuid(s.originator_id), s.originator_version]["notification_id"]
-            for s in stored_events
-        ]
-        heads = {r["originator_id"]: bytes(r["previous"]) for r in returned if r["previous"]}
-        last = returned[0]["digest"]
-        self._append_chain(curs, _stored_rows(stored_events, ids), heads, last)
-        return ids
+        with _pipeline_synced_on_error(curs):
+            returned = curs.fetchall()
+            if len(returned) != len(stored_events):
+                raise ProgrammingError(
+                    f"got {len(returned)} notification ids for {len(stored_events)} events"
+                )
+            position = {(r["originator_id"], r["originator_version"]): r for r in returned}
+            ids = [
+                position[_uuid(s.originator_id), s.originator_version]["notification_id"]
+                for s in stored_events
+            ]
+            heads = {r["originator_id"]: bytes(r["previous"]) for r in returned if r["previous"]}
+            last = returned[0]["digest"]
+            self._append_chain(curs, _stored_rows(stored_events, ids), heads, last)
+            return ids
 
     def _append_chain(
         self,
@@ -599,6 +604,32 @@ class PostgresLedgerRecorder(PostgresHeads, PostgresApplicationRecorder):
             conn.execute("SET LOCAL idle_in_transaction_session_timeout = '60s'")
             curs.execute(statement, params)
             yield from curs
+
+
+@contextlib.contextmanager
+def _pipeline_synced_on_error(curs: Cursor[DictRow]) -> Iterator[None]:
+    """The server's own refusal, whenever it comes back, not psycopg's "pipeline aborted".
+
+    The library sends a save's statements in one pipeline and syncs it after the insert,
+    keeping any error raised before then to raise once its transaction has ended. But an
+    error the server sends back while a later statement of the save is still being sent (a
+    read-only server refusing the library's LOCK TABLE, a unique key the insert) is raised
+    there, from that statement, before the library's sync: the pipeline is then left
+    aborted, and the COMMIT with which the library ends the transaction comes back as
+    psycopg's `PipelineAborted`, an OperationalError, which the library tries again ten
+    times and then raises in place of the server's error. Whether the error comes back in
+    time depends on how fast the server answers the client, so the same refusal was
+    reported either way from one run to the next. Synced here, at the error, the pipeline
+    leaves its aborted state (the transaction stays failed, so the commit rolls back) and
+    the server's error is what the library raises."""
+    try:
+        yield
+    except psycopg.Error:
+        # The pipeline under way, entered again (psycopg nests it): its sync collects the
+        # results still owed, which are only the aborted statements'.
+        with contextlib.suppress(psycopg.Error), curs.connection.pipeline() as pipeline:
+            pipeline.sync()
+        raise
 
 
 def _link(values: Any) -> tuple[Any, ...]:
