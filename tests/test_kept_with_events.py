@@ -5,11 +5,13 @@ nothing of the batch recorded, and is not taken for a write conflict to be tried
 
 from __future__ import annotations
 
+import select
 from typing import Any
 
 import pytest
+from eventsourcing.postgres import PostgresApplicationRecorder
 
-from careledger.api import Opened
+from careledger.api import Opened, opened
 from careledger.ledger.application import Recorded
 from careledger.ledger.domain import payloads as p
 from careledger.ledger.domain.commands import parse_command
@@ -81,3 +83,39 @@ def test_a_row_its_key_refuses_leaves_nothing_of_the_batch_recorded(ledger: Open
     assert ledger.ledger.case(COUNCIL, CHILD).version == 4
     assert [row["response"] for row in kept(ledger)] == ["3", "4"]
     assert ledger.verify().intact
+
+
+def test_a_conflict_with_rows_kept_is_tried_again_however_soon_the_refusal_comes_back(
+    postgres_db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL: the events' insert and the rows kept with them go to the server in one
+    pipeline. Here another writer has added to the case since this ledger cached it, and the
+    server's refusal of the insert (the case's next sequence number is taken) is back before
+    the kept rows are sent, as it may be on a busy machine: still it is a write conflict (not
+    psycopg's "pipeline aborted", which the library would send again as a lost connection),
+    the batch is tried again on the case as stored, and recorded once with its row."""
+    with opened(postgres_db, create_tables=True) as first, opened(postgres_db) as other:
+        ServiceTables(first.ledger).create()
+        first.ledger.record([parse_command(came_into_care())], DUTY_TEAM)
+        assert first.ledger.case(COUNCIL, CHILD).version == 2  # read, so cached
+        other.ledger.record([parse_command(allocated("SW-1"))], DUTY_TEAM)
+        insert = PostgresApplicationRecorder._insert_stored_events
+        inserts: list[list[int]] = []  # each insert's sequence numbers, and if it was refused
+
+        def refused_before_the_rest(recorder: Any, curs: Any, *args: Any, **kwargs: Any) -> None:
+            insert(recorder, curs, *args, **kwargs)
+            inserts.append([event.originator_version for event in args[0]])
+            if len(inserts) == 1:  # the first attempt, on the stale case: the server refuses it
+                readable, _, _ = select.select([curs.connection.fileno()], [], [], 10)
+                assert readable, "the server did not refuse the insert"
+
+        monkeypatch.setattr(
+            PostgresApplicationRecorder, "_insert_stored_events", refused_before_the_rest
+        )
+        first.ledger.record([parse_command(allocated("SW-2"))], DUTY_TEAM, key_row("k-1"))
+        # The refused insert was sent once (not again by the library's retry of what it took
+        # for a lost connection), then the batch on the case as stored.
+        assert inserts == [[3], [4]]
+        assert first.ledger.case(COUNCIL, CHILD).version == 4
+        assert kept(first) == [{"idempotency_key": "k-1", "response": "4"}]
+        assert first.verify().intact
