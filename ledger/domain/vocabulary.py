@@ -5,7 +5,18 @@ from __future__ import annotations
 from enum import StrEnum
 
 
-class Section(StrEnum):
+class Code(StrEnum):
+    """A closed list of words or codes, as a `StrEnum` whose `value` is read as a plain
+    attribute. Python 3.11's `Enum` reads `value` through a descriptor written in Python,
+    which pydantic asks for every code it writes as JSON: two or three of them an event
+    stored, and again for each event a projection writes out."""
+
+    @property
+    def value(self) -> str:
+        return self._value_
+
+
+class Section(Code):
     """Sections of a care plan (reg 5 and Sch 1 of the 2010 Regulations).
 
     `pathway` (16+, Care Leavers (England) Regs 2010) and `detention_placement` (reg 47B) are
@@ -30,7 +41,7 @@ class Section(StrEnum):
     LEGAL_STATUS = "legal_status"
 
 
-class LegalStatus(StrEnum):
+class LegalStatus(Code):
     """SSDA903 legal status codes (validator rule 144)."""
 
     C1 = "C1"  # interim care order, s.38
@@ -48,7 +59,7 @@ class LegalStatus(StrEnum):
     J3 = "J3"  # youth rehabilitation order with residence requirement
 
 
-class Role(StrEnum):
+class Role(Code):
     """Who acts in a child's case."""
 
     SW = "SW"
@@ -64,7 +75,7 @@ class Role(StrEnum):
     SENIOR_MANAGER = "SENIOR_MANAGER"
 
 
-class Participation(StrEnum):
+class Participation(Code):
     """The child's participation in a review: SSDA903 REVIEW_CODE (validator rule 167)."""
 
     PN0 = "PN0"  # child under 4
@@ -77,7 +88,7 @@ class Participation(StrEnum):
     PN7 = "PN7"  # absent, views not conveyed
 
 
-class AuthorityKind(StrEnum):
+class AuthorityKind(Code):
     """On what authority a plan change was made (reg 32(2); docs/rules.md §2)."""
 
     REVIEW_DECISION = "review_decision"
@@ -86,7 +97,7 @@ class AuthorityKind(StrEnum):
     NONE = "none"
 
 
-class ChallengeSubject(StrEnum):
+class ChallengeSubject(Code):
     """What an IRO challenge concerns (Nottinghamshire's list; docs/rules.md §5)."""
 
     CARE_PLANNING = "care_planning"
@@ -109,7 +120,7 @@ CEASED_REASONS: frozenset[str] = frozenset(
 )
 
 
-class ChallengeOutcome(StrEnum):
+class ChallengeOutcome(Code):
     """How a challenge ended (docs/rules.md §5: the taxonomy is unverified). A Cafcass referral
     may end the dispute instead of finishing the process (Cafcass practice note para 3.1)."""
 
@@ -120,7 +131,7 @@ class ChallengeOutcome(StrEnum):
     REFERRED_TO_CAFCASS = "referred_to_cafcass"
 
 
-class CafcassOutcome(StrEnum):
+class CafcassOutcome(Code):
     """What came of a referral to Cafcass under s.25B(3) (docs/rules.md §5: unverified)."""
 
     ADVICE = "advice"
@@ -128,7 +139,7 @@ class CafcassOutcome(StrEnum):
     NO_ACTION = "no_action"
 
 
-class InformedOf(StrEnum):
+class InformedOf(Code):
     """Why a change is put before the child's IRO: the council informs the IRO of any
     significant change (CPPCR 2010 reg 37), of a placement and of its ending (reg 13(2)(i),
     reg 14(2)(b)), and the IRO monitors the council's performance in the case (Children Act
