@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import contextlib
-import gc
 import random
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import ClassVar, NamedTuple, cast
@@ -27,6 +26,7 @@ from eventsourcing.persistence import (
 from eventsourcing.utils import Environment, EnvType
 
 from careledger.ledger.case_locks import POSTGRES_STRIPES, CaseLocks
+from careledger.ledger.collector import collector_paused
 from careledger.ledger.domain import payloads as p
 from careledger.ledger.domain.case import ChildCase
 from careledger.ledger.domain.commands import Command
@@ -400,23 +400,3 @@ class _Batch:
 def _stale_refusal(error: BaseException, batch: _Batch) -> bool:
     """A refusal that a stale cached case may have caused is tried again on fresh state."""
     return isinstance(error, BatchRefused) and batch.from_cache
-
-
-@contextlib.contextmanager
-def collector_paused() -> Iterator[None]:
-    """Python's cyclic garbage collector off while a batch is built and saved.
-
-    A batch allocates tens of thousands of objects (events, their JSON, chain rows) that
-    live until it is saved and are freed by reference counting, not by the collector. Each
-    of the collector's passes walks the young objects, and now and then the whole heap,
-    the cached cases included: left on, it took a seventh of bulk recording's time on SQLite
-    and a fifth on PostgreSQL for nothing. It is turned back on afterwards (unless the caller
-    had it off), and collects then whatever cycles the batch left."""
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()

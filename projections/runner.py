@@ -18,7 +18,8 @@ from itertools import groupby
 from eventsourcing.persistence import InfrastructureFactory, IntegrityError, Tracking
 from eventsourcing.utils import Environment
 
-from careledger.ledger.application import CareLedger, collector_paused
+from careledger.ledger.application import CareLedger
+from careledger.ledger.collector import collector_paused
 from careledger.ledger.domain import events as e
 from careledger.ledger.errors import LedgerError
 from careledger.ledger.store.mapper import PydanticMapper

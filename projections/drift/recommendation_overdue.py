@@ -7,7 +7,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 
 from careledger.projections.drift.query import Query
-from careledger.projections.drift.report import Counted, Finding, Measure, child, counts, tally
+from careledger.projections.drift.report import Counted, Finding, Measure, counts, tally
 from careledger.projections.drift.sql import known, totals_and_hits
 from careledger.projections.drift.trend import SPANS, Points, Trend, earlier, later
 
@@ -27,28 +27,32 @@ def count(q: Query) -> Counted:
     """Each group's recommendations fallen due, and those still open, in one pass."""
     due, rows = q.totals_and_hits(
         totals_and_hits(
-            f"""SELECT g.council, g.child_ref, {{group}} AS grp, m.recommendation_id, m.text,
-                m.owner, m.owner_role, m.due_on, m.review_id,
+            f"""SELECT g.council, g.child_ref, {{group}} AS grp, m.recommendation_id,
+                g.council || ':' || g.child_ref AS subject, m.due_on,
+                m.owner || ' (' || m.owner_role || ')' AS owned,
+                m.recommendation_id || ' (review ' || m.review_id || '), owner '
+                  || m.owner || ' (' || m.owner_role || '): ' || m.text AS detail,
                 CASE WHEN m.closed_on IS NOT NULL AND m.closed_on <= :d
                   AND m.closed_recorded_on <= :recorded THEN 0 ELSE 1 END AS still_open
             FROM tmp_children g JOIN {{s}}cl_recommendations m
               ON m.case_id = g.case_id AND {known("m")}
             WHERE g.period_no IS NOT NULL AND {_FALLEN_DUE}""",
-            "council, child_ref, recommendation_id, text, owner, owner_role, due_on, review_id",
+            "subject, due_on, owned, detail",
             "still_open = 1",
             "due_on, council, child_ref, recommendation_id",
         )
     )
+    # The finding's text is put together by the database: at 80,000 children there are
+    # about 40,000 of them, and Python would build each from eight values.
     findings = [
         Finding(
             "recommendation_overdue",
             row["grp"],
-            child(row),
+            row["subject"],
             row["due_on"],
             q.days_since(row["due_on"]),
-            f"{row['recommendation_id']} (review {row['review_id']}), owner {row['owner']} "
-            f"({row['owner_role']}): {row['text']}",
-            owner=f"{row['owner']} ({row['owner_role']})",
+            row["detail"],
+            owner=row["owned"],
         )
         for row in rows
     ]
