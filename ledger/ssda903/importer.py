@@ -18,7 +18,8 @@ from pathlib import Path
 
 from eventsourcing.persistence import IntegrityError
 
-from careledger.ledger.application import CareLedger, collector_paused
+from careledger.ledger.application import CareLedger
+from careledger.ledger.collector import collector_paused
 from careledger.ledger.domain import payloads as p
 from careledger.ledger.domain.case import ENGLAND
 from careledger.ledger.errors import LedgerError, RecordingConflict
