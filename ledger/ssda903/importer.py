@@ -133,7 +133,9 @@ class ReturnImport:
         for attempt in range(1, self.ledger.save_attempts + 1):
             cases = self.ledger.cases_of(self.council, [child for child, _ in batch])
             changes: list[ChildChanges] = [
-                changes_for(cases.get(child), ChildRows(self.year, today, rows, True), child)
+                changes_for(
+                    cases.get(child), ChildRows(self.year, today, rows, validated=True), child
+                )
                 for child, rows in batch
             ]
             try:
