@@ -7,18 +7,26 @@ Left on, the collector runs a pass every 700 allocations, and now and then walks
 heap; while a large result is being built, most of those walks find nothing to free (the
 figures are in benchmarks/NOTES.md). Paused, the work pays for none of them; the collector
 is turned back on when the last piece of work that paused it is done, and collects then
-whatever cycles were left."""
+whatever cycles were left.
+
+A busy service may have some piece of work under way at every moment, so that the last one
+is never done: then the work that ends once the collector has been off for `LONGEST_PAUSE`
+seconds runs a full collection itself, so cycles never pile up for longer than that."""
 
 from __future__ import annotations
 
 import contextlib
 import gc
 import threading
+import time
 from collections.abc import Iterator
+
+LONGEST_PAUSE = 5.0  # seconds the collector may stay off while work keeps overlapping
 
 _lock = threading.Lock()
 _pausing = 0  # how many pieces of work, in any thread, have the collector paused now
 _paused_here = False  # whether this module turned it off (not the program itself)
+_since = 0.0  # when it was turned off, or last collected while off (time.monotonic)
 
 
 @contextlib.contextmanager
@@ -27,18 +35,33 @@ def collector_paused() -> Iterator[None]:
     itself. Counted across threads: a service's two requests that overlap leave it off
     until both are done, and the one that finishes first does not turn it on under the
     other."""
-    global _pausing, _paused_here
+    _begin()
+    try:
+        yield
+    finally:
+        _end()
+
+
+def _begin() -> None:
+    global _pausing, _paused_here, _since
     with _lock:
         if _pausing == 0:
             _paused_here = gc.isenabled()
             if _paused_here:
                 gc.disable()
+                _since = time.monotonic()
         _pausing += 1
-    try:
-        yield
-    finally:
-        with _lock:
-            _pausing -= 1
-            if _pausing == 0 and _paused_here:
-                _paused_here = False
-                gc.enable()
+
+
+def _end() -> None:
+    global _pausing, _paused_here, _since
+    with _lock:
+        _pausing -= 1
+        if _pausing == 0 and _paused_here:
+            _paused_here = False
+            gc.enable()
+        overdue = _pausing > 0 and _paused_here and time.monotonic() - _since > LONGEST_PAUSE
+        if overdue:
+            _since = time.monotonic()
+    if overdue:
+        gc.collect()

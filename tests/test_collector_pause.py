@@ -62,3 +62,44 @@ def test_the_first_of_two_overlapping_pauses_to_finish_leaves_it_off_for_the_oth
     first_done.set()
     worker.join(5)
     assert seen == {"after the first finished": False, "after both": True}
+
+
+def test_work_that_keeps_overlapping_still_collects_now_and_then(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """In a busy service some request may hold the pause at every moment: once it has
+    lasted longer than the longest pause allowed, the work that ends runs a collection."""
+    collections: list[str] = []
+
+    def seen(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            collections.append(phase)
+
+    monkeypatch.setattr("careledger.ledger.collector.LONGEST_PAUSE", 0.0)
+    gc.callbacks.append(seen)
+    try:
+        with collector_paused():  # a long piece of work, under way throughout
+            with collector_paused():  # a short one that ends meanwhile
+                pass
+            assert collections == ["start"]
+            assert not gc.isenabled()
+    finally:
+        gc.callbacks.remove(seen)
+    assert gc.isenabled()
+
+
+def test_work_that_ends_soon_runs_no_collection_of_its_own() -> None:
+    collections: list[str] = []
+
+    def seen(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            collections.append(phase)
+
+    gc.callbacks.append(seen)
+    try:
+        with collector_paused():
+            with collector_paused():
+                pass
+            assert collections == []
+    finally:
+        gc.callbacks.remove(seen)
