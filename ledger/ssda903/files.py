@@ -191,6 +191,10 @@ def _packed(record: Record) -> str:
     return type(record).__pydantic_serializer__.to_json(record).decode()
 
 
+# Each participation code's member, found by a look-up (the enum's own call costs more).
+_PARTICIPATION = {member.value: member for member in Participation}
+
+
 def _unpacked(data: str, table: Table) -> Record:
     """A staged record, built as it was checked without being validated again: it was
     validated as it was read, and the staging file is the import's own (`ledger.store.trusted`
@@ -201,7 +205,7 @@ def _unpacked(data: str, table: Table) -> Record:
         return trusted.build(ChildDetails, from_json(data))
     values = data.split(_SEP)
     if table is Table.REVIEWS:
-        return Review(date.fromisoformat(values[0]), Participation(values[1]))
+        return Review(date.fromisoformat(values[0]), _PARTICIPATION[values[1]])
     return SocialWorker(values[0], date.fromisoformat(values[1]), values[2] or None)
 
 
@@ -253,13 +257,18 @@ class Staging:
             "SELECT child, file, rowno, data FROM rows ORDER BY child, tbl, rowno"
         )
         child, group = "", list[Checked]()
+        files = self._files
         for ref, name, rowno, data in cursor:
             if ref != child and group:
                 yield child, group
                 group = []
             child = ref
-            file = self._files[name]
-            group.append(Checked(file, rowno, self._opened(data, file.table)))
+            file = files[name]
+            record = (
+                _unpacked(data, file.table) if self._cipher is None
+                else self._opened(data, file.table)
+            )  # fmt: skip
+            group.append(Checked(file, rowno, record))
         if group:
             yield child, group
 

@@ -13,11 +13,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from itertools import islice
 from pathlib import Path
 
 from eventsourcing.persistence import IntegrityError
 
 from careledger.ledger.application import CareLedger
+from careledger.ledger.collector import collector_paused
 from careledger.ledger.domain import payloads as p
 from careledger.ledger.domain.case import ENGLAND
 from careledger.ledger.errors import LedgerError, RecordingConflict
@@ -109,18 +111,20 @@ class ReturnImport:
                     staging.add(child, row)
 
     def _record(self, report: ImportReport, staging: Staging) -> None:
+        """Each batch of children read back, mapped to its events and saved with the
+        collector paused (`collector_paused`), as the ledger's own recording of a batch is:
+        a batch's records and events are freed by reference counting when it is saved, and
+        the collector, left on while they were made, moved them to its older generations and
+        then walked the whole heap for them."""
         refused = report.refused_children
-        batch: list[tuple[str, list[Checked]]] = []
-        for child, child_lines in staging.children():
-            if child in refused:
-                continue
-            report.children += 1
-            batch.append((child, child_lines))
-            if len(batch) >= self.batch_size:
+        children = (child for child in staging.children() if child[0] not in refused)
+        while True:
+            with collector_paused():
+                batch = list(islice(children, self.batch_size))
+                if not batch:
+                    return
+                report.children += len(batch)
                 self._save(report, batch)
-                batch = []
-        if batch:
-            self._save(report, batch)
 
     def _save(self, report: ImportReport, batch: list[tuple[str, list[Checked]]]) -> None:
         """One atomic save for a batch of children; replayed on fresh state if another
@@ -129,7 +133,9 @@ class ReturnImport:
         for attempt in range(1, self.ledger.save_attempts + 1):
             cases = self.ledger.cases_of(self.council, [child for child, _ in batch])
             changes: list[ChildChanges] = [
-                changes_for(cases.get(child), ChildRows(self.year, today, rows), child)
+                changes_for(
+                    cases.get(child), ChildRows(self.year, today, rows, validated=True), child
+                )
                 for child, rows in batch
             ]
             try:

@@ -43,6 +43,7 @@ from careledger.ledger.ssda903.rows import (
     read_social_worker,
     renamed_episode,
 )
+from careledger.ledger.store import trusted
 
 Keyed = tuple[str, p.Payload]
 
@@ -148,12 +149,21 @@ def numbered(key: str, seen: dict[str, int]) -> str:
 class ChildRows:
     """One child's rows of one return (checked, `checked`), as the events they map to, each
     with a key that names the same record in another return: an episode by its start, a
-    review by its date."""
+    review by its date.
 
-    def __init__(self, year: int, today: date, lines: list[Checked]) -> None:
+    `validated`: the rows were checked in this process, for this year and day, so each
+    row's events as the row alone maps to them (`events_of`) were built and validated then.
+    An event that is exactly such an event, the same values, is built here without
+    validating them again (`ledger.store.trusted.maker`); one that differs (an id numbered
+    '#n', the reason the placement before it changed) is validated as it is built."""
+
+    def __init__(
+        self, year: int, today: date, lines: list[Checked], validated: bool = False
+    ) -> None:
         self.year = year
         self.as_of = collection_end(year, today)
         self.lines = lines
+        self.validated = validated
 
     def _source(self, line: Checked) -> str:
         return source_ref(self.year, line.file.name, line.file.sha256, line.row)
@@ -210,12 +220,13 @@ class ChildRows:
     ) -> Iterator[Keyed]:
         """An episode's events, given why the placement before it changed (`reason`)."""
         source = self._source(line)
-        yield f"episode:{episode.episode_id}", _episode_event(episode, source, reason)
+        as_checked = self.validated and episode is line.record and reason is None
+        yield f"episode:{episode.episode_id}", _episode_event(episode, source, reason, as_checked)
         if episode.ends_care:
             assert episode.dec is not None and episode.rec is not None
-            yield f"end:{episode.episode_id}", p.ChildCeasedToBeLookedAfter(
-                occurred_on=episode.dec, source=source, reason=episode.rec,
-                episode_id=episode.episode_id,
+            end = _CEASED if as_checked else _validated_ceased
+            yield f"end:{episode.episode_id}", end(
+                episode.dec, source, episode.rec, episode.episode_id
             )
 
     def _reviews(self) -> Iterator[Keyed]:
@@ -225,10 +236,11 @@ class ChildRows:
             yield self._review_held(line, line.record, seen)
 
     def _review_held(self, line: Checked, review: Review, seen: dict[str, int]) -> Keyed:
-        review_id = numbered(f"903-{review.held_on}", seen)
-        return f"review:{review_id}", p.ReviewHeld(
-            occurred_on=review.held_on, source=self._source(line), review_id=review_id,
-            chair=None, participation=review.participation,
+        first = f"903-{review.held_on}"
+        review_id = numbered(first, seen)
+        held = _REVIEW_HELD if self.validated and review_id == first else _validated_review
+        return f"review:{review_id}", held(
+            review.held_on, self._source(line), review_id, None, review.participation
         )
 
     def _social_workers(self) -> Iterator[Keyed]:
@@ -240,11 +252,9 @@ class ChildRows:
     def _worker_allocated(
         self, line: Checked, worker: SocialWorker, seen: dict[str, int]
     ) -> Keyed:
-        key = numbered(f"sw:{worker.from_on}:{worker.worker_id}", seen)
-        return key, p.SocialWorkerAllocated(
-            occurred_on=worker.from_on, source=self._source(line),
-            worker_id=worker.worker_id, reason=worker.reason,
-        )
+        key = numbered(f"sw:{worker.from_on}:{worker.worker_id}", seen)  # not in the event
+        allocated = _WORKER_ALLOCATED if self.validated else _validated_worker
+        return key, allocated(worker.from_on, self._source(line), worker.worker_id, worker.reason)
 
     def _details(self) -> Iterator[Keyed]:
         seen: dict[str, int] = {}
@@ -255,9 +265,8 @@ class ChildRows:
     def _details_recorded(
         self, line: Checked, details: ChildDetails, seen: dict[str, int]
     ) -> Keyed:
-        return numbered("details", seen), p.ChildDetailsRecorded(
-            occurred_on=self.as_of, source=self._source(line), details=details
-        )
+        recorded = _DETAILS_RECORDED if self.validated else _validated_details
+        return numbered("details", seen), recorded(self.as_of, self._source(line), details)
 
 
 def _episode(line: Checked) -> Episode:
@@ -265,21 +274,96 @@ def _episode(line: Checked) -> Episode:
     return line.record
 
 
-def _episode_event(episode: Episode, source: str, reason: str | None) -> p.Payload:
+def _episode_event(
+    episode: Episode, source: str, reason: str | None, as_checked: bool = False
+) -> p.Payload:
+    """The event an episode's start means; `as_checked`: exactly as `checked` built and
+    validated it, so built without validating it again."""
     on, rne = episode.decom, episode.rne
     if rne is NewEpisodeReason.S:
-        return p.ChildBecameLookedAfter(
-            occurred_on=on, source=source, legal_status=episode.legal_status,
-            placement=episode.placement, episode=episode,
-        )
+        became = _BECAME_LOOKED_AFTER if as_checked else _validated_became
+        return became(on, source, episode.legal_status, episode.placement, episode)
     if rne is NewEpisodeReason.L:
-        return p.LegalStatusChanged(
-            occurred_on=on, source=source, legal_status=episode.legal_status, episode=episode
-        )
+        changed = _LEGAL_STATUS_CHANGED if as_checked else _validated_legal_status
+        return changed(on, source, episode.legal_status, episode)
     with_status = rne in (NewEpisodeReason.B, NewEpisodeReason.U)
-    return p.PlacementChanged(
-        occurred_on=on, source=source, placement=episode.placement,
-        same_carers=rne in (NewEpisodeReason.T, NewEpisodeReason.U),
-        legal_status=episode.legal_status if with_status else None, reason=reason,
+    moved = _PLACEMENT_CHANGED if as_checked else _validated_placement
+    return moved(
+        on, source, episode.placement, rne in (NewEpisodeReason.T, NewEpisodeReason.U),
+        episode.legal_status if with_status else None, reason, episode,
+    )
+
+
+# Each event a row maps to, by its fields in the order the functions below take them: built
+# and validated (`_validated_...`), or, for an event exactly as `checked` validated it,
+# built without validating again (`trusted.maker`), holding the same values.
+def _validated_became(
+    on: date, source: str, status: Any, placement: str | None, episode: Episode
+) -> p.Payload:
+    return p.ChildBecameLookedAfter(
+        occurred_on=on, source=source, legal_status=status, placement=placement,
         episode=episode,
     )
+
+
+def _validated_legal_status(on: date, source: str, status: Any, episode: Episode) -> p.Payload:
+    return p.LegalStatusChanged(
+        occurred_on=on, source=source, legal_status=status, episode=episode
+    )
+
+
+def _validated_placement(
+    on: date, source: str, placement: str | None, same_carers: bool, status: Any,
+    reason: str | None, episode: Episode,
+) -> p.Payload:
+    return p.PlacementChanged(
+        occurred_on=on, source=source, placement=placement, same_carers=same_carers,
+        legal_status=status, reason=reason, episode=episode,
+    )
+
+
+def _validated_ceased(on: date, source: str, reason: str, episode_id: str) -> p.Payload:
+    return p.ChildCeasedToBeLookedAfter(
+        occurred_on=on, source=source, reason=reason, episode_id=episode_id
+    )
+
+
+def _validated_review(
+    on: date, source: str, review_id: str, chair: None, participation: Any
+) -> p.Payload:
+    return p.ReviewHeld(
+        occurred_on=on, source=source, review_id=review_id, chair=chair,
+        participation=participation,
+    )
+
+
+def _validated_worker(on: date, source: str, worker_id: str, reason: str | None) -> p.Payload:
+    return p.SocialWorkerAllocated(
+        occurred_on=on, source=source, worker_id=worker_id, reason=reason
+    )
+
+
+def _validated_details(on: date, source: str, details: ChildDetails) -> p.Payload:
+    return p.ChildDetailsRecorded(occurred_on=on, source=source, details=details)
+
+
+_BECAME_LOOKED_AFTER = trusted.maker(
+    p.ChildBecameLookedAfter, ("occurred_on", "source", "legal_status", "placement", "episode")
+)
+_LEGAL_STATUS_CHANGED = trusted.maker(
+    p.LegalStatusChanged, ("occurred_on", "source", "legal_status", "episode")
+)
+_PLACEMENT_CHANGED = trusted.maker(
+    p.PlacementChanged,
+    ("occurred_on", "source", "placement", "same_carers", "legal_status", "reason", "episode"),
+)
+_CEASED = trusted.maker(
+    p.ChildCeasedToBeLookedAfter, ("occurred_on", "source", "reason", "episode_id")
+)
+_REVIEW_HELD = trusted.maker(
+    p.ReviewHeld, ("occurred_on", "source", "review_id", "chair", "participation")
+)
+_WORKER_ALLOCATED = trusted.maker(
+    p.SocialWorkerAllocated, ("occurred_on", "source", "worker_id", "reason")
+)
+_DETAILS_RECORDED = trusted.maker(p.ChildDetailsRecorded, ("occurred_on", "source", "details"))

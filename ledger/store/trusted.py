@@ -88,6 +88,46 @@ def _builder_or_none(cls: type[BaseModel]) -> Builder | None:
         return None
 
 
+def maker(cls: type[Model], given: tuple[str, ...]) -> Callable[..., Model]:
+    """A function of the `given` fields' values (positional, in this order) that builds `cls`
+    holding them, and every other field's default, as validation of those keyword arguments
+    would build it, without validating them again: for values validation has already taken,
+    unchanged, as these very fields of this very model (an SSDA903 row's events, built and
+    validated when the row was checked, `ssda903.mapping.checked`, and built again to be
+    recorded). A model with model validators, or a default that is neither a constant nor
+    a factory, is refused (NotBuilt)."""
+    if cls.__pydantic_decorators__.model_validators or cls.__private_attributes__:
+        raise NotBuilt(f"{cls.__name__}: model validators or private attributes")
+    if cls.model_config.get("extra") == "allow" or not set(given) <= set(cls.model_fields):
+        raise NotBuilt(f"{cls.__name__}: {given!r} are not all its fields")
+    writer = _Writer()
+    entries = []
+    for name, info in cls.model_fields.items():
+        if name in given:
+            value = f"_a{given.index(name)}"
+        elif info.default_factory is not None:
+            value = f"{writer.name(info.default_factory)}()"
+        elif info.default is None or isinstance(info.default, bool | int | float | str | Enum):
+            value = writer.name(info.default)
+        else:
+            raise NotBuilt(f"{cls.__name__}.{name}: a required field or a mutable default")
+        entries.append(f"{name!r}: {value}")
+    arguments = ", ".join(f"_a{at}" for at in range(len(given)))
+    source = (
+        f"def make({arguments}):\n"
+        f"    model = _new({writer.name(cls)})\n"
+        f"    __dict__(model, {{{', '.join(entries)}}})\n"
+        f"    __pydantic_fields_set__(model, set({writer.name(frozenset(given))}))\n"
+        "    __pydantic_extra__(model, None)\n"
+        "    __pydantic_private__(model, None)\n"
+        "    return model\n"
+    )
+    namespace = dict(writer.names)
+    # Written from the model's own field names, never from data (as `_Writer.builder`).
+    exec(compile(source, f"<maker of {cls.__qualname__}>", "exec"), namespace)
+    return namespace["make"]  # type: ignore[no-any-return]
+
+
 class _Writer:
     """Writes the source of a model's builder: one dict display of every field's value."""
 
