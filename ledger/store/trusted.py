@@ -113,19 +113,34 @@ def maker(cls: type[Model], given: tuple[str, ...]) -> Callable[..., Model]:
             raise NotBuilt(f"{cls.__name__}.{name}: a required field or a mutable default")
         entries.append(f"{name!r}: {value}")
     arguments = ", ".join(f"_a{at}" for at in range(len(given)))
-    source = (
-        f"def make({arguments}):\n"
-        f"    model = _new({writer.name(cls)})\n"
-        f"    __dict__(model, {{{', '.join(entries)}}})\n"
-        f"    __pydantic_fields_set__(model, set({writer.name(frozenset(given))}))\n"
+    values = f"{{{', '.join(entries)}}}"
+    source = f"def make({arguments}):\n" + _model_made(
+        writer.name(cls), values, writer.name(frozenset(given))
+    )
+    # Written from the model's own field names, never from data (as `_Writer.builder`).
+    made: Callable[..., Model] = _compiled(
+        source, f"<maker of {cls.__qualname__}>", writer.names, "make"
+    )
+    return made
+
+
+def _model_made(model: str, values: str, fields: str) -> str:
+    """The lines of a compiled builder that make the model from a dict display of its
+    values, as pydantic's own construction leaves it."""
+    return (
+        f"    model = _new({model})\n"
+        f"    __dict__(model, {values})\n"
+        f"    __pydantic_fields_set__(model, set({fields}))\n"
         "    __pydantic_extra__(model, None)\n"
         "    __pydantic_private__(model, None)\n"
         "    return model\n"
     )
-    namespace = dict(writer.names)
-    # Written from the model's own field names, never from data (as `_Writer.builder`).
-    exec(compile(source, f"<maker of {cls.__qualname__}>", "exec"), namespace)
-    return namespace["make"]  # type: ignore[no-any-return]
+
+
+def _compiled(source: str, label: str, names: dict[str, Any], function: str) -> Any:
+    namespace = dict(names)
+    exec(compile(source, label, "exec"), namespace)
+    return namespace[function]
 
 
 class _Writer:
@@ -156,18 +171,13 @@ class _Writer:
             f"    if len(state) != {len(cls.model_fields)}:\n"
             f"        raise NotTrusted({cls.__name__!r})\n"
             f"    values = {{{', '.join(entries)}}}\n"
-            f"    model = _new({model})\n"
-            "    __dict__(model, values)\n"
-            f"    __pydantic_fields_set__(model, set({fields}))\n"
-            "    __pydantic_extra__(model, None)\n"
-            "    __pydantic_private__(model, None)\n"
-            "    return model\n"
-        )
-        namespace = dict(self.names)
+        ) + _model_made(model, "values", fields)
         # The source is written from the model's own field names and types, never from
         # stored data: stored values are only ever read by the compiled code.
-        exec(compile(source, f"<builder of {cls.__qualname__}>", "exec"), namespace)
-        return namespace["build"]  # type: ignore[no-any-return]
+        builder: Builder = _compiled(
+            source, f"<builder of {cls.__qualname__}>", self.names, "build"
+        )
+        return builder
 
     def name(self, value: Any) -> str:
         """A name the builder's source can use for `value`."""
