@@ -10,8 +10,9 @@ is turned back on when the last piece of work that paused it is done, and collec
 whatever cycles were left.
 
 A busy service may have some piece of work under way at every moment, so that the last one
-is never done: then the work that ends once the collector has been off for `LONGEST_PAUSE`
-seconds runs a full collection itself, so cycles never pile up for longer than that."""
+is never done: then the first piece of work to end after the collector has been off for
+`LONGEST_PAUSE` seconds runs a full collection itself, so that overlapping requests do not
+keep it off for good. (One long piece of work, a rebuild, keeps it off until it ends.)"""
 
 from __future__ import annotations
 
@@ -32,9 +33,9 @@ _since = 0.0  # when it was turned off, or last collected while off (time.monoto
 @contextlib.contextmanager
 def collector_paused() -> Iterator[None]:
     """The collector off for the duration, then back on, unless the program had it off
-    itself. Counted across threads: a service's two requests that overlap leave it off
-    until both are done, and the one that finishes first does not turn it on under the
-    other."""
+    itself when the first pause began. Counted across threads: a service's two requests
+    that overlap leave it off until both are done, and the one that finishes first does
+    not turn it on under the other."""
     _begin()
     try:
         yield
@@ -45,12 +46,12 @@ def collector_paused() -> Iterator[None]:
 def _begin() -> None:
     global _pausing, _paused_here, _since
     with _lock:
-        if _pausing == 0:
+        _pausing += 1  # counted first: the count is never behind the collector's state
+        if _pausing == 1:
             _paused_here = gc.isenabled()
             if _paused_here:
                 gc.disable()
                 _since = time.monotonic()
-        _pausing += 1
 
 
 def _end() -> None:
