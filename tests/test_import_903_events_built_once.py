@@ -83,8 +83,8 @@ def test_a_review_numbered_2_is_validated_as_it_is_built(
         validated.append(values[2])
         return original(*values)
 
-    original = mapping._validated_review
-    monkeypatch.setattr(mapping, "_validated_review", validating)
+    original = mapping._REVIEW_HELD.validated
+    monkeypatch.setattr(mapping._REVIEW_HELD, "validated", validating)
     built = ChildRows(YEAR, TODAY, rows, validated=True).wanted([])
     numbered = [key for key, _ in built if key.startswith("review:") and "#" in key]
     assert len(numbered) == 1

@@ -10,7 +10,7 @@ What a row means here; what a later return's row restates is `ledger.ssda903.res
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
@@ -224,7 +224,7 @@ class ChildRows:
         yield f"episode:{episode.episode_id}", _episode_event(episode, source, reason, as_checked)
         if episode.ends_care:
             assert episode.dec is not None and episode.rec is not None
-            end = _CEASED if as_checked else _validated_ceased
+            end = _CEASED.built(as_checked)
             yield f"end:{episode.episode_id}", end(
                 episode.dec, source, episode.rec, episode.episode_id
             )
@@ -238,7 +238,7 @@ class ChildRows:
     def _review_held(self, line: Checked, review: Review, seen: dict[str, int]) -> Keyed:
         first = f"903-{review.held_on}"
         review_id = numbered(first, seen)
-        held = _REVIEW_HELD if self.validated and review_id == first else _validated_review
+        held = _REVIEW_HELD.built(self.validated and review_id == first)
         return f"review:{review_id}", held(
             review.held_on, self._source(line), review_id, None, review.participation
         )
@@ -253,7 +253,7 @@ class ChildRows:
         self, line: Checked, worker: SocialWorker, seen: dict[str, int]
     ) -> Keyed:
         key = numbered(f"sw:{worker.from_on}:{worker.worker_id}", seen)  # not in the event
-        allocated = _WORKER_ALLOCATED if self.validated else _validated_worker
+        allocated = _WORKER_ALLOCATED.built(self.validated)
         return key, allocated(worker.from_on, self._source(line), worker.worker_id, worker.reason)
 
     def _details(self) -> Iterator[Keyed]:
@@ -265,7 +265,7 @@ class ChildRows:
     def _details_recorded(
         self, line: Checked, details: ChildDetails, seen: dict[str, int]
     ) -> Keyed:
-        recorded = _DETAILS_RECORDED if self.validated else _validated_details
+        recorded = _DETAILS_RECORDED.built(self.validated)
         return numbered("details", seen), recorded(self.as_of, self._source(line), details)
 
 
@@ -281,89 +281,51 @@ def _episode_event(
     validated it, so built without validating it again."""
     on, rne = episode.decom, episode.rne
     if rne is NewEpisodeReason.S:
-        became = _BECAME_LOOKED_AFTER if as_checked else _validated_became
+        became = _BECAME_LOOKED_AFTER.built(as_checked)
         return became(on, source, episode.legal_status, episode.placement, episode)
     if rne is NewEpisodeReason.L:
-        changed = _LEGAL_STATUS_CHANGED if as_checked else _validated_legal_status
+        changed = _LEGAL_STATUS_CHANGED.built(as_checked)
         return changed(on, source, episode.legal_status, episode)
     with_status = rne in (NewEpisodeReason.B, NewEpisodeReason.U)
-    moved = _PLACEMENT_CHANGED if as_checked else _validated_placement
+    moved = _PLACEMENT_CHANGED.built(as_checked)
     return moved(
         on, source, episode.placement, rne in (NewEpisodeReason.T, NewEpisodeReason.U),
         episode.legal_status if with_status else None, reason, episode,
     )
 
 
-# Each event a row maps to, by its fields in the order the functions below take them: built
-# and validated (`_validated_...`), or, for an event exactly as `checked` validated it,
-# built without validating again (`trusted.maker`), holding the same values.
-def _validated_became(
-    on: date, source: str, status: Any, placement: str | None, episode: Episode
-) -> p.Payload:
-    return p.ChildBecameLookedAfter(
-        occurred_on=on, source=source, legal_status=status, placement=placement,
-        episode=episode,
-    )
+class _Event:
+    """An event a row maps to, made from its fields' values in the order `fields` names
+    them: validated as it is built (`validated`), or, when it is exactly the event `checked`
+    built and validated from the row, built without validating again (`trusted.maker`),
+    holding the same values."""
+
+    def __init__(self, model: type[p.Payload], fields: tuple[str, ...]) -> None:
+        self.model, self.fields = model, fields
+        self.trusted = trusted.maker(model, fields)
+
+    def validated(self, *values: Any) -> p.Payload:
+        return self.model(**dict(zip(self.fields, values, strict=True)))
+
+    def built(self, as_checked: bool) -> Callable[..., p.Payload]:
+        return self.trusted if as_checked else self.validated
 
 
-def _validated_legal_status(on: date, source: str, status: Any, episode: Episode) -> p.Payload:
-    return p.LegalStatusChanged(
-        occurred_on=on, source=source, legal_status=status, episode=episode
-    )
-
-
-def _validated_placement(
-    on: date, source: str, placement: str | None, same_carers: bool, status: Any,
-    reason: str | None, episode: Episode,
-) -> p.Payload:
-    return p.PlacementChanged(
-        occurred_on=on, source=source, placement=placement, same_carers=same_carers,
-        legal_status=status, reason=reason, episode=episode,
-    )
-
-
-def _validated_ceased(on: date, source: str, reason: str, episode_id: str) -> p.Payload:
-    return p.ChildCeasedToBeLookedAfter(
-        occurred_on=on, source=source, reason=reason, episode_id=episode_id
-    )
-
-
-def _validated_review(
-    on: date, source: str, review_id: str, chair: None, participation: Any
-) -> p.Payload:
-    return p.ReviewHeld(
-        occurred_on=on, source=source, review_id=review_id, chair=chair,
-        participation=participation,
-    )
-
-
-def _validated_worker(on: date, source: str, worker_id: str, reason: str | None) -> p.Payload:
-    return p.SocialWorkerAllocated(
-        occurred_on=on, source=source, worker_id=worker_id, reason=reason
-    )
-
-
-def _validated_details(on: date, source: str, details: ChildDetails) -> p.Payload:
-    return p.ChildDetailsRecorded(occurred_on=on, source=source, details=details)
-
-
-_BECAME_LOOKED_AFTER = trusted.maker(
+_BECAME_LOOKED_AFTER = _Event(
     p.ChildBecameLookedAfter, ("occurred_on", "source", "legal_status", "placement", "episode")
 )
-_LEGAL_STATUS_CHANGED = trusted.maker(
+_LEGAL_STATUS_CHANGED = _Event(
     p.LegalStatusChanged, ("occurred_on", "source", "legal_status", "episode")
 )
-_PLACEMENT_CHANGED = trusted.maker(
+_PLACEMENT_CHANGED = _Event(
     p.PlacementChanged,
     ("occurred_on", "source", "placement", "same_carers", "legal_status", "reason", "episode"),
 )
-_CEASED = trusted.maker(
-    p.ChildCeasedToBeLookedAfter, ("occurred_on", "source", "reason", "episode_id")
-)
-_REVIEW_HELD = trusted.maker(
+_CEASED = _Event(p.ChildCeasedToBeLookedAfter, ("occurred_on", "source", "reason", "episode_id"))
+_REVIEW_HELD = _Event(
     p.ReviewHeld, ("occurred_on", "source", "review_id", "chair", "participation")
 )
-_WORKER_ALLOCATED = trusted.maker(
+_WORKER_ALLOCATED = _Event(
     p.SocialWorkerAllocated, ("occurred_on", "source", "worker_id", "reason")
 )
-_DETAILS_RECORDED = trusted.maker(p.ChildDetailsRecorded, ("occurred_on", "source", "details"))
+_DETAILS_RECORDED = _Event(p.ChildDetailsRecorded, ("occurred_on", "source", "details"))
