@@ -22,10 +22,10 @@ from eventsourcing.persistence import Cipher
 from pydantic_core import from_json
 
 from careledger.ledger.domain.limits import limits
-from careledger.ledger.domain.vocabulary import Participation
 from careledger.ledger.errors import LedgerError
 from careledger.ledger.ssda903.records import ChildDetails, Episode
 from careledger.ledger.ssda903.rows import (
+    PARTICIPATION_BY_CODE,
     Review,
     SocialWorker,
     Table,
@@ -191,10 +191,6 @@ def _packed(record: Record) -> str:
     return type(record).__pydantic_serializer__.to_json(record).decode()
 
 
-# Each participation code's member, found by a look-up (the enum's own call costs more).
-_PARTICIPATION = {member.value: member for member in Participation}
-
-
 def _unpacked(data: str, table: Table) -> Record:
     """A staged record, built as it was checked without being validated again: it was
     validated as it was read, and the staging file is the import's own (`ledger.store.trusted`
@@ -205,7 +201,7 @@ def _unpacked(data: str, table: Table) -> Record:
         return trusted.build(ChildDetails, from_json(data))
     values = data.split(_SEP)
     if table is Table.REVIEWS:
-        return Review(date.fromisoformat(values[0]), _PARTICIPATION[values[1]])
+        return Review(date.fromisoformat(values[0]), PARTICIPATION_BY_CODE[values[1]])
     return SocialWorker(values[0], date.fromisoformat(values[1]), values[2] or None)
 
 

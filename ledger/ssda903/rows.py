@@ -233,14 +233,14 @@ def read_review(row: Mapping[str, str | None]) -> Review:
         raise Unreadable(
             "REVIEW_CODE", "missing: a review is recorded with the child's participation"
         )
-    participation = _PARTICIPATION.get(code)
+    participation = PARTICIPATION_BY_CODE.get(code)
     if participation is None:
         raise Unreadable("REVIEW_CODE", f"'{code}' is not a participation code (PN0-PN7)")
     return Review(held_on, participation)
 
 
 # Each code's member, found by a look-up (the enum's own call costs more, row after row).
-_PARTICIPATION = {member.value: member for member in Participation}
+PARTICIPATION_BY_CODE = {member.value: member for member in Participation}
 
 
 def read_social_worker(row: Mapping[str, str | None]) -> SocialWorker:
