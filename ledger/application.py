@@ -63,6 +63,15 @@ class Recorded(NamedTuple):
     event_type: str
 
 
+class RecordingRequest(NamedTuple):
+    """What one caller asks to record: its commands, who records them, and the rows to keep
+    with them in their transaction (`CareLedger.record`)."""
+
+    commands: Sequence[Command]
+    recorded_by: p.Actor
+    kept_with: KeptWith | None = None
+
+
 class BatchRefused(RecordingRefused):
     """One command of a batch was refused; nothing of the batch was recorded."""
 
@@ -154,21 +163,40 @@ class CareLedger(Application[UUID]):
 
         Safe to call from several threads at once: each batch holds its cases' locks
         (`ledger.case_locks`)."""
-        cases = {case_id(command.council, command.child_ref) for command in commands}
-        with self.case_locks.held(cases), collector_paused():
-            return self._record_batch(commands, recorded_by, kept_with)
+        return self.record_together([RecordingRequest(commands, recorded_by, kept_with)])[0]
 
-    def _record_batch(
-        self, commands: Sequence[Command], recorded_by: p.Actor, kept_with: KeptWith | None
-    ) -> list[Recorded]:
+    def record_together(self, requests: Sequence[RecordingRequest]) -> list[list[Recorded]]:
+        """Several requests, each with its own recorder and kept rows, recorded in one
+        transaction: all of them or none, as `record` records one (a refusal names the
+        command's place within its own request). What was recorded for each request, in
+        their order. `ledger.group_commit` uses this to record requests that arrive together
+        at the cost of one."""
+        cases = {
+            case_id(command.council, command.child_ref)
+            for request in requests
+            for command in request.commands
+        }
+        with self.case_locks.held(cases), collector_paused():
+            return self._record_batch(requests)
+
+    def _record_batch(self, requests: Sequence[RecordingRequest]) -> list[list[Recorded]]:
         for attempt in range(1, self.save_attempts + 1):
             batch = _Batch(trust_cache=attempt == 1)
             try:
-                recorded = self._apply(commands, recorded_by, batch)
-                if kept_with is None:
-                    self.save(*batch.cases.values())
+                recorded = [
+                    self._apply(request.commands, request.recorded_by, batch)
+                    for request in requests
+                ]
+                kept = [
+                    row
+                    for request, made in zip(requests, recorded, strict=True)
+                    if request.kept_with is not None
+                    for row in request.kept_with(made)
+                ]
+                if kept:
+                    self.save(*batch.cases.values(), alongside=kept)
                 else:
-                    self.save(*batch.cases.values(), alongside=kept_with(recorded))
+                    self.save(*batch.cases.values())
             except IntegrityError as error:
                 self._evict(batch.cases)
                 self.after_conflict(error, attempt)

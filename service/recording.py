@@ -201,11 +201,11 @@ def _record(
 ) -> list[Recorded]:
     """Recorded as `careledger record` records, into the ledger's own store (never the read
     URL), with the key and its answer in the same transaction; the projections are caught up
-    afterwards (`service.freshness`). The worker's threads record different children side
-    by side (`ledger.case_locks`)."""
+    afterwards (`service.freshness`). Requests that arrive together on the worker's threads
+    share one transaction, each still all or nothing (`ledger.group_commit`)."""
     kept_with = (lambda recorded: [keyed.answered(201, _answer(recorded))]) if keyed else None
     try:
-        recorded = state.ledger.ledger.record(
+        recorded = state.recording.record(
             [command for _, command in numbered], recording_actor(state, who), kept_with
         )
     except BatchRefused as refusal:

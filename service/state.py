@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from fastapi import Request
 
 from careledger.api import Opened
+from careledger.ledger.group_commit import GroupCommit
 from careledger.service.settings import ServiceSettings
 from careledger.service.tables import ServiceTables
 
@@ -25,6 +26,11 @@ class ServiceState:
     # The worker's threads record side by side, each batch under its cases' locks
     # (`ledger.case_locks`); other workers' batches meet them in the store.
     catching_up: threading.Lock = field(default_factory=threading.Lock)
+    # POSTs that arrive together share a transaction (`ledger.group_commit`).
+    recording: GroupCommit = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.recording = GroupCommit(self.ledger.ledger)
 
 
 def state_of(request: Request) -> ServiceState:

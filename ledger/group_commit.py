@@ -1,0 +1,116 @@
+"""Group commit: requests that arrive together are recorded in one transaction.
+
+A council's case-management system sends each decision as it is made, one small request
+after another, from many users at once. Recorded one transaction each, every request pays
+the store's whole price of a commit: a round trip to begin, the events table's lock (the
+store gives log positions in commit order, so commits queue for it), the chain's head, the
+commit's flush to disk. Here a thread that finds no recording under way records its own
+request; while it does, the requests that arrive queue up, and the next thread to go records
+all of them at once, in one transaction (`CareLedger.record_together`). A lone request is
+recorded exactly as before; under load, one commit serves many.
+
+Each request is still all or nothing, on its own. If the shared transaction fails (one
+request's event refused, an idempotency key already kept, a store error), nothing of it was
+recorded, and each request is then recorded alone, so that the refusal reaches the request
+it belongs to and the others are recorded as if they had come one by one.
+
+Large requests (a batch of many events, a JSON Lines file) are recorded straight away, on
+their own, as `CareLedger.record` records them: sharing their transaction would only make
+small requests wait for them.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+
+from careledger.ledger.application import CareLedger, KeptWith, Recorded, RecordingRequest
+from careledger.ledger.domain import payloads as p
+from careledger.ledger.domain.commands import Command
+
+# A request of at most this many events may share a transaction with others.
+SMALL_REQUEST = 20
+# The events one shared transaction takes, at most: a longer group would make the requests
+# at its end wait longer than recording them in the next transaction would.
+GROUP_EVENTS = 200
+
+
+class _Waiting:
+    """One request in the queue, and, once recorded, what came of it."""
+
+    __slots__ = ("done", "error", "recorded", "request")
+
+    def __init__(self, request: RecordingRequest) -> None:
+        self.request = request
+        self.done = False
+        self.recorded: list[Recorded] = []
+        self.error: BaseException | None = None
+
+    def outcome(self) -> list[Recorded]:
+        if self.error is not None:
+            raise self.error
+        return self.recorded
+
+
+class GroupCommit:
+    """`record` as `CareLedger.record`, for callers on many threads of one process."""
+
+    def __init__(self, ledger: CareLedger) -> None:
+        self.ledger = ledger
+        self._queue: list[_Waiting] = []
+        self._queue_lock = threading.Lock()  # held only to add to the queue or take from it
+        self._recording = threading.Lock()  # held by the one thread recording a group
+
+    def record(
+        self,
+        commands: Sequence[Command],
+        recorded_by: p.Actor,
+        kept_with: KeptWith | None = None,
+    ) -> list[Recorded]:
+        """Record every command or none, with `kept_with`'s rows in the same transaction,
+        raising what `CareLedger.record` would raise for this request alone."""
+        if len(commands) > SMALL_REQUEST:
+            return self.ledger.record(commands, recorded_by, kept_with)
+        waiting = _Waiting(RecordingRequest(commands, recorded_by, kept_with))
+        with self._queue_lock:
+            self._queue.append(waiting)
+        with self._recording:
+            while not waiting.done:  # not yet recorded by the thread before: record a group
+                group = self._next_group()
+                try:
+                    self._record(group)
+                finally:  # interrupted: no request of the group is left waiting for ever
+                    for unfinished in (w for w in group if not w.done):
+                        unfinished.error = RuntimeError("recording was interrupted")
+                        unfinished.done = True
+        return waiting.outcome()
+
+    def _next_group(self) -> list[_Waiting]:
+        """The queue's oldest requests, up to GROUP_EVENTS events (at least one request)."""
+        with self._queue_lock:
+            events = 0
+            taken = 0
+            for waiting in self._queue:
+                events += len(waiting.request.commands)
+                if taken and events > GROUP_EVENTS:
+                    break
+                taken += 1
+            group, self._queue = self._queue[:taken], self._queue[taken:]
+        return group
+
+    def _record(self, group: list[_Waiting]) -> None:
+        if len(group) > 1:
+            try:
+                made = self.ledger.record_together([waiting.request for waiting in group])
+            except Exception:  # nothing of the group was recorded: each request on its own
+                pass
+            else:
+                for waiting, recorded in zip(group, made, strict=True):
+                    waiting.recorded, waiting.done = recorded, True
+                return
+        for waiting in group:
+            try:
+                waiting.recorded = self.ledger.record(*waiting.request)
+            except Exception as error:
+                waiting.error = error
+            waiting.done = True

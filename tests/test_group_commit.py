@@ -1,0 +1,185 @@
+"""Group commit (`ledger.group_commit`): small requests that arrive while another is being
+recorded share one transaction, on a real SQLite file and a real PostgreSQL schema, and each
+is still recorded all or nothing, as if it had come alone: a request refused within a group
+gets its own refusal, with its own place, and the others are recorded.
+
+A group is made to form by holding the recording's lock while the requests arrive, as a
+request being recorded holds it in the service."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+import pytest
+
+from careledger.api import Opened
+from careledger.ledger.application import (
+    BatchRefused,
+    CareLedger,
+    Recorded,
+    RecordingRequest,
+)
+from careledger.ledger.domain import payloads as p
+from careledger.ledger.domain.commands import Command, parse_command
+from careledger.ledger.errors import CaseNotFound
+from careledger.ledger.group_commit import SMALL_REQUEST, GroupCommit
+from careledger.ledger.store.alongside import Alongside, AlongsideRefused
+from careledger.service.tables import ServiceTables
+
+COUNCIL = "E10000077"
+LCS = p.Actor(actor_id="LCS", role="ADMIN")
+DUTY_TEAM = p.Actor(actor_id="duty-team", role="SW")
+
+
+def came_into_care(child: str) -> Command:
+    return parse_command({
+        "type": "ChildBecameLookedAfter", "council": COUNCIL, "child": child,
+        "occurred_on": "2024-05-01", "source": f"LCS/OPEN/{child}", "legal_status": "C2",
+    })  # fmt: skip
+
+
+def allocated(child: str, worker: str) -> Command:
+    return parse_command({
+        "type": "SocialWorkerAllocated", "council": COUNCIL, "child": child,
+        "occurred_on": "2024-05-13", "source": f"LCS/ALLOC/{child}/{worker}",
+        "worker_id": worker,
+    })  # fmt: skip
+
+
+class Counted(GroupCommit):
+    """The group commit as it is, counting the transactions it asks the ledger for."""
+
+    def __init__(self, ledger: CareLedger) -> None:
+        super().__init__(ledger)
+        self.together: list[int] = []
+
+    def _record(self, group: list[Any]) -> None:
+        self.together.append(len(group))
+        super()._record(group)
+
+
+def arriving_together(
+    group: GroupCommit, requests: Sequence[RecordingRequest]
+) -> list[list[Recorded] | BaseException]:
+    """Each request sent on a thread of its own while the recording lock is held, then let go:
+    the first thread to take it records the others' requests with its own."""
+    outcomes: list[list[Recorded] | BaseException] = [[] for _ in requests]
+
+    def send(place: int, request: RecordingRequest) -> None:
+        try:
+            outcomes[place] = group.record(*request)
+        except Exception as error:
+            outcomes[place] = error
+
+    threads = [threading.Thread(target=send, args=pair) for pair in enumerate(requests)]
+    with group._recording:
+        for thread in threads:
+            thread.start()
+        while len(group._queue) < len(requests):
+            threading.Event().wait(0.001)
+    for thread in threads:
+        thread.join(timeout=30)
+    return outcomes
+
+
+def recorded_by(o: Opened, child: str) -> list[tuple[str, str]]:
+    events, _ = o.ledger.verified_events(o.ledger.case(COUNCIL, child).id)
+    return [(type(e).__name__, e.recorded_by.actor_id) for e in events[1:]]
+
+
+def test_requests_arriving_together_are_recorded_in_one_transaction(o: Opened) -> None:
+    group = Counted(o.ledger)
+    requests = [
+        RecordingRequest([came_into_care("KW-01")], LCS),
+        RecordingRequest([came_into_care("KW-02"), allocated("KW-02", "SW-7")], DUTY_TEAM),
+        RecordingRequest([came_into_care("KW-03")], LCS),
+    ]
+    outcomes = arriving_together(group, requests)
+    assert group.together == [3]
+    assert [[(r.child_ref, r.seq, r.event_type) for r in made] for made in outcomes] == [  # type: ignore[union-attr]
+        [("KW-01", 2, "ChildBecameLookedAfter")],
+        [("KW-02", 2, "ChildBecameLookedAfter"), ("KW-02", 3, "SocialWorkerAllocated")],
+        [("KW-03", 2, "ChildBecameLookedAfter")],
+    ]
+    # each event recorded by whoever sent its own request
+    assert recorded_by(o, "KW-01") == [("ChildBecameLookedAfter", "LCS")]
+    assert recorded_by(o, "KW-02") == [
+        ("ChildBecameLookedAfter", "duty-team"),
+        ("SocialWorkerAllocated", "duty-team"),
+    ]
+
+
+def test_a_request_refused_in_a_group_is_refused_alone_and_the_others_are_recorded(
+    o: Opened,
+) -> None:
+    group = Counted(o.ledger)
+    requests = [
+        RecordingRequest([came_into_care("KW-01")], LCS),
+        # no case yet for KW-09: its second event is refused, with its own place
+        RecordingRequest([allocated("KW-09", "SW-1")], LCS),
+        RecordingRequest([came_into_care("KW-03"), allocated("KW-03", "SW-2")], LCS),
+    ]
+    outcomes = arriving_together(group, requests)
+    assert group.together == [3]  # tried together, then each alone
+    refused = outcomes[1]
+    assert isinstance(refused, BatchRefused)
+    assert (refused.index, refused.field) == (0, "child")
+    assert [len(made) for made in (outcomes[0], outcomes[2])] == [1, 2]  # type: ignore[arg-type]
+    assert o.ledger.case(COUNCIL, "KW-03").version == 3
+    with pytest.raises(CaseNotFound):
+        o.ledger.case(COUNCIL, "KW-09")
+
+
+def key_row(key: str) -> Any:
+    def kept(recorded: list[Recorded]) -> list[Alongside]:
+        answer = ",".join(f"{r.child_ref}:{r.seq}" for r in recorded)
+        values = ("system:LCS", key, "digest", 201, answer, "2024-05-13T09:00:00+00:00")
+        return [Alongside("careledger_idempotency", values)]
+
+    return kept
+
+
+def test_two_requests_with_one_key_in_a_group_record_once(o: Opened) -> None:
+    """A client's retry that arrives beside its first attempt: the key's unique row refuses
+    the shared transaction, and alone one of the two is recorded, the other refused by the
+    key, as the service then answers it from the key."""
+    ServiceTables(o.ledger).create()
+    o.ledger.record([came_into_care("KW-05")], LCS)
+    group = Counted(o.ledger)
+    same = [allocated("KW-05", "SW-3")]
+    requests = [
+        RecordingRequest(same, LCS, key_row("retry-1")),
+        RecordingRequest([came_into_care("KW-06")], LCS, key_row("other")),
+        RecordingRequest(same, LCS, key_row("retry-1")),
+    ]
+    outcomes = arriving_together(group, requests)
+    assert isinstance(outcomes[2], AlongsideRefused)
+    assert [len(made) for made in outcomes[:2]] == [1, 1]  # type: ignore[arg-type]
+    assert o.ledger.case(COUNCIL, "KW-05").version == 3  # allocated once
+    kept = ServiceTables(o.ledger).fetch(
+        "SELECT idempotency_key, response FROM {s}careledger_idempotency ORDER BY 1"
+    )
+    assert kept == [
+        {"idempotency_key": "other", "response": "KW-06:2"},
+        {"idempotency_key": "retry-1", "response": "KW-05:3"},
+    ]
+
+
+def test_a_large_request_is_recorded_on_its_own(o: Opened) -> None:
+    group = Counted(o.ledger)
+    children = [f"KW-{n:02}" for n in range(SMALL_REQUEST + 1)]
+    made = group.record([came_into_care(child) for child in children], LCS)
+    assert len(made) == SMALL_REQUEST + 1
+    assert group.together == []  # straight to the ledger, not through a group
+
+
+def test_a_lone_request_is_recorded_as_the_ledger_records_it(o: Opened) -> None:
+    group = Counted(o.ledger)
+    made = group.record([came_into_care("KW-01")], LCS)
+    assert [(r.child_ref, r.seq) for r in made] == [("KW-01", 2)]
+    with pytest.raises(BatchRefused) as refused:
+        group.record([allocated("KW-02", "SW-1")], LCS)
+    assert refused.value.field == "child"
+    assert group.together == [1, 1]
