@@ -58,8 +58,9 @@ class GroupCommit:
     def __init__(self, ledger: CareLedger) -> None:
         self.ledger = ledger
         self._queue: list[_Waiting] = []
-        self._queue_lock = threading.Lock()  # held only to add to the queue or take from it
-        self._recording = threading.Lock()  # held by the one thread recording a group
+        self._leading = False  # a thread is recording a group
+        # Guards the two above; notified when a group has been recorded.
+        self._changed = threading.Condition()
 
     def record(
         self,
@@ -68,35 +69,49 @@ class GroupCommit:
         kept_with: KeptWith | None = None,
     ) -> list[Recorded]:
         """Record every command or none, with `kept_with`'s rows in the same transaction,
-        raising what `CareLedger.record` would raise for this request alone."""
+        raising what `CareLedger.record` would raise for this request alone.
+
+        A request waits while another thread records a group; once that is done, it returns
+        if its request was in the group, or else records the queue's next group itself."""
         if len(commands) > SMALL_REQUEST:
             return self.ledger.record(commands, recorded_by, kept_with)
         waiting = _Waiting(RecordingRequest(commands, recorded_by, kept_with))
-        with self._queue_lock:
+        with self._changed:
             self._queue.append(waiting)
-        with self._recording:
-            while not waiting.done:  # not yet recorded by the thread before: record a group
+        while True:
+            with self._changed:
+                while self._leading and not waiting.done:
+                    self._changed.wait()
+                if waiting.done:
+                    return waiting.outcome()
+                self._leading = True
                 group = self._next_group()
-                try:
-                    self._record(group)
-                finally:  # interrupted: no request of the group is left waiting for ever
-                    for unfinished in (w for w in group if not w.done):
-                        unfinished.error = RuntimeError("recording was interrupted")
-                        unfinished.done = True
-        return waiting.outcome()
+            try:
+                self._record(group)
+            finally:
+                self._recorded(group)
 
     def _next_group(self) -> list[_Waiting]:
         """The queue's oldest requests, up to GROUP_EVENTS events (at least one request)."""
-        with self._queue_lock:
-            events = 0
-            taken = 0
-            for waiting in self._queue:
-                events += len(waiting.request.commands)
-                if taken and events > GROUP_EVENTS:
-                    break
-                taken += 1
-            group, self._queue = self._queue[:taken], self._queue[taken:]
+        events = 0
+        taken = 0
+        for waiting in self._queue:
+            events += len(waiting.request.commands)
+            if taken and events > GROUP_EVENTS:
+                break
+            taken += 1
+        group, self._queue = self._queue[:taken], self._queue[taken:]
         return group
+
+    def _recorded(self, group: list[_Waiting]) -> None:
+        """Let the group's requests go (with an error, if recording them was interrupted)
+        and the next request lead."""
+        with self._changed:
+            for unfinished in (waiting for waiting in group if not waiting.done):
+                unfinished.error = RuntimeError("recording was interrupted")
+                unfinished.done = True
+            self._leading = False
+            self._changed.notify_all()
 
     def _record(self, group: list[_Waiting]) -> None:
         if len(group) > 1:

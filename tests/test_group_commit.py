@@ -3,8 +3,8 @@ recorded share one transaction, on a real SQLite file and a real PostgreSQL sche
 is still recorded all or nothing, as if it had come alone: a request refused within a group
 gets its own refusal, with its own place, and the others are recorded.
 
-A group is made to form by holding the recording's lock while the requests arrive, as a
-request being recorded holds it in the service."""
+A group is made to form by marking a recording as under way while the requests arrive, as
+a request being recorded does in the service."""
 
 from __future__ import annotations
 
@@ -63,8 +63,8 @@ class Counted(GroupCommit):
 def arriving_together(
     group: GroupCommit, requests: Sequence[RecordingRequest]
 ) -> list[list[Recorded] | BaseException]:
-    """Each request sent on a thread of its own while the recording lock is held, then let go:
-    the first thread to take it records the others' requests with its own."""
+    """Each request sent on a thread of its own while a recording is under way, which then
+    ends: the first thread to go records the others' requests with its own."""
     outcomes: list[list[Recorded] | BaseException] = [[] for _ in requests]
 
     def send(place: int, request: RecordingRequest) -> None:
@@ -74,11 +74,15 @@ def arriving_together(
             outcomes[place] = error
 
     threads = [threading.Thread(target=send, args=pair) for pair in enumerate(requests)]
-    with group._recording:
-        for thread in threads:
-            thread.start()
-        while len(group._queue) < len(requests):
-            threading.Event().wait(0.001)
+    with group._changed:
+        group._leading = True  # as while another request is being recorded
+    for thread in threads:
+        thread.start()
+    while len(group._queue) < len(requests):
+        threading.Event().wait(0.001)
+    with group._changed:
+        group._leading = False
+        group._changed.notify_all()
     for thread in threads:
         thread.join(timeout=30)
     return outcomes

@@ -293,6 +293,36 @@ def test_requests_sent_at_once_with_one_key_record_once(
     assert recorded_of(db, "SV-21") == 3  # the case opened, came into care, allocated once
 
 
+def test_requests_sent_at_once_are_each_answered_for_themselves(
+    db: str, service: Service, lcs: dict[str, str]
+) -> None:
+    """Twelve requests at the same moment, as a busy case-management system sends them; the
+    worker records those that arrive together in one transaction. Every fourth is refused
+    (a plan for a child with no case): each refused request is answered with its own problem
+    and item, and every other request is recorded, once."""
+    start = threading.Barrier(12)
+
+    def send(n: int) -> tuple[int, dict[str, object]]:
+        child = f"SV-3{n:02}"
+        body = [plan_agreed(child)] if n % 4 == 3 else [came_into_care(child), plan_agreed(child)]
+        with service.client(**lcs) as client:
+            start.wait()
+            answer = client.post("/events", json=body, headers={"Idempotency-Key": f"at-once-{n}"})
+        return answer.status_code, answer.json()
+
+    with ThreadPoolExecutor(12) as pool:
+        answers = list(pool.map(send, range(12)))
+    for n, (status, body) in enumerate(answers):
+        child = f"SV-3{n:02}"
+        if n % 4 == 3:
+            assert (status, body["index"], body["field"]) == (422, 0, "child"), body
+            assert recorded_of(db, child) == 0
+        else:
+            assert status == 201, body
+            assert [event["child"] for event in body["events"]] == [child, child]  # type: ignore[index]
+            assert recorded_of(db, child) == 3
+
+
 def test_each_answer_to_posted_events_carries_the_security_headers_and_names_the_route(
     service: Service, lcs: dict[str, str]
 ) -> None:
