@@ -9,10 +9,13 @@ request; while it does, the requests that arrive queue up, and the next thread t
 all of them at once, in one transaction (`CareLedger.record_together`). A lone request is
 recorded exactly as before; under load, one commit serves many.
 
-Each request is still all or nothing, on its own. If the shared transaction fails (one
-request's event refused, an idempotency key already kept, a store error), nothing of it was
-recorded, and each request is then recorded alone, so that the refusal reaches the request
-it belongs to and the others are recorded as if they had come one by one.
+Each request is still all or nothing, on its own. If the shared transaction is refused
+before anything is stored (one request's event refused, an idempotency key already kept, a
+write conflict that outlasted its retries), each request is then recorded alone, so that the
+refusal reaches the request it belongs to and the others are recorded as if they had come
+one by one. Any other failure may come after the commit (the signed head not written to
+CARELEDGER_HEAD_LOG, a COMMIT whose answer was lost): recording again could record twice, so
+every request of the group is answered with that error, as each would have been alone.
 
 Large requests (a batch of many events, a JSON Lines file) are recorded straight away, on
 their own, as `CareLedger.record` records them: sharing their transaction would only make
@@ -24,15 +27,22 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 
+from eventsourcing.persistence import IntegrityError
+
 from careledger.ledger.application import CareLedger, KeptWith, Recorded, RecordingRequest
 from careledger.ledger.domain import payloads as p
 from careledger.ledger.domain.commands import Command
+from careledger.ledger.errors import RecordingConflict, RecordingRefused
+from careledger.ledger.store.alongside import AlongsideRefused
 
 # A request of at most this many events may share a transaction with others.
 SMALL_REQUEST = 20
 # The events one shared transaction takes, at most: a longer group would make the requests
 # at its end wait longer than recording them in the next transaction would.
 GROUP_EVENTS = 200
+# What a shared transaction raises only when nothing of it was stored: then, and only then,
+# are its requests recorded again, each on its own. (IntegrityError: a trigger's refusal.)
+NOTHING_STORED = (RecordingRefused, AlongsideRefused, RecordingConflict, IntegrityError)
 
 
 class _Waiting:
@@ -88,6 +98,9 @@ class GroupCommit:
                 group = self._next_group()
             try:
                 self._record(group)
+            except BaseException:
+                self._withdraw(waiting)  # its caller hears of this; it is not recorded later
+                raise
             finally:
                 self._recorded(group)
 
@@ -103,6 +116,11 @@ class GroupCommit:
         group, self._queue = self._queue[:taken], self._queue[taken:]
         return group
 
+    def _withdraw(self, waiting: _Waiting) -> None:
+        with self._changed:
+            if waiting in self._queue:
+                self._queue.remove(waiting)
+
     def _recorded(self, group: list[_Waiting]) -> None:
         """Let the group's requests go (with an error, if recording them was interrupted)
         and the next request lead."""
@@ -117,8 +135,12 @@ class GroupCommit:
         if len(group) > 1:
             try:
                 made = self.ledger.record_together([waiting.request for waiting in group])
-            except Exception:  # nothing of the group was recorded: each request on its own
+            except NOTHING_STORED:  # nothing of the group was recorded: each request on its own
                 pass
+            except Exception as error:  # perhaps stored: each request is told, none sent again
+                for waiting in group:
+                    waiting.error, waiting.done = error, True
+                return
             else:
                 for waiting, recorded in zip(group, made, strict=True):
                     waiting.recorded, waiting.done = recorded, True

@@ -8,13 +8,17 @@ a request being recorded does in the service."""
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
-from careledger.api import Opened
+from careledger.api import Opened, opened
+from careledger.cli.main import cli
 from careledger.ledger.application import (
     BatchRefused,
     CareLedger,
@@ -23,7 +27,7 @@ from careledger.ledger.application import (
 )
 from careledger.ledger.domain import payloads as p
 from careledger.ledger.domain.commands import Command, parse_command
-from careledger.ledger.errors import CaseNotFound
+from careledger.ledger.errors import CaseNotFound, LedgerError
 from careledger.ledger.group_commit import SMALL_REQUEST, GroupCommit
 from careledger.ledger.store.alongside import Alongside, AlongsideRefused
 from careledger.service.tables import ServiceTables
@@ -187,3 +191,31 @@ def test_a_lone_request_is_recorded_as_the_ledger_records_it(o: Opened) -> None:
         group.record([allocated("KW-02", "SW-1")], LCS)
     assert refused.value.field == "child"
     assert group.together == [1, 1]
+
+
+def test_a_group_that_fails_after_its_commit_is_not_recorded_again(
+    db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The signed head cannot be written to the head log outside the database, after the
+    group's events were committed: each request hears of it, as it would alone, and none is
+    recorded a second time."""
+    key, log = tmp_path / "heads.key", tmp_path / "heads.log"
+    made = CliRunner().invoke(cli, ["head-key", str(key)])
+    assert made.exit_code == 0, made.output
+    monkeypatch.setenv("CARELEDGER_HEAD_KEY_FILE", str(key))
+    monkeypatch.setenv("CARELEDGER_HEAD_LOG", str(log))
+    with opened(db, create_tables=True) as o:
+        o.ledger.record([came_into_care("KW-01"), came_into_care("KW-02")], LCS)
+        os.remove(log)
+        os.mkdir(log)  # no longer a file the head can be appended to
+        group = Counted(o.ledger)
+        requests = [
+            RecordingRequest([allocated("KW-01", "SW-1")], LCS),
+            RecordingRequest([allocated("KW-02", "SW-2")], LCS),
+        ]
+        outcomes = arriving_together(group, requests)
+        assert group.together == [2]
+        assert all(isinstance(outcome, LedgerError) for outcome in outcomes), outcomes
+        assert "could not be written" in str(outcomes[0])
+        # stored once, by the group's commit
+        assert [o.ledger.case(COUNCIL, child).version for child in ("KW-01", "KW-02")] == [3, 3]
