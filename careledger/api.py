@@ -478,16 +478,23 @@ class Opened:
                 "newest events: mend the cause and run the command again"
             ) from error
 
-    def catch_up_after_recording(self, show_progress: bool = False) -> None:
-        """Bring the views up to date after events were committed. The events are recorded
-        whatever happens here: a failure leaves the projections behind, and the next command
-        that reads them catches them up. It is reported as a warning, never as a failure to
-        record: a user who recorded again would record twice every event without an id of
-        its own."""
+    def recorded_to(self) -> int:
+        """The log position of the newest event recorded (0 for an empty ledger)."""
+        return self.ledger.recorder.max_notification_id() or 0
+
+    def catch_up_after_recording(
+        self, show_progress: bool = False, through: int | None = None
+    ) -> bool:
+        """Bring the views up to date after events were committed (with `through`, up to
+        that log position): whether they now are. The events are recorded whatever happens
+        here: a failure leaves the projections behind, and the next command that reads them
+        catches them up. It is reported as a warning, never as a failure to record: a user
+        who recorded again would record twice every event without an id of its own."""
         if not self.catches_up:
-            return
+            return False
         try:
-            self._catch_up(show_progress)
+            self._catch_up(show_progress, through)
+            return True
         except ViewsReadOnly as behind:
             self.notify(f"note: {behind}")
         except Exception as error:
@@ -502,6 +509,7 @@ class Opened:
                 "lag)"
             )
             logging.getLogger("careledger").debug("catching up failed", exc_info=True)
+        return False
 
     def rebuild(self) -> int:
         self._check_may_write("rebuild the projections")
@@ -522,10 +530,12 @@ class Opened:
                 "(CARELEDGER_DB)"
             )
 
-    def _catch_up(self, show_progress: bool) -> int:
+    def _catch_up(self, show_progress: bool, through: int | None = None) -> int:
         if not show_progress:
-            return self.projector.catch_up()
-        return self._showing_progress("updating projections", self.projector.catch_up)
+            return self.projector.catch_up(stop=through)
+        return self._showing_progress(
+            "updating projections", lambda progress: self.projector.catch_up(progress, through)
+        )
 
     @staticmethod
     def _showing_progress(what: str, run: Callable[[ProgressCallback], int]) -> int:

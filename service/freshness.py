@@ -10,13 +10,23 @@ from __future__ import annotations
 from careledger.service.state import ServiceState
 
 
-def caught_up_after_recording(state: ServiceState) -> None:
-    """Catch the projections up on the ledger's own store, one thread of this worker at a
-    time (others wait, then find nothing to do); nothing when the projector does it."""
-    if not state.ledger.catches_up:
+def caught_up_after_recording(state: ServiceState, recorded_to: int) -> None:
+    """Catch the projections up on the ledger's own store, through `recorded_to` (the log
+    position the request's events reached), one thread of this worker at a time; nothing
+    when the projector does it.
+
+    A request whose events an earlier catch-up of this worker already applied answers at
+    once. Otherwise the thread applies every event recorded so far, for the requests
+    recorded beside its own: under load one catch-up serves many requests, not each its own
+    few events (every catch-up costs a dozen statements, whatever it applies)."""
+    if not state.ledger.catches_up or state.caught_up_to >= recorded_to:
         return
     with state.catching_up:
-        state.ledger.catch_up_after_recording()
+        if state.caught_up_to >= recorded_to:
+            return
+        newest = state.ledger.recorded_to()
+        if state.ledger.catch_up_after_recording(through=newest):
+            state.caught_up_to = newest
 
 
 def lag_header(state: ServiceState) -> str:

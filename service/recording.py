@@ -106,7 +106,8 @@ def _record_body(request: Request, body: bytes) -> tuple[int, dict[str, Any], bo
         if replay is None:
             raise
         return replay.status, replay.body, True
-    caught_up_after_recording(state)
+    if state.ledger.catches_up:
+        caught_up_after_recording(state, state.ledger.recorded_to())
     return 201, _answer(recorded), False
 
 

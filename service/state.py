@@ -26,6 +26,8 @@ class ServiceState:
     # The worker's threads record side by side, each batch under its cases' locks
     # (`ledger.case_locks`); other workers' batches meet them in the store.
     catching_up: threading.Lock = field(default_factory=threading.Lock)
+    # The log position this worker's last catch-up reached (`service.freshness`).
+    caught_up_to: int = 0
     # POSTs that arrive together share a transaction (`ledger.group_commit`).
     recording: GroupCommit = field(init=False)
 
