@@ -165,21 +165,29 @@ class CareLedger(Application[UUID]):
         (`ledger.case_locks`)."""
         return self.record_together([RecordingRequest(commands, recorded_by, kept_with)])[0]
 
-    def record_together(self, requests: Sequence[RecordingRequest]) -> list[list[Recorded]]:
+    def record_together(
+        self, requests: Sequence[RecordingRequest], retry_refused: bool = True
+    ) -> list[list[Recorded]]:
         """Several requests, each with its own recorder and kept rows, recorded in one
         transaction: all of them or none, as `record` records one (a refusal names the
         command's place within its own request). What was recorded for each request, in
         their order. `ledger.group_commit` uses this to record requests that arrive together
-        at the cost of one."""
+        at the cost of one.
+
+        `retry_refused=False`: a refusal that a stale cached case may have caused is raised
+        at once, not tried again on the cases as the store holds them (the group commit then
+        records each request alone, which tries its own again)."""
         cases = {
             case_id(command.council, command.child_ref)
             for request in requests
             for command in request.commands
         }
         with self.case_locks.held(cases), collector_paused():
-            return self._record_batch(requests)
+            return self._record_batch(requests, retry_refused)
 
-    def _record_batch(self, requests: Sequence[RecordingRequest]) -> list[list[Recorded]]:
+    def _record_batch(
+        self, requests: Sequence[RecordingRequest], retry_refused: bool
+    ) -> list[list[Recorded]]:
         for attempt in range(1, self.save_attempts + 1):
             batch = _Batch(trust_cache=attempt == 1)
             try:
@@ -203,7 +211,8 @@ class CareLedger(Application[UUID]):
                 continue
             except BaseException as error:
                 self._evict(batch.cases)
-                if attempt < self.save_attempts and _stale_refusal(error, batch):
+                stale = retry_refused and _stale_refusal(error, batch)
+                if attempt < self.save_attempts and stale:
                     continue
                 raise
             return recorded

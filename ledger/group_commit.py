@@ -134,7 +134,8 @@ class GroupCommit:
     def _record(self, group: list[_Waiting]) -> None:
         if len(group) > 1:
             try:
-                made = self.ledger.record_together([waiting.request for waiting in group])
+                requests = [waiting.request for waiting in group]
+                made = self.ledger.record_together(requests, retry_refused=False)
             except NOTHING_STORED:  # nothing of the group was recorded: each request on its own
                 pass
             except Exception as error:  # perhaps stored: each request is told, none sent again

@@ -31,6 +31,8 @@ from careledger.ledger.errors import CaseNotFound, LedgerError
 from careledger.ledger.group_commit import SMALL_REQUEST, GroupCommit
 from careledger.ledger.store.alongside import Alongside, AlongsideRefused
 from careledger.service.tables import ServiceTables
+from tests.test_two_writers import CHILD, IRO, IRO_SERVICE, SOCIAL_WORKER, proposal, two_writers
+from tests.test_two_writers import COUNCIL as SHARED_COUNCIL
 
 COUNCIL = "E10000077"
 LCS = p.Actor(actor_id="LCS", role="ADMIN")
@@ -219,3 +221,40 @@ def test_a_group_that_fails_after_its_commit_is_not_recorded_again(
         assert "could not be written" in str(outcomes[0])
         # stored once, by the group's commit
         assert [o.ledger.case(COUNCIL, child).version for child in ("KW-01", "KW-02")] == [3, 3]
+
+
+def test_a_request_refused_on_a_stale_cached_case_in_a_group_is_recorded_alone(
+    db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another writer proposed a change to a case this process holds in memory: on the held
+    case, a review approving that proposal is refused. The group is not tried again as a
+    whole; alone, the review is tried again on the case as stored, and recorded."""
+    with two_writers(db) as (iro, sw):
+        proposal("P-1", "2024-02-05", sw, SOCIAL_WORKER)
+        review = parse_command({
+            "type": "ReviewHeld", "council": SHARED_COUNCIL, "child": CHILD,
+            "occurred_on": "2024-02-06", "source": "LCS/REVIEW/R-1", "review_id": "R-1",
+            "chair": IRO, "participation": "PN1",
+            "decisions": [{"kind": "approve", "proposal_id": "P-1"}],
+        })  # fmt: skip
+        other = parse_command({
+            "type": "ChildBecameLookedAfter", "council": SHARED_COUNCIL, "child": "TW-05",
+            "occurred_on": "2024-02-06", "source": "LCS/OPEN/TW-05", "legal_status": "C2",
+        })  # fmt: skip
+        group = Counted(iro.ledger)
+        alone: list[str] = []
+        record = iro.ledger.record
+
+        def counted(commands: Sequence[Command], *rest: Any) -> list[Recorded]:
+            alone.append(commands[0].child_ref)
+            return record(commands, *rest)
+
+        monkeypatch.setattr(iro.ledger, "record", counted)  # the real one, counted
+        requests = [RecordingRequest([review], IRO_SERVICE), RecordingRequest([other], LCS)]
+        outcomes = arriving_together(group, requests)
+        assert group.together == [2]
+        assert alone == [CHILD, "TW-05"]  # the group tried once, then each request alone
+        assert [[(r.child_ref, r.seq) for r in made] for made in outcomes] == [  # type: ignore[union-attr]
+            [(CHILD, 4)],
+            [("TW-05", 2)],
+        ]
