@@ -3,9 +3,11 @@
     .venv/bin/python benchmarks/service.py [--clients 20] [--events 10000] [--workers 1]
                                            [--reads-every 10] [--projector]
                                            [--http-client stdlib|httpx]
+                                           [--store postgres|sqlite]
 
 On PostgreSQL (a schema of its own on CARELEDGER_TEST_POSTGRES or the local server, dropped
-at the end) it starts a real `careledger serve` (uvicorn) and:
+at the end; with --store sqlite, a temporary SQLite file: the embedded default) it starts a
+real `careledger serve` (uvicorn) and:
 
 1. has each client post its children's events one event per request, each with an
    Idempotency-Key, as a council's case-management system would (a request that fails in
@@ -103,6 +105,17 @@ def events_of(child: str) -> list[dict[str, Any]]:
         }
         for n in range(1, EVENTS_PER_CHILD)
     ]
+
+
+@contextmanager
+def ledger_at(store: str) -> Iterator[str]:
+    """A new, empty place for a ledger: a PostgreSQL schema of its own, or a SQLite file."""
+    if store == "sqlite":
+        with tempfile.TemporaryDirectory(prefix="cl_bench_") as folder:
+            yield str(Path(folder) / "ledger.db")
+        return
+    with schema() as url:
+        yield url
 
 
 @contextmanager
@@ -390,6 +403,13 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--events", type=int, default=10_000)
     parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument(
+        "--store",
+        choices=("postgres", "sqlite"),
+        default="postgres",
+        help="where the ledger is kept: PostgreSQL (the targets' store) or a SQLite file "
+        "(the embedded default)",
+    )
     parser.add_argument("--reads-every", type=int, default=10)
     parser.add_argument(
         "--projector",
@@ -405,9 +425,9 @@ def main() -> None:
     )
     args = parser.parse_args()
     load = os.getloadavg()
-    with schema() as direct_db:
+    with ledger_at(args.store) as direct_db:
         before = directly(direct_db, args.events)
-    with schema() as served:
+    with ledger_at(args.store) as served:
         result = through_the_service(
             served,
             args.clients,
@@ -417,15 +437,16 @@ def main() -> None:
             args.projector,
             args.http_client,
         )
-    with schema() as direct_db:
+    with ledger_at(args.store) as direct_db:
         after = directly(direct_db, args.events)
     direct_recorded = (before[0] + after[0]) / 2
     direct_caught_up = (before[1] + after[1]) / 2
     posted = len(result["posts"])
     served_rate = posted / result["elapsed"]
     mode = "a projector process follows" if args.projector else "each POST catches up"
+    store = "SQLite" if args.store == "sqlite" else "PostgreSQL"
     print(f"service: {args.clients} clients ({args.http_client}), {args.workers} worker(s), "
-          f"PostgreSQL, {mode}")  # fmt: skip
+          f"{store}, {mode}")  # fmt: skip
     print(f"load average at the start {load[0]:.1f}, at the end {os.getloadavg()[0]:.1f}")
     print(f"events posted: {posted} in {result['elapsed']:.1f} s ({served_rate:.0f}/s); "
           f"transport retries {result['retries']}; refused {len(result['failures'])}")  # fmt: skip
