@@ -10,16 +10,19 @@ from __future__ import annotations
 from careledger.service.state import ServiceState
 
 
-def caught_up_after_recording(state: ServiceState, recorded_to: int) -> None:
-    """Catch the projections up on the ledger's own store, through `recorded_to` (the log
-    position the request's events reached), one thread of this worker at a time; nothing
-    when the projector does it.
+def caught_up_after_recording(state: ServiceState) -> None:
+    """Catch the projections up on the ledger's own store through the log position the
+    request's events reached, one thread of this worker at a time; nothing when the
+    projector does it.
 
     A request whose events an earlier catch-up of this worker already applied answers at
     once. Otherwise the thread applies every event recorded so far, for the requests
     recorded beside its own: under load one catch-up serves many requests, not each its own
     few events (every catch-up costs a dozen statements, whatever it applies)."""
-    if not state.ledger.catches_up or state.caught_up_to >= recorded_to:
+    if not state.ledger.catches_up:
+        return
+    recorded_to = state.ledger.recorded_to()  # this request's events are committed
+    if state.caught_up_to >= recorded_to:
         return
     with state.catching_up:
         if state.caught_up_to >= recorded_to:

@@ -106,8 +106,7 @@ def _record_body(request: Request, body: bytes) -> tuple[int, dict[str, Any], bo
         if replay is None:
             raise
         return replay.status, replay.body, True
-    if state.ledger.catches_up:
-        caught_up_after_recording(state, state.ledger.recorded_to())
+    caught_up_after_recording(state)
     return 201, _answer(recorded), False
 
 

@@ -23,10 +23,9 @@ class ServiceState:
     ledger: Opened
     reader: Opened
     tables: ServiceTables
-    # The worker's threads record side by side, each batch under its cases' locks
-    # (`ledger.case_locks`); other workers' batches meet them in the store.
+    # Where each POST catches the projections up itself: one thread of the worker at a
+    # time, and the log position the last catch-up reached (`service.freshness`).
     catching_up: threading.Lock = field(default_factory=threading.Lock)
-    # The log position this worker's last catch-up reached (`service.freshness`).
     caught_up_to: int = 0
     # POSTs that arrive together share a transaction (`ledger.group_commit`).
     recording: GroupCommit = field(init=False)

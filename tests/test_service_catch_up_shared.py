@@ -40,17 +40,15 @@ def test_requests_recorded_together_share_one_catch_up(
 
     monkeypatch.setattr(o, "catch_up_after_recording", counted)  # the real one, counted
     state = ServiceState(ServiceSettings(), o, o, ServiceTables(o.ledger))
-    positions = []
     for child in ("KW-01", "KW-02", "KW-03"):  # three requests recorded before any catches up
         o.ledger.record([came_into_care(child)], LCS)
-        positions.append(o.recorded_to())
-    for position in positions:  # each request, in turn, before it answers
-        caught_up_after_recording(state, position)
+    for _ in range(3):  # each request, in turn, before it answers
+        caught_up_after_recording(state)
     assert len(catch_ups) == 1  # the first caught up all three
     assert o.lag().events == 0
     assert {row["child_ref"] for row in o.children()} == {"KW-01", "KW-02", "KW-03"}
 
     o.ledger.record([came_into_care("KW-04")], LCS)
-    caught_up_after_recording(state, o.recorded_to())
+    caught_up_after_recording(state)
     assert len(catch_ups) == 2  # a request recorded after it catches up again
     assert o.lag().events == 0
