@@ -5,27 +5,14 @@ real SQLite file and a real PostgreSQL schema."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from careledger.api import Opened
-from careledger.ledger.domain import payloads as p
-from careledger.ledger.domain.commands import parse_command
 from careledger.service.freshness import caught_up_after_recording
 from careledger.service.settings import ServiceSettings
 from careledger.service.state import ServiceState
 from careledger.service.tables import ServiceTables
-
-COUNCIL = "E10000077"
-LCS = p.Actor(actor_id="LCS", role="ADMIN")
-
-
-def came_into_care(child: str) -> Any:
-    return parse_command({
-        "type": "ChildBecameLookedAfter", "council": COUNCIL, "child": child,
-        "occurred_on": "2024-05-01", "source": f"LCS/OPEN/{child}", "legal_status": "C2",
-    })  # fmt: skip
+from tests.test_group_commit import LCS, came_into_care
 
 
 def test_requests_recorded_together_share_one_catch_up(
