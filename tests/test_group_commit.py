@@ -55,15 +55,28 @@ def allocated(child: str, worker: str) -> Command:
 
 
 class Counted(GroupCommit):
-    """The group commit as it is, counting the transactions it asks the ledger for."""
+    """The group commit as it is, counting the groups it records (`together`, their sizes)
+    and the requests it records one by one with `CareLedger.record` (`alone`, their first
+    child): a group recorded in one transaction leaves `alone` empty."""
 
     def __init__(self, ledger: CareLedger) -> None:
         super().__init__(ledger)
         self.together: list[int] = []
+        self.alone: list[str] = []
 
     def _record(self, group: list[Any]) -> None:
         self.together.append(len(group))
-        super()._record(group)
+        record = self.ledger.record
+
+        def counted(commands: Sequence[Command], *rest: Any) -> list[Recorded]:
+            self.alone.append(commands[0].child_ref)
+            return record(commands, *rest)
+
+        self.ledger.record = counted  # type: ignore[method-assign]
+        try:
+            super()._record(group)
+        finally:
+            del self.ledger.record  # the class's own again
 
 
 def arriving_together(
@@ -108,6 +121,7 @@ def test_requests_arriving_together_are_recorded_in_one_transaction(o: Opened) -
     ]
     outcomes = arriving_together(group, requests)
     assert group.together == [3]
+    assert group.alone == []  # one transaction, not each request on its own
     assert [[(r.child_ref, r.seq, r.event_type) for r in made] for made in outcomes] == [  # type: ignore[union-attr]
         [("KW-01", 2, "ChildBecameLookedAfter")],
         [("KW-02", 2, "ChildBecameLookedAfter"), ("KW-02", 3, "SocialWorkerAllocated")],
@@ -223,9 +237,7 @@ def test_a_group_that_fails_after_its_commit_is_not_recorded_again(
         assert [o.ledger.case(COUNCIL, child).version for child in ("KW-01", "KW-02")] == [3, 3]
 
 
-def test_a_request_refused_on_a_stale_cached_case_in_a_group_is_recorded_alone(
-    db: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_request_refused_on_a_stale_cached_case_in_a_group_is_recorded_alone(db: str) -> None:
     """Another writer proposed a change to a case this process holds in memory: on the held
     case, a review approving that proposal is refused. The group is not tried again as a
     whole; alone, the review is tried again on the case as stored, and recorded."""
@@ -242,18 +254,10 @@ def test_a_request_refused_on_a_stale_cached_case_in_a_group_is_recorded_alone(
             "occurred_on": "2024-02-06", "source": "LCS/OPEN/TW-05", "legal_status": "C2",
         })  # fmt: skip
         group = Counted(iro.ledger)
-        alone: list[str] = []
-        record = iro.ledger.record
-
-        def counted(commands: Sequence[Command], *rest: Any) -> list[Recorded]:
-            alone.append(commands[0].child_ref)
-            return record(commands, *rest)
-
-        monkeypatch.setattr(iro.ledger, "record", counted)  # the real one, counted
         requests = [RecordingRequest([review], IRO_SERVICE), RecordingRequest([other], LCS)]
         outcomes = arriving_together(group, requests)
         assert group.together == [2]
-        assert alone == [CHILD, "TW-05"]  # the group tried once, then each request alone
+        assert group.alone == [CHILD, "TW-05"]  # the group tried once, then each request alone
         assert [[(r.child_ref, r.seq) for r in made] for made in outcomes] == [  # type: ignore[union-attr]
             [(CHILD, 4)],
             [("TW-05", 2)],
