@@ -75,6 +75,12 @@ def _current_stage(challenge: Challenge) -> int:
     return escalations[-1] if escalations else challenge.stage
 
 
+def concerns_a_challenge(payload: p.Payload) -> bool:
+    """Whether `challenge_facts` reads the payload: a challenge raised, one of its steps, or
+    a change that came of one."""
+    return isinstance(payload, p.ChallengeRaised) or _challenge_of(payload) is not None
+
+
 def _challenge_of(payload: p.Payload) -> str | None:
     if isinstance(payload, p.CarePlanSectionChanged | p.PlacementEnded):
         return payload.from_challenge

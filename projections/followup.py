@@ -21,7 +21,11 @@ from careledger.ledger.domain.case import ENGLAND
 from careledger.ledger.domain.plan import Effective, Entry, effective, section_contents
 from careledger.ledger.domain.vocabulary import LegalStatus, Section
 from careledger.ledger.ssda903.records import from_a_return
-from careledger.projections.challenge_facts import Challenge, challenge_facts
+from careledger.projections.challenge_facts import (
+    Challenge,
+    challenge_facts,
+    concerns_a_challenge,
+)
 from careledger.projections.timetable import (
     Regime,
     Slot,
@@ -122,6 +126,9 @@ class Lag:
     working_days: int
 
 
+Permanence = tuple[int, date, date]  # seq, on, recorded
+
+
 @dataclass(frozen=True)
 class Facts:
     periods: list[Period] = field(default_factory=list)
@@ -129,7 +136,7 @@ class Facts:
     recommendations: list[Recommendation] = field(default_factory=list)
     allocations: list[Allocation] = field(default_factory=list)
     lags: list[Lag] = field(default_factory=list)
-    permanence: list[tuple[int, date, date]] = field(default_factory=list)  # seq, on, recorded
+    permanence: list[Permanence] = field(default_factory=list)
     challenges: list[Challenge] = field(default_factory=list)
 
 
@@ -213,6 +220,18 @@ def versions(
     `corrected` (the effective history of all entries) saves recomputing the last version;
     `short_breaks` chooses reg 48's timetable for periods of short breaks (V3/V4)."""
     recorded = {entry.seq: recorded_day(entry) for entry in entries}
+    for start, end, so_far in versions_so_far(entries, recorded, corrected, short_breaks):
+        yield Version(start, end, so_far.facts)
+
+
+def versions_so_far(
+    entries: list[Entry],
+    recorded: dict[int, date],
+    corrected: Effective | None = None,
+    short_breaks: bool = True,
+) -> Iterator[tuple[str, str, FactsSoFar]]:
+    """`versions`, each with what its facts were computed from (`FactsSoFar`); `recorded`:
+    each entry's recording day, by seq."""
     days = sorted({recorded[x.seq] for x in entries if isinstance(x.payload, p.CorrectionRecorded)})
     bounds = [BEGINNING, *(d.isoformat() for d in days), FOREVER]
     for i, (start, end) in enumerate(pairwise(bounds)):
@@ -220,7 +239,7 @@ def versions(
             history = corrected
         else:
             history = effective(x for x in entries if _known_by(x, recorded, start))
-        yield Version(start, end, facts(history, recorded, short_breaks))
+        yield start, end, FactsSoFar.of(history, recorded, short_breaks)
 
 
 def _known_by(entry: Entry, recorded: dict[int, date], day: str) -> bool:
@@ -230,27 +249,147 @@ def _known_by(entry: Entry, recorded: dict[int, date], day: str) -> bool:
     return recorded[entry.seq].isoformat() <= day
 
 
+Pair = tuple[int, p.Payload]  # an event's sequence number and its corrected payload
+DateKey = tuple[date, int]  # the order facts are taken in: the event's date, then its seq
+_CLOSINGS = p.RecommendationCompleted | p.RecommendationOvertaken
+_ALLOCATIONS = p.IROAllocated | p.SocialWorkerAllocated
+_PERIOD_EVENTS = p.ChildBecameLookedAfter | p.ChildCeasedToBeLookedAfter
+
+
+@dataclass(frozen=True)
+class FactInputs:
+    """A case's corrected payloads, in date order, sorted into the lists each kind of fact
+    reads: each fact is computed from its own list alone, and every payload outside it is
+    one its rule passes over. A case folded forward (`FactsSoFar.folded`) therefore
+    recomputes only the facts whose lists its new events join. The lists are never changed
+    once made: a fold makes new ones and shares the rest.
+
+    `periods`, `births` and `placements` leave out what a later return took back
+    (`withdrawn`), as the periods of care do; the reviews and the rest keep it."""
+
+    periods: list[Pair]  # what opens, continues or ends a period of care
+    births: list[Pair]  # details giving a date of birth
+    placements: list[Pair]  # legal statuses and placements (the age-18 ending reads them)
+    reviews: list[Pair]  # reviews held and recommendations closed
+    allocations: list[Pair]
+    challenges: list[Pair]  # challenges raised, their steps, the changes that came of them
+
+    @classmethod
+    def of(cls, payloads: Iterable[Pair], taken_back: set[int]) -> FactInputs:
+        return cls([], [], [], [], [], []).extended(payloads, taken_back)[0]
+
+    def extended(
+        self, payloads: Iterable[Pair], taken_back: set[int] | frozenset[int] = frozenset()
+    ) -> tuple[FactInputs, set[str]]:
+        """These lists with `payloads` (later in date order than any already in them)
+        added, and the names of the lists they joined."""
+        added: dict[str, list[Pair]] = {}
+        for pair in payloads:
+            for name in _lists_for(pair[1], pair[0] in taken_back):
+                added.setdefault(name, []).append(pair)
+        lists = {name: getattr(self, name) + more for name, more in added.items()}
+        return replace(self, **lists), set(added)
+
+
+def _lists_for(payload: p.Payload, taken_back: bool) -> list[str]:
+    names = []
+    if not taken_back:
+        if isinstance(payload, _PERIOD_EVENTS) or _continues_care(payload):
+            names.append("periods")
+        if isinstance(payload, p.ChildDetailsRecorded) and payload.details.dob is not None:
+            names.append("births")
+        if isinstance(payload, _EPISODE_STARTS):
+            names.append("placements")
+    if isinstance(payload, p.ReviewHeld | _CLOSINGS):
+        names.append("reviews")
+    if isinstance(payload, _ALLOCATIONS):
+        names.append("allocations")
+    if concerns_a_challenge(payload):
+        names.append("challenges")
+    return names
+
+
+def in_date_order(history: Effective) -> list[Pair]:
+    """A case's corrected payloads in the order its facts are taken: by date, then seq."""
+    ordered = sorted(history.items(), key=lambda item: (item[1][0].occurred_on, item[0]))
+    return [(seq, payload) for seq, (payload, _) in ordered]
+
+
+@dataclass(frozen=True)
+class FactsSoFar:
+    """A version's facts with the lists they were computed from (`FactInputs`) and the date
+    order's last key, so that later events can be folded in."""
+
+    inputs: FactInputs
+    facts: Facts
+    last: DateKey | None
+
+    @classmethod
+    def of(
+        cls, history: Effective, recorded: dict[int, date], short_breaks: bool = True
+    ) -> FactsSoFar:
+        payloads = in_date_order(history)
+        inputs = FactInputs.of(payloads, withdrawn(payloads))
+        facts = _computed(inputs, set(_FACT_LISTS), Facts(), recorded, short_breaks)
+        facts.lags.extend(_lags(payloads, recorded))
+        facts.permanence.extend(_permanence(payloads, recorded))
+        last = (payloads[-1][1].occurred_on, payloads[-1][0]) if payloads else None
+        return cls(inputs, facts, last)
+
+    def folded(
+        self, payloads: list[Pair], recorded: dict[int, date], short_breaks: bool = True
+    ) -> FactsSoFar:
+        """These facts with `payloads` added: events none of which a return took back or
+        could take back, each later in date order than every event already here (the
+        caller's to check: `projections.case_fold`). Each fact whose list they join is
+        computed again from its list; lags and permanence are per event."""
+        inputs, changed = self.inputs.extended(payloads)
+        facts = _computed(inputs, changed, self.facts, recorded, short_breaks)
+        facts.lags[:0] = self.facts.lags
+        facts.lags.extend(_lags(payloads, recorded))
+        facts.permanence[:0] = self.facts.permanence
+        facts.permanence.extend(_permanence(payloads, recorded))
+        last = (payloads[-1][1].occurred_on, payloads[-1][0]) if payloads else self.last
+        return FactsSoFar(inputs, facts, last)
+
+
+_FACT_LISTS = ("periods", "births", "placements", "reviews", "allocations", "challenges")
+
+
+def _computed(
+    inputs: FactInputs,
+    changed: set[str],
+    before: Facts,
+    recorded: dict[int, date],
+    short_breaks: bool,
+) -> Facts:
+    """The facts (lags and permanence left empty) from `inputs`, computing again only those
+    that read a list named in `changed` and taking the others from `before`."""
+    periods = before.periods
+    if changed & {"periods", "births", "placements"}:
+        raw = _periods(inputs.periods, recorded, short_breaks)
+        periods = _until_eighteen(raw, inputs.births, inputs.placements, recorded)
+    reviews, recommendations = before.reviews, before.recommendations
+    if "reviews" in changed or periods != before.periods:
+        reviews, recommendations = _reviews(inputs.reviews, periods, recorded)
+    allocations = before.allocations
+    if "allocations" in changed:
+        allocations = list(_allocations(inputs.allocations, recorded))
+    challenges = before.challenges
+    if "challenges" in changed:
+        challenges = challenge_facts(inputs.challenges, recorded)
+    return Facts(periods, reviews, recommendations, allocations, [], [], challenges)
+
+
 def facts(history: Effective, recorded: dict[int, date], short_breaks: bool = True) -> Facts:
     """The follow-up facts of a case, from its corrected payloads."""
-    ordered = sorted(history.items(), key=lambda item: (item[1][0].occurred_on, item[0]))
-    payloads = [(seq, payload) for seq, (payload, _) in ordered]
-    taken_back = withdrawn(payloads)
-    kept = [x for x in payloads if x[0] not in taken_back]
-    periods = _until_eighteen(_periods(kept, recorded, short_breaks), kept, recorded)
-    reviews, recommendations = _reviews(payloads, periods, recorded)
-    return Facts(
-        periods=periods,
-        reviews=reviews,
-        recommendations=recommendations,
-        allocations=list(_allocations(payloads, recorded)),
-        lags=list(_lags(payloads, recorded)),
-        permanence=[
-            (seq, payload.occurred_on, recorded[seq])
-            for seq, payload in payloads
-            if Section.PERMANENCE in section_contents(payload)
-        ],
-        challenges=challenge_facts(payloads, recorded),
-    )
+    return FactsSoFar.of(history, recorded, short_breaks).facts
+
+
+def _permanence(payloads: Iterable[Pair], recorded: dict[int, date]) -> Iterator[Permanence]:
+    for seq, payload in payloads:
+        if Section.PERMANENCE in section_contents(payload):
+            yield seq, payload.occurred_on, recorded[seq]
 
 
 def _periods(
@@ -279,12 +418,15 @@ def _ended(period: Period, on: date, recorded_on: date) -> Period:
 
 
 def _until_eighteen(
-    periods: list[Period], payloads: list[tuple[int, p.Payload]], recorded: dict[int, date]
+    periods: list[Period],
+    births: list[Pair],
+    placements: list[Pair],
+    recorded: dict[int, date],
 ) -> list[Period]:
     """Each period as it ends by the child's 18th birthday at the latest (s.105(1); see
     AGE_18), from the date of birth the latest details give; known from the day those
     details were recorded."""
-    birth = _date_of_birth(payloads, recorded)
+    birth = _date_of_birth(births, recorded)
     if birth is None:
         return periods
     born_on, known_on = birth
@@ -300,7 +442,7 @@ def _until_eighteen(
             continue
         end = max(eighteen, period.started_on)
         known = min(known_on, period.end_recorded_on or known_on)
-        how = AGE_18_COMMUNITY_HOME if _placed_on(payloads, end) == COMMUNITY_HOME else AGE_18
+        how = AGE_18_COMMUNITY_HOME if _placed_on(placements, end) == COMMUNITY_HOME else AGE_18
         capped.append(replace(period, ended_on=end, end_recorded_on=known, ended_by=how))
     return capped
 
