@@ -30,6 +30,24 @@ S22 = "Children Act 1989 s.22(4)-(5)"
 REG_4 = "CPPCR 2010 reg 4: a new care plan when a child becomes looked after again"
 
 
+# The kinds of event no rule here reads: a case's flags stand as they were when only these
+# are added to it (`projections.case_fold`). A rule that comes to read one takes it out.
+PASSED_OVER = (
+    p.RecommendationCompleted
+    | p.RecommendationOvertaken
+    | p.IROAllocated
+    | p.SocialWorkerAllocated
+    | p.IROInformed
+    | p.IROAgreedChange
+    | p.ChallengeRaised
+    | p.ChallengeEscalated
+    | p.ChallengeResponded
+    | p.ChallengeResolved
+    | p.CafcassReferralMade
+    | p.CafcassOutcomeRecorded
+)
+
+
 class FlagKind(StrEnum):
     WITHOUT_REVIEW = "made without review approval"
     APPROVED_AFTER = "approved only after it took effect"

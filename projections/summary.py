@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
@@ -19,17 +20,23 @@ class CaseSummary:
     iro: str | None
 
 
+NOTHING_YET = CaseSummary(None, False, None, None)
+
+
 def summarise(payloads: Effective) -> CaseSummary:
     """The headline facts, from a case's corrected payloads (see `ledger.domain.plan.effective`)."""
-    since: date | None = None
-    looked_after = False
-    legal_status: str | None = None
-    iro: str | None = None
     ordered = sorted(payloads.items(), key=lambda i: (i[1][0].occurred_on, i[0]))
-    taken_back = withdrawn((seq, payload) for seq, (payload, _) in ordered)
-    for seq, (payload, _) in ordered:
-        if seq in taken_back:
-            continue
+    in_order = [(seq, payload) for seq, (payload, _) in ordered]
+    taken_back = withdrawn(in_order)
+    return summarised(NOTHING_YET, (payload for seq, payload in in_order if seq not in taken_back))
+
+
+def summarised(summary: CaseSummary, payloads: Iterable[p.Payload]) -> CaseSummary:
+    """`summary` with later payloads taken in, in date order (none a return took back): what
+    `summarise` gives for a case whose earlier payloads gave `summary`."""
+    since, looked_after = summary.looked_after_since, summary.looked_after
+    legal_status, iro = summary.legal_status, summary.iro
+    for payload in payloads:
         if isinstance(payload, p.ChildBecameLookedAfter):
             since = since or payload.occurred_on
             looked_after = True

@@ -26,21 +26,22 @@ from pydantic_core import from_json, to_json
 
 from careledger.ledger.domain import events as e
 from careledger.ledger.domain import payloads as p
-from careledger.ledger.domain.plan import Entry, SectionState, effective, plan_in_force
+from careledger.ledger.domain.plan import Entry, SectionState
 from careledger.ledger.domain.vocabulary import Section
 from careledger.ledger.errors import LedgerError
 from careledger.ledger.store import trusted
 from careledger.ledger.store.mapper import open_sealed
 from careledger.projections import guard, schema
-from careledger.projections.followup import Standing, Version, standing, versions
+from careledger.projections.case_fold import CaseFold, Judging
+from careledger.projections.followup import Standing, Version, standing
 from careledger.projections.looked_after import spans
-from careledger.projections.rules import DEFAULT_PRESUMED_SIGNIFICANT, Flag, judge_payloads
-from careledger.projections.summary import CaseSummary, summarise
+from careledger.projections.rules import DEFAULT_PRESUMED_SIGNIFICANT, Flag
+from careledger.projections.summary import CaseSummary
 
 Row = dict[str, Any]
-# An already-projected case's cl_cases row, its events and, if this process knows them,
-# its rows by table (`CaseViews._known_cases`).
-Known = tuple[Row, list[Entry], dict[str, list[tuple[Any, ...]]] | None]
+# An already-projected case's cl_cases row, its events and, if this process holds them, its
+# rows by table and its computation to fold forward (`CaseViews._known_cases`).
+Known = tuple[Row, list[Entry], dict[str, list[tuple[Any, ...]]] | None, CaseFold | None]
 # A case, its events up to the end of a stretch of the log, how many of them (the last ones)
 # are in the stretch, and those ones' payloads as stored, where known (`stored_payload`;
 # `CaseViews.apply_histories`).
@@ -156,13 +157,15 @@ def _by_table(
 
 @dataclass
 class Folded:
-    """A case as this process last projected it: its decoded events up to `last_seq`, and
-    the rows it then had in each table (once committed; cl_events and cl_cases aside). Kept
-    for the next batch that touches the case, which then neither reads nor decodes its
-    events again, nor reads back its rows to see which changed."""
+    """A case as this process last projected it: its decoded events up to `last_seq`, its
+    computation (`CaseFold`), and the rows it then had in each table (once committed;
+    cl_events and cl_cases aside). Kept for the next batch that touches the case, which
+    then neither reads nor decodes its events again, nor reads back its rows to see which
+    changed, and folds its new events into what was computed when it can."""
 
     last_seq: int
     entries: list[Entry]
+    fold: CaseFold
     rows: dict[str, list[tuple[Any, ...]]] | None = None
 
 
@@ -331,6 +334,20 @@ class CaseView:
             self.summary.iro,
             self.last_seq,
         )
+
+
+def _view(case_id: str, council: str, child_ref: str, last_seq: int, fold: CaseFold) -> CaseView:
+    """What the views hold for a case, from its computation."""
+    return CaseView(
+        case_id,
+        council,
+        child_ref,
+        last_seq,
+        fold.plan,
+        fold.flags,
+        fold.summary,
+        fold.followup,
+    )
 
 
 class CaseViews(TrackingRecorder):
@@ -509,7 +526,8 @@ class CaseViews(TrackingRecorder):
         if not isinstance(first, e.CaseOpened):
             raise LedgerError(f"case {case_id} has no CaseOpened event: its history is incomplete")
         entries = _entries(events)
-        return self._computed(case_id, first.council, first.child_ref, events[-1].seq, entries)
+        fold = CaseFold.of(entries, self.judging)
+        return _view(case_id, first.council, first.child_ref, events[-1].seq, fold)
 
     def _known_cases(self, cursor: Any, case_ids: list[str]) -> dict[str, Known]:
         """Each already-projected case's row, its events before this batch and, when this
@@ -527,9 +545,9 @@ class CaseViews(TrackingRecorder):
         for row in cursor.fetchall():
             cached = self._cases.get(row["case_id"])
             if cached is not None and cached.last_seq == row["last_seq"]:
-                known[row["case_id"]] = (row, cached.entries, cached.rows)
+                known[row["case_id"]] = (row, cached.entries, cached.rows, cached.fold)
             else:
-                known[row["case_id"]] = (row, [], None)
+                known[row["case_id"]] = (row, [], None, None)
                 stale.append(row["case_id"])
         if stale:
             among, ids = self._among(stale)
@@ -540,13 +558,14 @@ class CaseViews(TrackingRecorder):
             for row in cursor.fetchall():
                 rows[row["case_id"]].append(self._opened(dict(row)))
             for case_id, case_rows in rows.items():
-                known[case_id] = (known[case_id][0], entries_from(case_rows), None)
+                known[case_id] = (known[case_id][0], entries_from(case_rows), None, None)
         return known
 
-    def _remember(self, case_id: str, last_seq: int, entries: list[Entry]) -> None:
-        """Keep a case's decoded events for the next batch (the least recently used cases
-        are forgotten beyond `entries_cache_size`); its rows are added once written."""
-        self._cases[case_id] = Folded(last_seq, entries)
+    def _remember(self, case_id: str, last_seq: int, entries: list[Entry], fold: CaseFold) -> None:
+        """Keep a case's decoded events and computation for the next batch (the least
+        recently used cases are forgotten beyond `entries_cache_size`); its rows are added
+        once written."""
+        self._cases[case_id] = Folded(last_seq, entries, fold)
         self._cases.move_to_end(case_id)
         while len(self._cases) > self.entries_cache_size:
             self._cases.popitem(last=False)
@@ -554,31 +573,25 @@ class CaseViews(TrackingRecorder):
     def _case_view(self, case_id: str, new: list[e.CaseEvent], known: dict[str, Known]) -> CaseView:
         """The case's plan, flags and summary, from its earlier rows and this batch's events."""
         first = new[0]
+        fold: CaseFold | None = None
         if isinstance(first, e.CaseOpened):
             council, child_ref = first.council, first.child_ref
             earlier: list[Entry] = []
         else:
-            case, earlier, _ = known[case_id]
+            case, earlier, _, fold = known[case_id]
             council, child_ref = case["council"], case["child_ref"]
-        entries = earlier + _entries(new)
-        self._remember(case_id, new[-1].seq, entries)  # checked against last_seq when used
-        return self._computed(case_id, council, child_ref, new[-1].seq, entries)
+        later = _entries(new)
+        entries = earlier + later
+        if fold is not None and fold.takes(later):
+            fold = fold.folded(later, self.judging)
+        else:
+            fold = CaseFold.of(entries, self.judging)
+        self._remember(case_id, new[-1].seq, entries, fold)  # checked against last_seq when used
+        return _view(case_id, council, child_ref, new[-1].seq, fold)
 
-    def _computed(
-        self, case_id: str, council: str, child_ref: str, last_seq: int, entries: list[Entry]
-    ) -> CaseView:
-        """What the views hold for a case with these events (CaseOpened aside)."""
-        corrected = effective(entries)  # once: the plan, the flags and the summary share it
-        return CaseView(
-            case_id,
-            council,
-            child_ref,
-            last_seq,
-            plan_in_force(corrected),
-            judge_payloads(corrected, self.presumed_significant),
-            summarise(corrected),
-            list(versions(entries, corrected, self.short_breaks)),
-        )
+    @property
+    def judging(self) -> Judging:
+        return Judging(self.presumed_significant, self.short_breaks)
 
     def _rows(self, views: list[CaseView]) -> dict[str, list[tuple[Any, ...]]]:
         """Every row of these cases, by table: computed before the transaction opens."""

@@ -102,13 +102,23 @@ def plan_as_of(
 
 def plan_in_force(payloads: Effective, on: date | None = None) -> dict[Section, SectionState]:
     """`plan_as_of` over payloads already corrected (see `effective`)."""
-    plan: dict[Section, SectionState] = {}
     ordered = sorted(payloads.items(), key=lambda item: (item[1][0].occurred_on, item[0]))
-    for seq, (payload, corrected_by) in ordered:
+    return plan_with({}, ordered, on)
+
+
+def plan_with(
+    plan: Mapping[Section, SectionState],
+    decisions: Iterable[tuple[int, tuple[p.Payload, tuple[int, ...]]]],
+    on: date | None = None,
+) -> dict[Section, SectionState]:
+    """`plan` with later corrected payloads (seq, (payload, corrections)) taken in, in date
+    order: the plan in force once those decisions (the rest are passed over) are made."""
+    result = dict(plan)
+    for seq, (payload, corrected_by) in decisions:
         if not isinstance(payload, PlanDecision) or (on is not None and payload.occurred_on > on):
             continue
         for section, content in section_contents(payload).items():
-            plan[section] = SectionState(
+            result[section] = SectionState(
                 section,
                 content,
                 payload.occurred_on,
@@ -117,4 +127,4 @@ def plan_in_force(payloads: Effective, on: date | None = None) -> dict[Section, 
                 seq,
                 corrected_by,
             )
-    return dict(sorted(plan.items()))
+    return dict(sorted(result.items()))
