@@ -12,8 +12,8 @@ import json
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
-from functools import cached_property, lru_cache
+from datetime import datetime
+from functools import lru_cache
 from itertools import islice
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
@@ -26,22 +26,22 @@ from pydantic_core import from_json, to_json
 
 from careledger.ledger.domain import events as e
 from careledger.ledger.domain import payloads as p
-from careledger.ledger.domain.plan import Entry, SectionState
+from careledger.ledger.domain.plan import Entry
 from careledger.ledger.domain.vocabulary import Section
 from careledger.ledger.errors import LedgerError
 from careledger.ledger.store import trusted
 from careledger.ledger.store.mapper import open_sealed
 from careledger.projections import guard, schema
 from careledger.projections.case_fold import CaseFold, Judging
-from careledger.projections.followup import Standing, Version, standing
-from careledger.projections.looked_after import spans
-from careledger.projections.rules import DEFAULT_PRESUMED_SIGNIFICANT, Flag
-from careledger.projections.summary import CaseSummary
+from careledger.projections.case_view import CaseView, case_view, rows_after
+from careledger.projections.rules import DEFAULT_PRESUMED_SIGNIFICANT
 
 Row = dict[str, Any]
 # An already-projected case's cl_cases row, its events and, if this process holds them, its
 # rows by table and its computation to fold forward (`CaseViews._known_cases`).
 Known = tuple[Row, list[Entry], dict[str, list[tuple[Any, ...]]] | None, CaseFold | None]
+# A case as this process held it before a batch was folded into it, and its rows then.
+Prior = tuple[CaseFold, dict[str, list[tuple[Any, ...]]]]
 # A case, its events up to the end of a stretch of the log, how many of them (the last ones)
 # are in the stretch, and those ones' payloads as stored, where known (`stored_payload`;
 # `CaseViews.apply_histories`).
@@ -177,177 +177,8 @@ def _creates_index(statement: str) -> bool:
     return words.startswith(("CREATE INDEX", "CREATE UNIQUE INDEX", "CREATE TRIGGER"))
 
 
-def _d(day: date | None) -> str | None:
-    return day.isoformat() if day else None
-
-
-def _flag(value: bool | None) -> int | None:
-    return None if value is None else int(value)
-
-
 def _existing(events: list[e.CaseEvent]) -> bool:
     return not isinstance(events[0], e.CaseOpened)
-
-
-@dataclass(frozen=True)
-class CaseView:
-    """What the views hold for one case, ready to be written."""
-
-    case_id: str
-    council: str
-    child_ref: str
-    last_seq: int
-    plan: dict[Section, SectionState]
-    flags: list[Flag]
-    summary: CaseSummary
-    followup: list[Version]
-
-    def plan_rows(self) -> list[tuple[Any, ...]]:
-        return [
-            (
-                self.case_id,
-                str(s.section),
-                s.content,
-                s.since.isoformat(),
-                s.decided_by.name,
-                str(s.decided_by.role),
-                s.authority,
-                s.seq,
-                ",".join(map(str, s.corrected_by)),
-            )
-            for s in self.plan.values()
-        ]
-
-    def flag_rows(self) -> list[tuple[Any, ...]]:
-        return [
-            (
-                self.case_id,
-                f.seq,
-                str(f.kind),
-                self.council,
-                self.child_ref,
-                str(f.section),
-                f.occurred_on.isoformat(),
-                f.decided_by.name if f.decided_by else "",
-                str(f.decided_by.role) if f.decided_by else "",
-                f.why,
-                f.rule,
-            )
-            for f in self.flags
-        ]
-
-    def followup_rows(self) -> dict[str, list[tuple[Any, ...]]]:
-        """The rows of each follow-up table (projections.schema.FOLLOWUP_TABLES)."""
-        rows: dict[str, list[tuple[Any, ...]]] = {t: [] for t in schema.FOLLOWUP_TABLES}
-        for version in self.followup:
-            key = (self.case_id, version.known_from, version.known_until)
-            f = version.facts
-            rows["cl_periods"] += [
-                (
-                    *key,
-                    *(x.number, _d(x.started_on), _d(x.start_recorded_on), str(x.regime)),
-                    *(_d(x.ended_on), _d(x.end_recorded_on), x.ended_by),
-                )
-                for x in f.periods
-            ]
-            rows["cl_reviews"] += [
-                (
-                    *key,
-                    *(r.period, r.slot.number, _d(r.slot.due_on), _d(r.slot.held_on)),
-                    *(_d(r.recorded_on), r.slot.review_id, r.slot.days_late, r.participation),
-                    *(_flag(r.child_seen), r.not_seen_reason, r.chair, _d(r.prior_recorded_on)),
-                )
-                for r in f.reviews
-            ]
-            rows["cl_recommendations"] += [
-                (
-                    *key,
-                    *(r.recommendation_id, r.review_id, r.text, r.owner.name, str(r.owner.role)),
-                    *(_d(r.made_on), _d(r.made_recorded_on), _d(r.due_on), _d(r.closed_on)),
-                    *(_d(r.closed_recorded_on), r.closed_how),
-                )
-                for r in f.recommendations
-            ]
-            rows["cl_allocations"] += [
-                (
-                    *key,
-                    *(a.kind, a.number, a.person_id, a.name, a.team),
-                    *(_d(a.from_on), _d(a.recorded_on), int(a.changed)),
-                )
-                for a in f.allocations
-            ]
-            rows["cl_lags"] += [
-                (*key, x.seq, x.event_type, _d(x.occurred_on), _d(x.recorded_on), x.working_days)
-                for x in f.lags
-            ]
-            rows["cl_permanence"] += [
-                (*key, seq, _d(on), _d(recorded_on)) for seq, on, recorded_on in f.permanence
-            ]
-            rows["cl_challenges"] += [
-                (
-                    *key,
-                    *(c.challenge_id, c.subject, c.about, c.concern, c.remedy_sought),
-                    *(c.raised_by.name, str(c.raised_by.role), _d(c.raised_on)),
-                    *(_d(c.recorded_on), c.stage),
-                )
-                for c in f.challenges
-            ]
-            rows["cl_challenge_steps"] += [
-                (
-                    *key,
-                    *(c.challenge_id, x.seq, x.kind, _d(x.on), _d(x.recorded_on), x.stage),
-                    *(x.by.name if x.by else None, str(x.by.role) if x.by else None),
-                    *(x.text, x.outcome, x.link),
-                )
-                for c in f.challenges
-                for x in c.steps
-            ]
-        return rows
-
-    def child_row(self) -> tuple[Any, ...]:
-        """The child as the drift report finds them once every record is in force."""
-        now = self.standing
-        return (
-            *(self.case_id, self.council, self.child_ref),
-            *(now.iro, now.team, now.period, now.settled_on, now.period_until),
-        )
-
-    def looked_after_rows(self) -> list[tuple[Any, ...]]:
-        """The child's spans looked after, as the drift report's trend reads them."""
-        found = spans(self.followup[-1], self.standing)
-        return [(self.case_id, self.council, *span) for span in found]
-
-    @cached_property
-    def standing(self) -> Standing:
-        """What the case's latest records settle (cl_children's row, and the spans')."""
-        return standing(self.followup[-1])
-
-    def case_row(self) -> tuple[Any, ...]:
-        since = self.summary.looked_after_since
-        return (
-            self.case_id,
-            self.council,
-            self.child_ref,
-            since.isoformat() if since else None,
-            int(self.summary.looked_after),
-            self.summary.legal_status,
-            self.summary.iro,
-            self.last_seq,
-        )
-
-
-def _view(case_id: str, council: str, child_ref: str, last_seq: int, fold: CaseFold) -> CaseView:
-    """What the views hold for a case, from its computation."""
-    return CaseView(
-        case_id,
-        council,
-        child_ref,
-        last_seq,
-        fold.plan,
-        fold.flags,
-        fold.summary,
-        fold.followup,
-    )
 
 
 class CaseViews(TrackingRecorder):
@@ -413,9 +244,9 @@ class CaseViews(TrackingRecorder):
         with self.datastore.transaction(commit=False) as cursor:
             self._by_key(cursor)
             known = self._known_cases(cursor, existing)
-        views = [self._case_view(case_id, new, known) for case_id, new in by_case.items()]
-        case_rows = {view.case_id: self._case_rows(view) for view in views}
-        rows = _by_table(case_rows.values())
+        computed = [self._case_view(case_id, new, known) for case_id, new in by_case.items()]
+        views = [view for view, _ in computed]
+        case_rows = {view.case_id: self._case_rows(view, prior) for view, prior in computed}
         payloads = payloads if payloads is not None else [None] * len(events)
         event_rows = [
             self._storable(self._sealed(event_row(event, payload)))
@@ -431,7 +262,7 @@ class CaseViews(TrackingRecorder):
             if not events:
                 return
             self._insert_rows(cursor, "cl_events", event_rows)
-            self._write(cursor, views, rows, existing, known)
+            self._write(cursor, views, case_rows, existing, known)
         for view in views:  # what the case's rows now are, once they are committed
             folded = self._cases.get(view.case_id)
             if folded is not None and folded.last_seq == view.last_seq:
@@ -527,7 +358,7 @@ class CaseViews(TrackingRecorder):
             raise LedgerError(f"case {case_id} has no CaseOpened event: its history is incomplete")
         entries = _entries(events)
         fold = CaseFold.of(entries, self.judging)
-        return _view(case_id, first.council, first.child_ref, events[-1].seq, fold)
+        return case_view(case_id, first.council, first.child_ref, events[-1].seq, fold)
 
     def _known_cases(self, cursor: Any, case_ids: list[str]) -> dict[str, Known]:
         """Each already-projected case's row, its events before this batch and, when this
@@ -570,24 +401,31 @@ class CaseViews(TrackingRecorder):
         while len(self._cases) > self.entries_cache_size:
             self._cases.popitem(last=False)
 
-    def _case_view(self, case_id: str, new: list[e.CaseEvent], known: dict[str, Known]) -> CaseView:
-        """The case's plan, flags and summary, from its earlier rows and this batch's events."""
+    def _case_view(
+        self, case_id: str, new: list[e.CaseEvent], known: dict[str, Known]
+    ) -> tuple[CaseView, Prior | None]:
+        """The case's plan, flags and summary, from its earlier rows and this batch's events;
+        with, when the batch was folded into the case as this process held it, that case
+        and its rows (`case_view.rows_after`)."""
         first = new[0]
-        fold: CaseFold | None = None
+        before: CaseFold | None = None
+        held = None
         if isinstance(first, e.CaseOpened):
             council, child_ref = first.council, first.child_ref
             earlier: list[Entry] = []
         else:
-            case, earlier, _, fold = known[case_id]
+            case, earlier, held, before = known[case_id]
             council, child_ref = case["council"], case["child_ref"]
         later = _entries(new)
         entries = earlier + later
-        if fold is not None and fold.takes(later):
-            fold = fold.folded(later, self.judging)
+        prior: Prior | None = None
+        if before is not None and before.takes(later):
+            fold = before.folded(later, self.judging)
+            prior = (before, held) if held is not None else None
         else:
             fold = CaseFold.of(entries, self.judging)
         self._remember(case_id, new[-1].seq, entries, fold)  # checked against last_seq when used
-        return _view(case_id, council, child_ref, new[-1].seq, fold)
+        return case_view(case_id, council, child_ref, new[-1].seq, fold), prior
 
     @property
     def judging(self) -> Judging:
@@ -597,16 +435,24 @@ class CaseViews(TrackingRecorder):
         """Every row of these cases, by table: computed before the transaction opens."""
         return _by_table(self._case_rows(view) for view in views)
 
-    def _case_rows(self, view: CaseView) -> dict[str, list[tuple[Any, ...]]]:
+    def _case_rows(
+        self, view: CaseView, prior: Prior | None = None
+    ) -> dict[str, list[tuple[Any, ...]]]:
         """The case's rows, by table (cl_events and cl_cases aside), as the store holds them.
         A new projection table of a case's facts belongs here (and in DERIVED): a batch
-        (`_write`) and a stretch (`_load`) both write what this returns, and nothing else."""
-        rows = view.followup_rows()
-        rows["cl_current_plan"] = view.plan_rows()
-        rows["cl_unapproved"] = view.flag_rows()
-        rows["cl_children"] = [view.child_row()]
-        rows["cl_looked_after"] = view.looked_after_rows()
-        return {table: [self._storable(row) for row in found] for table, found in rows.items()}
+        (`_write`) and a stretch (`_load`) both write what this returns, and nothing else.
+        `prior`: the case as held before a batch folded into it, and its rows then."""
+        found = rows_after(view, *prior, self._storable) if prior is not None else None
+        if found is None:
+            rows = view.followup_rows()
+            rows["cl_unapproved"] = view.flag_rows()
+            found = {table: [self._storable(row) for row in got] for table, got in rows.items()}
+        mine = {
+            "cl_current_plan": view.plan_rows(),
+            "cl_children": [view.child_row()],
+            "cl_looked_after": view.looked_after_rows(),
+        }
+        return found | {table: [self._storable(row) for row in got] for table, got in mine.items()}
 
     def _storable(self, row: tuple[Any, ...]) -> tuple[Any, ...]:
         """The row as the store can hold it (`PostgresCaseViews`: without NUL)."""
@@ -616,19 +462,27 @@ class CaseViews(TrackingRecorder):
         self,
         cursor: Any,
         views: list[CaseView],
-        rows: dict[str, list[tuple[Any, ...]]],
+        case_rows: dict[str, dict[str, list[tuple[Any, ...]]]],
         existing: list[str],
         known: dict[str, Known],
     ) -> None:
         """Write the batch's rows; `existing` are the cases projected before this batch (a
         case opened in it has no rows yet to compare with). A case whose rows this process
-        wrote last (`Folded.rows`) is compared with those, not read back."""
+        wrote last (`Folded.rows`) is compared with those, not read back, and a table whose
+        rows a fold kept as they were (the same list) is left alone."""
         written = {case_id: known[case_id][2] for case_id in existing}
-        held = [rows for rows in written.values() if rows is not None]
         unknown = [case_id for case_id, rows in written.items() if rows is None]
-        for table, found in rows.items():
-            before = [row for case_rows in held for row in case_rows[table]]
-            self._replace_rows(cursor, table, unknown, found, before)
+        for table in DERIVED:
+            found: list[tuple[Any, ...]] = []
+            before: list[tuple[Any, ...]] = []
+            for case_id, rows in case_rows.items():
+                held = written.get(case_id)
+                if held is not None and held[table] is rows[table]:
+                    continue
+                found += rows[table]
+                before += held[table] if held is not None else []
+            if found or before or unknown:
+                self._replace_rows(cursor, table, unknown, found, before)
         cursor.executemany(
             self.q(
                 "INSERT INTO {s}cl_cases VALUES (?,?,?,?,?,?,?,?) ON CONFLICT (case_id) DO UPDATE "
