@@ -12,8 +12,10 @@ found, and what it was found from, and takes in later events:
   (`projections.followup.FactInputs`), and only when the batch brings it one;
 - lags and permanence records are per event;
 - the flags stand as they were when the batch brings only events no rule of
-  `projections.rules` reads, and are judged again whole otherwise (a review can approve,
-  ratify or withdraw the approval of a change made long before).
+  `projections.rules` reads; its plan decisions are judged in turn against the case's
+  reviews; a batch that brings a review, a proposal, an entry to or exit from care, a legal
+  status, a placement or a date of birth has the case judged again whole (a review can
+  approve, ratify or withdraw the approval of a change made long before).
 
 A batch is folded in only when its events come after every event the case has, in the
 order a case's facts are taken (their date, then the order they were recorded), and none
@@ -46,7 +48,7 @@ from careledger.projections.followup import (
     recorded_day,
     versions_so_far,
 )
-from careledger.projections.rules import PASSED_OVER, Flag, judge_payloads
+from careledger.projections.rules import Flag, Judged
 from careledger.projections.summary import CaseSummary, summarise, summarised
 
 
@@ -67,7 +69,7 @@ class CaseFold:
     corrected: Effective
     plan: dict[Section, SectionState]
     summary: CaseSummary
-    flags: list[Flag]
+    judged: Judged
     versions: list[tuple[str, str, FactsSoFar]]
 
     @classmethod
@@ -80,9 +82,13 @@ class CaseFold:
             corrected,
             plan_in_force(corrected),
             summarise(corrected),
-            judge_payloads(corrected, judging.presumed_significant),
+            Judged.of(corrected, judging.presumed_significant),
             list(versions_so_far(entries, recorded, corrected, judging.short_breaks)),
         )
+
+    @property
+    def flags(self) -> list[Flag]:
+        return self.judged.flags
 
     @property
     def followup(self) -> list[Version]:
@@ -107,16 +113,15 @@ class CaseFold:
         recorded = self.recorded | {entry.seq: recorded_day(entry) for entry in new}
         added: Effective = {entry.seq: (entry.payload, ()) for entry in new}
         corrected = self.corrected | added
-        flags = self.flags
-        if not all(isinstance(entry.payload, PASSED_OVER) for entry in new):
-            flags = judge_payloads(corrected, judging.presumed_significant)
         pairs = [(entry.seq, entry.payload) for entry in new]
+        presumed = judging.presumed_significant
+        judged = self.judged.more(pairs, presumed) or Judged.of(corrected, presumed)
         return CaseFold(
             recorded,
             corrected,
             plan_with(self.plan, added.items()),
             summarised(self.summary, (entry.payload for entry in new)),
-            flags,
+            judged,
             [
                 (start, end, so_far.folded(pairs, recorded, judging.short_breaks))
                 for start, end, so_far in self.versions

@@ -48,6 +48,12 @@ PASSED_OVER = (
 )
 
 
+# The plan decisions, judged one by one in recording order against the case's reviews and the
+# plan agreed before each: a case's earlier flags stand when only these (and PASSED_OVER) are
+# added to it, and theirs are added to them (`Judged.more`).
+JUDGED_IN_TURN = p.CarePlanAgreed | p.CarePlanSectionChanged | p.PlacementEnded
+
+
 class FlagKind(StrEnum):
     WITHOUT_REVIEW = "made without review approval"
     APPROVED_AFTER = "approved only after it took effect"
@@ -163,19 +169,62 @@ def judge_payloads(
     corrected: Effective, presumed_significant: frozenset[Section] = DEFAULT_PRESUMED_SIGNIFICANT
 ) -> list[Flag]:
     """`judge` over payloads already corrected (see `ledger.domain.plan.effective`)."""
-    payloads = {seq: payload for seq, (payload, _) in corrected.items()}
-    reviews = _Reviews.of(payloads.values())
-    flags = _judge_endings_of_care(payloads)
-    plan_so_far: dict[Section, str] = {}
-    for seq, payload in sorted(payloads.items()):
-        if isinstance(payload, p.ChildBecameLookedAfter):
-            plan_so_far.clear()  # a new period of care has a new care plan (reg 4)
-        elif isinstance(payload, p.CarePlanAgreed):
-            flags += _judge_reagreed_plan(seq, payload, plan_so_far, presumed_significant)
-        elif isinstance(payload, Change):
-            flags += _judge_decision(seq, payload, reviews, presumed_significant)
-        plan_so_far.update(section_contents(payload))
-    return sorted(flags, key=lambda flag: flag.seq)
+    return Judged.of(corrected, presumed_significant).flags
+
+
+@dataclass(frozen=True)
+class Judged:
+    """A case's flags, with what judging its later plan decisions needs: what its reviews
+    decided and the plan agreed so far (`projections.case_fold` carries a case on)."""
+
+    flags: list[Flag]
+    reviews: _Reviews
+    plan_so_far: dict[Section, str]
+
+    @classmethod
+    def of(cls, corrected: Effective, presumed_significant: frozenset[Section]) -> Judged:
+        payloads = {seq: payload for seq, (payload, _) in corrected.items()}
+        reviews = _Reviews.of(payloads.values())
+        flags = _judge_endings_of_care(payloads)
+        plan_so_far: dict[Section, str] = {}
+        for seq, payload in sorted(payloads.items()):
+            flags += _judge_in_turn(seq, payload, reviews, plan_so_far, presumed_significant)
+        return cls(sorted(flags, key=lambda flag: flag.seq), reviews, plan_so_far)
+
+    def more(
+        self, payloads: list[tuple[int, p.Payload]], presumed_significant: frozenset[Section]
+    ) -> Judged | None:
+        """These flags with later payloads (seq, payload; recorded after every one judged
+        here, in recording order) judged in turn; None if one of them is of a kind that can
+        change an earlier flag (a review, a proposal, an entry to or exit from care, a legal
+        status, a placement, a date of birth): the case is then judged whole."""
+        if not all(isinstance(payload, PASSED_OVER | JUDGED_IN_TURN) for _, payload in payloads):
+            return None
+        if all(isinstance(payload, PASSED_OVER) for _, payload in payloads):
+            return self
+        flags, plan_so_far = list(self.flags), dict(self.plan_so_far)
+        for seq, payload in payloads:
+            flags += _judge_in_turn(seq, payload, self.reviews, plan_so_far, presumed_significant)
+        return Judged(flags, self.reviews, plan_so_far)
+
+
+def _judge_in_turn(
+    seq: int,
+    payload: p.Payload,
+    reviews: _Reviews,
+    plan_so_far: dict[Section, str],
+    presumed_significant: frozenset[Section],
+) -> list[Flag]:
+    """The flags a payload raises, judged in recording order; `plan_so_far` is kept up."""
+    flags: list[Flag] = []
+    if isinstance(payload, p.ChildBecameLookedAfter):
+        plan_so_far.clear()  # a new period of care has a new care plan (reg 4)
+    elif isinstance(payload, p.CarePlanAgreed):
+        flags = _judge_reagreed_plan(seq, payload, plan_so_far, presumed_significant)
+    elif isinstance(payload, Change):
+        flags = _judge_decision(seq, payload, reviews, presumed_significant)
+    plan_so_far.update(section_contents(payload))
+    return flags
 
 
 def _judge_endings_of_care(payloads: dict[int, p.Payload]) -> list[Flag]:
