@@ -75,6 +75,11 @@ def _current_stage(challenge: Challenge) -> int:
     return escalations[-1] if escalations else challenge.stage
 
 
+# The kinds of payload that may concern a challenge (`concerns_a_challenge` says whether one
+# does).
+CHALLENGE_KINDS = p.ChallengeRaised | p.CarePlanSectionChanged | p.PlacementEnded | ChallengeStep
+
+
 def concerns_a_challenge(payload: p.Payload) -> bool:
     """Whether `challenge_facts` reads the payload: a challenge raised, one of its steps, or
     a change that came of one."""

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from functools import lru_cache
 from itertools import pairwise
+from typing import NamedTuple
 
 from careledger.ledger.domain import payloads as p
 from careledger.ledger.domain.case import ENGLAND
@@ -22,6 +23,7 @@ from careledger.ledger.domain.plan import Effective, Entry, effective, section_c
 from careledger.ledger.domain.vocabulary import LegalStatus, Section
 from careledger.ledger.ssda903.records import from_a_return
 from careledger.projections.challenge_facts import (
+    CHALLENGE_KINDS,
     Challenge,
     challenge_facts,
     concerns_a_challenge,
@@ -251,7 +253,7 @@ def _known_by(entry: Entry, recorded: dict[int, date], day: str) -> bool:
 
 Pair = tuple[int, p.Payload]  # an event's sequence number and its corrected payload
 DateKey = tuple[date, int]  # the order facts are taken in: the event's date, then its seq
-_CLOSINGS = p.RecommendationCompleted | p.RecommendationOvertaken
+_REVIEWS = p.ReviewHeld | p.RecommendationCompleted | p.RecommendationOvertaken
 _ALLOCATIONS = p.IROAllocated | p.SocialWorkerAllocated
 _PERIOD_EVENTS = p.ChildBecameLookedAfter | p.ChildCeasedToBeLookedAfter
 
@@ -283,30 +285,54 @@ class FactInputs:
     ) -> tuple[FactInputs, set[str]]:
         """These lists with `payloads` (later in date order than any already in them)
         added, and the names of the lists they joined."""
-        added: dict[str, list[Pair]] = {}
+        added: dict[str, list[Pair]] = {name: [] for name in _FACT_LISTS}
+        periods, births, placements, reviews, allocations, challenges = added.values()
         for pair in payloads:
-            for name in _lists_for(pair[1], pair[0] in taken_back):
-                added.setdefault(name, []).append(pair)
-        lists = {name: getattr(self, name) + more for name, more in added.items()}
-        return replace(self, **lists), set(added)
+            payload = pair[1]
+            kind = _kind(type(payload))
+            if pair[0] not in taken_back:
+                if kind.period or (kind.may_continue and _continues_care(payload)):
+                    periods.append(pair)
+                if kind.details and payload.details.dob is not None:  # type: ignore[attr-defined]
+                    births.append(pair)
+                if kind.placement:
+                    placements.append(pair)
+            if kind.review:
+                reviews.append(pair)
+            elif kind.allocation:
+                allocations.append(pair)
+            if kind.may_concern_a_challenge and concerns_a_challenge(payload):
+                challenges.append(pair)
+        joined = {name for name, more in added.items() if more}
+        lists = {name: getattr(self, name) + added[name] for name in joined}
+        return replace(self, **lists), joined
 
 
-def _lists_for(payload: p.Payload, taken_back: bool) -> list[str]:
-    names = []
-    if not taken_back:
-        if isinstance(payload, _PERIOD_EVENTS) or _continues_care(payload):
-            names.append("periods")
-        if isinstance(payload, p.ChildDetailsRecorded) and payload.details.dob is not None:
-            names.append("births")
-        if isinstance(payload, _EPISODE_STARTS):
-            names.append("placements")
-    if isinstance(payload, p.ReviewHeld | _CLOSINGS):
-        names.append("reviews")
-    if isinstance(payload, _ALLOCATIONS):
-        names.append("allocations")
-    if concerns_a_challenge(payload):
-        names.append("challenges")
-    return names
+class _Kind(NamedTuple):
+    """Which of `FactInputs`' lists a kind of payload may join (some, only by its values)."""
+
+    period: bool
+    may_continue: bool
+    details: bool
+    placement: bool
+    review: bool
+    allocation: bool
+    may_concern_a_challenge: bool
+
+
+@lru_cache(maxsize=256)
+def _kind(kind: type) -> _Kind:
+    """Asked once per class: a case's events are of a few dozen classes, and asking each
+    event's class these questions was a fifth of sorting the events into their lists."""
+    return _Kind(
+        period=issubclass(kind, _PERIOD_EVENTS),
+        may_continue=issubclass(kind, p.LegalStatusChanged | p.PlacementChanged | p.ReviewHeld),
+        details=issubclass(kind, p.ChildDetailsRecorded),
+        placement=issubclass(kind, _EPISODE_STARTS),
+        review=issubclass(kind, _REVIEWS),
+        allocation=issubclass(kind, _ALLOCATIONS),
+        may_concern_a_challenge=issubclass(kind, CHALLENGE_KINDS),
+    )
 
 
 def in_date_order(history: Effective) -> list[Pair]:
