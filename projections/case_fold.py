@@ -13,9 +13,11 @@ found, and what it was found from, and takes in later events:
 - lags and permanence records are per event;
 - the flags stand as they were when the batch brings only events no rule of
   `projections.rules` reads; its plan decisions are judged in turn against the case's
-  reviews; a batch that brings a review, a proposal, an entry to or exit from care, a legal
-  status, a placement or a date of birth has the case judged again whole (a review can
-  approve, ratify or withdraw the approval of a change made long before).
+  reviews; a review or a proposal has the earlier changes that name it (or the proposals it
+  decides, or the changes it ratifies) judged again: a review can approve, ratify or
+  withdraw the approval of a change made long before. A batch that brings an entry to or
+  exit from care, a legal status, a placement or a date of birth has the case judged again
+  whole.
 
 A batch is folded in only when its events come after every event the case has, in the
 order a case's facts are taken (their date, then the order they were recorded), and none
@@ -115,7 +117,7 @@ class CaseFold:
         corrected = self.corrected | added
         pairs = [(entry.seq, entry.payload) for entry in new]
         presumed = judging.presumed_significant
-        judged = self.judged.more(pairs, presumed) or Judged.of(corrected, presumed)
+        judged = self.judged.more(pairs, corrected, presumed) or Judged.of(corrected, presumed)
         return CaseFold(
             recorded,
             corrected,

@@ -8,7 +8,7 @@ after corrections, so a corrected authority clears (or raises) a flag.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from enum import StrEnum
 from typing import NamedTuple
@@ -52,6 +52,10 @@ PASSED_OVER = (
 # plan agreed before each: a case's earlier flags stand when only these (and PASSED_OVER) are
 # added to it, and theirs are added to them (`Judged.more`).
 JUDGED_IN_TURN = p.CarePlanAgreed | p.CarePlanSectionChanged | p.PlacementEnded
+# What reviews and proposals decide bears only on the plan changes that name the review, the
+# proposal or the change (`_cite`): those are judged again when one is added.
+REVISITING = p.ReviewHeld | p.ChangeProposed
+_TAKEN_IN = PASSED_OVER | JUDGED_IN_TURN | REVISITING
 
 
 class FlagKind(StrEnum):
@@ -105,13 +109,27 @@ class _Reviews:
     def of(cls, payloads: Iterable[p.Payload]) -> _Reviews:
         reviews = cls({}, set(), {}, {}, {}, [])
         for order, payload in enumerate(payloads):
-            if isinstance(payload, p.ReviewHeld):
-                reviews._add(payload, order)
-            elif isinstance(payload, p.ChangeProposed):
-                reviews.proposed[payload.proposal_id] = payload
-            elif isinstance(payload, p.ChildBecameLookedAfter):
-                reviews.care_began.append(payload.occurred_on)
+            reviews.take(payload, order)
         return reviews
+
+    def take(self, payload: p.Payload, order: int) -> None:
+        """Take in the case's next payload (`order`: its place in recording order)."""
+        if isinstance(payload, p.ReviewHeld):
+            self._add(payload, order)
+        elif isinstance(payload, p.ChangeProposed):
+            self.proposed[payload.proposal_id] = payload
+        elif isinstance(payload, p.ChildBecameLookedAfter):
+            self.care_began.append(payload.occurred_on)
+
+    def copy(self) -> _Reviews:
+        return _Reviews(
+            dict(self.held_on),
+            set(self.approved),
+            {change_id: list(found) for change_id, found in self.ratified.items()},
+            {proposal_id: list(found) for proposal_id, found in self.verdicts.items()},
+            dict(self.proposed),
+            list(self.care_began),
+        )
 
     def _add(self, review: p.ReviewHeld, order: int) -> None:
         self.held_on[review.review_id] = review.occurred_on
@@ -174,12 +192,16 @@ def judge_payloads(
 
 @dataclass(frozen=True)
 class Judged:
-    """A case's flags, with what judging its later plan decisions needs: what its reviews
-    decided and the plan agreed so far (`projections.case_fold` carries a case on)."""
+    """A case's flags, with what judging its later events needs: what its reviews decided,
+    the plan agreed so far, which plan changes name each review, proposal and change id
+    (`citing`), and how many payloads were judged (`projections.case_fold` carries a case
+    on)."""
 
     flags: list[Flag]
     reviews: _Reviews
     plan_so_far: dict[Section, str]
+    citing: dict[str, list[int]]
+    judged: int
 
     @classmethod
     def of(cls, corrected: Effective, presumed_significant: frozenset[Section]) -> Judged:
@@ -187,25 +209,75 @@ class Judged:
         reviews = _Reviews.of(payloads.values())
         flags = _judge_endings_of_care(payloads)
         plan_so_far: dict[Section, str] = {}
+        citing: dict[str, list[int]] = {}
         for seq, payload in sorted(payloads.items()):
             flags += _judge_in_turn(seq, payload, reviews, plan_so_far, presumed_significant)
-        return cls(sorted(flags, key=lambda flag: flag.seq), reviews, plan_so_far)
+            _cite(citing, seq, payload)
+        flags.sort(key=lambda flag: flag.seq)
+        return cls(flags, reviews, plan_so_far, citing, len(payloads))
 
     def more(
-        self, payloads: list[tuple[int, p.Payload]], presumed_significant: frozenset[Section]
+        self,
+        payloads: list[tuple[int, p.Payload]],
+        corrected: Effective,
+        presumed_significant: frozenset[Section],
     ) -> Judged | None:
         """These flags with later payloads (seq, payload; recorded after every one judged
-        here, in recording order) judged in turn; None if one of them is of a kind that can
-        change an earlier flag (a review, a proposal, an entry to or exit from care, a legal
-        status, a placement, a date of birth): the case is then judged whole."""
-        if not all(isinstance(payload, PASSED_OVER | JUDGED_IN_TURN) for _, payload in payloads):
+        here, in recording order, none a correction) taken in; `corrected`: the case's
+        payloads, these included. Their plan decisions are judged in turn, and a review or a
+        proposal has the earlier changes that name it (or the proposals it decides, or the
+        changes it ratifies) judged again. None if one of them is an entry to or exit from
+        care, a legal status, a placement or a date of birth, which can change any earlier
+        flag: the case is then judged whole."""
+        if not all(isinstance(payload, _TAKEN_IN) for _, payload in payloads):
             return None
+        judged = self.judged + len(payloads)
         if all(isinstance(payload, PASSED_OVER) for _, payload in payloads):
-            return self
-        flags, plan_so_far = list(self.flags), dict(self.plan_so_far)
+            return replace(self, judged=judged)
+        revisiting = [(seq, x) for seq, x in payloads if isinstance(x, REVISITING)]
+        reviews = self.reviews.copy() if revisiting else self.reviews
+        again: set[int] = set()
+        for order, (seq, payload) in enumerate(payloads, start=self.judged):
+            if isinstance(payload, REVISITING):
+                reviews.take(payload, order)
+                again.update(seq for name in _names(payload) for seq in self.citing.get(name, []))
+        flags = [flag for flag in self.flags if flag.seq not in again]
+        for seq in sorted(again):
+            change = corrected[seq][0]
+            assert isinstance(change, Change)  # only changes cite
+            flags += _judge_decision(seq, change, reviews, presumed_significant)
+        plan_so_far, citing = dict(self.plan_so_far), dict(self.citing)
         for seq, payload in payloads:
-            flags += _judge_in_turn(seq, payload, self.reviews, plan_so_far, presumed_significant)
-        return Judged(flags, self.reviews, plan_so_far)
+            flags += _judge_in_turn(seq, payload, reviews, plan_so_far, presumed_significant)
+            _cite(citing, seq, payload)
+        flags.sort(key=lambda flag: flag.seq)
+        return Judged(flags, reviews, plan_so_far, citing, judged)
+
+
+def _cite(citing: dict[str, list[int]], seq: int, payload: p.Payload) -> None:
+    """Index a plan change under the review, proposal and change ids its flags turn on
+    (lists copied, not appended to: an earlier `Judged` may share them)."""
+    if not isinstance(payload, Change):
+        return
+    authority = payload.authority
+    names = [f"change:{payload.change_id}"]
+    names += [f"review:{authority.review_id}"] if authority.review_id else []
+    names += [f"proposal:{authority.proposal_id}"] if authority.proposal_id else []
+    for name in names:
+        citing[name] = [*citing.get(name, []), seq]
+
+
+def _names(payload: p.ReviewHeld | p.ChangeProposed) -> list[str]:
+    """The ids under which the changes a review or a proposal bears on are indexed."""
+    if isinstance(payload, p.ChangeProposed):
+        return [f"proposal:{payload.proposal_id}"]
+    names = [f"review:{payload.review_id}"]
+    for decision in payload.decisions:
+        if isinstance(decision, p.Approve | p.Reject):
+            names.append(f"proposal:{decision.proposal_id}")
+        elif isinstance(decision, p.Ratify):
+            names.append(f"change:{decision.change_id}")
+    return names
 
 
 def _judge_in_turn(

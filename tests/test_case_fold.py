@@ -243,3 +243,60 @@ def test_a_child_coming_back_into_care_is_folded_in_with_the_new_periods_first_r
     reviews = fold.followup[-1].facts.reviews
     assert [review.period for review in reviews if review.slot.number == 1] == [1, 2]
     assert follow(batches) == (1, 0)
+
+
+def test_a_later_review_rejecting_the_proposal_the_same_day_withdraws_the_approval() -> None:
+    """A move approved at one review is carried out; a second review held that same day,
+    and recorded after the move, rejects the proposal. Folded in, the second review has the
+    move judged again: the latest decision governs, and it withdrew the approval."""
+    child = Child("FOLD5")
+    start = date(2024, 3, 4)
+    moved_on = start + timedelta(days=40)
+    review = {"chair": {"name": "Reviewing Officer", "role": "IRO"}, "participation": "PN1"}
+    history = [
+        _line(child, "ChildBecameLookedAfter", start, legal_status="C2", placement="U4"),
+        _line(
+            child,
+            "ChangeProposed",
+            start + timedelta(days=10),
+            proposal_id="prop-1",
+            section="placement",
+            content="Residential unit B",
+            significant=True,
+            proposed_by=TM,
+        ),
+        _line(
+            child,
+            "ReviewHeld",
+            start + timedelta(days=20),
+            review_id="rev-1",
+            decisions=[{"kind": "approve", "proposal_id": "prop-1"}],
+            **review,
+        ),
+        _line(
+            child,
+            "CarePlanSectionChanged",
+            moved_on,
+            change_id="chg-1",
+            section="placement",
+            content="Residential unit B",
+            significant=True,
+            decided_by=TM,
+            authority={"kind": "review_decision", "review_id": "rev-1", "proposal_id": "prop-1"},
+        ),
+        _line(
+            child,
+            "ReviewHeld",
+            moved_on,
+            review_id="rev-2",
+            decisions=[{"kind": "reject", "proposal_id": "prop-1", "reason": "no bed"}],
+            **review,
+        ),
+    ]
+    batches = entries_in_batches(history, [4], _noon(start))
+    fold = CaseFold.of(batches[0], JUDGING)
+    assert fold.flags == []
+    assert fold.takes(batches[1])
+    fold = fold.folded(batches[1], JUDGING)
+    assert [f.kind for f in fold.flags] == [FlagKind.APPROVAL_WITHDRAWN]
+    assert follow(batches) == (1, 0)
