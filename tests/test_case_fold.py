@@ -108,8 +108,10 @@ def _line(child: Child, kind: str, day: date, **fields: Any) -> Command:
     return parse_command(child.line(kind, day, **fields))
 
 
-def _change(child: Child, day: date, change_id: str) -> Command:
-    authority = {"kind": "none"}
+def _change(
+    child: Child, day: date, change_id: str, authority: dict[str, str] | None = None
+) -> Command:
+    """A move to a residential unit: with no authority recorded, unless one is given."""
     return _line(
         child,
         "CarePlanSectionChanged",
@@ -119,7 +121,7 @@ def _change(child: Child, day: date, change_id: str) -> Command:
         content="Residential unit B",
         significant=True,
         decided_by=TM,
-        authority=authority,
+        authority=authority or {"kind": "none"},
     )
 
 
@@ -253,6 +255,7 @@ def test_a_later_review_rejecting_the_proposal_the_same_day_withdraws_the_approv
     start = date(2024, 3, 4)
     moved_on = start + timedelta(days=40)
     review = {"chair": {"name": "Reviewing Officer", "role": "IRO"}, "participation": "PN1"}
+    approved = {"kind": "review_decision", "review_id": "rev-1", "proposal_id": "prop-1"}
     history = [
         _line(child, "ChildBecameLookedAfter", start, legal_status="C2", placement="U4"),
         _line(
@@ -273,17 +276,7 @@ def test_a_later_review_rejecting_the_proposal_the_same_day_withdraws_the_approv
             decisions=[{"kind": "approve", "proposal_id": "prop-1"}],
             **review,
         ),
-        _line(
-            child,
-            "CarePlanSectionChanged",
-            moved_on,
-            change_id="chg-1",
-            section="placement",
-            content="Residential unit B",
-            significant=True,
-            decided_by=TM,
-            authority={"kind": "review_decision", "review_id": "rev-1", "proposal_id": "prop-1"},
-        ),
+        _change(child, moved_on, "chg-1", authority=approved),
         _line(
             child,
             "ReviewHeld",
