@@ -102,7 +102,10 @@ class CaseFold:
             return False
         keys = [(entry.payload.occurred_on, entry.seq) for entry in new]
         in_order = all(earlier < later for earlier, later in pairwise(keys))
-        return in_order and (self.last is None or self.last < keys[0])
+        recorded_after = all(earlier.seq < later.seq for earlier, later in pairwise(new))
+        if self.corrected and new[0].seq <= next(reversed(self.corrected)):
+            return False  # not recorded after every event held (the dict is in seq order)
+        return in_order and recorded_after and (self.last is None or self.last < keys[0])
 
     @property
     def last(self) -> DateKey | None:

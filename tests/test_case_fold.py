@@ -293,3 +293,22 @@ def test_a_later_review_rejecting_the_proposal_the_same_day_withdraws_the_approv
     fold = fold.folded(batches[1], JUDGING)
     assert [f.kind for f in fold.flags] == [FlagKind.APPROVAL_WITHDRAWN]
     assert follow(batches) == (1, 0)
+
+
+def test_events_not_recorded_after_every_event_held_are_not_folded_in() -> None:
+    """An event whose sequence number is not after every one the case holds (one seen again,
+    or out of recording order) is never folded in, whatever its date."""
+    child = Child("FOLD6")
+    start = date(2024, 3, 4)
+    history = [
+        _line(child, "ChildBecameLookedAfter", start, legal_status="C2", placement="U4"),
+        _line(child, "IROAllocated", start, iro_id="IRO-1", iro_name="R. Officer"),
+    ]
+    fold = CaseFold.of(entries_in_batches(history, [], _noon(start))[0], JUDGING)
+    later = start + timedelta(days=30)
+    allocation = _line(child, "IROAllocated", later, iro_id="IRO-2", iro_name="S. Officer")
+    assert fold.takes([Entry(4, _noon(later), allocation.payload)])
+    assert not fold.takes([Entry(3, _noon(later), allocation.payload)])
+    next_day = _line(child, "IROAllocated", later + timedelta(days=1), iro_id="IRO-3", iro_name="T")
+    two = [Entry(5, _noon(later), allocation.payload), Entry(4, _noon(later), next_day.payload)]
+    assert not fold.takes(two)  # in date order, but not in recording order
