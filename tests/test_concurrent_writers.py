@@ -148,8 +148,11 @@ def test_the_record_command_that_loses_the_race_says_nothing_was_recorded_in_one
         "in a row; nothing recorded; try again\n"
     )
     stop, racing = threading.Event(), threading.Event()
+    # Each writer's calls are spent only while the command runs; a catch-up that folds each
+    # allocation into the case made them fast enough that 150 each could be spent before the
+    # command met a race, on a loaded machine. 600 each bound the case at a few thousand events.
     background = [
-        threading.Thread(target=write_until, args=(db, writer, stop, 150, racing))
+        threading.Thread(target=write_until, args=(db, writer, stop, 600, racing))
         for writer in range(3)
     ]
     for thread in background:
