@@ -407,11 +407,6 @@ def _computed(
     return Facts(periods, reviews, recommendations, allocations, [], [], challenges)
 
 
-def facts(history: Effective, recorded: dict[int, date], short_breaks: bool = True) -> Facts:
-    """The follow-up facts of a case, from its corrected payloads."""
-    return FactsSoFar.of(history, recorded, short_breaks).facts
-
-
 def _permanence(payloads: Iterable[Pair], recorded: dict[int, date]) -> Iterator[Permanence]:
     for seq, payload in payloads:
         if Section.PERMANENCE in section_contents(payload):
